@@ -1,0 +1,24 @@
+"""One exception family for everything a user can get wrong.
+
+Every message says what was wrong and what to do; the CLI prints it on one line and exits 2.
+"""
+
+
+class OmniSyncError(Exception):
+    """Base of every error the user can act on."""
+
+
+class InputError(OmniSyncError):
+    """An input file is missing, unreadable, empty or of the wrong kind."""
+
+
+class OutputError(OmniSyncError):
+    """The output path cannot be written, or writing it would destroy something."""
+
+
+class ConfigError(OmniSyncError):
+    """A flag or configuration value is out of range or inconsistent."""
+
+
+class WeightsError(OmniSyncError):
+    """A weights directory is missing, truncated, or does not match its config."""
