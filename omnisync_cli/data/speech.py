@@ -1,0 +1,269 @@
+"""Real synthesized speech with phoneme timings, from libespeak-ng through ctypes.
+
+The espeak-ng command line gives phonemes without times; the library gives both: in
+synchronous mode it hands every block of 16-bit samples to a callback together with its
+events, and with `espeakINITIALIZE_PHONEME_EVENTS` one event per phoneme carries the
+sample index where that phoneme starts. A phoneme ends where the next event starts.
+
+Sentences come from small per-language word lists, drawn from a numpy Generator, so a
+seed fixes the text, the voice, the rate and the pitch. `is_heldout_text` splits sentence
+texts into a training and a benchmark set by hash, so the two never share a sentence.
+"""
+
+import ctypes
+import os
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from ..errors import InputError
+
+SAMPLE_RATE = 16000  # the project's audio rate (ARCHITECTURE.md)
+
+# speak_lib.h constants (espeak-ng 1.51)
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INIT_PHONEME_EVENTS = 0x0001
+_INIT_PHONEME_IPA = 0x0002
+_INIT_DONT_EXIT = 0x8000
+_EVENT_LIST_TERMINATED = 0
+_EVENT_PHONEME = 7
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH, _PARAM_RANGE, _PARAM_WORDGAP = 1, 2, 3, 4, 7
+
+SILENCE = ""  # phoneme name used for pauses (espeak reports them as empty names too)
+
+
+class _Event(ctypes.Structure):
+    """`espeak_EVENT`; the id union is read as its 8-byte phoneme-name member."""
+
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
+
+
+_Callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                             ctypes.POINTER(_Event))
+
+
+class _Engine:
+    """The process's one libespeak-ng instance (the library keeps global state)."""
+
+    def __init__(self) -> None:
+        try:
+            self.lib = ctypes.CDLL("libespeak-ng.so.1")
+        except OSError as exc:
+            raise InputError("libespeak-ng is not installed: run `apt-get install espeak-ng` "
+                             "(Debian/Ubuntu) to synthesize the corpus speech") from exc
+        options = _INIT_PHONEME_EVENTS | _INIT_PHONEME_IPA | _INIT_DONT_EXIT
+        self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, options)
+        if self.rate <= 0:
+            raise InputError("libespeak-ng failed to initialise (espeak-ng-data missing?)")
+        self._chunks: list[np.ndarray] = []
+        self._events: list[tuple[str, int]] = []
+        self._callback = _Callback(self._collect)  # kept referenced: C holds the pointer
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    def _collect(self, wav, n, events) -> int:
+        if n > 0:
+            self._chunks.append(np.ctypeslib.as_array(wav, (n,)).copy())
+        i = 0
+        while events[i].type != _EVENT_LIST_TERMINATED:
+            if events[i].type == _EVENT_PHONEME:
+                name = bytes(events[i].id).split(b"\0")[0].decode("utf-8", "replace")
+                self._events.append((name, events[i].sample))
+            i += 1
+        return 0
+
+    def synth(self, text: str, voice: str, rate: int, pitch: int, pitch_range: int,
+              word_gap: int) -> tuple[np.ndarray, list[tuple[str, int]]]:
+        if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            raise InputError(f"espeak-ng has no voice {voice!r}; list them with `espeak-ng --voices`")
+        for param, value in ((_PARAM_RATE, rate), (_PARAM_PITCH, pitch),
+                             (_PARAM_RANGE, pitch_range), (_PARAM_WORDGAP, word_gap),
+                             (_PARAM_VOLUME, 100)):
+            self.lib.espeak_SetParameter(param, int(value), 0)
+        self._chunks, self._events = [], []
+        data = text.encode("utf-8")
+        self.lib.espeak_Synth(data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        self.lib.espeak_Synchronize()
+        wav = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return wav, self._events
+
+
+_engine: _Engine | None = None
+_engine_pid = -1
+
+
+def _get_engine() -> _Engine:
+    global _engine, _engine_pid
+    if _engine is None or _engine_pid != os.getpid():  # a forked worker needs its own
+        _engine, _engine_pid = _Engine(), os.getpid()
+    return _engine
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One synthesized sentence: 16 kHz mono audio and its phoneme segments.
+
+    `phonemes` holds (IPA phoneme, start_s, end_s) with no gaps; pauses are SILENCE ("").
+    """
+
+    text: str
+    language: str
+    voice: str
+    rate: int
+    pitch: int
+    waveform: np.ndarray  # (N,) float32 at SAMPLE_RATE
+    phonemes: tuple[tuple[str, float, float], ...]
+
+    @property
+    def seconds(self) -> float:
+        return len(self.waveform) / SAMPLE_RATE
+
+
+def synthesize(text: str, voice: str = "en", rate: int = 175, pitch: int = 50,
+               pitch_range: int = 50, word_gap: int = 0) -> Utterance:
+    """Speak `text` with an espeak-ng voice ("en", "de+f2", ...), rate in words per minute."""
+    engine = _get_engine()
+    raw, events = engine.synth(text, voice, rate, pitch, pitch_range, word_gap)
+    # espeak-ng speaks at 22050 Hz: 16000 / 22050 = 320 / 441 exactly.
+    g = np.gcd(SAMPLE_RATE, engine.rate)
+    wave = resample_poly(raw.astype(np.float32) / 32768.0, SAMPLE_RATE // g, engine.rate // g)
+    wave = np.clip(wave, -1.0, 1.0).astype(np.float32)
+    seconds = len(wave) / SAMPLE_RATE
+    phonemes: list[tuple[str, float, float]] = []
+    if events:
+        first = events[0][1] / engine.rate
+        if first > 0:
+            phonemes.append((SILENCE, 0.0, first))
+        for k, (name, sample) in enumerate(events):
+            start = sample / engine.rate
+            end = events[k + 1][1] / engine.rate if k + 1 < len(events) else seconds
+            if end > start:
+                phonemes.append((name, start, min(end, seconds)))
+    language = voice.split("+")[0]
+    return Utterance(text, language, voice, int(rate), int(pitch), wave, tuple(phonemes))
+
+
+def pad_to(utt: Utterance, seconds: float, lead_s: float = 0.0) -> Utterance:
+    """Place the speech `lead_s` into a silent track of exactly `seconds` (cut if longer)."""
+    n = int(round(seconds * SAMPLE_RATE))
+    lead = int(round(lead_s * SAMPLE_RATE))
+    wave = np.zeros(n, np.float32)
+    body = utt.waveform[: max(0, n - lead)]
+    wave[lead: lead + len(body)] = body
+    shift = lead / SAMPLE_RATE
+    phonemes = [(SILENCE, 0.0, shift)] if shift > 0 else []
+    for name, s, e in utt.phonemes:
+        s, e = s + shift, min(e + shift, seconds)
+        if s < seconds and e > s:
+            phonemes.append((name, s, e))
+    end = phonemes[-1][2] if phonemes else 0.0
+    if end < seconds:
+        phonemes.append((SILENCE, end, seconds))
+    return Utterance(utt.text, utt.language, utt.voice, utt.rate, utt.pitch, wave, tuple(phonemes))
+
+
+# Everyday words per language; sentences are random word strings (the mouth only needs
+# realistic phoneme sequences, not meaning).
+WORDS = {
+    "en": "the a house river morning people little water yellow window garden before always "
+          "never number people market simple table summer winter mother father brother "
+          "over under quickly bright music paper office money story picture kitchen "
+          "village forest mountain beautiful open close speak listen follow remember "
+          "happy moving travel bottle yesterday tomorrow together children evening "
+          "question answer purple orange machine family coffee weather".split(),
+    "de": "das haus der wasser morgen leute klein gelb fenster garten immer niemals "
+          "zahl markt einfach tisch sommer winter mutter vater bruder ueber unter schnell "
+          "hell musik papier buero geld geschichte bild kueche dorf wald berg schoen "
+          "offen sprechen hoeren folgen erinnern gluecklich reise flasche gestern morgen "
+          "zusammen kinder abend frage antwort maschine familie kaffee wetter".split(),
+    "fr": "la maison rivière matin gens petit eau jaune fenêtre jardin toujours jamais "
+          "nombre marché simple table été hiver mère père frère sur sous vite clair "
+          "musique papier bureau argent histoire image cuisine village forêt montagne "
+          "beau ouvrir fermer parler écouter suivre heureux voyage bouteille hier demain "
+          "ensemble enfants soir question réponse machine famille café temps".split(),
+    "es": "la casa río mañana gente pequeño agua amarillo ventana jardín siempre nunca "
+          "número mercado simple mesa verano invierno madre padre hermano sobre bajo "
+          "rápido claro música papel oficina dinero historia imagen cocina pueblo bosque "
+          "montaña bonito abrir cerrar hablar escuchar seguir feliz viaje botella ayer "
+          "juntos niños tarde pregunta respuesta máquina familia café tiempo".split(),
+    "it": "la casa fiume mattina gente piccolo acqua giallo finestra giardino sempre mai "
+          "numero mercato semplice tavolo estate inverno madre padre fratello sopra sotto "
+          "veloce chiaro musica carta ufficio soldi storia immagine cucina paese bosco "
+          "montagna bello aprire chiudere parlare ascoltare seguire felice viaggio "
+          "bottiglia ieri domani insieme bambini sera domanda risposta macchina".split(),
+    "pt": "a casa rio manhã gente pequeno água amarelo janela jardim sempre nunca "
+          "número mercado simples mesa verão inverno mãe pai irmão sobre sob rápido "
+          "claro música papel escritório dinheiro história imagem cozinha aldeia "
+          "floresta montanha bonito abrir fechar falar ouvir seguir feliz viagem "
+          "garrafa ontem amanhã juntos crianças noite pergunta resposta máquina".split(),
+    "nl": "het huis rivier morgen mensen klein water geel raam tuin altijd nooit nummer "
+          "markt eenvoudig tafel zomer winter moeder vader broer over onder snel helder "
+          "muziek papier kantoor geld verhaal beeld keuken dorp bos berg mooi open "
+          "sluiten spreken luisteren volgen blij reis fles gisteren samen kinderen "
+          "avond vraag antwoord machine familie koffie weer".split(),
+}
+
+# espeak-ng voice names per language, combined with a voice variant below.
+VOICES = {
+    "en": ["en", "en-us", "en-gb-scotland", "en-029"],
+    "de": ["de"], "fr": ["fr", "fr-be"], "es": ["es", "es-419"], "it": ["it"],
+    "pt": ["pt", "pt-br"], "nl": ["nl"],
+}
+VARIANTS = ["", "+m1", "+m2", "+m3", "+m4", "+m7", "+f1", "+f2", "+f3", "+f4", "+klatt"]
+# English first and most often: most users dub English; the other languages add variety.
+LANGUAGE_WEIGHTS = {"en": 0.4, "de": 0.1, "fr": 0.1, "es": 0.1, "it": 0.1, "pt": 0.1, "nl": 0.1}
+
+
+def is_heldout_text(text: str) -> bool:
+    """True for the ~10 % of sentence texts reserved for the benchmark (by CRC32)."""
+    return zlib.crc32(text.encode("utf-8")) % 10 == 0
+
+
+def random_sentence(rng: np.random.Generator, language: str, n_words: int,
+                    heldout: bool = False) -> str:
+    """A random sentence of `n_words`, from the benchmark (`heldout`) or the training texts."""
+    words = WORDS[language]
+    while True:
+        picks = [words[i] for i in rng.integers(0, len(words), n_words)]
+        if n_words >= 6 and rng.random() < 0.6:  # a comma gives a short pause mid-sentence
+            picks[int(rng.integers(2, n_words - 2))] += ","
+        text = " ".join(picks).capitalize() + "."
+        if is_heldout_text(text) == heldout:
+            return text
+
+
+def random_utterance(rng: np.random.Generator, seconds: float, heldout: bool = False) -> Utterance:
+    """A random voice speaking a random sentence, padded with silence to exactly `seconds`.
+
+    The speech fills roughly 45-85 % of the track after a short lead-in, so every clip holds
+    both talking and a closed, still mouth. Too-long sentences are re-drawn shorter.
+    """
+    langs = list(LANGUAGE_WEIGHTS)
+    language = langs[int(rng.choice(len(langs), p=list(LANGUAGE_WEIGHTS.values())))]
+    voice = VOICES[language][int(rng.integers(len(VOICES[language])))]
+    voice += VARIANTS[int(rng.integers(len(VARIANTS)))]
+    rate = int(rng.integers(130, 230))
+    pitch = int(rng.integers(25, 80))
+    pitch_range = int(rng.integers(30, 90))
+    lead = float(rng.uniform(0.1, 0.35)) * min(seconds, 3.0)
+    target = float(rng.uniform(0.45, 0.85)) * seconds
+    n_words = max(1, int(round(target * rate / 60.0 * 0.9)))
+    for _ in range(6):
+        utt = synthesize(random_sentence(rng, language, n_words, heldout), voice, rate, pitch,
+                         pitch_range)
+        if lead + utt.seconds <= seconds - 0.1 or n_words == 1:
+            break
+        n_words = max(1, int(n_words * (seconds - lead - 0.1) / utt.seconds))
+    return pad_to(utt, seconds, lead)

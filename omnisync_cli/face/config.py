@@ -1,0 +1,68 @@
+"""Settings of the face stage: which face, which landmarker, overrides and smoothing."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnisync_cli.errors import ConfigError
+
+# Fallback region side as a fraction of the frame's shorter side, used when nothing
+# face-like is found (and for a bare `--mouth X,Y`): a speaking head framed as a medium
+# close-up fills roughly a third of the frame height, so its mouth area fits in 0.35.
+FALLBACK_SIZE = 0.35
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    face_index: int = 0                   # which face to follow: 0 = largest, 1 = next, ...
+    landmarker: Path | None = None        # optional MediaPipe Tasks `face_landmarker.task` file
+    mouth: tuple[float, float] | None = None  # `--mouth X,Y` in frame pixels: constant mouth centre
+    region: tuple[float, float, float, float] | None = None  # `--region X,Y,W,H` in frame pixels
+    smooth_position_s: float = 0.1        # Gaussian sigma (seconds) of the box-centre smoothing
+    smooth_size_s: float = 0.4            # Gaussian sigma (seconds) of the box-side smoothing (steadier)
+    fallback_size: float = FALLBACK_SIZE  # fallback region side / shorter frame side
+    max_faces: int = 4                    # faces MediaPipe looks for per frame
+    min_confidence: float = 0.5           # MediaPipe detection and tracking confidence
+    use_mediapipe: bool = True            # False: skip MediaPipe even where installed
+    fallback_every_s: float = 0.5         # seconds between Haar-cascade looks while nothing is found
+
+    def __post_init__(self) -> None:
+        if self.face_index < 0:
+            raise ConfigError(f"face index must be 0 or more (0 = largest face), got {self.face_index}")
+        if self.smooth_position_s < 0 or self.smooth_size_s < 0:
+            raise ConfigError("smoothing strengths must be 0 (off) or a positive number of seconds")
+        if not 0 < self.fallback_size <= 1:
+            raise ConfigError(f"fallback size must be in (0, 1] of the shorter frame side, got {self.fallback_size}")
+        if self.max_faces < 1 or self.max_faces <= self.face_index:
+            raise ConfigError(f"max faces ({self.max_faces}) must exceed the face index ({self.face_index})")
+        if not 0 < self.min_confidence < 1:
+            raise ConfigError(f"min confidence must be in (0, 1), got {self.min_confidence}")
+        if self.fallback_every_s <= 0:
+            raise ConfigError("the fallback detection interval must be a positive number of seconds")
+        if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
+            raise ConfigError(f"--region needs a positive width and height, got {self.region}")
+        if self.landmarker is not None and not isinstance(self.landmarker, Path):
+            object.__setattr__(self, "landmarker", Path(self.landmarker))
+
+
+def _numbers(text: str, count: int, flag: str, form: str) -> tuple[float, ...]:
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != count:
+        raise ConfigError(f"{flag} takes {form} in pixels (for example {flag} {','.join(['100'] * count)}), got {text!r}")
+    return values
+
+
+def parse_mouth(text: str) -> tuple[float, float]:
+    """Parse `--mouth X,Y` (frame pixels); raises ConfigError naming the expected form."""
+    return _numbers(text, 2, "--mouth", "X,Y")  # type: ignore[return-value]
+
+
+def parse_region(text: str) -> tuple[float, float, float, float]:
+    """Parse `--region X,Y,W,H` (left, top, width, height in frame pixels)."""
+    values = _numbers(text, 4, "--region", "X,Y,W,H")
+    if values[2] <= 0 or values[3] <= 0:
+        raise ConfigError(f"--region needs a positive width and height, got {text!r}")
+    return values  # type: ignore[return-value]

@@ -1,0 +1,197 @@
+"""Audio conditioning: whole-track features, per-frame windows, and the per-frame encoder.
+
+Two stages, so that the pipeline computes features once per dub and training computes them
+once per clip with the same functions:
+
+    feats = frontend.features(waveform)           # AudioFeatures: (T, C) at `rate` Hz
+    win = windows_at(feats, frame_times, 0.32)    # (F, W, C): W feature frames centred on each frame
+
+`AudioEncoder` (inside the network, trained with it) turns each frame's window into one
+embedding that modulates that frame's tokens.
+
+Frontends: `logmel` (default; torch.stft + a Slaney mel filterbank, 100 Hz, no weights) and
+`whisper` (a frozen transformers Whisper encoder from a local directory, 50 Hz, the paper's
+choice). torchaudio does not import beside the CPU torch here, hence torch.stft.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from transformers.audio_utils import mel_filter_bank
+
+from omnisync_cli.errors import InputError, WeightsError
+
+SAMPLE_RATE = 16_000  # Hz; the audio contract of the whole project (media.audio.SAMPLE_RATE)
+HOP = 160  # samples between log-mel frames: 10 ms, so frame k is centred at k / 100 s
+N_FFT = 400  # 25 ms analysis window, as Whisper
+LOG_FLOOR = 1e-5  # mel power floor; silence maps to (log10(1e-5) + 4) / 4 = -0.25
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """Features of a whole track: row k describes the audio around time k / rate seconds."""
+
+    values: torch.Tensor  # (T, C) float32
+    rate: float  # feature frames per second
+    pad_value: float  # the value of silence, used for windows reaching past either end
+
+    @property
+    def duration(self) -> float:
+        return self.values.shape[0] / self.rate
+
+
+def _as_waveform(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
+    wave = torch.as_tensor(np.asarray(waveform, dtype=np.float32))
+    if wave.ndim != 1:
+        raise InputError(f"Audio must be mono 1-D samples at {SAMPLE_RATE} Hz; got shape {tuple(wave.shape)}")
+    return wave
+
+
+def logmel_features(waveform: np.ndarray | torch.Tensor, n_mels: int = 80) -> AudioFeatures:
+    """Log-mel spectrogram at 100 Hz, normalised as Whisper's but without its per-track max
+    clamp, so a clip's features do not depend on what else is in the track."""
+    wave = _as_waveform(waveform)
+    # Zero padding (not reflection) at both ends: before and after the track is silence.
+    spec = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT), center=True,
+                      pad_mode="constant", return_complex=True)  # (N_FFT/2+1, T)
+    power = spec.abs() ** 2
+    bank = mel_filter_bank(N_FFT // 2 + 1, n_mels, 0.0, SAMPLE_RATE / 2, SAMPLE_RATE,
+                           norm="slaney", mel_scale="slaney")  # (N_FFT/2+1, n_mels)
+    mel = torch.from_numpy(bank.astype(np.float32)).T @ power  # (n_mels, T)
+    values = (torch.log10(mel.clamp(min=LOG_FLOOR)) + 4.0) / 4.0
+    pad = (float(np.log10(LOG_FLOOR)) + 4.0) / 4.0
+    return AudioFeatures(values.T.contiguous(), SAMPLE_RATE / HOP, pad)  # (T, n_mels)
+
+
+def window_length(window_s: float, rate: float) -> int:
+    """Feature frames per window: `window_s` seconds rounded to an even count (at least 2)."""
+    return max(2, 2 * round(window_s * rate / 2))
+
+
+def windows_at(features: AudioFeatures, frame_times: np.ndarray | torch.Tensor,
+               window_s: float) -> torch.Tensor:
+    """(F, W, C) windows of W feature frames centred on each frame time (seconds).
+
+    Window f holds rows c - W/2 .. c + W/2 - 1 with c = round(t_f * rate); rows before the
+    start or past the end of the track read as silence (`pad_value`).
+    """
+    times = torch.as_tensor(np.asarray(frame_times, dtype=np.float64))
+    width = window_length(window_s, features.rate)
+    centre = torch.round(times * features.rate).long()  # (F,)
+    rows = centre[:, None] + torch.arange(-width // 2, width // 2)[None, :]  # (F, W)
+    total = features.values.shape[0]
+    inside = (rows >= 0) & (rows < total)
+    gathered = features.values[rows.clamp(0, max(total - 1, 0))]  # (F, W, C)
+    return torch.where(inside[..., None], gathered,
+                       torch.full_like(gathered, features.pad_value))
+
+
+class LogMelFrontend:
+    """The default frontend: log-mel features, no weights."""
+
+    def __init__(self, n_mels: int = 80):
+        self.n_mels = n_mels
+        self.channels = n_mels
+        self.rate = SAMPLE_RATE / HOP
+
+    def features(self, waveform: np.ndarray | torch.Tensor) -> AudioFeatures:
+        return logmel_features(waveform, self.n_mels)
+
+
+class WhisperFrontend:
+    """A frozen Whisper encoder (transformers) loaded from a local directory; 50 Hz features.
+
+    Whisper's encoder only takes fixed 2 * max_source_positions mel frames (30 s for the
+    released models), so the track is cut into chunks of that length, each encoded alone,
+    and the outputs concatenated and trimmed to the track's length. Feature row k covers
+    20 ms starting at k / 50 s; its 10 ms offset from a frame time is below one row.
+    """
+
+    def __init__(self, directory: str | Path, device: torch.device | str = "cpu"):
+        from transformers import WhisperFeatureExtractor, WhisperModel
+
+        directory = Path(directory)
+        if not (directory / "config.json").is_file():
+            raise WeightsError(f"Whisper encoder directory {directory} has no config.json; "
+                               "point audio_encoder_dir at a saved transformers Whisper model")
+        try:
+            model = WhisperModel.from_pretrained(directory, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"Cannot load the Whisper model in {directory}: {exc}") from exc
+        self.encoder = model.get_encoder().to(device).eval().requires_grad_(False)
+        cfg = model.config
+        self.device = torch.device(device)
+        self.chunk_frames = 2 * cfg.max_source_positions  # mel frames per encoder call
+        chunk_s = self.chunk_frames * HOP / SAMPLE_RATE
+        if chunk_s != int(chunk_s):
+            raise WeightsError(f"Whisper config in {directory}: max_source_positions must be a "
+                               f"multiple of 50 (got {cfg.max_source_positions})")
+        self.chunk_samples = self.chunk_frames * HOP
+        self.extractor = WhisperFeatureExtractor(feature_size=cfg.num_mel_bins,
+                                                 sampling_rate=SAMPLE_RATE, hop_length=HOP,
+                                                 chunk_length=int(chunk_s), n_fft=N_FFT)
+        self.channels = cfg.d_model
+        self.rate = SAMPLE_RATE / HOP / 2  # the encoder's stride-2 conv halves the mel rate
+
+    @torch.no_grad()
+    def features(self, waveform: np.ndarray | torch.Tensor) -> AudioFeatures:
+        wave = _as_waveform(waveform).numpy()
+        rows = int(np.ceil(len(wave) / SAMPLE_RATE * self.rate))
+        outputs = []
+        for start in range(0, max(len(wave), 1), self.chunk_samples):
+            chunk = wave[start:start + self.chunk_samples]
+            mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="pt",
+                                 padding="max_length").input_features  # (1, n_mels, chunk_frames)
+            hidden = self.encoder(mel.to(self.device)).last_hidden_state  # (1, chunk_frames/2, d)
+            outputs.append(hidden[0].float().cpu())
+        values = torch.cat(outputs)[:max(rows, 1)]
+        # Silence is what the encoder makes of an all-zero chunk; the mean row is close enough
+        # for the few padded rows at the ends of a track.
+        return AudioFeatures(values.contiguous(), self.rate, 0.0)
+
+
+def build_audio_frontend(config, device: torch.device | str = "cpu"):
+    """The frontend a `ModelConfig` names."""
+    if config.audio_frontend == "whisper":
+        return WhisperFrontend(config.audio_encoder_dir, device)
+    return LogMelFrontend(config.n_mels)
+
+
+def frontend_channels(config) -> int:
+    """Feature channels C of the configured frontend, without loading any weights."""
+    if config.audio_frontend == "whisper":
+        from transformers import WhisperConfig
+
+        try:
+            return WhisperConfig.from_pretrained(config.audio_encoder_dir, local_files_only=True).d_model
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"Cannot read the Whisper config in {config.audio_encoder_dir!r}: {exc}") from exc
+    return config.n_mels
+
+
+class AudioEncoder(nn.Module):
+    """Per-frame audio window (W, C) -> one embedding of width D; trained with the model.
+
+    Two stride-2 convolutions over the window's time axis, then a linear layer over the
+    flattened result, which keeps *where* in the window a sound is (the frame's own instant
+    is the middle) instead of averaging it away.
+    """
+
+    def __init__(self, channels: int, window: int, hidden: int, out_dim: int):
+        super().__init__()
+        self.convs = nn.Sequential(
+            nn.Conv1d(channels, hidden, 3, padding=1), nn.GELU(),
+            nn.Conv1d(hidden, hidden, 3, stride=2, padding=1), nn.GELU(),
+            nn.Conv1d(hidden, hidden, 3, stride=2, padding=1), nn.GELU(),
+        )
+        reduced = (((window + 1) // 2) + 1) // 2
+        self.proj = nn.Linear(hidden * reduced, out_dim)
+
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        b, f, w, c = windows.shape
+        x = windows.reshape(b * f, w, c).transpose(1, 2)  # (B*F, C, W)
+        x = self.convs(x).flatten(1)  # (B*F, hidden * W/4)
+        return self.proj(x).reshape(b, f, -1)  # (B, F, D)

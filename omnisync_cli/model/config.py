@@ -1,0 +1,107 @@
+"""The model's hyper-parameters: one frozen dataclass and a registry of named presets.
+
+A config is saved as `config.json` beside `model.safetensors`; `load_model` rebuilds the
+network from it, so every field that changes a weight's shape or the meaning of an input
+lives here.
+"""
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from omnisync_cli.errors import ConfigError
+
+ATTENTION_KINDS = ("joint", "factorized")
+AUDIO_FRONTENDS = ("logmel", "whisper")
+TEXT_ENCODERS = ("hash", "t5")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    # --- the clip --------------------------------------------------------------------
+    region_size: int = 64  # side in pixels of the square working region (crops are S x S)
+    segment_frames: int = 8  # frames the network sees at once (one segment of the dub)
+    overlap_frames: int = 2  # frames shared by consecutive segments (the pipeline cross-fades)
+    # --- the transformer -------------------------------------------------------------
+    patch_size: int = 8  # pixels per patch side; tokens per frame = (S / p)^2
+    hidden_size: int = 256  # token width D
+    depth: int = 6  # number of adaLN-Zero blocks
+    num_heads: int = 4  # attention heads (D must divide by it)
+    mlp_ratio: float = 4.0  # MLP hidden width as a multiple of D
+    # joint: every block attends over all F*N tokens of the segment (lip motion and identity
+    # in one attention); factorized: blocks alternate spatial (N tokens per frame) and
+    # temporal (F tokens per patch position) attention, for long segments or small patches.
+    attention: str = "joint"
+    # --- audio conditioning ------------------------------------------------------------
+    # logmel: log-mel features (100 Hz) encoded by a small conv encoder trained with the
+    # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir.
+    audio_frontend: str = "logmel"
+    audio_encoder_dir: str = ""  # local directory of a transformers Whisper model (whisper only)
+    n_mels: int = 80  # mel bins of the logmel frontend
+    audio_window_s: float = 0.32  # seconds of audio around each frame's time that drive it
+    audio_hidden: int = 128  # channels of the per-frame conv audio encoder
+    # --- text conditioning (paper appendix D) ------------------------------------------
+    # hash: signed feature hashing of words and word pairs (no weights, works offline);
+    # t5: mean-pooled T5 encoder states from text_encoder_dir. The model projects either.
+    text_encoder: str = "hash"
+    text_encoder_dir: str = ""  # local directory of a transformers T5 model (t5 only)
+    text_dim: int = 256  # width of the prompt embedding the network receives
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.region_size % self.patch_size == 0, "region_size must be a multiple of patch_size"),
+            (self.hidden_size % self.num_heads == 0, "hidden_size must be a multiple of num_heads"),
+            ((self.hidden_size // self.num_heads) % 2 == 0, "the head width must be even"),
+            (self.hidden_size % 4 == 0, "hidden_size must be a multiple of 4 (2-D sin-cos positions)"),
+            (0 <= self.overlap_frames < self.segment_frames, "overlap_frames must be in [0, segment_frames)"),
+            (self.attention in ATTENTION_KINDS, f"attention must be one of {ATTENTION_KINDS}"),
+            (self.audio_frontend in AUDIO_FRONTENDS, f"audio_frontend must be one of {AUDIO_FRONTENDS}"),
+            (self.text_encoder in TEXT_ENCODERS, f"text_encoder must be one of {TEXT_ENCODERS}"),
+            (self.audio_window_s > 0, "audio_window_s must be positive"),
+            (self.depth >= 1, "depth must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"Invalid model config: {message} (got {self})")
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return (self.region_size // self.patch_size) ** 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """Strict: an unknown key is an error (it means the file is from another version)."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"Unknown model config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**data)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # For unit tests and smoke runs: builds and runs in milliseconds, learns nothing useful.
+    "tiny": ModelConfig(region_size=16, segment_frames=4, overlap_frames=1, patch_size=4,
+                        hidden_size=32, depth=2, num_heads=2, audio_hidden=16, n_mels=20,
+                        audio_window_s=0.16, text_dim=32),
+    # The shipped default: trains in about two hours and dubs on a 2-core CPU. Patch 8 over a
+    # 64 px region gives 8 x 8 tokens per frame; joint attention over the 8 frames of a
+    # segment (512 tokens) lets each frame see the others' identity and motion.
+    "cpu-small": ModelConfig(region_size=64, segment_frames=8, overlap_frames=2, patch_size=8,
+                             hidden_size=192, depth=6, num_heads=4, audio_hidden=128,
+                             text_dim=256),
+    # Paper scale (GPU): larger region and depth, Whisper audio and T5 text from local dirs.
+    "paper": ModelConfig(region_size=256, segment_frames=16, overlap_frames=4, patch_size=8,
+                         hidden_size=1152, depth=28, num_heads=16, attention="factorized",
+                         audio_frontend="whisper", audio_encoder_dir="weights/whisper",
+                         audio_window_s=0.4, audio_hidden=512, text_encoder="t5",
+                         text_encoder_dir="weights/t5", text_dim=768),
+}
+
+
+def get_preset(name: str, **overrides: Any) -> ModelConfig:
+    """The named preset, with any field replaced (e.g. a local `audio_encoder_dir`)."""
+    if name not in PRESETS:
+        raise ConfigError(f"Unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
+    return replace(PRESETS[name], **overrides)

@@ -1,0 +1,150 @@
+"""`dub`: the one function that knows the order of the stages.
+
+check paths -> probe video, load audio -> pass 1: mouth track over every frame ->
+plan the output frames (length rules) -> pass 2: fetch source frames, crop the working
+region, edit in overlapping segments, paste back with a feathered edge, encode with the new
+audio -> atomic rename into place.
+
+Two passes over the video keep memory flat: the first keeps a few numbers per frame, the
+second holds one segment of frames.
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.face.paste import paste_region
+from omnisync_cli.face.region import crop_region
+from omnisync_cli.face.track import FaceConfig, MouthTrack, MouthTracker
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.writer import VideoWriter
+from omnisync_cli.pipeline.editor import Editor
+from omnisync_cli.pipeline.frames import SourceFrames
+from omnisync_cli.pipeline.paths import check_paths
+from omnisync_cli.pipeline.progress import Progress, SilentProgress
+from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
+from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
+
+
+@dataclass(frozen=True)
+class DubOptions:
+    extend: Extend = Extend.pingpong  # how a video shorter than the audio is extended
+    face: FaceConfig = field(default_factory=FaceConfig)
+    feather: float = 0.2  # fraction of the region side over which the paste fades in
+    crf: int | None = None  # H.264 quality; None = the writer's near-transparent default
+    overwrite: bool = False  # replace an existing output file
+
+
+@dataclass
+class DubReport:
+    output: str
+    source_frames: int
+    output_frames: int
+    fps: float
+    width: int
+    height: int
+    audio_seconds: float
+    video_seconds: float
+    faces_detected: int
+    frames_filled: int
+    track_source: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def dub(video: Path, audio: Path, output: Path, editor: Editor,
+        options: DubOptions = DubOptions(), progress: Progress = SilentProgress()) -> DubReport:
+    """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`."""
+    video, audio, output = Path(video), Path(audio), Path(output)
+    if not 0 <= options.feather <= 0.5:
+        raise ConfigError(f"feather must be between 0 and 0.5, got {options.feather}")
+    check_paths(video, audio, output, options.overwrite)
+    clock = _StageClock()
+
+    with clock("probe"):
+        info = probe_video(video)
+        waveform = load_audio(audio)
+    audio_seconds = len(waveform) / SAMPLE_RATE
+
+    with clock("track"):
+        track, frame_times = _track_mouth(video, info, options.face, progress)
+    plan = plan_source_frames(frame_times, info.fps, info.duration, audio_seconds, options.extend)
+
+    with clock("audio"):
+        features = editor.prepare_audio(waveform)
+
+    with clock("render"):
+        _render(video, info, output, track, plan, waveform, editor, features, options, progress)
+
+    return DubReport(
+        output=str(output), source_frames=len(frame_times), output_frames=len(plan),
+        fps=float(info.fps), width=info.width, height=info.height,
+        audio_seconds=audio_seconds, video_seconds=info.duration,
+        faces_detected=track.detected, frames_filled=track.filled, track_source=track.source,
+        seconds=clock.seconds)
+
+
+def _track_mouth(video: Path, info, config: FaceConfig,
+                 progress: Progress) -> tuple[MouthTrack, np.ndarray]:
+    tracker = MouthTracker(config)
+    times = []
+    with VideoReader(video) as reader, progress.stage("tracking the mouth", info.frame_count) as advance:
+        for frame in reader.iter_frames():
+            tracker.observe(frame.image)
+            times.append(frame.time)
+            advance(1)
+    return tracker.finish(float(info.fps)), np.asarray(times)
+
+
+def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray,
+            waveform: np.ndarray, editor: Editor, features, options: DubOptions,
+            progress: Progress) -> None:
+    size = editor.region_size
+
+    def edit(crops, times, mouth_xy):
+        return editor.edit(crops, times, mouth_xy, features)
+
+    with VideoReader(video) as reader, \
+            VideoWriter(output, info.width, info.height, info.fps, waveform, crf=options.crf) as writer, \
+            progress.stage("dubbing", len(plan)) as advance:
+        source = SourceFrames(reader, len(track))
+        source.start()
+
+        def items() -> Iterator[SegmentItem]:
+            for j, k in enumerate(plan):
+                image = source.get(int(k))
+                box = track.box(int(k))
+                yield SegmentItem(crop=crop_region(image, box, size), time=j / float(info.fps),
+                                  mouth_xy=track.mouth_in_box(int(k)), payload=(image, box))
+
+        for item, edited in edit_in_segments(items(), edit, editor.segment_frames,
+                                             editor.overlap_frames):
+            image, box = item.payload
+            writer.write(paste_region(image, edited, box, options.feather, original=item.crop))
+            advance(1)
+
+
+class _StageClock:
+    """Wall time per named stage, for the --json summary."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str):
+        clock = self
+
+        class _Timer:
+            def __enter__(self):
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                clock.seconds[name] = round(time.perf_counter() - self.start, 3)
+
+        return _Timer()

@@ -1,0 +1,41 @@
+"""The editing step of the dub pipe: what the pipeline asks of a model.
+
+The pipeline crops the working region, hands segments of crops to an `Editor`, and pastes
+what comes back. `model.editor.ModelEditor` is the OmniSync editor; `PassthroughEditor`
+returns the crops untouched, which measures the pipeline alone and proves that everything
+outside the edit is carried through bit for bit.
+"""
+
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Editor(Protocol):
+    segment_frames: int  # frames the editor takes at once
+    overlap_frames: int  # frames shared by consecutive segments, cross-faded by the pipeline
+    region_size: int  # side in pixels of the crops edit() takes and returns
+
+    def prepare_audio(self, waveform: np.ndarray) -> Any:
+        """Whole-track audio features from 16 kHz mono float32, computed once per dub."""
+
+    def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
+             audio: Any) -> np.ndarray:
+        """Edited crops (F, S, S, 3) uint8 for crops (F, S, S, 3) at frame_times (F,) seconds
+        on the audio's clock, with the mouth centre of each crop at mouth_xy (F, 2) in [0, 1]."""
+
+
+class PassthroughEditor:
+    """Returns every crop unchanged."""
+
+    def __init__(self, segment_frames: int = 8, overlap_frames: int = 2, region_size: int = 64):
+        self.segment_frames = segment_frames
+        self.overlap_frames = overlap_frames
+        self.region_size = region_size
+
+    def prepare_audio(self, waveform: np.ndarray) -> None:
+        return None
+
+    def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
+             audio: Any) -> np.ndarray:
+        return crops

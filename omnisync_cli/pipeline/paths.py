@@ -1,0 +1,35 @@
+"""Checks on the files of a dub, made before any work starts."""
+
+import os
+from pathlib import Path
+
+from omnisync_cli.errors import InputError, OutputError
+
+OUTPUT_SUFFIXES = {".mp4", ".m4v", ".mov"}
+
+
+def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None:
+    """Refuse missing inputs, an output that is an input, and outputs that cannot be written."""
+    for kind, path in (("video", video), ("audio", audio)):
+        if not path.exists():
+            raise InputError(f"{kind} file not found: {path}")
+        if not path.is_file():
+            raise InputError(f"{kind} path is not a file: {path}")
+        if not os.access(path, os.R_OK):
+            raise InputError(f"{kind} file is not readable: {path} (check its permissions)")
+        if path.stat().st_size == 0:
+            raise InputError(f"{kind} file is empty: {path}")
+    if output.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputError(f"output must be an MP4 file (.mp4, .m4v or .mov), got {output.name}")
+    for path in (video, audio):
+        if output.resolve() == path.resolve() or (output.exists() and os.path.samefile(output, path)):
+            raise OutputError(f"output {output} is one of the inputs; choose another -o path")
+    if output.is_dir():
+        raise OutputError(f"output {output} is a directory; give a file name such as {output / 'dubbed.mp4'}")
+    if output.exists() and not overwrite:
+        raise OutputError(f"output {output} already exists; pass --overwrite to replace it")
+    folder = output.parent if str(output.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"output folder does not exist: {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder is not writable: {folder}")

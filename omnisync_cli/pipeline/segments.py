@@ -1,0 +1,82 @@
+"""Overlapping fixed-length segments over a stream of any length, cross-faded without seams.
+
+The editor sees `segment_frames` frames at a time. Consecutive segments share
+`overlap_frames` frames; in the shared frames the output fades linearly from the earlier
+segment's edit to the later one's, so a change in the model's output between segments never
+shows as a jump. Only one segment (plus its overlap) is held at a time, whatever the length
+of the video.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from omnisync_cli.errors import ConfigError
+
+
+@dataclass
+class SegmentItem:
+    """One output frame on its way through the editor."""
+
+    crop: np.ndarray  # (S, S, 3) uint8 working region of the source frame
+    time: float  # seconds on the audio's clock
+    mouth_xy: np.ndarray  # (2,) mouth centre inside the crop, in [0, 1]
+    payload: Any = None  # whatever the caller needs back with the edit (frame, box, ...)
+
+
+def crossfade_weights(overlap: int) -> np.ndarray:
+    """Weight of the later segment on each shared frame: (1 .. overlap) / (overlap + 1)."""
+    return np.arange(1, overlap + 1, dtype=np.float32) / (overlap + 1)
+
+
+EditFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def edit_in_segments(items: Iterable[SegmentItem], edit: EditFn, segment_frames: int,
+                     overlap_frames: int) -> Iterator[tuple[SegmentItem, np.ndarray]]:
+    """Yield (item, edited crop) in input order.
+
+    edit(crops (F,S,S,3), times (F,), mouth_xy (F,2)) -> (F,S,S,3) uint8 with F = segment_frames.
+    A last segment that is short is padded by repeating its final frame; the padding is
+    edited with the rest and dropped.
+    """
+    if segment_frames < 1 or not 0 <= overlap_frames < segment_frames:
+        raise ConfigError(f"segments need 0 <= overlap ({overlap_frames}) < length ({segment_frames})")
+    fade = crossfade_weights(overlap_frames)
+    pending: list[SegmentItem] = []
+    carried: np.ndarray | None = None  # earlier segment's edits of the first pending frames
+
+    def run(batch: list[SegmentItem]) -> np.ndarray:
+        padded = batch + [batch[-1]] * (segment_frames - len(batch))
+        out = edit(np.stack([i.crop for i in padded]), np.array([i.time for i in padded]),
+                   np.stack([i.mouth_xy for i in padded]))
+        out = out[: len(batch)].astype(np.float32)
+        if carried is not None:
+            shared = len(carried)
+            w = fade[:shared, None, None, None]
+            out[:shared] = (1 - w) * carried + w * out[:shared]
+        return out
+
+    for item in items:
+        pending.append(item)
+        if len(pending) == segment_frames:
+            out = run(pending)
+            keep = segment_frames - overlap_frames
+            for it, crop in zip(pending[:keep], out[:keep]):
+                yield it, _to_uint8(crop)
+            pending, carried = pending[keep:], out[keep:]
+            if not pending:
+                carried = None
+    if pending and (carried is None or len(pending) > len(carried)):
+        out = run(pending)
+    elif pending:
+        out = carried  # only already-edited overlap frames remain: their last edit is final
+    else:
+        return
+    for it, crop in zip(pending, out):
+        yield it, _to_uint8(crop)
+
+
+def _to_uint8(crop: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(crop), 0, 255).astype(np.uint8)

@@ -1,0 +1,68 @@
+"""Which source frame shows at each output frame: the length rules of a dub.
+
+The output keeps the source's frame rate and lasts as long as the new audio. A source that
+is too long is cut; one that is too short is extended by playing it back and forth
+(ping-pong, the default: no jump cut), looping, or freezing its last frame.
+Variable-frame-rate sources are put on the constant grid of their average rate by picking,
+for each grid time, the source frame shown at that time.
+"""
+
+from enum import Enum
+from fractions import Fraction
+
+import numpy as np
+
+from omnisync_cli.errors import ConfigError
+
+
+class Extend(str, Enum):
+    pingpong = "pingpong"
+    loop = "loop"
+    freeze = "freeze"
+
+
+def output_frame_count(audio_seconds: float, fps: Fraction) -> int:
+    """Frames needed to cover the audio, at least one."""
+    return max(1, round(audio_seconds * float(fps)))
+
+
+def grid_source_indices(frame_times: np.ndarray, fps: Fraction, duration: float) -> np.ndarray:
+    """Index of the source frame on screen at each time m / fps of a constant-rate grid.
+
+    frame_times are the presentation times (seconds, increasing) of the decoded frames and
+    duration the time the last one stops showing. A constant-rate source maps to 0, 1, 2, ...
+    """
+    times = np.asarray(frame_times, dtype=np.float64)
+    count = max(1, round(duration * float(fps)))
+    grid = np.arange(count) / float(fps)
+    # A frame is on screen from its own time until the next frame's time; a quarter grid step
+    # of tolerance keeps rounding and jitter in the container's time base from skipping one.
+    shown = np.searchsorted(times, grid + 0.25 / float(fps), side="right") - 1
+    return np.clip(shown, 0, len(times) - 1)
+
+
+def extend_indices(n_source: int, n_output: int, mode: Extend) -> np.ndarray:
+    """Positions into a sequence of n_source frames for n_output frames, per `mode`."""
+    if n_source < 1 or n_output < 1:
+        raise ConfigError("a dub needs at least one source frame and one output frame")
+    j = np.arange(n_output)
+    if n_output <= n_source:
+        return j
+    mode = Extend(mode)
+    if mode is Extend.loop:
+        return j % n_source
+    if mode is Extend.freeze:
+        return np.minimum(j, n_source - 1)
+    if n_source == 1:
+        return np.zeros(n_output, dtype=np.int64)
+    period = 2 * (n_source - 1)  # forward then back, without repeating the turning frames
+    phase = j % period
+    return np.where(phase < n_source, phase, period - phase)
+
+
+def plan_source_frames(frame_times: np.ndarray, fps: Fraction, duration: float,
+                       audio_seconds: float, mode: Extend) -> np.ndarray:
+    """Source frame index for every output frame of a dub (the whole length rule)."""
+    grid = grid_source_indices(frame_times, fps, duration)
+    positions = extend_indices(len(grid), output_frame_count(audio_seconds, fps), mode)
+    return grid[positions]

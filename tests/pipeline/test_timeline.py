@@ -1,0 +1,56 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.pipeline.timeline import (Extend, extend_indices, grid_source_indices,
+                                            output_frame_count, plan_source_frames)
+
+
+def test_output_lasts_as_long_as_the_audio():
+    assert output_frame_count(12.0, Fraction(25)) == 300
+    assert output_frame_count(1.01, Fraction(30000, 1001)) == 30
+    assert output_frame_count(0.001, Fraction(25)) == 1
+
+
+def test_constant_rate_source_maps_to_itself():
+    times = np.arange(50) / 25
+    assert np.array_equal(grid_source_indices(times, Fraction(25), 2.0), np.arange(50))
+
+
+def test_variable_rate_source_picks_the_frame_on_screen():
+    # frames at 0, 0.1, 0.15, 0.3 s; grid at 10 fps over 0.4 s
+    times = np.array([0.0, 0.1, 0.15, 0.3])
+    assert grid_source_indices(times, Fraction(10), 0.4).tolist() == [0, 1, 2, 3]
+    # a frame held for 0.3 s is repeated on the grid; a frame shown 0.05 s may be skipped
+    times = np.array([0.0, 0.3])
+    assert grid_source_indices(times, Fraction(10), 0.4).tolist() == [0, 0, 0, 1]
+
+
+def test_longer_source_is_cut():
+    assert extend_indices(10, 4, Extend.pingpong).tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("mode,expected", [
+    (Extend.pingpong, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]),
+    (Extend.loop, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1]),
+    (Extend.freeze, [0, 1, 2, 3, 3, 3, 3, 3, 3, 3]),
+])
+def test_shorter_source_is_extended(mode, expected):
+    assert extend_indices(4, 10, mode).tolist() == expected
+
+
+def test_single_frame_source_pingpong_holds():
+    assert extend_indices(1, 3, Extend.pingpong).tolist() == [0, 0, 0]
+
+
+def test_empty_source_is_refused():
+    with pytest.raises(ConfigError):
+        extend_indices(0, 3, Extend.loop)
+
+
+def test_plan_combines_grid_and_extension():
+    times = np.arange(3) / 25
+    plan = plan_source_frames(times, Fraction(25), 3 / 25, audio_seconds=0.2, mode=Extend.pingpong)
+    assert plan.tolist() == [0, 1, 2, 1, 0]
