@@ -12,6 +12,7 @@ texts into a training and a benchmark set by hash, so the two never share a sent
 
 import ctypes
 import os
+import pickle
 import zlib
 from dataclasses import dataclass
 
@@ -100,15 +101,42 @@ class _Engine:
         return wav, self._events
 
 
-_engine: _Engine | None = None
-_engine_pid = -1
+def _synth_fresh(text: str, voice: str, rate: int, pitch: int, pitch_range: int,
+                 word_gap: int) -> tuple[int, np.ndarray, list[tuple[str, int]]]:
+    """Synthesize in a forked child that initialises libespeak-ng from scratch.
 
-
-def _get_engine() -> _Engine:
-    global _engine, _engine_pid
-    if _engine is None or _engine_pid != os.getpid():  # a forked worker needs its own
-        _engine, _engine_pid = _Engine(), os.getpid()
-    return _engine
+    espeak-ng keeps synthesis state between calls (pitch-flutter phase, glottal wave
+    phase), so the same text comes out a few samples different depending on what the
+    process said before. A fresh instance per utterance makes the corpus depend on its
+    seed only, whatever the worker count or clip order. fork + init costs a few ms.
+    """
+    if not hasattr(os, "fork"):  # no fork (Windows): same text, history-dependent samples
+        engine = _Engine()
+        return (engine.rate, *engine.synth(text, voice, rate, pitch, pitch_range, word_gap))
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's code
+        status = 0
+        try:
+            os.close(read_fd)
+            engine = _Engine()
+            wav, events = engine.synth(text, voice, rate, pitch, pitch_range, word_gap)
+            payload = pickle.dumps((engine.rate, wav, events, None))
+        except BaseException as exc:  # reported to the parent, which raises it
+            payload, status = pickle.dumps((0, None, None, str(exc) or type(exc).__name__)), 1
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(payload)
+        os._exit(status)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as inp:
+        payload = inp.read()
+    os.waitpid(pid, 0)
+    if not payload:
+        raise InputError("the espeak-ng synthesis process died without output")
+    sample_rate, wav, events, error = pickle.loads(payload)
+    if error is not None:
+        raise InputError(error)
+    return sample_rate, wav, events
 
 
 @dataclass(frozen=True)
@@ -134,21 +162,20 @@ class Utterance:
 def synthesize(text: str, voice: str = "en", rate: int = 175, pitch: int = 50,
                pitch_range: int = 50, word_gap: int = 0) -> Utterance:
     """Speak `text` with an espeak-ng voice ("en", "de+f2", ...), rate in words per minute."""
-    engine = _get_engine()
-    raw, events = engine.synth(text, voice, rate, pitch, pitch_range, word_gap)
+    espeak_rate, raw, events = _synth_fresh(text, voice, rate, pitch, pitch_range, word_gap)
     # espeak-ng speaks at 22050 Hz: 16000 / 22050 = 320 / 441 exactly.
-    g = np.gcd(SAMPLE_RATE, engine.rate)
-    wave = resample_poly(raw.astype(np.float32) / 32768.0, SAMPLE_RATE // g, engine.rate // g)
+    g = np.gcd(SAMPLE_RATE, espeak_rate)
+    wave = resample_poly(raw.astype(np.float32) / 32768.0, SAMPLE_RATE // g, espeak_rate // g)
     wave = np.clip(wave, -1.0, 1.0).astype(np.float32)
     seconds = len(wave) / SAMPLE_RATE
     phonemes: list[tuple[str, float, float]] = []
     if events:
-        first = events[0][1] / engine.rate
+        first = events[0][1] / espeak_rate
         if first > 0:
             phonemes.append((SILENCE, 0.0, first))
         for k, (name, sample) in enumerate(events):
-            start = sample / engine.rate
-            end = events[k + 1][1] / engine.rate if k + 1 < len(events) else seconds
+            start = sample / espeak_rate
+            end = events[k + 1][1] / espeak_rate if k + 1 < len(events) else seconds
             if end > start:
                 phonemes.append((name, start, min(end, seconds)))
     language = voice.split("+")[0]

@@ -51,7 +51,8 @@ def _numbers(text: str, count: int, flag: str, form: str) -> tuple[float, ...]:
     except ValueError:
         values = ()
     if len(values) != count:
-        raise ConfigError(f"{flag} takes {form} in pixels (for example {flag} {','.join(['100'] * count)}), got {text!r}")
+        example = ",".join(["100"] * count)
+        raise ConfigError(f"{flag} takes {form} in pixels (for example {flag} {example}), got {text!r}")
     return values
 
 

@@ -19,8 +19,9 @@ import numpy as np
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.paste import paste_region
 from omnisync_cli.face.region import crop_region
-from omnisync_cli.face.track import FaceConfig, MouthTrack, MouthTracker
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.track import MouthTrack, MouthTracker
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.pipeline.editor import Editor
@@ -81,7 +82,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         features = editor.prepare_audio(waveform)
 
     with clock("render"):
-        _render(video, info, output, track, plan, waveform, editor, features, options, progress)
+        _render(video, info, output, track, plan, load_audio_native(audio), editor, features,
+                options, progress)
 
     return DubReport(
         output=str(output), source_frames=len(frame_times), output_frames=len(plan),
@@ -93,18 +95,18 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
 
 def _track_mouth(video: Path, info, config: FaceConfig,
                  progress: Progress) -> tuple[MouthTrack, np.ndarray]:
-    tracker = MouthTracker(config)
     times = []
-    with VideoReader(video) as reader, progress.stage("tracking the mouth", info.frame_count) as advance:
+    with MouthTracker(config, fps=float(info.fps)) as tracker, VideoReader(video) as reader, \
+            progress.stage("tracking the mouth", info.frame_count) as advance:
         for frame in reader.iter_frames():
             tracker.observe(frame.image)
-            times.append(frame.time)
+            times.append(frame.time_s)
             advance(1)
-    return tracker.finish(float(info.fps)), np.asarray(times)
+        return tracker.finish(float(info.fps)), np.asarray(times)
 
 
 def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray,
-            waveform: np.ndarray, editor: Editor, features, options: DubOptions,
+            audio: tuple[np.ndarray, int], editor: Editor, features, options: DubOptions,
             progress: Progress) -> None:
     size = editor.region_size
 
@@ -112,9 +114,10 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
         return editor.edit(crops, times, mouth_xy, features)
 
     with VideoReader(video) as reader, \
-            VideoWriter(output, info.width, info.height, info.fps, waveform, crf=options.crf) as writer, \
+            VideoWriter(output, info.width, info.height, info.fps, audio[0], audio_rate=audio[1],
+                        crf=options.crf) as writer, \
             progress.stage("dubbing", len(plan)) as advance:
-        source = SourceFrames(reader, len(track))
+        source = SourceFrames(reader, frame_count=len(track))
         source.start()
 
         def items() -> Iterator[SegmentItem]:

@@ -1,0 +1,265 @@
+"""Build the synthetic talking-character corpus: training shards and a benchmark split.
+
+    build_corpus(out_dir, CorpusConfig(...), progress=None)
+
+Every clip is one scene (character, head motion, background, light, occluders) rendered
+with `renderings_per_clip` different utterances. Each clip has its own seed derived from
+(config seed, split, category, identity, clip), so the corpus is the same whatever the
+worker count or order. Training clips go to shards (`shards.py`) as working-region crops;
+benchmark clips go to `bench/` as full frames: source.mp4 (utterance 1), target.mp4 (the
+ground-truth dub: same scene, utterance 2), speech.wav (utterance 2) and a manifest.
+
+The benchmark is held out twice: its characters come from a separate seed space
+(ids "bench-...") and its sentence texts from the hash-reserved set (`is_heldout_text`),
+which training sentences never use.
+"""
+
+import json
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import soundfile as sf
+
+from ..errors import ConfigError, OutputError
+from ..face.region import RegionBox, crop_region
+from .characters import CATEGORIES, make_character
+from .render import Sprite
+from .scene import make_scene, render_utterance
+from .shards import ShardWriter
+from .speech import SAMPLE_RATE, random_utterance
+from .visemes import articulation_prompt
+
+TRAIN, BENCH = "train", "bench"
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    seed: int = 0                          # everything below is drawn from this
+    identities_per_category: int = 32      # training characters per category
+    clips_per_identity: int = 4            # scenes per training character
+    renderings_per_clip: int = 3           # utterances per scene (pseudo-pairs among them)
+    clip_seconds: float = 3.0              # every clip and waveform has exactly this length
+    fps_choices: tuple[float, ...] = (25.0, 30.0)  # each clip draws its frame rate from these
+    frame_size: int = 224                  # rendered frame side, px
+    crop_size: int = 96                    # stored working-region crop side, px
+    bench_identities_per_category: int = 4  # held-out characters per category
+    bench_clips_per_identity: int = 2      # benchmark clips per held-out character
+    clips_per_shard: int = 16              # clips per safetensors shard (~100 MB at defaults)
+    region_jitter: float = 0.015           # crop-box noise before smoothing, face widths (like a detector)
+    workers: int = 1                       # processes; the output does not depend on it
+
+    def validate(self) -> None:
+        if self.identities_per_category < 0 or self.bench_identities_per_category < 0:
+            raise ConfigError("identity counts must be >= 0")
+        if self.clips_per_identity < 1 or self.bench_clips_per_identity < 1:
+            raise ConfigError("clips per identity must be >= 1")
+        if self.renderings_per_clip < 1:
+            raise ConfigError("renderings_per_clip must be >= 1 (2 or more gives pseudo-pairs)")
+        if not self.fps_choices or min(self.fps_choices) <= 0:
+            raise ConfigError("fps_choices must hold positive frame rates, e.g. 25,30")
+        if self.clip_seconds < 0.5:
+            raise ConfigError("clip_seconds must be at least 0.5")
+        if self.frame_size < 64 or self.frame_size % 2 or self.crop_size < 16:
+            raise ConfigError("frame_size must be even and >= 64, crop_size >= 16")
+        if self.workers < 1:
+            raise ConfigError("workers must be >= 1")
+
+
+# Named presets (the CLI can offer them by name).
+PRESETS = {
+    "tiny": CorpusConfig(identities_per_category=1, clips_per_identity=1, renderings_per_clip=2,
+                         clip_seconds=1.0, frame_size=96, crop_size=32, bench_identities_per_category=1,
+                         bench_clips_per_identity=1),
+    "default": CorpusConfig(),
+}
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    split: str
+    category: str
+    identity: int
+    clip: int
+    config: CorpusConfig = field(repr=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}-{self.category}-{self.identity:04d}-{self.clip:02d}"
+
+    def entropy(self) -> list[int]:
+        return [self.config.seed, (TRAIN, BENCH).index(self.split), CATEGORIES.index(self.category),
+                self.identity, self.clip]
+
+
+def clip_jobs(config: CorpusConfig) -> list[ClipJob]:
+    """Every clip of the corpus, training first, in a fixed order."""
+    jobs = []
+    for split, ids, clips in ((TRAIN, config.identities_per_category, config.clips_per_identity),
+                              (BENCH, config.bench_identities_per_category, config.bench_clips_per_identity)):
+        for category in CATEGORIES:
+            for identity in range(ids):
+                jobs.extend(ClipJob(split, category, identity, c, config) for c in range(clips))
+    return jobs
+
+
+def character_for(job: ClipJob):
+    """The character of a job; train and bench draw from separate seed spaces."""
+    split_seed = int(np.random.SeedSequence([job.config.seed, (TRAIN, BENCH).index(job.split), 5])
+                     .generate_state(1)[0])
+    return make_character(job.category, job.identity, split_seed, prefix=job.split)
+
+
+def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """(F, 3) crop boxes (cx, cy, side) like the dub pipeline's: a noisy track smoothed in time.
+
+    Inference centres the region on a smoothed landmark track, so the mouth is not exactly
+    in the middle of the crop; training crops get the same small, smooth offsets, and the
+    true mouth position inside the crop is what the shards store.
+    """
+    noisy = mouth_xy + rng.standard_normal(mouth_xy.shape) * jitter * face_width[:, None]
+    track = np.concatenate([noisy, face_width[:, None]], axis=1).astype(np.float64)
+    sigma = 0.06 * fps  # ~60 ms, in frames
+    half = max(1, int(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    padded = np.pad(track, ((half, half), (0, 0)), mode="edge")
+    smooth = np.stack([np.convolve(padded[:, k], kernel / kernel.sum(), mode="valid") for k in range(3)], 1)
+    boxes = smooth.copy()
+    boxes[:, 2] = [RegionBox.around_mouth(x, y, w).side for x, y, w in smooth]
+    return boxes.astype(np.float32)
+
+
+def make_clip(job: ClipJob) -> dict:
+    """Render one clip's renderings; returns arrays and metadata (see `shards.py` for fields)."""
+    cfg = job.config
+    cv2.setNumThreads(1)  # parallelism is across clips
+    character = character_for(job)
+    rng = np.random.default_rng(job.entropy())
+    fps = float(cfg.fps_choices[int(rng.integers(len(cfg.fps_choices)))])
+    n_frames = int(round(cfg.clip_seconds * fps))
+    scene = make_scene(character, int(rng.integers(1 << 62)), fps, n_frames, cfg.frame_size)
+    sprite = Sprite(character)
+    renderings = 2 if job.split == BENCH else cfg.renderings_per_clip
+    clips, utterances = [], []
+    level = None
+    for _ in range(renderings):
+        utt = random_utterance(rng, cfg.clip_seconds, heldout=job.split == BENCH)
+        # A benchmark dub keeps the source's speaking style; training renderings vary it.
+        lvl, amp, prompt = articulation_prompt(rng, level if job.split == BENCH else None)
+        level = lvl
+        clips.append(render_utterance(scene, utt, amp, sprite))
+        utterances.append(dict(text=utt.text, voice=utt.voice, language=utt.language, rate=utt.rate,
+                               pitch=utt.pitch, prompt=prompt, level=lvl, amplitude=round(amp, 4),
+                               phonemes=[[p, round(s, 4), round(e, 4)] for p, s, e in utt.phonemes],
+                               waveform=utt.waveform))
+    meta = dict(character_id=character.char_id, category=character.category, kind=character.kind,
+                fps=fps, frame_size=cfg.frame_size, crop_size=cfg.crop_size, sample_rate=SAMPLE_RATE,
+                seconds=cfg.clip_seconds)
+    first = clips[0]
+    if job.split == BENCH:
+        return dict(job=job, meta=meta, utterances=utterances, clips=clips)
+    boxes = crop_boxes(first.mouth_xy, first.face_width, fps, cfg.region_jitter, rng)
+    crops = np.stack([np.stack([crop_region(frame, RegionBox(*box), cfg.crop_size)
+                                for frame, box in zip(c.frames, boxes)]) for c in clips])
+    mouth = (first.mouth_xy - (boxes[:, :2] - boxes[:, 2:3] / 2)) / boxes[:, 2:3]
+    return dict(job=job, meta=meta, utterances=utterances, crops=crops, mouth=mouth.astype(np.float32),
+                audio=np.stack([u["waveform"] for u in utterances]),
+                visemes=np.stack([c.mouth_shapes for c in clips]), boxes=boxes)
+
+
+def write_mp4(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray | None = None,
+              crf: int = 12) -> None:
+    """H.264 (+ AAC at 16 kHz) mp4 from (F, H, W, 3) uint8 RGB; crf 12 keeps ground truth near-lossless."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp.mp4")
+    with av.open(str(tmp), "w") as container:
+        rate = Fraction(fps).limit_denominator(1001)
+        video = container.add_stream("libx264", rate=rate)
+        video.width, video.height = frames.shape[2], frames.shape[1]
+        video.pix_fmt = "yuv420p"
+        video.options = {"crf": str(crf), "preset": "medium"}
+        astream = None
+        if audio is not None:
+            astream = container.add_stream("aac", rate=SAMPLE_RATE)
+            astream.layout = "mono"
+        for frame in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        if astream is not None:
+            block = 1024
+            pcm = np.asarray(audio, np.float32)
+            for start in range(0, len(pcm), block):
+                chunk = av.AudioFrame.from_ndarray(pcm[None, start:start + block], format="fltp", layout="mono")
+                chunk.sample_rate = SAMPLE_RATE
+                chunk.pts = start
+                for packet in astream.encode(chunk):
+                    container.mux(packet)
+            for packet in astream.encode():
+                container.mux(packet)
+    os.replace(tmp, path)
+
+
+def _write_bench_clip(out_dir: Path, result: dict) -> dict:
+    job, meta, utts, (src, tgt) = result["job"], result["meta"], result["utterances"], result["clips"]
+    folder = out_dir / "bench" / job.key
+    folder.mkdir(parents=True, exist_ok=True)
+    write_mp4(folder / "source.mp4", src.frames, meta["fps"], utts[0]["waveform"])
+    write_mp4(folder / "target.mp4", tgt.frames, meta["fps"], utts[1]["waveform"])
+    sf.write(folder / "speech.wav", utts[1]["waveform"], SAMPLE_RATE, subtype="FLOAT")
+    strip = [{k: v for k, v in u.items() if k != "waveform"} for u in utts]
+    return dict(id=job.key, dir=job.key, source="source.mp4", target="target.mp4", speech="speech.wav",
+                **meta, frames=int(src.frames.shape[0]), source_utterance=strip[0], target_utterance=strip[1],
+                prompt=strip[1]["prompt"],
+                mouth_xy=np.round(src.mouth_xy, 3).tolist(), face_width=np.round(src.face_width, 3).tolist())
+
+
+def _run(job: ClipJob) -> dict:
+    return make_clip(job)
+
+
+def build_corpus(out_dir: str | Path, config: CorpusConfig = CorpusConfig(),
+                 progress: Callable[[int, int], None] | None = None) -> dict:
+    """Build training shards and the benchmark split into `out_dir`; returns the index dict.
+
+    `progress(done, total)` is called after each clip. The folder must not hold a corpus yet.
+    """
+    config.validate()
+    out_dir = Path(out_dir)
+    if (out_dir / "index.json").exists():
+        raise OutputError(f"{out_dir} already holds a corpus; pick an empty folder or delete it")
+    jobs = clip_jobs(config)
+    writer = ShardWriter(out_dir, config.clips_per_shard, config=asdict(config))
+    bench_entries = []
+
+    def consume(results):
+        for done, result in enumerate(results, 1):
+            if result["job"].split == BENCH:
+                bench_entries.append(_write_bench_clip(out_dir, result))
+            else:
+                utts = [{k: v for k, v in u.items() if k != "waveform"} for u in result["utterances"]]
+                writer.add(result["job"].key, dict(result["meta"], utterances=utts), result["crops"],
+                           result["mouth"], result["audio"], result["visemes"], result["boxes"])
+            if progress is not None:
+                progress(done, len(jobs))
+
+    if config.workers == 1:
+        consume(map(_run, jobs))
+    else:
+        # spawn: workers must not inherit a parent's threads (torch, OpenMP) through fork
+        with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
+            consume(pool.imap(_run, jobs, chunksize=1))
+    if bench_entries:
+        manifest = {"format": "omnisync-bench", "version": 1, "seed": config.seed,
+                    "sample_rate": SAMPLE_RATE, "clips": bench_entries}
+        (out_dir / "bench" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    return writer.close(extra={"bench_clips": len(bench_entries),
+                               "bench_manifest": "bench/manifest.json" if bench_entries else None})

@@ -1,0 +1,181 @@
+"""Per-frame face landmarks (MediaPipe) reduced to what the region track needs.
+
+MediaPipe is optional: nothing here imports it until a landmarker is opened, and
+`open_landmarker` answers None where it is not installed, so the caller falls back
+(`face.fallback`). Coordinates are frame pixels in the continuous convention of
+`face.region` (pixel k covers [k, k + 1)); MediaPipe's normalised coordinates already use
+it, so they only need scaling by the frame size.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.config import FaceConfig
+
+# FaceMesh / FaceLandmarker indices (the 468-point canonical mesh; the Tasks model adds iris
+# points after them, which we do not use).
+LIP_INNER_UPPER, LIP_INNER_LOWER = 13, 14
+LIP_CORNER_RIGHT, LIP_CORNER_LEFT = 61, 291
+CHEEK_RIGHT, CHEEK_LEFT = 234, 454
+MOUTH_POINTS = (LIP_INNER_UPPER, LIP_INNER_LOWER, LIP_CORNER_RIGHT, LIP_CORNER_LEFT)
+
+# A face whose mouth moved more than this many face widths since the previous frame's pick
+# is taken for another person (identity kept stable when two faces are in view).
+MAX_JUMP_FACE_WIDTHS = 0.75
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """One face in one frame, in frame pixels."""
+
+    mouth_x: float
+    mouth_y: float
+    face_width: float                          # cheek-to-cheek width (landmarks 234, 454)
+    bbox: tuple[float, float, float, float]    # left, top, right, bottom
+
+    @property
+    def size(self) -> float:
+        """Area of the face box: what "largest face" compares."""
+        left, top, right, bottom = self.bbox
+        return max(right - left, 0.0) * max(bottom - top, 0.0)
+
+
+def observation_from_landmarks(points: np.ndarray) -> FaceObservation:
+    """Reduce one face's landmarks (N, 2) or (N, 3) in pixels to a FaceObservation.
+
+    The mouth centre is the mean of the inner-lip midpoints and the two corners, so it stays
+    between the lips whether the mouth is open or closed. Where depth is given (MediaPipe's z
+    is in the same scale as x) the cheek distance is measured in 3D, so a turned head does
+    not shrink the region.
+    """
+    mouth = points[list(MOUTH_POINTS), :2].mean(axis=0)
+    face_width = float(np.linalg.norm(points[CHEEK_LEFT] - points[CHEEK_RIGHT]))
+    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    return FaceObservation(float(mouth[0]), float(mouth[1]), face_width,
+                           (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
+
+
+def pick_face(faces: list[FaceObservation], previous: FaceObservation | None,
+              face_index: int) -> FaceObservation | None:
+    """Choose the face to follow in this frame.
+
+    With no previous pick: the `face_index`-th face by size, largest first (None if there
+    are fewer faces). With one: the face nearest to it, if it moved less than
+    MAX_JUMP_FACE_WIDTHS face widths, so that two faces never swap; else None (the frame
+    counts as missed and is filled from its neighbours).
+    """
+    if not faces:
+        return None
+    if previous is None:
+        ranked = sorted(faces, key=lambda f: f.size, reverse=True)
+        return ranked[face_index] if face_index < len(ranked) else None
+    def distance(face: FaceObservation) -> float:
+        return float(np.hypot(face.mouth_x - previous.mouth_x, face.mouth_y - previous.mouth_y))
+    nearest = min(faces, key=distance)
+    return nearest if distance(nearest) <= MAX_JUMP_FACE_WIDTHS * previous.face_width else None
+
+
+class Landmarker(Protocol):
+    def detect(self, image: np.ndarray, timestamp_ms: int) -> list[FaceObservation]:
+        """All faces in an RGB uint8 (H, W, 3) frame; timestamps increase along a video."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _import_mediapipe():
+    """Import mediapipe, or return None where it is not installed (or cannot load)."""
+    try:
+        import mediapipe
+    except ImportError:
+        return None
+    return mediapipe
+
+
+def mediapipe_available() -> bool:
+    return _import_mediapipe() is not None
+
+
+def _pixels(landmarks, width: int, height: int) -> np.ndarray:
+    # z is normalised by the image width like x (MediaPipe's convention).
+    return np.array([(p.x * width, p.y * height, p.z * width) for p in landmarks], dtype=np.float64)
+
+
+class MediaPipeFaceMesh:
+    """`mp.solutions.face_mesh` (models inside the mediapipe 0.10.21 wheel, works offline).
+
+    `video=True` runs its tracking mode: landmarks of the previous frame seed the next, and
+    the face detector only runs while fewer than `max_faces` faces are tracked.
+    """
+
+    def __init__(self, max_faces: int = 4, min_confidence: float = 0.5, video: bool = True):
+        mp = _import_mediapipe()
+        if mp is None:
+            raise ConfigError("MediaPipe is not installed: pip install 'omnisync-cli[face]'")
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=False,
+            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+
+    def detect(self, image: np.ndarray, timestamp_ms: int = 0) -> list[FaceObservation]:
+        height, width = image.shape[:2]
+        result = self._mesh.process(np.ascontiguousarray(image))
+        return [observation_from_landmarks(_pixels(face.landmark, width, height))
+                for face in result.multi_face_landmarks or []]
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+class MediaPipeTasksLandmarker:
+    """A user-given MediaPipe Tasks model (`face_landmarker.task`) in video mode."""
+
+    def __init__(self, model_path: Path, max_faces: int = 4, min_confidence: float = 0.5):
+        model_path = Path(model_path)
+        if not model_path.is_file():
+            raise InputError(f"face landmarker model not found: {model_path} "
+                             "(give the path of a MediaPipe face_landmarker.task file)")
+        mp = _import_mediapipe()
+        if mp is None:
+            raise ConfigError(f"--landmarker {model_path} needs MediaPipe: pip install 'omnisync-cli[face]'")
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.VIDEO, num_faces=max_faces,
+            min_face_detection_confidence=min_confidence, min_face_presence_confidence=min_confidence,
+            min_tracking_confidence=min_confidence)
+        try:
+            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as error:
+            raise InputError(f"cannot load face landmarker model {model_path}: {error} "
+                             "(it must be a MediaPipe face_landmarker.task bundle)") from error
+        self._mp = mp
+        self._last_ms = -1
+
+    def detect(self, image: np.ndarray, timestamp_ms: int) -> list[FaceObservation]:
+        # Video mode rejects timestamps that do not strictly increase (high fps rounding).
+        timestamp_ms = max(int(timestamp_ms), self._last_ms + 1)
+        self._last_ms = timestamp_ms
+        height, width = image.shape[:2]
+        frame = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
+        result = self._landmarker.detect_for_video(frame, timestamp_ms)
+        return [observation_from_landmarks(_pixels(face, width, height)) for face in result.face_landmarks]
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+
+def open_landmarker(config: FaceConfig) -> Landmarker | None:
+    """The landmarker the config asks for, or None where MediaPipe is off or not installed.
+
+    A `--landmarker` file that is missing or not a valid model raises InputError naming it.
+    """
+    if config.landmarker is not None:
+        return MediaPipeTasksLandmarker(config.landmarker, config.max_faces, config.min_confidence)
+    if not config.use_mediapipe or not mediapipe_available():
+        return None
+    return MediaPipeFaceMesh(config.max_faces, config.min_confidence, video=True)

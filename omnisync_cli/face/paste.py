@@ -1,0 +1,89 @@
+"""Put an edited working-region crop back into its frame with a feathered edge.
+
+The inverse of `region.crop_region`: the crop's pixel grid is mapped back onto the box
+(same continuous convention, pixel k covers [k, k + 1)) and blended in with a mask that
+ramps from 0 at the box edge to 1 at `feather` x side inside it, so the edit fades into
+the untouched source without a seam. Pixels whose centre lies outside the box, and pixels
+where the mask is 0, keep the source frame's values bit for bit.
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+from omnisync_cli.face.region import RegionBox, antialias_sigma
+
+
+def paste_bounds(box: RegionBox, frame_width: int, frame_height: int) -> tuple[int, int, int, int]:
+    """Integer (x0, y0, x1, y1), end-exclusive: the frame pixels whose centre is inside the box.
+
+    Only these pixels can change when pasting; all others are the source frame's.
+    May be empty (x1 <= x0 or y1 <= y0) when the box lies outside the frame.
+    """
+    def span(low: float, high: float, limit: int) -> tuple[int, int]:
+        # pixel k is inside when low < k + 0.5 < high
+        return (min(max(math.floor(low - 0.5) + 1, 0), limit),
+                min(max(math.ceil(high - 0.5), 0), limit))
+    x0, x1 = span(box.left, box.left + box.side, frame_width)
+    y0, y1 = span(box.top, box.top + box.side, frame_height)
+    return x0, y0, x1, y1
+
+
+def feather_ramp(distance: np.ndarray, width: float) -> np.ndarray:
+    """Smoothstep from 0 (at the box edge) to 1 (at `width` pixels inside it)."""
+    if width <= 0:
+        return (distance > 0).astype(np.float32)
+    r = np.clip(distance / width, 0.0, 1.0)
+    return (r * r * (3.0 - 2.0 * r)).astype(np.float32)
+
+
+def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: float = 0.1,
+                 original: np.ndarray | None = None) -> np.ndarray:
+    """Blend an edited crop `patch` (S, S, C) back into a copy of `frame` (H, W, C) at `box`.
+
+    `feather` is the fraction of the box side over which the blend ramps up from the edge
+    (0: hard edge, at most 0.5). Parts of the box outside the frame are dropped. Returns a
+    new uint8 frame; `frame` is not modified.
+
+    With `original` (the unedited crop the patch was made from), only the edit
+    `patch - original` is resized and added to the frame: where the model changed
+    nothing, the frame keeps its full-resolution detail (a 64 px crop of a 180 px face
+    otherwise blurs the whole box), at the price of the source's fine detail showing
+    through where the mouth changed.
+    """
+    if not 0.0 <= feather <= 0.5:
+        raise ValueError(f"feather must be in [0, 0.5] of the box side, got {feather}")
+    out = frame.copy()
+    height, width = frame.shape[:2]
+    x0, y0, x1, y1 = paste_bounds(box, width, height)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    size = patch.shape[0]
+    scale = size / box.side  # patch pixels per frame pixel
+    if original is not None:
+        patch = patch.astype(np.float32) - original.astype(np.float32)
+    if scale > 1.0:  # the box is smaller than the patch: low-pass before shrinking
+        patch = cv2.GaussianBlur(patch, (0, 0), antialias_sigma(scale), borderType=cv2.BORDER_REPLICATE)
+    # Frame pixel centre x + 0.5 sits at patch continuous coordinate (x + 0.5 - left) * scale,
+    # i.e. patch pixel index that minus 0.5. Maps ROI pixel (j, i) -> patch (u, v).
+    matrix = np.array(
+        [[scale, 0.0, (x0 + 0.5 - box.left) * scale - 0.5],
+         [0.0, scale, (y0 + 0.5 - box.top) * scale - 0.5]],
+        dtype=np.float64,
+    )
+    warped = cv2.warpAffine(patch, matrix, (x1 - x0, y1 - y0),
+                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    warped = warped.reshape(y1 - y0, x1 - x0, -1)  # warpAffine drops a channel axis of 1
+    # Distance of each pixel centre to the nearer box edge, per axis.
+    xs = np.arange(x0, x1) + 0.5
+    ys = np.arange(y0, y1) + 0.5
+    dx = np.minimum(xs - box.left, box.left + box.side - xs)
+    dy = np.minimum(ys - box.top, box.top + box.side - ys)
+    ramp_width = feather * box.side
+    mask = feather_ramp(dy, ramp_width)[:, None] * feather_ramp(dx, ramp_width)[None, :]  # (h, w)
+    source = out[y0:y1, x0:x1].astype(np.float32)
+    edit = warped.astype(np.float32) if original is not None else warped.astype(np.float32) - source
+    blended = source + edit * mask[..., None]
+    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8).reshape(out[y0:y1, x0:x1].shape)
+    return out

@@ -1,0 +1,260 @@
+"""The working-region track over a whole video: gaps filled, jitter smoothed, per frame.
+
+The pipeline's first pass feeds every decoded frame to a `MouthTracker`, which keeps only a
+few floats per frame (a one-hour 60 fps video is 216,000 frames, a few MB); `finish()`
+fills missed frames from their neighbours and smooths the track with a zero-phase
+(offline, non-causal) Gaussian whose width is given in seconds, so that 24 and 60 fps
+videos are smoothed alike. The box side is smoothed more strongly than its centre: the
+face's apparent size changes slowly and any size jitter reads as zooming.
+"""
+
+import math
+from array import array
+from dataclasses import dataclass
+
+import numpy as np
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.fallback import HaarFaceFinder, centre_box, override_box
+from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
+from omnisync_cli.face.region import REGION_SCALE, RegionBox
+
+# After this long without finding the followed face, the next face is chosen afresh (by
+# size and face_index), e.g. after a cut; shorter gaps keep following the old position.
+REACQUIRE_S = 1.0
+
+# Frame rate assumed during the pass when the tracker is only told the true one at
+# `finish(fps)`: it only spaces landmarker timestamps, face re-acquisition and Haar looks.
+ASSUMED_FPS = 30.0
+
+
+def fill_missing(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Fill invalid entries: linear between the nearest valid neighbours, held at the ends.
+
+    Needs at least one valid entry.
+    """
+    index = np.arange(len(values))
+    return np.interp(index, index[valid], values[valid])
+
+
+def gaussian_smooth(values: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing of a 1-D track with sigma in frames.
+
+    The ends are padded with a straight line fitted to the last ~2 sigma samples, so a face
+    in steady motion is not pulled back at the start or end of the video (edge padding
+    would) and the end frames are smoothed like the rest (mirror padding would not).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    radius = math.ceil(4 * sigma_frames)
+    if radius < 1 or len(values) < 2:
+        return values.copy()
+    taps = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (taps / sigma_frames) ** 2)
+    kernel /= kernel.sum()
+    fit = min(len(values), max(2, math.ceil(2 * sigma_frames)))
+    steps = np.arange(1, radius + 1, dtype=np.float64)
+    head_slope, head_at = np.polyfit(np.arange(fit), values[:fit], 1)
+    tail_slope, tail_at = np.polyfit(np.arange(fit), values[-fit:], 1)
+    head = head_at - head_slope * steps[::-1]                      # line value at -radius..-1
+    tail = tail_at + tail_slope * (fit - 1 + steps)                # line value past the end
+    padded = np.concatenate([head, values, tail])
+    return np.convolve(padded, kernel, mode="valid")
+
+
+@dataclass(frozen=True, eq=False)
+class MouthTrack:
+    """Per-frame working region and mouth centre of a whole video (float32 arrays, (N,))."""
+
+    fps: float
+    frame_size: tuple[int, int]   # (width, height) of the source frames
+    cx: np.ndarray                # smoothed region centre x, frame pixels
+    cy: np.ndarray                # smoothed region centre y
+    side: np.ndarray              # smoothed region side, pixels
+    mouth_x: np.ndarray           # mouth centre x (gaps filled, not smoothed)
+    mouth_y: np.ndarray           # mouth centre y
+    found: np.ndarray             # bool: the mouth was found in this frame (not filled)
+    source: str                   # "landmarks", "haar", "centre", or "override"
+
+    def __len__(self) -> int:
+        return len(self.cx)
+
+    @property
+    def detected(self) -> int:
+        """Frames in which the mouth was found."""
+        return int(self.found.sum())
+
+    @property
+    def filled(self) -> int:
+        """Frames whose mouth came from their neighbours (or from the constant fallback)."""
+        return len(self) - self.detected
+
+    def box(self, index: int) -> RegionBox:
+        return RegionBox(float(self.cx[index]), float(self.cy[index]), float(self.side[index]))
+
+    def mouth_in_box(self, index: int | slice) -> np.ndarray:
+        """Mouth centre inside the frame's box (crop coordinates), clipped to [0, 1].
+
+        (0, 0) is the crop's top-left corner and (1, 1) its bottom-right one (continuous
+        coordinates): what DS-CFG centres its Gaussian on. An int index gives (2,), a
+        slice of frames (F, 2).
+        """
+        side = self.side[index]
+        u = (self.mouth_x[index] - (self.cx[index] - side / 2)) / side
+        v = (self.mouth_y[index] - (self.cy[index] - side / 2)) / side
+        return np.clip(np.stack([u, v], axis=-1), 0.0, 1.0).astype(np.float32)  # (2,) or (F, 2)
+
+    def summary(self) -> str:
+        """One line for the run log: where the mouth came from, how many frames were filled."""
+        n = len(self)
+        if self.source in ("landmarks", "haar"):
+            how = "face landmarks" if self.source == "landmarks" else "Haar face boxes (no landmarks found)"
+            return f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
+        if self.source == "override":
+            return f"mouth and region given by the user, constant over {n} frames"
+        return f"no face found: region at the frame centre, constant over {n} frames"
+
+
+def build_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray, valid: np.ndarray,
+                fps: float, frame_size: tuple[int, int], config: FaceConfig, source: str) -> MouthTrack:
+    """Fill the invalid frames of per-frame observations, smooth, and make the region track."""
+    if not valid.any():
+        raise ValueError("build_track needs at least one valid frame")
+    mx, my, fw = (fill_missing(np.asarray(a, dtype=np.float64), valid) for a in (mouth_x, mouth_y, face_width))
+    cx = gaussian_smooth(mx, config.smooth_position_s * fps)
+    cy = gaussian_smooth(my, config.smooth_position_s * fps)
+    side = REGION_SCALE * gaussian_smooth(fw, config.smooth_size_s * fps)
+    side = np.maximum(side, 1.0)  # a degenerate detection must not give an empty box
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+    return MouthTrack(float(fps), frame_size, f32(cx), f32(cy), f32(side), f32(mx), f32(my),
+                      np.asarray(valid, dtype=bool).copy(), source)
+
+
+def constant_track(n_frames: int, fps: float, frame_size: tuple[int, int], box: RegionBox,
+                   mouth: tuple[float, float], source: str) -> MouthTrack:
+    full = lambda value: np.full(n_frames, value, dtype=np.float32)
+    return MouthTrack(float(fps), frame_size, full(box.cx), full(box.cy), full(box.side),
+                      full(mouth[0]), full(mouth[1]), np.zeros(n_frames, dtype=bool), source)
+
+
+def _check_fps(fps: float) -> float:
+    if not fps > 0:
+        raise InputError(f"the video frame rate must be positive, got {fps}")
+    return float(fps)
+
+
+class MouthTracker:
+    """Builds a MouthTrack frame by frame in the pipeline's first pass over the video.
+
+        with MouthTracker(config, fps) as tracker:
+            for frame in frames:          # RGB uint8 (H, W, 3)
+                tracker.observe(frame)
+            track = tracker.finish()
+
+    The frame rate may instead be given to `finish(fps)`; until then ASSUMED_FPS spaces the
+    landmarker's timestamps, face re-acquisition and the Haar looks.
+
+    Landmarks come from MediaPipe where available. While no landmarks have been found, a
+    Haar cascade looks at one frame every `config.fallback_every_s` seconds, so that a video
+    in which MediaPipe never finds a face still gets a face-centred region. With
+    `config.mouth` or `config.region` nothing is detected at all.
+    """
+
+    def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None):
+        self.config, self.fps = config, fps
+        self._pass_fps = _check_fps(fps) if fps is not None else ASSUMED_FPS
+        self._override = config.mouth is not None or config.region is not None
+        if landmarker is None and not self._override:
+            landmarker = open_landmarker(config)
+        self._landmarker = landmarker
+        self._haar: HaarFaceFinder | None = None
+        self._frame_size: tuple[int, int] | None = None
+        self._count = 0
+        # Landmark picks, one entry per frame (NaN: missed): 12 bytes a frame.
+        self._x, self._y, self._w = array("f"), array("f"), array("f")
+        self._n_landmarks = 0
+        self._previous: FaceObservation | None = None
+        self._last_pick = -1
+        # Haar picks, sparse: (frame index, x, y, width).
+        self._haar_picks: list[tuple[int, float, float, float]] = []
+        self._haar_previous: FaceObservation | None = None
+        self._next_haar = 0
+
+    def __enter__(self) -> "MouthTracker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def observe(self, image: np.ndarray) -> FaceObservation | None:
+        """Look at the next frame; returns the followed face found in it, if any."""
+        index = self._count
+        self._count += 1
+        if self._frame_size is None:
+            self._frame_size = (image.shape[1], image.shape[0])
+            if self._override:  # a bad override fails on the first frame, not after the pass
+                override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
+        if self._override:
+            return None
+        pick = None
+        if self._landmarker is not None:
+            faces = self._landmarker.detect(image, round(index * 1000 / self._pass_fps))
+            if index - self._last_pick > REACQUIRE_S * self._pass_fps:
+                self._previous = None
+            pick = pick_face(faces, self._previous, self.config.face_index)
+            nan = float("nan")
+            self._x.append(pick.mouth_x if pick else nan)
+            self._y.append(pick.mouth_y if pick else nan)
+            self._w.append(pick.face_width if pick else nan)
+            if pick is not None:
+                self._previous, self._last_pick = pick, index
+                self._n_landmarks += 1
+        if self._n_landmarks == 0 and index >= self._next_haar:
+            pick = self._observe_haar(image, index)
+        return pick
+
+    def _observe_haar(self, image: np.ndarray, index: int) -> FaceObservation | None:
+        stride = max(1, round(self.config.fallback_every_s * self._pass_fps))
+        self._next_haar = index + stride
+        if self._haar is None:
+            self._haar = HaarFaceFinder()
+        if index - (self._haar_picks[-1][0] if self._haar_picks else -1) > REACQUIRE_S * self._pass_fps + stride:
+            self._haar_previous = None
+        pick = pick_face(self._haar.detect(image), self._haar_previous, self.config.face_index)
+        if pick is not None:
+            self._haar_previous = pick
+            self._haar_picks.append((index, pick.mouth_x, pick.mouth_y, pick.face_width))
+        return pick
+
+    def finish(self, fps: float | None = None) -> MouthTrack:
+        """The track of every frame observed so far (also closes the landmarker).
+
+        `fps` is needed here unless the tracker was given it.
+        """
+        self.close()
+        if fps is None and self.fps is None:
+            raise ValueError("MouthTracker.finish needs the frame rate (or give it to the constructor)")
+        fps = _check_fps(fps if fps is not None else self.fps)
+        n = self._count
+        if n == 0 or self._frame_size is None:
+            raise InputError("the video has no frames to find a face in")
+        size, cfg = self._frame_size, self.config
+        if self._override:
+            box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
+            return constant_track(n, fps, size, box, mouth, "override")
+        if self._n_landmarks > 0:
+            x, y, w = (np.frombuffer(a, dtype=np.float32) for a in (self._x, self._y, self._w))
+            return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks")
+        if self._haar_picks:
+            x, y, w = (np.full(n, np.nan) for _ in range(3))
+            picks = np.array(self._haar_picks)  # (K, 4)
+            frames = picks[:, 0].astype(int)
+            x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
+            return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "haar")
+        box = centre_box(*size, cfg.fallback_size)
+        return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")

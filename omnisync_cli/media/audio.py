@@ -1,0 +1,94 @@
+"""Audio loading: any file FFmpeg reads becomes one mono float32 waveform at 16 kHz
+(and, for muxing, the same track at its own rate and channels).
+
+16 kHz mono is what speech front ends (log-mel, Whisper) take, so the whole project agrees
+on it and resamples once, here, with FFmpeg's resampler rather than a second library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.media.container import open_input
+
+SAMPLE_RATE = 16000  # Hz; every waveform in the project is mono float32 at this rate
+
+
+def load_audio(path: str | Path) -> np.ndarray:
+    """Decode the first audio stream of `path` (wav, flac, mp3, m4a, a video's track) to
+    a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono.
+
+    Silence is valid and comes back as zeros; a file with no audio stream or no samples
+    raises `InputError`.
+    """
+    waveform, _ = _decode(Path(path), SAMPLE_RATE)
+    return waveform.mean(axis=0).astype(np.float32, copy=False)
+
+
+def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
+    """The same track at its own sample rate and channels (at most two), as (channels,
+    samples) float32, for muxing into the finished video without losing quality."""
+    path = Path(path)
+    with open_input(path) as container:
+        if not container.streams.audio:
+            raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
+        stream = container.streams.audio[0]
+        rate, channels = stream.rate or SAMPLE_RATE, stream.channels or 1
+    waveform, rate = _decode(path, rate)
+    if channels > 2:  # surround: speech is a centre voice, mono keeps it everywhere
+        waveform = waveform.mean(axis=0, keepdims=True)
+    return waveform, rate
+
+
+def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
+    """All channels of the first audio stream at `rate`, as (channels, samples) float32."""
+    with open_input(path) as container:
+        if not container.streams.audio:
+            raise InputError(
+                f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)"
+            )
+        stream = container.streams.audio[0]
+        # Keep the channels through resampling and average them in the caller: FFmpeg's own
+        # stereo -> mono mix adds the channels at -3 dB, which changes the level and can clip.
+        resampler = av.AudioResampler(format="fltp", layout=None, rate=rate)  # keep layout
+        chunks: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+        except av.error.FFmpegError as exc:
+            raise InputError(
+                f"{path}: audio data is damaged ({exc.strerror or type(exc).__name__}); "
+                "repair or re-export the file"
+            ) from exc
+        waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
+        waveform = _drop_end_padding(waveform, stream, rate)
+    if waveform.shape[1] == 0:
+        raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
+    return waveform.astype(np.float32, copy=False), rate
+
+
+def _drop_end_padding(waveform: np.ndarray, stream: av.audio.AudioStream, rate: int) -> np.ndarray:
+    """Cut the silence a frame-based encoder (AAC: 1024 samples) pads onto the last frame.
+
+    MP4 records the true length in the stream duration but FFmpeg's decoder still outputs the
+    whole last frame, which would make a dub up to one frame longer than its speech. At most
+    one codec frame is cut, so a wrong duration estimate (some MP3s) cannot truncate speech.
+    """
+    if not stream.duration or not stream.codec_context.frame_size or not stream.rate:
+        return waveform
+    true_length = round(stream.duration * stream.time_base * rate)
+    max_padding = -(-stream.codec_context.frame_size * rate // stream.rate)
+    if 0 < waveform.shape[1] - true_length <= max_padding:
+        return waveform[:, :true_length]
+    return waveform
+
+
+def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+    """Write a mono float waveform as 16-bit PCM WAV (clipped to [-1, 1])."""
+    soundfile.write(str(path), np.clip(waveform, -1.0, 1.0), sample_rate, subtype="PCM_16")

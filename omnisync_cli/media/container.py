@@ -1,0 +1,26 @@
+"""Opening media files for reading, with every FFmpeg failure turned into a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+
+from omnisync_cli.errors import InputError
+
+
+def open_input(path: str | Path) -> av.container.InputContainer:
+    """Open any media file with PyAV, turning every failure into a one-line `InputError`."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; give a media file")
+    try:
+        return av.open(str(path), mode="r")
+    except av.error.FFmpegError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(
+            f"{path}: cannot be read as media ({reason}); the file is damaged, truncated or not "
+            "audio/video; re-export it"
+        ) from exc

@@ -1,0 +1,83 @@
+import dataclasses
+import json
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+from omnisync_cli.data.corpus import PRESETS, ClipJob, build_corpus, clip_jobs, make_clip
+from omnisync_cli.data.shards import CorpusReader
+from omnisync_cli.data.speech import is_heldout_text
+from omnisync_cli.errors import OutputError
+
+TINY = dataclasses.replace(PRESETS["tiny"], clip_seconds=1.0, frame_size=80, crop_size=24)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    calls = []
+    index = build_corpus(out, TINY, progress=lambda done, total: calls.append((done, total)))
+    return out, index, calls
+
+
+def test_clip_is_deterministic_from_its_seed():
+    job = ClipJob("train", "nonhuman", 0, 0, TINY)
+    a, b = make_clip(job), make_clip(job)
+    assert np.array_equal(a["crops"], b["crops"]) and np.array_equal(a["audio"], b["audio"])
+    other = make_clip(dataclasses.replace(job, config=dataclasses.replace(TINY, seed=1)))
+    assert not np.array_equal(a["audio"], other["audio"])
+
+
+def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
+    result = make_clip(ClipJob("train", "human", 0, 0, TINY))
+    crops, visemes = result["crops"], result["visemes"]
+    assert crops.shape[0] == 2 and not np.array_equal(visemes[0], visemes[1])
+    diff = np.abs(crops[0].astype(int) - crops[1].astype(int)).sum(axis=(0, 3))  # (S, S)
+    assert diff.sum() > 0
+    assert diff[:3].sum() == 0 and diff[:, :3].sum() == 0  # crop borders (face edges) identical
+
+
+def test_build_writes_readable_shards_and_a_heldout_benchmark(corpus):
+    out, index, calls = corpus
+    assert calls[-1] == (len(clip_jobs(TINY)), len(clip_jobs(TINY)))
+    reader = CorpusReader(out)
+    assert len(reader) == index["clips"] == 3
+    for i, clip in enumerate(reader):
+        info = reader.info(i)
+        assert info.renderings == 2 == len(clip.crops) == len(clip.waveforms) == len(clip.prompts)
+        assert clip.crops[0].shape == (info.frames, 24, 24, 3) and clip.crops[0].dtype == np.uint8
+        assert clip.mouth_xy[0].shape == (info.frames, 2)
+        assert np.all(np.abs(clip.mouth_xy[0] - 0.5) < 0.2)
+        assert clip.waveforms[0].shape == (16000,) and clip.fps in (25.0, 30.0)
+        assert info.frames == round(clip.fps)
+        assert all(p for p in clip.prompts)
+    manifest = json.loads((out / "bench" / "manifest.json").read_text())
+    bench = manifest["clips"]
+    assert {c["category"] for c in bench} == {"human", "stylized", "nonhuman"}
+    train_chars = {e["character_id"] for e in reader.entries}
+    train_texts = {u["text"] for e in reader.entries for u in e["utterances"]}
+    assert not train_chars & {c["character_id"] for c in bench}
+    for c in bench:
+        assert is_heldout_text(c["target_utterance"]["text"]) and c["target_utterance"]["text"] not in train_texts
+        folder = out / "bench" / c["dir"]
+        with av.open(str(folder / "target.mp4")) as container:
+            assert sum(1 for _ in container.decode(video=0)) == c["frames"] == len(c["mouth_xy"])
+        speech, rate = sf.read(folder / "speech.wav")
+        assert rate == 16000 and len(speech) == 16000
+
+
+def test_build_refuses_an_existing_corpus(corpus):
+    with pytest.raises(OutputError):
+        build_corpus(corpus[0], TINY)
+
+
+@pytest.mark.slow  # two spawned workers take ~10 s to import on a busy machine
+def test_output_does_not_depend_on_worker_count(corpus, tmp_path):
+    cfg = dataclasses.replace(TINY, bench_identities_per_category=0, workers=2)
+    build_corpus(tmp_path, cfg)
+    one, two = CorpusReader(corpus[0]), CorpusReader(tmp_path)
+    for a, b in zip(one, two):
+        assert a.key == b.key and np.array_equal(a.crops[1], b.crops[1])
+        assert np.array_equal(a.waveforms[1], b.waveforms[1])

@@ -1,0 +1,107 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.face import landmarks
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.landmarks import FaceObservation, observation_from_landmarks, open_landmarker, pick_face
+from tests.face.images import PORTRAIT_MOUTH
+
+
+def face(x, y, width, size=None):
+    """An observation with its mouth at (x, y) and a square box `size` wide (default 1.2 x width)."""
+    half = (size or 1.2 * width) / 2
+    return FaceObservation(x, y, width, (x - half, y - 1.5 * half, x + half, y + 0.5 * half))
+
+
+def test_observation_from_landmarks_reduces_mouth_width_and_box():
+    points = np.zeros((468, 3))
+    points[:, 0], points[:, 1] = np.linspace(100, 300, 468), np.linspace(50, 250, 468)
+    points[13, :2], points[14, :2] = (200, 150), (200, 160)     # inner lips
+    points[61, :2], points[291, :2] = (180, 155), (220, 155)    # corners
+    points[234], points[454] = (120, 120, 0), (280, 120, 120)   # cheeks, the left one deeper
+    obs = observation_from_landmarks(points)
+    assert (obs.mouth_x, obs.mouth_y) == pytest.approx((200, 155))
+    assert obs.face_width == pytest.approx(200.0)                # 3D: hypot(160, 120)
+    assert obs.bbox == pytest.approx((100, 50, 300, 250))
+
+
+def test_pick_face_largest_first_and_by_index():
+    small, big, middle = face(50, 50, 40), face(300, 200, 120), face(150, 100, 80)
+    faces = [small, big, middle]
+    assert pick_face(faces, None, 0) is big
+    assert pick_face(faces, None, 1) is middle
+    assert pick_face(faces, None, 2) is small
+    assert pick_face(faces, None, 3) is None
+    assert pick_face([], None, 0) is None
+
+
+def test_pick_face_keeps_identity_over_size():
+    followed = face(100, 100, 60)
+    # The other face is now larger, but the followed one is the nearest to the previous pick.
+    now = [face(400, 100, 150), face(108, 103, 62)]
+    assert pick_face(now, followed, 0) is now[1]
+    # A jump of more than MAX_JUMP_FACE_WIDTHS face widths is another person: no pick.
+    assert pick_face([face(100 + 0.8 * 60, 100, 60)], followed, 0) is None
+
+
+def test_open_landmarker_without_mediapipe_falls_back(monkeypatch):
+    monkeypatch.setattr(landmarks, "_import_mediapipe", lambda: None)
+    assert open_landmarker(FaceConfig()) is None
+    assert open_landmarker(FaceConfig(use_mediapipe=False)) is None
+
+
+def test_missing_landmarker_file_names_it(tmp_path):
+    path = tmp_path / "nowhere" / "face_landmarker.task"
+    with pytest.raises(InputError, match="face_landmarker.task"):
+        open_landmarker(FaceConfig(landmarker=path))
+
+
+def test_importing_face_does_not_import_mediapipe():
+    code = "import sys, omnisync_cli.face; assert 'mediapipe' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture(scope="module")
+def mediapipe():
+    return pytest.importorskip("mediapipe")
+
+
+def test_invalid_landmarker_file_names_it(mediapipe, tmp_path):
+    path = tmp_path / "broken.task"
+    path.write_bytes(b"not a model" * 10)
+    with pytest.raises(InputError, match="broken.task"):
+        open_landmarker(FaceConfig(landmarker=path))
+
+
+def test_face_mesh_finds_the_mouth_on_a_real_portrait(mediapipe, portrait):
+    mesh = landmarks.MediaPipeFaceMesh(max_faces=2, video=False)
+    try:
+        (found,) = mesh.detect(portrait)
+    finally:
+        mesh.close()
+    assert np.hypot(found.mouth_x - PORTRAIT_MOUTH[0], found.mouth_y - PORTRAIT_MOUTH[1]) < 8
+    assert 150 < found.face_width < 220            # the head is ~190 px wide cheek to cheek
+    left, top, right, bottom = found.bbox
+    assert left < found.mouth_x < right and top < found.mouth_y < bottom
+
+
+def test_face_mesh_orders_two_real_faces_by_size(mediapipe, portrait):
+    import cv2
+    # FaceMesh's short-range detector misses faces under ~1/5 of the frame: keep both large.
+    frame = np.full((600, 896, 3), 200, np.uint8)
+    frame[:, :512] = portrait
+    frame[75:525, 512:896] = cv2.resize(portrait, (384, 450), interpolation=cv2.INTER_AREA)
+    mesh = landmarks.MediaPipeFaceMesh(max_faces=4, video=False)
+    try:
+        faces = mesh.detect(frame)
+    finally:
+        mesh.close()
+    assert len(faces) == 2
+    big, little = pick_face(faces, None, 0), pick_face(faces, None, 1)
+    assert abs(big.mouth_x - PORTRAIT_MOUTH[0]) < 8
+    assert abs(little.mouth_x - (512 + 0.75 * PORTRAIT_MOUTH[0])) < 8
+    assert little.face_width == pytest.approx(0.75 * big.face_width, rel=0.1)

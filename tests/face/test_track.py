@@ -1,0 +1,222 @@
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.face.track import MouthTracker, build_track, fill_missing, gaussian_smooth
+from tests.face.images import PORTRAIT_MOUTH, textured_frame
+
+
+def jitter(track: np.ndarray) -> float:
+    """Standard deviation of the frame-to-frame differences."""
+    return float(np.std(np.diff(track)))
+
+
+def test_fill_missing_interpolates_inside_and_holds_the_ends():
+    values = np.array([np.nan, 10, np.nan, np.nan, 40, np.nan])
+    filled = fill_missing(values, ~np.isnan(values))
+    np.testing.assert_allclose(filled, [10, 10, 20, 30, 40, 40])
+
+
+def test_smoothing_removes_jitter_but_follows_real_motion():
+    fps = 30
+    t = np.arange(10 * fps) / fps
+    motion = 200 + 60 * np.sin(2 * np.pi * 0.25 * t) + 20 * t      # head sway and drift, pixels
+    noisy = motion + np.random.default_rng(0).normal(0, 3, t.size)   # landmark jitter
+    smooth = gaussian_smooth(noisy, 0.1 * fps)
+    assert jitter(smooth - motion) < jitter(noisy - motion) / 5
+    still = 200 + np.random.default_rng(1).normal(0, 3, t.size)     # a still head
+    assert jitter(gaussian_smooth(still, 0.1 * fps)) < jitter(still) / 5
+    assert np.max(np.abs(smooth - motion)) < 4                        # ends included
+    assert np.sqrt(np.mean((smooth - motion) ** 2)) < 1.5
+
+
+def test_smoothing_keeps_steady_motion_at_the_ends():
+    line = 5.0 + 2.5 * np.arange(50)
+    np.testing.assert_allclose(gaussian_smooth(line, 6.0), line, atol=1e-9)
+    np.testing.assert_array_equal(gaussian_smooth(line, 0.0), line)
+
+
+def test_smoothing_strength_is_in_seconds_not_frames():
+    smoothed = {}
+    for fps in (24, 60):
+        t = np.arange(int(4 * fps)) / fps
+        move = 100 + 60 * np.clip((t - 1.9) / 0.2, 0, 1)            # a quick 60 px move at t = 2 s
+        width = 100 + 40 * (t > 2)                                   # and a jump in face size
+        track = build_track(move, move, width, np.ones(t.size, bool), fps, (640, 480), FaceConfig(), "landmarks")
+        smoothed[fps] = t, track.cx.astype(np.float64), track.side.astype(np.float64)
+        assert np.ptp(np.diff(track.side)) < 40 / (0.4 * fps)       # the size jump is spread over time
+    (t24, cx24, side24), (t60, cx60, side60) = smoothed[24], smoothed[60]
+    # Both frame rates give the same curve in time (a per-frame sigma would make 60 fps 2.5x sharper).
+    np.testing.assert_allclose(np.interp(t24, t60, cx60), cx24, atol=1.0)
+    np.testing.assert_allclose(np.interp(t24, t60, side60), side24, atol=1.5)
+
+
+def test_box_size_is_smoothed_more_than_its_position():
+    n, fps = 300, 25
+    rng = np.random.default_rng(1)
+    x, width = 300 + rng.normal(0, 2, n), 150 + rng.normal(0, 2, n)
+    track = build_track(x, x, width, np.ones(n, bool), fps, (640, 480), FaceConfig(), "landmarks")
+    assert jitter(track.side) < jitter(track.cx) / 2
+
+
+def test_build_track_fills_missed_frames_and_counts_them():
+    n = 40
+    x = np.linspace(100, 139, n)
+    valid = np.ones(n, bool)
+    valid[[0, 1, 10, 11, 12, 39]] = False
+    x_seen = np.where(valid, x, np.nan)
+    config = FaceConfig(smooth_position_s=0, smooth_size_s=0)
+    track = build_track(x_seen, x_seen, np.full(n, 80.0), valid, 25, (320, 240), config, "landmarks")
+    assert len(track) == n and (track.detected, track.filled) == (34, 6)
+    np.testing.assert_allclose(track.mouth_x[10:13], x[10:13])        # linear inside
+    assert track.mouth_x[0] == track.mouth_x[1] == x[2]                # held at the ends
+    assert track.mouth_x[39] == x[38]
+    assert "34/40 frames, 6 filled" in track.summary()
+
+
+def test_mouth_in_box_is_normalised_to_the_box():
+    n = 5
+    mouth = np.full(n, 100.0)
+    track = build_track(mouth, mouth, np.full(n, 50.0), np.ones(n, bool), 25, (320, 240),
+                        FaceConfig(smooth_position_s=0, smooth_size_s=0), "landmarks")
+    np.testing.assert_allclose(track.mouth_in_box(slice(None)), 0.5)
+    assert track.mouth_in_box(slice(1, 3)).shape == (2, 2)
+    assert track.mouth_in_box(4).shape == (2,)
+    box = track.box(2)
+    assert (box.cx, box.cy, box.side) == (100, 100, 50)
+
+
+def test_an_hour_of_track_is_light_and_fast():
+    n, fps = 3600 * 60, 60.0
+    x = np.random.default_rng(0).normal(300, 2, n)
+    track = build_track(x, x, x / 2, np.ones(n, bool), fps, (1920, 1080), FaceConfig(), "landmarks")
+    per_frame = sum(a.nbytes for a in (track.cx, track.cy, track.side, track.mouth_x, track.mouth_y, track.found))
+    assert per_frame / n <= 25
+
+
+class ScriptedLandmarker:
+    """Answers a prepared list of faces per frame, like a landmarker would."""
+
+    def __init__(self, script):
+        self.script, self.closed, self.timestamps = list(script), False, []
+
+    def detect(self, image, timestamp_ms):
+        self.timestamps.append(timestamp_ms)
+        return self.script[len(self.timestamps) - 1]
+
+    def close(self):
+        self.closed = True
+
+
+def face(x, y, width):
+    return FaceObservation(x, y, width, (x - width / 2, y - width, x + width / 2, y + width / 3))
+
+
+def run(tracker: MouthTracker, n: int, frame=None) -> None:
+    frame = np.zeros((240, 320, 3), np.uint8) if frame is None else frame
+    for _ in range(n):
+        tracker.observe(frame)
+
+
+def test_tracker_follows_the_largest_face_without_swapping():
+    # Face A (left) starts larger; B (right) grows past it; A must stay followed.
+    script = [[face(80 + i, 120, 60), face(240, 120, 40 + 2 * i)] for i in range(20)]
+    script[5] = []                                  # a frame with no detection
+    landmarker = ScriptedLandmarker(script)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker)
+    run(tracker, 20)
+    track = tracker.finish()
+    assert landmarker.closed and track.source == "landmarks"
+    assert (track.detected, track.filled) == (19, 1)
+    np.testing.assert_allclose(track.mouth_x, 80 + np.arange(20))   # frame 5 filled in between
+    np.testing.assert_allclose(track.side, 60)
+    assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(20)]
+
+
+def test_tracker_can_learn_the_frame_rate_at_the_end():
+    script = [[face(80, 120, 60)]] * 4
+    tracker = MouthTracker(FaceConfig(), landmarker=ScriptedLandmarker(script))
+    run(tracker, 4)
+    track = tracker.finish(60.0)
+    assert track.fps == 60.0 and track.detected == 4
+    with pytest.raises(ValueError, match="frame rate"):
+        MouthTracker(FaceConfig(), landmarker=ScriptedLandmarker(script)).finish()
+
+
+def test_tracker_face_index_follows_the_second_face():
+    script = [[face(80, 120, 60), face(240, 120, 40)]] * 10
+    tracker = MouthTracker(FaceConfig(face_index=1), fps=25, landmarker=ScriptedLandmarker(script))
+    run(tracker, 10)
+    assert np.allclose(tracker.finish().mouth_x, 240)
+
+
+def test_tracker_chooses_afresh_after_a_long_gap():
+    # The followed face leaves; after more than a second the remaining face is taken.
+    script = [[face(80, 120, 60)]] * 5 + [[face(250, 120, 50)]] * 40
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25,
+                           landmarker=ScriptedLandmarker(script))
+    run(tracker, 45)
+    track = tracker.finish()
+    assert track.mouth_x[0] == 80 and track.mouth_x[-1] == 250
+    assert 25 <= track.filled <= 27
+
+
+def test_tracker_without_any_face_uses_the_frame_centre():
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 6))
+    run(tracker, 6, textured_frame(240, 320))
+    track = tracker.finish()
+    assert track.source == "centre" and len(track) == 6 and track.detected == 0
+    assert (track.cx[0], track.cy[0], track.side[0]) == pytest.approx((160, 120, 0.35 * 240))
+    assert "frame centre" in track.summary()
+
+
+def test_tracker_falls_back_to_haar_when_landmarks_find_nothing(portrait):
+    fps = 4
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 5))
+    run(tracker, 5, portrait)                       # Haar looks at frames 0, 2 and 4
+    track = tracker.finish()
+    assert track.source == "haar" and (track.detected, track.filled) == (3, 2)
+    assert np.hypot(track.mouth_x[1] - PORTRAIT_MOUTH[0], track.mouth_y[1] - PORTRAIT_MOUTH[1]) < 20
+
+
+def test_tracker_with_overrides_detects_nothing():
+    landmarker = ScriptedLandmarker([])
+    tracker = MouthTracker(FaceConfig(region=(100, 50, 80, 60), mouth=(150, 90)), fps=25, landmarker=landmarker)
+    run(tracker, 7)
+    track = tracker.finish()
+    assert track.source == "override" and len(track) == 7 and landmarker.timestamps == []
+    assert (track.cx[3], track.cy[3], track.side[3]) == (140, 80, 80)
+    np.testing.assert_allclose(track.mouth_in_box(slice(None)), [[(150 - 100) / 80, (90 - 40) / 80]] * 7)
+
+
+def test_bad_override_fails_on_the_first_frame():
+    tracker = MouthTracker(FaceConfig(mouth=(1000, 10)), fps=25)
+    with pytest.raises(ConfigError, match="--mouth"):
+        tracker.observe(np.zeros((240, 320, 3), np.uint8))
+
+
+def test_tracker_without_frames_is_an_input_error():
+    with pytest.raises(InputError, match="no frames"):
+        MouthTracker(FaceConfig(), fps=25, landmarker=ScriptedLandmarker([])).finish()
+
+
+def test_tracker_without_mediapipe_still_tracks(monkeypatch):
+    from omnisync_cli.face import landmarks
+    monkeypatch.setattr(landmarks, "_import_mediapipe", lambda: None)
+    with MouthTracker(FaceConfig(), fps=25) as tracker:
+        run(tracker, 3, textured_frame(120, 160))
+        assert tracker.finish().source == "centre"
+
+
+def test_tracker_with_mediapipe_follows_a_moving_face(portrait):
+    pytest.importorskip("mediapipe")
+    shifts = [0, 4, 8, 12, 16, 20]
+    with MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25) as tracker:
+        for dx in shifts:                               # the head slides right, 4 px a frame
+            tracker.observe(np.ascontiguousarray(np.roll(portrait, dx, axis=1)))
+        track = tracker.finish()
+    assert track.source == "landmarks" and track.detected == len(shifts)
+    np.testing.assert_allclose(track.mouth_x - track.mouth_x[0], shifts, atol=2.0)
+    assert abs(track.mouth_x[0] - PORTRAIT_MOUTH[0]) < 8 and abs(track.mouth_y[0] - PORTRAIT_MOUTH[1]) < 8

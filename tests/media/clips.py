@@ -1,0 +1,179 @@
+"""Tiny media files with known content, built with PyAV, for tests anywhere in the project.
+
+Import as `from tests.media.clips import write_clip, pattern, ...`. Every builder writes
+in a few milliseconds; pixel patterns are flat blocks so lossy codecs keep them recognisable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+
+QUADRANT_COLOURS = {  # (row half, column half) -> RGB of that quadrant's upper part
+    (0, 0): (230, 30, 30),  # top-left red
+    (0, 1): (30, 200, 30),  # top-right green
+    (1, 0): (30, 30, 230),  # bottom-left blue
+    (1, 1): (230, 230, 230),  # bottom-right white
+}
+
+
+def index_level(index: int) -> int:
+    """Grey level of the index band in frame `index` (distinct for the first 20 frames)."""
+    return 16 + (index * 11) % 224
+
+
+def pattern(index: int, width: int, height: int) -> np.ndarray:
+    """(height, width, 3) uint8 RGB: four coloured quadrants, and a grey band in the bottom
+    quarter whose level encodes the frame index, so orientation and order can be checked."""
+    image = np.empty((height, width, 3), np.uint8)
+    half_h, half_w = height // 2, width // 2
+    for (row, col), colour in QUADRANT_COLOURS.items():
+        image[row * half_h : (row + 1) * half_h if row == 0 else height,
+              col * half_w : (col + 1) * half_w if col == 0 else width] = colour
+    image[height - height // 4 :] = index_level(index)
+    return image
+
+
+def quadrant_colour(image: np.ndarray, row: int, col: int) -> np.ndarray:
+    """Mean RGB of a 3x3 patch in quadrant (row, col) of an image, at 35% / 62% of each side:
+    inside the quadrant and clear of the index band whichever way the image was turned."""
+    h, w = image.shape[:2]
+    y = int(h * (0.35 if row == 0 else 0.62))
+    x = int(w * (0.35 if col == 0 else 0.62))
+    return image[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).mean(axis=0)
+
+
+def band_level(image: np.ndarray) -> float:
+    """Mean grey level of the index band of an upright image."""
+    h = image.shape[0]
+    return float(image[h - h // 8 :].mean())
+
+
+def write_clip(
+    path: str | Path,
+    n_frames: int = 6,
+    width: int = 64,
+    height: int = 48,
+    fps: int | Fraction = 25,
+    *,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    options: dict[str, str] | None = None,
+    rotation: float = 0,
+    hflip: bool = False,
+    pts: Sequence[int] | None = None,
+    time_base: Fraction | None = None,
+    frames: Sequence[np.ndarray] | None = None,
+    audio: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """Encode `frames` (default: `pattern(i, ...)`) and return the RGB frames given.
+
+    `rotation` (counter-clockwise degrees) and `hflip` set the display matrix; `pts` with
+    `time_base` give irregular timestamps (variable frame rate); `audio` adds a 16 kHz mono
+    AAC track.
+    """
+    if frames is None:
+        frames = [pattern(i, width, height) for i in range(n_frames)]
+    images = list(frames)
+    opts = {"preset": "ultrafast", "crf": "0"} if codec == "libx264" else {}
+    opts.update(options or {})
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=Fraction(fps), options=opts)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.codec_context.time_base = time_base or 1 / Fraction(fps)
+        if rotation or hflip:
+            stream.set_display_rotation(rotation, hflip=hflip)
+        audio_stream = None
+        if audio is not None:
+            audio_stream = container.add_stream("aac", rate=16000, layout="mono")
+        for i, image in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = pts[i] if pts is not None else i
+            frame.time_base = stream.codec_context.time_base
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        if audio_stream is not None:
+            samples = audio.reshape(1, -1).astype(np.float32)  # (channels, samples)
+            frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 16000, 0, Fraction(1, 16000)
+            container.mux(audio_stream.encode(frame))
+            container.mux(audio_stream.encode(None))
+    return images
+
+
+def write_rgba_clip(
+    path: str | Path, n_frames: int = 3, width: int = 40, height: int = 30
+) -> list[np.ndarray]:
+    """PNG-in-MOV with an alpha channel (alpha = a gradient); returns the RGB part written."""
+    images = [pattern(i, width, height) for i in range(n_frames)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("png", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "rgba"
+        alpha = np.linspace(0, 255, width, dtype=np.uint8)[None, :, None].repeat(height, 0)
+        for i, image in enumerate(images):
+            rgba = np.concatenate([image, alpha], axis=2)
+            frame = av.VideoFrame.from_ndarray(rgba, format="rgba")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return images
+
+
+def write_zero_frame_video(path: str | Path) -> None:
+    """Matroska with a declared H.264 video track but no video packets (audio only)."""
+    with av.open(str(path), "w", format="matroska") as container:
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=16000, layout="mono")
+        silence = np.zeros((1, 1600), np.float32)
+        frame = av.AudioFrame.from_ndarray(silence, format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(audio.encode(frame))
+        container.mux(audio.encode(None))
+        container.mux(video.encode(None))
+
+
+def tone(
+    seconds: float, sample_rate: int = 16000, freq: float = 440.0, amplitude: float = 0.5
+) -> np.ndarray:
+    """A float32 sine wave."""
+    t = np.arange(round(seconds * sample_rate)) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def write_audio(path: str | Path, waveform: np.ndarray, sample_rate: int) -> None:
+    """Write (samples,) or (samples, channels) audio; format from the suffix.
+
+    WAV and FLAC go through soundfile; M4A (AAC) and MP3 through PyAV.
+    """
+    path = Path(path)
+    if path.suffix in (".wav", ".flac"):
+        soundfile.write(str(path), waveform, sample_rate)
+        return
+    planar = waveform.reshape(len(waveform), -1).T.astype(np.float32)  # (channels, samples)
+    layout = "mono" if planar.shape[0] == 1 else "stereo"
+    codec = {".m4a": "aac", ".mp3": "libmp3lame"}[path.suffix]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(planar), format="fltp", layout=layout
+        )
+        frame.sample_rate, frame.pts, frame.time_base = sample_rate, 0, Fraction(1, sample_rate)
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def write_garbage(path: str | Path, size: int = 4096, seed: int = 0) -> None:
+    """Random bytes: not a media file of any kind."""
+    Path(path).write_bytes(np.random.default_rng(seed).integers(0, 256, size, np.uint8).tobytes())
+
+
+def truncate(path: str | Path, keep: float = 0.5) -> None:
+    """Cut a file to a fraction of its size; an MP4 written without faststart loses its index."""
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[: int(len(data) * keep)])

@@ -1,0 +1,88 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, write_wav
+from tests.media.clips import tone, write_audio, write_clip
+
+
+def delay_samples(signal: np.ndarray, reference: np.ndarray, max_lag: int = 80) -> int:
+    """Lag (in samples) at which `signal` best matches `reference` away from the edges."""
+    window = slice(2000, len(reference) - 2000)
+    scores = [
+        np.dot(signal[window.start + lag : window.stop + lag], reference[window])
+        for lag in range(-max_lag, max_lag + 1)
+    ]
+    return int(np.argmax(scores)) - max_lag
+
+
+@pytest.mark.parametrize(
+    ("suffix", "rate", "channels"),
+    [
+        (".wav", 16000, 1),
+        (".wav", 44100, 2),
+        (".flac", 48000, 2),
+        (".m4a", 44100, 1),
+        (".m4a", 48000, 2),
+        (".mp3", 44100, 1),
+    ],
+)
+def test_any_format_becomes_16k_mono_float32(
+    tmp_path: Path, suffix: str, rate: int, channels: int
+) -> None:
+    path = tmp_path / f"speech{suffix}"
+    source = tone(1.0, rate, amplitude=0.5)
+    write_audio(path, np.stack([source] * channels, axis=1) if channels > 1 else source, rate)
+    waveform = load_audio(path)
+    assert waveform.dtype == np.float32 and waveform.ndim == 1
+    # Exact length: AAC end padding dropped, MP3 encoder delay removed by FFmpeg.
+    assert len(waveform) == SAMPLE_RATE
+    expected = tone(1.0, SAMPLE_RATE, amplitude=0.5)
+    assert delay_samples(waveform, expected) == 0
+    # Channels are averaged (level kept), not summed.
+    rms = np.sqrt(np.mean(waveform[2000:-2000] ** 2))
+    assert rms == pytest.approx(0.5 / np.sqrt(2), rel=0.03 if suffix != ".mp3" else 0.08)
+
+
+def test_wav_at_16k_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "speech.wav"
+    source = tone(0.5, SAMPLE_RATE, freq=300, amplitude=0.3)
+    write_wav(path, source)
+    assert soundfile.info(str(path)).samplerate == SAMPLE_RATE
+    np.testing.assert_allclose(load_audio(path), source, atol=1 / 32768 + 1e-6)
+
+
+def test_silence_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "silence.wav"
+    write_wav(path, np.zeros(8000, np.float32))
+    waveform = load_audio(path)
+    assert waveform.shape == (8000,) and not waveform.any()
+
+
+def test_audio_track_of_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "talk.mp4"
+    source = tone(0.6, SAMPLE_RATE, amplitude=0.4)
+    write_clip(path, 3, audio=source)
+    waveform = load_audio(path)
+    assert len(waveform) == len(source)
+    assert delay_samples(waveform, source) == 0
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        load_audio(tmp_path / "nope.wav")
+
+
+def test_video_without_audio(cfr_clip: Path) -> None:
+    with pytest.raises(InputError, match="no audio stream"):
+        load_audio(cfr_clip)
+
+
+def test_empty_wav(tmp_path: Path) -> None:
+    path = tmp_path / "empty.wav"
+    soundfile.write(str(path), np.zeros(0, np.float32), SAMPLE_RATE)
+    with pytest.raises(InputError, match="no samples"):
+        load_audio(path)

@@ -1,0 +1,202 @@
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.media.video import VideoReader, probe_video
+from tests.media.clips import (
+    QUADRANT_COLOURS,
+    band_level,
+    index_level,
+    pattern,
+    quadrant_colour,
+    tone,
+    write_audio,
+    write_clip,
+    write_rgba_clip,
+    write_zero_frame_video,
+)
+
+
+def read_all(path: Path) -> list:
+    with VideoReader(path) as reader:
+        return list(reader.iter_frames())
+
+
+def assert_quadrants(image: np.ndarray, expected: dict) -> None:
+    """`expected` maps displayed quadrant (row, col) -> coded quadrant whose colour it shows."""
+    for displayed, coded in expected.items():
+        np.testing.assert_allclose(quadrant_colour(image, *displayed), QUADRANT_COLOURS[coded], atol=6)
+
+
+def test_probe_cfr_clip(cfr_clip: Path) -> None:
+    info = probe_video(cfr_clip)
+    assert (info.width, info.height) == (64, 48)
+    assert info.fps == Fraction(25)
+    assert (info.frame_count, info.frame_count_exact) == (6, True)
+    assert info.duration == pytest.approx(6 / 25)
+    assert (info.rotation, info.has_audio, info.codec, info.pix_fmt) == (0, False, "h264", "yuv420p")
+
+
+def test_frames_are_rgb_in_order_with_pts_times(cfr_clip: Path) -> None:
+    frames = read_all(cfr_clip)
+    assert [f.index for f in frames] == list(range(6))
+    assert [f.time_s for f in frames] == pytest.approx([i / 25 for i in range(6)])
+    for frame in frames:
+        assert frame.image.shape == (48, 64, 3) and frame.image.dtype == np.uint8
+        assert frame.image.flags.c_contiguous
+        assert band_level(frame.image) == pytest.approx(index_level(frame.index), abs=2)
+        assert_quadrants(frame.image, {q: q for q in QUADRANT_COLOURS})
+
+
+def test_iter_frames_restarts_from_the_first_frame(cfr_clip: Path) -> None:
+    with VideoReader(cfr_clip) as reader:
+        first = list(reader.iter_frames())
+        second = list(reader.iter_frames())
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(first, second, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("rotation", "hflip", "expected"),
+    [
+        # FFmpeg's display rotation is counter-clockwise: at -90 the picture is turned
+        # clockwise for display, so the coded top-left (red) shows at the top-right.
+        (-90, False, {(0, 0): (1, 0), (0, 1): (0, 0), (1, 1): (0, 1), (1, 0): (1, 1)}),
+        (90, False, {(0, 0): (0, 1), (0, 1): (1, 1), (1, 1): (1, 0), (1, 0): (0, 0)}),
+        (180, False, {(0, 0): (1, 1), (0, 1): (1, 0), (1, 1): (0, 0), (1, 0): (0, 1)}),
+        (0, True, {(0, 0): (0, 1), (0, 1): (0, 0), (1, 1): (1, 0), (1, 0): (1, 1)}),
+        (90, True, {(0, 0): (1, 1), (0, 1): (0, 1), (1, 1): (0, 0), (1, 0): (1, 0)}),
+    ],
+    ids=["cw90", "ccw90", "180", "mirror", "ccw90-mirror"],
+)
+def test_display_matrix_is_applied(tmp_path: Path, rotation: int, hflip: bool, expected: dict) -> None:
+    path = tmp_path / "rotated.mp4"
+    write_clip(path, 1, 64, 32, rotation=rotation, hflip=hflip)
+    transposed = rotation % 180 != 0
+    info = probe_video(path)
+    assert (info.width, info.height) == ((32, 64) if transposed else (64, 32))
+    assert info.rotation == rotation % 360
+    (frame,) = read_all(path)
+    assert frame.image.shape == (info.height, info.width, 3)
+    assert_quadrants(frame.image, expected)
+
+
+def test_phone_portrait_clip_comes_upright(clip_dir: Path) -> None:
+    """720x1280 portrait as phones store it: landscape 1280x720 pictures, rotated -90 degrees."""
+    path = clip_dir / "portrait.mp4"
+    write_clip(path, 2, 1280, 720, 30, rotation=-90)
+    info = probe_video(path)
+    assert (info.width, info.height, info.fps, info.rotation) == (720, 1280, Fraction(30), 270)
+    frames = read_all(path)
+    assert [f.image.shape for f in frames] == [(1280, 720, 3)] * 2
+    assert_quadrants(frames[1].image, {(0, 0): (1, 0), (0, 1): (0, 0), (1, 1): (0, 1), (1, 0): (1, 1)})
+    # The index band (coded bottom rows) is now the leftmost columns.
+    assert frames[1].image[:, :100].mean() == pytest.approx(index_level(1), abs=2)
+
+
+def test_variable_frame_rate_times_come_from_pts(tmp_path: Path) -> None:
+    path = tmp_path / "vfr.mp4"
+    pts_ms = [0, 40, 100, 120, 200, 330]
+    write_clip(path, 6, pts=pts_ms, time_base=Fraction(1, 1000))
+    frames = read_all(path)
+    assert [f.time_s for f in frames] == pytest.approx([t / 1000 for t in pts_ms])
+    levels = [band_level(f.image) for f in frames]
+    assert levels == pytest.approx([index_level(i) for i in range(6)], abs=2)
+    info = probe_video(path)
+    assert info.frame_count == 6
+    assert float(info.fps) == pytest.approx(6 / info.duration)  # the average rate
+    with VideoReader(path) as reader:
+        assert [f.time_s for f in reader.read_frames(2, 5)] == pytest.approx([0.1, 0.12, 0.2])
+
+
+def test_odd_size(tmp_path: Path) -> None:
+    path = tmp_path / "odd.mp4"
+    written = write_clip(path, 2, 101, 77, pix_fmt="yuv444p")
+    info = probe_video(path)
+    assert (info.width, info.height) == (101, 77)
+    frames = read_all(path)
+    assert frames[1].image.shape == (77, 101, 3)
+    assert np.abs(frames[1].image.astype(int) - written[1]).mean() < 2
+
+
+def test_ten_bit_is_converted_to_eight_bit(tmp_path: Path) -> None:
+    path = tmp_path / "ten.mp4"
+    write_clip(path, 3, pix_fmt="yuv420p10le")
+    assert probe_video(path).pix_fmt == "yuv420p10le"
+    frame = read_all(path)[2]
+    assert frame.image.dtype == np.uint8 and frame.image.shape == (48, 64, 3)
+    assert band_level(frame.image) == pytest.approx(index_level(2), abs=2)
+    assert_quadrants(frame.image, {q: q for q in QUADRANT_COLOURS})
+
+
+def test_alpha_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "alpha.mov"
+    written = write_rgba_clip(path, 2, 40, 30)
+    assert probe_video(path).pix_fmt == "rgba"
+    frames = read_all(path)
+    assert np.array_equal(frames[1].image, written[1])  # PNG is lossless; alpha ignored
+
+
+def test_read_frames_equals_sequential_decoding(gop_clip: Path) -> None:
+    sequential = read_all(gop_clip)
+    assert len(sequential) == 23
+    with VideoReader(gop_clip) as reader:
+        # Backward and forward jumps, GOP boundaries (every 4), the end, and past the end.
+        spans = [(20, 23), (13, 17), (0, 3), (7, 9), (3, 12), (22, 30), (5, 5), (16, 17), (1, 2)]
+        for start, stop in spans:
+            got = reader.read_frames(start, stop)
+            want = sequential[start:stop]
+            assert [f.index for f in got] == [f.index for f in want]
+            assert [f.time_s for f in got] == [f.time_s for f in want]
+            assert all(np.array_equal(g.image, w.image) for g, w in zip(got, want))
+
+
+def test_reading_a_span_invalidates_an_open_pass(gop_clip: Path) -> None:
+    with VideoReader(gop_clip) as reader:
+        frames = reader.iter_frames()
+        next(frames)
+        reader.read_frames(10, 12)
+        with pytest.raises(RuntimeError, match="restart iter_frames"):
+            next(frames)
+        assert next(reader.iter_frames()).index == 0
+
+
+def test_read_frames_rejects_bad_ranges(cfr_clip: Path) -> None:
+    with VideoReader(cfr_clip) as reader, pytest.raises(ValueError):
+        reader.read_frames(3, 2)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".m4a"])
+def test_audio_file_given_as_video(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"speech{suffix}"
+    write_audio(path, tone(0.2, 16000), 16000)
+    with pytest.raises(InputError, match="no video stream .*audio file"):
+        probe_video(path)
+
+
+def test_video_without_frames(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mkv"
+    write_zero_frame_video(path)
+    with pytest.raises(InputError, match="no frames"):
+        probe_video(path)
+
+
+def test_has_audio(tmp_path: Path) -> None:
+    path = tmp_path / "with_audio.mp4"
+    write_clip(path, 3, audio=tone(0.12, 16000))
+    assert probe_video(path).has_audio
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        VideoReader(tmp_path / "nope.mp4")
+
+
+def test_lossless_444_decodes_to_the_same_rgb(tmp_path: Path) -> None:
+    """No shift, scaling or colour-matrix mismatch: only YUV rounding separates in and out."""
+    path = tmp_path / "exact.mp4"
+    write_clip(path, 1, 32, 32, pix_fmt="yuv444p")
+    (frame,) = read_all(path)
+    assert np.abs(frame.image.astype(int) - pattern(0, 32, 32)).max() <= 2

@@ -1,0 +1,166 @@
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import OutputError
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
+from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.writer import VideoWriter
+from tests.media.clips import band_level, index_level, pattern, tone, write_audio, write_clip
+
+AAC_FRAME_S = 1024 / SAMPLE_RATE
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / mse))
+
+
+def write(
+    path: Path, images: list[np.ndarray], fps: Fraction = Fraction(25), audio=None, **kwargs
+) -> None:
+    height, width = images[0].shape[:2]
+    with VideoWriter(path, width, height, fps, audio, **kwargs) as writer:
+        for image in images:
+            writer.write(image)
+
+
+def test_frames_rate_and_audio_length(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    fps = Fraction(30000, 1001)
+    audio = tone(0.77, SAMPLE_RATE)  # longer than the 20 frames (0.667 s): stored whole
+    write(path, [pattern(i, 64, 48) for i in range(20)], fps, audio)
+    info = probe_video(path)
+    assert (info.frame_count, info.fps, info.width, info.height) == (20, fps, 64, 48)
+    with VideoReader(path) as reader:
+        frames = list(reader.iter_frames())
+    assert len(frames) == 20
+    assert [f.time_s for f in frames] == pytest.approx([float(i / fps) for i in range(20)], abs=1e-4)
+    levels = [band_level(f.image) for f in frames]
+    assert levels == pytest.approx([index_level(i) for i in range(20)], abs=2)
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        assert stream.codec_context.name == "aac" and stream.rate == SAMPLE_RATE
+        assert float(stream.duration * stream.time_base) == pytest.approx(0.77, abs=AAC_FRAME_S)
+        video = container.streams.video[0]
+        assert video.codec_context.pix_fmt == "yuv420p" and video.codec_context.name == "h264"
+    decoded = load_audio(path)
+    assert abs(len(decoded) - len(audio)) <= 1024
+    assert psnr((decoded[2000:10000] * 127 + 128), (audio[2000:10000] * 127 + 128)) > 30
+
+
+def test_audio_is_encoded_as_the_video_goes(tmp_path: Path) -> None:
+    """20 s at 2 fps: longer than FFmpeg's 10 s interleaving buffer, so audio encoded only at
+    the end would land in the file after ~10 s of video."""
+    path = tmp_path / "out.mp4"
+    write(path, [pattern(i, 16, 16) for i in range(40)], Fraction(2), tone(20.0, SAMPLE_RATE))
+    with av.open(str(path)) as container:
+        placed = sorted(
+            (p.pos, p.stream.type, float(p.pts * p.time_base)) for p in container.demux() if p.size
+        )
+    first_audio = next(i for i, (_, kind, _) in enumerate(placed) if kind == "audio")
+    assert all(t < 1.0 for _, _, t in placed[:first_audio])  # byte order in the file
+
+
+def smooth(width: int, height: int) -> np.ndarray:
+    """Gentle colour gradients: what 4:2:0 keeps well (sharp saturated edges it does not)."""
+    y, x = np.mgrid[:height, :width] / max(width, height)
+    return np.stack([40 + 180 * x, 200 - 150 * y, 60 + 100 * x * y], -1).astype(np.uint8)
+
+
+def test_odd_size_is_padded_by_repeating_the_edge(tmp_path: Path) -> None:
+    path = tmp_path / "odd.mp4"
+    image = smooth(101, 77)
+    write(path, [image])
+    (frame,) = list(VideoReader(path).iter_frames())
+    assert frame.image.shape == (78, 102, 3)
+    np.testing.assert_allclose(frame.image[-1].astype(int), frame.image[-2].astype(int), atol=3)
+    np.testing.assert_allclose(frame.image[:, -1].astype(int), frame.image[:, -2].astype(int), atol=3)
+    assert psnr(frame.image[:77, :101], image) > 40
+
+
+def test_reencode_of_decoded_frames_is_near_transparent(tmp_path: Path) -> None:
+    """The default crf must keep >= 45 dB: outside the edited region `dub` re-encodes source
+    pixels, and they must come back unchanged to the eye and the benchmark."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[:512, :512] / 512.0
+    base = np.stack(
+        [120 + 60 * np.sin(6 * x + 3 * y), 110 + 50 * np.cos(5 * y), 100 + 40 * np.sin(9 * x * y)],
+        axis=-1,
+    )
+    noisy = [np.roll(base, 3 * i, axis=1) + rng.normal(0, 2, base.shape) for i in range(4)]
+    source_images = [np.clip(image, 0, 255).astype(np.uint8) for image in noisy]
+    source = tmp_path / "source.mp4"
+    options = {"crf": "18", "preset": "fast"}  # a typical delivered video, already compressed
+    write_clip(source, width=512, height=512, frames=source_images, options=options)
+    with VideoReader(source) as reader:
+        decoded = [f.image for f in reader.iter_frames()]
+    output = tmp_path / "reencoded.mp4"
+    write(output, decoded)
+    with VideoReader(output) as reader:
+        again = [f.image for f in reader.iter_frames()]
+    assert min(psnr(a, b) for a, b in zip(decoded, again, strict=True)) >= 45
+
+
+def test_crf_and_preset_can_be_overridden(tmp_path: Path) -> None:
+    images = [pattern(i, 64, 48) for i in range(3)]
+    write(tmp_path / "small.mp4", images, crf=40, preset="ultrafast")
+    write(tmp_path / "large.mp4", images, crf=0, preset="ultrafast")
+    assert (tmp_path / "small.mp4").stat().st_size < (tmp_path / "large.mp4").stat().st_size
+
+
+def test_failure_leaves_nothing_and_keeps_an_old_output(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"previous result")
+    with pytest.raises(KeyboardInterrupt):
+        with VideoWriter(path, 32, 32, Fraction(25), tone(1.0, SAMPLE_RATE)) as writer:
+            for i in range(60):  # past x264's lookahead, so packets reach the partial file
+                writer.write(pattern(i, 32, 32))
+            assert writer.partial_path.exists()
+            raise KeyboardInterrupt
+    assert path.read_bytes() == b"previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_success_replaces_atomically_and_cleans_up(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"previous result")
+    write(path, [pattern(0, 32, 32)])
+    assert probe_video(path).frame_count == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_wrong_frame_shape_is_a_caller_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        write(tmp_path / "out.mp4", [np.zeros((32, 32, 3), np.uint8), np.zeros((32, 30, 3), np.uint8)])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("out.avi", "must end in"), ("missing/out.mp4", "does not exist")],
+)
+def test_unwritable_outputs(tmp_path: Path, name: str, message: str) -> None:
+    with pytest.raises(OutputError, match=message):
+        write(tmp_path / name, [pattern(0, 32, 32)])
+
+
+def test_stereo_speech_keeps_its_rate_and_channels(tmp_path: Path) -> None:
+    left, right = tone(1.0, 44100, 440.0), tone(1.0, 44100, 660.0)
+    write_audio(tmp_path / "stereo.flac", np.stack([left, right], axis=1), 44100)
+    waveform, rate = load_audio_native(tmp_path / "stereo.flac")
+    assert rate == 44100 and waveform.shape == (2, 44100)
+    out = tmp_path / "out.mp4"
+    write(out, [pattern(i, 64, 64) for i in range(25)], audio=waveform, audio_rate=rate)
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        assert stream.rate == 44100 and stream.channels == 2
+    back, back_rate = load_audio_native(out)
+    assert back_rate == 44100 and abs(back.shape[1] - 44100) <= 1024
+    # the channels stay apart: left is the 440 Hz tone, not a mix
+    spectrum = np.abs(np.fft.rfft(back[0, 4410:39690]))
+    freqs = np.fft.rfftfreq(39690 - 4410, 1 / 44100)
+    assert abs(freqs[spectrum.argmax()] - 440) < 5
