@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
+from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.pipeline.dub import DubOptions
@@ -31,6 +32,20 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err_console = Console(stderr=True)
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(f"omnisync {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=show_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Mask-free diffusion-transformer video dubbing (OmniSync)."""
 
 
 class RichProgress:

@@ -16,19 +16,18 @@ which training sentences never use.
 
 import json
 import multiprocessing
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import soundfile as sf
 
 from ..errors import ConfigError, OutputError
 from ..face.region import RegionBox, crop_region
+from ..media.writer import VideoWriter
 from .characters import CATEGORIES, make_character
 from .render import Sprite
 from .scene import make_scene, render_utterance
@@ -177,35 +176,10 @@ def make_clip(job: ClipJob) -> dict:
 def write_mp4(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarray | None = None,
               crf: int = 12) -> None:
     """H.264 (+ AAC at 16 kHz) mp4 from (F, H, W, 3) uint8 RGB; crf 12 keeps ground truth near-lossless."""
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.mp4")
-    with av.open(str(tmp), "w") as container:
-        rate = Fraction(fps).limit_denominator(1001)
-        video = container.add_stream("libx264", rate=rate)
-        video.width, video.height = frames.shape[2], frames.shape[1]
-        video.pix_fmt = "yuv420p"
-        video.options = {"crf": str(crf), "preset": "medium"}
-        astream = None
-        if audio is not None:
-            astream = container.add_stream("aac", rate=SAMPLE_RATE)
-            astream.layout = "mono"
+    height, width = frames.shape[1:3]
+    with VideoWriter(path, width, height, Fraction(fps).limit_denominator(1001), audio, crf=crf) as writer:
         for frame in frames:
-            for packet in video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in video.encode():
-            container.mux(packet)
-        if astream is not None:
-            block = 1024
-            pcm = np.asarray(audio, np.float32)
-            for start in range(0, len(pcm), block):
-                chunk = av.AudioFrame.from_ndarray(pcm[None, start:start + block], format="fltp", layout="mono")
-                chunk.sample_rate = SAMPLE_RATE
-                chunk.pts = start
-                for packet in astream.encode(chunk):
-                    container.mux(packet)
-            for packet in astream.encode():
-                container.mux(packet)
-    os.replace(tmp, path)
+            writer.write(frame)
 
 
 def _write_bench_clip(out_dir: Path, result: dict) -> dict:

@@ -20,13 +20,27 @@ from av.video.reformatter import Interpolation
 
 from omnisync_cli.errors import InputError
 from omnisync_cli.media.container import open_input
+from omnisync_cli.media.yuv import (
+    COLOR_RANGE,
+    COLORSPACE,
+    RGB_FROM_YUV_FLAGS,
+    Planes,
+    planes_of,
+    planes_to_rgb,
+    rgb_to_planes,
+)
 
-# Interpolated chroma and exact rounding: with swscale's fast defaults (nearest chroma,
-# approximate rounding) a decode -> yuv420p encode -> decode round trip alone costs
-# ~44.7 dB PSNR, below the 45 dB "unchanged outside the edit" bar; these flags give ~50.8 dB
-# (with writer.YUV_FROM_RGB_FLAGS), measured on 512x512 textured frames.
-RGB_FROM_YUV_FLAGS = int(
-    Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+__all__ = ["RGB_FROM_YUV_FLAGS", "Frame", "Planes", "VideoInfo", "VideoReader", "probe_video"]
+
+_AVCOL_SPC_BT709 = 1
+_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG = 0, 1
+
+# Converting other 4:2:0 YUV (BT.601 or untagged, 10-bit, ...) straight to 8-bit BT.709
+# yuv420p: bicubic chroma kept the RGB closest to the source's own decode in a measurement
+# on hard-edged cartoon frames (~41 dB, against ~36 dB going through RGB and ~34 dB with
+# bilinear).
+_YUV_FROM_YUV_FLAGS = int(
+    Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 )
 
 
@@ -48,11 +62,19 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded picture, upright, 8-bit RGB."""
+    """One decoded picture, upright: 8-bit YUV 4:2:0 planes and the RGB they show.
+
+    `planes` are BT.709 limited range, the colour space `VideoWriter` tags; for a yuv420p
+    BT.709 (limited or unspecified range) source they are the decoded data unchanged (only
+    turned upright), so `VideoWriter.write_planes` re-encodes untouched pixels exactly as
+    decoded. Other sources are converted to it once, here. `image` is always
+    `yuv.planes_to_rgb(planes)`.
+    """
 
     index: int  # position in presentation order, counted from 0
     time_s: float  # presentation time in seconds from the stream start (from pts)
     image: np.ndarray  # (H, W, 3) uint8 RGB
+    planes: Planes  # y (H, W), u and v (ceil(H/2), ceil(W/2)) uint8
 
 
 @dataclass(frozen=True)
@@ -101,6 +123,20 @@ class _Orientation:
         if self.flip_cols:
             image = image[:, ::-1]
         return np.ascontiguousarray(image)
+
+    def keeps_chroma_aligned(self, width: int, height: int) -> bool:
+        """Whether turning a coded (height, width) picture maps 2x2 chroma blocks onto 2x2
+        chroma blocks: mirroring an odd number of rows or columns does not."""
+        rows, cols = (width, height) if self.transpose else (height, width)
+        return not (self.flip_rows and rows % 2) and not (self.flip_cols and cols % 2)
+
+    def apply_planes(self, planes: Planes) -> Planes:
+        """Turn each plane of chroma-aligned planes (see `keeps_chroma_aligned`)."""
+        return Planes(*(self.apply(p[:, :, None])[:, :, 0] for p in (planes.y, planes.u, planes.v)))
+
+    @property
+    def is_identity(self) -> bool:
+        return not (self.transpose or self.flip_rows or self.flip_cols)
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.VideoStream:
@@ -208,11 +244,36 @@ class VideoReader:
         return float((frame.pts - start) * self._stream.time_base)
 
     def _to_frame(self, frame: av.VideoFrame, index: int) -> Frame:
-        # Converts any pixel format (10-bit, alpha, 4:4:4) to 8-bit RGB using the frame's own
-        # colour tags; alpha is dropped.
-        image = frame.to_ndarray(format="rgb24", interpolation=RGB_FROM_YUV_FLAGS)
-        image = self._orientation.apply(image)
-        return Frame(index=index, time_s=self._time_s(frame, index), image=image)
+        planes = self._upright_planes(frame)
+        return Frame(index=index, time_s=self._time_s(frame, index),
+                     image=planes_to_rgb(planes), planes=planes)
+
+    def _upright_planes(self, frame: av.VideoFrame) -> Planes:
+        """8-bit BT.709 limited yuv420p planes of the displayed picture, converted once.
+
+        yuv420p BT.709 is taken as decoded (range unspecified counts as limited, as swscale
+        reads it). Other 4:2:0 YUV (BT.601 or untagged: swscale reads untagged as BT.601, as
+        this reader always has; 10-bit; full range) is converted YUV to YUV by swscale,
+        honouring the frame's tags. Anything else (RGB, alpha, 4:2:2, 4:4:4, JPEG's
+        centred-chroma yuvj420p) goes through RGB exactly as decoded before (alpha dropped).
+        """
+        orientation = self._orientation
+        name = frame.format.name
+        if name == "yuv420p" and frame.colorspace == _AVCOL_SPC_BT709 \
+                and frame.color_range in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG):
+            planes = planes_of(frame)
+        elif name.startswith("yuv420p"):
+            planes = planes_of(frame.reformat(
+                format="yuv420p", dst_colorspace=COLORSPACE, dst_color_range=COLOR_RANGE,
+                interpolation=_YUV_FROM_YUV_FLAGS))
+        else:
+            image = frame.to_ndarray(format="rgb24", interpolation=RGB_FROM_YUV_FLAGS)
+            return rgb_to_planes(orientation.apply(image))
+        if orientation.is_identity:
+            return planes
+        if orientation.keeps_chroma_aligned(frame.width, frame.height):
+            return orientation.apply_planes(planes)
+        return rgb_to_planes(orientation.apply(planes_to_rgb(planes)))
 
     def _rewind(self) -> None:
         """Back to the first packet by reopening: seeking to the start time is exact in MP4

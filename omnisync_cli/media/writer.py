@@ -1,4 +1,5 @@
-"""Video encoding: RGB frames plus a 16 kHz waveform become one H.264/AAC MP4, atomically.
+"""Video encoding: frames (RGB, or the decoded YUV planes) plus a 16 kHz waveform become one
+H.264/AAC MP4, atomically.
 
 The output is written to a hidden partial file beside the target and renamed into place only
 when everything was encoded, so an interrupted dub never leaves a playable-looking but
@@ -15,10 +16,12 @@ from types import TracebackType
 
 import av
 import numpy as np
-from av.video.reformatter import Interpolation
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE
+from omnisync_cli.media.yuv import YUV_FROM_RGB_FLAGS, Planes, rgb_to_planes, to_av_frame
+
+__all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
 
 # Chosen by measurement on 512x512 clips (decode -> re-encode -> decode, PSNR against the
 # decoded source): crf 10 with preset "fast" gives ~47.9 dB on clean rendered content and
@@ -31,23 +34,10 @@ DEFAULT_PRESET = "fast"
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 
 # BT.709 limited range, tagged in the stream, so every player (and our reader, which honours
-# the tags) turns the YUV back into the same RGB we were given.
+# the tags) turns the YUV back into the same RGB we were given. No chroma location is
+# written: decoders then assume H.264's default (left), which is what `yuv` converts with.
 _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1
-
-# Area-averaged chroma with exact rounding: the inverse of the reader's interpolated chroma
-# (video.RGB_FROM_YUV_FLAGS), so decoded pixels survive a re-encode nearly unchanged.
-YUV_FROM_RGB_FLAGS = int(
-    Interpolation.AREA | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
-)
-
-
-def _even(image: np.ndarray) -> np.ndarray:
-    """Pad an odd height/width by repeating the last row/column: yuv420p needs even sizes."""
-    pad_rows, pad_cols = image.shape[0] % 2, image.shape[1] % 2
-    if pad_rows or pad_cols:
-        image = np.pad(image, ((0, pad_rows), (0, pad_cols), (0, 0)), mode="edge")
-    return image
 
 
 class VideoWriter:
@@ -127,19 +117,31 @@ class VideoWriter:
         return stream
 
     def write(self, image: np.ndarray) -> None:
-        """Append one (height, width, 3) uint8 RGB frame."""
+        """Append one (height, width, 3) uint8 RGB frame (converted by `yuv.rgb_to_planes`).
+
+        Converting decoded pixels back to YUV is not exact at hard colour edges; to keep
+        unedited pixels as decoded, use `write_planes` with `yuv.replace_rect`.
+        """
         if self._container is None:
             raise RuntimeError("VideoWriter.write() called outside its `with` block")
         if image.shape != (self.height, self.width, 3) or image.dtype != np.uint8:
             raise ValueError(
                 f"expected ({self.height}, {self.width}, 3) uint8, got {image.shape} {image.dtype}"
             )
-        frame = av.VideoFrame.from_ndarray(_even(image), format="rgb24").reformat(
-            format="yuv420p",
-            dst_colorspace="itu709",
-            dst_color_range="MPEG",
-            interpolation=YUV_FROM_RGB_FLAGS,
-        )
+        self.write_planes(rgb_to_planes(image))
+
+    def write_planes(self, planes: Planes) -> None:
+        """Append one frame given as BT.709 limited yuv420p planes (`yuv.Planes` of
+        height x width), encoded verbatim; an odd size is padded by repeating the last luma
+        row/column, as `write` does."""
+        if self._container is None:
+            raise RuntimeError("VideoWriter.write_planes() called outside its `with` block")
+        if planes.y.shape != (self.height, self.width):
+            raise ValueError(
+                f"expected planes of {self.width}x{self.height}, got "
+                f"{planes.width}x{planes.height}"
+            )
+        frame = to_av_frame(planes, pad_even=True)
         frame.pts = self.frames_written
         frame.time_base = self._video.codec_context.time_base
         self._mux(self._video.encode(frame))

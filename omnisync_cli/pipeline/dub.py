@@ -17,13 +17,14 @@ from typing import Iterator
 import numpy as np
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.face.paste import paste_region
+from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
+from omnisync_cli.media.yuv import replace_rect
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames
 from omnisync_cli.pipeline.paths import check_paths
@@ -122,15 +123,22 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
 
         def items() -> Iterator[SegmentItem]:
             for j, k in enumerate(plan):
-                image = source.get(int(k))
+                frame = source.get(int(k))
                 box = track.box(int(k))
-                yield SegmentItem(crop=crop_region(image, box, size), time=j / float(info.fps),
-                                  mouth_xy=track.mouth_in_box(int(k)), payload=(image, box))
+                yield SegmentItem(crop=crop_region(frame.image, box, size), time=j / float(info.fps),
+                                  mouth_xy=track.mouth_in_box(int(k)), payload=(frame, box))
 
         for item, edited in edit_in_segments(items(), edit, editor.segment_frames,
                                              editor.overlap_frames):
-            image, box = item.payload
-            writer.write(paste_region(image, edited, box, options.feather, original=item.crop))
+            frame, box = item.payload
+            if np.array_equal(edited, item.crop):  # nothing changed: the decoded frame as is
+                writer.write_planes(frame.planes)
+            else:
+                pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop)
+                # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside
+                # it reaches the encoder exactly as it was decoded.
+                bounds = paste_bounds(box, info.width, info.height)
+                writer.write_planes(replace_rect(frame.planes, pasted, *bounds))
             advance(1)
 
 

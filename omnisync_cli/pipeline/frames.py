@@ -7,8 +7,6 @@ block of frames is ever held.
 
 from typing import Protocol
 
-import numpy as np
-
 
 class RandomAccessVideo(Protocol):
     def iter_frames(self): ...
@@ -23,11 +21,11 @@ class SourceFrames:
         self._block = block
         self._sequential = None  # open sequential decode, or None after a jump
         self._next = 0  # index the sequential decode yields next
-        self._cache: dict[int, np.ndarray] = {}
+        self._cache: dict = {}  # index -> media.video.Frame
         self._last = -1
 
-    def get(self, index: int) -> np.ndarray:
-        """RGB image (H, W, 3) uint8 of decoded source frame `index`."""
+    def get(self, index: int):
+        """Decoded source frame `index` (a media.video.Frame: RGB image and YUV planes)."""
         backward = index < self._last
         self._last = index
         if index in self._cache:
@@ -40,17 +38,17 @@ class SourceFrames:
             frames = self._reader.read_frames(start, index + 1)
         else:
             frames = self._reader.read_frames(index, min(self._count, index + self._block))
-        self._cache = {f.index: f.image for f in frames}
+        self._cache = {f.index: f for f in frames}
         self._sequential = None
         return self._cache[index]
 
-    def _decode_forward_to(self, index: int) -> np.ndarray:
+    def _decode_forward_to(self, index: int):
         while True:
             frame = next(self._sequential)
             self._next = frame.index + 1
             if frame.index == index:
-                self._cache = {index: frame.image}
-                return frame.image
+                self._cache = {index: frame}
+                return frame
 
     def start(self) -> None:
         """Begin sequential decoding from the first frame."""

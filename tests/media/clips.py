@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import soundfile
 
@@ -54,6 +55,41 @@ def band_level(image: np.ndarray) -> float:
     return float(image[h - h // 8 :].mean())
 
 
+CARTOON_COLOURS = [  # saturated RGB, the hardest case for 4:2:0 chroma
+    (255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 220, 0), (255, 0, 200), (0, 220, 255),
+    (20, 20, 20), (250, 250, 250),
+]
+
+
+def cartoon(index: int, width: int = 128, height: int = 128) -> np.ndarray:
+    """(height, width, 3) uint8 RGB like a drawn character: flat saturated shapes with hard
+    (not anti-aliased) edges at odd and even positions, moving a little with `index`."""
+    image = np.empty((height, width, 3), np.uint8)
+    image[:] = (40, 90, 230)  # sky blue
+    image[height * 2 // 3 :] = (30, 180, 40)  # grass
+    s = min(width, height) / 128
+    t = index
+
+    def pt(x: float, y: float) -> tuple[int, int]:
+        return int(round(x * s)), int(round(y * s))
+
+    cv2.circle(image, pt(64 + t, 56), int(34 * s), (255, 205, 150), -1, cv2.LINE_8)  # face
+    cv2.circle(image, pt(50 + t, 48), int(7 * s), (250, 250, 250), -1, cv2.LINE_8)  # eyes
+    cv2.circle(image, pt(78 + t, 48), int(7 * s), (250, 250, 250), -1, cv2.LINE_8)
+    cv2.circle(image, pt(51 + t, 49), int(3 * s), (20, 20, 20), -1, cv2.LINE_8)
+    cv2.circle(image, pt(79 + t, 49), int(3 * s), (20, 20, 20), -1, cv2.LINE_8)
+    cv2.ellipse(image, pt(64 + t, 72), pt(12, 3 + t % 5), 0, 0, 360, (200, 0, 30), -1, cv2.LINE_8)
+    cv2.rectangle(image, pt(11, 93), pt(40 - t, 120), (255, 0, 200), -1)  # odd edges
+    cv2.rectangle(image, pt(87 + t, 90), pt(121, 123), (255, 220, 0), -1)
+    hair = np.array([pt(30 + t, 35), pt(64 + t, 9), pt(98 + t, 35), pt(64 + t, 25)], np.int32)
+    cv2.fillPoly(image, [hair], (0, 0, 255), cv2.LINE_8)
+    for k, colour in enumerate(CARTOON_COLOURS):  # a stripe of 3-pixel colour bars
+        x = int((5 + 3 * k) * s)
+        image[int(2 * s) : int(8 * s), x : x + max(1, int(3 * s))] = colour
+    cv2.line(image, pt(0, 85), pt(127, 80 + t), (20, 20, 20), 1, cv2.LINE_8)  # outline
+    return image
+
+
 def write_clip(
     path: str | Path,
     n_frames: int = 6,
@@ -70,6 +106,7 @@ def write_clip(
     time_base: Fraction | None = None,
     frames: Sequence[np.ndarray] | None = None,
     audio: np.ndarray | None = None,
+    bt709: bool = False,
 ) -> list[np.ndarray]:
     """Encode `frames` (default: `pattern(i, ...)`) and return the RGB frames given.
 
@@ -86,13 +123,21 @@ def write_clip(
         stream = container.add_stream(codec, rate=Fraction(fps), options=opts)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.codec_context.time_base = time_base or 1 / Fraction(fps)
+        if bt709:
+            stream.colorspace = stream.color_primaries = stream.color_trc = 1
+            stream.color_range = 1
         if rotation or hflip:
             stream.set_display_rotation(rotation, hflip=hflip)
         audio_stream = None
         if audio is not None:
             audio_stream = container.add_stream("aac", rate=16000, layout="mono")
         for i, image in enumerate(images):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            if bt709:
+                frame = frame.reformat(format=pix_fmt, dst_colorspace="itu709",
+                                       dst_color_range="MPEG")
+            else:
+                frame = frame.reformat(format=pix_fmt)
             frame.pts = pts[i] if pts is not None else i
             frame.time_base = stream.codec_context.time_base
             container.mux(stream.encode(frame))

@@ -6,6 +6,7 @@ import pytest
 
 from omnisync_cli.errors import InputError
 from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.yuv import planes_to_rgb, rgb_to_planes
 from tests.media.clips import (
     QUADRANT_COLOURS,
     band_level,
@@ -118,7 +119,10 @@ def test_odd_size(tmp_path: Path) -> None:
     assert (info.width, info.height) == (101, 77)
     frames = read_all(path)
     assert frames[1].image.shape == (77, 101, 3)
-    assert np.abs(frames[1].image.astype(int) - written[1]).mean() < 2
+    assert frames[1].planes.y.shape == (77, 101) and frames[1].planes.u.shape == (39, 51)
+    # The 4:4:4 source is carried as 4:2:0 planes (what the output is encoded as anyway), so
+    # its colour edges soften by a pixel; a misplaced odd row or column would cost far more.
+    assert np.abs(frames[1].image.astype(int) - written[1]).mean() < 3
 
 
 def test_ten_bit_is_converted_to_eight_bit(tmp_path: Path) -> None:
@@ -136,7 +140,8 @@ def test_alpha_is_dropped(tmp_path: Path) -> None:
     written = write_rgba_clip(path, 2, 40, 30)
     assert probe_video(path).pix_fmt == "rgba"
     frames = read_all(path)
-    assert np.array_equal(frames[1].image, written[1])  # PNG is lossless; alpha ignored
+    # PNG is lossless and alpha is ignored: the RGB is carried exactly as 4:2:0 planes of it.
+    assert np.array_equal(frames[1].image, planes_to_rgb(rgb_to_planes(written[1])))
 
 
 def test_read_frames_equals_sequential_decoding(gop_clip: Path) -> None:
@@ -195,8 +200,16 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_lossless_444_decodes_to_the_same_rgb(tmp_path: Path) -> None:
-    """No shift, scaling or colour-matrix mismatch: only YUV rounding separates in and out."""
+    """No shift, scaling or colour-matrix mismatch: only YUV rounding separates in and out
+    (and, within two pixels of a colour edge, the 4:2:0 chroma frames are carried in)."""
     path = tmp_path / "exact.mp4"
     write_clip(path, 1, 32, 32, pix_fmt="yuv444p")
     (frame,) = read_all(path)
-    assert np.abs(frame.image.astype(int) - pattern(0, 32, 32)).max() <= 2
+    written = pattern(0, 32, 32).astype(int)
+    padded = np.pad(written, ((2, 2), (2, 2), (0, 0)), mode="edge")
+    flat = np.ones((32, 32), bool)  # pixels whose 5x5 neighbourhood is one colour
+    for dy in range(5):
+        for dx in range(5):
+            flat &= (padded[dy : dy + 32, dx : dx + 32] == written).all(axis=2)
+    assert flat.mean() > 0.5
+    assert np.abs(frame.image.astype(int) - written)[flat].max() <= 2

@@ -1,0 +1,261 @@
+"""Decoded YUV planes carried from reader to writer: unedited pixels reach the encoder as
+decoded, which the RGB round trip cannot do at hard, saturated colour edges (cartoons)."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from omnisync_cli.media.video import RGB_FROM_YUV_FLAGS, VideoReader
+from omnisync_cli.media.writer import VideoWriter
+from omnisync_cli.media.yuv import Planes, planes_of, planes_to_rgb, replace_rect, rgb_to_planes
+from tests.media.clips import cartoon, pattern, write_clip, write_rgba_clip
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-12)))
+
+
+def read_all(path: Path) -> list:
+    with VideoReader(path) as reader:
+        return list(reader.iter_frames())
+
+
+def coded_frames(path: Path) -> list[av.VideoFrame]:
+    """The decoder's own frames, without the reader."""
+    with av.open(str(path)) as container:
+        return list(container.decode(video=0))
+
+
+def same(a: Planes, b: Planes) -> bool:
+    return all(np.array_equal(p, q) for p, q in zip((a.y, a.u, a.v), (b.y, b.u, b.v)))
+
+
+@pytest.fixture(scope="module")
+def cartoon_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 frames of a hard-edged, saturated drawing, 128x128, lossy H.264 tagged BT.709 (as a
+    camera or our own writer makes it)."""
+    path = tmp_path_factory.mktemp("yuv") / "cartoon.mp4"
+    write_clip(path, width=128, height=128, frames=[cartoon(i) for i in range(10)],
+               bt709=True, options={"crf": "18", "preset": "fast"})
+    return path
+
+
+# --- pure functions ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(64, 48), (101, 77), (16, 16), (2, 2), (1, 1)])
+def test_planes_shapes_and_conversions(size: tuple[int, int]) -> None:
+    width, height = size
+    rgb = pattern(0, max(width, 4), max(height, 4))[:height, :width]
+    planes = rgb_to_planes(rgb)
+    assert planes.y.shape == (height, width)
+    assert planes.u.shape == planes.v.shape == ((height + 1) // 2, (width + 1) // 2)
+    back = planes_to_rgb(planes)
+    assert back.shape == (height, width, 3) and back.dtype == np.uint8
+
+
+def test_planes_reject_wrong_shapes() -> None:
+    with pytest.raises(ValueError):
+        Planes(np.zeros((4, 4), np.uint8), np.zeros((2, 2), np.uint8), np.zeros((2, 3), np.uint8))
+    with pytest.raises(ValueError):
+        Planes(np.zeros((4, 4), np.uint8), np.zeros((2, 2), np.int16), np.zeros((2, 2), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("size", "rect"),
+    [
+        ((64, 48), (9, 7, 41, 33)),  # odd corners: grows to (8, 6, 42, 34)
+        ((64, 48), (10, 6, 40, 30)),  # already even
+        ((101, 77), (80, 60, 101, 77)),  # reaches the odd right and bottom edges
+        ((101, 77), (-5, -3, 20, 200)),  # hangs off the frame: clipped
+    ],
+)
+def test_replace_rect_changes_only_the_even_grown_rectangle(size, rect) -> None:
+    width, height = size
+    rng = np.random.default_rng(0)
+    source = rgb_to_planes(cartoon(0, width, height))
+    edited = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    out = replace_rect(source, edited, *rect)
+    left, top, right, bottom = rect
+    x0, y0 = max(0, left // 2 * 2), max(0, top // 2 * 2)
+    x1, y1 = min(width, -(-right // 2) * 2), min(height, -(-bottom // 2) * 2)
+    inside = np.zeros((height, width), bool)
+    inside[y0:y1, x0:x1] = True
+    inside_c = inside[::2, ::2]  # chroma sample (r, c) sits on luma (2r, 2c)'s block
+    assert np.array_equal(out.y[~inside], source.y[~inside])  # bit-exact outside
+    assert np.array_equal(out.u[~inside_c], source.u[~inside_c])
+    assert np.array_equal(out.v[~inside_c], source.v[~inside_c])
+    # Inside: what converting the whole edited frame would give there.
+    whole = rgb_to_planes(edited)
+    assert np.array_equal(out.y[inside], whole.y[inside])
+    assert np.array_equal(out.u[inside_c], whole.u[inside_c])
+    assert np.array_equal(out.v[inside_c], whole.v[inside_c])
+    # The inputs are not modified.
+    assert same(source, rgb_to_planes(cartoon(0, width, height)))
+
+
+def test_replace_rect_with_nothing_to_replace() -> None:
+    source = rgb_to_planes(cartoon(0, 64, 48))
+    edited = np.zeros((48, 64, 3), np.uint8)
+    assert replace_rect(source, edited, 30, 20, 30, 40) is source  # empty
+    assert replace_rect(source, edited, 70, 0, 90, 10) is source  # outside the frame
+    with pytest.raises(ValueError):
+        replace_rect(source, edited[:, :-1], 0, 0, 10, 10)
+
+
+def test_replace_rect_of_the_whole_frame_is_the_conversion() -> None:
+    rgb = cartoon(2, 101, 77)
+    assert same(replace_rect(rgb_to_planes(pattern(0, 101, 77)), rgb, 0, 0, 101, 77),
+                rgb_to_planes(rgb))
+
+
+# --- reader -------------------------------------------------------------------------------
+
+def test_bt709_source_planes_are_the_decoded_data(cartoon_clip: Path) -> None:
+    frames = read_all(cartoon_clip)
+    decoded = coded_frames(cartoon_clip)
+    assert len(frames) == len(decoded) == 10
+    for frame, raw in zip(frames, decoded):
+        assert same(frame.planes, planes_of(raw))
+        # And the RGB is what the decoder's own frame converts to (same chroma siting).
+        assert np.array_equal(
+            frame.image, raw.to_ndarray(format="rgb24", interpolation=RGB_FROM_YUV_FLAGS))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: write_clip(p, 3, 64, 48),  # untagged (BT.601)
+        lambda p: write_clip(p, 3, 64, 48, bt709=True),
+        lambda p: write_clip(p, 2, 101, 77, pix_fmt="yuv444p"),
+        lambda p: write_clip(p, 2, 64, 48, pix_fmt="yuv420p10le"),
+        lambda p: write_clip(p, 2, 64, 48, pix_fmt="yuv420p10le", bt709=True),
+        lambda p: write_clip(p, 2, 63, 47, codec="ffv1", rotation=90),  # odd sides turned
+        lambda p: write_clip(p, 2, 63, 47, codec="ffv1", rotation=90, bt709=True),
+        lambda p: write_clip(p, 2, 64, 48, rotation=-90, hflip=True),
+        lambda p: write_rgba_clip(p.with_suffix(".mov"), 2, 40, 30),
+    ],
+    ids=["untagged", "bt709", "444-odd", "10bit", "10bit-709", "odd-rotated", "odd-rotated-709",
+         "rotated-mirror", "rgba"],
+)
+def test_image_is_always_the_planes_rgb(tmp_path: Path, make) -> None:
+    path = tmp_path / "clip.mkv"
+    make(path)
+    if not path.exists():
+        path = path.with_suffix(".mov")
+    for frame in read_all(path):
+        assert frame.planes.y.shape == frame.image.shape[:2]
+        assert np.array_equal(frame.image, planes_to_rgb(frame.planes))
+
+
+@pytest.mark.parametrize(
+    ("rotation", "hflip", "turn"),
+    [
+        (-90, False, lambda a: np.rot90(a, -1)),
+        (90, False, lambda a: np.rot90(a, 1)),
+        (180, False, lambda a: a[::-1, ::-1]),
+        (0, True, lambda a: a[:, ::-1]),
+        (90, True, lambda a: np.rot90(a, 1)[:, ::-1]),
+    ],
+    ids=["cw90", "ccw90", "180", "mirror", "ccw90-mirror"],
+)
+def test_rotation_is_applied_to_each_plane(tmp_path: Path, rotation, hflip, turn) -> None:
+    path = tmp_path / "rotated.mp4"
+    frames = [cartoon(i, 96, 64) for i in range(2)]
+    write_clip(path, width=96, height=64, frames=frames, rotation=rotation, hflip=hflip,
+               bt709=True)
+    coded = planes_of(coded_frames(path)[1])
+    frame = read_all(path)[1]
+    # The planes are the decoded ones, turned: nothing is resampled.
+    assert np.array_equal(frame.planes.y, turn(coded.y))
+    assert np.array_equal(frame.planes.u, turn(coded.u))
+    assert np.array_equal(frame.planes.v, turn(coded.v))
+    # Their RGB is the turned RGB except in a band of 2-4 pixels along colour edges: H.264
+    # chroma sits on the even columns (left) and between rows, and mirroring the columns
+    # moves it by one pixel (the worst case is this small hard, saturated drawing, 26 dB and
+    # ~20-28% of pixels; camera footage, which is what arrives rotated, barely notices).
+    turned_rgb = turn(planes_to_rgb(coded))
+    assert frame.image.shape == turned_rgb.shape
+    diff = np.abs(frame.image.astype(int) - turned_rgb).max(axis=2)
+    assert psnr(frame.image, turned_rgb) > 25
+    assert np.mean(diff <= 2) > 0.65
+
+
+# --- writer -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("size", [(96, 64), (101, 77)])
+def test_write_planes_round_trip_is_lossless_at_crf_0(tmp_path: Path, size) -> None:
+    width, height = size
+    planes = [rgb_to_planes(cartoon(i, width, height)) for i in range(3)]
+    path = tmp_path / "lossless.mp4"
+    with VideoWriter(path, width, height, Fraction(25), crf=0) as writer:
+        for p in planes:
+            writer.write_planes(p)
+    for frame, p in zip(read_all(path), planes, strict=True):
+        # An odd size comes back padded by one repeated luma row/column.
+        assert frame.planes.y.shape == (height + height % 2, width + width % 2)
+        assert np.array_equal(frame.planes.y[:height, :width], p.y)
+        assert np.array_equal(frame.planes.y[height:, :width], p.y[-1:][: height % 2])
+        assert np.array_equal(frame.planes.u, p.u) and np.array_equal(frame.planes.v, p.v)
+
+
+def test_write_planes_checks_its_input(tmp_path: Path) -> None:
+    with VideoWriter(tmp_path / "out.mp4", 64, 48, Fraction(25)) as writer:
+        with pytest.raises(ValueError, match="64x48"):
+            writer.write_planes(rgb_to_planes(pattern(0, 48, 64)))
+        writer.write_planes(rgb_to_planes(pattern(0, 64, 48)))
+    writer = VideoWriter(tmp_path / "closed.mp4", 64, 48, Fraction(25))
+    with pytest.raises(RuntimeError, match="outside"):
+        writer.write_planes(rgb_to_planes(pattern(0, 64, 48)))
+
+
+@pytest.mark.parametrize("via", ["write", "write_planes"])
+def test_frames_are_not_all_keyframes(tmp_path: Path, via: str) -> None:
+    """The reused conversion frames start as copies of a decoded keyframe; libx264 would
+    force a keyframe for every frame still marked as an I picture."""
+    path = tmp_path / "gop.mp4"
+    with VideoWriter(path, 64, 48, Fraction(25)) as writer:
+        for i in range(20):
+            image = cartoon(i, 64, 48)
+            writer.write(image) if via == "write" else writer.write_planes(rgb_to_planes(image))
+    with av.open(str(path)) as container:
+        keyframes = [p.is_keyframe for p in container.demux(video=0) if p.size]
+    assert len(keyframes) == 20 and sum(keyframes) == 1
+
+
+def test_pass_through_keeps_a_cartoon_as_decoded(cartoon_clip: Path, tmp_path: Path) -> None:
+    """Read -> write -> read at the default crf: the planes path clears the 45 dB bar for
+    "unchanged outside the edit"; going through RGB (decode, then re-encode the RGB) does
+    not, because chroma upsampling then area downsampling is not idempotent at hard,
+    saturated edges."""
+    source = read_all(cartoon_clip)
+    scores = {}
+    for via in ("planes", "rgb"):
+        out = tmp_path / f"{via}.mp4"
+        with VideoWriter(out, 128, 128, Fraction(25)) as writer:
+            for frame in source:
+                writer.write_planes(frame.planes) if via == "planes" else writer.write(frame.image)
+        result = read_all(out)
+        assert len(result) == len(source)
+        scores[via] = [psnr(r.image, s.image) for r, s in zip(result, source, strict=True)]
+    assert min(scores["planes"]) >= 45
+    assert np.mean(scores["planes"]) >= np.mean(scores["rgb"]) + 3
+    assert max(scores["rgb"]) < 45
+
+
+def test_pass_through_of_an_untagged_source(tmp_path: Path) -> None:
+    """Untagged (BT.601) video is converted to BT.709 planes once, in the reader; from then
+    on it passes through like any other."""
+    path = tmp_path / "untagged.mp4"
+    write_clip(path, width=128, height=128, frames=[cartoon(i) for i in range(4)],
+               options={"crf": "18", "preset": "fast"})
+    source = read_all(path)
+    out = tmp_path / "out.mp4"
+    with VideoWriter(out, 128, 128, Fraction(25)) as writer:
+        for frame in source:
+            writer.write_planes(frame.planes)
+    result = read_all(out)
+    assert min(psnr(r.image, s.image) for r, s in zip(result, source, strict=True)) >= 45

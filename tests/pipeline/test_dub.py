@@ -1,0 +1,174 @@
+"""The whole dub pipe on small generated clips, with the pass-through editor."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import ConfigError, InputError, OutputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.paste import paste_bounds
+from omnisync_cli.media.audio import load_audio
+from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.timeline import Extend
+from tests.media.clips import cartoon, tone, write_audio, write_clip, write_garbage
+
+FIXED_REGION = FaceConfig(region=(20.0, 14.0, 24.0, 24.0))  # no detection: a known box
+
+
+def textured(i: int, width: int, height: int) -> np.ndarray:
+    return cartoon(i, width, height)
+
+
+def read_all(path: Path) -> list[np.ndarray]:
+    with VideoReader(path) as reader:
+        return [f.image for f in reader.iter_frames()]
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
+
+
+class ShiftEditor(PassthroughEditor):
+    """Brightens every crop: an edit that must show inside the region and nowhere else."""
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        return np.clip(crops.astype(int) + 60, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def clip(tmp_path):
+    frames = [textured(i, 64, 48) for i in range(10)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=25, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(0.6, 16000), 16000)  # 15 frames: ping-pong
+    return tmp_path, frames
+
+
+# Lossless encoding (crf 0) isolates the pipeline from x264: pixels outside the pasted
+# rectangle must come out as decoded. (The default crf's own loss is measured by
+# bench/pipeline.py.) Inside, the edit must show.
+@pytest.mark.parametrize("editor,margin,floor", [
+    (PassthroughEditor(region_size=16), 0, float("inf")),  # an unchanged crop: frame as decoded
+    (ShiftEditor(region_size=16), 1, 60.0),  # the rectangle grows to even pixels for 4:2:0
+])
+def test_output_follows_the_audio_and_keeps_the_source_outside_the_region(clip, editor, margin, floor):
+    folder, frames = clip
+    out = folder / "out.mp4"
+    report = dub(folder / "in.mp4", folder / "speech.wav", out, editor,
+                 DubOptions(face=FIXED_REGION, crf=0))
+    info = probe_video(out)
+    assert (info.width, info.height, info.fps, info.has_audio) == (64, 48, Fraction(25), True)
+    assert report.output_frames == info.frame_count == 15
+    assert abs(len(load_audio(out)) / 16000 - 0.6) <= 1 / 25
+    decoded = read_all(out)
+    source = read_all(folder / "in.mp4")
+    order = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 7, 6, 5, 4]  # ping-pong past the end
+    left, top, right, bottom = paste_bounds(report_box(), 64, 48)
+    outside = np.ones((48, 64), bool)
+    outside[max(0, top - margin):bottom + margin, max(0, left - margin):right + margin] = False
+    shifted = isinstance(editor, ShiftEditor)
+    for j, k in enumerate(order):
+        assert psnr(decoded[j][outside], source[k][outside]) >= floor
+        inside = decoded[j][top + 4:bottom - 4, left + 4:right - 4].mean()
+        assert (inside > source[k][top + 4:bottom - 4, left + 4:right - 4].mean() + 30) == shifted
+
+
+def report_box():
+    from omnisync_cli.face.fallback import override_box
+    return override_box(None, FIXED_REGION.region, 64, 48, FIXED_REGION.fallback_size)[0]
+
+
+def test_longer_video_is_cut_and_rotation_is_applied(tmp_path):
+    write_clip(tmp_path / "in.mp4", n_frames=20, width=64, height=48, rotation=90)
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16))
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.rotation) == (48, 64, 0)
+    assert report.output_frames == info.frame_count == 10
+
+
+def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
+    pts = [0, 1, 3, 4, 7, 8, 9, 12, 13, 14]  # in 1/50 s: irregular gaps
+    write_clip(tmp_path / "in.mp4", n_frames=10, fps=25, pts=pts, time_base=Fraction(1, 50))
+    write_audio(tmp_path / "speech.wav", tone(0.3, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16))
+    info = probe_video(tmp_path / "out.mp4")
+    assert info.frame_count == report.output_frames == round(0.3 * report.fps)
+
+
+@pytest.mark.parametrize("mode", list(Extend))
+def test_every_extension_mode_gives_the_audio_length(clip, mode):
+    folder, _ = clip
+    report = dub(folder / "in.mp4", folder / "speech.wav", folder / f"{mode.value}.mp4",
+                 PassthroughEditor(region_size=16), DubOptions(extend=mode, face=FIXED_REGION))
+    assert probe_video(folder / f"{mode.value}.mp4").frame_count == report.output_frames == 15
+
+
+def test_silent_speech_is_valid(clip):
+    folder, _ = clip
+    write_audio(folder / "silence.wav", np.zeros(8000, np.float32), 16000)
+    dub(folder / "in.mp4", folder / "silence.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
+        DubOptions(face=FIXED_REGION))
+    assert probe_video(folder / "out.mp4").frame_count == round(0.5 * 25)
+
+
+class FailingEditor(PassthroughEditor):
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        raise RuntimeError("model crashed")
+
+
+def test_a_failure_midway_leaves_nothing_at_the_output(clip):
+    folder, _ = clip
+    with pytest.raises(RuntimeError):
+        dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", FailingEditor(region_size=16),
+            DubOptions(face=FIXED_REGION))
+    assert sorted(p.name for p in folder.iterdir()) == ["in.mp4", "speech.wav"]
+
+
+def run(folder, video="in.mp4", audio="speech.wav", output="out.mp4", **options):
+    return dub(folder / video, folder / audio, folder / output, PassthroughEditor(region_size=16),
+               DubOptions(face=FIXED_REGION, **options))
+
+
+def test_bad_inputs_are_refused_with_one_line_errors(clip):
+    folder, _ = clip
+    write_garbage(folder / "garbage.mp4")
+    write_audio(folder / "empty.wav", np.zeros(0, np.float32), 16000)
+    (folder / "zero.wav").write_bytes(b"")
+    write_clip(folder / "mute.mp4", n_frames=3)
+    cases = [
+        (InputError, dict(video="missing.mp4")),
+        (InputError, dict(audio="missing.wav")),
+        (InputError, dict(video="garbage.mp4")),
+        (InputError, dict(video="speech.wav")),  # audio given as the video
+        (InputError, dict(audio="empty.wav")),
+        (InputError, dict(audio="zero.wav")),
+        (InputError, dict(audio="mute.mp4")),  # a video without an audio track as speech
+        (OutputError, dict(output="in.mp4")),  # the input is never overwritten
+        (OutputError, dict(output="speech.mp3")),
+        (OutputError, dict(output="nowhere/out.mp4")),
+        (ConfigError, dict(feather=3.0)),
+    ]
+    for error, kwargs in cases:
+        options = {k: v for k, v in kwargs.items() if k == "feather"}
+        paths = {k: v for k, v in kwargs.items() if k != "feather"}
+        with pytest.raises(error) as caught:
+            run(folder, **paths, **options)
+        assert "\n" not in str(caught.value) and str(caught.value)
+    assert not (folder / "out.mp4").exists()
+
+
+def test_existing_output_needs_overwrite(clip):
+    folder, _ = clip
+    (folder / "out.mp4").write_bytes(b"keep me")
+    with pytest.raises(OutputError, match="--overwrite"):
+        run(folder)
+    assert (folder / "out.mp4").read_bytes() == b"keep me"
+    run(folder, overwrite=True)
+    assert probe_video(folder / "out.mp4").frame_count == 15
