@@ -18,9 +18,13 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
+from omnisync_cli.guidance.dscfg import GuidanceConfig
+from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.dub import dub as run_dub
-from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
+from omnisync_cli.pipeline.batch import parse_shard
+from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 from omnisync_cli.pipeline.timeline import Extend
 
 app = typer.Typer(
@@ -83,22 +87,70 @@ def parse_floats(text: Optional[str], count: int, flag: str) -> Optional[tuple[f
     return values
 
 
+
+
+# Options shared by `dub` and `batch-dub`: typer reads them from the signature, so they are
+# declared once here and spelled out in both commands.
+WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="Model directory (config.json + model.safetensors); default: the bundled model.")]
+TauOpt = Annotated[float, typer.Option(help="Progressive-init noise level: edit from the noised source at tau (paper 0.92; 1 = from pure noise).")]
+StepsOpt = Annotated[int, typer.Option(help="Sampler steps actually run, from tau down to 0.")]
+CfgModeOpt = Annotated[str, typer.Option(help="Guidance: ds (dynamic spatiotemporal), static (one scale), none.")]
+CfgPeakOpt = Annotated[float, typer.Option(help="Guidance scale at the mouth centre (and the static scale).")]
+CfgBaseOpt = Annotated[float, typer.Option(help="Guidance scale far from the mouth.")]
+CfgSigmaOpt = Annotated[float, typer.Option(help="Spread of the mouth Gaussian, fraction of the region side.")]
+CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noise level (paper 1.5).")]
+PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking loudly with clear teeth".')]
+SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).")]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
+DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16.")]
+ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.")]
+FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.")]
+LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.")]
+MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).")]
+RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).")]
+FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.")]
+CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 10: near-transparent).")]
+OverwriteOpt = Annotated[bool, typer.Option(help="Replace existing output files.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+PassthroughOpt = Annotated[bool, typer.Option(help="Skip the model: only the length rules, re-encode and new audio.")]
+
+
+def build_editor(passthrough: bool, weights: Optional[Path], sampler: SamplerConfig, prompt: str) -> Editor:
+    if passthrough:
+        return PassthroughEditor()
+    return load_editor(weights, sampler, prompt)
+
+
+def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device,
+                  dtype) -> SamplerConfig:
+    guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
+    return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype)
+
+
+def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite) -> DubOptions:
+    if crf is not None and not 0 <= crf <= 51:
+        raise ConfigError(f"--crf must be between 0 and 51, got {crf}")
+    face = FaceConfig(face_index=face_index, landmarker=landmarker,
+                      mouth=parse_mouth(mouth) if mouth else None,
+                      region=parse_region(region) if region else None)
+    return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
+
+
 @app.command()
 def dub(
     video: Annotated[Path, typer.Argument(help="Video whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output MP4 (never one of the inputs).")],
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
-    extend: Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.")] = Extend.pingpong,
-    face_index: Annotated[int, typer.Option(help="Which face to dub, 0 = largest.")] = 0,
-    landmarker: Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.")] = None,
-    mouth: Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).")] = None,
-    region: Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).")] = None,
-    feather: Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.")] = 0.2,
-    crf: Annotated[Optional[int], typer.Option(help="H.264 quality, lower is better (default near-transparent).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 4.0, cfg_base: CfgBaseOpt = 1.0,
+    cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
+    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
+    landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
+    feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
-    passthrough: Annotated[bool, typer.Option(help="Skip the model: re-mux the video with the new audio and length rules only.")] = False,
+    passthrough: PassthroughOpt = False,
 ) -> None:
     """Re-render the mouth in VIDEO to follow AUDIO and write the result to -o.
 
@@ -106,14 +158,15 @@ def dub(
 
       omnisync dub input.mp4 speech.wav -o out.mp4
 
+      omnisync dub in.mp4 speech.wav -o out.mp4 --tau 0.92 --cfg-peak 4 --prompt "speaking loudly, clear teeth"
+
       omnisync dub clip.mov voice.m4a -o out.mp4 --extend loop --face-index 1
     """
     try:
-        face = FaceConfig(face_index=face_index, landmarker=landmarker,
-                          mouth=parse_mouth(mouth) if mouth else None,
-                          region=parse_region(region) if region else None)
-        options = DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
-        editor = PassthroughEditor()
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
+        sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
+                                device, dtype)
+        editor = build_editor(passthrough, weights, sampler, prompt)
         report = run_dub(video, audio, output, editor, options, RichProgress(quiet or json_summary))
     except OmniSyncError as error:
         fail(error)
@@ -123,3 +176,39 @@ def dub(
         err_console.print(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
                           f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
                           f"({report.faces_detected} found, {report.frames_filled} filled)")
+
+
+@app.command("batch-dub")
+def batch_dub(
+    videos: Annotated[Path, typer.Argument(help="Folder of videos.")],
+    audio: Annotated[Path, typer.Option("--audio", help="Folder of speech files named like the videos, or one speech file for all.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (one <video name>.mp4 each).")],
+    shard: Annotated[str, typer.Option(help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 4.0, cfg_base: CfgBaseOpt = 1.0,
+    cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
+    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
+    landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
+    feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
+    quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
+) -> None:
+    """Dub every video in VIDEOS; existing outputs are skipped, so a rerun resumes.
+
+    Example: omnisync batch-dub ./videos --audio ./speech -o ./dubbed --shard 0/4
+    """
+    try:
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
+        sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
+                                device, dtype)
+        editor = build_editor(passthrough, weights, sampler, prompt)
+        report = run_batch_dub(videos, audio, output, editor, options, parse_shard(shard),
+                               RichProgress(quiet))
+    except OmniSyncError as error:
+        fail(error)
+    for video, reason in report.failed.items():
+        err_console.print(f"[red]failed:[/red] {video}: {reason}", highlight=False, soft_wrap=True)
+    err_console.print(f"{len(report.done)} dubbed, {len(report.skipped)} already done, "
+                      f"{len(report.failed)} failed")
+    if report.failed:
+        raise typer.Exit(1)

@@ -36,7 +36,7 @@ class AudioFeatures:
 
     values: torch.Tensor  # (T, C) float32
     rate: float  # feature frames per second
-    pad_value: float  # the value of silence, used for windows reaching past either end
+    pad_value: float | torch.Tensor  # silence (a scalar or a (C,) row), for windows past either end
 
     @property
     def duration(self) -> float:
@@ -85,8 +85,8 @@ def windows_at(features: AudioFeatures, frame_times: np.ndarray | torch.Tensor,
     total = features.values.shape[0]
     inside = (rows >= 0) & (rows < total)
     gathered = features.values[rows.clamp(0, max(total - 1, 0))]  # (F, W, C)
-    return torch.where(inside[..., None], gathered,
-                       torch.full_like(gathered, features.pad_value))
+    silence = torch.as_tensor(features.pad_value, dtype=gathered.dtype)  # () or (C,)
+    return torch.where(inside[..., None], gathered, silence)
 
 
 class LogMelFrontend:
@@ -136,21 +136,24 @@ class WhisperFrontend:
         self.channels = cfg.d_model
         self.rate = SAMPLE_RATE / HOP / 2  # the encoder's stride-2 conv halves the mel rate
 
+        # Silence, for windows reaching past the track: the mean row the encoder makes of an
+        # all-zero chunk (its rows differ only by position encoding).
+        self.silence = self._encode(np.zeros(self.chunk_samples, np.float32)).mean(0)
+
     @torch.no_grad()
+    def _encode(self, chunk: np.ndarray) -> torch.Tensor:
+        mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="pt",
+                             padding="max_length").input_features  # (1, n_mels, chunk_frames)
+        hidden = self.encoder(mel.to(self.device)).last_hidden_state  # (1, chunk_frames/2, d)
+        return hidden[0].float().cpu()
+
     def features(self, waveform: np.ndarray | torch.Tensor) -> AudioFeatures:
         wave = _as_waveform(waveform).numpy()
         rows = int(np.ceil(len(wave) / SAMPLE_RATE * self.rate))
-        outputs = []
-        for start in range(0, max(len(wave), 1), self.chunk_samples):
-            chunk = wave[start:start + self.chunk_samples]
-            mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="pt",
-                                 padding="max_length").input_features  # (1, n_mels, chunk_frames)
-            hidden = self.encoder(mel.to(self.device)).last_hidden_state  # (1, chunk_frames/2, d)
-            outputs.append(hidden[0].float().cpu())
+        outputs = [self._encode(wave[start:start + self.chunk_samples])
+                   for start in range(0, max(len(wave), 1), self.chunk_samples)]
         values = torch.cat(outputs)[:max(rows, 1)]
-        # Silence is what the encoder makes of an all-zero chunk; the mean row is close enough
-        # for the few padded rows at the ends of a track.
-        return AudioFeatures(values.contiguous(), self.rate, 0.0)
+        return AudioFeatures(values.contiguous(), self.rate, self.silence)
 
 
 def build_audio_frontend(config, device: torch.device | str = "cpu"):
@@ -158,6 +161,11 @@ def build_audio_frontend(config, device: torch.device | str = "cpu"):
     if config.audio_frontend == "whisper":
         return WhisperFrontend(config.audio_encoder_dir, device)
     return LogMelFrontend(config.n_mels)
+
+
+def frontend_rate(config) -> float:
+    """Feature rows per second of the configured frontend: 100 (log-mel) or 50 (Whisper)."""
+    return SAMPLE_RATE / HOP / (2 if config.audio_frontend == "whisper" else 1)
 
 
 def frontend_channels(config) -> int:

@@ -6,9 +6,16 @@ returns the crops untouched, which measures the pipeline alone and proves that e
 outside the edit is carried through bit for bit.
 """
 
+import os
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from omnisync_cli.model.editor import ModelEditor, SamplerConfig
+
+# The model trained by this project and shipped in the repository (OMNISYNC_WEIGHTS overrides).
+BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "cpu-small"
 
 
 class Editor(Protocol):
@@ -39,3 +46,12 @@ class PassthroughEditor:
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
              audio: Any) -> np.ndarray:
         return crops
+
+
+def default_weights_dir() -> Path:
+    return Path(os.environ.get("OMNISYNC_WEIGHTS", BUNDLED_WEIGHTS))
+
+
+def load_editor(weights: Path | None, sampler: SamplerConfig, prompt: str = "") -> ModelEditor:
+    """The OmniSync editor from a weights directory (default: the bundled model)."""
+    return ModelEditor.from_dir(weights or default_weights_dir(), sampler, prompt)

@@ -1,0 +1,121 @@
+"""OmniSyncDiT: the mask-free Diffusion Transformer of the paper (Sec. 3.2), in pixel space.
+
+    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None)
+
+Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
+noised target clip and the source clip, whole working region, no mouth mask and no reference
+frames (mask-free editing; the network decides what to change). Each frame's tokens are
+modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding.
+The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
+predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
+the velocity itself ("v").
+"""
+
+import torch
+import torch.nn as nn
+
+from omnisync_cli.model.audio import AudioEncoder, frontend_channels, frontend_rate, window_length
+from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.model.layers import DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, sincos_1d, sincos_2d
+
+SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction into a velocity
+
+
+class OmniSyncDiT(nn.Module):
+    def __init__(self, config: ModelConfig, audio_channels: int | None = None):
+        super().__init__()
+        self.config = config
+        d, p = config.hidden_size, config.patch_size
+        self.audio_channels = audio_channels or frontend_channels(config)
+        self.audio_window = window_length(config.audio_window_s, frontend_rate(config))
+
+        self.patch_embed = PatchEmbed(6, p, d)  # 3 noised-target + 3 source channels
+        self.sigma_embed = SigmaEmbedder(d)
+        self.audio_embed = AudioEncoder(self.audio_channels, self.audio_window, config.audio_hidden, d)
+        self.text_embed = nn.Linear(config.text_dim, d)
+        # Learned "no condition" embeddings: classifier-free guidance runs the network with
+        # these in place of a frame's audio (and of the prompt when there is none).
+        self.null_audio = nn.Parameter(torch.zeros(d))
+        self.null_text = nn.Parameter(torch.zeros(d))
+        modes = (["joint"] * config.depth if config.attention == "joint"
+                 else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
+        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m) for m in modes)
+        self.final_layer = FinalLayer(d, p, 3)
+        grid = config.region_size // p
+        self.register_buffer("pos_spatial", sincos_2d(d, grid), persistent=False)  # (N, D)
+        self.initialize_weights()
+
+    def initialize_weights(self) -> None:
+        """All weight set-up, as DiT: xavier-uniform linears and patch projection, N(0, 0.02)
+        sigma MLP and null embeddings, and zeros for every adaLN modulation and the output
+        layer, so each block starts as the identity and the head outputs 0: an x-predicting
+        model with source_skip then predicts x_hat = source (a no-op editor), a v-predicting
+        one the velocity 0. The audio encoder's convolutions keep PyTorch's default init."""
+        def _basic(module: nn.Module) -> None:
+            if isinstance(module, nn.Linear):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        self.apply(_basic)
+        w = self.patch_embed.proj.weight
+        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+        nn.init.zeros_(self.patch_embed.proj.bias)
+        nn.init.normal_(self.sigma_embed.mlp[0].weight, std=0.02)
+        nn.init.normal_(self.sigma_embed.mlp[2].weight, std=0.02)
+        nn.init.normal_(self.null_audio, std=0.02)
+        nn.init.normal_(self.null_text, std=0.02)
+        for block in self.blocks:
+            nn.init.zeros_(block.adaLN_modulation[-1].weight)
+            nn.init.zeros_(block.adaLN_modulation[-1].bias)
+        nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
+        nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
+        nn.init.zeros_(self.final_layer.linear.weight)
+        nn.init.zeros_(self.final_layer.linear.bias)
+
+    def conditioning(self, sigma: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None,
+                     drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None) -> torch.Tensor:
+        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt."""
+        b, f = audio.shape[:2]
+        a = self.audio_embed(audio)  # (B, F, D)
+        if drop_audio is not None:
+            a = torch.where(drop_audio.view(b, 1, 1), self.null_audio.to(a.dtype), a)
+        if text is None:
+            t = self.null_text.expand(b, -1)
+        else:
+            t = self.text_embed(text)  # (B, D)
+            if drop_text is not None:
+                t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
+        return self.sigma_embed(sigma)[:, None] + a + t[:, None]
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
+                audio: torch.Tensor, text: torch.Tensor | None = None,
+                drop_audio: torch.Tensor | None = None,
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim).
+
+        Returns the velocity (B, F, 3, S, S).
+        """
+        b, f, _, s, _ = x.shape
+        sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1).expand(b)
+        tokens = self.patch_embed(torch.cat([x, source], dim=2))  # (B, F, N, D)
+        frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
+        tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
+        c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
+        for block in self.blocks:
+            tokens = block(tokens, c)
+        out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
+        if self.config.prediction == "v":
+            return out
+        x_hat = out.float() + source if self.config.source_skip else out.float()
+        # v = eps - x_data = (x_sigma - x_data) / sigma on the path; the floor keeps the
+        # last steps finite (the network can still represent any v there).
+        return (x.float() - x_hat) / sigma.clamp(min=SIGMA_FLOOR).view(b, 1, 1, 1, 1)
+
+    def unpatchify(self, out: torch.Tensor, size: int) -> torch.Tensor:
+        b, f, n, _ = out.shape
+        p, g = self.config.patch_size, size // self.config.patch_size
+        out = out.reshape(b, f, g, g, p, p, 3)  # (B, F, rows, cols, p, p, C)
+        out = out.permute(0, 1, 6, 2, 4, 3, 5)  # (B, F, C, rows, p, cols, p)
+        return out.reshape(b, f, 3, size, size)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

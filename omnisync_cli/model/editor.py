@@ -1,0 +1,107 @@
+"""ModelEditor: the OmniSync editing step the dub pipeline calls (pipeline.editor.Editor).
+
+For each segment of crops: progressive init at tau (paper Eq. 5), then `steps` sampler
+steps from tau to 0 (Eq. 6) with DS-CFG (Eq. 7-9), all frames of the segment in one clip.
+"""
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_schedule
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
+from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
+from omnisync_cli.model.device import autocast, resolve_device
+from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.text import build_text_encoder
+from omnisync_cli.model.weights import load_model
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    tau: float = 0.92  # start noise level of progressive init (paper); 1 = from pure noise
+    steps: int = 8  # sampler steps actually run, from tau down to 0
+    sampler: str = "euler"  # euler (1 forward per step) or heun (2, except the last)
+    seed: int = 0  # noise seed; each segment derives its own from it and its start time
+    guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
+    device: str = "auto"  # auto: CUDA when present, else CPU
+    dtype: str = "auto"  # auto: fp16 autocast on CUDA, fp32 on CPU; or fp32 / fp16 / bf16
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.tau <= 1.0:
+            raise ConfigError(f"tau must be in (0, 1], got {self.tau}")
+        if self.steps < 1:
+            raise ConfigError(f"steps must be at least 1, got {self.steps}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+
+
+def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
+    """(F, S, S, 3) uint8 -> (1, F, 3, S, S) float32 in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(crops)).float().permute(0, 3, 1, 2)
+    return (x / 127.5 - 1.0)[None]
+
+
+def tensor_to_crops(x: torch.Tensor) -> np.ndarray:
+    """(1, F, 3, S, S) in [-1, 1] -> (F, S, S, 3) uint8."""
+    x = ((x[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def segment_seed(seed: int, frame_times: np.ndarray) -> int:
+    """A segment's noise seed from the run's seed and its first frame time, so a segment
+    gets the same noise whatever order segments run in."""
+    key = f"{seed}:{round(float(frame_times[0]) * 1e6)}".encode()
+    return zlib.crc32(key)
+
+
+class ModelEditor:
+    """Implements pipeline.editor.Editor with an OmniSyncDiT."""
+
+    def __init__(self, model: OmniSyncDiT, sampler: SamplerConfig = SamplerConfig(), prompt: str = "",
+                 audio_frontend=None, text_encoder=None):
+        self.device, self.autocast_dtype = resolve_device(sampler.device, sampler.dtype)
+        self.model = model.to(self.device).eval()
+        self.sampler = sampler
+        cfg = model.config
+        self.segment_frames = cfg.segment_frames
+        self.overlap_frames = cfg.overlap_frames
+        self.region_size = cfg.region_size
+        self.audio_frontend = audio_frontend or build_audio_frontend(cfg, self.device)
+        encoder = text_encoder or build_text_encoder(cfg, self.device)
+        self.text = encoder(prompt)  # (text_dim,) or None -> learned null text
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, sampler: SamplerConfig = SamplerConfig(),
+                 prompt: str = "") -> "ModelEditor":
+        device, _ = resolve_device(sampler.device, sampler.dtype)
+        return cls(load_model(directory, device), sampler, prompt)
+
+    def prepare_audio(self, waveform: np.ndarray) -> AudioFeatures:
+        return self.audio_frontend.features(waveform)
+
+    def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
+             audio: AudioFeatures) -> np.ndarray:
+        s = self.region_size
+        if crops.ndim != 4 or crops.shape[1:] != (s, s, 3) or crops.dtype != np.uint8:
+            raise InputError(f"edit() takes (F, {s}, {s}, 3) uint8 crops; got {crops.shape} {crops.dtype}")
+        if not (len(crops) == len(frame_times) == len(mouth_xy)):
+            raise InputError("crops, frame_times and mouth_xy must have one entry per frame")
+        cfg = self.model.config
+        source = crops_to_tensor(crops).to(self.device)  # (1, F, 3, S, S)
+        windows = windows_at(audio, frame_times, cfg.audio_window_s)[None].to(self.device)  # (1, F, W, C)
+        text = None if self.text is None else self.text[None].to(self.device)
+        mouth = torch.as_tensor(np.asarray(mouth_xy, dtype=np.float32))[None]  # (1, F, 2)
+        generator = torch.Generator().manual_seed(segment_seed(self.sampler.seed, frame_times))
+        noise = torch.randn(source.shape, generator=generator).to(self.device)
+        tau = self.sampler.tau
+        velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
+                                source=source, audio=windows, text=text)
+        x = progressive_init(source, tau, noise)
+        with autocast(self.device, self.autocast_dtype):
+            x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))
+        return tensor_to_crops(x)

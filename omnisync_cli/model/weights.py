@@ -1,0 +1,91 @@
+"""Weights I/O: `config.json` + `model.safetensors` in one directory, loaded without pickle.
+
+Every failure is a `WeightsError` that names the file and says what to do.
+"""
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from omnisync_cli.errors import ConfigError, WeightsError
+from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.model.dit import OmniSyncDiT
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT = "omnisync-dit"
+FORMAT_VERSION = 1
+
+
+def save_config(config: ModelConfig, directory: str | Path) -> Path:
+    path = Path(directory) / CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "version": FORMAT_VERSION, "model": config.to_dict()}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+def load_config(directory: str | Path) -> ModelConfig:
+    path = Path(directory) / CONFIG_FILE
+    if not Path(directory).is_dir():
+        raise WeightsError(f"Weights directory {directory} does not exist; pass a directory "
+                           f"holding {CONFIG_FILE} and {WEIGHTS_FILE}")
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; a weights directory needs {CONFIG_FILE} beside {WEIGHTS_FILE}")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{path} is not valid JSON ({exc}); the file is damaged or truncated") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("model"), dict):
+        raise WeightsError(f"{path} is not an omnisync model config (expected \"format\": \"{FORMAT}\" "
+                           "and a \"model\" object)")
+    if doc.get("version") != FORMAT_VERSION:
+        raise WeightsError(f"{path} has format version {doc.get('version')}; this omnisync reads "
+                           f"version {FORMAT_VERSION}")
+    try:
+        return ModelConfig.from_dict(doc["model"])
+    except (ConfigError, TypeError) as exc:
+        raise WeightsError(f"{path}: {exc}") from exc
+
+
+def save_model(model: OmniSyncDiT, directory: str | Path) -> Path:
+    """Write config.json and model.safetensors (fp32, contiguous) into `directory`."""
+    directory = Path(directory)
+    save_config(model.config, directory)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
+    return directory
+
+
+def load_model(directory: str | Path, device: torch.device | str = "cpu") -> OmniSyncDiT:
+    """Rebuild the network from config.json and fill it from model.safetensors (eval mode)."""
+    config = load_config(directory)
+    path = Path(directory) / WEIGHTS_FILE
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; train a model or point at a directory that has one")
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path} cannot be read ({exc}); the file is truncated or not "
+                           "safetensors: copy it again") from exc
+    # The audio encoder's input width is read from the weights, so a Whisper-conditioned
+    # model loads without its Whisper directory (which only the audio frontend needs).
+    conv = state.get("audio_embed.convs.0.weight")
+    model = OmniSyncDiT(config, audio_channels=int(conv.shape[1]) if conv is not None else config.n_mels)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+             if k in state and state[k].shape != v.shape]
+    if missing or unexpected or wrong:
+        detail = "; ".join(filter(None, [
+            f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}" if missing else "",
+            f"unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}" if unexpected else "",
+            f"wrong shapes {wrong[:3]}{'...' if len(wrong) > 3 else ''}" if wrong else ""]))
+        raise WeightsError(f"{path} does not match {Path(directory) / CONFIG_FILE} ({detail}); "
+                           "the two files come from different models")
+    model.load_state_dict(state)
+    return model.to(device).eval()

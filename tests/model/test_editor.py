@@ -1,0 +1,95 @@
+"""ModelEditor: the Editor contract, progressive init + guided sampling, seeds, call counts."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.guidance.dscfg import GuidanceConfig
+from omnisync_cli.model.audio import AudioFeatures
+from omnisync_cli.model.config import get_preset
+from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.editor import ModelEditor, SamplerConfig, crops_to_tensor, tensor_to_crops
+from omnisync_cli.model.weights import save_model
+from tests.model.test_dit import perturbed
+
+
+class CountingModel(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.inner, self.config, self.batches = model, model.config, []
+
+    def forward(self, x, sigma, *args, **kwargs):
+        self.batches.append((x.shape[0], round(float(sigma.max()), 6)))
+        return self.inner(x, sigma, *args, **kwargs)
+
+
+def segment(editor, f=4, seed=0):
+    rng = np.random.default_rng(seed)
+    s = editor.region_size
+    crops = rng.integers(0, 256, (f, s, s, 3), dtype=np.uint8)
+    audio = editor.prepare_audio(rng.standard_normal(16000).astype(np.float32) * 0.1)
+    return crops, np.arange(f) / 25.0, np.full((f, 2), 0.5), audio
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    return perturbed(OmniSyncDiT(get_preset("tiny")), seed=1)
+
+
+def test_editor_contract_and_uint8_round_trip(model):
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
+    assert (editor.segment_frames, editor.overlap_frames, editor.region_size) == (4, 1, 16)
+    crops, times, mouth, audio = segment(editor)
+    assert isinstance(audio, AudioFeatures)
+    out = editor.edit(crops, times, mouth, audio)
+    assert out.shape == crops.shape and out.dtype == np.uint8
+    assert np.array_equal(tensor_to_crops(crops_to_tensor(crops)), crops)
+    with pytest.raises(InputError):
+        editor.edit(crops[:, :8], times, mouth, audio)
+
+
+def test_same_seed_same_edit_other_seed_other_edit(model):
+    editor = ModelEditor(model, SamplerConfig(steps=2, seed=7, device="cpu"))
+    args = segment(editor)
+    first = editor.edit(*args)
+    assert np.array_equal(first, editor.edit(*args))
+    other = ModelEditor(model, SamplerConfig(steps=2, seed=8, device="cpu")).edit(*args)
+    assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("mode,sampler,calls,batch", [
+    ("ds", "euler", 3, 2), ("static", "euler", 3, 2), ("none", "euler", 3, 1), ("ds", "heun", 5, 2)])
+def test_runs_only_the_steps_from_tau_with_batched_guidance(model, mode, sampler, calls, batch):
+    counting = CountingModel(model)
+    cfg = SamplerConfig(tau=0.6, steps=3, sampler=sampler, guidance=GuidanceConfig(mode), device="cpu")
+    editor = ModelEditor(counting, cfg)
+    editor.edit(*segment(editor))
+    assert len(counting.batches) == calls
+    assert all(b == batch for b, _ in counting.batches)
+    assert counting.batches[0][1] == pytest.approx(0.6) and max(s for _, s in counting.batches) <= 0.6
+
+
+@pytest.mark.parametrize("tau,mode", [(0.92, "ds"), (1.0, "none"), (0.5, "static")])
+def test_untrained_network_is_a_no_op_editor(tau, mode):
+    # The zeroed head predicts x_hat = source, so every Euler step heads straight for the
+    # source and the last one lands on it: whatever tau, the crops come back unchanged.
+    editor = ModelEditor(OmniSyncDiT(get_preset("tiny")),
+                         SamplerConfig(tau=tau, steps=3, device="cpu", guidance=GuidanceConfig(mode)))
+    crops, times, mouth, audio = segment(editor)
+    out = editor.edit(crops, times, mouth, audio)
+    assert np.abs(out.astype(int) - crops).max() <= 1
+
+
+def test_from_dir_prompt_and_bf16(model, tmp_path):
+    save_model(model, tmp_path)
+    editor = ModelEditor.from_dir(tmp_path, SamplerConfig(steps=1, device="cpu", dtype="bf16"),
+                                  prompt="speaking loudly")
+    assert editor.text is not None and editor.text.shape == (model.config.text_dim,)
+    out = editor.edit(*segment(editor))
+    assert out.dtype == np.uint8
+    with pytest.raises(ConfigError):
+        replace(SamplerConfig(), tau=0.0)
