@@ -1,0 +1,106 @@
+"""The training run's settings: one frozen dataclass, serialised into every checkpoint and
+into `training.json` beside the shipped weights."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.model.config import PRESETS
+
+SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # --- what is trained ----------------------------------------------------------------
+    preset: str = "cpu-small"  # model preset (model.config.PRESETS)
+    out_dir: str = "runs/train"  # checkpoint.pt, samples/, and the final weights go here
+    seed: int = 0  # model init, data order, noise, pair and dropout draws all derive from it
+    # --- optimisation ---------------------------------------------------------------------
+    # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
+    # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
+    steps: int = 3000
+    batch_size: int = 8  # clips per optimizer step per process (DDP: global = this x world)
+    lr: float = 3e-4  # AdamW peak learning rate
+    weight_decay: float = 0.0  # AdamW decoupled weight decay (DiT trains with 0)
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW moment decays
+    warmup_steps: int = 200  # linear learning-rate warm-up from 0 to lr
+    lr_schedule: str = "cosine"  # after warm-up: constant, or cosine decay to min_lr_ratio * lr
+    min_lr_ratio: float = 0.1  # final lr as a fraction of lr (cosine only)
+    grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
+    ema_decay: float = 0.999  # EMA of the weights; the EMA is what inference loads
+    # --- noise levels and Eq. 3 ------------------------------------------------------------
+    # mixture (default): with probability sigma_uniform_weight U(0, 1), else
+    # logit-normal(sigma_mean, sigma_std). The logit-normal part is diffusion.flow's default
+    # (median sigma 0.69, measured best by the model's overfit test with x-prediction) and
+    # puts 12 % of its draws above 0.85, the pseudo-pair branch; the uniform part keeps every
+    # level an Euler run from tau visits trained, down to its last step near tau / steps
+    # (~0.1), where the logit-normal alone has almost no mass. Default: ~13 % pseudo-pairs.
+    sigma_dist: str = "mixture"  # uniform, logit_normal or mixture
+    sigma_mean: float = 0.8  # logit-normal location
+    sigma_std: float = 0.8  # logit-normal scale
+    sigma_uniform_weight: float = 0.2  # share of uniform draws in the mixture
+    pair_threshold: float = 0.85  # Eq. 3: sigma above it -> pseudo-pair condition (paper t 850)
+    # --- condition dropout (classifier-free guidance) --------------------------------------
+    p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
+    p_drop_text: float = 0.10  # prompt alone dropped
+    p_drop_both: float = 0.05  # both dropped at once
+    # --- augmentation (same transform on target and condition) -----------------------------
+    flip_prob: float = 0.5  # horizontal flip
+    color_jitter: float = 0.05  # max relative change of brightness, contrast and saturation
+    # --- bookkeeping -------------------------------------------------------------------------
+    checkpoint_every: int = 250  # steps between checkpoints (and one at the end)
+    sample_every: int = 500  # steps between validation PNGs (source | sampled | target); 0: never
+    sample_clips: int = 4  # clips in each validation PNG
+    sample_steps: int = 8  # sampler steps from tau for validation samples
+    log_every: int = 10  # steps between loss-curve points and progress updates
+    num_workers: int = 0  # DataLoader worker processes per rank (0: load in the training process)
+    device: str = "auto"  # auto: CUDA with fp16 autocast + GradScaler when present, else CPU fp32
+    # CPU intra-op threads (0: torch's default, one per core). On cores shared with other
+    # jobs 1 can be faster: measured 0.51 vs 0.22 steps/s (cpu-small, batch 8, load ~4 on 2 cores).
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
+            (self.steps >= 1, "steps must be at least 1"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.lr > 0, "lr must be positive"),
+            (self.warmup_steps >= 0, "warmup_steps must be >= 0"),
+            (self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}"),
+            (0 <= self.min_lr_ratio <= 1, "min_lr_ratio must be in [0, 1]"),
+            (self.grad_clip >= 0, "grad_clip must be >= 0"),
+            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
+            (self.sigma_dist in SIGMA_DISTS, f"sigma_dist must be one of {SIGMA_DISTS}"),
+            (self.sigma_std > 0, "sigma_std must be positive"),
+            (0 <= self.sigma_uniform_weight <= 1, "sigma_uniform_weight must be in [0, 1]"),
+            (0 < self.pair_threshold < 1, "pair_threshold must be in (0, 1)"),
+            (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
+             and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
+             "dropout probabilities must be >= 0 and sum to at most 1"),
+            (0 <= self.flip_prob <= 1, "flip_prob must be in [0, 1]"),
+            (0 <= self.color_jitter < 1, "color_jitter must be in [0, 1)"),
+            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
+            (self.sample_every >= 0, "sample_every must be >= 0"),
+            (self.log_every >= 1, "log_every must be at least 1"),
+            (self.num_workers >= 0, "num_workers must be >= 0"),
+            (self.threads >= 0, "threads must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"Invalid training config: {message}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"Unknown training config keys {unknown}; known keys: {sorted(known)}")
+        data = dict(data)
+        if "betas" in data:
+            data["betas"] = tuple(data["betas"])
+        return cls(**data)

@@ -1,0 +1,201 @@
+"""Training examples from a corpus of clips: target segment, Eq. 3 condition, audio, prompt.
+
+Every random choice of an example (segment start, sigma, pair branch and condition,
+dropout, augmentation, noise) is drawn from generators seeded by (run seed, epoch, item),
+so an example is a pure function of its key; `StreamSampler` hands out the keys in a
+seeded order, sharded per DDP rank. Resuming at step k is starting the stream at position
+k x batch, and two ranks never need to agree on anything but the seed.
+"""
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from omnisync_cli.data.pairs import ClipInfo, PairIndex, Segment, draw_dropout, sample_pair
+from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
+from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.model.text import build_text_encoder
+from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.schedules import sigma_sampler
+
+
+@dataclass(frozen=True)
+class ClipData:
+    """One clip (scene) with all its renderings, as the corpus stores it."""
+
+    crops: list[np.ndarray]  # per rendering (T, S0, S0, 3) uint8 working-region crops
+    mouth_xy: list[np.ndarray]  # per rendering (T, 2) mouth centre in [0, 1] crop coordinates
+    waveforms: list[np.ndarray]  # per rendering mono float32 at 16 kHz; frame j at j / fps s
+    fps: float
+    prompts: list[str]  # per rendering ("" for none)
+
+
+# Whole-utterance features kept in memory: a 3 s log-mel track is ~100 KB, so 4096 of
+# them (the default corpus has ~1200 renderings) cost at most ~400 MB and each is
+# computed once per run instead of once per example.
+FEATURE_CACHE = 4096
+
+
+class ClipSource(Protocol):
+    """A corpus the dataset can read: light metadata for pair sampling, pixels on demand."""
+
+    def __len__(self) -> int: ...
+    def info(self, i: int) -> ClipInfo: ...
+    def load(self, i: int) -> ClipData: ...
+
+
+def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
+    """(F, S0, S0, 3) uint8 -> (F, size, size, 3); area filter when shrinking."""
+    if crops.shape[1] == size:
+        return crops
+    interp = cv2.INTER_AREA if crops.shape[1] > size else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in crops])
+
+
+def to_model_range(crops: np.ndarray) -> torch.Tensor:
+    """(F, S, S, 3) uint8 -> (F, 3, S, S) float32 in [-1, 1] (as model.editor.crops_to_tensor)."""
+    return torch.from_numpy(np.ascontiguousarray(crops)).float().permute(0, 3, 1, 2) / 127.5 - 1.0
+
+
+def color_jitter(x: torch.Tensor, brightness: float, contrast: float, saturation: float) -> torch.Tensor:
+    """Scale brightness, contrast (about the clip mean) and saturation (about the grey value)
+    of (F, 3, S, S) clips in [-1, 1] by (1 + each factor); clamps to [-1, 1]."""
+    x = (x + 1) * (1 + brightness) - 1
+    x = (x - x.mean()) * (1 + contrast) + x.mean()
+    grey = (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])  # (F, 1, S, S)
+    x = grey + (x - grey) * (1 + saturation)
+    return x.clamp(-1, 1)
+
+
+def _cached(cache: OrderedDict, key, make, capacity: int):
+    """cache[key], made on a miss; least recently used entries go beyond `capacity`."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    cache[key] = value = make()
+    if len(cache) > capacity:
+        cache.popitem(last=False)
+    return value
+
+
+class TrainingExamples(Dataset):
+    """Map-style dataset whose keys are (epoch, item); `item` indexes `index.targets`."""
+
+    def __init__(self, source: ClipSource, model_config: ModelConfig, config: TrainConfig,
+                 cache_clips: int = 32):
+        self.source = source
+        self.model_config = model_config
+        self.config = config
+        self.index = PairIndex([source.info(i) for i in range(len(source))], model_config.segment_frames)
+        if not self.index.targets:
+            raise ValueError("the corpus has no clip usable as a training target (each needs "
+                             f"{model_config.segment_frames} frames and another window of its character)")
+        self.frontend = build_audio_frontend(model_config)
+        self.text_encoder = build_text_encoder(model_config)
+        self._clips: OrderedDict[int, ClipData] = OrderedDict()
+        self._features: OrderedDict[tuple[int, int], AudioFeatures] = OrderedDict()
+        self._cache_clips = cache_clips
+
+    def __len__(self) -> int:
+        return len(self.index.targets)
+
+    def clip(self, i: int) -> ClipData:
+        """Clip `i`, from a small LRU cache (one example reads two clips at most)."""
+        return _cached(self._clips, i, lambda: self.source.load(i), self._cache_clips)
+
+    def features(self, clip: int, rendering: int) -> AudioFeatures:
+        """Whole-utterance audio features of a rendering (cached: the filterbank and STFT
+        cost more than the rest of an example)."""
+        return _cached(self._features, (clip, rendering),
+                       lambda: self.frontend.features(self.clip(clip).waveforms[rendering]),
+                       FEATURE_CACHE)
+
+    def segment_crops(self, seg: Segment) -> np.ndarray:
+        """(F, S, S, 3) uint8 crops of a segment at the model's region size."""
+        f = self.model_config.segment_frames
+        return resize_crops(self.clip(seg.clip).crops[seg.rendering][seg.start:seg.start + f],
+                            self.model_config.region_size)
+
+    def segment_audio(self, seg: Segment) -> torch.Tensor:
+        """(F, W, C) audio windows of the segment's own utterance at its frame times."""
+        clip = self.clip(seg.clip)
+        times = (seg.start + np.arange(self.model_config.segment_frames)) / clip.fps
+        return windows_at(self.features(seg.clip, seg.rendering), times, self.model_config.audio_window_s)
+
+    def segment_mouth(self, seg: Segment) -> np.ndarray:
+        f = self.model_config.segment_frames
+        return np.asarray(self.clip(seg.clip).mouth_xy[seg.rendering][seg.start:seg.start + f], np.float32)
+
+    def text(self, seg: Segment) -> torch.Tensor | None:
+        return self.text_encoder(self.clip(seg.clip).prompts[seg.rendering])
+
+    def __getitem__(self, key: tuple[int, int]) -> dict:
+        epoch, item = key
+        cfg, mcfg = self.config, self.model_config
+        rng = np.random.default_rng([cfg.seed, epoch, item])
+        gen = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
+        clip, rendering = self.index.targets[item]
+        target = Segment(clip, rendering, int(rng.integers(self.index.max_start(clip) + 1)))
+        draw_sigma = sigma_sampler(cfg.sigma_dist, gen, cfg.sigma_mean, cfg.sigma_std,
+                                   cfg.sigma_uniform_weight)
+        sigma, condition, branch = sample_pair(target, self.index, rng, draw_sigma, cfg.pair_threshold)
+        drop_audio, drop_text = draw_dropout(rng, cfg.p_drop_audio, cfg.p_drop_text, cfg.p_drop_both)
+        flip = bool(rng.random() < cfg.flip_prob)
+        jitter = rng.uniform(-cfg.color_jitter, cfg.color_jitter, size=3)
+
+        x = to_model_range(self.segment_crops(target))  # (F, 3, S, S)
+        source = to_model_range(self.segment_crops(condition))  # (F, 3, S, S)
+        mouth = self.segment_mouth(target)  # (F, 2)
+        if flip:  # the same mirror on target, condition and mouth track
+            x, source = x.flip(-1), source.flip(-1)
+            mouth = np.stack([1.0 - mouth[:, 0], mouth[:, 1]], axis=1)
+        if cfg.color_jitter > 0:  # the same colour change on both
+            x, source = color_jitter(x, *jitter), color_jitter(source, *jitter)
+        text = self.text(target)
+        if text is None:  # no prompt: the learned null text, as at inference
+            text, drop_text = torch.zeros(mcfg.text_dim), True
+        return {
+            "x": x,
+            "source": source,
+            "audio": self.segment_audio(target),  # (F, W, C)
+            "text": text,  # (text_dim,)
+            "sigma": torch.tensor(sigma, dtype=torch.float32),
+            "noise": torch.randn(x.shape, generator=gen),  # (F, 3, S, S)
+            "drop_audio": torch.tensor(drop_audio),
+            "drop_text": torch.tensor(drop_text),
+            "mouth_xy": torch.from_numpy(mouth.astype(np.float32)),
+            "pseudo": torch.tensor(branch == "pseudo"),
+            "target_segment": torch.tensor([target.clip, target.rendering, target.start]),
+            "condition_segment": torch.tensor([condition.clip, condition.rendering, condition.start]),
+        }
+
+
+class StreamSampler(Sampler):
+    """Endless stream of (epoch, item) keys for one rank, starting at `position`.
+
+    Each epoch is a seeded permutation of the items, padded by wrapping to a multiple of
+    `world` and dealt round-robin (as torch's DistributedSampler), so ranks see disjoint
+    items and each rank's k-th key depends only on (seed, rank, world, k).
+    """
+
+    def __init__(self, items: int, seed: int, rank: int = 0, world: int = 1, position: int = 0):
+        self.items, self.seed, self.rank, self.world = items, seed, rank, world
+        self.per_rank = -(-items // world)  # ceil
+        self.position = position
+
+    def epoch_keys(self, epoch: int) -> list[tuple[int, int]]:
+        perm = np.random.default_rng([self.seed, epoch]).permutation(self.items)
+        padded = np.resize(perm, self.per_rank * self.world)  # wraps around, like DistributedSampler
+        return [(epoch, int(i)) for i in padded[self.rank::self.world]]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, offset = divmod(self.position, self.per_rank)
+        while True:
+            yield from self.epoch_keys(epoch)[offset:]
+            epoch, offset = epoch + 1, 0

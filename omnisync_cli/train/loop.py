@@ -1,0 +1,228 @@
+"""The training loop: CFM loss (paper Eq. 2) on Eq. 3 pairs, AdamW, EMA, checkpoints, DDP.
+
+    train(TrainConfig(preset="cpu-small", out_dir="runs/default"), "corpus/")
+
+Read it top to bottom: set up (process group, data, model, optimizer), resume from
+`out_dir/checkpoint.pt` if it is there, loop over batches, write the EMA weights. The same
+call resumes a killed run: every random draw of an example is a function of (seed, epoch,
+item) and the data stream's position is `step x batch_size`, so a resumed run on the CPU
+gives bitwise the weights of one that never stopped.
+
+Under `torchrun --nproc_per_node N` each process trains on its own shard of the data
+stream (DDP averages the gradients; gloo on CPU, nccl on GPU); only rank 0 writes files.
+"""
+
+import copy
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from omnisync_cli.diffusion.flow import cfm_loss
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.model.config import get_preset
+from omnisync_cli.model.device import autocast, resolve_device
+from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.weights import save_model
+from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.corpus import describe, open_corpus, summarize
+from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
+from omnisync_cli.train.ema import ema_update
+from omnisync_cli.train.samples import validation_pairs, write_samples
+from omnisync_cli.train.schedules import ema_decay_at, lr_factor
+
+TRAINING_FILE = "training.json"
+# Settings that may change when a run is resumed; any other change would make the resumed
+# run a different experiment, so it is refused.
+RESUME_MAY_CHANGE = {"steps", "out_dir", "checkpoint_every", "sample_every", "sample_clips",
+                     "sample_steps", "log_every", "num_workers", "device", "threads"}
+CURVE_POINTS = 200  # loss-curve points kept in training.json
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    step: int  # optimizer steps done
+    loss: float  # this rank's loss of the step
+    rank: int
+    model: torch.nn.Module  # the trained weights (not the DDP wrapper)
+    ema: torch.nn.Module  # their moving average
+
+
+def setup_distributed(device_name: str) -> tuple[int, int, torch.device, torch.dtype | None, bool]:
+    """(rank, world size, device, autocast dtype, whether we opened the process group).
+
+    torchrun sets RANK, LOCAL_RANK and WORLD_SIZE; without them this is one process."""
+    device, amp_dtype = resolve_device(device_name)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, device, amp_dtype, False
+    rank = int(os.environ["RANK"])
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
+    opened = not dist.is_initialized()
+    if opened:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device, amp_dtype, opened
+
+
+def check_resumable(saved: dict, config: TrainConfig) -> None:
+    changed = sorted(k for k, v in config.to_dict().items()
+                     if k not in RESUME_MAY_CHANGE and saved.get(k) != v
+                     and not (isinstance(v, tuple) and list(v) == saved.get(k)))
+    if changed:
+        raise ConfigError(f"{config.out_dir} holds a checkpoint of a run with other settings "
+                          f"({', '.join(changed)}); resume with the same settings or use a new out_dir")
+
+
+def _bar(enabled: bool) -> Progress:
+    return Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled)
+
+
+def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | ClipSource,
+          progress: bool = True,
+          on_step: Callable[["StepInfo"], None] | None = None) -> Path:
+    """Train (or resume) the run `config` describes on the corpus; returns `config.out_dir`,
+    which then holds the EMA weights (config.json + model.safetensors) and training.json.
+
+    `corpus_dir`: a corpus folder (synthetic shards or `prepare-data` output), a list of
+    them trained on as one, or any `ClipSource`. `progress`: draw a rich progress bar
+    (rank 0). `on_step(StepInfo)` is called on every rank after every optimizer step
+    (tests stop a run or read its weights with it).
+    """
+    # --- set up ------------------------------------------------------------------------------
+    rank, world, device, amp_dtype, opened_group = setup_distributed(config.device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out_dir)
+    model_config = get_preset(config.preset)
+    source = open_corpus(corpus_dir) if isinstance(corpus_dir, (str, Path, list, tuple)) else corpus_dir
+    dataset = TrainingExamples(source, model_config, config)
+    if rank == 0 and not any(dataset.index.has_pseudo_pair(c) for c, _ in dataset.index.targets):
+        warnings.warn("no clip of the corpus has a second rendering (pseudo-pair): noise levels "
+                      f"above {config.pair_threshold} will not be trained, and progressive init "
+                      "starts there; add the synthetic corpus (`omnisync synth`) to the corpora")
+
+    torch.manual_seed(config.seed)  # the same initial weights on every rank
+    model = OmniSyncDiT(model_config).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False).eval()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
+                                  weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
+        lr_factor, warmup_steps=config.warmup_steps, total_steps=config.steps,
+        schedule=config.lr_schedule, min_ratio=config.min_lr_ratio))
+    # fp16 autocast needs loss scaling against gradient underflow; bf16 and fp32 do not.
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    step, curve, wall_s = 0, [], 0.0
+
+    # --- resume ------------------------------------------------------------------------------
+    if (out / CHECKPOINT_FILE).is_file():
+        ckpt = load_checkpoint(out / CHECKPOINT_FILE)
+        check_resumable(ckpt["config"], config)
+        if ckpt["world_size"] != world:
+            warnings.warn(f"resuming a {ckpt['world_size']}-process run on {world} processes: "
+                          "training continues, but not on the same data stream")
+        model.load_state_dict(ckpt["model"])
+        ema.load_state_dict(ckpt["ema"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        scaler.load_state_dict(ckpt["scaler"])
+        step, curve, wall_s = ckpt["step"], ckpt["curve"], ckpt["wall_s"]
+
+    net = model
+    if world > 1:
+        net = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    sampler = StreamSampler(len(dataset), config.seed, rank, world, position=step * config.batch_size)
+    loader = DataLoader(dataset, batch_size=config.batch_size, sampler=sampler,
+                        num_workers=config.num_workers, pin_memory=device.type == "cuda")
+    writer = rank == 0
+    val_pairs = validation_pairs(dataset, config.sample_clips, config.seed) if writer else []
+
+    def checkpoint() -> None:
+        save_checkpoint(out / CHECKPOINT_FILE, {
+            "config": config.to_dict(), "step": step, "world_size": world,
+            "sampler_position": step * config.batch_size,
+            "model": model.state_dict(), "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(), "curve": curve,
+            "wall_s": wall_s + time.perf_counter() - started})
+
+    # --- loop --------------------------------------------------------------------------------
+    started = time.perf_counter()
+    window_start, window_loss, window_steps = time.perf_counter(), torch.zeros((), device=device), 0
+    with _bar(progress and writer) as bar:
+        task = bar.add_task("train", total=config.steps, completed=step, info="")
+        batches = iter(loader)
+        while step < config.steps:
+            batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
+            model.train()
+            with autocast(device, amp_dtype):
+                loss = cfm_loss(net, batch["x"], batch["sigma"], batch["noise"],
+                                source=batch["source"], audio=batch["audio"], text=batch["text"],
+                                drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip > 0:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            ema_update(ema, model, ema_decay_at(step, config.ema_decay))
+            step += 1
+            window_loss += loss.detach()
+            window_steps += 1
+
+            if step % config.log_every == 0 or step == config.steps:
+                if world > 1:  # the curve is the mean over all ranks' batches
+                    dist.all_reduce(window_loss)
+                    window_loss /= world
+                mean_loss = window_loss.item() / window_steps
+                curve.append([step, mean_loss])
+                rate = window_steps * config.batch_size * world / (time.perf_counter() - window_start)
+                steps_rate = rate / config.batch_size / world
+                bar.update(task, completed=step,
+                           info=f"loss {mean_loss:.4f}  {rate:.1f} samples/s  {steps_rate:.2f} steps/s")
+                window_start, window_steps = time.perf_counter(), 0
+                window_loss = torch.zeros((), device=device)
+            if writer and (step % config.checkpoint_every == 0 or step == config.steps):
+                checkpoint()
+            if writer and config.sample_every and step % config.sample_every == 0:
+                write_samples(ema, dataset, val_pairs, out / "samples" / f"step_{step:07d}.png",
+                              config.sample_steps, device, config.seed)
+            if on_step is not None:
+                on_step(StepInfo(step, loss.item(), rank, model, ema))
+    wall_s += time.perf_counter() - started
+
+    # --- the result: EMA weights and what the model card needs --------------------------------
+    if writer:
+        save_model(ema, out)
+        (out / TRAINING_FILE).write_text(json.dumps({
+            "preset": config.preset,
+            "steps": step,
+            "batch_size": config.batch_size,
+            "world_size": world,
+            "samples_seen": step * config.batch_size * world,
+            "wall_time_s": round(wall_s, 1),
+            "device": str(device),
+            "parameters": model.num_parameters(),
+            "final_loss": curve[-1][1] if curve else None,
+            "loss_curve": curve[::max(1, len(curve) // CURVE_POINTS)],
+            "corpus": {"path": describe(corpus_dir), **summarize(dataset.index, source)},
+            "config": config.to_dict(),
+        }, indent=2) + "\n")
+    if opened_group:
+        dist.destroy_process_group()
+    return out

@@ -1,0 +1,72 @@
+"""Training examples: shapes, determinism from the key, shared augmentation, data stream."""
+
+import numpy as np
+import torch
+
+from omnisync_cli.model.config import get_preset
+from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.data import StreamSampler, TrainingExamples
+
+
+def dataset(corpus, **kw):
+    return TrainingExamples(corpus, get_preset("tiny"), TrainConfig(preset="tiny", **kw))
+
+
+def test_example_shapes_and_ranges(corpus):
+    ds = dataset(corpus)
+    ex = ds[(0, 0)]
+    f, s = 4, 16
+    assert ex["x"].shape == ex["source"].shape == ex["noise"].shape == (f, 3, s, s)
+    assert ex["x"].min() >= -1 and ex["x"].max() <= 1
+    assert ex["audio"].shape[0] == f and ex["audio"].ndim == 3  # (F, W, C)
+    assert ex["text"].shape == (32,) and ex["mouth_xy"].shape == (f, 2)
+    assert 0 <= ex["sigma"] <= 1
+
+
+def test_example_is_a_function_of_its_key(corpus):
+    a, b = dataset(corpus), dataset(corpus)
+    for key in [(0, 1), (3, 5)]:
+        ea, eb = a[key], b[key]
+        assert all(torch.equal(ea[k], eb[k]) for k in ea)
+    assert not torch.equal(a[(0, 1)]["noise"], a[(1, 1)]["noise"])
+
+
+def test_flip_and_colour_jitter_hit_target_and_condition_alike(corpus):
+    ds = dataset(corpus, flip_prob=1.0, color_jitter=0.0, p_drop_audio=0, p_drop_text=0, p_drop_both=0)
+    plain = dataset(corpus, flip_prob=0.0, color_jitter=0.0, p_drop_audio=0, p_drop_text=0, p_drop_both=0)
+    flipped, ref = ds[(0, 2)], plain[(0, 2)]
+    torch.testing.assert_close(flipped["x"], ref["x"].flip(-1))
+    torch.testing.assert_close(flipped["source"], ref["source"].flip(-1))
+    torch.testing.assert_close(flipped["mouth_xy"][:, 0], 1 - ref["mouth_xy"][:, 0])
+
+
+def test_stream_sampler_shards_ranks_and_resumes_at_a_position():
+    world, n = 2, 7
+    streams = [StreamSampler(n, 0, r, world) for r in range(world)]
+    first = [[k for _, k in zip(range(4), iter(s))] for s in streams]
+    items = [i for keys in first for _, i in keys]
+    assert sorted(items) == sorted(np.resize(np.random.default_rng([0, 0]).permutation(n), 8))
+    whole = [k for _, k in zip(range(20), iter(StreamSampler(n, 0, 1, world)))]
+    later = [k for _, k in zip(range(10), iter(StreamSampler(n, 0, 1, world, position=10)))]
+    assert later == whole[10:]
+
+
+def test_example_pairs_target_audio_with_an_eq3_condition(corpus):
+    from omnisync_cli.data.pairs import Segment
+    from omnisync_cli.train.data import to_model_range
+    ds = dataset(corpus, flip_prob=0.0, color_jitter=0.0)
+    branches = set()
+    for item in range(len(ds)):
+        ex = ds[(0, item)]
+        target, cond = (Segment(*map(int, ex[k])) for k in ("target_segment", "condition_segment"))
+        assert (target.clip, target.rendering) == ds.index.targets[item]
+        torch.testing.assert_close(ex["x"], to_model_range(ds.segment_crops(target)))
+        torch.testing.assert_close(ex["source"], to_model_range(ds.segment_crops(cond)))
+        torch.testing.assert_close(ex["audio"], ds.segment_audio(target))  # the TARGET's utterance
+        assert bool(ex["pseudo"]) == (ex["sigma"] > 0.85)
+        assert not (cond.clip == target.clip and abs(cond.start - target.start) < 4
+                    and cond.rendering == target.rendering)
+        branches.add(bool(ex["pseudo"]))
+    for epoch in range(1, 10):  # enough draws to see both branches
+        branches |= {bool(ds[(epoch, i)]["pseudo"]) for i in range(len(ds))}
+    assert branches == {True, False}
