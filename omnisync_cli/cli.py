@@ -4,8 +4,8 @@ Every user error is an `OmniSyncError`: printed on one line, exit code 2, nothin
 the output path.
 """
 
+import dataclasses
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -17,6 +17,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
+from omnisync_cli.data.corpus import PRESETS as CORPUS_PRESETS
+from omnisync_cli.data.corpus import build_corpus
+from omnisync_cli.data.prepare import PrepareConfig
+from omnisync_cli.data.prepare import prepare_data as run_prepare
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.guidance.dscfg import GuidanceConfig
 from omnisync_cli.model.editor import SamplerConfig
@@ -25,7 +29,10 @@ from omnisync_cli.pipeline.dub import dub as run_dub
 from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
 from omnisync_cli.pipeline.batch import parse_shard
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
+from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.timeline import Extend
+from omnisync_cli.train import TrainConfig
+from omnisync_cli.train import train as run_training
 
 app = typer.Typer(
     name="omnisync",
@@ -166,6 +173,7 @@ def dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
+        check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         editor = build_editor(passthrough, weights, sampler, prompt)
         report = run_dub(video, audio, output, editor, options, RichProgress(quiet or json_summary))
     except OmniSyncError as error:
@@ -201,9 +209,9 @@ def batch_dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
+        shard_range = parse_shard(shard)
         editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_batch_dub(videos, audio, output, editor, options, parse_shard(shard),
-                               RichProgress(quiet))
+        report = run_batch_dub(videos, audio, output, editor, options, shard_range, RichProgress(quiet))
     except OmniSyncError as error:
         fail(error)
     for video, reason in report.failed.items():
@@ -212,3 +220,84 @@ def batch_dub(
                       f"{len(report.failed)} failed")
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Argument(help="Folder for the corpus (must not hold one yet).")],
+    preset: Annotated[str, typer.Option(help="Corpus size preset: tiny or default.")] = "default",
+    seed: Annotated[int, typer.Option(help="Everything is drawn from this seed.")] = 0,
+    identities: Annotated[Optional[int], typer.Option(help="Training characters per category (overrides the preset).")] = None,
+    workers: Annotated[int, typer.Option(help="Parallel processes (the output does not depend on it).")] = 1,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate the synthetic talking-character corpus (training shards + held-out benchmark).
+
+    Example: omnisync synth corpus/ --preset default --workers 2
+    """
+    try:
+        if preset not in CORPUS_PRESETS:
+            raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
+        overrides = dict(seed=seed, workers=workers)
+        if identities is not None:
+            overrides["identities_per_category"] = identities
+        config = dataclasses.replace(CORPUS_PRESETS[preset], **overrides)
+        config.validate()
+        with RichProgress(quiet).stage("rendering clips", None) as advance:
+            index = build_corpus(out, config, progress=lambda done, total: advance(1))
+    except OmniSyncError as error:
+        fail(error)
+    err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+
+
+@app.command()
+def train(
+    corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s): `omnisync synth` or `omnisync prepare-data` output.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, samples, final weights. An existing run resumes.")] = Path("runs/train"),
+    preset: Annotated[str, typer.Option(help="Model preset: tiny, cpu-small, paper.")] = "cpu-small",
+    steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 3000,
+    batch_size: Annotated[int, typer.Option(help="Clips per step per process.")] = 8,
+    lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 3e-4,
+    seed: SeedOpt = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Train (or resume) a model on corpus shards; writes EMA weights usable with --weights.
+
+    Examples:
+
+      omnisync train corpus/ --out runs/cpu-small --steps 3000
+
+      torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
+    """
+    try:
+        config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
+                             seed=seed, threads=threads, device=device)
+        result = run_training(config, [str(c) for c in corpus], progress=not quiet)
+    except OmniSyncError as error:
+        fail(error)
+    err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
+
+
+@app.command("prepare-data")
+def prepare_data(
+    videos: Annotated[Path, typer.Argument(help="Folder of your talking videos (sub-folders = characters).")],
+    out: Annotated[Path, typer.Argument(help="Folder for the training shards (must not hold a corpus yet).")],
+    clip_seconds: Annotated[float, typer.Option(help="Length of each clip cut from a video.")] = 3.0,
+    prompt: PromptOpt = "",
+    face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Turn real talking videos into training shards for `omnisync train`.
+
+    Example: omnisync prepare-data ./my_videos ./my_corpus && omnisync train ./corpus ./my_corpus
+    """
+    try:
+        config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
+                               face=FaceConfig(face_index=face_index, landmarker=landmarker))
+        with RichProgress(quiet).stage("preparing videos", None) as advance:
+            index = run_prepare(videos, out, config, progress=lambda *args: advance(1))
+    except OmniSyncError as error:
+        fail(error)
+    err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")

@@ -1,0 +1,85 @@
+"""The `omnisync` command as a user runs it: typer's runner, and the installed console script."""
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from omnisync_cli.cli import app
+from omnisync_cli.media.video import probe_video
+from tests.media.clips import tone, write_audio, write_clip
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    write_clip(tmp_path / "in.mp4", n_frames=10, width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.6, 16000), 16000)
+    return tmp_path
+
+
+def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
+                                 "-o", str(inputs / "out.mp4"), "--passthrough", "--json",
+                                 "--region", "20,14,24,24"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["output_frames"] == 15 and summary["track_source"] == "override"
+    assert set(summary["seconds"]) >= {"probe", "track", "render"}
+    assert probe_video(inputs / "out.mp4").frame_count == 15
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["dub", "{d}/missing.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4"], "not found"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/in.mp4"], "one of the inputs"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--tau", "1.5"], "tau"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--steps", "0"], "steps"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--cfg-mode", "loud"], "guidance"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--crf", "99"], "crf"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--mouth", "abc"], "mouth"),
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--weights", "{d}/nowhere"], "nowhere"),
+    (["batch-dub", "{d}", "--audio", "{d}/speech.wav", "-o", "{d}/out", "--shard", "3/2"], "shard"),
+])
+def test_user_errors_exit_2_with_one_line(inputs, args, needle):
+    result = runner.invoke(app, [a.format(d=inputs) for a in args])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0]
+    assert not (inputs / "out.mp4").exists()
+
+
+def test_batch_dub_shards_and_resumes(inputs):
+    videos = inputs / "videos"
+    videos.mkdir()
+    for name in ("a", "b", "c"):
+        shutil.copy(inputs / "in.mp4", videos / f"{name}.mp4")
+    speech = inputs / "speech"
+    speech.mkdir()
+    for name in ("a", "b"):  # c has no speech: it fails, the others go on
+        shutil.copy(inputs / "speech.wav", speech / f"{name}.wav")
+    out = inputs / "dubbed"
+    base = ["batch-dub", str(videos), "--audio", str(speech), "-o", str(out), "--passthrough", "-q",
+            "--region", "20,14,24,24"]
+    first = runner.invoke(app, base + ["--shard", "0/2"])  # a and c
+    assert first.exit_code == 1 and "c.mp4" in first.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4"]
+    second = runner.invoke(app, base)
+    assert "1 dubbed, 1 already done, 1 failed" in second.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4"]
+
+
+def test_installed_console_script(inputs):
+    exe = shutil.which("omnisync")
+    assert exe, "pip install -e . puts `omnisync` on PATH"
+    assert subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.startswith("omnisync ")
+    done = subprocess.run([exe, "dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
+                           str(inputs / "out.mp4"), "--passthrough", "-q", "--region", "20,14,24,24"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    again = subprocess.run([exe, "dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
+                            str(inputs / "out.mp4"), "--passthrough", "-q"], capture_output=True, text=True)
+    assert again.returncode == 2 and "--overwrite" in again.stderr
