@@ -7,6 +7,9 @@ MediaPipe is optional: nothing here imports it until a landmarker is opened, and
 it, so they only need scaling by the frame size.
 """
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -96,6 +99,21 @@ def _import_mediapipe():
     return mediapipe
 
 
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """MediaPipe's C++ side logs its set-up straight to file descriptor 2 (no Python logger
+    or environment variable turns it off); send that descriptor to /dev/null meanwhile."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def mediapipe_available() -> bool:
     return _import_mediapipe() is not None
 
@@ -116,6 +134,11 @@ class MediaPipeFaceMesh:
         mp = _import_mediapipe()
         if mp is None:
             raise ConfigError("MediaPipe is not installed: pip install 'omnisync-cli[face]'")
+        # The graph's threads log their set-up for a while after it is built, so stderr
+        # stays quiet until a few frames have gone through.
+        self._quiet = contextlib.ExitStack()
+        self._quiet.enter_context(native_stderr_silenced())
+        self._quiet_frames = 3
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=not video, max_num_faces=max_faces, refine_landmarks=False,
             min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
@@ -123,11 +146,15 @@ class MediaPipeFaceMesh:
     def detect(self, image: np.ndarray, timestamp_ms: int = 0) -> list[FaceObservation]:
         height, width = image.shape[:2]
         result = self._mesh.process(np.ascontiguousarray(image))
+        self._quiet_frames -= 1
+        if self._quiet_frames == 0:
+            self._quiet.close()
         return [observation_from_landmarks(_pixels(face.landmark, width, height))
                 for face in result.multi_face_landmarks or []]
 
     def close(self) -> None:
         self._mesh.close()
+        self._quiet.close()
 
 
 class MediaPipeTasksLandmarker:
