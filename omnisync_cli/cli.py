@@ -116,7 +116,7 @@ LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks fac
 MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).")]
 RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).")]
 FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.")]
-CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 10: near-transparent).")]
+CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).")]
 OverwriteOpt = Annotated[bool, typer.Option(help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 PassthroughOpt = Annotated[bool, typer.Option(help="Skip the model: only the length rules, re-encode and new audio.")]

@@ -23,12 +23,13 @@ from omnisync_cli.media.yuv import YUV_FROM_RGB_FLAGS, Planes, rgb_to_planes, to
 
 __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
 
-# Chosen by measurement on 512x512 clips (decode -> re-encode -> decode, PSNR against the
-# decoded source): crf 10 with preset "fast" gives ~47.9 dB on clean rendered content and
-# ~45.7 dB (worst frame 45.1) on grainy camera-like content, clearing the 45 dB bar for
-# "pixels outside the edit are unchanged"; crf 12 falls to ~45.0 dB on grain. Slower presets
-# gain nothing measurable; faster ones lose ~0.5 dB. Encoding is far quicker than the model.
-DEFAULT_CRF = 10
+# Chosen by measurement (decode -> re-encode of the decoded planes -> decode, PSNR against
+# the decoded source; this is all the loss outside the edit): at preset "fast", crf 10 gave
+# 48.1 dB mean / 45.7 worst frame on the bundled drawn example but only 44.3 mean on a grainy
+# 512x512 rendered clip (bench/pipeline.py); crf 8 gives 49.3 / 46.9 on the example at about
+# 1.5x the file size. A dub should not visibly cost the user's footage anything, so 8.
+# Slower presets gain nothing measurable; faster ones lose ~0.5 dB.
+DEFAULT_CRF = 8
 DEFAULT_PRESET = "fast"
 
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
