@@ -1,0 +1,312 @@
+"""Run the quality benchmark: dub every benchmark clip with every variant, score, aggregate.
+
+    results = run_benchmark("corpus", get_variants("no-op,ds-cfg"), "bench/results/quality")
+
+The benchmark split of a corpus (`data.corpus`: bench/manifest.json and per clip
+source.mp4, target.mp4 = the ground-truth dub, speech.wav = its audio) is dubbed through the
+real `pipeline.dub` with default options, so face tracking, paste and encode are what a user
+gets. Per clip the source is also tracked once here (the track is deterministic, so it is
+the one every dub used): that gives the working region the dub may change (for the
+outside-the-region check) and whether tracking found the face.
+
+Writes into `out_dir`: videos/<variant>/<clip>.mp4, results.json, report.md, mouth_psnr.png
+and strip.png (see `report`).
+"""
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from omnisync_cli.bench import metrics, report
+from omnisync_cli.bench.scores import DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule
+from omnisync_cli.bench.variants import VARIANTS, Variant
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.region import RegionBox
+from omnisync_cli.face.track import MouthTrack, MouthTracker
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import Editor
+from omnisync_cli.pipeline.timeline import plan_source_frames
+
+MANIFEST = Path("bench") / "manifest.json"
+CATEGORIES = ("human", "stylized", "nonhuman")
+ALL = "all"
+# A track "found the face" when the landmarker saw it in at least half the frames and its
+# mouth centre lies within a quarter face width of the true one on average.
+FOUND_MIN_FRAMES = 0.5
+FOUND_MAX_ERROR = 0.25
+
+
+@dataclass(frozen=True)
+class BenchClip:
+    """One entry of the benchmark manifest."""
+
+    id: str
+    category: str
+    folder: Path
+    fps: float
+    frames: int
+    mouth_xy: np.ndarray  # (F, 2) true mouth centre, frame pixels
+    face_width: np.ndarray  # (F,) true cheek-to-cheek width, frame pixels
+    meta: dict  # the manifest entry as written (utterances, prompt, kind, ...)
+
+    @property
+    def source(self) -> Path:
+        return self.folder / self.meta.get("source", "source.mp4")
+
+    @property
+    def target(self) -> Path:
+        return self.folder / self.meta.get("target", "target.mp4")
+
+    @property
+    def speech(self) -> Path:
+        return self.folder / self.meta.get("speech", "speech.wav")
+
+
+def load_manifest(corpus_dir: str | Path) -> list[BenchClip]:
+    """The benchmark clips of a corpus folder, in manifest order."""
+    path = Path(corpus_dir) / MANIFEST
+    if not path.is_file():
+        raise InputError(f"{path} not found: pass a corpus folder built with a benchmark split "
+                         "(`omnisync synth`), which holds bench/manifest.json")
+    doc = json.loads(path.read_text())
+    if doc.get("format") != "omnisync-bench":
+        raise InputError(f"{path} is not an omnisync benchmark manifest")
+    return [BenchClip(id=c["id"], category=c["category"], folder=path.parent / c["dir"], fps=float(c["fps"]),
+                      frames=int(c["frames"]), mouth_xy=np.asarray(c["mouth_xy"], dtype=np.float64),
+                      face_width=np.asarray(c["face_width"], dtype=np.float64), meta=c)
+            for c in doc["clips"]]
+
+
+def select_clips(clips: list[BenchClip], wanted: None | int | Sequence[str]) -> list[BenchClip]:
+    """All clips (None), the first N taken in turn from each category (int), or by id."""
+    if wanted is None:
+        return list(clips)
+    if isinstance(wanted, int):
+        if wanted < 1:
+            raise ConfigError(f"clips must be at least 1, got {wanted}")
+        # Round robin over categories, so a small run still covers every kind of character.
+        queues = {}
+        for clip in clips:
+            queues.setdefault(clip.category, []).append(clip)
+        picked = []
+        while len(picked) < min(wanted, len(clips)):
+            for queue in queues.values():
+                if queue and len(picked) < wanted:
+                    picked.append(queue.pop(0))
+        return picked
+    by_id = {c.id: c for c in clips}
+    unknown = [w for w in wanted if w not in by_id]
+    if unknown:
+        raise ConfigError(f"benchmark clip(s) {unknown} not in the manifest; ids look like {clips[0].id}")
+    return [by_id[w] for w in wanted]
+
+
+def read_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Every frame (F, H, W, 3) uint8 and its time (F,) in seconds."""
+    with VideoReader(path) as reader:
+        frames = list(reader.iter_frames())
+    return np.stack([f.image for f in frames]), np.array([f.time_s for f in frames])
+
+
+def track_source(frames: np.ndarray, fps: float, face: FaceConfig) -> MouthTrack:
+    """The mouth track `dub` makes of these frames (same tracker, same settings)."""
+    with MouthTracker(face, fps=fps) as tracker:
+        for frame in frames:
+            tracker.observe(frame)
+        return tracker.finish(fps)
+
+
+def track_record(track: MouthTrack, clip: BenchClip) -> dict:
+    """How well the pipeline's tracking found this clip's face, against the manifest."""
+    n = min(len(track), len(clip.face_width))
+    true_x, true_y = clip.mouth_xy[:n, 0], clip.mouth_xy[:n, 1]
+    width = clip.face_width[:n]
+    error = np.hypot(track.mouth_x[:n] - true_x, track.mouth_y[:n] - true_y) / width
+    found_share = track.detected / len(track)
+    mean_error = float(error.mean())
+    return {"source": track.source, "found_frames": track.detected, "frames": len(track),
+            "mouth_error": round(mean_error, 4),  # face widths, mean over frames
+            "side_ratio": round(float((track.side[:n] / width).mean()), 4),  # tracked / true box side
+            "found": bool(track.source == "landmarks" and found_share >= FOUND_MIN_FRAMES
+                          and mean_error <= FOUND_MAX_ERROR)}
+
+
+@dataclass
+class ClipInputs:
+    """One benchmark clip decoded, tracked and planned, shared by all its dubs."""
+
+    clip: BenchClip
+    source: np.ndarray  # (F, H, W, 3)
+    target: np.ndarray  # (F, H, W, 3)
+    speech: np.ndarray  # 16 kHz mono
+    track: MouthTrack
+    plan: np.ndarray  # source frame index of every output frame
+    mouth_boxes: list[RegionBox]
+
+    @classmethod
+    def load(cls, clip: BenchClip, face: FaceConfig) -> "ClipInputs":
+        source, times = read_video(clip.source)
+        target, _ = read_video(clip.target)
+        speech = load_audio(clip.speech)
+        info = probe_video(clip.source)
+        # Which source frame each output frame shows: dub's own length rule.
+        plan = plan_source_frames(times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
+                                  DubOptions().extend)
+        return cls(clip, source, target, speech, track_source(source, float(info.fps), face), plan,
+                   metrics.mouth_boxes(clip.mouth_xy, clip.face_width))
+
+
+def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
+                  scorers: Sequence[Scorer]) -> tuple[dict, ScoredClip | None]:
+    """Dub one clip with `editor` through the real pipeline and score the result.
+
+    Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
+    scored clip (for the strip), or None.
+    """
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    tick = time.perf_counter()
+    try:
+        dubbed = dub(inputs.clip.source, inputs.clip.speech, output_path, editor,
+                     DubOptions(face=face, overwrite=True))
+    except Exception as exc:  # recorded with its message, counted as a failure, reported
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
+    entry = {"ok": True, "dub_seconds": round(time.perf_counter() - tick, 3),
+             "stage_seconds": dubbed.seconds, "output_frames": dubbed.output_frames,
+             "faces_detected": dubbed.faces_detected, "track_source": dubbed.track_source}
+    output, _ = read_video(output_path)
+    n = min(len(output), len(inputs.target), len(inputs.plan))
+    plan = inputs.plan[:n]
+    scored = ScoredClip(output=output[:n], target=inputs.target[:n], source=inputs.source[plan],
+                        mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
+                        speech=inputs.speech, fps=inputs.clip.fps)
+    scores: dict[str, float] = {}
+    for scorer in scorers:
+        scores.update(scorer(scored))
+    # JSON has no inf or nan: e.g. the flicker ratio of a clip whose ground truth never moves.
+    entry["scores"] = {k: (float(v) if np.isfinite(v) else None) for k, v in scores.items()}
+    entry["total_seconds"] = round(time.perf_counter() - tick, 3)
+    return entry, scored
+
+
+def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: str | Path,
+                  clips: None | int | Sequence[str] = None, weights: str | Path | None = None,
+                  progress: Callable[[str], None] | None = None, *,
+                  scorers: Sequence[Scorer] = DEFAULT_SCORERS,
+                  metric_specs: Sequence[Metric] = DEFAULT_METRICS,
+                  rule: SuccessRule = SuccessRule(), face: FaceConfig = FaceConfig(),
+                  strip_clips: int = 3, strip_frames: int = 6, label: str = "") -> dict:
+    """Dub, score and report; returns the results.json document.
+
+    `clips`: None = all, N = N clips spread over the categories, or a list of clip ids.
+    `weights`: the model directory the model variants load (None: the bundled model).
+    `label`: a note on the weights for the report (e.g. the checkpoint step).
+    `progress(line)` hears one line per dub. A dub that raises is recorded as failed (with
+    its error) and the run goes on; a variant whose editor cannot be built stops it.
+
+    Every clip is also dubbed with the no-op (pass-through) editor, whether or not "no-op"
+    is among the variants: its scores are the clip's reference, which the success rule
+    compares against (the no-op includes the re-encode, as every variant does).
+    """
+    if not variants:
+        raise ConfigError("give at least one benchmark variant")
+    out_dir = Path(out_dir)
+    weights = Path(weights) if weights is not None else None
+    chosen = select_clips(load_manifest(corpus_dir), clips)
+    say = progress or (lambda line: None)
+    noop = VARIANTS["no-op"]
+    runs = list(variants) if any(v.name == noop.name for v in variants) else [noop, *variants]
+    runs.sort(key=lambda v: v.name != noop.name)  # the reference first
+    editors = {v.name: v.editor(weights) for v in runs}
+    strip_ids = _strip_clip_ids(chosen, strip_clips)
+    strips: dict[str, dict[str, np.ndarray]] = {}
+    records = []
+    started = time.perf_counter()
+    for number, clip in enumerate(chosen, 1):
+        inputs = ClipInputs.load(clip, face)
+        record = {"id": clip.id, "category": clip.category, "kind": clip.meta.get("kind"),
+                  "frames": len(inputs.source), "fps": clip.fps, "prompt": clip.meta.get("prompt"),
+                  "track": track_record(inputs.track, clip), "reference": None, "variants": {}}
+        picks = _strip_picks(min(len(inputs.source), len(inputs.target)), strip_frames)
+        if clip.id in strip_ids:
+            strips[clip.id] = {
+                "source": metrics.crop_mouths(inputs.source[picks], [inputs.mouth_boxes[k] for k in picks]),
+                "target": metrics.crop_mouths(inputs.target[picks], [inputs.mouth_boxes[k] for k in picks])}
+        for variant in runs:
+            entry, scored = dub_and_score(inputs, editors[variant.name],
+                                          out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers)
+            where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
+            if variant.name == noop.name:
+                if not entry["ok"]:  # without the reference nothing of this clip can be judged
+                    raise RuntimeError(f"{where}: the pass-through dub failed: {entry['error']}")
+                record["reference"] = entry["scores"]
+            if entry["ok"]:
+                entry["success"] = rule.passes(entry["scores"], record["reference"]["mouth_psnr"])
+                say(f"{where}: mouth PSNR {entry['scores']['mouth_psnr']:.2f} dB "
+                    f"(no-op {record['reference']['mouth_psnr']:.2f}), dub {entry['dub_seconds']:.1f} s")
+            else:
+                entry["success"] = False
+                say(f"{where}: FAILED {entry['error']}")
+            if variant in variants:
+                record["variants"][variant.name] = entry
+                if scored is not None and clip.id in strips:
+                    strips[clip.id][variant.name] = scored.output_mouths[[k for k in picks if k < len(scored.output)]]
+        records.append(record)
+
+    results = {
+        "format": "omnisync-bench-results", "version": 1,
+        "corpus": str(corpus_dir), "weights": None if weights is None else str(weights), "label": label,
+        "variants": [v.to_dict() for v in variants],
+        "success_rule": asdict(rule),
+        "metrics": [asdict(m) for m in metric_specs],
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "summary": summarise(records, [v.name for v in variants], [m.key for m in metric_specs]),
+        "clips": records,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")
+    report.write_report(results, out_dir, metric_specs)
+    report.plot_mouth_psnr(results, out_dir / "mouth_psnr.png")
+    if strips:
+        report.write_strip(strips, [v.name for v in variants], out_dir / "strip.png")
+    return results
+
+
+def summarise(records: list[dict], variant_names: list[str], keys: list[str]) -> dict:
+    """summary[variant][category or "all"]: clip counts, success rate, mean of every metric
+    over the clips that finished, the no-op's mouth PSNR on the same clips, and mean dub
+    seconds per clip."""
+    summary = {}
+    for name in variant_names:
+        summary[name] = {}
+        for category in (ALL, *CATEGORIES):
+            group = [r for r in records if category == ALL or r["category"] == category]
+            if not group:
+                continue
+            done = [r["variants"][name] for r in group if r["variants"][name]["ok"]]
+            row = {"clips": len(group), "finished": len(done),
+                   "success_rate": round(sum(e["success"] for e in done) / len(group), 4),
+                   "faces_found": sum(r["track"]["found"] for r in group)}
+            for key in keys:
+                values = [e["scores"][key] for e in done if e["scores"].get(key) is not None]
+                row[key] = round(float(np.mean(values)), 4) if values else None
+            row["noop_mouth_psnr"] = round(float(np.mean([r["reference"]["mouth_psnr"] for r in group])), 4)
+            row["dub_seconds"] = round(float(np.mean([e["dub_seconds"] for e in done])), 2) if done else None
+            summary[name][category] = row
+    return summary
+
+
+def _strip_clip_ids(clips: list[BenchClip], count: int) -> set[str]:
+    """Up to `count` clips for the strip, one per category first."""
+    return {c.id for c in select_clips(clips, count)} if count > 0 and clips else set()
+
+
+def _strip_picks(n_frames: int, count: int) -> list[int]:
+    """`count` frames spread evenly over the clip, away from its ends."""
+    return sorted({int(round(x)) for x in np.linspace(0, n_frames - 1, count + 2)[1:-1]})

@@ -1,0 +1,107 @@
+"""What the benchmark measures on one dubbed clip, and what counts as a success.
+
+A scorer takes a `ScoredClip` (the decoded output, ground truth and source, with the boxes)
+and returns named numbers; every number it can return has a `Metric` entry that the report
+turns into a column. A sync score (SyncNet-style LSE-C / LSE-D and its recovery R) will be
+one more scorer, `sync_scores(clip)` reading `clip.output_mouths` and `clip.speech`, plus its
+`Metric` entries: nothing else changes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from omnisync_cli.bench import metrics
+from omnisync_cli.face.region import RegionBox
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str  # name in results.json
+    label: str  # column header
+    fmt: str  # format spec of a value
+    better: str  # "higher", "lower", or "1" (closest to one)
+    about: str  # definition, printed under the table
+
+
+@dataclass(eq=False)
+class ScoredClip:
+    """One dubbed clip, frame-aligned: output frame j is the dub at audio time j / fps."""
+
+    output: np.ndarray  # (F, H, W, 3) uint8, the dub
+    target: np.ndarray  # (F, H, W, 3) the ground-truth dub (same scene, new utterance)
+    source: np.ndarray  # (F, H, W, 3) the source frame each output frame was made from
+    mouth_boxes: list[RegionBox]  # ground-truth mouth region of each frame (manifest)
+    edit_boxes: list[RegionBox]  # the working region the pipeline tracked (what it may change)
+    speech: np.ndarray  # 16 kHz mono waveform the clip was dubbed with
+    fps: float
+
+    @cached_property
+    def output_mouths(self) -> np.ndarray:
+        return metrics.crop_mouths(self.output, self.mouth_boxes)  # (F, 96, 96, 3)
+
+    @cached_property
+    def target_mouths(self) -> np.ndarray:
+        return metrics.crop_mouths(self.target, self.mouth_boxes)
+
+
+Scorer = Callable[[ScoredClip], dict[str, float]]
+
+
+def picture_scores(clip: ScoredClip) -> dict[str, float]:
+    """Mouth and full-frame fidelity to the ground truth, change outside the working region
+    against the source, and temporal stability of the mouth (see PICTURE_METRICS)."""
+    out_mad, out_psnr = metrics.outside_change(clip.output, clip.source, clip.edit_boxes)
+    return {
+        "mouth_psnr": metrics.clip_psnr(clip.output_mouths, clip.target_mouths),
+        "mouth_ssim": metrics.mean_ssim(clip.output_mouths, clip.target_mouths),
+        "frame_psnr": metrics.clip_psnr(clip.output, clip.target),
+        "outside_psnr": out_psnr,
+        "outside_mad": out_mad,
+        "flicker": metrics.flicker_ratio(clip.output_mouths, clip.target_mouths),
+        "temporal_error": metrics.temporal_error(clip.output_mouths, clip.target_mouths),
+    }
+
+
+PICTURE_METRICS: tuple[Metric, ...] = (
+    Metric("mouth_psnr", "mouth PSNR", ".2f", "higher",
+           "PSNR (dB) of the ground-truth mouth region (side = face width, resampled to 96 px) "
+           "of the output vs the ground-truth dub, from the MSE over all frames"),
+    Metric("mouth_ssim", "mouth SSIM", ".4f", "higher",
+           "SSIM (Gaussian 11x11, sigma 1.5) of the same crops, mean over frames"),
+    Metric("frame_psnr", "frame PSNR", ".2f", "higher",
+           "PSNR (dB) of the whole frame vs the ground-truth dub, from the MSE over all frames"),
+    Metric("outside_psnr", "outside PSNR", ".1f", "higher",
+           "PSNR (dB) vs the SOURCE over the pixels outside the tracked working region "
+           "(the re-encode's loss only; capped at 100)"),
+    Metric("outside_mad", "outside MAD", ".3f", "lower",
+           "mean abs difference (8-bit levels) vs the source over the same pixels; ~0"),
+    Metric("flicker", "flicker", ".3f", "1",
+           "mean abs frame-to-frame change of the output's mouth crops / the ground truth's: "
+           "1 = as lively as the truth, > 1 flicker or jitter, < 1 a frozen mouth"),
+    Metric("temporal_error", "temp. err", ".2f", "lower",
+           "mean abs difference (8-bit levels) of the output's and the truth's frame-to-frame "
+           "changes of the mouth crops: 0 = moves exactly like the truth"),
+)
+
+DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores,)
+DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS
+
+
+@dataclass(frozen=True)
+class SuccessRule:
+    """A clip passes when the dub finished and it did not make the picture worse than
+    leaving the video alone: its mouth PSNR is at most `max_mouth_drop_db` below that of the
+    no-op dub of the same clip (the source re-encoded with the new audio) and nothing
+    outside the working region changed beyond the re-encode."""
+
+    # 1 dB is about the smallest PSNR drop that shows side by side on these crops.
+    max_mouth_drop_db: float = 1.0
+    # The writer's default quality keeps untouched pixels at ~45-48 dB; 40 leaves slack.
+    min_outside_psnr_db: float = 40.0
+
+    def passes(self, scores: dict[str, float], noop_mouth_psnr: float) -> bool:
+        return (scores["mouth_psnr"] >= noop_mouth_psnr - self.max_mouth_drop_db
+                and scores["outside_psnr"] >= self.min_outside_psnr_db)

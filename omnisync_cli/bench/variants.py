@@ -1,0 +1,61 @@
+"""What the benchmark compares: named ways to dub a clip (DESIGN.md "Benchmark" baselines).
+
+A variant is a name plus the editor it dubs with: the pass-through editor (the source video
+with the new audio), or the OmniSync model under one `SamplerConfig`. Everything else about
+the dub (face tracking, paste, encode) is the pipeline's default, as a user gets it.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.guidance.dscfg import GuidanceConfig
+from omnisync_cli.model.editor import SamplerConfig
+from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    description: str  # one line for the report
+    sampler: SamplerConfig | None = None  # None: no model, the pass-through editor
+    # Builds the editor from the weights directory instead (a custom editor; tests).
+    factory: Callable[[Path | None], Editor] | None = None
+
+    def editor(self, weights: Path | None) -> Editor:
+        if self.factory is not None:
+            return self.factory(weights)
+        if self.sampler is None:
+            return PassthroughEditor()
+        return load_editor(weights, self.sampler)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description,
+                "sampler": None if self.sampler is None else asdict(self.sampler)}
+
+
+# The baselines of DESIGN.md: each model variant changes one thing from the defaults
+# (`ds-cfg`), so a difference in the table has one cause. Static scales bracket DS-CFG's
+# peak of 4: 1.5 is barely guided, 6 is strong enough to show CFG's artefacts.
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("no-op", "source video with the new audio (no edit)"),
+    Variant("tau=1", "DS-CFG, sampled from pure noise (no progressive init)",
+            SamplerConfig(tau=1.0)),
+    Variant("static-low", "progressive init, static CFG 1.5 everywhere",
+            SamplerConfig(guidance=GuidanceConfig(mode="static", w_peak=1.5))),
+    Variant("static-high", "progressive init, static CFG 6 everywhere",
+            SamplerConfig(guidance=GuidanceConfig(mode="static", w_peak=6.0))),
+    Variant("ds-cfg", "progressive init + DS-CFG (the defaults)", SamplerConfig()),
+)}
+
+
+def get_variants(names: str | list[str]) -> list[Variant]:
+    """Variants by name, from a list or a comma-separated string ("no-op,ds-cfg")."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown or not names:
+        raise ConfigError(f"unknown benchmark variant(s) {unknown or names}; choose from "
+                          f"{', '.join(VARIANTS)} (comma-separated)")
+    return [VARIANTS[n] for n in names]

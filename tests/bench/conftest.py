@@ -1,0 +1,39 @@
+"""A tiny benchmark split (3 clips, one per category, 0.5 s of 96 px frames) and a tiny model
+that edits, built once per session."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def bench_corpus(tmp_path_factory):
+    from omnisync_cli.data.corpus import PRESETS, build_corpus
+
+    path = tmp_path_factory.mktemp("corpus")
+    build_corpus(path, replace(PRESETS["tiny"], identities_per_category=0, clip_seconds=0.5))  # bench only
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """An untrained tiny model whose output layer is not zero: a freshly initialised one
+    predicts x = source exactly (a no-op), which would not show the model being run."""
+    from omnisync_cli.model.config import get_preset
+    from omnisync_cli.model.dit import OmniSyncDiT
+    from omnisync_cli.model.weights import save_model
+
+    torch.manual_seed(0)
+    model = OmniSyncDiT(get_preset("tiny"))
+    torch.nn.init.normal_(model.final_layer.linear.weight, std=0.02)
+    return save_model(model, tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The benchmark shares 2 cores with other work: one thread is faster than two fighting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

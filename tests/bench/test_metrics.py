@@ -1,0 +1,108 @@
+"""The benchmark's picture metrics against values worked out by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from omnisync_cli.bench import metrics
+from omnisync_cli.face.region import RegionBox
+
+
+def test_psnr_of_a_known_mse():
+    a = np.zeros((8, 8, 3), np.uint8)
+    b = np.full((8, 8, 3), 5, np.uint8)  # MSE 25
+    assert metrics.mse(a, b) == 25.0
+    assert metrics.psnr(a, b) == pytest.approx(10 * math.log10(255 ** 2 / 25))  # 34.15 dB
+    assert metrics.psnr(a, a) == math.inf
+    assert metrics.clip_psnr(np.stack([a, a]), np.stack([a, a])) == metrics.PSNR_CAP_DB
+
+
+def test_clip_psnr_pools_the_mse_over_frames():
+    # Frame 0 identical (MSE 0), frame 1 off by 10 (MSE 100): pooled MSE 50, not a mean of inf and 28 dB.
+    a = np.zeros((2, 4, 4, 3), np.uint8)
+    b = a.copy()
+    b[1] = 10
+    assert metrics.clip_psnr(a, b) == pytest.approx(10 * math.log10(255 ** 2 / 50))
+
+
+def test_shapes_must_match():
+    with pytest.raises(ValueError):
+        metrics.mse(np.zeros((4, 4)), np.zeros((4, 5)))
+
+
+def test_ssim_is_one_for_identical_images_and_falls_with_noise():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    assert metrics.ssim(image, image) == pytest.approx(1.0)
+    noisy = [np.clip(image + rng.normal(0, s, image.shape), 0, 255).astype(np.uint8) for s in (5, 20, 60)]
+    values = [metrics.ssim(image, n) for n in noisy]
+    assert 1.0 > values[0] > values[1] > values[2]
+    assert metrics.ssim(noisy[1], image) == pytest.approx(values[1])  # symmetric
+
+
+def test_ssim_of_two_flat_images_is_the_luminance_term():
+    # No variance: SSIM = (2 ab + C1) / (a^2 + b^2 + C1), the contrast-structure term being C2 / C2.
+    a, b = 100.0, 120.0
+    c1 = (0.01 * 255) ** 2
+    expected = (2 * a * b + c1) / (a * a + b * b + c1)
+    got = metrics.ssim(np.full((16, 16), a, np.uint8), np.full((16, 16), b, np.uint8))
+    assert got == pytest.approx(expected, abs=1e-9)
+
+
+def test_ssim_needs_a_whole_window():
+    with pytest.raises(ValueError, match="at least 11"):
+        metrics.ssim(np.zeros((10, 20)), np.zeros((10, 20)))
+
+
+def test_mouth_crops_follow_the_manifest_boxes():
+    frames = np.zeros((2, 64, 64, 3), np.uint8)
+    frames[:, 20:40, 20:40] = 200  # a bright square
+    boxes = metrics.mouth_boxes(np.array([[30.0, 30.0], [30.0, 30.0]]), np.array([20.0, 20.0]))
+    assert boxes[0] == RegionBox(30.0, 30.0, 20.0)
+    crops = metrics.crop_mouths(frames, boxes, size=16)
+    assert crops.shape == (2, 16, 16, 3)
+    assert crops[:, 2:-2, 2:-2].min() == 200  # the box is exactly the square
+
+
+def test_editable_rect_grows_to_even_pixels_and_clips_to_the_frame():
+    # paste_bounds of this box is (11, 11, 20, 20); chroma needs even edges: (10, 10, 20, 20).
+    assert metrics.editable_rect(RegionBox(15.5, 15.5, 9.0), 64, 48) == (10, 10, 20, 20)
+    assert metrics.editable_rect(RegionBox(2.0, 2.0, 10.0), 64, 48) == (0, 0, 8, 8)
+    assert metrics.editable_rect(RegionBox(-50.0, -50.0, 10.0), 64, 48) == (0, 0, 0, 0)
+
+
+def test_outside_change_ignores_the_working_region():
+    rng = np.random.default_rng(1)
+    source = rng.integers(0, 250, (3, 48, 64, 3)).astype(np.uint8)
+    boxes = [RegionBox(32.0, 24.0, 16.0)] * 3  # editable rect (24, 16, 40, 32): 256 pixels
+    assert metrics.outside_change(source, source.copy(), boxes) == (0.0, metrics.PSNR_CAP_DB)
+    edited = source.copy()
+    edited[:, 16:32, 24:40] = 0  # anything inside the region is allowed
+    assert metrics.outside_change(edited, source, boxes) == (0.0, metrics.PSNR_CAP_DB)
+    brighter = source.copy()
+    brighter[:, :8] += 4  # the top 8 rows (512 pixels, all outside) change by 4 levels
+    share = 512 / (48 * 64 - 256)
+    mad, value = metrics.outside_change(brighter, source, boxes)
+    assert mad == pytest.approx(4 * share)
+    assert value == pytest.approx(10 * math.log10(255 ** 2 / (16 * share)))
+
+
+def ramp(levels: list[float]) -> np.ndarray:
+    """(F, 4, 4, 3) frames, each one flat grey level."""
+    return np.stack([np.full((4, 4, 3), v, np.uint8) for v in levels])
+
+
+def test_flicker_ratio_and_temporal_error_by_hand():
+    target = ramp([100, 104, 108, 112, 116])  # changes by 4 a frame
+    assert metrics.temporal_activity(target) == 4.0
+    assert metrics.flicker_ratio(target, target) == 1.0
+    assert metrics.temporal_error(target, target) == 0.0
+    # +-3 jitter on top: changes 10, -2, 10, -2 -> mean abs 6, ratio 1.5; each differs from 4 by 6.
+    jitter = ramp([103, 101, 111, 109, 119])
+    assert metrics.flicker_ratio(jitter, target) == pytest.approx(1.5)
+    assert metrics.temporal_error(jitter, target) == pytest.approx(6.0)
+    frozen = ramp([100] * 5)
+    assert metrics.flicker_ratio(frozen, target) == 0.0
+    assert metrics.temporal_error(frozen, target) == pytest.approx(4.0)
+    assert metrics.flicker_ratio(target, frozen) == math.inf  # a still truth: any motion is infinite

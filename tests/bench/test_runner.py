@@ -1,0 +1,94 @@
+"""The benchmark end to end on a tiny generated benchmark split: real dubs, real scores."""
+
+import json
+
+import numpy as np
+import pytest
+
+from omnisync_cli.bench.runner import load_manifest, run_benchmark, select_clips
+from omnisync_cli.bench.variants import VARIANTS, Variant, get_variants
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.model.editor import SamplerConfig
+from omnisync_cli.pipeline.editor import PassthroughEditor
+
+
+class BrokenEditor(PassthroughEditor):
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        raise RuntimeError("the model fell over")
+
+
+def test_manifest_and_clip_selection(bench_corpus):
+    clips = load_manifest(bench_corpus)
+    assert [c.category for c in clips] == ["human", "stylized", "nonhuman"]
+    assert clips[0].mouth_xy.shape == (clips[0].frames, 2) and clips[0].source.is_file()
+    assert select_clips(clips, None) == clips
+    assert [c.category for c in select_clips(clips, 2)] == ["human", "stylized"]  # spread over categories
+    assert select_clips(clips, 10) == clips
+    assert select_clips(clips, [clips[2].id]) == [clips[2]]
+    with pytest.raises(ConfigError, match="not in the manifest"):
+        select_clips(clips, ["bench-nobody"])
+    with pytest.raises(InputError, match="manifest.json"):
+        load_manifest(bench_corpus / "bench")
+
+
+def test_variants_by_name():
+    assert [v.name for v in get_variants("no-op, ds-cfg")] == ["no-op", "ds-cfg"]
+    assert set(VARIANTS) >= {"no-op", "tau=1", "static-low", "static-high", "ds-cfg"}
+    assert VARIANTS["tau=1"].sampler.tau == 1.0
+    assert VARIANTS["static-high"].sampler.guidance.mode == "static"
+    with pytest.raises(ConfigError, match="unknown benchmark variant"):
+        get_variants("no-op,best")
+
+
+def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
+    lines = []
+    variants = get_variants("no-op,ds-cfg")
+    results = run_benchmark(bench_corpus, variants, tmp_path, clips=2, weights=tiny_weights,
+                            progress=lines.append, strip_clips=1, strip_frames=3)
+    assert len(lines) == 4 and "mouth PSNR" in lines[0]
+    for name in ("results.json", "report.md", "mouth_psnr.png", "strip.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert json.loads((tmp_path / "results.json").read_text()) == results
+    assert "| ds-cfg | human |" in (tmp_path / "report.md").read_text()
+
+    assert [c["category"] for c in results["clips"]] == ["human", "stylized"]
+    for clip in results["clips"]:
+        noop, model = clip["variants"]["no-op"], clip["variants"]["ds-cfg"]
+        assert noop["ok"] and model["ok"] and noop["output_frames"] == clip["frames"]
+        assert noop["scores"] == clip["reference"]  # the no-op dub is the reference
+        assert noop["success"]
+        # Nothing outside the working region changes beyond the re-encode, edit or not.
+        for entry in (noop, model):
+            assert entry["scores"]["outside_psnr"] > 40 and entry["scores"]["outside_mad"] < 2
+        assert model["scores"]["mouth_psnr"] != noop["scores"]["mouth_psnr"]  # the model did edit
+        assert 0 < model["scores"]["mouth_ssim"] < 1
+        assert set(clip["track"]) >= {"source", "found_frames", "mouth_error", "side_ratio", "found"}
+        # The benchmark's own tracking pass saw what every dub's did.
+        assert noop["faces_detected"] == model["faces_detected"] == clip["track"]["found_frames"]
+        assert noop["track_source"] == clip["track"]["source"]
+        assert (tmp_path / "videos" / "ds-cfg" / f"{clip['id']}.mp4").is_file()
+    summary = results["summary"]
+    assert set(summary) == {"no-op", "ds-cfg"} and set(summary["ds-cfg"]) == {"all", "human", "stylized"}
+    assert summary["no-op"]["all"]["success_rate"] == 1.0
+    assert summary["no-op"]["all"]["mouth_psnr"] == pytest.approx(
+        np.mean([c["reference"]["mouth_psnr"] for c in results["clips"]]), abs=1e-4)
+
+
+def test_a_failing_dub_is_recorded_and_the_run_goes_on(bench_corpus, tmp_path):
+    broken = Variant("broken", "raises in edit()", factory=lambda weights: BrokenEditor())
+    results = run_benchmark(bench_corpus, [broken], tmp_path, clips=1, strip_clips=0)
+    entry = results["clips"][0]["variants"]["broken"]
+    assert entry == {"ok": False, "error": "RuntimeError: the model fell over", "success": False}
+    assert results["clips"][0]["reference"]["outside_psnr"] > 40  # the no-op reference still ran
+    assert results["summary"]["broken"]["all"]["finished"] == 0
+    assert results["summary"]["broken"]["all"]["mouth_psnr"] is None
+    assert "RuntimeError: the model fell over" in (tmp_path / "report.md").read_text()
+    assert not (tmp_path / "videos" / "broken" / f"{results['clips'][0]['id']}.mp4").exists()
+
+
+def test_a_model_variant_without_weights_fails_before_any_dub(bench_corpus, tmp_path):
+    from omnisync_cli.errors import WeightsError
+
+    variant = Variant("ds-cfg", "needs weights", SamplerConfig())
+    with pytest.raises(WeightsError):
+        run_benchmark(bench_corpus, [variant], tmp_path, clips=1, weights=tmp_path / "none")
