@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
+import cv2
+import torch
 import typer
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
@@ -17,6 +19,11 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
 
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
+from omnisync_cli.bench.export import export_weights
+from omnisync_cli.bench.report import summary_table
+from omnisync_cli.bench.runner import run_benchmark
+from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
+from omnisync_cli.bench.variants import VARIANTS, get_variants
 from omnisync_cli.data.corpus import PRESETS as CORPUS_PRESETS
 from omnisync_cli.data.corpus import build_corpus
 from omnisync_cli.data.prepare import PrepareConfig
@@ -301,3 +308,42 @@ def prepare_data(
     except OmniSyncError as error:
         fail(error)
     err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+
+
+@app.command()
+def bench(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder holding bench/manifest.json (omnisync synth).")],
+    weights: WeightsOpt = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Benchmark the EMA weights of a training checkpoint.pt instead.")] = None,
+    clips: Annotated[Optional[str], typer.Option(help="N clips spread over the categories, or comma-separated clip ids (default: all).")] = None,
+    variants: Annotated[str, typer.Option(help=f"Comma-separated, from: {', '.join(VARIANTS)}.")] = ",".join(VARIANTS),
+    out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
+    max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = SuccessRule.max_mouth_drop_db,
+    threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,
+) -> None:
+    """Dub the held-out benchmark clips with each variant and score them against the ground truth.
+
+    Example: omnisync bench corpus/ --clips 12 --variants no-op,ds-cfg --out bench/results/quality
+    """
+    if threads:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+    try:
+        chosen = get_variants(variants)
+        wanted = None
+        if clips:
+            wanted = int(clips) if clips.isdigit() else [c.strip() for c in clips.split(",")]
+        label = ""
+        if checkpoint is not None:  # exported beside the results, so the run can be repeated
+            weights = out / "weights"
+            label = f"EMA weights of {checkpoint} at step {export_weights(checkpoint, weights)}"
+            err_console.print(label)
+        results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
+                                progress=lambda line: err_console.print(line, highlight=False),
+                                rule=SuccessRule(max_mouth_drop_db=max_drop), label=label)
+    except OmniSyncError as error:
+        fail(error)
+    if label:
+        print(label + "\n")
+    print(summary_table(results, DEFAULT_METRICS, "all"))
+    print(f"\nper category: {out / 'report.md'}")

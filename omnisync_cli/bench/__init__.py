@@ -1,4 +1,4 @@
-"""The quality benchmark (`omnisync bench`, `bench/quality.py`).
+"""The quality benchmark (`omnisync bench`).
 
 metrics   pure picture metrics (PSNR, SSIM, mouth crops, outside-region change, flicker)
 scores    what is measured per dubbed clip, the report's columns, the success rule
