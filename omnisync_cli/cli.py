@@ -38,6 +38,8 @@ from omnisync_cli.pipeline.batch import parse_shard
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.timeline import Extend
+from omnisync_cli.pipeline.tune import TuneGrid
+from omnisync_cli.pipeline.tune import tune as run_tune
 from omnisync_cli.train import TrainConfig
 from omnisync_cli.train import train as run_training
 
@@ -87,18 +89,6 @@ class RichProgress:
 def fail(error: OmniSyncError) -> None:
     err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
-
-
-def parse_floats(text: Optional[str], count: int, flag: str) -> Optional[tuple[float, ...]]:
-    if text is None:
-        return None
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ConfigError(f"{flag} takes {count} comma-separated numbers, got {text!r}") from None
-    if len(values) != count:
-        raise ConfigError(f"{flag} takes {count} comma-separated numbers, got {text!r}")
-    return values
 
 
 
@@ -191,6 +181,48 @@ def dub(
         err_console.print(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
                           f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
                           f"({report.faces_detected} found, {report.frames_filled} filled)")
+
+
+@app.command()
+def tune(
+    video: Annotated[Path, typer.Argument(help="Video to preview.")],
+    audio: Annotated[Path, typer.Argument(help="New speech.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Grid MP4 to write.")] = Path("tune.mp4"),
+    taus: Annotated[str, typer.Option("--tau", help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
+    peaks: Annotated[str, typer.Option("--cfg-peak", help="Comma-separated CFG peaks (grid columns).")] = "2,4,6",
+    seconds: Annotated[float, typer.Option(help="Preview length from the start of the speech.")] = 3.0,
+    weights: WeightsOpt = None, steps: StepsOpt = 8,
+    cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
+    cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
+    device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
+    region: RegionOpt = None, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
+) -> None:
+    """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
+
+    Example: omnisync tune in.mp4 speech.wav --tau 0.85,0.92,1.0 --cfg-peak 2,4,6 -o grid.mp4
+    """
+    try:
+        grid = TuneGrid(taus=parse_list(taus, "--tau"), cfg_peaks=parse_list(peaks, "--cfg-peak"),
+                        seconds=seconds)
+        options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite)
+        sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
+                                cfg_gamma, seed, device, dtype)
+        check_paths(video, audio, output, overwrite)
+        model = load_editor(weights, sampler, prompt)
+        run_tune(video, audio, output, lambda cell: model.with_sampler(cell), sampler, grid, options,
+                 RichProgress(quiet))
+    except OmniSyncError as error:
+        fail(error)
+    if not quiet:
+        err_console.print(f"wrote {output}: rows tau {taus}, columns cfg peak {peaks}")
+
+
+def parse_list(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"{flag} takes comma-separated numbers such as 2,4,6, got {text!r}") from None
 
 
 @app.command("batch-dub")

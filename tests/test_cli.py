@@ -83,3 +83,18 @@ def test_installed_console_script(inputs):
     again = subprocess.run([exe, "dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                             str(inputs / "out.mp4"), "--passthrough", "-q"], capture_output=True, text=True)
     assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_tune_tiles_one_preview_per_setting(inputs, tmp_path):
+    from omnisync_cli.model.dit import OmniSyncDiT
+    from omnisync_cli.model.config import get_preset
+    from omnisync_cli.model.weights import save_model
+    save_model(OmniSyncDiT(get_preset("tiny")), tmp_path / "tiny")
+    result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
+                                 str(inputs / "grid.mp4"), "--tau", "0.5,1", "--cfg-peak", "2,4,6",
+                                 "--seconds", "0.4", "--steps", "1", "--weights", str(tmp_path / "tiny"),
+                                 "--region", "20,14,24,24", "-q"])
+    assert result.exit_code == 0, result.output
+    info = probe_video(inputs / "grid.mp4")
+    assert (info.width, info.frame_count) == (3 * 320, 10)  # 3 columns, 0.4 s at 25 fps
+    assert info.height == 2 * 240  # 2 rows of 64x48 scaled to 320 wide

@@ -4,6 +4,7 @@ For each segment of crops: progressive init at tau (paper Eq. 5), then `steps` s
 steps from tau to 0 (Eq. 6) with DS-CFG (Eq. 7-9), all frames of the segment in one clip.
 """
 
+import copy
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,12 @@ class ModelEditor:
                  prompt: str = "") -> "ModelEditor":
         device, _ = resolve_device(sampler.device, sampler.dtype)
         return cls(load_model(directory, device), sampler, prompt)
+
+    def with_sampler(self, sampler: SamplerConfig) -> "ModelEditor":
+        """The same loaded model with other sampling settings (one model, many previews)."""
+        other = copy.copy(self)
+        other.sampler = sampler
+        return other
 
     def prepare_audio(self, waveform: np.ndarray) -> AudioFeatures:
         return self.audio_frontend.features(waveform)
