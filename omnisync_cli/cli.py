@@ -290,6 +290,8 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Clips per step per process.")] = 8,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 3e-4,
     seed: SeedOpt = 0,
+    init_from: Annotated[Optional[Path], typer.Option(help="Weights directory to fine-tune from (same preset).")] = None,
+    pair_threshold: Annotated[float, typer.Option(help="Eq. 3: noise level above which the condition is a pseudo-pair (paper 0.85).")] = 0.85,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -306,7 +308,8 @@ def train(
     from omnisync_cli.train import train as run_training
     try:
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
-                             seed=seed, threads=threads, device=device)
+                             seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
+                             threads=threads, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:
         fail(error)

@@ -17,6 +17,7 @@ class TrainConfig:
     preset: str = "cpu-small"  # model preset (model.config.PRESETS)
     out_dir: str = "runs/train"  # checkpoint.pt, samples/, and the final weights go here
     seed: int = 0  # model init, data order, noise, pair and dropout draws all derive from it
+    init_from: str = ""  # weights directory to start from (fine-tuning); "" = fresh init
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)

@@ -33,7 +33,7 @@ from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.device import autocast, resolve_device
 from omnisync_cli.model.dit import OmniSyncDiT
-from omnisync_cli.model.weights import save_model
+from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
@@ -117,6 +117,12 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
 
     torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = OmniSyncDiT(model_config).to(device)
+    if config.init_from:  # fine-tuning: start from trained weights of the same preset
+        trained = load_model(config.init_from, device)
+        if trained.config != model_config:
+            raise ConfigError(f"{config.init_from} holds a model of another configuration than "
+                              f"preset {config.preset!r}; fine-tune with that model's preset")
+        model.load_state_dict(trained.state_dict())
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)

@@ -84,3 +84,21 @@ def test_finished_run_can_be_extended_but_not_changed(tmp_path, corpus):
     assert steps == [3, 4]
     with pytest.raises(ConfigError, match="lr"):
         train(tiny(tmp_path, steps=5, lr=1e-2), corpus, progress=False)
+
+
+def test_fine_tuning_starts_from_given_weights(tmp_path, corpus):
+    from omnisync_cli.model.weights import save_model
+    torch.manual_seed(123)
+    start = OmniSyncDiT(get_preset("tiny"))
+    torch.nn.init.normal_(start.final_layer.linear.weight, std=0.01)  # not the fresh-init zeros
+    save_model(start, tmp_path / "start")
+    seen = {}
+
+    def first_step(info):
+        seen.setdefault("ema", {k: v.clone() for k, v in info.ema.state_dict().items()})
+
+    config = TrainConfig(preset="tiny", out_dir=str(tmp_path / "run"), steps=1, batch_size=2,
+                         sample_every=0, init_from=str(tmp_path / "start"), lr=1e-12, warmup_steps=0)
+    train(config, corpus, progress=False, on_step=first_step)
+    for name, value in start.state_dict().items():
+        assert torch.allclose(seen["ema"][name], value, atol=1e-6), name
