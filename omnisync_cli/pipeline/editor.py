@@ -12,8 +12,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from omnisync_cli.model.editor import ModelEditor, SamplerConfig
-
 # The model trained by this project and shipped in the repository (OMNISYNC_WEIGHTS overrides).
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "cpu-small"
 
@@ -52,6 +50,9 @@ def default_weights_dir() -> Path:
     return Path(os.environ.get("OMNISYNC_WEIGHTS", BUNDLED_WEIGHTS))
 
 
-def load_editor(weights: Path | None, sampler: SamplerConfig, prompt: str = "") -> ModelEditor:
-    """The OmniSync editor from a weights directory (default: the bundled model)."""
+def load_editor(weights: Path | None, sampler, prompt: str = ""):
+    """The OmniSync editor (model.editor.ModelEditor) from a weights directory (default: the
+    bundled model), run with `sampler` (model.editor.SamplerConfig)."""
+    from omnisync_cli.model.editor import ModelEditor  # torch loads only when a model runs
+
     return ModelEditor.from_dir(weights or default_weights_dir(), sampler, prompt)
