@@ -47,6 +47,13 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("static-high", "progressive init, static CFG 6 everywhere",
             SamplerConfig(guidance=GuidanceConfig(mode="static", w_peak=6.0))),
     Variant("ds-cfg", "progressive init + DS-CFG (the defaults)", SamplerConfig()),
+    # The sweep that picks DS-CFG's peak: the defaults with only w_peak changed.
+    Variant("ds-peak2", "progressive init + DS-CFG with peak 2",
+            SamplerConfig(guidance=GuidanceConfig(w_peak=2.0))),
+    Variant("ds-peak6", "progressive init + DS-CFG with peak 6",
+            SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
+    Variant("none", "progressive init, conditional prediction only (no CFG)",
+            SamplerConfig(guidance=GuidanceConfig(mode="none"))),
 )}
 
 
