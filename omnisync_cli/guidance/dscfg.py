@@ -21,11 +21,12 @@ GUIDANCE_MODES = ("ds", "static", "none")
 @dataclass(frozen=True)
 class GuidanceConfig:
     mode: str = "ds"  # ds: Eq. 7-9; static: w_peak everywhere and at every step; none: conditional only
-    # Provisional until measured on the trained default model with `omnisync tune` (the
-    # bench owner fixes them): w_peak 4 is the CLI's documented example; w_base 1 leaves the
-    # face outside the mouth at the plain conditional prediction; s 0.15 of the region side
-    # puts the half-maximum ring (1.18 s = 0.18) about at the lip corners of a mouth that is
-    # a third of the region wide.
+    # Measured on the trained default model (bench/results/guidance-sweep/summary.md, 6
+    # held-out clips): peaks 2, 4 and 6 score within 0.02 dB mouth PSNR of each other and
+    # static 6 is worst (-0.21 dB), so peak 4, the CLI's documented example, stays. w_base 1
+    # leaves the face outside the mouth at the plain conditional prediction; s 0.15 of the
+    # region side puts the half-maximum ring (1.18 s = 0.18) about at the lip corners of a
+    # mouth a third of the region wide; gamma 1.5 is the paper's.
     w_peak: float = 4.0  # guidance scale at the mouth centre (and the static scale)
     w_base: float = 1.0  # guidance scale far from the mouth
     s: float = 0.15  # Gaussian spread as a fraction of the region side
