@@ -10,6 +10,7 @@ second holds one segment of frames.
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -148,14 +149,8 @@ class _StageClock:
     def __init__(self):
         self.seconds: dict[str, float] = {}
 
-    def __call__(self, name: str):
-        clock = self
-
-        class _Timer:
-            def __enter__(self):
-                self.start = time.perf_counter()
-
-            def __exit__(self, *exc):
-                clock.seconds[name] = round(time.perf_counter() - self.start, 3)
-
-        return _Timer()
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 3)
