@@ -255,7 +255,7 @@ def main() -> None:
 
     train = synthesized(args.train, seed=1000, heldout=False)
     test = synthesized(args.test, seed=2000, heldout=True)
-    test_en = [u for u in test if u.language.startswith("en")]  # "en", "en-us", "en-029", ...
+    test_en = [u for u in test if u.language == "en"]
     log(f"synthesized: {len(train)} train, {len(test)} held-out ({len(test_en)} English)")
     rec, failed = recorded_set(args.recorded)
     log(f"recorded: {len(rec)} prompts aligned, {sum(u.seconds for u in rec) / 60:.1f} min "

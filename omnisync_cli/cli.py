@@ -290,8 +290,11 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Clips per step per process.")] = 8,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 3e-4,
     seed: SeedOpt = 0,
-    init_from: Annotated[Optional[Path], typer.Option(help="Weights directory to fine-tune from (same preset).")] = None,
+    init_from: Annotated[Optional[Path], typer.Option(help="Weights directory to fine-tune from (same preset; a different audio frontend restarts only the audio encoder).")] = None,
     pair_threshold: Annotated[float, typer.Option(help="Eq. 3: noise level above which the condition is a pseudo-pair (paper 0.85).")] = 0.85,
+    loss_weighting: Annotated[str, typer.Option(help="velocity (Eq. 2 as written) or x (sigma^2 x Eq. 2: the clean-clip error).")] = "velocity",
+    mouth_loss_weight: Annotated[float, typer.Option(help="Extra loss weight at the mouth centre (0: none).")] = 0.0,
+    viseme_loss_weight: Annotated[float, typer.Option(help="Auxiliary audio -> mouth-parameter loss on synthetic clips (0: none).")] = 0.0,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -302,6 +305,8 @@ def train(
 
       omnisync train corpus/ --out runs/cpu-small --steps 3000
 
+      omnisync train corpus/ --out runs/tune --init-from weights/cpu-small --pair-threshold 0.1 --loss-weighting x --mouth-loss-weight 10 --viseme-loss-weight 1
+
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
     from omnisync_cli.train import TrainConfig
@@ -309,7 +314,8 @@ def train(
     try:
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
-                             threads=threads, device=device)
+                             loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
+                             viseme_loss_weight=viseme_loss_weight, threads=threads, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:
         fail(error)

@@ -147,7 +147,7 @@ class Utterance:
     """
 
     text: str
-    language: str
+    language: str  # ISO 639-1 code of the voice ("en" for en-us, en-gb-scotland, ...)
     voice: str
     rate: int
     pitch: int
@@ -178,7 +178,7 @@ def synthesize(text: str, voice: str = "en", rate: int = 175, pitch: int = 50,
             end = events[k + 1][1] / espeak_rate if k + 1 < len(events) else seconds
             if end > start:
                 phonemes.append((name, start, min(end, seconds)))
-    language = voice.split("+")[0]
+    language = voice.split("+")[0].split("-")[0]  # "en-gb-scotland+f2" -> "en"
     return Utterance(text, language, voice, int(rate), int(pitch), wave, tuple(phonemes))
 
 

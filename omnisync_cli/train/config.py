@@ -6,6 +6,7 @@ from typing import Any
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import PRESETS
+from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
 LR_SCHEDULES = ("constant", "cosine")
@@ -43,6 +44,11 @@ class TrainConfig:
     sigma_std: float = 0.8  # logit-normal scale
     sigma_uniform_weight: float = 0.2  # share of uniform draws in the mixture
     pair_threshold: float = 0.85  # Eq. 3: sigma above it -> pseudo-pair condition (paper t 850)
+    # --- loss weights (train.objectives; the defaults are Eq. 2 as written) ---------------
+    loss_weighting: str = "velocity"  # velocity (Eq. 2) or x (sigma^2 x Eq. 2: the x error)
+    mouth_loss_weight: float = 0.0  # extra weight at the mouth centre: 1 + this x a Gaussian bump
+    mouth_loss_radius: float = 0.12  # the bump's standard deviation, as a fraction of the crop
+    viseme_loss_weight: float = 0.0  # auxiliary audio -> mouth-parameter loss (synthetic clips)
     # --- condition dropout (classifier-free guidance) --------------------------------------
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
@@ -77,6 +83,10 @@ class TrainConfig:
             (self.sigma_std > 0, "sigma_std must be positive"),
             (0 <= self.sigma_uniform_weight <= 1, "sigma_uniform_weight must be in [0, 1]"),
             (0 < self.pair_threshold < 1, "pair_threshold must be in (0, 1)"),
+            (self.loss_weighting in LOSS_WEIGHTINGS, f"loss_weighting must be one of {LOSS_WEIGHTINGS}"),
+            (self.mouth_loss_weight >= 0, "mouth_loss_weight must be >= 0"),
+            (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
+            (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
              "dropout probabilities must be >= 0 and sum to at most 1"),

@@ -9,7 +9,7 @@ k x batch, and two ranks never need to agree on anything but the seed.
 
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import cv2
@@ -20,6 +20,7 @@ from torch.utils.data import Dataset, Sampler
 from omnisync_cli.data.pairs import ClipInfo, PairIndex, Segment, draw_dropout, sample_pair
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.model.dit import MOUTH_PARAMETERS
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.schedules import sigma_sampler
@@ -34,6 +35,7 @@ class ClipData:
     waveforms: list[np.ndarray]  # per rendering mono float32 at 16 kHz; frame j at j / fps s
     fps: float
     prompts: list[str]  # per rendering ("" for none)
+    visemes: list[np.ndarray] = field(default_factory=list)  # per rendering (T, 5); [] if unknown
 
 
 # Whole-utterance features kept in memory: a 3 s log-mel track is ~100 KB, so 4096 of
@@ -132,6 +134,15 @@ class TrainingExamples(Dataset):
         f = self.model_config.segment_frames
         return np.asarray(self.clip(seg.clip).mouth_xy[seg.rendering][seg.start:seg.start + f], np.float32)
 
+    def segment_visemes(self, seg: Segment) -> torch.Tensor:
+        """(F, 5) mouth parameters that drove the segment's rendering; NaN where unknown
+        (real videos), which the viseme loss skips."""
+        f = self.model_config.segment_frames
+        known = self.clip(seg.clip).visemes
+        if not known:
+            return torch.full((f, MOUTH_PARAMETERS), float("nan"))
+        return torch.from_numpy(np.asarray(known[seg.rendering][seg.start:seg.start + f], np.float32))
+
     def text(self, seg: Segment) -> torch.Tensor | None:
         return self.text_encoder(self.clip(seg.clip).prompts[seg.rendering])
 
@@ -170,6 +181,7 @@ class TrainingExamples(Dataset):
             "drop_audio": torch.tensor(drop_audio),
             "drop_text": torch.tensor(drop_text),
             "mouth_xy": torch.from_numpy(mouth.astype(np.float32)),
+            "visemes": self.segment_visemes(target),  # (F, 5), NaN if unknown; symmetric under flip
             "pseudo": torch.tensor(branch == "pseudo"),
             "target_segment": torch.tensor([target.clip, target.rendering, target.start]),
             "condition_segment": torch.tensor([condition.clip, condition.rendering, condition.start]),

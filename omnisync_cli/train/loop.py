@@ -39,6 +39,7 @@ from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
+from omnisync_cli.train.objectives import loss_weights, viseme_loss
 from omnisync_cli.train.samples import validation_pairs, write_samples
 from omnisync_cli.train.schedules import ema_decay_at, lr_factor
 
@@ -86,6 +87,26 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
                           f"({', '.join(changed)}); resume with the same settings or use a new out_dir")
 
 
+def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> list[str]:
+    """Copy `trained`'s weights into `model`; returns the names left at their fresh init.
+
+    The configurations must match except for the audio settings (frontend, window, encoder
+    width): switching the audio frontend keeps everything the network learned about pictures
+    and starts only the audio encoder fresh. Any other difference is a ConfigError."""
+    audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
+    ours, theirs = model.config.to_dict(), trained.config.to_dict()
+    differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
+    if differ:
+        raise ConfigError(f"{origin} holds a model of another configuration ({', '.join(differ)} "
+                          "differ); fine-tune with that model's preset")
+    state, target = trained.state_dict(), model.state_dict()
+    fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
+    if any(not k.startswith("audio_embed.") for k in fresh):
+        raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
+    model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})
+    return fresh
+
+
 def _bar(enabled: bool) -> Progress:
     return Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled)
@@ -118,13 +139,15 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     torch.manual_seed(config.seed)  # the same initial weights on every rank
     model = OmniSyncDiT(model_config).to(device)
     if config.init_from:  # fine-tuning: start from trained weights of the same preset
-        trained = load_model(config.init_from, device)
-        if trained.config != model_config:
-            raise ConfigError(f"{config.init_from} holds a model of another configuration than "
-                              f"preset {config.preset!r}; fine-tune with that model's preset")
-        model.load_state_dict(trained.state_dict())
+        fresh = init_from_trained(model, load_model(config.init_from, "cpu"), config.init_from)
+        if fresh and rank == 0:
+            warnings.warn(f"{config.init_from}: the audio encoder differs ({len(fresh)} tensors); "
+                          "it starts fresh, every other weight is fine-tuned")
+    # The viseme head learns only from the viseme loss: frozen without it (DDP wants a
+    # gradient for every trainable weight in every step).
+    model.viseme_head.requires_grad_(config.viseme_loss_weight > 0)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, partial(
         lr_factor, warmup_steps=config.warmup_steps, total_steps=config.steps,
@@ -175,9 +198,15 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             model.train()
             with autocast(device, amp_dtype):
-                loss = cfm_loss(net, batch["x"], batch["sigma"], batch["noise"],
+                weight = loss_weights(batch["sigma"], batch["mouth_xy"], model_config.region_size,
+                                      config.loss_weighting, config.mouth_loss_weight,
+                                      config.mouth_loss_radius)
+                loss = cfm_loss(net, batch["x"], batch["sigma"], batch["noise"], weight=weight,
                                 source=batch["source"], audio=batch["audio"], text=batch["text"],
                                 drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
+                if config.viseme_loss_weight > 0:
+                    loss = loss + config.viseme_loss_weight * viseme_loss(
+                        model.audio_visemes(batch["audio"]), batch["visemes"])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip > 0:

@@ -30,3 +30,9 @@ def test_heldout_texts_are_disjoint_from_training_texts():
     bench = {random_sentence(rng, "en", 4, heldout=True) for _ in range(50)}
     assert not train & bench
     assert all(is_heldout_text(t) for t in bench) and not any(is_heldout_text(t) for t in train)
+
+
+def test_language_is_the_iso_code_of_the_voice():
+    assert synthesize("hello", "en-gb-scotland+f2").language == "en"
+    assert synthesize("hola", "es-419").language == "es"
+    assert synthesize("hallo", "de").language == "de"

@@ -57,3 +57,14 @@ def test_training_sigma_sampler_is_seeded_and_in_range():
         assert torch.equal(a, b)
         assert a.min() >= 0 and a.max() <= 1
         assert abs(a.median().item() - median) < 0.03
+
+
+def test_cfm_loss_weight_multiplies_each_squared_error():
+    x = torch.tensor([[1.0, 2.0]])
+    eps = torch.zeros(1, 2)
+    zero_model = lambda xs, s, **_: torch.zeros_like(xs)  # noqa: E731
+    # errors (1, 4) weighted (3, 0.5): mean(3, 2) = 2.5; weight None = plain Eq. 2 = 2.5 too
+    weighted = cfm_loss(zero_model, x, torch.tensor([0.5]), eps, weight=torch.tensor([[3.0, 0.5]]))
+    assert torch.isclose(weighted, torch.tensor(2.5))
+    only_second = cfm_loss(zero_model, x, torch.tensor([0.5]), eps, weight=torch.tensor([[0.0, 1.0]]))
+    assert torch.isclose(only_second, torch.tensor(2.0))

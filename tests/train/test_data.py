@@ -20,6 +20,7 @@ def test_example_shapes_and_ranges(corpus):
     assert ex["x"].min() >= -1 and ex["x"].max() <= 1
     assert ex["audio"].shape[0] == f and ex["audio"].ndim == 3  # (F, W, C)
     assert ex["text"].shape == (32,) and ex["mouth_xy"].shape == (f, 2)
+    assert ex["visemes"].shape == (f, 5) and not ex["visemes"].isnan().any()
     assert 0 <= ex["sigma"] <= 1
 
 

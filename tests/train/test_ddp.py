@@ -32,7 +32,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
     cfg = TrainConfig(preset="tiny", out_dir=os.path.join(out_dir, "run"), steps=3, batch_size=2,
                       lr=2e-3, warmup_steps=1, checkpoint_every=3, sample_every=0, log_every=1,
-                      device="cpu")
+                      device="cpu", mouth_loss_weight=4.0, viseme_loss_weight=1.0)
     train(cfg, FakeCorpus(), progress=False, on_step=record)
 
 

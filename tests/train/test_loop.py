@@ -102,3 +102,20 @@ def test_fine_tuning_starts_from_given_weights(tmp_path, corpus):
     train(config, corpus, progress=False, on_step=first_step)
     for name, value in start.state_dict().items():
         assert torch.allclose(seen["ema"][name], value, atol=1e-6), name
+
+
+def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder(tmp_path):
+    from omnisync_cli.train.loop import init_from_trained
+    torch.manual_seed(0)
+    trained = OmniSyncDiT(get_preset("tiny"))  # log-mel, 20 channels, 0.16 s windows
+    torch.nn.init.normal_(trained.final_layer.linear.weight, std=0.01)
+    model = OmniSyncDiT(get_preset("tiny", audio_window_s=0.32), audio_channels=24)  # a Whisper-like input
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fresh = init_from_trained(model, trained, "trained/")
+    assert fresh and all(k.startswith("audio_embed.") for k in fresh)
+    assert "audio_embed.convs.0.weight" in fresh and "audio_embed.proj.weight" in fresh
+    for name, value in model.state_dict().items():
+        expected = before[name] if name in fresh else trained.state_dict()[name]
+        assert torch.equal(value, expected), name
+    with pytest.raises(ConfigError, match="depth"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny", depth=3)), trained, "trained/")
