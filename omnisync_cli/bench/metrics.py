@@ -162,3 +162,21 @@ def temporal_error(output_crops: np.ndarray, target_crops: np.ndarray) -> float:
         return 0.0
     o, t = output_crops.astype(np.float64), target_crops.astype(np.float64)
     return float(np.abs((o[1:] - o[:-1]) - (t[1:] - t[:-1])).mean())
+
+
+def mouth_change(crops: np.ndarray, source_crops: np.ndarray) -> np.ndarray:
+    """(F,) mean abs difference of each frame's mouth crop from the source's, 8-bit levels."""
+    return np.abs(crops.astype(np.float64) - source_crops.astype(np.float64)).mean(axis=(1, 2, 3))
+
+
+def change_correlation(output_crops: np.ndarray, target_crops: np.ndarray,
+                       source_crops: np.ndarray) -> float:
+    """Pearson r over frames between how much the output's mouth differs from the source's
+    and how much the ground truth's does: 1 when the dub changes the mouth exactly in the
+    frames where the new speech needs another mouth, ~0 for a dub that ignores the speech
+    (the no-op changes nothing but codec noise). 0 when either series is constant."""
+    out = mouth_change(output_crops, source_crops)
+    truth = mouth_change(target_crops, source_crops)
+    if len(out) < 2 or out.std() == 0 or truth.std() == 0:
+        return 0.0
+    return float(np.corrcoef(out, truth)[0, 1])

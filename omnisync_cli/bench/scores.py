@@ -46,6 +46,10 @@ class ScoredClip:
     def target_mouths(self) -> np.ndarray:
         return metrics.crop_mouths(self.target, self.mouth_boxes)
 
+    @cached_property
+    def source_mouths(self) -> np.ndarray:
+        return metrics.crop_mouths(self.source, self.mouth_boxes)
+
 
 Scorer = Callable[[ScoredClip], dict[str, float]]
 
@@ -62,6 +66,8 @@ def picture_scores(clip: ScoredClip) -> dict[str, float]:
         "outside_mad": out_mad,
         "flicker": metrics.flicker_ratio(clip.output_mouths, clip.target_mouths),
         "temporal_error": metrics.temporal_error(clip.output_mouths, clip.target_mouths),
+        "change_r": metrics.change_correlation(clip.output_mouths, clip.target_mouths,
+                                               clip.source_mouths),
     }
 
 
@@ -84,6 +90,10 @@ PICTURE_METRICS: tuple[Metric, ...] = (
     Metric("temporal_error", "temp. err", ".2f", "lower",
            "mean abs difference (8-bit levels) of the output's and the truth's frame-to-frame "
            "changes of the mouth crops: 0 = moves exactly like the truth"),
+    Metric("change_r", "change r", ".3f", "higher",
+           "Pearson r over frames of the output's and the truth's per-frame mouth difference "
+           "from the source: 1 = changes the mouth exactly where the new speech needs it, "
+           "~0 = ignores the speech (the no-op)"),
 )
 
 DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores,)

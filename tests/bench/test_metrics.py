@@ -106,3 +106,17 @@ def test_flicker_ratio_and_temporal_error_by_hand():
     assert metrics.flicker_ratio(frozen, target) == 0.0
     assert metrics.temporal_error(frozen, target) == pytest.approx(4.0)
     assert metrics.flicker_ratio(target, frozen) == math.inf  # a still truth: any motion is infinite
+
+
+def test_change_correlation_by_hand():
+    source = np.zeros((4, 2, 2, 3), np.uint8)
+    truth = source.copy()
+    truth[[1, 3]] = 40  # the new speech needs another mouth in frames 1 and 3
+    follows = source.copy()
+    follows[[1, 3]] = 20  # changes the same frames, less strongly: r = 1
+    wrong = source.copy()
+    wrong[[0, 2]] = 20  # changes the other frames: r = -1
+    assert np.allclose(metrics.mouth_change(truth, source), [0, 40, 0, 40])
+    assert metrics.change_correlation(follows, truth, source) == pytest.approx(1.0)
+    assert metrics.change_correlation(wrong, truth, source) == pytest.approx(-1.0)
+    assert metrics.change_correlation(source, truth, source) == 0.0  # the no-op: constant 0
