@@ -37,7 +37,7 @@ class Variant:
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
 # (`ds-cfg`), so a difference in the table has one cause. Static scales bracket DS-CFG's
-# peak of 4: 1.5 is barely guided, 6 is strong enough to show CFG's artefacts.
+# peaks: 1.5 is barely guided, 6 is strong enough to show CFG's artefacts.
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("no-op", "source video with the new audio (no edit)"),
     Variant("tau=1", "DS-CFG, sampled from pure noise (no progressive init)",
@@ -50,6 +50,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     # The sweep that picks DS-CFG's peak: the defaults with only w_peak changed.
     Variant("ds-peak2", "progressive init + DS-CFG with peak 2",
             SamplerConfig(guidance=GuidanceConfig(w_peak=2.0))),
+    Variant("ds-peak4", "progressive init + DS-CFG with peak 4",
+            SamplerConfig(guidance=GuidanceConfig(w_peak=4.0))),
     Variant("ds-peak6", "progressive init + DS-CFG with peak 6",
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
