@@ -11,15 +11,22 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def tiny_whisper_config(num_mel_bins: int, max_source_positions: int):
+    """One encoder and one decoder layer of width WHISPER_D_MODEL; special ids below vocab."""
+    from transformers import WhisperConfig
+
+    return WhisperConfig(vocab_size=64, num_mel_bins=num_mel_bins, d_model=WHISPER_D_MODEL,
+                         encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                         decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
+                         max_source_positions=max_source_positions, max_target_positions=16,
+                         pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+
+
 @pytest.fixture(scope="session")
 def whisper_dir(tmp_path_factory):
-    from transformers import WhisperConfig, WhisperModel
+    from transformers import WhisperModel
 
-    config = WhisperConfig(vocab_size=64, num_mel_bins=20, d_model=WHISPER_D_MODEL,
-                           encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                           decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-                           max_source_positions=50, max_target_positions=16, pad_token_id=0,
-                           bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+    config = tiny_whisper_config(num_mel_bins=20, max_source_positions=50)
     path = tmp_path_factory.mktemp("whisper")
     WhisperModel(config).save_pretrained(path)
     return path
@@ -82,13 +89,9 @@ def ct2_whisper_dirs(tmp_path_factory):
     """(transformers dir, CTranslate2 dir) of one tiny random Whisper: 80 mels, encoder inputs
     of up to 10 s (max_source_positions 500), converted with ctranslate2's own converter."""
     import ctranslate2
-    from transformers import WhisperConfig, WhisperForConditionalGeneration
+    from transformers import WhisperForConditionalGeneration
 
-    config = WhisperConfig(vocab_size=64, num_mel_bins=80, d_model=WHISPER_D_MODEL,
-                           encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                           decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32,
-                           max_source_positions=500, max_target_positions=16, pad_token_id=0,
-                           bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+    config = tiny_whisper_config(num_mel_bins=80, max_source_positions=500)
     root = tmp_path_factory.mktemp("whisper-ct2")
     WhisperForConditionalGeneration(config).save_pretrained(root / "hf")
     ctranslate2.converters.TransformersConverter(str(root / "hf")).convert(str(root / "ct2"))
