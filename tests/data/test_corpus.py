@@ -81,3 +81,25 @@ def test_output_does_not_depend_on_worker_count(corpus, tmp_path):
     for a, b in zip(one, two):
         assert a.key == b.key and np.array_equal(a.crops[1], b.crops[1])
         assert np.array_equal(a.waveforms[1], b.waveforms[1])
+
+
+def test_the_cli_trains_on_the_written_corpus_with_the_stage_3_losses(corpus, tmp_path):
+    """`omnisync train` reads the shards and takes the loss options the default model used."""
+    from typer.testing import CliRunner
+
+    from omnisync_cli.cli import app
+    from omnisync_cli.model.weights import load_model
+
+    out, _, _ = corpus
+    run = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", str(out), "--out", str(run), "--preset", "tiny",
+                                      "--steps", "2", "--batch-size", "2", "--pair-threshold", "0.1",
+                                      "--loss-weighting", "x", "--mouth-loss-weight", "10",
+                                      "--viseme-loss-weight", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run / "training.json").read_text())["config"]
+    assert (saved["loss_weighting"], saved["mouth_loss_weight"], saved["viseme_loss_weight"]) == ("x", 10.0, 1.0)
+    assert load_model(run).config.region_size == 16
+    bad = CliRunner().invoke(app, ["train", str(out), "--out", str(tmp_path / "bad"), "--preset", "tiny",
+                                   "--loss-weighting", "eps"])
+    assert bad.exit_code == 2 and "loss_weighting" in bad.stderr
