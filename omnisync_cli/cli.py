@@ -364,13 +364,13 @@ def bench(
     """
     import cv2
     import torch
-    
+
     from omnisync_cli.bench.export import export_weights
     from omnisync_cli.bench.report import summary_table
     from omnisync_cli.bench.runner import run_benchmark
     from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
     from omnisync_cli.bench.variants import get_variants
-    
+
     if threads:
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)

