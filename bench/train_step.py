@@ -34,8 +34,8 @@ def main() -> None:
         corpus = args.corpus
         if corpus is None:
             corpus = os.path.join(tmp, "corpus")
-            build_corpus(corpus, CorpusConfig(identities_per_category=2, clips_per_identity=2,
-                                              bench_identities_per_category=1, bench_clips_per_identity=1))
+            build_corpus(corpus, CorpusConfig(identities=6, clips_per_identity=2,
+                                              bench_identities_per_group=0, bench_clips_per_identity=1))
         stamps = []
         load_before = os.getloadavg()[0]
         config = TrainConfig(preset=args.preset, out_dir=os.path.join(tmp, "run"), steps=args.steps,

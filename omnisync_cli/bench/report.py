@@ -12,7 +12,7 @@ import numpy as np
 
 from omnisync_cli.bench.scores import Metric
 
-CATEGORIES = ("all", "human", "stylized", "nonhuman")
+CATEGORIES = ("all", "human", "stylized", "nonhuman", "seen", "heldout-head", "heldout-mouth", "heldout-render")
 _BETTER = {"higher": "↑", "lower": "↓", "1": "→1"}
 
 

@@ -36,6 +36,7 @@ from omnisync_cli.pipeline.timeline import plan_source_frames
 
 MANIFEST = Path("bench") / "manifest.json"
 CATEGORIES = ("human", "stylized", "nonhuman")
+GROUPS = ("seen", "heldout-head", "heldout-mouth", "heldout-render")  # as data.styles.GROUPS
 ALL = "all"
 # A track "found the face" when the landmarker saw it in at least half the frames and its
 # mouth centre lies within a quarter face width of the true one on average.
@@ -49,6 +50,7 @@ class BenchClip:
 
     id: str
     category: str
+    group: str  # style group: "seen" or "heldout-head|mouth|render" (corpus v2; v1 clips are "seen")
     folder: Path
     fps: float
     frames: int
@@ -78,23 +80,23 @@ def load_manifest(corpus_dir: str | Path) -> list[BenchClip]:
     doc = json.loads(path.read_text())
     if doc.get("format") != "omnisync-bench":
         raise InputError(f"{path} is not an omnisync benchmark manifest")
-    return [BenchClip(id=c["id"], category=c["category"], folder=path.parent / c["dir"], fps=float(c["fps"]),
+    return [BenchClip(id=c["id"], category=c["category"], group=c.get("group", "seen"), folder=path.parent / c["dir"], fps=float(c["fps"]),
                       frames=int(c["frames"]), mouth_xy=np.asarray(c["mouth_xy"], dtype=np.float64),
                       face_width=np.asarray(c["face_width"], dtype=np.float64), meta=c)
             for c in doc["clips"]]
 
 
 def select_clips(clips: list[BenchClip], wanted: None | int | Sequence[str]) -> list[BenchClip]:
-    """All clips (None), the first N taken in turn from each category (int), or by id."""
+    """All clips (None), the first N taken in turn from each style group (int), or by id."""
     if wanted is None:
         return list(clips)
     if isinstance(wanted, int):
         if wanted < 1:
             raise ConfigError(f"clips must be at least 1, got {wanted}")
-        # Round robin over categories, so a small run still covers every kind of character.
+        # Round robin over style groups, so a small run still covers the held-out families.
         queues = {}
         for clip in clips:
-            queues.setdefault(clip.category, []).append(clip)
+            queues.setdefault(clip.group, []).append(clip)
         picked = []
         while len(picked) < min(wanted, len(clips)):
             for queue in queues.values():
@@ -230,7 +232,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     started = time.perf_counter()
     for number, clip in enumerate(chosen, 1):
         inputs = ClipInputs.load(clip, face)
-        record = {"id": clip.id, "category": clip.category, "kind": clip.meta.get("kind"),
+        record = {"id": clip.id, "category": clip.category, "group": clip.group, "kind": clip.meta.get("kind"),
                   "frames": len(inputs.source), "fps": clip.fps, "prompt": clip.meta.get("prompt"),
                   "track": track_record(inputs.track, clip), "reference": None, "variants": {}}
         picks = _strip_picks(min(len(inputs.source), len(inputs.target)), strip_frames)
@@ -279,14 +281,14 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
 
 
 def summarise(records: list[dict], variant_names: list[str], keys: list[str]) -> dict:
-    """summary[variant][category or "all"]: clip counts, success rate, mean of every metric
+    """summary[variant][category, style group or "all"]: clip counts, success rate, mean of every metric
     over the clips that finished, the no-op's mouth PSNR on the same clips, and mean dub
     seconds per clip."""
     summary = {}
     for name in variant_names:
         summary[name] = {}
-        for category in (ALL, *CATEGORIES):
-            group = [r for r in records if category == ALL or r["category"] == category]
+        for category in (ALL, *CATEGORIES, *GROUPS):
+            group = [r for r in records if category in (ALL, r["category"], r.get("group", "seen"))]
             if not group:
                 continue
             done = [r["variants"][name] for r in group if r["variants"][name]["ok"]]
@@ -303,7 +305,7 @@ def summarise(records: list[dict], variant_names: list[str], keys: list[str]) ->
 
 
 def _strip_clip_ids(clips: list[BenchClip], count: int) -> set[str]:
-    """Up to `count` clips for the strip, one per category first."""
+    """Up to `count` clips for the strip, one per style group first."""
     return {c.id for c in select_clips(clips, count)} if count > 0 and clips else set()
 
 

@@ -526,9 +526,9 @@ def draw_mouth(img: np.ndarray, ch: Character, shape: np.ndarray, dx: float = 0.
         _line(img, interior, st.outline_color, 2, closed=True)
 
 
-def painted_texture(ch: Character) -> np.ndarray:
+def painted_texture(seed: int) -> np.ndarray:
     """A (CANVAS, CANVAS, 3) float32 multiplier around 1 that gives painted faces brush grain."""
-    rng = np.random.default_rng(ch.params["texture_seed"])
+    rng = np.random.default_rng(seed)
     noise = rng.standard_normal((CANVAS // 8, CANVAS // 8, 3)).astype(np.float32)
     low = cv2.resize(noise, (CANVAS, CANVAS), interpolation=cv2.INTER_CUBIC)
     streaks = cv2.GaussianBlur(rng.standard_normal((CANVAS, CANVAS, 1)).astype(np.float32), (0, 0), 1.0,

@@ -1,17 +1,19 @@
-"""Build the synthetic talking-character corpus: training shards and a benchmark split.
+"""Build the synthetic talking-character corpus (v2): training shards and a benchmark split.
 
     build_corpus(out_dir, CorpusConfig(...), progress=None)
 
-Every clip is one scene (character, head motion, background, light, occluders) rendered
-with `renderings_per_clip` different utterances. Each clip has its own seed derived from
-(config seed, split, category, identity, clip), so the corpus is the same whatever the
+Every clip is one scene (a style-randomised character, `styles.py`; framing anywhere in a
+portrait, square or wide frame; head motion, background, light, occluders; sometimes other
+characters beside it) rendered with `renderings_per_clip` different utterances, many of
+them with a pause inside so that silence is learned. Each clip has its own seed derived
+from (config seed, split, group, identity, clip), so the corpus is the same whatever the
 worker count or order. Training clips go to shards (`shards.py`) as working-region crops;
 benchmark clips go to `bench/` as full frames: source.mp4 (utterance 1), target.mp4 (the
 ground-truth dub: same scene, utterance 2), speech.wav (utterance 2) and a manifest.
 
-The benchmark is held out twice: its characters come from a separate seed space
-(ids "bench-...") and its sentence texts from the hash-reserved set (`is_heldout_text`),
-which training sentences never use.
+The benchmark is held out three times: its characters come from a separate seed space
+(ids "bench-..."), its sentence texts from the hash-reserved set (`is_heldout_text`), and
+three of its four groups use style families that training never draws (`styles.HELD_OUT`).
 """
 
 import json
@@ -28,34 +30,40 @@ import soundfile as sf
 from ..errors import ConfigError, OutputError
 from ..face.region import RegionBox, crop_region
 from ..media.writer import VideoWriter
-from .characters import CATEGORIES, make_character
-from .render import Sprite
-from .scene import make_scene, render_utterance
+from .scene import Framing, make_scene, render_scene, sprite_for
 from .shards import ShardWriter
-from .speech import SAMPLE_RATE, random_utterance
-from .visemes import articulation_prompt
+from .speech import SAMPLE_RATE, random_utterance, random_utterance_with_pause
+from .styles import GROUPS, draw_style, make_styled_character
+from .visemes import REST, articulation_prompt, viseme_track
 
 TRAIN, BENCH = "train", "bench"
+
+
+ASPECTS = ((16, 9), (4, 3), (1, 1), (3, 4), (9, 16))  # width : height of the frames drawn
 
 
 @dataclass(frozen=True)
 class CorpusConfig:
     seed: int = 0                          # everything below is drawn from this
-    identities_per_category: int = 32      # training characters per category
-    clips_per_identity: int = 4            # scenes per training character
-    renderings_per_clip: int = 3           # utterances per scene (pseudo-pairs among them)
-    clip_seconds: float = 3.0              # every clip and waveform has exactly this length
-    fps_choices: tuple[float, ...] = (25.0, 30.0)  # each clip draws its frame rate from these
-    frame_size: int = 224                  # rendered frame side, px
+    identities: int = 2000                 # training characters (all from seen style families)
+    clips_per_identity: int = 1            # scenes per training character
+    renderings_per_clip: int = 2           # utterances per scene (pseudo-pairs among them)
+    clip_seconds: float = 4.0              # every clip and waveform has exactly this length
+    pause_share: float = 0.5               # share of utterances with a pause inside
+    pause_seconds: tuple[float, float] = (0.5, 3.0)  # length of that pause
+    fps_choices: tuple[float, ...] = (24.0, 25.0, 30.0)  # each clip draws its frame rate from these
+    frame_size: int = 320                  # longest frame side at most, px (shorter for big faces)
+    face_fraction: tuple[float, float] = (0.05, 1.0)  # speaker's face width / frame width (log-uniform)
+    extras_share: float = 0.15             # share of clips with 1-2 other characters in the frame
     crop_size: int = 96                    # stored working-region crop side, px
-    bench_identities_per_category: int = 4  # held-out characters per category
-    bench_clips_per_identity: int = 2      # benchmark clips per held-out character
-    clips_per_shard: int = 16              # clips per safetensors shard (~100 MB at defaults)
+    bench_identities_per_group: int = 3    # benchmark characters per style group (seen + 3 held out)
+    bench_clips_per_identity: int = 2      # benchmark clips per benchmark character
+    clips_per_shard: int = 32              # clips per safetensors shard
     region_jitter: float = 0.015           # crop-box noise before smoothing, face widths (like a detector)
     workers: int = 1                       # processes; the output does not depend on it
 
     def validate(self) -> None:
-        if self.identities_per_category < 0 or self.bench_identities_per_category < 0:
+        if self.identities < 0 or self.bench_identities_per_group < 0:
             raise ConfigError("identity counts must be >= 0")
         if self.clips_per_identity < 1 or self.bench_clips_per_identity < 1:
             raise ConfigError("clips per identity must be >= 1")
@@ -67,15 +75,16 @@ class CorpusConfig:
             raise ConfigError("clip_seconds must be at least 0.5")
         if self.frame_size < 64 or self.frame_size % 2 or self.crop_size < 16:
             raise ConfigError("frame_size must be even and >= 64, crop_size >= 16")
+        if not 0 < self.face_fraction[0] <= self.face_fraction[1] <= 1:
+            raise ConfigError("face_fraction must be (low, high) within (0, 1]")
         if self.workers < 1:
             raise ConfigError("workers must be >= 1")
 
 
 # Named presets (the CLI can offer them by name).
 PRESETS = {
-    "tiny": CorpusConfig(identities_per_category=1, clips_per_identity=1, renderings_per_clip=2,
-                         clip_seconds=1.0, frame_size=96, crop_size=32, bench_identities_per_category=1,
-                         bench_clips_per_identity=1),
+    "tiny": CorpusConfig(identities=2, clip_seconds=1.0, pause_share=0.0, frame_size=96, crop_size=32,
+                         face_fraction=(0.3, 0.6), bench_identities_per_group=1, bench_clips_per_identity=1),
     "default": CorpusConfig(),
 }
 
@@ -83,36 +92,52 @@ PRESETS = {
 @dataclass(frozen=True)
 class ClipJob:
     split: str
-    category: str
+    group: str                             # styles.GROUPS: "seen" for every training clip
     identity: int
     clip: int
     config: CorpusConfig = field(repr=False)
 
     @property
     def key(self) -> str:
-        return f"{self.split}-{self.category}-{self.identity:04d}-{self.clip:02d}"
+        return f"{self.split}-{self.group}-{self.identity:05d}-{self.clip:02d}"
 
     def entropy(self) -> list[int]:
-        return [self.config.seed, (TRAIN, BENCH).index(self.split), CATEGORIES.index(self.category),
-                self.identity, self.clip]
+        return [self.config.seed, (TRAIN, BENCH).index(self.split), GROUPS.index(self.group), self.identity,
+                self.clip, 2]
 
 
 def clip_jobs(config: CorpusConfig) -> list[ClipJob]:
     """Every clip of the corpus, training first, in a fixed order."""
-    jobs = []
-    for split, ids, clips in ((TRAIN, config.identities_per_category, config.clips_per_identity),
-                              (BENCH, config.bench_identities_per_category, config.bench_clips_per_identity)):
-        for category in CATEGORIES:
-            for identity in range(ids):
-                jobs.extend(ClipJob(split, category, identity, c, config) for c in range(clips))
+    jobs = [ClipJob(TRAIN, "seen", i, c, config) for i in range(config.identities)
+            for c in range(config.clips_per_identity)]
+    for group in GROUPS:
+        jobs.extend(ClipJob(BENCH, group, i, c, config) for i in range(config.bench_identities_per_group)
+                    for c in range(config.bench_clips_per_identity))
     return jobs
 
 
-def character_for(job: ClipJob):
-    """The character of a job; train and bench draw from separate seed spaces."""
+def character_for(job: ClipJob, extra: int = 0):
+    """The character of a job (`extra` > 0: the job's k-th other character); train and bench
+    draw from separate seed spaces."""
     split_seed = int(np.random.SeedSequence([job.config.seed, (TRAIN, BENCH).index(job.split), 5])
                      .generate_state(1)[0])
-    return make_character(job.category, job.identity, split_seed, prefix=job.split)
+    index = job.identity if extra == 0 else 100_000 * extra + job.identity * 100 + job.clip
+    rng = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 3])
+    return make_styled_character(draw_style(rng, job.group), index, split_seed, prefix=job.split)
+
+
+def draw_framing(rng: np.random.Generator, config: CorpusConfig) -> Framing:
+    """A frame shape and the speaker's size in it; big faces get smaller frames (cheaper, as sharp)."""
+    aw, ah = ASPECTS[int(rng.integers(len(ASPECTS)))]
+    lo, hi = np.log(config.face_fraction[0]), np.log(config.face_fraction[1])
+    fraction = float(np.exp(rng.uniform(lo, hi)))
+    face_px = rng.uniform(48, 140)
+    width = min(face_px / fraction, config.frame_size * aw / max(aw, ah))
+    width = max(width, 64 * aw / min(aw, ah))
+    height = width * ah / aw
+    even = lambda v: max(2, int(round(v / 2)) * 2)  # noqa: E731 - H.264 wants even sides
+    zoom = float(rng.uniform(-0.3, 0.3)) if rng.random() < 0.2 else 0.0
+    return Framing(even(height), even(width), fraction, anywhere=True, zoom=zoom)
 
 
 def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter: float,
@@ -135,6 +160,13 @@ def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter:
     return boxes.astype(np.float32)
 
 
+def _utterance(rng: np.random.Generator, cfg: CorpusConfig, heldout: bool):
+    if cfg.pause_share > 0 and rng.random() < cfg.pause_share and cfg.clip_seconds >= 2 * cfg.pause_seconds[0]:
+        pause = (cfg.pause_seconds[0], min(cfg.pause_seconds[1], 0.75 * cfg.clip_seconds))
+        return random_utterance_with_pause(rng, cfg.clip_seconds, pause, heldout)
+    return random_utterance(rng, cfg.clip_seconds, heldout)
+
+
 def make_clip(job: ClipJob) -> dict:
     """Render one clip's renderings; returns arrays and metadata (see `shards.py` for fields)."""
     cfg = job.config
@@ -143,27 +175,37 @@ def make_clip(job: ClipJob) -> dict:
     rng = np.random.default_rng(job.entropy())
     fps = float(cfg.fps_choices[int(rng.integers(len(cfg.fps_choices)))])
     n_frames = int(round(cfg.clip_seconds * fps))
-    scene = make_scene(character, int(rng.integers(1 << 62)), fps, n_frames, cfg.frame_size)
-    sprite = Sprite(character)
-    renderings = 2 if job.split == BENCH else cfg.renderings_per_clip
+    framing = draw_framing(rng, cfg)
+    bench = job.split == BENCH
+    extras = []
+    if rng.random() < cfg.extras_share:  # other characters: silent, or mumbling something else
+        times = np.arange(n_frames) / fps
+        for k in range(int(rng.integers(1, 3))):
+            other = character_for(job, extra=k + 1)
+            shapes = np.tile(REST, (n_frames, 1)) if rng.random() < 0.5 else \
+                viseme_track(random_utterance(rng, cfg.clip_seconds, bench).phonemes, times, rng.uniform(0.6, 1.0))
+            extras.append((other, shapes))
+    scene = make_scene(character, int(rng.integers(1 << 62)), fps, n_frames, 0, framing, tuple(extras))
+    sprite = sprite_for(character)
+    renderings = 2 if bench else cfg.renderings_per_clip
     clips, utterances = [], []
     level = None
     for _ in range(renderings):
-        utt = random_utterance(rng, cfg.clip_seconds, heldout=job.split == BENCH)
+        utt = _utterance(rng, cfg, heldout=bench)
         # A benchmark dub keeps the source's speaking style; training renderings vary it.
-        lvl, amp, prompt = articulation_prompt(rng, level if job.split == BENCH else None)
+        lvl, amp, prompt = articulation_prompt(rng, level if bench else None)
         level = lvl
-        clips.append(render_utterance(scene, utt, amp, sprite))
+        clips.append(render_scene(scene, viseme_track(utt.phonemes, scene.frame_times, amp), sprite))
         utterances.append(dict(text=utt.text, voice=utt.voice, language=utt.language, rate=utt.rate,
                                pitch=utt.pitch, prompt=prompt, level=lvl, amplitude=round(amp, 4),
                                phonemes=[[p, round(s, 4), round(e, 4)] for p, s, e in utt.phonemes],
                                waveform=utt.waveform))
     meta = dict(character_id=character.char_id, category=character.category, kind=character.kind,
-                fps=fps, frame_size=cfg.frame_size, crop_size=cfg.crop_size, sample_rate=SAMPLE_RATE,
-                seconds=cfg.clip_seconds)
+                group=job.group, fps=fps, frame_size=[framing.width, framing.height], crop_size=cfg.crop_size,
+                sample_rate=SAMPLE_RATE, seconds=cfg.clip_seconds)
     first = clips[0]
-    if job.split == BENCH:
-        return dict(job=job, meta=meta, utterances=utterances, clips=clips)
+    if bench:
+        return dict(job=job, meta=meta, utterances=utterances, clips=clips, character=character)
     boxes = crop_boxes(first.mouth_xy, first.face_width, fps, cfg.region_jitter, rng)
     crops = np.stack([np.stack([crop_region(frame, RegionBox(*box), cfg.crop_size)
                                 for frame, box in zip(c.frames, boxes)]) for c in clips])
@@ -190,10 +232,14 @@ def _write_bench_clip(out_dir: Path, result: dict) -> dict:
     write_mp4(folder / "target.mp4", tgt.frames, meta["fps"], utts[1]["waveform"])
     sf.write(folder / "speech.wav", utts[1]["waveform"], SAMPLE_RATE, subtype="FLOAT")
     strip = [{k: v for k, v in u.items() if k != "waveform"} for u in utts]
+    scale = src.face_width / result["character"].face_width  # frame px per canvas px
+    mouth_w, mouth_h = result["character"].mouth_size
+    others = {} if src.others is None else dict(others=np.round(src.others, 3).tolist())
     return dict(id=job.key, dir=job.key, source="source.mp4", target="target.mp4", speech="speech.wav",
                 **meta, frames=int(src.frames.shape[0]), source_utterance=strip[0], target_utterance=strip[1],
                 prompt=strip[1]["prompt"],
-                mouth_xy=np.round(src.mouth_xy, 3).tolist(), face_width=np.round(src.face_width, 3).tolist())
+                mouth_xy=np.round(src.mouth_xy, 3).tolist(), face_width=np.round(src.face_width, 3).tolist(),
+                mouth_size=np.round(np.stack([scale * mouth_w, scale * mouth_h], 1), 3).tolist(), **others)
 
 
 def _run(job: ClipJob) -> dict:
@@ -232,7 +278,7 @@ def build_corpus(out_dir: str | Path, config: CorpusConfig = CorpusConfig(),
         with multiprocessing.get_context("spawn").Pool(config.workers) as pool:
             consume(pool.imap(_run, jobs, chunksize=1))
     if bench_entries:
-        manifest = {"format": "omnisync-bench", "version": 1, "seed": config.seed,
+        manifest = {"format": "omnisync-bench", "version": 2, "seed": config.seed,
                     "sample_rate": SAMPLE_RATE, "clips": bench_entries}
         (out_dir / "bench" / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
     return writer.close(extra={"bench_clips": len(bench_entries),

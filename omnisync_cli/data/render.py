@@ -45,6 +45,17 @@ class FrameSpec:
     light: np.ndarray              # (H, W, 3) float32 multiplier (gain, tint and gradient)
     occluders: list = field(default_factory=list)
     noise: np.ndarray | None = None  # (H, W, 3) float32 camera noise, 0..255 units
+    others: list = field(default_factory=list)  # Figure, ...: silent characters behind the speaker
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Another character in the frame: drawn behind the speaker, its mouth moved by its own track."""
+
+    sprite: object                 # Sprite or styles.StyledSprite
+    pose: HeadPose
+    mouth_shape: np.ndarray
+    blink: float
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,7 @@ class RenderedFrame:
     image: np.ndarray              # (H, W, 3) uint8 RGB
     mouth_xy: tuple[float, float]  # mouth centre, frame px
     face_width: float              # frame px
+    others: tuple = ()             # ((x, y, face_width), ...) of the other figures, frame px
 
 
 YAW_SHIFT = 0.12  # feature shift at full yaw, in face widths
@@ -63,7 +75,7 @@ class Sprite:
     def __init__(self, character: Character) -> None:
         self.character = character
         self.rgb, self.alpha = draw_static(character)
-        self.texture = painted_texture(character) if character.kind == "painted" else None
+        self.texture = painted_texture(character.params["texture_seed"]) if character.kind == "painted" else None
 
     def canvas(self, mouth_shape: np.ndarray, blink: float, yaw: float) -> tuple[np.ndarray, np.ndarray]:
         """(CANVAS, CANVAS, 3) uint8 and alpha for this mouth, blink and yaw."""
@@ -90,23 +102,30 @@ def pose_matrix(pose: HeadPose) -> np.ndarray:
 
 def render_frame(sprite: Sprite, spec: FrameSpec, mouth_shape: np.ndarray) -> RenderedFrame:
     """Draw one frame; see the module docstring for the order of the layers."""
-    h, w = spec.background.shape[:2]
-    matrix = pose_matrix(spec.pose)
-    rgb, alpha = sprite.canvas(mouth_shape, spec.blink, spec.pose.yaw)
-    layer = cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    cover = cv2.warpAffine(alpha, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
-    a = cover.astype(np.float32)[..., None] / 255.0
     frame = spec.background.astype(np.float32, order="C")
-    frame += (layer.astype(np.float32) - frame) * a
-    mouth = matrix @ np.append(sprite.anchor(spec.pose.yaw), 1.0)
-    face_width = sprite.character.face_width * spec.pose.scale
+    others = tuple((*_composite(frame, f.sprite, f.pose, f.mouth_shape, f.blink),) for f in spec.others)
+    x, y, face_width = _composite(frame, sprite, spec.pose, mouth_shape, spec.blink)
+    mouth = np.array([x, y])
     for occ in spec.occluders:
         draw_occluder(frame, occ, mouth, face_width)
     frame *= spec.light
     if spec.noise is not None:
         frame += spec.noise
     image = np.clip(frame + 0.5, 0, 255).astype(np.uint8)
-    return RenderedFrame(image, (float(mouth[0]), float(mouth[1])), float(face_width))
+    return RenderedFrame(image, (float(mouth[0]), float(mouth[1])), float(face_width), others)
+
+
+def _composite(frame: np.ndarray, sprite, pose: HeadPose, mouth_shape, blink: float) -> tuple[float, float, float]:
+    """Warp one character over the float32 frame in place; its mouth centre and face width, frame px."""
+    h, w = frame.shape[:2]
+    matrix = pose_matrix(pose)
+    rgb, alpha = sprite.canvas(mouth_shape, blink, pose.yaw)
+    layer = cv2.warpAffine(rgb, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    cover = cv2.warpAffine(alpha, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=0)
+    a = cover.astype(np.float32)[..., None] / 255.0
+    frame += (layer.astype(np.float32) - frame) * a
+    mouth = matrix @ np.append(sprite.anchor(pose.yaw), 1.0)
+    return float(mouth[0]), float(mouth[1]), float(sprite.character.face_width * pose.scale)
 
 
 def _poly(img: np.ndarray, xy: np.ndarray, color) -> None:

@@ -271,26 +271,84 @@ def random_sentence(rng: np.random.Generator, language: str, n_words: int,
             return text
 
 
+def join(first: Utterance, second: Utterance, gap_s: float) -> Utterance:
+    """`first`, `gap_s` seconds of silence, then `second` (text, voice and rate from `first`)."""
+    gap = np.zeros(int(round(gap_s * SAMPLE_RATE)), np.float32)
+    shift = (len(first.waveform) + len(gap)) / SAMPLE_RATE
+    phonemes = list(first.phonemes)
+    end = phonemes[-1][2] if phonemes else 0.0
+    if shift > end:
+        phonemes.append((SILENCE, end, shift))
+    phonemes += [(name, s + shift, e + shift) for name, s, e in second.phonemes]
+    return Utterance(f"{first.text} ... {second.text}", first.language, first.voice, first.rate, first.pitch,
+                     np.concatenate([first.waveform, gap, second.waveform]), tuple(phonemes))
+
+
+def random_utterance_with_pause(rng: np.random.Generator, seconds: float, pause_s: tuple[float, float],
+                                heldout: bool = False) -> Utterance:
+    """Two random sentences of one voice with a silence of `pause_s` (min, max) seconds between them.
+
+    The silence is what teaches a closed, still mouth inside speech; the track is padded or cut
+    to exactly `seconds` like `random_utterance`'s.
+    """
+    gap = float(rng.uniform(*pause_s))
+    lead = float(rng.uniform(0.05, 0.3))
+    budget = max(0.4, (seconds - gap - lead - 0.1) / 2)
+    voice = random_voice(rng)
+    first = _trim_silence(_sentence_within(rng, voice, budget, heldout))
+    second = _trim_silence(_sentence_within(rng, voice, budget, heldout))
+    return pad_to(join(first, second, gap), seconds, lead)
+
+
+def _trim_silence(utt: Utterance) -> Utterance:
+    """Cut the leading and trailing silence phonemes (and their audio) off an utterance."""
+    spoken = [p for p in utt.phonemes if p[0] != SILENCE]
+    if not spoken:
+        return utt
+    start, end = spoken[0][1], spoken[-1][2]
+    a, b = int(round(start * SAMPLE_RATE)), int(round(end * SAMPLE_RATE))
+    phonemes = tuple((n, max(s, start) - start, min(e, end) - start) for n, s, e in utt.phonemes
+                     if e > start and s < end)
+    return Utterance(utt.text, utt.language, utt.voice, utt.rate, utt.pitch, utt.waveform[a:b], phonemes)
+
+
+@dataclass(frozen=True)
+class Voice:
+    language: str
+    name: str        # espeak-ng voice with variant, e.g. "en-us+f2"
+    rate: int        # words per minute
+    pitch: int
+    pitch_range: int
+
+
+def random_voice(rng: np.random.Generator) -> Voice:
+    langs = list(LANGUAGE_WEIGHTS)
+    language = langs[int(rng.choice(len(langs), p=list(LANGUAGE_WEIGHTS.values())))]
+    name = VOICES[language][int(rng.integers(len(VOICES[language])))]
+    name += VARIANTS[int(rng.integers(len(VARIANTS)))]
+    return Voice(language, name, int(rng.integers(130, 230)), int(rng.integers(25, 80)), int(rng.integers(30, 90)))
+
+
+def _sentence_within(rng: np.random.Generator, voice: Voice, budget_s: float, heldout: bool) -> Utterance:
+    """One sentence of `voice` that lasts at most `budget_s` (down to one word)."""
+    n_words = max(1, int(round(budget_s * voice.rate / 60.0 * 0.9)))
+    for _ in range(6):
+        utt = synthesize(random_sentence(rng, voice.language, n_words, heldout), voice.name, voice.rate,
+                         voice.pitch, voice.pitch_range)
+        if utt.seconds <= budget_s or n_words == 1:
+            break
+        n_words = max(1, int(n_words * budget_s / utt.seconds))
+    return utt
+
+
 def random_utterance(rng: np.random.Generator, seconds: float, heldout: bool = False) -> Utterance:
     """A random voice speaking a random sentence, padded with silence to exactly `seconds`.
 
     The speech fills roughly 45-85 % of the track after a short lead-in, so every clip holds
     both talking and a closed, still mouth. Too-long sentences are re-drawn shorter.
     """
-    langs = list(LANGUAGE_WEIGHTS)
-    language = langs[int(rng.choice(len(langs), p=list(LANGUAGE_WEIGHTS.values())))]
-    voice = VOICES[language][int(rng.integers(len(VOICES[language])))]
-    voice += VARIANTS[int(rng.integers(len(VARIANTS)))]
-    rate = int(rng.integers(130, 230))
-    pitch = int(rng.integers(25, 80))
-    pitch_range = int(rng.integers(30, 90))
+    voice = random_voice(rng)
     lead = float(rng.uniform(0.1, 0.35)) * min(seconds, 3.0)
     target = float(rng.uniform(0.45, 0.85)) * seconds
-    n_words = max(1, int(round(target * rate / 60.0 * 0.9)))
-    for _ in range(6):
-        utt = synthesize(random_sentence(rng, language, n_words, heldout), voice, rate, pitch,
-                         pitch_range)
-        if lead + utt.seconds <= seconds - 0.1 or n_words == 1:
-            break
-        n_words = max(1, int(n_words * (seconds - lead - 0.1) / utt.seconds))
+    utt = _sentence_within(rng, voice, min(target / 0.9, seconds - lead - 0.1), heldout)
     return pad_to(utt, seconds, lead)

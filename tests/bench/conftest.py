@@ -12,7 +12,7 @@ def bench_corpus(tmp_path_factory):
     from omnisync_cli.data.corpus import PRESETS, build_corpus
 
     path = tmp_path_factory.mktemp("corpus")
-    build_corpus(path, replace(PRESETS["tiny"], identities_per_category=0, clip_seconds=0.5))  # bench only
+    build_corpus(path, replace(PRESETS["tiny"], identities=0, clip_seconds=0.5))  # bench only
     return path
 
 

@@ -22,7 +22,7 @@ def test_benchmarks_a_training_checkpoint(bench_corpus, tiny_weights, tmp_path):
     torch.save({"config": {"preset": "tiny"}, "step": 400, "ema": state}, tmp_path / "checkpoint.pt")
     out_dir = tmp_path / "out"
     result = runner.invoke(app, ["bench", str(bench_corpus), "--checkpoint", str(tmp_path / "checkpoint.pt"),
-                                 "--clips", "bench-human-0000-00", "--variants", "ds-cfg", "--out",
+                                 "--clips", "bench-seen-00000-00", "--variants", "ds-cfg", "--out",
                                  str(out_dir), "--threads", "0"])
     assert result.exit_code == 0, result.output
     assert "at step 400" in result.stdout

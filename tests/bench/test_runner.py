@@ -19,10 +19,10 @@ class BrokenEditor(PassthroughEditor):
 
 def test_manifest_and_clip_selection(bench_corpus):
     clips = load_manifest(bench_corpus)
-    assert [c.category for c in clips] == ["human", "stylized", "nonhuman"]
+    assert [c.group for c in clips] == ["seen", "heldout-head", "heldout-mouth", "heldout-render"]
     assert clips[0].mouth_xy.shape == (clips[0].frames, 2) and clips[0].source.is_file()
     assert select_clips(clips, None) == clips
-    assert [c.category for c in select_clips(clips, 2)] == ["human", "stylized"]  # spread over categories
+    assert [c.group for c in select_clips(clips, 2)] == ["seen", "heldout-head"]  # spread over style groups
     assert select_clips(clips, 10) == clips
     assert select_clips(clips, [clips[2].id]) == [clips[2]]
     with pytest.raises(ConfigError, match="not in the manifest"):
@@ -49,9 +49,9 @@ def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
     for name in ("results.json", "report.md", "mouth_psnr.png", "strip.png"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "results.json").read_text()) == results
-    assert "| ds-cfg | human |" in (tmp_path / "report.md").read_text()
+    assert "| ds-cfg | heldout-head |" in (tmp_path / "report.md").read_text()
 
-    assert [c["category"] for c in results["clips"]] == ["human", "stylized"]
+    assert [c["group"] for c in results["clips"]] == ["seen", "heldout-head"]
     for clip in results["clips"]:
         noop, model = clip["variants"]["no-op"], clip["variants"]["ds-cfg"]
         assert noop["ok"] and model["ok"] and noop["output_frames"] == clip["frames"]
@@ -68,7 +68,9 @@ def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
         assert noop["track_source"] == clip["track"]["source"]
         assert (tmp_path / "videos" / "ds-cfg" / f"{clip['id']}.mp4").is_file()
     summary = results["summary"]
-    assert set(summary) == {"no-op", "ds-cfg"} and set(summary["ds-cfg"]) == {"all", "human", "stylized"}
+    categories = {c["category"] for c in results["clips"]}
+    assert set(summary) == {"no-op", "ds-cfg"}
+    assert set(summary["ds-cfg"]) == {"all", "seen", "heldout-head"} | categories
     assert summary["no-op"]["all"]["success_rate"] == 1.0
     assert summary["no-op"]["all"]["mouth_psnr"] == pytest.approx(
         np.mean([c["reference"]["mouth_psnr"] for c in results["clips"]]), abs=1e-4)

@@ -67,7 +67,7 @@ def test_prepared_videos_become_shards_that_training_reads(tmp_path):
     out = train(TrainConfig(out_dir=str(tmp_path / "both"), **run),
                 [tmp_path / "synth", tmp_path / "corpus"], progress=False)
     info = json.loads((out / "training.json").read_text())
-    assert info["corpus"]["clips"] == 3 + 6 and len(info["corpus"]["path"]) == 2
+    assert info["corpus"]["clips"] == 6 + CORPUS_PRESETS["tiny"].identities and len(info["corpus"]["path"]) == 2
     assert (out / "model.safetensors").is_file()
 
 
