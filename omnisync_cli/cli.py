@@ -12,14 +12,15 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
 
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
+from omnisync_cli.flags import TRAIN_STEPS, check_finite, check_flags
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.timeline import Extend
+from omnisync_cli.stopping import Stopped, stop_on_signals
+from omnisync_cli.terminal import TerminalProgress
 
 # The library (torch, MediaPipe, PyAV, ...) is imported inside the commands that use it, so
 # that `omnisync --help` and argument errors answer at once.
@@ -49,27 +50,28 @@ def main(
     """Mask-free diffusion-transformer video dubbing (OmniSync)."""
 
 
-class RichProgress:
-    """One rich bar per pipeline stage, with ETA."""
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-
-    @contextmanager
-    def stage(self, name: str, total: Optional[int]) -> Iterator:
-        if self.quiet:
-            yield lambda steps=1: None
-            return
-        columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
-        with Progress(*columns, console=err_console, transient=False) as bar:
-            task = bar.add_task(name, total=total)
-            yield lambda steps=1: bar.advance(task, steps)
+def progress_for(quiet: bool) -> TerminalProgress:
+    return TerminalProgress(err_console, quiet=quiet)
 
 
 def fail(error: OmniSyncError) -> None:
     err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+@contextmanager
+def dubbing(output: Path) -> Iterator[None]:
+    """Around a command that writes video: user errors exit 2 with one line; SIGTERM and
+    Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal."""
+    try:
+        with stop_on_signals():
+            yield
+    except OmniSyncError as error:
+        fail(error)
+    except Stopped as stop:
+        err_console.print(f"stopped by {stop.signal_name}: nothing more written to {output}",
+                          highlight=False, soft_wrap=True)
+        raise typer.Exit(stop.code) from None
 
 
 
@@ -108,6 +110,8 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
 
 
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype):
+    check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
+                cfg_gamma=cfg_gamma, seed=seed)
     from omnisync_cli.guidance.dscfg import GuidanceConfig
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
@@ -116,11 +120,13 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite):
     from omnisync_cli.pipeline.dub import DubOptions
-    if crf is not None and not 0 <= crf <= 51:
-        raise ConfigError(f"--crf must be between 0 and 51, got {crf}")
-    face = FaceConfig(face_index=face_index, landmarker=landmarker,
-                      mouth=parse_mouth(mouth) if mouth else None,
-                      region=parse_region(region) if region else None)
+    check_flags(face_index=face_index, feather=feather, crf=crf)
+    mouth_xy = parse_mouth(mouth) if mouth else None
+    box = parse_region(region) if region else None
+    for flag, values in (("--mouth", mouth_xy), ("--region", box)):
+        if values is not None:
+            check_finite(flag, values)
+    face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box)
     return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
 
 
@@ -151,21 +157,20 @@ def dub(
       omnisync dub clip.mov voice.m4a -o out.mp4 --extend loop --face-index 1
     """
     from omnisync_cli.pipeline.dub import dub as run_dub
-    try:
+    progress = progress_for(quiet or json_summary)
+    with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_dub(video, audio, output, editor, options, RichProgress(quiet or json_summary))
-    except OmniSyncError as error:
-        fail(error)
+        report = run_dub(video, audio, output, editor, options, progress)
     if json_summary:
         print(json.dumps(report.to_dict(), indent=2))
     elif not quiet:
-        err_console.print(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
-                          f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
-                          f"({report.faces_detected} found, {report.frames_filled} filled)")
+        progress.line(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
+                      f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
+                      f"({report.faces_detected} found, {report.frames_filled} filled)")
 
 
 @app.command()
@@ -190,27 +195,30 @@ def tune(
     from omnisync_cli.pipeline.editor import load_editor
     from omnisync_cli.pipeline.tune import TuneGrid
     from omnisync_cli.pipeline.tune import tune as run_tune
-    try:
-        grid = TuneGrid(taus=parse_list(taus, "--tau"), cfg_peaks=parse_list(peaks, "--cfg-peak"),
-                        seconds=seconds)
+    with dubbing(output):
+        check_flags(seconds=seconds)
+        grid = TuneGrid(taus=parse_list(taus, "--tau", "0.85,0.92,1.0"),
+                        cfg_peaks=parse_list(peaks, "--cfg-peak", "2,4,6"), seconds=seconds)
+        for tau in grid.taus:
+            check_flags(tau=tau)
+        for peak in grid.cfg_peaks:
+            check_flags(cfg_peak=peak)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype)
         check_paths(video, audio, output, overwrite)
         model = load_editor(weights, sampler, prompt)
         run_tune(video, audio, output, lambda cell: model.with_sampler(cell), sampler, grid, options,
-                 RichProgress(quiet))
-    except OmniSyncError as error:
-        fail(error)
+                 progress_for(quiet))
     if not quiet:
         err_console.print(f"wrote {output}: rows tau {taus}, columns cfg peak {peaks}")
 
 
-def parse_list(text: str, flag: str) -> tuple[float, ...]:
+def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
     try:
         return tuple(float(v) for v in text.split(","))
     except ValueError:
-        raise ConfigError(f"{flag} takes comma-separated numbers such as 2,4,6, got {text!r}") from None
+        raise ConfigError(f"{flag} takes comma-separated numbers such as {example}, got {text!r}") from None
 
 
 @app.command("batch-dub")
@@ -234,19 +242,18 @@ def batch_dub(
     """
     from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
     from omnisync_cli.pipeline.batch import parse_shard
-    try:
+    progress = progress_for(quiet)
+    with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         shard_range = parse_shard(shard)
         editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_batch_dub(videos, audio, output, editor, options, shard_range, RichProgress(quiet))
-    except OmniSyncError as error:
-        fail(error)
+        report = run_batch_dub(videos, audio, output, editor, options, shard_range, progress)
     for video, reason in report.failed.items():
-        err_console.print(f"[red]failed:[/red] {video}: {reason}", highlight=False, soft_wrap=True)
-    err_console.print(f"{len(report.done)} dubbed, {len(report.skipped)} already done, "
-                      f"{len(report.failed)} failed")
+        progress.line(f"failed: {video}: {reason}")
+    progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done, "
+                  f"{len(report.failed)} failed")
     if report.failed:
         raise typer.Exit(1)
 
@@ -267,6 +274,7 @@ def synth(
     from omnisync_cli.data.corpus import PRESETS as CORPUS_PRESETS
     from omnisync_cli.data.corpus import build_corpus
     try:
+        check_flags(identities=identities, workers=workers, seed=seed)
         if preset not in CORPUS_PRESETS:
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
         overrides = dict(seed=seed, workers=workers)
@@ -274,7 +282,7 @@ def synth(
             overrides["identities_per_category"] = identities
         config = dataclasses.replace(CORPUS_PRESETS[preset], **overrides)
         config.validate()
-        with RichProgress(quiet).stage("rendering clips", None) as advance:
+        with progress_for(quiet).stage("rendering clips", None) as advance:
             index = build_corpus(out, config, progress=lambda done, total: advance(1))
     except OmniSyncError as error:
         fail(error)
@@ -312,6 +320,10 @@ def train(
     from omnisync_cli.train import TrainConfig
     from omnisync_cli.train import train as run_training
     try:
+        TRAIN_STEPS.check("--steps", steps)
+        check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
+                    mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
+                    threads=threads)
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
@@ -338,9 +350,10 @@ def prepare_data(
     from omnisync_cli.data.prepare import PrepareConfig
     from omnisync_cli.data.prepare import prepare_data as run_prepare
     try:
+        check_flags(clip_seconds=clip_seconds, face_index=face_index)
         config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
                                face=FaceConfig(face_index=face_index, landmarker=landmarker))
-        with RichProgress(quiet).stage("preparing videos", None) as advance:
+        with progress_for(quiet).stage("preparing videos", None) as advance:
             index = run_prepare(videos, out, config, progress=lambda *args: advance(1))
     except OmniSyncError as error:
         fail(error)
@@ -371,10 +384,11 @@ def bench(
     from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
     from omnisync_cli.bench.variants import get_variants
 
-    if threads:
-        torch.set_num_threads(threads)
-        cv2.setNumThreads(threads)
     try:
+        check_flags(max_drop=max_drop, threads=threads)
+        if threads:
+            torch.set_num_threads(threads)
+            cv2.setNumThreads(threads)
         chosen = get_variants(variants)
         wanted = None
         if clips:

@@ -68,9 +68,48 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
             ) from exc
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
         waveform = _drop_end_padding(waveform, stream, rate)
+        decoded = waveform.shape[1] / rate
+        declared = _declared_seconds(path, container, stream, decoded)
     if waveform.shape[1] == 0:
         raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
+    if declared is not None and decoded < 0.9 * declared:
+        # The speech sets the dub's length: a dub of part of it would be silently wrong.
+        raise InputError(f"{path}: audio ends early: {decoded:.2f} of the {declared:.2f} s its header "
+                         "declares could be decoded; the file is truncated or damaged, re-export it")
     return waveform.astype(np.float32, copy=False), rate
+
+
+# Containers whose header states the exact length of the audio (besides WAV, read below).
+# Others (MP3, ADTS AAC, Ogg) may carry only an estimate from the bit rate, which can be far
+# off for variable bit rates.
+_EXACT_LENGTH_FORMATS = {"flac", "mp4", "mov", "m4a"}
+
+
+def _declared_seconds(path: Path, container, stream: av.audio.AudioStream,
+                      decoded: float) -> float | None:
+    """The audio length the header declares, where it is exact; None otherwise."""
+    formats = set(container.format.name.split(","))
+    if "wav" in formats:  # FFmpeg clamps a WAV's length to the bytes present: read the header
+        sizes = _wav_data_sizes(path)
+        return decoded * sizes[0] / sizes[1] if sizes else None
+    if not _EXACT_LENGTH_FORMATS & formats or not stream.duration:
+        return None
+    return float(stream.duration * stream.time_base)
+
+
+def _wav_data_sizes(path: Path) -> tuple[int, int] | None:
+    """(bytes the RIFF `data` chunk declares, bytes of it present in the file), or None for
+    a streamed WAV whose header leaves the size open (0 or 0xFFFFFFFF)."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF" or f.seek(8) != 8 or f.read(4) != b"WAVE":
+            return None
+        while len(header := f.read(8)) == 8:
+            size = int.from_bytes(header[4:], "little")
+            if header[:4] == b"data":
+                present = path.stat().st_size - f.tell()
+                return (size, min(size, present)) if 0 < size < 0xFFFFFFFF and present > 0 else None
+            f.seek(size + size % 2, 1)
+    return None
 
 
 def _drop_end_padding(waveform: np.ndarray, stream: av.audio.AudioStream, rate: int) -> np.ndarray:

@@ -139,13 +139,22 @@ class _Orientation:
         return not (self.transpose or self.flip_rows or self.flip_cols)
 
 
+# Larger pictures are refused before the first frame is decoded: a damaged or hostile header
+# can declare sizes whose frames alone would take gigabytes. 16384 is more than 16K video.
+MAX_SIDE = 16384
+
+
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.VideoStream:
-    """The first real video stream; cover art in audio files does not count as video."""
+    """The first real video stream; cover art in audio files does not count as video, and a
+    still image (PNG, JPEG, ... which FFmpeg reads as one-frame video) is refused."""
+    if container.format.name.endswith("_pipe") or container.format.name == "image2":
+        kind = container.format.name.removesuffix("_pipe")
+        raise InputError(f"{path}: is a still image ({kind}), not a video; give a video file")
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
-    kind = "an audio file" if container.streams.audio else "not a video"
-    raise InputError(f"{path}: has no video stream (it is {kind}); give a video file")
+    kind = "it is an audio file" if container.streams.audio else "damaged, truncated or not a video"
+    raise InputError(f"{path}: has no video stream ({kind}); give a video file")
 
 
 def _frame_rate(stream: av.video.VideoStream) -> Fraction:
@@ -194,11 +203,15 @@ class VideoReader:
         ctx = stream.codec_context
         if not ctx.width or not ctx.height:
             raise InputError(f"{self.path}: video has zero width or height; re-export it")
+        if max(ctx.width, ctx.height) > MAX_SIDE:
+            raise InputError(f"{self.path}: declares a {ctx.width}x{ctx.height} picture, larger than "
+                             f"{MAX_SIDE} pixels a side; the header is damaged or the video needs scaling down")
         frames = self._decode()
         first = next(frames, None)
         frames.close()
         if first is None:
-            raise InputError(f"{self.path}: video stream has no frames; give a video with picture")
+            raise InputError(f"{self.path}: video stream has no frames (damaged or truncated); "
+                             "give a video with picture")
         orientation = _Orientation.of(first)
         fps = _frame_rate(stream)
         if stream.duration is not None:

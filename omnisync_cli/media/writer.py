@@ -9,6 +9,7 @@ truncated video at the output path.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -39,6 +40,18 @@ _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 # written: decoders then assume H.264's default (left), which is what `yuv` converts with.
 _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1
+
+
+def _why(exc: BaseException, folder: Path) -> str:
+    """What a failed write means to the user, from its errno (FFmpeg's errors carry one too)."""
+    code = getattr(exc, "errno", None)
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # EFBIG: a file-size limit
+        return "the disk is full (or a file-size limit was reached); free some space or choose another folder"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"the folder {folder} is not writable; choose another folder"
+    if code == errno.ENOENT:
+        return "the folder cannot hold files; choose another folder"
+    return f"{exc}; choose another folder"
 
 
 class VideoWriter:
@@ -94,9 +107,7 @@ class VideoWriter:
                 options={"movflags": "+faststart"},  # index up front: playable while downloading
             )
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(
-                f"{self.path}: cannot write here ({exc}); choose another folder"
-            ) from exc
+            raise OutputError(f"{self.path}: cannot write here: {_why(exc, self.path.parent)}") from exc
         self._video = self._add_video_stream()
         self._audio_stream = None
         if self.audio is not None:
@@ -182,18 +193,14 @@ class VideoWriter:
         try:
             self._container.close()  # writes the index (moved to the front: faststart)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(
-                f"{self.path}: could not finish the file ({exc}); check free disk space"
-            ) from exc
+            raise OutputError(f"{self.path}: could not finish the file: {_why(exc, self.path.parent)}") from exc
 
     def _mux(self, packets: list[av.Packet]) -> None:
         assert self._container is not None
         try:
             self._container.mux(packets)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(
-                f"{self.path}: writing failed ({exc}); check free disk space"
-            ) from exc
+            raise OutputError(f"{self.path}: writing failed: {_why(exc, self.path.parent)}") from exc
 
     def __exit__(
         self,

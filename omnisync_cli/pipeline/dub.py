@@ -17,7 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
-from omnisync_cli.errors import ConfigError
+from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.face.config import FaceConfig
@@ -57,6 +57,7 @@ class DubReport:
     frames_filled: int
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,11 +74,16 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
 
     with clock("probe"):
         info = probe_video(video)
+        check_frame_size(video, info.width, info.height)
         waveform = load_audio(audio)
     audio_seconds = len(waveform) / SAMPLE_RATE
 
     with clock("track"):
         track, frame_times = _track_mouth(video, info, options.face, progress)
+    check_face_found(track, options.face)
+    warnings = [w for w in [truncation_warning(video, info, len(frame_times))] if w]
+    for warning in warnings:
+        progress.warn(warning)
     plan = plan_source_frames(frame_times, info.fps, info.duration, audio_seconds, options.extend)
 
     with clock("audio"):
@@ -92,7 +98,46 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         fps=float(info.fps), width=info.width, height=info.height,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, track_source=track.source,
-        seconds=clock.seconds)
+        seconds=clock.seconds, warnings=warnings)
+
+
+# Below this the working region has nothing to work with; 1x1 and 7x5 clips exist (icons,
+# broken exports) and would otherwise be dubbed at their centre.
+MIN_SIDE = 16
+
+
+def check_frame_size(video: Path, width: int, height: int) -> None:
+    """Refuse frames too small to hold a mouth region, and odd sizes, which H.264 4:2:0
+    cannot store: the output would silently gain a row or column."""
+    if min(width, height) < MIN_SIDE:
+        raise InputError(f"{video}: is {width}x{height} pixels; a dub needs at least "
+                         f"{MIN_SIDE}x{MIN_SIDE}")
+    if width % 2 or height % 2:
+        even = f"{width - width % 2}:{height - height % 2}"
+        raise InputError(f"{video}: is {width}x{height} pixels; H.264 output needs an even width and "
+                         f"height, so crop one pixel first (e.g. ffmpeg -i in -vf crop={even} out.mp4)")
+
+
+def check_face_found(track: MouthTrack, face: FaceConfig) -> None:
+    """--face-index N > 0 that matched no face in any frame is an error, not a dub at the
+    frame centre: the user asked for a particular face."""
+    if face.face_index > 0 and track.source == "centre":
+        raise InputError(f"--face-index {face.face_index} asks for face number {face.face_index + 1} "
+                         f"(0 = the largest), but fewer faces were found in every frame; use a lower "
+                         f"--face-index, or --mouth X,Y")
+
+
+def truncation_warning(video: Path, info, decoded: int) -> str | None:
+    """A warning when clearly fewer frames decode than the header declares (a truncated or
+    damaged file), saying how much was usable. A frame or two short is normal (edit lists);
+    a count estimated from the duration (no frame count in the container) gets 10 % slack."""
+    expected = info.frame_count
+    slack = max(2, expected // 100) if info.frame_count_exact else max(2, expected // 10)
+    if expected - decoded <= slack:
+        return None
+    return (f"{video}: only {decoded} of {expected} frames could be decoded "
+            f"({decoded / float(info.fps):.2f} of {info.duration:.2f} s); the file is truncated or "
+            f"damaged, so the dub uses the readable part")
 
 
 def _track_mouth(video: Path, info, config: FaceConfig,

@@ -29,7 +29,9 @@ def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None
     if output.exists() and not overwrite:
         raise OutputError(f"output {output} already exists; pass --overwrite to replace it")
     folder = output.parent if str(output.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"output folder {folder} is a file, not a folder; choose another -o path")
     if not folder.is_dir():
-        raise OutputError(f"output folder does not exist: {folder}")
+        raise OutputError(f"output folder does not exist: {folder}; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder is not writable: {folder}")

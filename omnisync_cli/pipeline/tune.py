@@ -22,7 +22,7 @@ from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
-from omnisync_cli.pipeline.progress import Progress, SilentProgress
+from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,16 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         work = Path(work)
         write_wav(work / "preview.wav", waveform)
         cells = []
-        for tau, peak in itertools.product(grid.taus, grid.cfg_peaks):
+        combinations = list(itertools.product(grid.taus, grid.cfg_peaks))
+        for number, (tau, peak) in enumerate(combinations, start=1):
             cell_sampler = dataclasses.replace(
                 sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))
             path = work / f"tau{tau}-peak{peak}.mp4"
+            label = f"tau {tau:g}  cfg peak {peak:g}"
             dub(video, work / "preview.wav", path, make_editor(cell_sampler),
-                dataclasses.replace(options, overwrite=True), progress)
-            cells.append((f"tau {tau:g}  cfg peak {peak:g}", path))
+                dataclasses.replace(options, overwrite=True),
+                Labelled(progress, f"[{number}/{len(combinations)}] {label}"))
+            cells.append((label, path))
         _write_grid(cells, len(grid.cfg_peaks), grid.tile_width, waveform, output)
     return output
 

@@ -1,0 +1,75 @@
+"""Kill safety: SIGTERM, SIGINT and SIGKILL at several points of a real `omnisync dub`
+process never leave a file at the output path. SIGTERM and Ctrl-C unwind and leave nothing
+at all; SIGKILL, which no process can catch, may leave the writer's hidden partial file,
+which the next run of the same dub replaces and removes."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from omnisync_cli.media.video import probe_video
+from tests.media.clips import tone, write_audio, write_clip
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kill")
+    write_clip(folder / "in.mp4", n_frames=20, width=64, height=48)
+    write_audio(folder / "speech.wav", tone(4.0, 16000), 16000)  # 100 output frames
+    return folder
+
+
+def dub_args(inputs, output):
+    return ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(output),
+            "--passthrough", "-q", "--region", "20,14,24,24"]
+
+
+def dub_killed(inputs, output, sig, marker, count=1):
+    """Start a slowed dub, send `sig` after the `count`-th `marker` line; (exit code, stderr)."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.errors.slow_dub", *dub_args(inputs, output)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = 0
+    for line in process.stdout:
+        seen += line.strip() == marker
+        if seen == count:
+            process.send_signal(sig)
+            break
+    _, stderr = process.communicate(timeout=60)
+    assert seen == count, f"the dub ended before {marker} #{count}: {stderr}"
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("marker,count", [("EDIT", 3), ("FINISH", 1)])
+def test_term_and_int_unwind_and_leave_nothing(inputs, tmp_path, sig, marker, count):
+    code, stderr = dub_killed(inputs, tmp_path / "out.mp4", sig, marker, count)
+    assert code == 128 + sig, stderr
+    assert stderr.strip().splitlines() == [f"stopped by {sig.name}: nothing more written to {tmp_path / 'out.mp4'}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_term_before_the_dub_starts_leaves_nothing(inputs, tmp_path):
+    code, _ = dub_killed(inputs, tmp_path / "out.mp4", signal.SIGTERM, "START")
+    assert code in (-signal.SIGTERM, 128 + signal.SIGTERM)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("marker,count", [("EDIT", 3), ("FINISH", 1)])
+def test_kill_leaves_no_output_and_the_next_run_cleans_up(inputs, tmp_path, marker, count):
+    output = tmp_path / "out.mp4"
+    code, _ = dub_killed(inputs, output, signal.SIGKILL, marker, count)
+    assert code == -signal.SIGKILL
+    assert not output.exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert leftovers == [".out.partial.mp4"]  # hidden, beside the output, never at it
+    rerun = subprocess.run([sys.executable, "-m", "omnisync_cli", *dub_args(inputs, output)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+    assert probe_video(output).frame_count == 100

@@ -1,0 +1,38 @@
+"""A truncated video whose beginning still decodes is dubbed from that part, with one warning
+line that says how much was usable; never silently."""
+
+import pytest
+from typer.testing import CliRunner
+
+from omnisync_cli.cli import app
+from omnisync_cli.media.video import probe_video
+from tests.errors.bad_inputs import write_faststart_clip
+from tests.media.clips import tone, truncate, write_audio, write_clip
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("name", ["cut.mkv", "cut.avi", "cut.webm", "cut-faststart.mp4"])
+def test_truncated_video_is_dubbed_with_one_warning(tmp_path, name):
+    video = tmp_path / name
+    if name.endswith(".mp4"):
+        write_faststart_clip(video, frames=100)
+    else:
+        write_clip(video, n_frames=100, **({"codec": "libvpx-vp9", "options": {}} if name.endswith(".webm") else {}))
+    truncate(video, 0.6)
+    write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
+    result = runner.invoke(app, ["dub", str(video), str(tmp_path / "speech.wav"), "-o", str(tmp_path / "out.mp4"),
+                                 "--passthrough", "--region", "20,14,24,24", "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 1 and warnings[0].startswith("warning: ") and " of 100 frames could be decoded" in warnings[0]
+    assert "truncated" in warnings[0]
+    assert probe_video(tmp_path / "out.mp4").frame_count == 50  # the speech's length all the same
+
+
+def test_a_whole_video_gives_no_warning(tmp_path):
+    write_clip(tmp_path / "in.mkv", n_frames=30)
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    result = runner.invoke(app, ["dub", str(tmp_path / "in.mkv"), str(tmp_path / "speech.wav"), "-o",
+                                 str(tmp_path / "out.mp4"), "--passthrough", "--region", "20,14,24,24", "--json"])
+    assert result.exit_code == 0 and result.stderr == ""
