@@ -12,8 +12,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-# The model trained by this project and shipped in the repository (OMNISYNC_WEIGHTS overrides).
-BUNDLED_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "cpu-small"
+from omnisync_cli.bundled import bundled_weights
+
+# The model trained by this project and shipped with it (OMNISYNC_WEIGHTS overrides).
+BUNDLED_WEIGHTS = bundled_weights("cpu-small")
 
 
 class Editor(Protocol):

@@ -79,8 +79,6 @@ CASES = {
     "cfg mode unknown": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--cfg-mode", "loud"), "guidance mode"),
     "seed negative": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--seed", "-1"), "--seed"),
     "face index beyond max faces": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--face-index", "5"), "between 0 and 3"),
-    "face index with fewer faces found": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--face-index", "1",
-                                              "-q", "--passthrough", fast=False), "fewer faces were found"),
     "feather nan": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--feather", "nan"), "--feather"),
     "crf 99": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--crf", "99"), "--crf"),
     "mouth not numbers": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--mouth", "abc"), "--mouth"),
