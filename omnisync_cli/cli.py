@@ -12,6 +12,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, OmniSyncError
@@ -25,8 +26,28 @@ from omnisync_cli.terminal import TerminalProgress
 # The library (torch, MediaPipe, PyAV, ...) is imported inside the commands that use it, so
 # that `omnisync --help` and argument errors answer at once.
 
+class NoFlagPlaceholder:
+    """On/off flags (--help included) take no value: no `<bool>` placeholder in help screens."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+
+class Command(NoFlagPlaceholder, TyperCommand):
+    pass
+
+
+class Group(NoFlagPlaceholder, TyperGroup):
+    pass
+
+
 app = typer.Typer(
     name="omnisync",
+    cls=Group,
     help="Mask-free diffusion-transformer video dubbing (OmniSync).\n\n"
          "Example: omnisync dub input.mp4 speech.wav -o out.mp4",
     no_args_is_help=True,
@@ -77,29 +98,31 @@ def dubbing(output: Path) -> Iterator[None]:
 
 
 # Options shared by `dub` and `batch-dub`: typer reads them from the signature, so they are
-# declared once here and spelled out in both commands.
-WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="Model directory (config.json + model.safetensors); default: the bundled model.")]
-TauOpt = Annotated[float, typer.Option(help="Progressive-init noise level: edit from the noised source at tau (paper 0.92; 1 = from pure noise).")]
-StepsOpt = Annotated[int, typer.Option(help="Sampler steps actually run, from tau down to 0.")]
-CfgModeOpt = Annotated[str, typer.Option(help="Guidance: ds (dynamic spatiotemporal), static (one scale), none.")]
-CfgPeakOpt = Annotated[float, typer.Option(help="Guidance scale at the mouth centre (and the static scale).")]
-CfgBaseOpt = Annotated[float, typer.Option(help="Guidance scale far from the mouth.")]
-CfgSigmaOpt = Annotated[float, typer.Option(help="Spread of the mouth Gaussian, fraction of the region side.")]
-CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noise level (paper 1.5).")]
-PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking loudly with clear teeth".')]
-SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).")]
-DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.")]
-DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16.")]
-ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.")]
-FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.")]
-LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.")]
-MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).")]
-RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).")]
-FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.")]
-CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).")]
-OverwriteOpt = Annotated[bool, typer.Option(help="Replace existing output files.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
-PassthroughOpt = Annotated[bool, typer.Option(help="Skip the model: only the length rules, re-encode and new audio.")]
+# declared once here and spelled out in both commands. `--help` shows them in these panels.
+IO, LENGTH, FACE, MODEL, GUIDANCE, DEVICE = ("Input and output", "Length", "Face", "Model and sampling",
+                                             "Guidance", "Device")
+WeightsOpt = Annotated[Optional[Path], typer.Option("--weights", help="Model directory (config.json + model.safetensors); default: the bundled model.", rich_help_panel=MODEL)]
+TauOpt = Annotated[float, typer.Option(help="Progressive-init noise level: edit from the noised source at tau (paper 0.92; 1 = from pure noise).", rich_help_panel=MODEL)]
+StepsOpt = Annotated[int, typer.Option(help="Sampler steps actually run, from tau down to 0.", rich_help_panel=MODEL)]
+CfgModeOpt = Annotated[str, typer.Option(help="Guidance: ds (dynamic spatiotemporal), static (one scale), none.", rich_help_panel=GUIDANCE)]
+CfgPeakOpt = Annotated[float, typer.Option(help="Guidance scale at the mouth centre (and the static scale).", rich_help_panel=GUIDANCE)]
+CfgBaseOpt = Annotated[float, typer.Option(help="Guidance scale far from the mouth.", rich_help_panel=GUIDANCE)]
+CfgSigmaOpt = Annotated[float, typer.Option(help="Spread of the mouth Gaussian, fraction of the region side.", rich_help_panel=GUIDANCE)]
+CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noise level (paper 1.5).", rich_help_panel=GUIDANCE)]
+PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking loudly with clear teeth".', rich_help_panel=MODEL)]
+SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).", rich_help_panel=MODEL)]
+DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.", rich_help_panel=DEVICE)]
+DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16.", rich_help_panel=DEVICE)]
+ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.", rich_help_panel=LENGTH)]
+FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.", rich_help_panel=FACE)]
+LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]
+MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).", rich_help_panel=FACE)]
+RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).", rich_help_panel=FACE)]
+FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.", rich_help_panel=FACE)]
+CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
+PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
 
 
 def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: str):
@@ -130,11 +153,11 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
 
 
-@app.command()
+@app.command(cls=Command)
 def dub(
     video: Annotated[Path, typer.Argument(help="Video whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output MP4 (never one of the inputs).")],
+    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
@@ -143,7 +166,7 @@ def dub(
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
-    json_summary: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
     passthrough: PassthroughOpt = False,
 ) -> None:
     """Re-render the mouth in VIDEO to follow AUDIO and write the result to -o.
@@ -173,14 +196,14 @@ def dub(
                       f"({report.faces_detected} found, {report.frames_filled} filled)")
 
 
-@app.command()
+@app.command(cls=Command)
 def tune(
     video: Annotated[Path, typer.Argument(help="Video to preview.")],
     audio: Annotated[Path, typer.Argument(help="New speech.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Grid MP4 to write.")] = Path("tune.mp4"),
-    taus: Annotated[str, typer.Option("--tau", help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
-    peaks: Annotated[str, typer.Option("--cfg-peak", help="Comma-separated CFG peaks (grid columns).")] = "2,4,6",
-    seconds: Annotated[float, typer.Option(help="Preview length from the start of the speech.")] = 3.0,
+    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Grid MP4 to write.")] = Path("tune.mp4"),
+    taus: Annotated[str, typer.Option("--tau", rich_help_panel=MODEL, help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
+    peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = "2,4,6",
+    seconds: Annotated[float, typer.Option(rich_help_panel=LENGTH, help="Preview length from the start of the speech.")] = 3.0,
     weights: WeightsOpt = None, steps: StepsOpt = 8,
     cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
     cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
@@ -221,12 +244,12 @@ def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
         raise ConfigError(f"{flag} takes comma-separated numbers such as {example}, got {text!r}") from None
 
 
-@app.command("batch-dub")
+@app.command("batch-dub", cls=Command)
 def batch_dub(
     videos: Annotated[Path, typer.Argument(help="Folder of videos.")],
-    audio: Annotated[Path, typer.Option("--audio", help="Folder of speech files named like the videos, or one speech file for all.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (one <video name>.mp4 each).")],
-    shard: Annotated[str, typer.Option(help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
+    audio: Annotated[Path, typer.Option("--audio", rich_help_panel=IO, help="Folder of speech files named like the videos, or one speech file for all.")],
+    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder (one <video name>.mp4 each).")],
+    shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
@@ -258,7 +281,7 @@ def batch_dub(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder for the corpus (must not hold one yet).")],
     preset: Annotated[str, typer.Option(help="Corpus size preset: tiny or default.")] = "default",
@@ -289,7 +312,7 @@ def synth(
     err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
-@app.command()
+@app.command(cls=Command)
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s): `omnisync synth` or `omnisync prepare-data` output.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, samples, final weights. An existing run resumes.")] = Path("runs/train"),
@@ -334,7 +357,7 @@ def train(
     err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
 
 
-@app.command("prepare-data")
+@app.command("prepare-data", cls=Command)
 def prepare_data(
     videos: Annotated[Path, typer.Argument(help="Folder of your talking videos (sub-folders = characters).")],
     out: Annotated[Path, typer.Argument(help="Folder for the training shards (must not hold a corpus yet).")],
@@ -360,7 +383,7 @@ def prepare_data(
     err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
-@app.command()
+@app.command(cls=Command)
 def bench(
     corpus: Annotated[Path, typer.Argument(help="Corpus folder holding bench/manifest.json (omnisync synth).")],
     weights: WeightsOpt = None,

@@ -76,7 +76,7 @@ class TerminalProgress:
             nonlocal done, next_line
             done += steps
             now = self.clock()
-            if now >= next_line:
+            if now >= next_line and done != total:  # the last step gets the closing line
                 self.line(status())
                 next_line = now + self.interval_s
 
