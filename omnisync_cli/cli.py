@@ -246,9 +246,10 @@ def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
 
 @app.command("batch-dub", cls=Command)
 def batch_dub(
-    videos: Annotated[Path, typer.Argument(help="Folder of videos.")],
-    audio: Annotated[Path, typer.Option("--audio", rich_help_panel=IO, help="Folder of speech files named like the videos, or one speech file for all.")],
-    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder (one <video name>.mp4 each).")],
+    videos: Annotated[Optional[Path], typer.Argument(help="Folder of videos (or give --manifest).", show_default=False)] = None,
+    audio: Annotated[Optional[Path], typer.Option("--audio", rich_help_panel=IO, help="Folder of speech files named like the videos, or one speech file for all (with --manifest: for items without their own).")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder: one <video name>.mp4 each, and batch-report.json.")] = ...,
+    manifest: Annotated[Optional[Path], typer.Option(rich_help_panel=IO, help="CSV or JSON list of items: video, audio, output name, and per-item extend, face_index, mouth, region, feather, crf.")] = None,
     shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
@@ -259,24 +260,39 @@ def batch_dub(
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
-    """Dub every video in VIDEOS; existing outputs are skipped, so a rerun resumes.
+    """Dub every video in VIDEOS (or every item of --manifest) with one model load; finished
+    outputs are verified and skipped, so a rerun resumes. A JSON report goes to the output folder.
 
-    Example: omnisync batch-dub ./videos --audio ./speech -o ./dubbed --shard 0/4
+    Examples:
+
+      omnisync batch-dub ./videos --audio ./speech -o ./dubbed --shard 0/4
+
+      omnisync batch-dub --manifest jobs.csv -o ./dubbed
     """
     from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
-    from omnisync_cli.pipeline.batch import parse_shard
+    from omnisync_cli.pipeline.batch import check_batch, parse_shard, report_path
+    from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
     progress = progress_for(quiet)
     with dubbing(output):
+        if (videos is None) == (manifest is None):
+            raise ConfigError("give a VIDEOS folder or --manifest (one of them)")
+        if manifest is not None:
+            items = items_from_manifest(manifest, default_audio=audio)
+        elif audio is None:
+            raise ConfigError("--audio is needed with a VIDEOS folder: a folder of speech files or one file")
+        else:
+            items = items_from_folder(videos, audio)
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         shard_range = parse_shard(shard)
+        check_batch(items, output)  # before the model loads
         editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_batch_dub(videos, audio, output, editor, options, shard_range, progress)
+        report = run_batch_dub(items, output, editor, options, shard_range, progress)
     for video, reason in report.failed.items():
         progress.line(f"failed: {video}: {reason}")
-    progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done, "
-                  f"{len(report.failed)} failed")
+    progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "
+                  f"{len(report.failed)} failed; report: {report_path(output, shard_range)}")
     if report.failed:
         raise typer.Exit(1)
 

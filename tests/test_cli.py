@@ -65,10 +65,10 @@ def test_batch_dub_shards_and_resumes(inputs):
             "--region", "20,14,24,24"]
     first = runner.invoke(app, base + ["--shard", "0/2"])  # a and c
     assert first.exit_code == 1 and "c.mp4" in first.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["a.mp4"]
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4"]
     second = runner.invoke(app, base)
-    assert "1 dubbed, 1 already done, 1 failed" in second.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4"]
+    assert "1 dubbed, 1 already done (verified), 1 failed" in second.stderr
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "b.mp4"]
 
 
 def test_installed_console_script(inputs):

@@ -65,7 +65,7 @@ def test_batch_progress_names_each_item(tmp_path):
     lines = result.stderr.splitlines()
     assert any(line.startswith("[1/2] a.mp4: dubbing: 5/5") for line in lines), lines
     assert any(line.startswith("[2/2] b.mp4: tracking the mouth: 4/4") for line in lines), lines
-    assert lines[-1] == "2 dubbed, 0 already done, 0 failed"
+    assert lines[-1].startswith("2 dubbed, 0 already done (verified), 0 failed; report: ")
 
 
 def test_help_is_grouped_and_flags_have_no_placeholder(monkeypatch):

@@ -1,28 +1,67 @@
-"""`batch-dub`: one dub per video of a folder, shardable and resumable.
+"""`batch-dub`: one dub per item (pipeline.manifest), shardable, resumable, reported.
 
-Each video is paired with the speech file of the same name (or one speech file for all).
-`shard=(i, n)` takes every n-th video starting at i, so n cluster jobs or torchrun ranks
-split a folder without talking to each other; an output that already exists counts as done,
-so a rerun after a crash picks up where it stopped. One failing video does not stop the rest.
+One editor (one model load) serves every item. `shard=(i, n)` takes every n-th item of the
+sorted list starting at i, so n cluster jobs or torchrun ranks split a batch without talking
+to each other. An output that already exists is verified (decodes, has audio, as many frames
+as its speech needs, last frame readable) and skipped; one that fails the check is redone,
+so a rerun after a crash or a kill redoes exactly the unfinished items. One failing item
+does not stop the rest. A JSON report in the output folder is rewritten after every item,
+so it is current even if the batch is killed.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
+from omnisync_cli.pipeline.manifest import BatchItem
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
+from omnisync_cli.pipeline.timeline import output_frame_count
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"}
+
+@dataclass
+class ItemResult:
+    video: str
+    audio: str | None
+    output: str
+    status: str = "pending"  # dubbed, skipped (a verified finished output) or failed
+    error: str | None = None  # why it failed, or why an existing output was redone
+    audio_seconds: float | None = None
+    output_frames: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage, from the dub
+    wall_seconds: float = 0.0
+    rss_mb: float | None = None  # resident memory after the item (Linux)
 
 
 @dataclass
 class BatchReport:
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)  # output existed already
-    failed: dict[str, str] = field(default_factory=dict)  # video -> one-line reason
+    items: list[ItemResult] = field(default_factory=list)
+
+    def _with(self, status: str) -> list[ItemResult]:
+        return [r for r in self.items if r.status == status]
+
+    @property
+    def done(self) -> list[str]:
+        return [r.video for r in self._with("dubbed")]
+
+    @property
+    def skipped(self) -> list[str]:
+        return [r.video for r in self._with("skipped")]
+
+    @property
+    def failed(self) -> dict[str, str]:
+        return {r.video: r.error or "" for r in self._with("failed")}
+
+    def to_dict(self) -> dict:
+        return {"dubbed": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
+                "items": [asdict(r) for r in self.items]}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -36,57 +75,105 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def pair_inputs(videos: Path, audio: Path) -> list[tuple[Path, Path | None]]:
-    """(video, speech) for every video in the folder; speech None when no file matches."""
-    if videos.exists() and not videos.is_dir():
-        raise InputError(f"{videos} is a file; batch-dub takes a folder of videos (use `omnisync dub` for one)")
-    if not videos.is_dir():
-        raise InputError(f"video folder not found: {videos}")
-    if not audio.exists():
-        raise InputError(f"speech file or folder not found: {audio}")
-    clips = sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-    if not clips:
-        raise InputError(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) in {videos}")
-    if audio.is_file():
-        return [(clip, audio) for clip in clips]
-    speech = {p.stem: p for p in sorted(audio.iterdir()) if p.suffix.lower() in AUDIO_SUFFIXES}
-    return [(clip, speech.get(clip.stem)) for clip in clips]
+def report_path(out_dir: Path, shard: tuple[int, int]) -> Path:
+    """One report per shard, so shards sharing an output folder never overwrite each other's."""
+    return out_dir / ("batch-report.json" if shard == (0, 1) else f"batch-report.shard-{shard[0]}-of-{shard[1]}.json")
 
 
-def check_output_folder(videos: Path, out_dir: Path) -> None:
-    """Outputs go to a folder of their own: in the video folder they would be taken for inputs
-    (and an input named like an output counted as already done)."""
+def check_batch(items: list[BatchItem], out_dir: Path) -> None:
+    """Before any work: outputs get a folder of their own, and no two items share an output."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
-    inside = out_dir.resolve().is_relative_to(videos.resolve())
-    if inside:
-        raise OutputError(f"-o {out_dir} is the video folder or inside it; give a separate folder "
-                          "for the dubbed videos")
+    for folder in sorted({item.video.parent.resolve() for item in items}):
+        # In a video folder, outputs would be taken for inputs (and an input named like an
+        # output counted as already done).
+        if out_dir.resolve().is_relative_to(folder):
+            raise OutputError(f"-o {out_dir} is the video folder {folder} or inside it; give a separate "
+                              "folder for the dubbed videos")
+    seen: dict[str, Path] = {}
+    for item in items:
+        if item.output in seen:
+            raise ConfigError(f"{seen[item.output]} and {item.video} would both be written to {item.output}; "
+                              "rename one (or give output names in a --manifest)")
+        seen[item.output] = item.video
 
 
-def batch_dub(videos: Path, audio: Path, out_dir: Path, editor: Editor,
-              options: DubOptions = DubOptions(), shard: tuple[int, int] = (0, 1),
-              progress: Progress = SilentProgress()) -> BatchReport:
-    videos, audio, out_dir = Path(videos), Path(audio), Path(out_dir)
-    pairs = pair_inputs(videos, audio)[shard[0]::shard[1]]
-    check_output_folder(videos, out_dir)
+def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
+              shard: tuple[int, int] = (0, 1), progress: Progress = SilentProgress()) -> BatchReport:
+    out_dir = Path(out_dir)
+    check_batch(items, out_dir)
+    mine = items[shard[0]::shard[1]]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the output folder {out_dir} ({exc.strerror}); choose another -o") from exc
-    report = BatchReport()
-    for number, (clip, speech) in enumerate(pairs, start=1):
-        output = out_dir / f"{clip.stem}.mp4"
-        if output.exists() and not options.overwrite:
-            report.skipped.append(str(clip))
-            continue
-        if speech is None:
-            report.failed[str(clip)] = f"no speech file named {clip.stem}.* in {audio}"
-            continue
-        try:
-            dub(clip, speech, output, editor, options,
-                Labelled(progress, f"[{number}/{len(pairs)}] {clip.name}"))
-            report.done.append(str(clip))
-        except OmniSyncError as error:
-            report.failed[str(clip)] = str(error)
+    report = BatchReport([ItemResult(str(i.video), None if i.audio is None else str(i.audio), i.output)
+                          for i in mine])
+    for number, (item, result) in enumerate(zip(mine, report.items), start=1):
+        start = time.perf_counter()
+        _run_item(item, result, out_dir, editor, options, Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
+        result.wall_seconds = round(time.perf_counter() - start, 3)
+        result.rss_mb = _rss_mb()
+        _write_report(report, report_path(out_dir, shard))
     return report
+
+
+def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor, options: DubOptions,
+              progress: Progress) -> None:
+    output = out_dir / item.output
+    if item.audio is None:
+        result.status, result.error = "failed", f"no speech file named {item.video.stem}.* for {item.video}"
+        return
+    try:
+        item_options = item.dub_options(options)
+        if output.exists() and not item_options.overwrite:
+            problem = verify_output(output, item.video, item.audio)
+            if problem is None:
+                result.status = "skipped"
+                return
+            result.error = f"redone: the existing output {problem}"
+            item_options = dataclasses.replace(item_options, overwrite=True)
+        dubbed = dub(item.video, item.audio, output, editor, item_options, progress)
+    except OmniSyncError as error:
+        result.status, result.error = "failed", str(error)
+        return
+    result.status = "dubbed"
+    result.audio_seconds, result.output_frames = round(dubbed.audio_seconds, 3), dubbed.output_frames
+    result.seconds = dubbed.seconds
+
+
+def verify_output(output: Path, video: Path, audio: Path) -> str | None:
+    """None if `output` is a finished dub of `video` with `audio`; else what is wrong with it.
+
+    Finished outputs are renamed into place only when complete, so this catches outputs made
+    another way (copied, cut short, made from other inputs) rather than our own crashes.
+    """
+    try:
+        expected = output_frame_count(len(load_audio(audio)) / SAMPLE_RATE, probe_video(video).fps)
+        with VideoReader(output) as reader:
+            info = reader.info
+            if not info.has_audio:
+                return "has no audio track"
+            if info.frame_count != expected:
+                return f"has {info.frame_count} frames, the speech needs {expected}"
+            if not reader.read_frames(expected - 1, expected):
+                return "does not decode to its last frame"
+    except InputError as error:
+        return f"cannot be read ({error})"
+    return None
+
+
+def _write_report(report: BatchReport, path: Path) -> None:
+    """Atomically: a kill mid-write leaves the previous report, never half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    os.replace(partial, path)
+
+
+def _rss_mb() -> float | None:
+    """Resident memory of this process now, in MiB (None where /proc is missing)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)

@@ -74,4 +74,6 @@ def make_inputs(folder: Path) -> Path:
     videos.mkdir()
     write_clip(videos / "a.mp4", n_frames=4, width=64, height=48)
     (folder / "no-videos").mkdir()
+    (folder / "escape.csv").write_text("video,audio,output\nvideos/a.mp4,speech.wav,../../escaped.mp4\n")
+    (folder / "unknown.json").write_text('[{"video": "videos/a.mp4", "speed": 2}]')
     return folder

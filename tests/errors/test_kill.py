@@ -3,7 +3,7 @@ process never leave a file at the output path. SIGTERM and Ctrl-C unwind and lea
 at all; SIGKILL, which no process can catch, may leave the writer's hidden partial file,
 which the next run of the same dub replaces and removes."""
 
-import os
+import json
 import signal
 import subprocess
 import sys
@@ -73,3 +73,30 @@ def test_kill_leaves_no_output_and_the_next_run_cleans_up(inputs, tmp_path, mark
     assert rerun.returncode == 0, rerun.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
     assert probe_video(output).frame_count == 100
+
+
+def test_a_killed_batch_rerun_redoes_only_the_unfinished_items(inputs, tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in ("a", "b", "c"):
+        (videos / f"{name}.mp4").write_bytes((inputs / "in.mp4").read_bytes())
+    out = tmp_path / "out"
+    args = ["batch-dub", str(videos), "--audio", str(inputs / "speech.wav"), "-o", str(out), "--passthrough", "-q",
+            "--region", "20,14,24,24"]
+    process = subprocess.Popen([sys.executable, "-m", "tests.errors.slow_dub", *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    edits = 0
+    for line in process.stdout:
+        edits += line.strip() == "EDIT"
+        if edits == 20:  # 16 segments per item: a is done, b is half way
+            process.send_signal(signal.SIGKILL)
+            break
+    process.communicate(timeout=60)
+    assert sorted(p.name for p in out.iterdir()) == [".b.partial.mp4", "a.mp4", "batch-report.json"]
+    rerun = subprocess.run([sys.executable, "-m", "omnisync_cli", *args], cwd=ROOT, capture_output=True,
+                           text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads((out / "batch-report.json").read_text())
+    assert [(i["output"], i["status"]) for i in report["items"]] == [
+        ("a.mp4", "skipped"), ("b.mp4", "dubbed"), ("c.mp4", "dubbed")]
+    assert sorted(p.name for p in out.iterdir()) == ["a.mp4", "b.mp4", "batch-report.json", "c.mp4"]

@@ -1,0 +1,135 @@
+"""The items of a batch: videos paired with speech by file stem, or read from a manifest.
+
+A manifest is CSV (a header row) or JSON (a list of objects, or {"items": [...]}), one item
+per row with `video`, optional `audio` (default: the --audio file), optional `output` (a
+file name in the output folder; default <video stem>.mp4) and optional per-item dub options
+(`extend`, `face_index`, `mouth`, `region`, `feather`, `crf`). Relative paths are relative
+to the manifest. An output name is a plain file name: no folders, no `..`, not hidden, so
+no row can write outside the output folder.
+"""
+
+import csv
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.config import parse_mouth, parse_region
+from omnisync_cli.flags import check_finite, check_flags
+from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.paths import OUTPUT_SUFFIXES
+from omnisync_cli.pipeline.timeline import Extend
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"}
+OPTION_COLUMNS = ("extend", "face_index", "mouth", "region", "feather", "crf")
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    video: Path
+    audio: Path | None  # None: no speech file matched; the item fails with that reason
+    output: str  # file name inside the output folder
+    options: dict = field(default_factory=dict)  # per-item dub options from a manifest
+
+    def dub_options(self, base: DubOptions) -> DubOptions:
+        """`base` with this item's options applied."""
+        face = {k: v for k, v in self.options.items() if k in ("face_index", "mouth", "region")}
+        other = {k: v for k, v in self.options.items() if k in ("extend", "feather", "crf")}
+        return dataclasses.replace(base, face=dataclasses.replace(base.face, **face), **other)
+
+
+def check_output_name(name: str, where: str) -> str:
+    """`name` if it is a plain, visible MP4 file name; else a ConfigError naming `where`."""
+    plain = name == Path(name).name and name not in ("", ".", "..") and "\\" not in name and "\0" not in name
+    if not plain or name.startswith("."):
+        raise ConfigError(f"{where}: output {name!r} must be a plain file name inside the output folder "
+                          "(no folders, no '..', not hidden)")
+    if Path(name).suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"{where}: output {name!r} must end in .mp4, .m4v or .mov")
+    return name
+
+
+def items_from_folder(videos: Path, audio: Path) -> list[BatchItem]:
+    """Every (visible) video of a folder with the speech file of the same stem from an audio
+    folder, or the one speech file `audio` for all."""
+    if videos.exists() and not videos.is_dir():
+        raise InputError(f"{videos} is a file; batch-dub takes a folder of videos (use `omnisync dub` for one)")
+    if not videos.is_dir():
+        raise InputError(f"video folder not found: {videos}")
+    if not audio.exists():
+        raise InputError(f"speech file or folder not found: {audio}")
+    clips = sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
+                   and not p.name.startswith("."))
+    if not clips:
+        raise InputError(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) in {videos}")
+    if audio.is_file():
+        speech = {clip.stem: audio for clip in clips}
+    else:
+        speech = {p.stem: p for p in sorted(audio.iterdir()) if p.suffix.lower() in AUDIO_SUFFIXES}
+    return [BatchItem(clip, speech.get(clip.stem), check_output_name(f"{clip.stem}.mp4", str(clip)))
+            for clip in clips]
+
+
+def items_from_manifest(manifest: Path, default_audio: Path | None = None) -> list[BatchItem]:
+    """The rows of a CSV or JSON manifest as batch items (see the module docstring)."""
+    rows = _read_rows(manifest)
+    if not rows:
+        raise InputError(f"{manifest}: the manifest has no items")
+    base = manifest.parent
+    items = []
+    for number, row in enumerate(rows, start=1):
+        where = f"{manifest} item {number}"
+        if not isinstance(row, dict):
+            raise ConfigError(f"{where}: each item must be an object with a 'video' field")
+        row = {str(k).strip(): v for k, v in row.items() if v not in (None, "")}
+        unknown = set(row) - {"video", "audio", "output", *OPTION_COLUMNS}
+        if unknown:
+            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; known: video, audio, "
+                              f"output, {', '.join(OPTION_COLUMNS)}")
+        if "video" not in row:
+            raise ConfigError(f"{where}: no 'video'")
+        video = base / str(row["video"])
+        audio = base / str(row["audio"]) if "audio" in row else default_audio
+        output = check_output_name(str(row.get("output", f"{video.stem}.mp4")), where)
+        items.append(BatchItem(video, audio, output, _options(row, where)))
+    return items
+
+
+def _read_rows(manifest: Path) -> list:
+    if not manifest.is_file():
+        raise InputError(f"manifest not found: {manifest}")
+    suffix = manifest.suffix.lower()
+    try:
+        text = manifest.read_text(encoding="utf-8-sig")
+        if suffix == ".csv":
+            return list(csv.DictReader(text.splitlines()))
+        if suffix == ".json":
+            doc = json.loads(text)
+            rows = doc.get("items") if isinstance(doc, dict) else doc
+            if not isinstance(rows, list):
+                raise ConfigError(f"{manifest}: a JSON manifest is a list of items or {{\"items\": [...]}}")
+            return rows
+    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise InputError(f"{manifest}: cannot be read as a {suffix[1:].upper()} manifest ({exc})") from None
+    raise ConfigError(f"{manifest}: a manifest is a .csv or .json file")
+
+
+def _options(row: dict, where: str) -> dict:
+    """Per-item options, parsed and range-checked like the command-line flags."""
+    options = {}
+    try:
+        if "extend" in row:
+            options["extend"] = Extend(str(row["extend"]))
+        for name, kind in (("face_index", int), ("feather", float), ("crf", int)):
+            if name in row:
+                options[name] = kind(row[name])
+        check_flags(**{k: options[k] for k in ("face_index", "feather", "crf") if k in options})
+        for name, parse in (("mouth", parse_mouth), ("region", parse_region)):
+            if name in row:
+                options[name] = parse(str(row[name]))
+                check_finite(f"--{name}", options[name])
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return options

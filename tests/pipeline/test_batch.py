@@ -1,0 +1,135 @@
+"""batch-dub as a batch tool: items by stem or from a manifest, outputs kept inside -o,
+verified resume, deterministic shards and a JSON report."""
+
+import json
+import shutil
+
+import pytest
+
+from omnisync_cli.errors import ConfigError, OutputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.media.video import probe_video
+from omnisync_cli.pipeline.batch import batch_dub, check_batch, verify_output
+from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
+from omnisync_cli.pipeline.timeline import Extend
+from tests.media.clips import tone, truncate, write_audio, write_clip
+
+OPTIONS = DubOptions(face=FaceConfig(region=(20, 14, 24, 24)))
+
+
+class CountingEditor(PassthroughEditor):
+    """Counts dubs (each prepares its audio once)."""
+
+    def __init__(self):
+        super().__init__(region_size=16)
+        self.dubs = 0
+
+    def prepare_audio(self, waveform):
+        self.dubs += 1
+
+
+@pytest.fixture
+def folder(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    for name in "abcde":
+        write_clip(videos / f"{name}.mp4", n_frames=4, width=64, height=48)
+    write_clip(videos / ".hidden.mp4", n_frames=4, width=64, height=48)  # e.g. a macOS ._ file
+    write_audio(tmp_path / "speech.wav", tone(0.2, 16000), 16000)  # 5 frames
+    return tmp_path
+
+
+def test_folder_items_pair_by_stem_and_skip_hidden_files(folder):
+    speech = folder / "speech"
+    speech.mkdir()
+    shutil.copy(folder / "speech.wav", speech / "b.wav")
+    items = items_from_folder(folder / "videos", speech)
+    assert [(i.video.name, i.audio and i.audio.name, i.output) for i in items][:2] == [
+        ("a.mp4", None, "a.mp4"), ("b.mp4", "b.wav", "b.mp4")]
+    assert len(items) == 5
+
+
+def test_a_manifest_gives_names_and_per_item_options(folder):
+    (folder / "jobs.csv").write_text("video,audio,output,extend,feather\n"
+                                     "videos/a.mp4,speech.wav,first.mp4,loop,0.1\n"
+                                     "videos/b.mp4,,,,\n")
+    items = items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")
+    assert [i.output for i in items] == ["first.mp4", "b.mp4"]
+    assert items[0].dub_options(OPTIONS).extend is Extend.loop and items[0].dub_options(OPTIONS).feather == 0.1
+    assert items[1].audio == folder / "speech.wav" and items[1].dub_options(OPTIONS) == OPTIONS
+    (folder / "jobs.json").write_text(json.dumps({"items": [{"video": "videos/c.mp4", "audio": "speech.wav",
+                                                             "face_index": 1, "region": "1,2,30,30"}]}))
+    face = items_from_manifest(folder / "jobs.json")[0].dub_options(OPTIONS).face
+    assert face.face_index == 1 and face.region == (1, 2, 30, 30)
+
+
+@pytest.mark.parametrize("name", ["../out.mp4", "sub/out.mp4", "/tmp/out.mp4", ".out.mp4", "..", "out.avi",
+                                  "a\\..\\b.mp4"])
+def test_manifest_outputs_never_escape_the_output_folder(folder, name):
+    (folder / "jobs.json").write_text(json.dumps([{"video": "videos/a.mp4", "output": name}]))
+    with pytest.raises(ConfigError, match="item 1"):
+        items_from_manifest(folder / "jobs.json")
+
+
+def test_bad_manifest_values_name_the_item(folder):
+    (folder / "jobs.csv").write_text("video,crf\nvideos/a.mp4,20\nvideos/b.mp4,nan\n")
+    with pytest.raises(ConfigError, match="item 2: invalid literal"):
+        items_from_manifest(folder / "jobs.csv")
+    (folder / "jobs.csv").write_text("video,feather\nvideos/a.mp4,inf\n")
+    with pytest.raises(ConfigError, match="item 1: --feather"):
+        items_from_manifest(folder / "jobs.csv")
+
+
+def test_two_items_with_one_output_and_output_inside_inputs_are_refused(folder):
+    write_clip(folder / "videos" / "a.mov", n_frames=4, width=64, height=48)
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    with pytest.raises(ConfigError, match="both be written to a.mp4"):
+        check_batch(items, folder / "out")
+    with pytest.raises(OutputError, match="inside it"):
+        check_batch(items[:1], folder / "videos" / "dubbed")
+
+
+def test_resume_verifies_and_redoes_only_what_is_unfinished(folder):
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    editor = CountingEditor()
+    first = batch_dub(items, out, editor, OPTIONS)
+    assert editor.dubs == 5 and first.done == [str(i.video) for i in items]
+    truncate(out / "b.mp4", 0.5)  # damaged
+    shutil.copy(folder / "videos" / "c.mp4", out / "c.mp4")  # wrong length, no audio
+    (out / "d.mp4").unlink()  # never finished
+    editor.dubs = 0
+    second = batch_dub(items, out, editor, OPTIONS)
+    assert editor.dubs == 3  # b, c, d: the two verified outputs are not recomputed
+    assert second.skipped == [str(folder / "videos" / n) for n in ("a.mp4", "e.mp4")]
+    statuses = {r.output: (r.status, r.error) for r in second.items}
+    assert statuses["b.mp4"][0] == "dubbed" and "cannot be read" in statuses["b.mp4"][1]
+    assert statuses["c.mp4"] == ("dubbed", "redone: the existing output has no audio track")
+    assert statuses["d.mp4"] == ("dubbed", None)
+    assert all(verify_output(out / f"{n}.mp4", folder / "videos" / f"{n}.mp4", folder / "speech.wav") is None
+               for n in "abcde")
+    report = json.loads((out / "batch-report.json").read_text())
+    assert (report["dubbed"], report["skipped"], report["failed"]) == (3, 2, 0)
+    assert report["items"][3]["output_frames"] == 5 and report["items"][3]["rss_mb"] > 0
+    assert set(report["items"][3]["seconds"]) >= {"probe", "track", "render"}
+
+
+def test_two_shards_cover_every_item_exactly_once(folder):
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    shards = [batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS, shard=(i, 2)) for i in (0, 1)]
+    dubbed = [v for s in shards for v in s.done]
+    assert sorted(dubbed) == sorted(str(i.video) for i in items) and len(dubbed) == len(set(dubbed))
+    assert [len(s.done) for s in shards] == [3, 2]
+    reports = sorted(p.name for p in out.glob("batch-report*.json"))
+    assert reports == ["batch-report.shard-0-of-2.json", "batch-report.shard-1-of-2.json"]
+    assert probe_video(out / "e.mp4").frame_count == 5
+
+
+def test_a_failing_item_does_not_stop_the_rest(folder):
+    (folder / "videos" / "b.mp4").write_bytes(b"not a video")
+    report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
+                       PassthroughEditor(region_size=16), OPTIONS)
+    assert list(report.failed) == [str(folder / "videos" / "b.mp4")] and len(report.done) == 4
