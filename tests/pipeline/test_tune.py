@@ -1,0 +1,66 @@
+"""tune: one grid video, rows = tau, columns = CFG peak, each tile the dub of its own cell,
+as long as the preview and carrying its speech."""
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.media.audio import load_audio
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.model.editor import SamplerConfig
+from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.tune import TuneGrid, tune
+from tests.media.clips import tone, write_audio, write_clip
+
+OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0)
+
+
+class CellColourEditor(PassthroughEditor):
+    """Paints every crop one colour that encodes its cell: red = 200 tau, green = 40 peak."""
+
+    def __init__(self, sampler):
+        super().__init__(region_size=16)
+        self.colour = (round(200 * sampler.tau), round(40 * sampler.guidance.w_peak), 0)
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        return np.broadcast_to(np.array(self.colour, np.uint8), crops.shape).copy()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    grey = np.full((48, 64, 3), 128, np.uint8)  # flat: a pasted change shows as the editor's colour
+    write_clip(tmp_path / "in.mp4", frames=[grey] * 10, width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
+    return tmp_path
+
+
+def test_each_tile_is_its_own_cell_in_grid_order(inputs):
+    grid = TuneGrid(taus=(0.5, 1.0), cfg_peaks=(1.0, 3.0, 5.0), seconds=0.4, tile_width=128)
+    made = []
+
+    def make_editor(sampler):
+        made.append((sampler.tau, sampler.guidance.w_peak))
+        return CellColourEditor(sampler)
+
+    out = tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", make_editor, SamplerConfig(),
+               grid, OPTIONS)
+    assert made == [(0.5, 1.0), (0.5, 3.0), (0.5, 5.0), (1.0, 1.0), (1.0, 3.0), (1.0, 5.0)]
+    with VideoReader(out) as reader:
+        info = reader.info
+        frames = [f.image for f in reader.iter_frames()]
+    assert (info.width, info.height) == (3 * 128, 2 * 96) and len(frames) == 10 and info.has_audio
+    assert abs(len(load_audio(out)) / 16000 - 0.4) < 0.05
+    for r, tau in enumerate(grid.taus):
+        for c, peak in enumerate(grid.cfg_peaks):
+            centre = frames[5][r * 96 + 48, c * 128 + 64].astype(int)  # the region's centre in the tile
+            assert np.abs(centre - (200 * tau, 40 * peak, 0)).max() < 16, (tau, peak, centre)
+            corner = frames[5][r * 96 + 90, c * 128 + 4].astype(int)  # outside the region: the source
+            assert np.abs(corner - 128).max() < 4
+
+
+def test_an_empty_grid_is_refused(inputs):
+    with pytest.raises(ConfigError, match="at least one tau"):
+        tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+             TuneGrid(taus=()), OPTIONS)
