@@ -33,6 +33,12 @@ __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
 DEFAULT_CRF = 8
 DEFAULT_PRESET = "fast"
 
+# Above 1080p x264's default look-ahead (30 frames at preset fast) costs about 700 MB at
+# 4K; 10 frames cost about 240 MB (measured on 3840x2160) for a rate control that matters
+# little at this near-lossless CRF.
+LARGE_FRAME_PIXELS = 1920 * 1088
+LARGE_FRAME_LOOKAHEAD = 10
+
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 
 # BT.709 limited range, tagged in the stream, so every player (and our reader, which honours
@@ -117,9 +123,10 @@ class VideoWriter:
 
     def _add_video_stream(self) -> av.video.VideoStream:
         assert self._container is not None
-        stream = self._container.add_stream(
-            "libx264", rate=self.fps, options={"crf": str(self.crf), "preset": self.preset}
-        )
+        options = {"crf": str(self.crf), "preset": self.preset}
+        if self.width * self.height > LARGE_FRAME_PIXELS:
+            options["rc-lookahead"] = str(LARGE_FRAME_LOOKAHEAD)
+        stream = self._container.add_stream("libx264", rate=self.fps, options=options)
         stream.width = self.width + self.width % 2
         stream.height = self.height + self.height % 2
         stream.pix_fmt = "yuv420p"

@@ -2,23 +2,37 @@
 
 Forward runs decode sequentially; a jump (backward, or far ahead) decodes a small block of
 frames from the nearest keyframe and serves the following requests from it. At most one
-block of frames is ever held.
+block of frames is ever held: 16 frames, fewer for large pictures so that a block stays
+within BLOCK_BYTES (a 4K frame, RGB and YUV, is 36 MiB: 7 of them).
 """
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class RandomAccessVideo(Protocol):
+    info: Any  # a media.video.VideoInfo; only its width and height are read
+
     def iter_frames(self): ...
 
     def read_frames(self, start: int, stop: int) -> list: ...
 
 
+BLOCK_FRAMES = 16
+BLOCK_BYTES = 256 * 2**20
+
+
+def block_frames(width: int, height: int) -> int:
+    """Frames per block for pictures of this size: 16, or as many as fit BLOCK_BYTES (>= 2)."""
+    frame_bytes = width * height * 9 // 2  # RGB (3 bytes a pixel) + YUV 4:2:0 (1.5)
+    return max(2, min(BLOCK_FRAMES, BLOCK_BYTES // frame_bytes))
+
+
 class SourceFrames:
-    def __init__(self, reader: RandomAccessVideo, frame_count: int, block: int = 16):
+    def __init__(self, reader: RandomAccessVideo, frame_count: int, block: int | None = None):
+        """`block` frames are decoded per jump; None: `block_frames` of the reader's size."""
         self._reader = reader
         self._count = frame_count
-        self._block = block
+        self._block = block or block_frames(reader.info.width, reader.info.height)
         self._sequential = None  # open sequential decode, or None after a jump
         self._next = 0  # index the sequential decode yields next
         self._cache: dict = {}  # index -> media.video.Frame
@@ -33,6 +47,7 @@ class SourceFrames:
         if not backward and self._sequential is not None and index >= self._next \
                 and index - self._next < self._block:
             return self._decode_forward_to(index)
+        self._cache = {}  # let the old block go before the new one is decoded
         if backward:
             start = max(0, index - self._block + 1)
             frames = self._reader.read_frames(start, index + 1)

@@ -164,3 +164,12 @@ def test_stereo_speech_keeps_its_rate_and_channels(tmp_path: Path) -> None:
     spectrum = np.abs(np.fft.rfft(back[0, 4410:39690]))
     freqs = np.fft.rfftfreq(39690 - 4410, 1 / 44100)
     assert abs(freqs[spectrum.argmax()] - 440) < 5
+
+
+def test_pictures_above_1080p_get_a_short_x264_lookahead(tmp_path):
+    """x264 records its settings in the stream: the look-ahead that costs ~700 MB at 4K is cut."""
+    for (width, height), lookahead in (((64, 48), b"rc_lookahead=30"), ((2048, 1152), b"rc_lookahead=10")):
+        path = tmp_path / f"{width}.mp4"
+        with VideoWriter(path, width, height, 25) as writer:
+            writer.write(np.zeros((height, width, 3), np.uint8))
+        assert lookahead in path.read_bytes()

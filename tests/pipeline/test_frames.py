@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.frames import SourceFrames
+from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from tests.media.clips import write_clip
 
 
@@ -76,3 +76,10 @@ def test_a_real_video_gives_the_sequential_pixels_for_any_plan(tmp_path, plan):
         for k in plan:
             frame = source.get(k)
             assert frame.index == k and np.array_equal(frame.image, truth[k]), k
+
+
+def test_blocks_of_large_pictures_stay_within_the_memory_budget():
+    assert block_frames(640, 480) == 16
+    assert block_frames(1920, 1080) == 16  # 8.9 MiB a frame: 16 fit in 256 MiB
+    assert block_frames(3840, 2160) == 7  # 36 MiB a frame
+    assert block_frames(16384, 16384) == 2  # never fewer than two
