@@ -42,7 +42,32 @@ class Command(NoFlagPlaceholder, TyperCommand):
 
 
 class Group(NoFlagPlaceholder, TyperGroup):
-    pass
+    """A wrong or missing argument, option or command is one line and exit code 2, like every
+    other user error (click would print the usage and a boxed message)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with one_line_usage_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with one_line_usage_errors():  # the command's own arguments are parsed in here
+            return super().invoke(ctx)
+
+
+@contextmanager
+def one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except Exception as error:
+        # click's UsageError, known by name: typer may bring its own copy of click
+        names = {kind.__name__ for kind in type(error).__mro__}
+        if "UsageError" not in names or "NoArgsIsHelpError" in names:  # bare `omnisync`: help
+            raise
+        ctx = getattr(error, "ctx", None)
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        err_console.print(f"error: {error.format_message()}{where}", highlight=False, soft_wrap=True,
+                          markup=False)
+        raise typer.Exit(2) from None
 
 
 app = typer.Typer(
@@ -118,6 +143,7 @@ FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.
 LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]
 MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).", rich_help_panel=FACE)]
 RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).", rich_help_panel=FACE)]
+CentreFallbackOpt = Annotated[bool, typer.Option("--centre-fallback", help="Where no mouth is found at all, edit the frame centre instead of stopping.")]
 FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.", rich_help_panel=FACE)]
 CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
@@ -141,7 +167,7 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype)
 
 
-def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite):
+def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False):
     from omnisync_cli.pipeline.dub import DubOptions
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -149,7 +175,8 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     for flag, values in (("--mouth", mouth_xy), ("--region", box)):
         if values is not None:
             check_finite(flag, values)
-    face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box)
+    face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box,
+                      centre_fallback=centre_fallback)
     return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
 
 
@@ -164,6 +191,7 @@ def dub(
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
+    centre_fallback: CentreFallbackOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -182,7 +210,7 @@ def dub(
     from omnisync_cli.pipeline.dub import dub as run_dub
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
-        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
@@ -209,7 +237,8 @@ def tune(
     cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
     device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
-    region: RegionOpt = None, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
+    region: RegionOpt = None,
+    centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
 
@@ -226,7 +255,8 @@ def tune(
             check_flags(tau=tau)
         for peak in grid.cfg_peaks:
             check_flags(cfg_peak=peak)
-        options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite)
+        options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
+                                centre_fallback)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype)
         check_paths(video, audio, output, overwrite)
@@ -257,6 +287,7 @@ def batch_dub(
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
+    centre_fallback: CentreFallbackOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
@@ -282,7 +313,7 @@ def batch_dub(
             raise ConfigError("--audio is needed with a VIDEOS folder: a folder of speech files or one file")
         else:
             items = items_from_folder(videos, audio)
-        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite)
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         shard_range = parse_shard(shard)
@@ -302,7 +333,7 @@ def synth(
     out: Annotated[Path, typer.Argument(help="Folder for the corpus (must not hold one yet).")],
     preset: Annotated[str, typer.Option(help="Corpus size preset: tiny or default.")] = "default",
     seed: Annotated[int, typer.Option(help="Everything is drawn from this seed.")] = 0,
-    identities: Annotated[Optional[int], typer.Option(help="Training characters per category (overrides the preset).")] = None,
+    identities: Annotated[Optional[int], typer.Option(help="Training characters (overrides the preset).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes (the output does not depend on it).")] = 1,
     quiet: QuietOpt = False,
 ) -> None:
@@ -318,7 +349,7 @@ def synth(
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
         overrides = dict(seed=seed, workers=workers)
         if identities is not None:
-            overrides["identities_per_category"] = identities
+            overrides["identities"] = identities
         config = dataclasses.replace(CORPUS_PRESETS[preset], **overrides)
         config.validate()
         with progress_for(quiet).stage("rendering clips", None) as advance:
@@ -326,6 +357,33 @@ def synth(
     except OmniSyncError as error:
         fail(error)
     err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+
+
+@app.command(cls=Command, name="train-localiser")
+def train_localiser_command(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the localiser's weights, config and log.")] = Path("runs/localiser"),
+    samples: Annotated[int, typer.Option(help="Corpus-v2 frames rendered to train on.")] = 6000,
+    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 2500,
+    batch_size: Annotated[int, typer.Option(help="Frames per step.")] = 24,
+    workers: Annotated[int, typer.Option(help="Processes rendering the frames.")] = 2,
+    threads: Annotated[int, typer.Option(help="torch threads for training (0: the library default).")] = 2,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the mouth localiser on corpus-v2 frames (seen style families only).
+
+    Example: omnisync train-localiser --out runs/localiser   (the shipped one: weights/mouth-localiser)
+    """
+    from omnisync_cli.train.localiser import LocaliserTrainConfig, train_localiser
+    try:
+        check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads)
+        TRAIN_STEPS.check("--steps", steps)
+        config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size,
+                                      seed=seed, workers=workers, threads=threads)
+        path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
+    except OmniSyncError as error:
+        fail(error)
+    err_console.print(f"wrote the mouth localiser to {path}")
 
 
 @app.command(cls=Command)

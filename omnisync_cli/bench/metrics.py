@@ -180,3 +180,34 @@ def change_correlation(output_crops: np.ndarray, target_crops: np.ndarray,
     if len(out) < 2 or out.std() == 0 or truth.std() == 0:
         return 0.0
     return float(np.corrcoef(out, truth)[0, 1])
+
+
+# Per-pixel change vs the source below this many 8-bit levels is the re-encode, not an edit.
+EDIT_NOISE = 6.0
+
+
+def mouth_rects(mouth_xy: np.ndarray, mouth_size: np.ndarray) -> np.ndarray:
+    """(F, 4) x0, y0, x1, y1 of the true mouth boxes from centres (F, 2) and sizes (F, 2)."""
+    half = np.asarray(mouth_size, np.float64) / 2
+    return np.concatenate([mouth_xy - half, mouth_xy + half], axis=1)
+
+
+def edit_share(output: np.ndarray, source: np.ndarray, rects: np.ndarray, grow: float = 0.5) -> float | None:
+    """Share of the edit inside each frame's rect grown by `grow` x its size (None: no edit).
+
+    The edit is the per-pixel change vs the source above EDIT_NOISE levels (max over the
+    colour channels), weighted by how far above it is.
+    """
+    inside = total = 0.0
+    for frame, src, (x0, y0, x1, y1) in zip(output, source, rects):
+        change = np.abs(frame.astype(np.int16) - src.astype(np.int16)).max(axis=2).astype(np.float32)
+        weight = np.clip(change - EDIT_NOISE, 0, None)
+        gx, gy = grow * (x1 - x0) / 2, grow * (y1 - y0) / 2
+        h, w = weight.shape
+        ix0, iy0 = max(0, int(np.floor(x0 - gx))), max(0, int(np.floor(y0 - gy)))
+        ix1, iy1 = min(w, int(np.ceil(x1 + gx))), min(h, int(np.ceil(y1 + gy)))
+        total += float(weight.sum())
+        if ix1 > ix0 and iy1 > iy0:
+            inside += float(weight[iy0:iy1, ix0:ix1].sum())
+    # Fewer edited levels than one clearly changed 4x4 patch per frame: nothing was edited.
+    return None if total < 16 * 10.0 * len(rects) else inside / total

@@ -38,8 +38,9 @@ MANIFEST = Path("bench") / "manifest.json"
 CATEGORIES = ("human", "stylized", "nonhuman")
 GROUPS = ("seen", "heldout-head", "heldout-mouth", "heldout-render")  # as data.styles.GROUPS
 ALL = "all"
-# A track "found the face" when the landmarker saw it in at least half the frames and its
-# mouth centre lies within a quarter face width of the true one on average.
+# A track "found the face" when it covered at least half the frames (landmarks: found in
+# them; the localiser: let the dub edit them) and its mouth centre lies within a quarter face
+# width of the true one on average.
 FOUND_MIN_FRAMES = 0.5
 FOUND_MAX_ERROR = 0.25
 
@@ -131,12 +132,14 @@ def track_record(track: MouthTrack, clip: BenchClip) -> dict:
     true_x, true_y = clip.mouth_xy[:n, 0], clip.mouth_xy[:n, 1]
     width = clip.face_width[:n]
     error = np.hypot(track.mouth_x[:n] - true_x, track.mouth_y[:n] - true_y) / width
-    found_share = track.detected / len(track)
+    # Landmarks look at every frame; the localiser every few, so its coverage is the frames it
+    # let the dub edit.
+    found_share = track.detected / len(track) if track.source == "landmarks" else 1 - track.passed_through / len(track)
     mean_error = float(error.mean())
     return {"source": track.source, "found_frames": track.detected, "frames": len(track),
             "mouth_error": round(mean_error, 4),  # face widths, mean over frames
             "side_ratio": round(float((track.side[:n] / width).mean()), 4),  # tracked / true box side
-            "found": bool(track.source == "landmarks" and found_share >= FOUND_MIN_FRAMES
+            "found": bool(track.source in ("landmarks", "localiser") and found_share >= FOUND_MIN_FRAMES
                           and mean_error <= FOUND_MAX_ERROR)}
 
 
@@ -151,6 +154,7 @@ class ClipInputs:
     track: MouthTrack
     plan: np.ndarray  # source frame index of every output frame
     mouth_boxes: list[RegionBox]
+    mouth_rects: np.ndarray | None  # (F, 4) true mouth boxes, where the manifest gives mouth sizes
 
     @classmethod
     def load(cls, clip: BenchClip, face: FaceConfig) -> "ClipInputs":
@@ -161,8 +165,11 @@ class ClipInputs:
         # Which source frame each output frame shows: dub's own length rule.
         plan = plan_source_frames(times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
                                   DubOptions().extend)
+        rects = None
+        if "mouth_size" in clip.meta:
+            rects = metrics.mouth_rects(clip.mouth_xy, np.asarray(clip.meta["mouth_size"], np.float64))
         return cls(clip, source, target, speech, track_source(source, float(info.fps), face), plan,
-                   metrics.mouth_boxes(clip.mouth_xy, clip.face_width))
+                   metrics.mouth_boxes(clip.mouth_xy, clip.face_width), rects)
 
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
@@ -187,7 +194,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     plan = inputs.plan[:n]
     scored = ScoredClip(output=output[:n], target=inputs.target[:n], source=inputs.source[plan],
                         mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
-                        speech=inputs.speech, fps=inputs.clip.fps)
+                        speech=inputs.speech, fps=inputs.clip.fps,
+                        mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan])
     scores: dict[str, float] = {}
     for scorer in scorers:
         scores.update(scorer(scored))

@@ -37,6 +37,7 @@ class ScoredClip:
     edit_boxes: list[RegionBox]  # the working region the pipeline tracked (what it may change)
     speech: np.ndarray  # 16 kHz mono waveform the clip was dubbed with
     fps: float
+    mouth_rects: np.ndarray | None = None  # (F, 4) true mouth box x0, y0, x1, y1 (corpus v2 manifests)
 
     @cached_property
     def output_mouths(self) -> np.ndarray:
@@ -71,6 +72,21 @@ def picture_scores(clip: ScoredClip) -> dict[str, float]:
     }
 
 
+def edit_location_scores(clip: ScoredClip) -> dict[str, float]:
+    """Where the edit landed: the share of it inside the true mouth box grown by half its size."""
+    if clip.mouth_rects is None:
+        return {}
+    share = metrics.edit_share(clip.output, clip.source, clip.mouth_rects, grow=0.5)
+    return {} if share is None else {"edit_on_mouth": share}
+
+
+LOCATION_METRICS: tuple[Metric, ...] = (
+    Metric("edit_on_mouth", "edit on mouth", ".3f", "higher",
+           "share of the edit (per-pixel change vs the source above the re-encode's noise, "
+           "weighted by its size) inside the true mouth box grown by half its size; "
+           "1 = the whole edit is on the mouth"),
+)
+
 PICTURE_METRICS: tuple[Metric, ...] = (
     Metric("mouth_psnr", "mouth PSNR", ".2f", "higher",
            "PSNR (dB) of the ground-truth mouth region (side = face width, resampled to 96 px) "
@@ -96,8 +112,8 @@ PICTURE_METRICS: tuple[Metric, ...] = (
            "~0 = ignores the speech (the no-op)"),
 )
 
-DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores,)
-DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS
+DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores)
+DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS + LOCATION_METRICS
 
 
 @dataclass(frozen=True)

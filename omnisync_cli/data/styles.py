@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .characters import (CANVAS, CATEGORIES, EyeStyle, MouthStyle, _color, _darker, _disc,
+from .characters import (CANVAS, CATEGORIES, EyeStyle, MouthStyle, _color, _darker,
                          _ellipse_pts, _fill, _line, draw_eyes, draw_mouth, draw_static, make_character,
                          painted_texture)
 

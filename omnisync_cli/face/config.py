@@ -23,7 +23,11 @@ class FaceConfig:
     max_faces: int = 4                    # faces MediaPipe looks for per frame
     min_confidence: float = 0.5           # MediaPipe detection and tracking confidence
     use_mediapipe: bool = True            # False: skip MediaPipe even where installed
-    fallback_every_s: float = 0.5         # seconds between Haar-cascade looks while nothing is found
+    use_localiser: bool = True            # False: never run the learned mouth localiser
+    localiser: Path | None = None         # mouth-localiser weights directory (None: the bundled one)
+    localiser_every_s: float = 0.2        # seconds between localiser looks where landmarks miss
+    max_gap_s: float = 1.0                # longer stretches without a mouth pass through unedited
+    centre_fallback: bool = False         # no mouth anywhere: edit the frame centre instead of failing
 
     def __post_init__(self) -> None:
         if self.face_index < 0:
@@ -36,12 +40,16 @@ class FaceConfig:
             raise ConfigError(f"max faces ({self.max_faces}) must exceed the face index ({self.face_index})")
         if not 0 < self.min_confidence < 1:
             raise ConfigError(f"min confidence must be in (0, 1), got {self.min_confidence}")
-        if self.fallback_every_s <= 0:
-            raise ConfigError("the fallback detection interval must be a positive number of seconds")
+        if not 0 < self.localiser_every_s <= 10:
+            raise ConfigError(f"the localiser interval must be in (0, 10] seconds, got {self.localiser_every_s}")
+        if not 0 <= self.max_gap_s <= 3600:
+            raise ConfigError(f"the longest filled gap must be in [0, 3600] seconds, got {self.max_gap_s}")
         if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
             raise ConfigError(f"--region needs a positive width and height, got {self.region}")
         if self.landmarker is not None and not isinstance(self.landmarker, Path):
             object.__setattr__(self, "landmarker", Path(self.landmarker))
+        if self.localiser is not None and not isinstance(self.localiser, Path):
+            object.__setattr__(self, "localiser", Path(self.localiser))
 
 
 def _numbers(text: str, count: int, flag: str, form: str) -> tuple[float, ...]:

@@ -39,6 +39,7 @@ class FaceObservation:
     mouth_y: float
     face_width: float                          # cheek-to-cheek width (landmarks 234, 454)
     bbox: tuple[float, float, float, float]    # left, top, right, bottom
+    score: float = 1.0                         # detector confidence (the mouth localiser's heat peak)
 
     @property
     def size(self) -> float:

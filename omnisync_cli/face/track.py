@@ -8,6 +8,7 @@ videos are smoothed alike. The box side is smoothed more strongly than its centr
 face's apparent size changes slowly and any size jitter reads as zooming.
 """
 
+import dataclasses
 import math
 from array import array
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
-from omnisync_cli.face.fallback import HaarFaceFinder, centre_box, override_box
+from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 
@@ -25,8 +26,35 @@ from omnisync_cli.face.region import REGION_SCALE, RegionBox
 REACQUIRE_S = 1.0
 
 # Frame rate assumed during the pass when the tracker is only told the true one at
-# `finish(fps)`: it only spaces landmarker timestamps, face re-acquisition and Haar looks.
+# `finish(fps)`: it only spaces landmarker timestamps, face re-acquisition and localiser looks.
 ASSUMED_FPS = 30.0
+
+# MediaPipe's landmarks make the track when they found the face in at least this share of
+# the frames; otherwise the learned mouth localiser's (a human face in the background of a
+# cartoon must not win over the character that speaks).
+LANDMARKS_MIN_SHARE = 0.5
+
+
+def editable_frames(valid: np.ndarray, max_gap: float) -> np.ndarray:
+    """Frames to edit: found ones and those in runs of missed frames no longer than `max_gap`.
+
+    A longer stretch without the mouth (the character left, a cut, a close-up of something
+    else) passes through unedited rather than being edited at a guessed place.
+    """
+    valid = np.asarray(valid, dtype=bool)
+    edit = valid.copy()
+    n, i = len(valid), 0
+    while i < n:
+        if valid[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not valid[j]:
+            j += 1
+        if j - i <= max_gap:
+            edit[i:j] = True
+        i = j
+    return edit
 
 
 def fill_missing(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -74,7 +102,8 @@ class MouthTrack:
     mouth_x: np.ndarray           # mouth centre x (gaps filled, not smoothed)
     mouth_y: np.ndarray           # mouth centre y
     found: np.ndarray             # bool: the mouth was found in this frame (not filled)
-    source: str                   # "landmarks", "haar", "centre", or "override"
+    source: str                   # "landmarks", "localiser", "centre", or "override"
+    edit: np.ndarray | None = None  # bool: frames to edit (None: all); the rest pass through unchanged
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -88,6 +117,14 @@ class MouthTrack:
     def filled(self) -> int:
         """Frames whose mouth came from their neighbours (or from the constant fallback)."""
         return len(self) - self.detected
+
+    @property
+    def passed_through(self) -> int:
+        """Frames left unedited: inside long stretches where no mouth was found."""
+        return 0 if self.edit is None else int((~self.edit).sum())
+
+    def edits(self, index: int) -> bool:
+        return self.edit is None or bool(self.edit[index])
 
     def box(self, index: int) -> RegionBox:
         return RegionBox(float(self.cx[index]), float(self.cy[index]), float(self.side[index]))
@@ -107,12 +144,13 @@ class MouthTrack:
     def summary(self) -> str:
         """One line for the run log: where the mouth came from, how many frames were filled."""
         n = len(self)
-        if self.source in ("landmarks", "haar"):
-            how = "face landmarks" if self.source == "landmarks" else "Haar face boxes (no landmarks found)"
-            return f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
+        if self.source in ("landmarks", "localiser"):
+            how = "face landmarks" if self.source == "landmarks" else "the mouth localiser"
+            unedited = f", {self.passed_through} left unedited (no mouth)" if self.passed_through else ""
+            return f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours{unedited}"
         if self.source == "override":
             return f"mouth and region given by the user, constant over {n} frames"
-        return f"no face found: region at the frame centre, constant over {n} frames"
+        return f"region at the frame centre (--centre-fallback), constant over {n} frames"
 
 
 def build_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray, valid: np.ndarray,
@@ -127,7 +165,8 @@ def build_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray
     side = np.maximum(side, 1.0)  # a degenerate detection must not give an empty box
     f32 = lambda a: np.asarray(a, dtype=np.float32)
     return MouthTrack(float(fps), frame_size, f32(cx), f32(cy), f32(side), f32(mx), f32(my),
-                      np.asarray(valid, dtype=bool).copy(), source)
+                      np.asarray(valid, dtype=bool).copy(), source,
+                      editable_frames(valid, config.max_gap_s * fps))
 
 
 def constant_track(n_frames: int, fps: float, frame_size: tuple[int, int], box: RegionBox,
@@ -152,22 +191,24 @@ class MouthTracker:
             track = tracker.finish()
 
     The frame rate may instead be given to `finish(fps)`; until then ASSUMED_FPS spaces the
-    landmarker's timestamps, face re-acquisition and the Haar looks.
+    landmarker's timestamps, face re-acquisition and the localiser's looks.
 
-    Landmarks come from MediaPipe where available. While no landmarks have been found, a
-    Haar cascade looks at one frame every `config.fallback_every_s` seconds, so that a video
-    in which MediaPipe never finds a face still gets a face-centred region. With
-    `config.mouth` or `config.region` nothing is detected at all.
+    MediaPipe's face landmarks are looked for in every frame. Where they miss, the learned
+    mouth localiser (any character: drawn, animal, robot) looks at one frame every
+    `config.localiser_every_s` seconds; the track is the landmarks' when they found the face
+    in most frames, else the localiser's (see `finish`). With `config.mouth` or
+    `config.region` nothing is detected at all.
     """
 
-    def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None):
+    def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None,
+                 localiser=None):
         self.config, self.fps = config, fps
         self._pass_fps = _check_fps(fps) if fps is not None else ASSUMED_FPS
         self._override = config.mouth is not None or config.region is not None
         if landmarker is None and not self._override:
             landmarker = open_landmarker(config)
         self._landmarker = landmarker
-        self._haar: HaarFaceFinder | None = None
+        self._localiser = localiser
         self._frame_size: tuple[int, int] | None = None
         self._count = 0
         # Landmark picks, one entry per frame (NaN: missed): 12 bytes a frame.
@@ -175,10 +216,11 @@ class MouthTracker:
         self._n_landmarks = 0
         self._previous: FaceObservation | None = None
         self._last_pick = -1
-        # Haar picks, sparse: (frame index, x, y, width).
-        self._haar_picks: list[tuple[int, float, float, float]] = []
-        self._haar_previous: FaceObservation | None = None
-        self._next_haar = 0
+        # Localiser picks, sparse: (frame index, x, y, width).
+        self._local_picks: list[tuple[int, float, float, float]] = []
+        self._local_previous: FaceObservation | None = None
+        self._next_local = 0
+        self.localiser_looks = 0
 
     def __enter__(self) -> "MouthTracker":
         return self
@@ -214,27 +256,33 @@ class MouthTracker:
             if pick is not None:
                 self._previous, self._last_pick = pick, index
                 self._n_landmarks += 1
-        if self._n_landmarks == 0 and index >= self._next_haar:
-            pick = self._observe_haar(image, index)
+        if pick is None and self.config.use_localiser and index >= self._next_local:
+            pick = self._observe_localiser(image, index)
         return pick
 
-    def _observe_haar(self, image: np.ndarray, index: int) -> FaceObservation | None:
-        stride = max(1, round(self.config.fallback_every_s * self._pass_fps))
-        self._next_haar = index + stride
-        if self._haar is None:
-            self._haar = HaarFaceFinder()
-        if index - (self._haar_picks[-1][0] if self._haar_picks else -1) > REACQUIRE_S * self._pass_fps + stride:
-            self._haar_previous = None
-        pick = pick_face(self._haar.detect(image), self._haar_previous, self.config.face_index)
+    def _observe_localiser(self, image: np.ndarray, index: int) -> FaceObservation | None:
+        stride = max(1, round(self.config.localiser_every_s * self._pass_fps))
+        self._next_local = index + stride
+        if self._localiser is None:
+            from omnisync_cli.face.localiser import open_localiser
+            self._localiser = open_localiser(self.config.localiser)
+        self.localiser_looks += 1
+        last = self._local_picks[-1][0] if self._local_picks else -1
+        if index - last > REACQUIRE_S * self._pass_fps + stride:
+            self._local_previous = None
+        pick = pick_face(self._localiser.detect(image), self._local_previous, self.config.face_index)
         if pick is not None:
-            self._haar_previous = pick
-            self._haar_picks.append((index, pick.mouth_x, pick.mouth_y, pick.face_width))
+            self._local_previous = pick
+            self._local_picks.append((index, pick.mouth_x, pick.mouth_y, pick.face_width))
         return pick
 
     def finish(self, fps: float | None = None) -> MouthTrack:
         """The track of every frame observed so far (also closes the landmarker).
 
-        `fps` is needed here unless the tracker was given it.
+        `fps` is needed here unless the tracker was given it. Landmarks make the track when
+        they found the face in at least LANDMARKS_MIN_SHARE of the frames (or the localiser
+        found nothing); else the localiser's picks do. No mouth anywhere is an InputError,
+        unless `config.centre_fallback` asks for the frame centre.
         """
         self.close()
         if fps is None and self.fps is None:
@@ -247,14 +295,30 @@ class MouthTracker:
         if self._override:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
-        if self._n_landmarks > 0:
+        if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * n or not self._local_picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32) for a in (self._x, self._y, self._w))
             return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks")
-        if self._haar_picks:
+        if self._local_picks:
             x, y, w = (np.full(n, np.nan) for _ in range(3))
-            picks = np.array(self._haar_picks)  # (K, 4)
+            picks = np.array(self._local_picks)  # (K, 4)
             frames = picks[:, 0].astype(int)
             x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
-            return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "haar")
-        box = centre_box(*size, cfg.fallback_size)
-        return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
+            stride = max(1, round(cfg.localiser_every_s * fps))
+            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser")
+            # The frames between two looks were not looked at: a gap counts from look to look.
+            edit = editable_frames(_spread(~np.isnan(x), stride), cfg.max_gap_s * fps)
+            return dataclasses.replace(track, edit=edit)
+        if cfg.centre_fallback:
+            box = centre_box(*size, cfg.fallback_size)
+            return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
+        raise InputError("no mouth found in any frame (neither face landmarks nor the mouth localiser saw one); "
+                         "give its place with --mouth X,Y or --region X,Y,W,H, or edit the frame centre with "
+                         "--centre-fallback")
+
+
+def _spread(found: np.ndarray, stride: int) -> np.ndarray:
+    """Mark the stride-1 unlooked frames after each found look as found too."""
+    out = found.copy()
+    for k in np.nonzero(found)[0]:
+        out[k:k + stride] = True
+    return out

@@ -19,7 +19,7 @@ import numpy as np
 
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.paste import paste_bounds, paste_region
-from omnisync_cli.face.region import crop_region
+from omnisync_cli.face.region import REGION_SCALE, crop_region
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
@@ -55,6 +55,7 @@ class DubReport:
     video_seconds: float
     faces_detected: int
     frames_filled: int
+    frames_unedited: int  # source frames in long stretches without a mouth: passed through
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
@@ -97,7 +98,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         output=str(output), source_frames=len(frame_times), output_frames=len(plan),
         fps=float(info.fps), width=info.width, height=info.height,
         audio_seconds=audio_seconds, video_seconds=info.duration,
-        faces_detected=track.detected, frames_filled=track.filled, track_source=track.source,
+        faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
+        track_source=track.source,
         seconds=clock.seconds, warnings=warnings)
 
 
@@ -167,17 +169,28 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
         source = SourceFrames(reader, frame_count=len(track))
         source.start()
 
+        gate = _mouth_gate(track, options.face)
+
+        def may_edit(k: int, image: np.ndarray) -> bool:
+            if not track.edits(k):
+                return False
+            return gate is None or gate.allows(k, image, float(track.mouth_x[k]), float(track.mouth_y[k]),
+                                               float(track.side[k]) / REGION_SCALE)
+
         def items() -> Iterator[SegmentItem]:
             for j, k in enumerate(plan):
                 frame = source.get(int(k))
                 box = track.box(int(k))
                 yield SegmentItem(crop=crop_region(frame.image, box, size), time=j / float(info.fps),
-                                  mouth_xy=track.mouth_in_box(int(k)), payload=(frame, box))
+                                  mouth_xy=track.mouth_in_box(int(k)),
+                                  payload=(frame, box, may_edit(int(k), frame.image)))
 
         for item, edited in edit_in_segments(items(), edit, editor.segment_frames,
                                              editor.overlap_frames):
-            frame, box = item.payload
-            if np.array_equal(edited, item.crop):  # nothing changed: the decoded frame as is
+            frame, box, editable = item.payload
+            # No mouth near this frame (a long stretch without one), or nothing changed: the
+            # decoded frame as is.
+            if not editable or np.array_equal(edited, item.crop):
                 writer.write_planes(frame.planes)
             else:
                 pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop)
@@ -186,6 +199,14 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
                 bounds = paste_bounds(box, info.width, info.height)
                 writer.write_planes(replace_rect(frame.planes, pasted, *bounds))
             advance(1)
+
+
+def _mouth_gate(track: MouthTrack, face: FaceConfig):
+    """On localiser tracks, a second look at the final region before each edit (face.localiser)."""
+    if track.source != "localiser":
+        return None
+    from omnisync_cli.face.localiser import MouthGate, open_localiser
+    return MouthGate(open_localiser(face.localiser), max(1, round(face.localiser_every_s * track.fps)))
 
 
 class _StageClock:

@@ -120,3 +120,17 @@ def test_change_correlation_by_hand():
     assert metrics.change_correlation(follows, truth, source) == pytest.approx(1.0)
     assert metrics.change_correlation(wrong, truth, source) == pytest.approx(-1.0)
     assert metrics.change_correlation(source, truth, source) == 0.0  # the no-op: constant 0
+
+
+def test_edit_share_is_the_part_of_the_edit_inside_the_grown_mouth_box():
+    source = np.full((2, 40, 60, 3), 100, np.uint8)
+    output = source.copy()
+    output[:, 8:22, 8:22] = 160             # 14x14 px; the box 12..18 grown by half covers 10..20
+    rects = np.array([[12.0, 12.0, 18.0, 18.0]] * 2)
+    assert metrics.edit_share(output, source, rects) == pytest.approx(100 / 196)
+    output[:, 26:40, 40:54] = 160           # as much again painted on the background
+    assert metrics.edit_share(output, source, rects) == pytest.approx(100 / 392)
+    noise = source + np.random.default_rng(0).integers(0, 5, source.shape).astype(np.uint8)
+    assert metrics.edit_share(noise, source, rects) is None  # re-encode noise is no edit
+    np.testing.assert_allclose(metrics.mouth_rects(np.array([[15.0, 15.0]]), np.array([[6.0, 4.0]])),
+                               [[12, 13, 18, 17]])

@@ -4,8 +4,15 @@ import pytest
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
-from omnisync_cli.face.track import MouthTracker, build_track, fill_missing, gaussian_smooth
+from omnisync_cli.face.track import MouthTracker, build_track, editable_frames, fill_missing, gaussian_smooth
 from tests.face.images import PORTRAIT_MOUTH, textured_frame
+
+
+@pytest.fixture(autouse=True)
+def blind_localiser(monkeypatch):
+    """Trackers built without a localiser get one that never sees a mouth (no bundled weights needed)."""
+    from omnisync_cli.face import localiser
+    monkeypatch.setattr(localiser, "open_localiser", lambda directory=None: ScriptedLocaliser([[]] * 10_000))
 
 
 def jitter(track: np.ndarray) -> float:
@@ -163,8 +170,28 @@ def test_tracker_chooses_afresh_after_a_long_gap():
     assert 25 <= track.filled <= 27
 
 
-def test_tracker_without_any_face_uses_the_frame_centre():
-    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 6))
+class ScriptedLocaliser:
+    """Answers a prepared list of mouths per look, like the mouth localiser would."""
+
+    def __init__(self, script):
+        self.script, self.looks = list(script), 0
+
+    def detect(self, image):
+        self.looks += 1
+        return self.script[self.looks - 1]
+
+
+def test_tracker_without_any_mouth_is_an_input_error_naming_the_overrides():
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 6),
+                           localiser=ScriptedLocaliser([[]] * 6))
+    run(tracker, 6, textured_frame(240, 320))
+    with pytest.raises(InputError, match="--mouth X,Y or --region"):
+        tracker.finish()
+
+
+def test_tracker_edits_the_frame_centre_only_when_asked():
+    tracker = MouthTracker(FaceConfig(centre_fallback=True), fps=10, landmarker=ScriptedLandmarker([[]] * 6),
+                           localiser=ScriptedLocaliser([[]] * 6))
     run(tracker, 6, textured_frame(240, 320))
     track = tracker.finish()
     assert track.source == "centre" and len(track) == 6 and track.detected == 0
@@ -172,13 +199,43 @@ def test_tracker_without_any_face_uses_the_frame_centre():
     assert "frame centre" in track.summary()
 
 
-def test_tracker_falls_back_to_haar_when_landmarks_find_nothing(portrait):
-    fps = 4
-    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 5))
-    run(tracker, 5, portrait)                       # Haar looks at frames 0, 2 and 4
+def test_tracker_uses_the_localiser_where_landmarks_find_nothing():
+    fps = 10  # the localiser looks every 0.2 s: frames 0, 2, 4, ...
+    localiser = ScriptedLocaliser([[face(100 + k, 80, 40)] for k in range(10)])
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                           landmarker=ScriptedLandmarker([[]] * 10), localiser=localiser)
+    run(tracker, 10)
     track = tracker.finish()
-    assert track.source == "haar" and (track.detected, track.filled) == (3, 2)
-    assert np.hypot(track.mouth_x[1] - PORTRAIT_MOUTH[0], track.mouth_y[1] - PORTRAIT_MOUTH[1]) < 20
+    assert localiser.looks == 5 and track.source == "localiser"
+    assert (track.detected, track.filled, track.passed_through) == (5, 5, 0)
+    np.testing.assert_allclose(track.mouth_x[[0, 2, 4]], [100, 101, 102])
+    np.testing.assert_allclose(track.mouth_x[1], 100.5)  # between two looks: interpolated
+
+
+def test_landmarks_win_when_they_found_the_face_in_most_frames():
+    script = [[face(80, 120, 60)]] * 8 + [[]] * 2
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker(script),
+                           localiser=ScriptedLocaliser([[face(200, 50, 30)]] * 10))
+    run(tracker, 10)
+    track = tracker.finish()
+    assert track.source == "landmarks" and np.allclose(track.mouth_x, 80)
+
+
+def test_a_long_stretch_without_a_mouth_passes_through_unedited():
+    fps = 10  # found for 1 s, then nothing for 2 s (longer than max_gap_s = 1), then found again
+    script = [[face(100, 80, 40)]] * 5 + [[]] * 10 + [[face(100, 80, 40)]] * 5
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 40),
+                           localiser=ScriptedLocaliser(script))
+    run(tracker, 40)
+    track = tracker.finish()
+    assert track.source == "localiser"
+    assert track.edit[:10].all() and not track.edit[10:30].any() and track.edit[30:].all()
+    assert track.passed_through == 20 and "left unedited" in track.summary()
+
+
+def test_editable_frames_fill_short_gaps_only():
+    valid = np.array([1, 0, 0, 1, 0, 0, 0, 0, 1, 0], bool)
+    np.testing.assert_array_equal(editable_frames(valid, 2), [1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
 
 
 def test_tracker_with_overrides_detects_nothing():
@@ -205,9 +262,9 @@ def test_tracker_without_frames_is_an_input_error():
 def test_tracker_without_mediapipe_still_tracks(monkeypatch):
     from omnisync_cli.face import landmarks
     monkeypatch.setattr(landmarks, "_import_mediapipe", lambda: None)
-    with MouthTracker(FaceConfig(), fps=25) as tracker:
+    with MouthTracker(FaceConfig(), fps=25, localiser=ScriptedLocaliser([[face(50, 60, 30)]])) as tracker:
         run(tracker, 3, textured_frame(120, 160))
-        assert tracker.finish().source == "centre"
+        assert tracker.finish().source == "localiser"
 
 
 def test_tracker_with_mediapipe_follows_a_moving_face(portrait):

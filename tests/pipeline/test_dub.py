@@ -86,7 +86,7 @@ def test_longer_video_is_cut_and_rotation_is_applied(tmp_path):
     write_clip(tmp_path / "in.mp4", n_frames=20, width=64, height=48, rotation=90)
     write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
-                 PassthroughEditor(region_size=16))
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
     info = probe_video(tmp_path / "out.mp4")
     assert (info.width, info.height, info.rotation) == (48, 64, 0)
     assert report.output_frames == info.frame_count == 10
@@ -97,7 +97,7 @@ def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
     write_clip(tmp_path / "in.mp4", n_frames=10, fps=25, pts=pts, time_base=Fraction(1, 50))
     write_audio(tmp_path / "speech.wav", tone(0.3, 16000), 16000)
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
-                 PassthroughEditor(region_size=16))
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
     info = probe_video(tmp_path / "out.mp4")
     assert info.frame_count == report.output_frames == round(0.3 * report.fps)
 

@@ -1,0 +1,120 @@
+"""The learned mouth localiser: decoding, letterboxing, weights I/O, the gate, and that it learns."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from omnisync_cli.errors import WeightsError
+from omnisync_cli.face.localiser import (STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
+                                         decode, letterbox, load_localiser, save_localiser)
+from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
+
+SMALL = LocaliserConfig(input_size=96, refine_size=64, widths=(8, 12, 16, 24))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on 2 shared cores two spinning OpenMP threads are far slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_decode_finds_each_peak_with_its_offset_and_width():
+    out = np.full((4, 16, 16), -9.0, np.float32)
+    out[:, 5, 3] = [4.0, 0.25, -0.25, np.log(40.0)]
+    out[:, 10, 12] = [1.0, 0.0, 0.0, np.log(20.0)]
+    found = decode(out, min_score=0.5, max_candidates=4)
+    assert len(found) == 2
+    x, y, w, score = found[0]
+    assert (x, y) == pytest.approx(((3 + 0.5 + 0.25) * STRIDE, (5 + 0.5 - 0.25) * STRIDE))
+    assert w == pytest.approx(40.0) and score == pytest.approx(1 / (1 + np.exp(-4)))
+    assert decode(out, min_score=0.9, max_candidates=4)[0][:2] == found[0][:2]  # only the strong one
+    assert len(decode(out, min_score=0.9, max_candidates=4)) == 1
+
+
+def test_letterbox_keeps_the_aspect_and_centres_the_picture():
+    image = np.zeros((50, 200, 3), np.uint8)
+    boxed, scale, ox, oy = letterbox(image, 100)
+    assert boxed.shape == (100, 100, 3) and scale == 0.5 and (ox, oy) == (0, 37)
+    assert (boxed[:37] == 114).all() and (boxed[37:62] == 0).all()
+
+
+def test_targets_mark_every_mouth_and_the_loss_prefers_the_truth():
+    mouths = [np.array([[30.0, 50.0, 24.0]], np.float32), np.zeros((0, 3), np.float32)]
+    heat, reg, mask = targets(mouths, 96)
+    assert heat[0, 12, 7] == 1.0 and mask[0].sum() == 1 and heat[1].max() == 0
+    assert reg[0, 12, 7] == pytest.approx([30 / 4 - 7.5, 50 / 4 - 12.5, np.log(24.0)])
+    truth = torch.zeros(2, 4, 24, 24)
+    truth[:, 0] = torch.logit(torch.from_numpy(heat).clamp(1e-3, 1 - 1e-3))
+    truth[:, 1:] = torch.from_numpy(reg).permute(0, 3, 1, 2)
+    blank = torch.zeros(2, 4, 24, 24)
+    args = [torch.from_numpy(a) for a in (heat, reg, mask)]
+    assert localiser_loss(truth, *args) < 0.2 * localiser_loss(blank, *args)
+
+
+def test_weights_round_trip_and_clear_errors(tmp_path):
+    net = LocaliserNet(SMALL).eval()
+    save_localiser(net, SMALL, tmp_path / "loc")
+    loaded = load_localiser(tmp_path / "loc")
+    x = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.equal(net(x), loaded.net(x))
+    assert loaded.config == SMALL
+    with pytest.raises(WeightsError, match="not found"):
+        load_localiser(tmp_path / "nothing")
+    (tmp_path / "loc" / "model.safetensors").write_bytes(b"broken")
+    with pytest.raises(WeightsError, match="damaged"):
+        load_localiser(tmp_path / "loc")
+    (tmp_path / "loc" / "config.json").write_text(json.dumps({"format": "omnisync-dit"}))
+    with pytest.raises(WeightsError, match="not a mouth-localiser"):
+        load_localiser(tmp_path / "loc")
+
+
+class CountingLocaliser:
+    config = SMALL
+
+    def __init__(self, score):
+        self.score, self.looks = score, 0
+
+    def mouth_score(self, image, x, y, face_width):
+        self.looks += 1
+        return self.score
+
+
+def test_gate_looks_once_per_stride_and_closes_without_a_mouth():
+    frame = np.zeros((64, 64, 3), np.uint8)
+    seen = CountingLocaliser(0.9)
+    gate = MouthGate(seen, stride=5)
+    assert all(gate.allows(k, frame, 32, 32, 20) for k in range(12))
+    assert seen.looks == 3 and gate.closed == 0  # frames 0, 5, 10
+    blind = MouthGate(CountingLocaliser(0.1), stride=5)
+    assert not blind.allows(3, frame, 32, 32, 20) and blind.closed == 1
+
+
+def test_a_small_localiser_learns_to_find_mouths():
+    """150 steps on 16 corpus-v2 samples at 64 px: it must find their mouths again."""
+    torch.manual_seed(0)
+    samples = [render_sample(seed, 64) for seed in range(18)]
+    samples = [(im, m) for im, m in samples if len(m)]
+    images = torch.from_numpy(np.stack([im for im, _ in samples])).permute(0, 3, 1, 2).float() / 255
+    heat, reg, mask = (torch.from_numpy(a) for a in targets([m for _, m in samples], 64))
+    net = LocaliserNet(SMALL)
+    opt = torch.optim.Adam(net.parameters(), 3e-3)
+    for _ in range(150):
+        loss = localiser_loss(net(images), heat, reg, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        out = net.eval()(images).numpy()
+    hits = 0
+    for o, (_, mouths) in zip(out, samples):
+        found = decode(o, 0.3, 1)
+        if found:
+            d = np.hypot(mouths[:, 0] - found[0][0], mouths[:, 1] - found[0][1]) / mouths[:, 2]
+            hits += d.min() < 0.25
+    assert hits >= 0.8 * len(samples)

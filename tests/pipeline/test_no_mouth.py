@@ -1,0 +1,119 @@
+"""The dub pipe where no mouth is found: refused, or passed through where the mouth is absent."""
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import InputError
+from omnisync_cli.face import localiser as localiser_module
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from tests.media.clips import tone, write_audio, write_clip
+from tests.pipeline.test_dub import read_all
+
+FPS = 10
+
+
+class PaintEditor(PassthroughEditor):
+    """Paints every crop white: wherever the pipe lets it edit, it shows."""
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        return np.full_like(crops, 255)
+
+
+class FirstSecondLocaliser:
+    """Sees a mouth at (40, 30) on dark frames only (the first second of the clip below)."""
+
+    config = localiser_module.LocaliserConfig()
+
+    def detect(self, image):
+        if image.mean() > 60:
+            return []
+        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.9)]
+
+    def mouth_score(self, image, x, y, face_width):
+        return 0.0 if image.mean() > 60 else 0.9
+
+
+def frames(n: int) -> list[np.ndarray]:
+    """1 s of a dark picture, then a bright one (the character leaves)."""
+    out = []
+    for i in range(n):
+        frame = np.full((48, 64, 3), 40 if i < FPS else 120, np.uint8)
+        frame[::8] += 10  # some texture
+        out.append(frame)
+    return out
+
+
+@pytest.fixture
+def no_mediapipe():
+    return FaceConfig(use_mediapipe=False)
+
+
+def test_a_long_stretch_without_a_mouth_passes_through_unedited(tmp_path, monkeypatch, no_mediapipe):
+    monkeypatch.setattr(localiser_module, "open_localiser", lambda directory=None: FirstSecondLocaliser())
+    source = frames(3 * FPS)
+    write_clip(tmp_path / "in.mp4", frames=source, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(3.0, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PaintEditor(region_size=16, segment_frames=4, overlap_frames=1),
+                 DubOptions(face=no_mediapipe, crf=0))
+    out = read_all(tmp_path / "out.mp4")
+    assert report.track_source == "localiser" and report.frames_unedited >= FPS
+    assert all(f.max() == 255 for f in out[:FPS - 2])          # the mouth's second: edited
+    assert all(f.max() < 200 for f in out[2 * FPS + 2:])       # long after it left: as the source
+
+
+def test_a_video_without_any_mouth_is_refused_without_output(tmp_path, monkeypatch, no_mediapipe):
+    monkeypatch.setattr(localiser_module, "open_localiser", lambda directory=None: FirstSecondLocaliser())
+    write_clip(tmp_path / "in.mp4", frames=frames(3 * FPS)[FPS:], width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    with pytest.raises(InputError, match="no mouth found.*--mouth X,Y or --region"):
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PaintEditor(region_size=16),
+            DubOptions(face=no_mediapipe))
+    assert not (tmp_path / "out.mp4").exists()
+    # Asked for, the frame centre is edited instead.
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PaintEditor(region_size=16),
+                 DubOptions(face=FaceConfig(use_mediapipe=False, centre_fallback=True)))
+    assert report.track_source == "centre"
+
+
+@pytest.mark.skipif(not (localiser_module.BUNDLED_LOCALISER / "model.safetensors").is_file(),
+                    reason="no bundled localiser")
+def test_the_cli_refuses_a_video_with_no_character_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from omnisync_cli.cli import app
+
+    rng = np.random.default_rng(0)
+    background = [np.clip(np.full((96, 128, 3), 90) + rng.normal(0, 3, (96, 128, 3)), 0, 255).astype(np.uint8)
+                  for _ in range(20)]
+    write_clip(tmp_path / "empty.mp4", frames=background, width=128, height=96, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    result = CliRunner().invoke(app, ["dub", str(tmp_path / "empty.mp4"), str(tmp_path / "speech.wav"),
+                                      "-o", str(tmp_path / "out.mp4"), "--passthrough"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "no mouth found" in lines[0] and "--region" in lines[0]
+    assert not any(p.name.startswith("out") or ".out" in p.name for p in tmp_path.iterdir())
+
+
+class DoubtingLocaliser(FirstSecondLocaliser):
+    """Its full-frame look claims a mouth everywhere; the close look at the region sees none."""
+
+    def detect(self, image):
+        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.35)]
+
+    def mouth_score(self, image, x, y, face_width):
+        return 0.0
+
+
+def test_the_gate_keeps_the_model_off_a_region_without_a_mouth(tmp_path, monkeypatch, no_mediapipe):
+    monkeypatch.setattr(localiser_module, "open_localiser", lambda directory=None: DoubtingLocaliser())
+    source = frames(FPS)
+    write_clip(tmp_path / "in.mp4", frames=source, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PaintEditor(region_size=16),
+        DubOptions(face=no_mediapipe, crf=0))
+    assert all(f.max() < 200 for f in read_all(tmp_path / "out.mp4"))
