@@ -11,6 +11,7 @@ face's apparent size changes slowly and any size jitter reads as zooming.
 import dataclasses
 import math
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,9 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
+from omnisync_cli.face.speaker import choose_speaker, link_tracks, mouth_descriptor
+
+SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
 # After this long without finding the followed face, the next face is chosen afresh (by
 # size and face_index), e.g. after a cut; shorter gaps keep following the old position.
@@ -104,6 +108,7 @@ class MouthTrack:
     found: np.ndarray             # bool: the mouth was found in this frame (not filled)
     source: str                   # "landmarks", "localiser", "centre", or "override"
     edit: np.ndarray | None = None  # bool: frames to edit (None: all); the rest pass through unchanged
+    speaker_by_speech: bool = False  # of several mouths, the one following the source's speech was chosen
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -147,7 +152,9 @@ class MouthTrack:
         if self.source in ("landmarks", "localiser"):
             how = "face landmarks" if self.source == "landmarks" else "the mouth localiser"
             unedited = f", {self.passed_through} left unedited (no mouth)" if self.passed_through else ""
-            return f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours{unedited}"
+            chosen = ", the speaking one of several mouths (by the source's speech)" if self.speaker_by_speech else ""
+            return (f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
+                    f"{unedited}{chosen}")
         if self.source == "override":
             return f"mouth and region given by the user, constant over {n} frames"
         return f"region at the frame centre (--centre-fallback), constant over {n} frames"
@@ -216,8 +223,10 @@ class MouthTracker:
         self._n_landmarks = 0
         self._previous: FaceObservation | None = None
         self._last_pick = -1
-        # Localiser picks, sparse: (frame index, x, y, width).
+        # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look
+        # with its mouth patch, to find the speaker among several mouths (face/speaker.py).
         self._local_picks: list[tuple[int, float, float, float]] = []
+        self._looks: list[tuple[int, list]] = []
         self._local_previous: FaceObservation | None = None
         self._next_local = 0
         self.localiser_looks = 0
@@ -270,16 +279,20 @@ class MouthTracker:
         last = self._local_picks[-1][0] if self._local_picks else -1
         if index - last > REACQUIRE_S * self._pass_fps + stride:
             self._local_previous = None
-        pick = pick_face(self._localiser.detect(image), self._local_previous, self.config.face_index)
+        candidates = self._localiser.detect(image)
+        self._looks.append((index, [(obs, mouth_descriptor(image, obs)) for obs in candidates]))
+        pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:
             self._local_previous = pick
             self._local_picks.append((index, pick.mouth_x, pick.mouth_y, pick.face_width))
         return pick
 
-    def finish(self, fps: float | None = None) -> MouthTrack:
+    def finish(self, fps: float | None = None, speech: Callable[[], np.ndarray | None] | None = None) -> MouthTrack:
         """The track of every frame observed so far (also closes the landmarker).
 
-        `fps` is needed here unless the tracker was given it. Landmarks make the track when
+        `fps` is needed here unless the tracker was given it. `speech()` gives the source
+        video's own audio (16 kHz mono, or None): with several mouths in view and face_index 0,
+        the localiser track follows the one whose motion follows that speech. Landmarks make the track when
         they found the face in at least LANDMARKS_MIN_SHARE of the frames (or the localiser
         found nothing); else the localiser's picks do. No mouth anywhere is an InputError,
         unless `config.centre_fallback` asks for the frame centre.
@@ -299,21 +312,39 @@ class MouthTracker:
             x, y, w = (np.frombuffer(a, dtype=np.float32) for a in (self._x, self._y, self._w))
             return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks")
         if self._local_picks:
+            picks, by_speech = self._speaker_picks(fps, speech)
             x, y, w = (np.full(n, np.nan) for _ in range(3))
-            picks = np.array(self._local_picks)  # (K, 4)
+            picks = np.array(picks)  # (K, 4)
             frames = picks[:, 0].astype(int)
             x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
             stride = max(1, round(cfg.localiser_every_s * fps))
             track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser")
             # The frames between two looks were not looked at: a gap counts from look to look.
             edit = editable_frames(_spread(~np.isnan(x), stride), cfg.max_gap_s * fps)
-            return dataclasses.replace(track, edit=edit)
+            return dataclasses.replace(track, edit=edit, speaker_by_speech=by_speech)
         if cfg.centre_fallback:
             box = centre_box(*size, cfg.fallback_size)
             return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
         raise InputError("no mouth found in any frame (neither face landmarks nor the mouth localiser saw one); "
                          "give its place with --mouth X,Y or --region X,Y,W,H, or edit the frame centre with "
                          "--centre-fallback")
+
+
+    def _speaker_picks(self, fps: float, speech) -> tuple[list, bool]:
+        """The localiser picks, or those of the mouth that follows the source's speech."""
+        if self.config.face_index != 0 or speech is None or not any(len(c) > 1 for _, c in self._looks):
+            return self._local_picks, False
+        waveform = speech()
+        if waveform is None or not np.any(waveform):
+            return self._local_picks, False
+        tracks = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps))
+        chosen = {(i, round(x, 3), round(y, 3)) for i, x, y, _ in self._local_picks}
+        default = max(tracks, key=lambda t: sum((i, round(o.mouth_x, 3), round(o.mouth_y, 3)) in chosen
+                                                for i, o, _ in t.looks))
+        speaker = choose_speaker(tracks, default, waveform, SPEECH_RATE, fps)
+        if speaker is None:
+            return self._local_picks, False
+        return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
 
 
 def _spread(found: np.ndarray, stride: int) -> np.ndarray:

@@ -151,7 +151,17 @@ def _track_mouth(video: Path, info, config: FaceConfig,
             tracker.observe(frame.image)
             times.append(frame.time_s)
             advance(1)
-        return tracker.finish(float(info.fps)), np.asarray(times)
+        # The source's own speech tells which of several mouths speaks (face/speaker.py).
+        speech = (lambda: _source_speech(video)) if info.has_audio else None
+        return tracker.finish(float(info.fps), speech), np.asarray(times)
+
+
+def _source_speech(video: Path) -> np.ndarray | None:
+    """The source video's own audio, or None where it cannot be read (it only guides tracking)."""
+    try:
+        return load_audio(video)
+    except InputError:
+        return None
 
 
 def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray,
