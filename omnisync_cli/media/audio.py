@@ -66,6 +66,9 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
                 f"{path}: audio data is damaged ({exc.strerror or type(exc).__name__}); "
                 "repair or re-export the file"
             ) from exc
+        if len({chunk.shape[0] for chunk in chunks}) > 1:
+            raise InputError(f"{path}: audio data is damaged (its channel count changes midway); "
+                             "repair or re-export the file")
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
         waveform = _drop_end_padding(waveform, stream, rate)
         decoded = waveform.shape[1] / rate

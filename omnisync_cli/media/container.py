@@ -17,7 +17,9 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     if path.is_dir():
         raise InputError(f"{path}: is a directory; give a media file")
     try:
-        return av.open(str(path), mode="r")
+        # Tags are not needed for a dub: undecodable bytes in them (a damaged or oddly
+        # encoded title) must not make the file unreadable.
+        return av.open(str(path), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(

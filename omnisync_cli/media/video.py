@@ -201,6 +201,8 @@ class VideoReader:
         """Header facts plus one decoded frame (rotation lives in frame side data)."""
         stream = self._stream
         ctx = stream.codec_context
+        if ctx is None:  # FFmpeg has no decoder for the codec the (maybe damaged) header names
+            raise InputError(f"{self.path}: video stream has an unknown or damaged codec; re-encode the file")
         if not ctx.width or not ctx.height:
             raise InputError(f"{self.path}: video has zero width or height; re-export it")
         if max(ctx.width, ctx.height) > MAX_SIDE:

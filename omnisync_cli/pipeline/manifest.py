@@ -130,6 +130,6 @@ def _options(row: dict, where: str) -> dict:
             if name in row:
                 options[name] = parse(str(row[name]))
                 check_finite(f"--{name}", options[name])
-    except (ValueError, ConfigError) as exc:
+    except (ValueError, TypeError, ConfigError) as exc:  # TypeError: a JSON list or object as a number
         raise ConfigError(f"{where}: {exc}") from None
     return options

@@ -87,6 +87,12 @@ CASES = {
                            "--passthrough", "--region", "1,2,0,4"], "positive width"),
     "region inf": (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{o}/dub.mp4", "-q",
                     "--passthrough", "--region", "inf,0,10,10"], "--region"),
+    # what the argument parser catches: one line too
+    "steps not a number": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--steps", "abc"), "'--steps'"),
+    "extend unknown": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--extend", "zigzag"), "'zigzag'"),
+    "output missing": (["dub", "{d}/in.mp4", "{d}/speech.wav", "-q"], "Missing option '-o'"),
+    "unknown option": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--loud"), "No such option: --loud"),
+    "unknown command": (["dubb", "{d}/in.mp4"], "No such command 'dubb'"),
     # weights (no --passthrough: the model is what is wrong)
     "weights missing": (dub(*["{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--weights", "{d}/nowhere", "-q"],
                             fast=False), "does not exist"),
