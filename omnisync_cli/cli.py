@@ -195,6 +195,7 @@ def dub(
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
+    compare: Annotated[bool, typer.Option("--compare", rich_help_panel=IO, help="Also write <output name>.compare.mp4: source | dubbed side by side, with the speech.")] = False,
     passthrough: PassthroughOpt = False,
 ) -> None:
     """Re-render the mouth in VIDEO to follow AUDIO and write the result to -o.
@@ -211,6 +212,7 @@ def dub(
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback)
+        options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
@@ -222,6 +224,8 @@ def dub(
         progress.line(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
                       f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
                       f"({report.faces_detected} found, {report.frames_filled} filled)")
+        if report.comparison:
+            progress.line(f"wrote {report.comparison}: source | dubbed")
 
 
 @app.command(cls=Command)

@@ -26,6 +26,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import replace_rect
+from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames
 from omnisync_cli.pipeline.paths import check_paths
@@ -41,6 +42,7 @@ class DubOptions:
     feather: float = 0.2  # fraction of the region side over which the paste fades in
     crf: int | None = None  # H.264 quality; None = the writer's near-transparent default
     overwrite: bool = False  # replace an existing output file
+    compare: bool = False  # also write <output>.compare.mp4: source | dubbed, side by side
 
 
 @dataclass
@@ -59,6 +61,7 @@ class DubReport:
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
+    comparison: str | None = None  # the --compare video
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,6 +74,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     if not 0 <= options.feather <= 0.5:
         raise ConfigError(f"feather must be between 0 and 0.5, got {options.feather}")
     check_paths(video, audio, output, options.overwrite)
+    if options.compare:
+        check_comparison(output, options.overwrite)
     clock = _StageClock()
 
     with clock("probe"):
@@ -93,6 +98,10 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     with clock("render"):
         _render(video, info, output, track, plan, load_audio_native(audio), editor, features,
                 options, progress)
+    comparison = None
+    if options.compare:
+        with clock("compare"):
+            comparison = str(write_comparison(video, output, plan, progress))
 
     return DubReport(
         output=str(output), source_frames=len(frame_times), output_frames=len(plan),
@@ -100,7 +109,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         track_source=track.source,
-        seconds=clock.seconds, warnings=warnings)
+        seconds=clock.seconds, warnings=warnings, comparison=comparison)
 
 
 # Below this the working region has nothing to work with; 1x1 and 7x5 clips exist (icons,

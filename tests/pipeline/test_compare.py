@@ -1,0 +1,73 @@
+"""dub --compare: source | dubbed side by side, frame for frame (ping-pong included), with
+the speech, beside the output."""
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import OutputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.pipeline.compare import half_size
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from tests.media.clips import tone, write_audio, write_clip
+
+OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), compare=True)
+
+
+class Whiten(PassthroughEditor):
+    def __init__(self):
+        super().__init__(region_size=16)
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        return np.full_like(crops, 255)
+
+
+def levels(n):
+    """Frames of one flat grey level each (10, 30, 50, ...), so each is recognisable."""
+    return [np.full((48, 64, 3), 10 + 20 * i, np.uint8) for i in range(n)]
+
+
+def test_the_comparison_pairs_each_dubbed_frame_with_its_source_frame(tmp_path):
+    write_clip(tmp_path / "in.mp4", frames=levels(6), width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)  # 10 frames: ping-pong 0..5..0
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", Whiten(), OPTIONS)
+    assert report.comparison == str(tmp_path / "out.compare.mp4")
+    with VideoReader(report.comparison) as reader:
+        frames = [f.image.astype(int) for f in reader.iter_frames()]
+        assert (reader.info.width, reader.info.height) == (128, 48) and reader.info.has_audio
+    assert len(frames) == 10
+    for j, k in enumerate([0, 1, 2, 3, 4, 5, 4, 3, 2, 1]):
+        left, right = frames[j][:, :64], frames[j][:, 64:]
+        assert abs(left[4, 4].mean() - (10 + 20 * k)) < 4, j  # the source, outside and inside
+        assert abs(left[24, 32].mean() - (10 + 20 * k)) < 4, j
+        assert abs(right[4, 4].mean() - (10 + 20 * k)) < 4, j  # the dub keeps the outside...
+        assert right[24, 32].mean() > 200, j  # ...and whitened the region
+
+
+def test_an_existing_comparison_needs_overwrite(tmp_path):
+    write_clip(tmp_path / "in.mp4", frames=levels(3), width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.2, 16000), 16000)
+    (tmp_path / "out.compare.mp4").write_bytes(b"keep")
+    with pytest.raises(OutputError, match="--overwrite"):
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", Whiten(), OPTIONS)
+    assert not (tmp_path / "out.mp4").exists() and (tmp_path / "out.compare.mp4").read_bytes() == b"keep"
+
+
+def test_large_halves_are_scaled_to_fit_1920_together():
+    assert half_size(640, 480) == (640, 480)
+    assert half_size(3840, 2160) == (960, 540)
+    assert half_size(1001, 777) == (960, 746)
+
+
+def test_the_command_writes_and_names_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from omnisync_cli.cli import app
+    write_clip(tmp_path / "in.mp4", frames=levels(3), width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.2, 16000), 16000)
+    result = CliRunner().invoke(app, ["dub", str(tmp_path / "in.mp4"), str(tmp_path / "speech.wav"), "-o",
+                                      str(tmp_path / "out.mp4"), "--passthrough", "--region", "16,8,32,32",
+                                      "--compare"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"wrote {tmp_path / 'out.compare.mp4'}: source | dubbed"
