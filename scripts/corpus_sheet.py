@@ -1,6 +1,6 @@
 """Contact sheet of corpus v2: one row per style group (seen, then each held-out family).
 
-    python scripts/corpus_sheet.py docs/corpus-v2/contact_sheet.png [--per-row 8] [--seed 0]
+    python scripts/corpus_sheet.py docs/corpus/contact_sheet.png [--per-row 8] [--seed 0]
 
 Each tile is the first frame of a real corpus clip (benchmark seed space, so training
 identities are not shown), letterboxed into a square, with the true mouth centre marked

@@ -232,9 +232,9 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict) -> Sty
             mx, my = cx + a * rng.uniform(-0.45, 0.45), cy + b * rng.uniform(-0.15, 0.65)
         else:
             mx, my = cx + a * rng.uniform(-0.3, 0.3), cy + b * rng.uniform(-0.35, 0.1)
-    w = a * rng.uniform(0.18, 0.42)
+    w = a * rng.uniform(0.18, 0.36)  # mouth width 0.2-0.4 face widths: it fits the working region
     if style.mouth == "beak":
-        w = a * rng.uniform(0.3, 0.5)
+        w = a * rng.uniform(0.25, 0.38)
     mouth, mouth_params = _mouth_style(rng, style.mouth, w, (60, 15, 25))
     # Eyes: none to many, kept away from the mouth.
     n_eyes = 1 if profile else int(rng.choice([0, 1, 2, 2, 2, 3, 4]))
@@ -259,27 +259,38 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict) -> Sty
 
 # ----------------------------------------------------------------------------- textures
 
-def _photo_sources() -> list[Path]:
-    """Images shipped inside installed packages, usable as photo textures (none reserved for evaluation)."""
-    found = []
-    try:
-        import matplotlib
-        sample = Path(matplotlib.get_data_path()) / "sample_data"
-        found += sorted(p for p in sample.glob("*.png") if "grace_hopper" not in p.name)
-        found += sorted(p for p in (Path(matplotlib.get_data_path()) / "images").glob("*_large.png"))
-    except ImportError:
-        pass
-    return found
-
-
 @lru_cache(maxsize=1)
 def _photo_bank() -> tuple[np.ndarray, ...]:
+    """Photo-like textures shipped inside installed packages (none reserved for evaluation):
+    matplotlib's sample pictures, and its elevation and MRI sample data as shaded images."""
+    try:
+        import matplotlib
+        from matplotlib import colormaps
+    except ImportError:
+        return ()
+    sample = Path(matplotlib.get_data_path()) / "sample_data"
     images = []
-    for path in _photo_sources():
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is not None and min(img.shape[:2]) >= 24:
+    for name in ("Minduka_Present_Blue_Pack.png", "logo2.png"):
+        img = cv2.imread(str(sample / name), cv2.IMREAD_COLOR)
+        if img is not None:
             images.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    return tuple(images)
+    grids = []
+    for name, key in (("jacksboro_fault_dem.npz", "elevation"), ("topobathy.npz", "topo")):
+        try:
+            with np.load(sample / name) as data:
+                grids.append(np.asarray(data[key] if key in data else data[data.files[0]], np.float32))
+        except (OSError, KeyError, ValueError):
+            continue
+    try:
+        import gzip
+        with gzip.open(sample / "s1045.ima.gz") as f:  # a 256x256 16-bit MRI slice
+            grids.append(np.frombuffer(f.read(), np.uint16).astype(np.float32).reshape(256, 256))
+    except (OSError, ValueError):
+        pass
+    for grid, cmap in zip(grids, ("terrain", "gist_earth", "bone")):
+        t = (grid - grid.min()) / (np.ptp(grid) + 1e-6)
+        images.append((colormaps[cmap](t)[..., :3] * 255).astype(np.uint8))
+    return tuple(img for img in images if min(img.shape[:2]) >= 24)
 
 
 def _fill_image(p: dict) -> np.ndarray:

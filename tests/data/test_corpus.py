@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from omnisync_cli.data.corpus import PRESETS, ClipJob, build_corpus, clip_jobs, make_clip
+from omnisync_cli.data.corpus import PRESETS, ClipJob, build_corpus, character_for, clip_jobs, make_clip
 from omnisync_cli.data.shards import CorpusReader
 from omnisync_cli.data.speech import is_heldout_text
 from omnisync_cli.data.styles import HELD_OUT
@@ -32,13 +32,15 @@ def test_clip_is_deterministic_from_its_seed():
 
 
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
-    result = make_clip(ClipJob("train", "seen", 1, 0, TINY))
+    # (JPEG-compressed renderings spread a mouth change over whole 8x8 blocks: not this one.)
+    job = next(j for j in (ClipJob("train", "seen", i, 0, TINY) for i in range(20))
+               if not character_for(j).kind.endswith("/compressed"))
+    result = make_clip(job)
     crops, visemes = result["crops"], result["visemes"]
     assert crops.shape[0] == 2 and not np.array_equal(visemes[0], visemes[1])
     diff = np.abs(crops[0].astype(int) - crops[1].astype(int)).sum(axis=(0, 3))  # (S, S)
     assert diff.sum() > 0
-    # The mouth changes the middle of the crop; the border (face edges, background) barely
-    # (JPEG-style renderings and big mouths may touch it a little).
+    # The mouth changes the middle of the crop; the border (face edges, background) barely.
     s = diff.shape[0]
     border = np.concatenate([diff[:3].ravel(), diff[-3:].ravel(), diff[:, :3].ravel(), diff[:, -3:].ravel()])
     assert border.mean() < 0.1 * diff[s // 3: 2 * s // 3, s // 3: 2 * s // 3].mean()

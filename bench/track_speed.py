@@ -1,0 +1,75 @@
+"""The mouth track on benchmark clips: where it lands and what it costs per frame of video.
+
+    python bench/track_speed.py CORPUS [--write bench/results/tracking.md]
+
+Runs `face.track.MouthTracker` at its defaults over every benchmark clip of a corpus (the
+frames decoded beforehand, so only tracking is timed) and reports per style group: the track
+source, the mean mouth error against the manifest in face widths, the share of frames
+within 10 % of a face width, and milliseconds of tracking per frame of video. Written to run
+unchanged on older trees too (`git worktree add /tmp/old COMMIT` and PYTHONPATH=/tmp/old), so
+that before/after figures come from the same clips.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.track import MouthTracker
+from omnisync_cli.media.video import VideoReader
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+    import torch
+    torch.set_num_threads(1)
+    manifest = json.loads((args.corpus / "bench" / "manifest.json").read_text())
+    rows = {}
+    for clip in manifest["clips"]:
+        with VideoReader(args.corpus / "bench" / clip["dir"] / "source.mp4") as reader:
+            frames = [f.image for f in reader.iter_frames()]
+        started = time.perf_counter()
+        try:
+            with MouthTracker(FaceConfig(), fps=float(clip["fps"])) as tracker:
+                for frame in frames:
+                    tracker.observe(frame)
+                track = tracker.finish()
+            source = track.source
+            n = min(len(track), len(clip["mouth_xy"]))
+            truth = np.asarray(clip["mouth_xy"])[:n]
+            error = np.hypot(track.mouth_x[:n] - truth[:, 0], track.mouth_y[:n] - truth[:, 1]) \
+                / np.asarray(clip["face_width"])[:n]
+        except Exception as exc:  # the new tracker refuses a video without a mouth
+            source, error = f"refused ({type(exc).__name__})", None
+        ms = 1000 * (time.perf_counter() - started) / len(frames)
+        group = clip.get("group", clip["category"])
+        rows.setdefault(group, []).append((clip["id"], source, error, ms))
+        where = "-" if error is None else f"{error.mean():.3f} fw, {100 * (error <= 0.1).mean():.0f}% within 0.1"
+        print(f"{clip['id']:32s} {source:22s} {where:28s} {ms:.1f} ms/frame", flush=True)
+    lines = ["# Mouth tracking on the benchmark clips", "",
+             f"`python bench/track_speed.py {args.corpus}`: MouthTracker defaults, one CPU thread, frames decoded "
+             "beforehand.", "",
+             "| group | clips | sources | mean error (face widths) | frames within 0.1 fw | ms / frame |",
+             "|---|---|---|---|---|---|"]
+    for group, items in rows.items():
+        errors = [e for _, _, e, _ in items if e is not None]
+        mean = f"{np.mean([e.mean() for e in errors]):.3f}" if errors else "-"
+        within = f"{100 * np.mean(np.concatenate(errors) <= 0.1):.0f}%" if errors else "-"
+        sources = ", ".join(sorted({s for _, s, _, _ in items}))
+        lines.append(f"| {group} | {len(items)} | {sources} | {mean} | {within} | "
+                     f"{np.mean([m for _, _, _, m in items]):.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
