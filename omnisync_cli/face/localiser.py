@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from omnisync_cli.bundled import bundled_weights
 from omnisync_cli.errors import WeightsError
 from omnisync_cli.face.landmarks import FaceObservation
 
 # The localiser trained by this project and shipped in the repository (OMNISYNC_LOCALISER overrides).
-BUNDLED_LOCALISER = Path(__file__).resolve().parents[2] / "weights" / "mouth-localiser"
+BUNDLED_LOCALISER = bundled_weights("mouth-localiser")
 FORMAT = "omnisync-mouth-localiser"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 STRIDE = 4
