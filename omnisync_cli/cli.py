@@ -5,6 +5,7 @@ the output path.
 """
 
 import dataclasses
+import functools
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -285,6 +286,7 @@ def batch_dub(
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder: one <video name>.mp4 each, and batch-report.json.")] = ...,
     manifest: Annotated[Optional[Path], typer.Option(rich_help_panel=IO, help="CSV or JSON list of items: video, audio, output name, and per-item extend, face_index, mouth, region, feather, crf.")] = None,
     shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
+    jobs: Annotated[int, typer.Option(rich_help_panel=DEVICE, help="Processes dubbing at once, each loading the model once.")] = 1,
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
@@ -305,7 +307,7 @@ def batch_dub(
       omnisync batch-dub --manifest jobs.csv -o ./dubbed
     """
     from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
-    from omnisync_cli.pipeline.batch import check_batch, parse_shard, report_path
+    from omnisync_cli.pipeline.batch import batch_dub_jobs, check_batch, parse_shard, report_path
     from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
     progress = progress_for(quiet)
     with dubbing(output):
@@ -321,9 +323,14 @@ def batch_dub(
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         shard_range = parse_shard(shard)
+        check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads
-        editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_batch_dub(items, output, editor, options, shard_range, progress)
+        if jobs > 1:
+            report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
+                                    options, shard_range, jobs, functools.partial(progress_for, quiet))
+        else:
+            editor = build_editor(passthrough, weights, sampler, prompt)
+            report = run_batch_dub(items, output, editor, options, shard_range, progress)
     for video, reason in report.failed.items():
         progress.line(f"failed: {video}: {reason}")
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "

@@ -57,6 +57,7 @@ RANGES: dict[str, Range] = {
     "--viseme-loss-weight": Range(0, 1000),
     "--threads": Range(0, 1024, why="0 = the library default"),
     "--max-drop": Range(0, 100),
+    "--jobs": Range(1, 64, why="processes, each with its own model"),
     "--samples": Range(1, 10_000_000, why="corpus-v2 frames rendered for the localiser"),
 }
 

@@ -2,7 +2,8 @@
 
 One editor (one model load) serves every item. `shard=(i, n)` takes every n-th item of the
 sorted list starting at i, so n cluster jobs or torchrun ranks split a batch without talking
-to each other. An output that already exists is verified (decodes, has audio, as many frames
+to each other. `batch_dub_jobs` runs a shard in several processes the same way: job j of J
+takes shard (i + n j, n J), with one model load per job. An output that already exists is verified (decodes, has audio, as many frames
 as its speech needs, last frame readable) and skipped; one that fails the check is redone,
 so a rerun after a crash or a kill redoes exactly the unfinished items. One failing item
 does not stop the rest. A JSON report in the output folder is rewritten after every item,
@@ -11,10 +12,12 @@ so it is current even if the batch is killed.
 
 import dataclasses
 import json
+import multiprocessing
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
@@ -23,6 +26,7 @@ from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import BatchItem
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
+from omnisync_cli.stopping import stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
 
 
@@ -116,6 +120,33 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
         result.rss_mb = _rss_mb()
         _write_report(report, report_path(out_dir, shard))
     return report
+
+
+def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[[], Editor],
+                   options: DubOptions = DubOptions(), shard: tuple[int, int] = (0, 1), jobs: int = 2,
+                   make_progress: Callable[[], Progress] = SilentProgress) -> BatchReport:
+    """`batch_dub` of `shard` in `jobs` processes; make_editor and make_progress (picklable:
+    module-level functions or partials of them) run in each. Each job writes its own report
+    as it goes; the shard's report merges them, in item order, at the end."""
+    out_dir = Path(out_dir)
+    check_batch(items, out_dir)
+    index, count = shard
+    shards = [(index + count * j, count * jobs) for j in range(jobs)]
+    context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
+    with context.Pool(jobs) as pool:
+        try:
+            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress) for s in shards])
+        finally:
+            pool.terminate()  # on a stop signal the jobs get SIGTERM and unwind as the parent does
+    order = {item.output: number for number, item in enumerate(items)}  # outputs are unique
+    merged = BatchReport(sorted((r for report in reports for r in report.items), key=lambda r: order[r.output]))
+    _write_report(merged, report_path(out_dir, shard))
+    return merged
+
+
+def _job(items, out_dir, make_editor, options, shard, make_progress) -> BatchReport:
+    with stop_on_signals():
+        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress())
 
 
 def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor, options: DubOptions,

@@ -107,6 +107,8 @@ CASES = {
                                 "--passthrough", "-q"], "is a file"),
     "batch folder without videos": (["batch-dub", "{d}/no-videos", "--audio", "{d}/speech.wav", "-o", "{o}/b",
                                      "--passthrough", "-q"], "no videos"),
+    "batch jobs 0": (["batch-dub", "{d}/videos", "--audio", "{d}/speech.wav", "-o", "{o}/b", "--jobs", "0",
+                      "--passthrough", "-q"], "--jobs must be between 1 and 64"),
     "batch shard out of range": (["batch-dub", "{d}/videos", "--audio", "{d}/speech.wav", "-o", "{o}/b",
                                   "--shard", "3/2", "-q"], "--shard"),
     "batch manifest escapes -o": (["batch-dub", "--manifest", "{d}/escape.csv", "-o", "{o}/b", "--passthrough", "-q"],

@@ -1,6 +1,7 @@
 """batch-dub as a batch tool: items by stem or from a manifest, outputs kept inside -o,
 verified resume, deterministic shards and a JSON report."""
 
+import functools
 import json
 import shutil
 
@@ -9,7 +10,7 @@ import pytest
 from omnisync_cli.errors import ConfigError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import probe_video
-from omnisync_cli.pipeline.batch import batch_dub, check_batch, verify_output
+from omnisync_cli.pipeline.batch import batch_dub, batch_dub_jobs, check_batch, verify_output
 from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
@@ -133,3 +134,15 @@ def test_a_failing_item_does_not_stop_the_rest(folder):
     report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
                        PassthroughEditor(region_size=16), OPTIONS)
     assert list(report.failed) == [str(folder / "videos" / "b.mp4")] and len(report.done) == 4
+
+
+def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    report = batch_dub_jobs(items, out, functools.partial(PassthroughEditor, region_size=16), OPTIONS, jobs=2)
+    assert [r.output for r in report.items] == ["a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4"]
+    assert report.done == [str(i.video) for i in items]
+    merged = json.loads((out / "batch-report.json").read_text())
+    jobs = [json.loads((out / f"batch-report.shard-{j}-of-2.json").read_text()) for j in (0, 1)]
+    assert [len(j["items"]) for j in jobs] == [3, 2] and merged["dubbed"] == 5
+    assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
