@@ -511,19 +511,23 @@ def _line_art(img: np.ndarray, alpha: np.ndarray, p: dict) -> np.ndarray:
     return out.astype(np.uint8)
 
 
+def _posterise(image: np.ndarray, levels: int) -> np.ndarray:
+    """`levels` grey levels per channel, each the middle of its band."""
+    step = 256 // levels
+    band = np.minimum(image.astype(np.int16) // step, levels - 1)
+    return (band * step + step // 2).astype(np.uint8)
+
+
 def frame_effect(image: np.ndarray, params: dict, frame_seed: int) -> np.ndarray:
     """The frame-level part of a rendering style, applied after compositing (uint8 RGB in and out)."""
     render = params["render"]
     if render == "posterised":
-        step = 256 // params["levels"]
-        return ((image // step) * step + step // 2).astype(np.uint8)
+        return _posterise(image, params["levels"])
     if render == "pixel":
         h, w = image.shape[:2]
         f = max(2, int(round(params["pixel"] * max(h, w) / 4)))  # pixel size in frame px
         small = cv2.resize(image, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
-        step = 256 // params["levels"]
-        small = ((small // step) * step + step // 2).astype(np.uint8)
-        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(_posterise(small, params["levels"]), (w, h), interpolation=cv2.INTER_NEAREST)
     if render == "grain":
         rng = np.random.default_rng(frame_seed)
         luma = rng.standard_normal(image.shape[:2] + (1,), dtype=np.float32)

@@ -95,7 +95,7 @@ def test_mouth_in_box_is_normalised_to_the_box():
     assert (box.cx, box.cy, box.side) == (100, 100, 50)
 
 
-def test_an_hour_of_track_is_light_and_fast():
+def test_an_hour_of_track_keeps_a_few_bytes_per_frame():
     n, fps = 3600 * 60, 60.0
     x = np.random.default_rng(0).normal(300, 2, n)
     track = build_track(x, x, x / 2, np.ones(n, bool), fps, (1920, 1080), FaceConfig(), "landmarks")

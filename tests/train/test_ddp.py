@@ -30,7 +30,8 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
             torch.save({"model": info.model.state_dict(), "losses": losses},
                        os.path.join(out_dir, f"rank{rank}.pt"))
 
-    cfg = TrainConfig(preset="tiny", out_dir=os.path.join(out_dir, "run"), steps=3, batch_size=2,
+    # Each rank is given its own run folder, so a file written by rank 1 would show.
+    cfg = TrainConfig(preset="tiny", out_dir=os.path.join(out_dir, f"run-rank{rank}"), steps=3, batch_size=2,
                       lr=2e-3, warmup_steps=1, checkpoint_every=3, sample_every=0, log_every=1,
                       device="cpu", mouth_loss_weight=4.0, viseme_loss_weight=1.0)
     train(cfg, FakeCorpus(), progress=False, on_step=record)
@@ -47,5 +48,5 @@ def test_two_processes_end_with_identical_weights(tmp_path):
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert all(torch.equal(v, r1["model"][k]) for k, v in r0["model"].items())
     assert r0["losses"] != r1["losses"]  # each rank had its own shard of the data
-    assert (tmp_path / "run" / "model.safetensors").is_file()  # written once, by rank 0
-    assert not (tmp_path / "rank1").exists()
+    assert (tmp_path / "run-rank0" / "model.safetensors").is_file()  # written by rank 0 ...
+    assert not (tmp_path / "run-rank1").exists()                      # ... and nothing by rank 1
