@@ -38,8 +38,17 @@ def feather_ramp(distance: np.ndarray, width: float) -> np.ndarray:
     return (r * r * (3.0 - 2.0 * r)).astype(np.float32)
 
 
+def focus_weight(dx: np.ndarray, dy: np.ndarray, spread: float) -> np.ndarray:
+    """exp(-(dx^2 + dy^2) / (2 spread^2)): how much of the edit is kept at an offset from the
+    mouth (pixels); `spread` <= 0 keeps all of it."""
+    if spread <= 0:
+        return np.ones(np.broadcast_shapes(dy.shape, dx.shape), np.float32)
+    return np.exp(-(dx ** 2 + dy ** 2) / (2.0 * spread ** 2)).astype(np.float32)
+
+
 def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: float = 0.1,
-                 original: np.ndarray | None = None) -> np.ndarray:
+                 original: np.ndarray | None = None, mouth: tuple[float, float] | None = None,
+                 focus: float = 0.0) -> np.ndarray:
     """Blend an edited crop `patch` (S, S, C) back into a copy of `frame` (H, W, C) at `box`.
 
     `feather` is the fraction of the box side over which the blend ramps up from the edge
@@ -51,6 +60,10 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     nothing, the frame keeps its full-resolution detail (a 64 px crop of a 180 px face
     otherwise blurs the whole box), at the price of the source's fine detail showing
     through where the mouth changed.
+
+    With `focus` > 0 the edit also fades with the distance from `mouth` (frame px; default
+    the box centre): a Gaussian of `focus` x side, so what the model changes far from the
+    mouth (cheeks, background) stays the source.
     """
     if not 0.0 <= feather <= 0.5:
         raise ValueError(f"feather must be in [0, 0.5] of the box side, got {feather}")
@@ -82,6 +95,8 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     dy = np.minimum(ys - box.top, box.top + box.side - ys)
     ramp_width = feather * box.side
     mask = feather_ramp(dy, ramp_width)[:, None] * feather_ramp(dx, ramp_width)[None, :]  # (h, w)
+    mx, my = mouth if mouth is not None else (box.cx, box.cy)
+    mask = mask * focus_weight((xs - mx)[None, :], (ys - my)[:, None], focus * box.side)
     source = out[y0:y1, x0:x1].astype(np.float32)
     edit = warped.astype(np.float32) if original is not None else warped.astype(np.float32) - source
     blended = source + edit * mask[..., None]

@@ -40,6 +40,7 @@ class DubOptions:
     extend: Extend = Extend.pingpong  # how a video shorter than the audio is extended
     face: FaceConfig = field(default_factory=FaceConfig)
     feather: float = 0.2  # fraction of the region side over which the paste fades in
+    focus: float = 0.3  # the edit fades with distance from the mouth: Gaussian sd, fraction of the side (0: off)
     crf: int | None = None  # H.264 quality; None = the writer's near-transparent default
     overwrite: bool = False  # replace an existing output file
     compare: bool = False  # also write <output>.compare.mp4: source | dubbed, side by side
@@ -73,6 +74,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     video, audio, output = Path(video), Path(audio), Path(output)
     if not 0 <= options.feather <= 0.5:
         raise ConfigError(f"feather must be between 0 and 0.5, got {options.feather}")
+    if not 0 <= options.focus <= 10:
+        raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     check_paths(video, audio, output, options.overwrite)
     if options.compare:
         check_comparison(output, options.overwrite)
@@ -212,7 +215,9 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
             if not editable or np.array_equal(edited, item.crop):
                 writer.write_planes(frame.planes)
             else:
-                pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop)
+                u, v = item.mouth_xy
+                pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop,
+                                      mouth=(box.left + u * box.side, box.top + v * box.side), focus=options.focus)
                 # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside
                 # it reaches the encoder exactly as it was decoded.
                 bounds = paste_bounds(box, info.width, info.height)

@@ -59,7 +59,7 @@ def test_output_follows_the_audio_and_keeps_the_source_outside_the_region(clip, 
     folder, frames = clip
     out = folder / "out.mp4"
     report = dub(folder / "in.mp4", folder / "speech.wav", out, editor,
-                 DubOptions(face=FIXED_REGION, crf=0))
+                 DubOptions(face=FIXED_REGION, crf=0, focus=0.0))
     info = probe_video(out)
     assert (info.width, info.height, info.fps, info.has_audio) == (64, 48, Fraction(25), True)
     assert report.output_frames == info.frame_count == 15
@@ -75,6 +75,21 @@ def test_output_follows_the_audio_and_keeps_the_source_outside_the_region(clip, 
         assert psnr(decoded[j][outside], source[k][outside]) >= floor
         inside = decoded[j][top + 4:bottom - 4, left + 4:right - 4].mean()
         assert (inside > source[k][top + 4:bottom - 4, left + 4:right - 4].mean() + 30) == shifted
+
+
+def test_focus_keeps_the_edit_near_the_mouth(clip):
+    """The default focus fades the edit with the distance from the mouth: full at the mouth,
+    a fraction of it near the region's edge; focus 0 pastes it evenly."""
+    folder, _ = clip
+    gains = {}
+    for focus in (0.0, 0.3):
+        out = folder / f"focus{focus}.mp4"
+        dub(folder / "in.mp4", folder / "speech.wav", out, ShiftEditor(region_size=16),
+            DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=focus))
+        change = read_all(out)[0].astype(float).mean(axis=2) - read_all(folder / "in.mp4")[0].astype(float).mean(axis=2)
+        gains[focus] = (change[26, 32], change[17, 23])  # the mouth (region centre) and near a corner
+    assert gains[0.0][0] == pytest.approx(gains[0.0][1], abs=3) and gains[0.0][0] > 30
+    assert gains[0.3][0] > 30 and gains[0.3][1] < 0.5 * gains[0.3][0]
 
 
 def report_box():

@@ -58,7 +58,7 @@ def test_a_long_stretch_without_a_mouth_passes_through_unedited(tmp_path, monkey
     write_audio(tmp_path / "speech.wav", tone(3.0, 16000), 16000)
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
                  PaintEditor(region_size=16, segment_frames=4, overlap_frames=1),
-                 DubOptions(face=no_mediapipe, crf=0))
+                 DubOptions(face=no_mediapipe, crf=0, focus=0.0))
     out = read_all(tmp_path / "out.mp4")
     assert report.track_source == "localiser" and report.frames_unedited >= FPS
     assert all(f.max() == 255 for f in out[:FPS - 2])          # the mouth's second: edited
@@ -92,7 +92,7 @@ def test_the_cli_refuses_a_video_with_no_character_in_one_line(tmp_path):
     write_clip(tmp_path / "empty.mp4", frames=background, width=128, height=96, fps=FPS, bt709=True)
     write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
     result = CliRunner().invoke(app, ["dub", str(tmp_path / "empty.mp4"), str(tmp_path / "speech.wav"),
-                                      "-o", str(tmp_path / "out.mp4"), "--passthrough"])
+                                      "-o", str(tmp_path / "out.mp4"), "--passthrough", "--quiet"])
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "no mouth found" in lines[0] and "--region" in lines[0]
