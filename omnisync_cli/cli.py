@@ -144,7 +144,7 @@ FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.
 LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]
 MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).", rich_help_panel=FACE)]
 RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).", rich_help_panel=FACE)]
-CentreFallbackOpt = Annotated[bool, typer.Option("--centre-fallback", help="Where no mouth is found at all, edit the frame centre instead of stopping.")]
+CentreFallbackOpt = Annotated[bool, typer.Option("--centre-fallback", help="Where no mouth is found at all, edit the frame centre instead of stopping.", rich_help_panel=FACE)]
 FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.", rich_help_panel=FACE)]
 CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
@@ -395,6 +395,37 @@ def train_localiser_command(
     except OmniSyncError as error:
         fail(error)
     err_console.print(f"wrote the mouth localiser to {path}")
+
+
+@app.command(cls=Command, name="train-sync")
+def train_sync_command(
+    corpus: Annotated[Path, typer.Argument(help="Corpus folder with training shards (`omnisync synth`).")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoint, log, the expert's weights. An existing run resumes.")] = Path("runs/sync-expert"),
+    steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 5000,
+    batch_size: Annotated[int, typer.Option(help="Video windows per step.")] = 64,
+    lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 1e-3,
+    max_clips: Annotated[int, typer.Option(help="Clips read from the corpus (0: all).")] = 0,
+    val_corpus: Annotated[Optional[Path], typer.Option(help="Corpus whose benchmark split (held-out families) is measured at each checkpoint.")] = None,
+    threads: Annotated[int, typer.Option(help="torch threads (0: the library default).")] = 1,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train the sync expert (SyncNet-style mouth/audio encoders behind the LSE-C / LSE-D scores).
+
+    Example: omnisync train-sync corpus/ --out runs/sync-expert   (the shipped one: weights/sync-expert)
+    """
+    from omnisync_cli.train.sync import SyncTrainConfig, train_sync
+    try:
+        check_flags(batch_size=batch_size, lr=lr, threads=threads, seed=seed)
+        TRAIN_STEPS.check("--steps", steps)
+        if max_clips < 0:
+            raise ConfigError(f"--max-clips must be 0 (all) or more, got {max_clips}")
+        config = SyncTrainConfig(corpus=str(corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
+                                 max_clips=max_clips, val_corpus=str(val_corpus or ""), threads=threads, seed=seed)
+        path = train_sync(config, say=(lambda line: None) if quiet else err_console.print)
+    except OmniSyncError as error:
+        fail(error)
+    err_console.print(f"wrote the sync expert to {path}")
 
 
 @app.command(cls=Command)

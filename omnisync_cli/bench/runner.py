@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from omnisync_cli.bench import metrics, report
-from omnisync_cli.bench.scores import DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule
+from omnisync_cli.bench.scores import (DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule,
+                                       mouth_sync_scores, sync_recovery, sync_scores)
 from omnisync_cli.bench.variants import VARIANTS, Variant
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
@@ -172,6 +173,13 @@ class ClipInputs:
                    metrics.mouth_boxes(clip.mouth_xy, clip.face_width), rects)
 
 
+def truth_sync_scores(inputs: ClipInputs) -> dict[str, float]:
+    """The sync expert's scores of the ground-truth dub against the speech it was made with."""
+    n = min(len(inputs.target), len(inputs.mouth_boxes))
+    return mouth_sync_scores(metrics.crop_mouths(inputs.target[:n], inputs.mouth_boxes[:n]),
+                             inputs.speech, inputs.clip.fps)
+
+
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer]) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
@@ -243,6 +251,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         record = {"id": clip.id, "category": clip.category, "group": clip.group, "kind": clip.meta.get("kind"),
                   "frames": len(inputs.source), "fps": clip.fps, "prompt": clip.meta.get("prompt"),
                   "track": track_record(inputs.track, clip), "reference": None, "variants": {}}
+        if sync_scores in scorers:  # the ground truth's sync, once per clip, for the recovery R
+            record["truth_sync"] = truth_sync_scores(inputs)
         picks = _strip_picks(min(len(inputs.source), len(inputs.target)), strip_frames)
         if clip.id in strip_ids:
             strips[clip.id] = {
@@ -256,6 +266,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged
                     raise RuntimeError(f"{where}: the pass-through dub failed: {entry['error']}")
                 record["reference"] = entry["scores"]
+            if entry["ok"] and "truth_sync" in record:
+                entry["scores"].update(sync_recovery(entry["scores"], record["reference"], record["truth_sync"]))
             if entry["ok"]:
                 entry["success"] = rule.passes(entry["scores"], record["reference"]["mouth_psnr"])
                 say(f"{where}: mouth PSNR {entry['scores']['mouth_psnr']:.2f} dB "
@@ -307,6 +319,11 @@ def summarise(records: list[dict], variant_names: list[str], keys: list[str]) ->
                 values = [e["scores"][key] for e in done if e["scores"].get(key) is not None]
                 row[key] = round(float(np.mean(values)), 4) if values else None
             row["noop_mouth_psnr"] = round(float(np.mean([r["reference"]["mouth_psnr"] for r in group])), 4)
+            for key in ("lse_c", "lse_d"):  # the ground truth's and the no-op's sync, beside the variants'
+                truth = [r["truth_sync"][key] for r in group if key in r.get("truth_sync", {})]
+                noop = [r["reference"][key] for r in group if r["reference"].get(key) is not None]
+                row[f"truth_{key}"] = round(float(np.mean(truth)), 4) if truth else None
+                row[f"noop_{key}"] = round(float(np.mean(noop)), 4) if noop else None
             row["dub_seconds"] = round(float(np.mean([e["dub_seconds"] for e in done])), 2) if done else None
             summary[name][category] = row
     return summary

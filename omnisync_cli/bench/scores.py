@@ -2,11 +2,13 @@
 
 A scorer takes a `ScoredClip` (the decoded output, ground truth and source, with the boxes)
 and returns named numbers; every number it can return has a `Metric` entry that the report
-turns into a column. A sync score (SyncNet-style LSE-C / LSE-D and its recovery R) will be
-one more scorer, `sync_scores(clip)` reading `clip.output_mouths` and `clip.speech`, plus its
-`Metric` entries: nothing else changes.
+turns into a column. The sync score (SyncNet-style LSE-C / LSE-D, `bench.sync`) is one more
+scorer, `sync_scores(clip)` reading `clip.output_mouths` and `clip.speech`; its recovery R
+needs the no-op's and the ground truth's scores of the same clip, which the runner has
+(`sync_recovery`).
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -14,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from omnisync_cli.bench import metrics
+from omnisync_cli.bench.sync import open_sync_scorer
 from omnisync_cli.face.region import RegionBox
 
 
@@ -112,8 +115,48 @@ PICTURE_METRICS: tuple[Metric, ...] = (
            "~0 = ignores the speech (the no-op)"),
 )
 
-DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores)
-DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS + LOCATION_METRICS
+def sync_scores(clip: ScoredClip) -> dict[str, float]:
+    """The sync expert's LSE-D, LSE-C and best offset (frames, either way) of the output's mouths against the
+    speech (`bench.sync`; the expert in $OMNISYNC_SYNC_EXPERT or the bundled one)."""
+    return mouth_sync_scores(clip.output_mouths, clip.speech, clip.fps)
+
+
+def mouth_sync_scores(mouths: np.ndarray, speech: np.ndarray, fps: float) -> dict[str, float]:
+    """LSE scores of (F, S, S, 3) face-width mouth crops against a 16 kHz waveform; {} when
+    the clip is shorter than one video window of the expert."""
+    scorer = open_sync_scorer(os.environ.get("OMNISYNC_SYNC_EXPERT", ""))
+    if len(mouths) < scorer.config.frames:
+        return {}
+    score = scorer.score(mouths, speech, fps)
+    return {"lse_c": score.lse_c, "lse_d": score.lse_d, "sync_offset": float(abs(score.offset))}
+
+
+def sync_recovery(out: dict, noop: dict, truth: dict) -> dict[str, float]:
+    """{"sync_r": (S_out - S_noop) / (S_gt - S_noop)} with S = LSE-C: 0 = the no-op's sync,
+    1 = the ground truth's; {} when a score is missing or the truth is no surer than the no-op."""
+    keys = [d.get("lse_c") for d in (out, noop, truth)]
+    if any(k is None for k in keys) or keys[2] - keys[1] <= SYNC_R_MIN_GAP:
+        return {}
+    return {"sync_r": (keys[0] - keys[1]) / (keys[2] - keys[1])}
+
+
+# Below this LSE-C gap between ground truth and no-op the ratio R is noise, not a measure.
+SYNC_R_MIN_GAP = 1e-3
+
+SYNC_METRICS: tuple[Metric, ...] = (
+    Metric("lse_c", "LSE-C", ".3f", "higher",
+           "sync confidence of the sync expert (weights/sync-expert): median minus minimum over "
+           "offsets of +-15 frames of the mean mouth-audio embedding distance"),
+    Metric("lse_d", "LSE-D", ".3f", "lower",
+           "the minimum itself: mean distance of mouth and audio embeddings at the best offset"),
+    Metric("sync_offset", "|offset|", ".1f", "lower",
+           "frames of audio shift (either way) at the minimum: 0 = in sync"),
+    Metric("sync_r", "sync R", ".3f", "1",
+           "sync recovery (LSE-C_out - LSE-C_noop) / (LSE-C_truth - LSE-C_noop): 0 = no-op, 1 = ground truth"),
+)
+
+DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores, sync_scores)
+DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS + LOCATION_METRICS + SYNC_METRICS
 
 
 @dataclass(frozen=True)
