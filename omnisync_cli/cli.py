@@ -399,12 +399,12 @@ def train_localiser_command(
 
 @app.command(cls=Command, name="train-sync")
 def train_sync_command(
-    corpus: Annotated[Path, typer.Argument(help="Corpus folder with training shards (`omnisync synth`).")],
+    corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s) with training shards (`omnisync synth`).")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoint, log, the expert's weights. An existing run resumes.")] = Path("runs/sync-expert"),
     steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 5000,
     batch_size: Annotated[int, typer.Option(help="Video windows per step.")] = 64,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 1e-3,
-    max_clips: Annotated[int, typer.Option(help="Clips read from the corpus (0: all).")] = 0,
+    max_clips: Annotated[int, typer.Option(help="Clips read from each corpus (0: all).")] = 0,
     val_corpus: Annotated[Optional[Path], typer.Option(help="Corpus whose benchmark split (held-out families) is measured at each checkpoint.")] = None,
     threads: Annotated[int, typer.Option(help="torch threads (0: the library default).")] = 1,
     seed: SeedOpt = 0,
@@ -420,7 +420,7 @@ def train_sync_command(
         TRAIN_STEPS.check("--steps", steps)
         if max_clips < 0:
             raise ConfigError(f"--max-clips must be 0 (all) or more, got {max_clips}")
-        config = SyncTrainConfig(corpus=str(corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
+        config = SyncTrainConfig(corpus=tuple(str(c) for c in corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                                  max_clips=max_clips, val_corpus=str(val_corpus or ""), threads=threads, seed=seed)
         path = train_sync(config, say=(lambda line: None) if quiet else err_console.print)
     except OmniSyncError as error:

@@ -35,13 +35,13 @@ MIN_SHIFT = 2  # frames: the nearest shift trained as off-sync
 
 @dataclass(frozen=True)
 class SyncTrainConfig:
-    corpus: str                   # corpus folder with training shards (`omnisync synth`)
+    corpus: str | tuple[str, ...]  # corpus folder(s) with training shards (`omnisync synth`)
     out_dir: str                  # run folder: checkpoint.pt, training.json, final weights
     steps: int = 5000             # optimizer steps in total (resumes from the checkpoint)
     batch_size: int = 64          # video windows per step
     lr: float = 1e-3              # AdamW peak learning rate (warm-up, cosine to 0)
     temperature: float = 0.07     # InfoNCE temperature on cosine similarities
-    max_clips: int = 0            # clips read from the corpus (0 = all)
+    max_clips: int = 0            # clips read from each corpus (0 = all)
     val_corpus: str = ""          # corpus whose benchmark split is measured at checkpoints ("" = none)
     checkpoint_every: int = 500   # steps between checkpoints (and validation)
     seed: int = 0
@@ -59,24 +59,26 @@ class SyncData:
     partner: list[int]  # index of another rendering of the same clip (itself if none)
 
 
-def load_sync_data(source, model: SyncConfig, max_clips: int = 0, say=print) -> SyncData:
-    """Read the clips of `source` (a `CorpusReader` or any train `ClipSource`) once: mouth
-    crops around the true mouth and the audio frontend's features of every rendering."""
+def load_sync_data(sources: list, model: SyncConfig, max_clips: int = 0, say=print) -> SyncData:
+    """Read the clips of `sources` (`CorpusReader`s or any train `ClipSource`s; `max_clips`
+    of each, 0 = all) once: mouth crops around the true mouth and the audio frontend's
+    features of every rendering."""
     frontend = build_audio_frontend(model)
     data = SyncData([], [], [], [])
-    count = len(source) if max_clips <= 0 else min(max_clips, len(source))
     started = time.perf_counter()
-    for i in range(count):
-        clip = source.load(i)
-        first = len(data.mouths)
-        renderings = len(clip.crops)
-        for r in range(renderings):
-            data.mouths.append(mouth_windows(clip.crops[r], clip.mouth_xy[r], model))
-            data.features.append(frontend.features(clip.waveforms[r]))
-            data.fps.append(clip.fps)
-            data.partner.append(first + (r + 1) % renderings)
-        if (i + 1) % 50 == 0:
-            say(f"read {i + 1}/{count} clips ({time.perf_counter() - started:.0f} s)")
+    for source in sources:
+        count = len(source) if max_clips <= 0 else min(max_clips, len(source))
+        for i in range(count):
+            clip = source.load(i)
+            first = len(data.mouths)
+            renderings = len(clip.crops)
+            for r in range(renderings):
+                data.mouths.append(mouth_windows(clip.crops[r], clip.mouth_xy[r], model))
+                data.features.append(frontend.features(clip.waveforms[r]))
+                data.fps.append(clip.fps)
+                data.partner.append(first + (r + 1) % renderings)
+            if (i + 1) % 50 == 0:
+                say(f"read {i + 1}/{count} clips ({time.perf_counter() - started:.0f} s)")
     return data
 
 
@@ -152,7 +154,8 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
     torch.manual_seed(cfg.seed)
     out = Path(cfg.out_dir)
     started = time.perf_counter()
-    data = load_sync_data(CorpusReader(cfg.corpus), cfg.model, cfg.max_clips, say)
+    corpora = [cfg.corpus] if isinstance(cfg.corpus, str) else list(cfg.corpus)
+    data = load_sync_data([CorpusReader(c) for c in corpora], cfg.model, cfg.max_clips, say)
     say(f"{len(data.mouths)} renderings read in {time.perf_counter() - started:.0f} s")
     expert = SyncExpert(cfg.model, data.features[0].values.shape[1])
     opt = torch.optim.AdamW(expert.parameters(), lr=cfg.lr, weight_decay=1e-4)

@@ -33,8 +33,10 @@ def test_batches_pair_each_video_window_with_three_audio_windows(shard_corpus):
     from omnisync_cli.data.shards import CorpusReader
 
     cfg = SyncTrainConfig(corpus=str(shard_corpus), out_dir="", batch_size=5, model=TINY)
-    data = load_sync_data(CorpusReader(shard_corpus), TINY)
+    data = load_sync_data([CorpusReader(shard_corpus)], TINY)
     assert len(data.mouths) == 16 and data.partner[0] == 1 and data.partner[1] == 0
+    two = load_sync_data([CorpusReader(shard_corpus)] * 2, TINY, max_clips=3)
+    assert len(two.mouths) == 12 and two.partner[6:8] == [7, 6]  # partners stay inside their clip
     video, audio = draw_batch(data, cfg, np.random.default_rng(0))
     assert video.shape == (5, 15, 48, 48) and 0 <= video.min() and video.max() <= 1
     assert audio.shape[0] == 15 and audio.shape[2] == 80
