@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from omnisync_cli.errors import WeightsError
-from omnisync_cli.face.localiser import (STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
+from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
                                          decode, letterbox, load_localiser, save_localiser)
 from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
 
@@ -118,3 +118,26 @@ def test_a_small_localiser_learns_to_find_mouths():
             d = np.hypot(mouths[:, 0] - found[0][0], mouths[:, 1] - found[0][1]) / mouths[:, 2]
             hits += d.min() < 0.25
     assert hits >= 0.8 * len(samples)
+
+
+@pytest.mark.skipif(not (BUNDLED_LOCALISER / "model.safetensors").is_file(), reason="no bundled localiser")
+def test_the_bundled_localiser_finds_held_out_style_mouths():
+    """On frames of benchmark identities of every style group (never trained on): the best
+    candidate within 10 % of a face width of a true mouth. bench/localiser.py measures 66-84 %
+    per group on 200 frames each (bench/results/localiser.md); an untrained network scores 0."""
+    from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
+    from omnisync_cli.data.styles import GROUPS
+    from omnisync_cli.train.localiser import render_scene_frame
+
+    localiser = load_localiser(BUNDLED_LOCALISER)
+    hits = total = 0
+    for group in GROUPS:
+        for k in range(6):
+            rng = np.random.default_rng([99, GROUPS.index(group), k])
+            frame, mouths = render_scene_frame(rng, ClipJob(BENCH, group, 500 + k, 0, CorpusConfig()))
+            found = localiser.detect(frame)
+            total += 1
+            if found:
+                d = np.hypot(mouths[:, 0] - found[0].mouth_x, mouths[:, 1] - found[0].mouth_y) / mouths[:, 2]
+                hits += d.min() <= 0.1
+    assert hits >= 0.5 * total
