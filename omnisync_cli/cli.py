@@ -378,6 +378,8 @@ def train_localiser_command(
     batch_size: Annotated[int, typer.Option(help="Frames per step.")] = 24,
     workers: Annotated[int, typer.Option(help="Processes rendering the frames.")] = 2,
     threads: Annotated[int, typer.Option(help="torch threads for training (0: the library default).")] = 2,
+    lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 2e-3,
+    init_from: Annotated[Optional[Path], typer.Option(help="Fine-tune these localiser weights instead of starting fresh.")] = None,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -387,10 +389,11 @@ def train_localiser_command(
     """
     from omnisync_cli.train.localiser import LocaliserTrainConfig, train_localiser
     try:
-        check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads)
+        check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads, lr=lr)
         TRAIN_STEPS.check("--steps", steps)
-        config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size,
-                                      seed=seed, workers=workers, threads=threads)
+        config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
+                                      seed=seed, workers=workers, threads=threads,
+                                      init_from=str(init_from) if init_from else None)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
     except OmniSyncError as error:
         fail(error)

@@ -23,8 +23,9 @@ import torch
 
 from omnisync_cli.data.corpus import TRAIN, ClipJob, CorpusConfig, character_for, draw_framing
 from omnisync_cli.data.scene import make_scene, render_scene
+from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.localiser import (REFINE_FACES, STRIDE, LocaliserConfig, LocaliserNet, _crop, letterbox,
-                                         save_localiser)
+                                         load_localiser, save_localiser)
 
 EMPTY_SHARE = 0.1   # frames with no character at all
 CLOSE_SHARE = 0.3   # close crops around the speaker's mouth
@@ -41,6 +42,7 @@ class LocaliserTrainConfig:
     workers: int = 2
     threads: int = 2
     model: LocaliserConfig = LocaliserConfig()
+    init_from: str | None = None  # start from these localiser weights (a fine-tune) instead of fresh ones
 
 
 def render_scene_frame(rng: np.random.Generator, job: ClipJob, empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -144,6 +146,11 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers)
     say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     net = LocaliserNet(cfg.model)
+    if cfg.init_from:
+        start = load_localiser(cfg.init_from)
+        if start.config != cfg.model:
+            raise ConfigError(f"--init-from {cfg.init_from} holds a localiser of another shape ({start.config})")
+        net.load_state_dict(start.net.state_dict())
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     warmup = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine to zero
