@@ -16,7 +16,7 @@ and strip.png (see `report`).
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +181,7 @@ def truth_sync_scores(inputs: ClipInputs) -> dict[str, float]:
 
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
-                  scorers: Sequence[Scorer]) -> tuple[dict, ScoredClip | None]:
+                  scorers: Sequence[Scorer], focus: float | None = None) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
@@ -190,8 +190,10 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tick = time.perf_counter()
     try:
-        dubbed = dub(inputs.clip.source, inputs.clip.speech, output_path, editor,
-                     DubOptions(face=face, overwrite=True))
+        options = DubOptions(face=face, overwrite=True)
+        if focus is not None:
+            options = replace(options, focus=focus)
+        dubbed = dub(inputs.clip.source, inputs.clip.speech, output_path, editor, options)
     except Exception as exc:  # recorded with its message, counted as a failure, reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
     entry = {"ok": True, "dub_seconds": round(time.perf_counter() - tick, 3),
@@ -260,7 +262,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                 "target": metrics.crop_mouths(inputs.target[picks], [inputs.mouth_boxes[k] for k in picks])}
         for variant in runs:
             entry, scored = dub_and_score(inputs, editors[variant.name],
-                                          out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers)
+                                          out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
+                                          variant.focus)
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged

@@ -22,6 +22,7 @@ class Variant:
     sampler: SamplerConfig | None = None  # None: no model, the pass-through editor
     # Builds the editor from the weights directory instead (a custom editor; tests).
     factory: Callable[[Path | None], Editor] | None = None
+    focus: float | None = None  # paste focus (DubOptions.focus); None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -32,7 +33,7 @@ class Variant:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
-                "sampler": None if self.sampler is None else asdict(self.sampler)}
+                "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -56,6 +57,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
+    Variant("focus=0", "the defaults, the edit pasted evenly over the working region (no mouth focus)",
+            SamplerConfig(), focus=0.0),
 )}
 
 

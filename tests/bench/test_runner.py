@@ -36,6 +36,8 @@ def test_variants_by_name():
     assert set(VARIANTS) >= {"no-op", "tau=1", "static-low", "static-high", "ds-cfg"}
     assert VARIANTS["tau=1"].sampler.tau == 1.0
     assert VARIANTS["static-high"].sampler.guidance.mode == "static"
+    assert VARIANTS["focus=0"].focus == 0.0 and VARIANTS["ds-cfg"].focus is None  # None: the pipeline's default
+    assert VARIANTS["focus=0"].to_dict()["focus"] == 0.0
     with pytest.raises(ConfigError, match="unknown benchmark variant"):
         get_variants("no-op,best")
 
