@@ -15,19 +15,12 @@ import numpy as np
 
 from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig, make_clip
 from omnisync_cli.data.styles import GROUPS
-
-TILE = 200
+from sheet import tile_of, write_sheet
 
 
 def tile(frame: np.ndarray, mouth: np.ndarray, label: str) -> np.ndarray:
-    h, w = frame.shape[:2]
-    scale = TILE / max(h, w)
-    small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    out = np.full((TILE + 16, TILE, 3), 30, np.uint8)
-    y0, x0 = 16 + (TILE - small.shape[0]) // 2, (TILE - small.shape[1]) // 2
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    out, scale, x0, y0 = tile_of(frame, label)
     cv2.circle(out, (int(x0 + mouth[0] * scale), int(y0 + mouth[1] * scale)), 4, (255, 40, 40), 1, cv2.LINE_AA)
-    cv2.putText(out, label, (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
@@ -46,10 +39,8 @@ def main() -> None:
             source = clip["clips"][0]
             tiles.append(tile(source.frames[len(source.frames) // 2], source.mouth_xy[len(source.frames) // 2],
                               f"{group}: {clip['meta']['kind']}"))
-        rows.append(np.concatenate(tiles, 1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), np.concatenate(rows, 0)[..., ::-1])
-    print(f"wrote {args.out}")
+        rows.append(tiles)
+    write_sheet(rows, args.out)
 
 
 if __name__ == "__main__":

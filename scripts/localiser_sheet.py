@@ -17,25 +17,18 @@ from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
 from omnisync_cli.data.styles import GROUPS
 from omnisync_cli.face.localiser import open_localiser
 from omnisync_cli.train.localiser import render_scene_frame
-
-TILE = 200
+from sheet import tile_of, write_sheet
 
 
 def tile(frame: np.ndarray, mouths: np.ndarray, found, label: str) -> np.ndarray:
-    h, w = frame.shape[:2]
-    scale = TILE / max(h, w)
-    small = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-    out = np.full((TILE + 16, TILE, 3), 30, np.uint8)
-    y0, x0 = 16 + (TILE - small.shape[0]) // 2, (TILE - small.shape[1]) // 2
-    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    best = f" {found[0].score:.2f}" if found else " none"
+    out, scale, x0, y0 = tile_of(frame, label + best)
     at = lambda x, y: (int(x0 + x * scale), int(y0 + y * scale))  # noqa: E731
     for x, y, _ in mouths:
         cv2.drawMarker(out, at(x, y), (40, 255, 40), cv2.MARKER_CROSS, 8, 1)
     for k, obs in enumerate(found):
         color = (255, 40, 40) if k == 0 else (255, 200, 40)
         cv2.circle(out, at(obs.mouth_x, obs.mouth_y), max(2, int(obs.face_width * scale / 2)), color, 1, cv2.LINE_AA)
-    best = f" {found[0].score:.2f}" if found else " none"
-    cv2.putText(out, label + best, (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.33, (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 
@@ -54,10 +47,8 @@ def main() -> None:
             rng = np.random.default_rng([args.seed, GROUPS.index(group), k, 53])
             frame, mouths = render_scene_frame(rng, ClipJob(BENCH, group, 200 + k, 0, CorpusConfig(seed=args.seed)))
             tiles.append(tile(frame, mouths, localiser.detect(frame), group))
-        rows.append(np.concatenate(tiles, 1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(args.out), np.concatenate(rows, 0)[..., ::-1])
-    print(f"wrote {args.out}")
+        rows.append(tiles)
+    write_sheet(rows, args.out)
 
 
 if __name__ == "__main__":
