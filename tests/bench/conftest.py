@@ -31,9 +31,5 @@ def tiny_weights(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The benchmark shares 2 cores with other work: one thread is faster than two fighting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_torch_thread):
+    """Every benchmark test on one torch thread (tests/conftest.py)."""

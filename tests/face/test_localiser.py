@@ -12,15 +12,7 @@ from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserCon
 from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
 
 SMALL = LocaliserConfig(input_size=96, refine_size=64, widths=(8, 12, 16, 24))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on 2 shared cores two spinning OpenMP threads are far slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_decode_finds_each_peak_with_its_offset_and_width():

@@ -1,7 +1,6 @@
 """Fixtures of the training tests."""
 
 import pytest
-import torch
 
 from tests.train.fake_corpus import FakeCorpus
 
@@ -12,10 +11,5 @@ def corpus():
 
 
 @pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on 2 cores shared with other jobs, two spinning OpenMP threads
-    make the tiny model's steps 10x slower, not faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _single_thread(one_torch_thread):
+    """Every training test on one torch thread (tests/conftest.py)."""
