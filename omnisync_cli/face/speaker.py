@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.face.region import RegionBox, crop_region
 
 PATCH = 12               # descriptor side, px
 PATCH_FACES = 0.6        # descriptor crop side, in face widths (the mouth and its corners)
@@ -22,13 +23,10 @@ MARGIN = 0.15            # ... and better than the default pick's by this much
 
 
 def mouth_descriptor(image: np.ndarray, obs: FaceObservation) -> np.ndarray:
-    """(PATCH, PATCH) float32 grey patch around the mouth, mean-removed."""
-    side = max(4.0, PATCH_FACES * obs.face_width)
-    scale = PATCH / side
-    matrix = np.array([[scale, 0, PATCH / 2 - obs.mouth_x * scale], [0, scale, PATCH / 2 - obs.mouth_y * scale]])
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    patch = cv2.warpAffine(grey, matrix, (PATCH, PATCH), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    patch = patch.astype(np.float32)
+    """(PATCH, PATCH) float32 grey patch around the mouth, mean-removed (cut first, so only
+    the patch is converted, not the whole frame)."""
+    box = RegionBox(obs.mouth_x, obs.mouth_y, max(4.0, PATCH_FACES * obs.face_width))
+    patch = cv2.cvtColor(crop_region(image, box, PATCH), cv2.COLOR_RGB2GRAY).astype(np.float32)
     return patch - patch.mean()
 
 
