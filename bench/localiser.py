@@ -27,6 +27,8 @@ from omnisync_cli.face.landmarks import MediaPipeFaceMesh, mediapipe_available
 from omnisync_cli.face.localiser import open_localiser
 from omnisync_cli.train.localiser import render_scene_frame
 
+from markdown_out import emit  # bench/markdown_out.py
+
 
 def frames_of(group: str, count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     corpus = CorpusConfig(seed=seed)
@@ -100,11 +102,7 @@ def main() -> None:
         per_frame = r["ms_per_look"] / 5 if name == "localiser" else r["ms_per_look"]  # 0.2 s looks at 25 fps
         lines.append(f"| {group} | {name} | {100 * r['hit']:.1f}% | {r['miss_per_1000']:.0f} | "
                      f"{r['false_alarm_per_1000']:.0f} | {r['ms_per_look']:.1f} | {per_frame:.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text)
+    emit(lines, args.write)
 
 
 if __name__ == "__main__":

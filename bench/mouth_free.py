@@ -28,6 +28,8 @@ from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.pipeline.editor import default_weights_dir
 
+from markdown_out import emit  # bench/markdown_out.py
+
 PLACES = {"mouth": (0.0, 0.0), "forehead": (0.0, -1.0), "beside": (1.5, 0.0)}  # offsets in face widths
 
 
@@ -96,11 +98,7 @@ def main() -> None:
         lines.append(f"| {place} | {d.mean():.2f} | {np.percentile(d, 99):.0f} | {100 * (d > 8).mean():.1f}% | "
                      f"{100 * np.mean(opened[place]):.0f}% | {g.mean():.2f} | {np.percentile(g, 99):.0f} | "
                      f"{100 * (g > 8).mean():.1f}% |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text)
+    emit(lines, args.write)
 
 
 if __name__ == "__main__":

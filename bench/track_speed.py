@@ -21,6 +21,8 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTracker
 from omnisync_cli.media.video import VideoReader
 
+from markdown_out import emit  # bench/markdown_out.py
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,11 +66,7 @@ def main() -> None:
         sources = ", ".join(sorted({s for _, s, _, _ in items}))
         lines.append(f"| {group} | {len(items)} | {sources} | {mean} | {within} | "
                      f"{np.mean([m for _, _, _, m in items]):.1f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write:
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text)
+    emit(lines, args.write)
 
 
 if __name__ == "__main__":

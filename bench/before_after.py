@@ -1,0 +1,115 @@
+"""One run comparing the dub of an older tree ("before") with this tree's ("after") on corpus
+benchmark clips, scored alike: sync, silence, where the edit lands.
+
+    git worktree add /tmp/before 446425d
+    python bench/before_after.py CORPUS --before-tree /tmp/before [--clips 8] [--write bench/results/before-after.md]
+
+For each clip (taken in turn from each style group): the no-op (source + new speech), the
+older tree's `omnisync dub` at its defaults (run as a subprocess with that tree first on
+PYTHONPATH) and this tree's at its defaults. All three outputs are scored by this tree's
+benchmark scorers, plus two silence figures from the target utterance's pauses (>= 0.3 s):
+  - silence error: mean abs difference (8-bit) of the output's and the ground truth's mouth
+    crops on silent frames, where the truth's mouth is closed and still (lower = closer);
+  - silence motion: mean abs frame-to-frame change of the output's mouth crops on silent
+    frames (the truth's is ~0).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from omnisync_cli.bench import metrics
+from omnisync_cli.bench.runner import ClipInputs, load_manifest, read_video, select_clips
+from omnisync_cli.bench.scores import (ScoredClip, edit_location_scores, mouth_sync_scores, picture_scores,
+                                       sync_recovery, sync_scores)
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.model.editor import SamplerConfig
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
+
+from markdown_out import emit  # bench/markdown_out.py
+
+
+def silent_frames(clip, n: int) -> np.ndarray:
+    """Output frames inside pauses of the target speech (0.1 s margins)."""
+    t = np.arange(n) / clip.fps
+    quiet = np.zeros(n, bool)
+    for name, start, end in clip.meta["target_utterance"]["phonemes"]:
+        if name == "" and end - start >= 0.3:
+            quiet |= (t >= start + 0.1) & (t <= end - 0.1)
+    return quiet
+
+
+def score(inputs: ClipInputs, path: Path) -> dict:
+    output, _ = read_video(path)
+    n = min(len(output), len(inputs.target), len(inputs.plan))
+    plan = inputs.plan[:n]
+    scored = ScoredClip(output=output[:n], target=inputs.target[:n], source=inputs.source[plan],
+                        mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
+                        speech=inputs.speech, fps=inputs.clip.fps,
+                        mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan])
+    out = {**picture_scores(scored), **edit_location_scores(scored), **sync_scores(scored)}
+    quiet = silent_frames(inputs.clip, n)
+    mouths, truth = scored.output_mouths.astype(np.float32), scored.target_mouths.astype(np.float32)
+    if quiet.sum() >= 3:
+        out["silence_error"] = float(np.abs(mouths[quiet] - truth[quiet]).mean())
+        steps = quiet[1:] & quiet[:-1]
+        out["silence_motion"] = float(np.abs(np.diff(mouths, axis=0))[steps].mean())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--before-tree", type=Path, required=True)
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/before-after"))
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+    editor = load_editor(None, SamplerConfig())
+    rows = []
+    for clip in select_clips(load_manifest(args.corpus), args.clips):
+        inputs = ClipInputs.load(clip, FaceConfig())
+        paths = {name: args.out / f"{clip.id}-{name}.mp4" for name in ("no-op", "before", "after")}
+        args.out.mkdir(parents=True, exist_ok=True)
+        dub(clip.source, clip.speech, paths["no-op"], PassthroughEditor(), DubOptions(overwrite=True))
+        dub(clip.source, clip.speech, paths["after"], editor, DubOptions(overwrite=True))
+        env = dict(os.environ, PYTHONPATH=str(args.before_tree.resolve()))
+        subprocess.run([sys.executable, "-m", "omnisync_cli", "dub", str(clip.source), str(clip.speech), "-o",
+                        str(paths["before"]), "--overwrite", "--quiet"], env=env, check=True, cwd="/")
+        scores = {name: score(inputs, path) for name, path in paths.items()}
+        n = min(len(inputs.target), len(inputs.mouth_boxes))
+        truth = mouth_sync_scores(metrics.crop_mouths(inputs.target[:n], inputs.mouth_boxes[:n]), inputs.speech,
+                                  clip.fps)
+        for name in ("before", "after"):
+            scores[name].update(sync_recovery(scores[name], scores["no-op"], truth))
+        rows.append((clip, scores))
+        print(clip.id, {k: {m: round(v, 3) for m, v in s.items() if m in ("mouth_psnr", "sync_r", "edit_on_mouth",
+                                                                          "silence_error")}
+                        for k, s in scores.items()}, flush=True)
+    keys = [("mouth_psnr", "mouth PSNR"), ("sync_r", "sync R"), ("lse_c", "LSE-C"), ("edit_on_mouth", "edit on mouth"),
+            ("silence_error", "silence error"), ("silence_motion", "silence motion"), ("outside_psnr", "outside PSNR")]
+    lines = ["# Before vs after on corpus-v2 benchmark clips", "",
+             f"`python bench/before_after.py {args.corpus} --before-tree {args.before_tree} --clips {args.clips}`; "
+             "means over the clips of each group (see the script's docstring for the silence figures).", "",
+             "| group | dub | clips | " + " | ".join(label for _, label in keys) + " |",
+             "|---|---|---|" + "---|" * len(keys)]
+    for group in ("seen", "heldout-head", "heldout-mouth", "heldout-render", "all"):
+        chosen = [s for c, s in rows if group in ("all", c.group)]
+        if not chosen:
+            continue
+        for name in ("no-op", "before", "after"):
+            cells = []
+            for key, _ in keys:
+                values = [s[name][key] for s in chosen if s[name].get(key) is not None]
+                cells.append(f"{np.mean(values):.3f}" if values else "–")
+            lines.append(f"| {group} | {name} | {len(chosen)} | " + " | ".join(cells) + " |")
+    emit(lines, args.write)
+
+
+if __name__ == "__main__":
+    main()
