@@ -445,6 +445,9 @@ def train(
     loss_weighting: Annotated[str, typer.Option(help="velocity (Eq. 2 as written) or x (sigma^2 x Eq. 2: the clean-clip error).")] = "velocity",
     mouth_loss_weight: Annotated[float, typer.Option(help="Extra loss weight at the mouth centre (0: none).")] = 0.0,
     viseme_loss_weight: Annotated[float, typer.Option(help="Auxiliary audio -> mouth-parameter loss on synthetic clips (0: none).")] = 0.0,
+    sync_loss_weight: Annotated[float, typer.Option(help="Sync-expert loss on the predicted mouth (Wav2Lip's lever; 0: none).")] = 0.0,
+    sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
+    warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
@@ -465,11 +468,13 @@ def train(
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
-                    threads=threads)
+                    sync_loss_weight=sync_loss_weight, threads=threads)
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
-                             viseme_loss_weight=viseme_loss_weight, threads=threads, device=device)
+                             viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
+                             sync_expert=str(sync_expert or ""), warmup_steps=warmup_steps,
+                             threads=threads, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:
         fail(error)

@@ -55,6 +55,7 @@ RANGES: dict[str, Range] = {
     "--pair-threshold": Range(0, 1),
     "--mouth-loss-weight": Range(0, 1000),
     "--viseme-loss-weight": Range(0, 1000),
+    "--sync-loss-weight": Range(0, 1000),
     "--threads": Range(0, 1024, why="0 = the library default"),
     "--max-drop": Range(0, 100),
     "--jobs": Range(1, 64, why="processes, each with its own model"),

@@ -67,7 +67,7 @@ class SyncScore:
     distances: np.ndarray  # (2 * max_offset + 1,) mean distance per offset, offset -max_offset first
 
 
-def _conv(c_in: int, c_out: int) -> nn.Sequential:
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
                          nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
@@ -78,7 +78,7 @@ class VideoEncoder(nn.Module):
     def __init__(self, config: SyncConfig):
         super().__init__()
         widths = (config.frames * 3, *config.widths)
-        self.convs = nn.Sequential(*[_conv(a, b) for a, b in zip(widths[:-1], widths[1:])])
+        self.convs = nn.Sequential(*[conv_block(a, b) for a, b in zip(widths[:-1], widths[1:])])
         self.proj = nn.Linear(widths[-1], config.embed_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

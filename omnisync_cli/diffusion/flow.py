@@ -36,7 +36,13 @@ def cfm_loss(model, x_data: torch.Tensor, sigma: torch.Tensor, noise: torch.Tens
     (B, F, 1, S, S) per pixel): the squared error is multiplied by it before the mean
     (train.objectives.loss_weights builds it); None is Eq. 2 unweighted.
     """
-    v = model(noise_path(x_data, noise, sigma), sigma, **cond)
+    return velocity_error(model(noise_path(x_data, noise, sigma), sigma, **cond), x_data, noise, weight)
+
+
+def velocity_error(v: torch.Tensor, x_data: torch.Tensor, noise: torch.Tensor,
+                   weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean (weighted) squared error of a predicted velocity against Eq. 2's target;
+    cfm_loss's second half, for callers that also need the prediction itself."""
     error = (v.float() - velocity_target(x_data, noise).float()) ** 2
     if weight is not None:
         error = error * weight.float()

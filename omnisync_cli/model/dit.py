@@ -24,6 +24,17 @@ SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction int
 MOUTH_PARAMETERS = 5
 
 
+def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.Tensor,
+                   sigma: torch.Tensor) -> torch.Tensor:
+    """The clean clip x_hat a velocity implies, the inverse of forward()'s conversion:
+    x_hat = x_sigma - max(sigma, 0.05) v for the x head (exact, floor included), and
+    x_sigma - sigma v for the v head (the straight path's x_data = x_sigma - sigma (eps - x_data))."""
+    s = torch.as_tensor(sigma, dtype=torch.float32, device=x_sigma.device).reshape(-1)
+    if config.prediction == "x":
+        s = s.clamp(min=SIGMA_FLOOR)
+    return x_sigma.float() - s.view(-1, 1, 1, 1, 1) * velocity.float()
+
+
 class OmniSyncDiT(nn.Module):
     def __init__(self, config: ModelConfig, audio_channels: int | None = None):
         super().__init__()

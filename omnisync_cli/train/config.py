@@ -49,6 +49,10 @@ class TrainConfig:
     mouth_loss_weight: float = 0.0  # extra weight at the mouth centre: 1 + this x a Gaussian bump
     mouth_loss_radius: float = 0.12  # the bump's standard deviation, as a fraction of the crop
     viseme_loss_weight: float = 0.0  # auxiliary audio -> mouth-parameter loss (synthetic clips)
+    # Wav2Lip's lever: a frozen sync expert (bench.sync) scores the one-step clean estimate's
+    # mouth against the audio; 0 = off. It must use the model's audio frontend and window.
+    sync_loss_weight: float = 0.0
+    sync_expert: str = ""  # its weights directory ("" = the bundled weights/sync-expert)
     # --- condition dropout (classifier-free guidance) --------------------------------------
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
@@ -87,6 +91,7 @@ class TrainConfig:
             (self.mouth_loss_weight >= 0, "mouth_loss_weight must be >= 0"),
             (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
+            (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
              "dropout probabilities must be >= 0 and sum to at most 1"),

@@ -28,18 +28,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from omnisync_cli.diffusion.flow import cfm_loss
+from omnisync_cli.bench.sync import SyncExpert, load_sync_expert, open_sync_scorer
+from omnisync_cli.diffusion.flow import noise_path, velocity_error
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.device import autocast, resolve_device
-from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
-from omnisync_cli.train.objectives import loss_weights, viseme_loss
+from omnisync_cli.train.objectives import loss_weights, mouth_glimpses, sync_loss, viseme_loss
+from omnisync_cli.train.probe import PROBE_CLIPS, audio_probe
 from omnisync_cli.train.samples import validation_pairs, write_samples
 from omnisync_cli.train.schedules import ema_decay_at, lr_factor
 
@@ -107,6 +110,19 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
     return fresh
 
 
+def frozen_sync_expert(config: TrainConfig, model_config: ModelConfig, device: torch.device) -> SyncExpert:
+    """The sync expert the sync loss uses, frozen; it must hear what the DiT hears."""
+    expert = (load_sync_expert(config.sync_expert) if config.sync_expert
+              else open_sync_scorer().expert)
+    ours = (model_config.audio_frontend, model_config.audio_encoder_dir, model_config.audio_window_s)
+    theirs = (expert.config.audio_frontend, expert.config.audio_encoder_dir, expert.config.audio_window_s)
+    if ours != theirs:
+        raise ConfigError(f"the sync expert hears {theirs} but the model {ours} (frontend, encoder, "
+                          "window); train an expert on the model's audio (`omnisync train-sync`)")
+    expert = copy.deepcopy(expert).to(device).eval().requires_grad_(False)
+    return expert
+
+
 def _bar(enabled: bool) -> Progress:
     return Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled)
@@ -154,7 +170,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
         schedule=config.lr_schedule, min_ratio=config.min_lr_ratio))
     # fp16 autocast needs loss scaling against gradient underflow; bf16 and fp32 do not.
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-    step, curve, wall_s = 0, [], 0.0
+    expert = frozen_sync_expert(config, model_config, device) if config.sync_loss_weight > 0 else None
+    step, curve, probes, wall_s = 0, [], [], 0.0
 
     # --- resume ------------------------------------------------------------------------------
     if (out / CHECKPOINT_FILE).is_file():
@@ -169,6 +186,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
         scheduler.load_state_dict(ckpt["scheduler"])
         scaler.load_state_dict(ckpt["scaler"])
         step, curve, wall_s = ckpt["step"], ckpt["curve"], ckpt["wall_s"]
+        probes = ckpt.get("probes", [])
 
     net = model
     if world > 1:
@@ -178,6 +196,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                         num_workers=config.num_workers, pin_memory=device.type == "cuda")
     writer = rank == 0
     val_pairs = validation_pairs(dataset, config.sample_clips, config.seed) if writer else []
+    probe_pairs = validation_pairs(dataset, PROBE_CLIPS, config.seed) if writer else []
 
     def checkpoint() -> None:
         save_checkpoint(out / CHECKPOINT_FILE, {
@@ -185,7 +204,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             "sampler_position": step * config.batch_size,
             "model": model.state_dict(), "ema": ema.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict(), "curve": curve,
+            "scaler": scaler.state_dict(), "curve": curve, "probes": probes,
             "wall_s": wall_s + time.perf_counter() - started})
 
     # --- loop --------------------------------------------------------------------------------
@@ -201,9 +220,16 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                 weight = loss_weights(batch["sigma"], batch["mouth_xy"], model_config.region_size,
                                       config.loss_weighting, config.mouth_loss_weight,
                                       config.mouth_loss_radius)
-                loss = cfm_loss(net, batch["x"], batch["sigma"], batch["noise"], weight=weight,
-                                source=batch["source"], audio=batch["audio"], text=batch["text"],
-                                drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
+                x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
+                v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
+                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
+                loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
+                if expert is not None:
+                    glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),
+                                              batch["mouth_xy"], expert.config.mouth_span,
+                                              expert.config.mouth_px)
+                    loss = loss + config.sync_loss_weight * sync_loss(
+                        expert, glimpses, batch["audio"], ~batch["drop_audio"])
                 if config.viseme_loss_weight > 0:
                     loss = loss + config.viseme_loss_weight * viseme_loss(
                         model.audio_visemes(batch["audio"]), batch["visemes"])
@@ -232,11 +258,16 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                            info=f"loss {mean_loss:.4f}  {rate:.1f} samples/s  {steps_rate:.2f} steps/s")
                 window_start, window_steps = time.perf_counter(), 0
                 window_loss = torch.zeros((), device=device)
-            if writer and (step % config.checkpoint_every == 0 or step == config.steps):
-                checkpoint()
-            if writer and config.sample_every and step % config.sample_every == 0:
+            if writer and config.sample_every and (step % config.sample_every == 0 or step == config.steps):
                 write_samples(ema, dataset, val_pairs, out / "samples" / f"step_{step:07d}.png",
                               config.sample_steps, device, config.seed)
+                if len(probe_pairs) >= 2:
+                    probes.append({"step": step, **audio_probe(ema, dataset, probe_pairs, seed=config.seed)})
+                    if progress:
+                        bar.console.print(f"step {step}: audio probe (mouth error) own {probes[-1]['own']:.4f}"
+                                          f"  other clip's {probes[-1]['other']:.4f}  null {probes[-1]['null']:.4f}")
+            if writer and (step % config.checkpoint_every == 0 or step == config.steps):
+                checkpoint()
             if on_step is not None:
                 on_step(StepInfo(step, loss.item(), rank, model, ema))
     wall_s += time.perf_counter() - started
@@ -255,6 +286,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             "parameters": model.num_parameters(),
             "final_loss": curve[-1][1] if curve else None,
             "loss_curve": curve[::max(1, len(curve) // CURVE_POINTS)],
+            "audio_probe": probes,
             "corpus": {"path": describe(corpus_dir), **summarize(dataset.index, source)},
             "config": config.to_dict(),
         }, indent=2) + "\n")
