@@ -1,9 +1,9 @@
-"""`dub`: the one function that knows the order of the stages.
+"""`dub`: the one function that knows the order of the stages, in two halves.
 
-check paths -> probe video, load audio -> pass 1: mouth track over every frame ->
-plan the output frames (length rules) -> pass 2: fetch source frames, crop the working
-region, edit in overlapping segments, paste back with a feathered edge, encode with the new
-audio -> atomic rename into place.
+analyse (once per video): probe -> pass 1: mouth track over every frame.
+render (once per speech): load audio -> plan the output frames (length rules) -> pass 2:
+fetch source frames, crop the working region, edit in overlapping segments, paste back with
+a feathered edge, encode with the new audio -> atomic rename into place.
 
 Two passes over the video keep memory flat: the first keeps a few numbers per frame, the
 second holds one segment of frames.
@@ -23,7 +23,7 @@ from omnisync_cli.face.region import REGION_SCALE, crop_region
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
-from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import replace_rect
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
@@ -68,51 +68,93 @@ class DubReport:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """What a dub needs to know about the source video, whatever the speech: made once by
+    `analyse` and reused by every `render` of the same video (tune's cells, the benchmark's
+    variants, a re-dub with other speech)."""
+
+    video: Path
+    info: VideoInfo
+    track: MouthTrack
+    frame_times: np.ndarray  # (N,) presentation time of every decoded source frame, s
+    warnings: tuple[str, ...] = ()
+    seconds: dict[str, float] = field(default_factory=dict)  # probe, track
+
+
 def dub(video: Path, audio: Path, output: Path, editor: Editor,
         options: DubOptions = DubOptions(), progress: Progress = SilentProgress()) -> DubReport:
-    """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`."""
+    """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`.
+
+    The two halves, `analyse` then `render`; the speech is read first, so that a bad speech
+    track fails before the slow tracking pass."""
     video, audio, output = Path(video), Path(audio), Path(output)
+    check_options(options)
+    check_paths(video, audio, output, options.overwrite)
+    if options.compare:
+        check_comparison(output, options.overwrite)
+    waveform = load_audio(audio)
+    return render(analyse(video, options, progress), audio, output, editor, options, progress, waveform)
+
+
+def check_options(options: DubOptions) -> None:
     if not 0 <= options.feather <= 0.5:
         raise ConfigError(f"feather must be between 0 and 0.5, got {options.feather}")
     if not 0 <= options.focus <= 10:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
-    check_paths(video, audio, output, options.overwrite)
-    if options.compare:
-        check_comparison(output, options.overwrite)
-    clock = _StageClock()
 
+
+def analyse(video: Path, options: DubOptions = DubOptions(),
+            progress: Progress = SilentProgress()) -> VideoAnalysis:
+    """Probe the video and track the mouth over every frame (the first pass)."""
+    video = Path(video)
+    clock = _StageClock()
     with clock("probe"):
         info = probe_video(video)
         check_frame_size(video, info.width, info.height)
-        waveform = load_audio(audio)
-    audio_seconds = len(waveform) / SAMPLE_RATE
-
     with clock("track"):
         track, frame_times = _track_mouth(video, info, options.face, progress)
     check_face_found(track, options.face)
-    warnings = [w for w in [truncation_warning(video, info, len(frame_times))] if w]
+    warnings = tuple(w for w in [truncation_warning(video, info, len(frame_times))] if w)
     for warning in warnings:
         progress.warn(warning)
-    plan = plan_source_frames(frame_times, info.fps, info.duration, audio_seconds, options.extend)
+    return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds)
 
+
+def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
+           options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
+           waveform: np.ndarray | None = None) -> DubReport:
+    """Write `output` from an analysed video and a speech track (the second pass): plan the
+    output frames (length rules), edit the working region in overlapping segments, paste
+    back, encode with the new audio. `waveform`: the speech already read at 16 kHz, if it was."""
+    audio, output = Path(audio), Path(output)
+    check_options(options)
+    check_paths(analysis.video, audio, output, options.overwrite)
+    if options.compare:
+        check_comparison(output, options.overwrite)
+    info, track = analysis.info, analysis.track
+    clock = _StageClock()
     with clock("audio"):
+        waveform = load_audio(audio) if waveform is None else waveform
+        audio_seconds = len(waveform) / SAMPLE_RATE
+        plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
 
     with clock("render"):
-        _render(video, info, output, track, plan, load_audio_native(audio), editor, features,
+        _render(analysis.video, info, output, track, plan, load_audio_native(audio), editor, features,
                 options, progress)
     comparison = None
     if options.compare:
         with clock("compare"):
-            comparison = str(write_comparison(video, output, plan, progress))
+            comparison = str(write_comparison(analysis.video, output, plan, progress))
 
     return DubReport(
-        output=str(output), source_frames=len(frame_times), output_frames=len(plan),
+        output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),
         fps=float(info.fps), width=info.width, height=info.height,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         track_source=track.source,
-        seconds=clock.seconds, warnings=warnings, comparison=comparison)
+        seconds={**analysis.seconds, **clock.seconds}, warnings=list(analysis.warnings), comparison=comparison)
 
 
 # Below this the working region has nothing to work with; 1x1 and 7x5 clips exist (icons,

@@ -1,5 +1,8 @@
 """`tune`: dub a short preview with every combination of settings and tile the results.
 
+The video is analysed (mouth tracked) once; every cell renders from that analysis, and
+only the frames the preview's length needs are decoded.
+
 One grid video, rows = tau values, columns = CFG peaks, each tile labelled, with the preview's
 speech, so a user picks settings by eye (and ear) before dubbing the whole video.
 """
@@ -19,7 +22,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, write_wav
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, render
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -47,8 +50,10 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     """Write the preview grid to `output`; make_editor(sampler) builds the editor per cell."""
     if not grid.taus or not grid.cfg_peaks or grid.seconds <= 0:
         raise ConfigError("tune needs at least one tau, one CFG peak and a positive preview length")
+    check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_audio(audio)[: int(grid.seconds * SAMPLE_RATE)]
+    analysis = analyse(video, options, progress)  # the mouth is tracked once, for every cell
     with tempfile.TemporaryDirectory(prefix="omnisync-tune-") as work:
         work = Path(work)
         write_wav(work / "preview.wav", waveform)
@@ -59,9 +64,9 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
                 sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))
             path = work / f"tau{tau}-peak{peak}.mp4"
             label = f"tau {tau:g}  cfg peak {peak:g}"
-            dub(video, work / "preview.wav", path, make_editor(cell_sampler),
-                dataclasses.replace(options, overwrite=True),
-                Labelled(progress, f"[{number}/{len(combinations)}] {label}"))
+            render(analysis, work / "preview.wav", path, make_editor(cell_sampler),
+                   dataclasses.replace(options, overwrite=True, compare=False),
+                   Labelled(progress, f"[{number}/{len(combinations)}] {label}"))
             cells.append((label, path))
         _write_grid(cells, len(grid.cfg_peaks), grid.tile_width, waveform, output)
     return output

@@ -187,3 +187,23 @@ def test_existing_output_needs_overwrite(clip):
     assert (folder / "out.mp4").read_bytes() == b"keep me"
     run(folder, overwrite=True)
     assert probe_video(folder / "out.mp4").frame_count == 15
+
+
+def test_one_analysis_renders_several_speech_tracks_like_dub(tmp_path):
+    """analyse once, render twice: each output is the dub of its own speech (length, audio),
+    and equals what dub() writes for the same inputs."""
+    from omnisync_cli.pipeline.dub import analyse, render
+    from tests.media.clips import tone, write_audio, write_clip
+    frames = [np.full((48, 64, 3), 60 + 10 * i, np.uint8) for i in range(10)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48)
+    write_audio(tmp_path / "short.wav", tone(0.2, 16000), 16000)
+    write_audio(tmp_path / "long.wav", tone(0.6, 16000), 16000)
+    options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)))
+    analysis = analyse(tmp_path / "in.mp4", options)
+    short = render(analysis, tmp_path / "short.wav", tmp_path / "short.mp4", PassthroughEditor(), options)
+    long = render(analysis, tmp_path / "long.wav", tmp_path / "long.mp4", PassthroughEditor(), options)
+    assert (short.output_frames, long.output_frames) == (5, 15)
+    assert "track" in short.seconds and "render" in long.seconds
+    whole = dub(tmp_path / "in.mp4", tmp_path / "long.wav", tmp_path / "whole.mp4", PassthroughEditor(), options)
+    assert whole.output_frames == long.output_frames
+    assert (tmp_path / "whole.mp4").read_bytes() == (tmp_path / "long.mp4").read_bytes()

@@ -64,3 +64,18 @@ def test_an_empty_grid_is_refused(inputs):
     with pytest.raises(ConfigError, match="at least one tau"):
         tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
              TuneGrid(taus=()), OPTIONS)
+
+
+def test_the_video_is_tracked_once_for_every_cell(inputs, monkeypatch):
+    from omnisync_cli.pipeline import dub as dub_module
+    calls = []
+    real = dub_module._track_mouth
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(dub_module, "_track_mouth", counting)
+    grid = TuneGrid(taus=(0.5, 1.0), cfg_peaks=(1.0, 3.0), seconds=0.4, tile_width=64)
+    tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+         grid, OPTIONS)
+    assert len(calls) == 1
