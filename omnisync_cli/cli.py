@@ -149,6 +149,7 @@ FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, f
 CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
+AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
 
 
@@ -168,7 +169,8 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype)
 
 
-def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False):
+def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
+                  any_colours=False):
     from omnisync_cli.pipeline.dub import DubOptions
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -178,7 +180,8 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
             check_finite(flag, values)
     face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box,
                       centre_fallback=centre_fallback)
-    return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite)
+    return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
+                      keep_colours=not any_colours)
 
 
 @app.command(cls=Command)
@@ -192,7 +195,7 @@ def dub(
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
-    centre_fallback: CentreFallbackOpt = False,
+    centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -212,7 +215,8 @@ def dub(
     from omnisync_cli.pipeline.dub import dub as run_dub
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
-        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback)
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
+                                any_colours)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
@@ -293,7 +297,7 @@ def batch_dub(
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
-    centre_fallback: CentreFallbackOpt = False,
+    centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
@@ -319,7 +323,8 @@ def batch_dub(
             raise ConfigError("--audio is needed with a VIDEOS folder: a folder of speech files or one file")
         else:
             items = items_from_folder(videos, audio)
-        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback)
+        options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
+                                any_colours)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         shard_range = parse_shard(shard)

@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.colours import keep_source_colours
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import REGION_SCALE, crop_region
 from omnisync_cli.face.config import FaceConfig
@@ -44,6 +45,7 @@ class DubOptions:
     crf: int | None = None  # H.264 quality; None = the writer's near-transparent default
     overwrite: bool = False  # replace an existing output file
     compare: bool = False  # also write <output>.compare.mp4: source | dubbed, side by side
+    keep_colours: bool = True  # hold the edit to the source region's own hues (face.colours)
 
 
 @dataclass
@@ -224,7 +226,8 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
     size = editor.region_size
 
     def edit(crops, times, mouth_xy):
-        return editor.edit(crops, times, mouth_xy, features)
+        edited = editor.edit(crops, times, mouth_xy, features)
+        return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, \
             VideoWriter(output, info.width, info.height, info.fps, audio[0], audio_rate=audio[1],

@@ -207,3 +207,28 @@ def test_one_analysis_renders_several_speech_tracks_like_dub(tmp_path):
     whole = dub(tmp_path / "in.mp4", tmp_path / "long.wav", tmp_path / "whole.mp4", PassthroughEditor(), options)
     assert whole.output_frames == long.output_frames
     assert (tmp_path / "whole.mp4").read_bytes() == (tmp_path / "long.mp4").read_bytes()
+
+
+class GreenEditor(PassthroughEditor):
+    """Paints a green square in the middle of every crop."""
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        out = crops.copy()
+        s = out.shape[1]
+        out[:, s // 4: 3 * s // 4, s // 4: 3 * s // 4] = (30, 200, 40)
+        return out
+
+
+@pytest.mark.parametrize("keep_colours", [True, False])
+def test_the_edit_keeps_the_source_hues_unless_told_otherwise(tmp_path, keep_colours):
+    skin = np.zeros((48, 64, 3), np.uint8)
+    skin[:] = (190, 140, 115)
+    write_clip(tmp_path / "in.mp4", frames=[skin] * 6, width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
+    options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, focus=0.0,
+                         keep_colours=keep_colours)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", GreenEditor(region_size=16), options)
+    with VideoReader(tmp_path / "out.mp4") as reader:
+        centre = next(iter(reader.iter_frames())).image[24, 32].astype(int)
+    greenish = centre[1] > centre[0] + 40
+    assert greenish != keep_colours, centre
