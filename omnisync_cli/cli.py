@@ -7,6 +7,7 @@ the output path.
 import dataclasses
 import functools
 import json
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -16,7 +17,7 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
-from omnisync_cli.errors import ConfigError, OmniSyncError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_finite, check_flags
 from omnisync_cli.pipeline.paths import check_paths
@@ -150,6 +151,8 @@ CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower 
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
+AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
+AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
 
 
@@ -167,6 +170,12 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
     return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype)
+
+
+def build_adapt_config(seconds: float, steps: int):
+    from omnisync_cli.pipeline.adapt import AdaptConfig
+    check_flags(adapt_seconds=seconds, adapt_steps=steps)
+    return AdaptConfig(seconds=seconds, steps=steps)
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
@@ -201,6 +210,8 @@ def dub(
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
     compare: Annotated[bool, typer.Option("--compare", rich_help_panel=IO, help="Also write <output name>.compare.mp4: source | dubbed side by side, with the speech.")] = False,
     passthrough: PassthroughOpt = False,
+    adapt: Annotated[bool, typer.Option("--adapt", rich_help_panel=MODEL, help="First fine-tune a copy of the model on the video's own speech (about 2 min), keep it only if it validates better.")] = False,
+    adapt_seconds: AdaptSecondsOpt = 120.0, adapt_steps: AdaptStepsOpt = 0,
 ) -> None:
     """Re-render the mouth in VIDEO to follow AUDIO and write the result to -o.
 
@@ -221,16 +232,78 @@ def dub(
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
-        editor = build_editor(passthrough, weights, sampler, prompt)
-        report = run_dub(video, audio, output, editor, options, progress)
+        adapted = None
+        if adapt and not passthrough:
+            from omnisync_cli.pipeline.adapt import dub_adapted
+            from omnisync_cli.pipeline.editor import default_weights_dir
+            config = build_adapt_config(adapt_seconds, adapt_steps)
+            report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(), sampler,
+                                          prompt, config, options, progress)
+        else:
+            editor = build_editor(passthrough, weights, sampler, prompt)
+            report = run_dub(video, audio, output, editor, options, progress)
     if json_summary:
-        print(json.dumps(report.to_dict(), indent=2))
+        summary = report.to_dict()
+        if adapted is not None:
+            summary["adaptation"] = adapted.to_dict()
+        print(json.dumps(summary, indent=2))
     elif not quiet:
+        if adapted is not None:
+            progress.line(adapted.notice)
         progress.line(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
                       f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
                       f"({report.faces_detected} found, {report.frames_filled} filled)")
         if report.comparison:
             progress.line(f"wrote {report.comparison}: source | dubbed")
+
+
+@app.command(cls=Command, name="adapt")
+def adapt_command(
+    video: Annotated[Path, typer.Argument(help="Video whose own speech teaches the model this character.")],
+    output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Folder for the adapted model (config.json, model.safetensors, README.md card).")],
+    weights: WeightsOpt = None, adapt_seconds: AdaptSecondsOpt = 120.0, adapt_steps: AdaptStepsOpt = 0,
+    seed: SeedOpt = 0, device: DeviceOpt = "auto",
+    face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
+    region: RegionOpt = None, centre_fallback: CentreFallbackOpt = False,
+    overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
+    json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Fine-tune a copy of the model on VIDEO's own speech and write it to -o for reuse.
+
+    The last fifth of the speech is held out: the adapted model is kept only if it syncs better there than the base model (otherwise -o gets the base model and the card says why).
+
+    Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
+    """
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt
+    from omnisync_cli.pipeline.dub import analyse
+    from omnisync_cli.pipeline.editor import default_weights_dir
+    progress = progress_for(quiet or json_summary)
+    try:
+        if not video.is_file():
+            raise InputError(f"{video}: no such video file")
+        if output.exists() and not overwrite:
+            raise OutputError(f"{output} already exists; pass --overwrite to replace it")
+        config = build_adapt_config(adapt_seconds, adapt_steps)
+        options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
+                                centre_fallback)
+        sampler = build_sampler(0.92, 8, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
+        # Written beside the output and renamed into place: never a half-written model at -o.
+        partial = output.parent / f".{output.name}.adapting"
+        try:
+            report = run_adapt(analyse(video, options, progress), weights or default_weights_dir(), partial,
+                               config, sampler, progress)
+            if output.exists():
+                shutil.rmtree(output)
+            partial.rename(output)
+            report.weights = str(output)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    except OmniSyncError as error:
+        fail(error)
+    if json_summary:
+        print(json.dumps(report.to_dict(), indent=2))
+    elif not quiet:
+        progress.line(f"{report.notice}; wrote {report.weights}")
 
 
 @app.command(cls=Command)

@@ -56,6 +56,8 @@ RANGES: dict[str, Range] = {
     "--mouth-loss-weight": Range(0, 1000),
     "--viseme-loss-weight": Range(0, 1000),
     "--sync-loss-weight": Range(0, 1000),
+    "--adapt-seconds": Range(1, 24 * 3600),
+    "--adapt-steps": Range(0, 10 ** 6, why="0 = the time budget decides"),
     "--threads": Range(0, 1024, why="0 = the library default"),
     "--max-drop": Range(0, 100),
     "--jobs": Range(1, 64, why="processes, each with its own model"),

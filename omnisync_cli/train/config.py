@@ -23,6 +23,7 @@ class TrainConfig:
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
     steps: int = 3000
+    max_seconds: float = 0.0  # also stop once this call has trained this long (0: no limit)
     batch_size: int = 8  # clips per optimizer step per process (DDP: global = this x world)
     lr: float = 3e-4  # AdamW peak learning rate
     weight_decay: float = 0.0  # AdamW decoupled weight decay (DiT trains with 0)
@@ -76,6 +77,7 @@ class TrainConfig:
         checks = [
             (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
             (self.steps >= 1, "steps must be at least 1"),
+            (self.max_seconds >= 0, "max_seconds must be >= 0"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
             (self.lr > 0, "lr must be positive"),
             (self.warmup_steps >= 0, "warmup_steps must be >= 0"),

@@ -49,7 +49,7 @@ from omnisync_cli.train.schedules import ema_decay_at, lr_factor
 TRAINING_FILE = "training.json"
 # Settings that may change when a run is resumed; any other change would make the resumed
 # run a different experiment, so it is refused.
-RESUME_MAY_CHANGE = {"steps", "out_dir", "checkpoint_every", "sample_every", "sample_clips",
+RESUME_MAY_CHANGE = {"steps", "max_seconds", "out_dir", "checkpoint_every", "sample_every", "sample_clips",
                      "sample_steps", "log_every", "num_workers", "device", "threads"}
 CURVE_POINTS = 200  # loss-curve points kept in training.json
 
@@ -141,6 +141,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     """
     # --- set up ------------------------------------------------------------------------------
     rank, world, device, amp_dtype, opened_group = setup_distributed(config.device)
+    if world > 1 and config.max_seconds:  # ranks would stop at different steps and hang
+        raise ConfigError("max_seconds (a time budget) is for one process; give distributed runs steps")
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
@@ -213,7 +215,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     with _bar(progress and writer) as bar:
         task = bar.add_task("train", total=config.steps, completed=step, info="")
         batches = iter(loader)
-        while step < config.steps:
+        while step < config.steps and not (config.max_seconds
+                                           and time.perf_counter() - started >= config.max_seconds):
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             model.train()
             with autocast(device, amp_dtype):
@@ -246,7 +249,9 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             window_loss += loss.detach()
             window_steps += 1
 
-            if step % config.log_every == 0 or step == config.steps:
+            last = step == config.steps or (config.max_seconds
+                                            and time.perf_counter() - started >= config.max_seconds)
+            if step % config.log_every == 0 or last:
                 if world > 1:  # the curve is the mean over all ranks' batches
                     dist.all_reduce(window_loss)
                     window_loss /= world
@@ -258,7 +263,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                            info=f"loss {mean_loss:.4f}  {rate:.1f} samples/s  {steps_rate:.2f} steps/s")
                 window_start, window_steps = time.perf_counter(), 0
                 window_loss = torch.zeros((), device=device)
-            if writer and config.sample_every and (step % config.sample_every == 0 or step == config.steps):
+            if writer and config.sample_every and (step % config.sample_every == 0 or last):
                 write_samples(ema, dataset, val_pairs, out / "samples" / f"step_{step:07d}.png",
                               config.sample_steps, device, config.seed)
                 if len(probe_pairs) >= 2:
@@ -266,7 +271,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                     if progress:
                         bar.console.print(f"step {step}: audio probe (mouth error) own {probes[-1]['own']:.4f}"
                                           f"  other clip's {probes[-1]['other']:.4f}  null {probes[-1]['null']:.4f}")
-            if writer and (step % config.checkpoint_every == 0 or step == config.steps):
+            if writer and (step % config.checkpoint_every == 0 or last):
                 checkpoint()
             if on_step is not None:
                 on_step(StepInfo(step, loss.item(), rank, model, ema))

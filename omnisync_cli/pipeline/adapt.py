@@ -1,0 +1,311 @@
+"""Per-video adaptation: fine-tune a copy of the model on the source video's own speech.
+
+    result = adapt(analysis, base_weights, out_dir, AdaptConfig())   # `omnisync adapt`, `dub --adapt`
+
+A video to be dubbed nearly always carries its original speech: this very character saying
+known sounds with its own mouth. The source is cut into pieces of `clip_seconds`; the last
+`holdout` share is kept aside, the rest trains a copy of the model for a wall-clock budget
+(or a number of steps) with the training loop of `omnisync train` (same losses, EMA, mixed
+precision on CUDA).
+
+Training pairs follow Eq. 3 as real videos allow: the target is a piece with its own
+audio, the condition V_cd another piece of the same video, never one sharing a frame with
+the target (data.pairs). A real video has one utterance per scene, so no pseudo-pair
+exists: only noise levels at or below the pair threshold are trained, and the levels above
+it (where progressive initialisation starts, and where the condition must share the
+target's pose) keep the base model's weights unchanged in what they learned there.
+
+The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
+own audio onto another held-out piece's frames (so the mouth must come from the audio, not
+from the frames), and the sync expert scores the result against the audio (LSE-C). The
+adapted model is kept only if it scores higher; otherwise `out_dir` receives a copy of the
+base model and the report says so (so `--weights out_dir` always works). A source without
+audio, or without speech in it, gets a one-line notice and the base model. Nothing is
+written into the base model's directory.
+"""
+
+import json
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from omnisync_cli.bench.sync import open_sync_scorer
+from omnisync_cli.data.pairs import ClipInfo
+from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.face.region import crop_region
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.model.config import PRESETS
+from omnisync_cli.model.editor import ModelEditor, SamplerConfig
+from omnisync_cli.model.weights import load_model, save_model
+from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options,
+                                       render)
+from omnisync_cli.pipeline.paths import check_paths
+from omnisync_cli.pipeline.progress import Progress, SilentProgress
+from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
+from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.data import ClipData
+from omnisync_cli.train.loop import train
+
+ADAPT_FILE = "adaptation.json"
+MIN_SPEECH_RMS = 0.005  # a source quieter than this over its whole length holds no speech
+CHARACTER = "source"
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    seconds: float = 120.0  # training wall-clock budget (about two minutes on 2 CPU cores)
+    steps: int = 0  # a fixed number of optimizer steps instead (0: the time budget decides)
+    holdout: float = 0.2  # share of the source, from its end, kept aside to validate
+    clip_seconds: float = 2.0  # the source is cut into pieces this long
+    max_source_seconds: float = 180.0  # source seconds read at most (memory and time)
+    batch_size: int = 4
+    lr: float = 5e-5  # AdamW, constant after a short warm-up: a gentle fine-tune
+    pair_threshold: float = 0.85  # Eq. 3 (paper); nothing above it is trained (no pseudo-pairs)
+    threads: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.seconds <= 0 and self.steps <= 0:
+            raise ConfigError("give the adaptation a time budget (seconds > 0) or a number of steps")
+        if not 0 < self.holdout < 1:
+            raise ConfigError("holdout must be a share between 0 and 1")
+
+
+@dataclass
+class AdaptReport:
+    kept: bool  # the adapted model dubs; False: the base model does
+    notice: str  # one line for the user
+    weights: str  # directory of the model that dubs
+    steps: int = 0
+    train_seconds: float = 0.0
+    final_loss: float | None = None
+    base: dict = field(default_factory=dict)  # validation of the base model (LSE-C, LSE-D)
+    adapted: dict = field(default_factory=dict)  # the same of the adapted one
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class VideoPieces:
+    """The source video as a training corpus (train.data.ClipSource): consecutive pieces of
+    one character, one rendering each, working-region crops at the model's size."""
+
+    def __init__(self, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray, fps: float,
+                 spans: list[tuple[int, int]]):
+        self.crops, self.mouth_xy, self.waveform, self.fps, self.spans = crops, mouth_xy, waveform, fps, spans
+
+    def __len__(self) -> int:
+        return len(self.spans)
+
+    def info(self, i: int) -> ClipInfo:
+        a, b = self.spans[i]
+        return ClipInfo(CHARACTER, 1, b - a)
+
+    def load(self, i: int) -> ClipData:
+        a, b = self.spans[i]
+        return ClipData([self.crops[a:b]], [self.mouth_xy[a:b]], [self.piece_audio(i)], self.fps, [""])
+
+    def piece_audio(self, i: int) -> np.ndarray:
+        """The piece's own audio, starting at its first frame (frame j at j / fps)."""
+        a, b = self.spans[i]
+        start, length = int(round(a / self.fps * SAMPLE_RATE)), int(round((b - a) / self.fps * SAMPLE_RATE))
+        wave = np.zeros(length, np.float32)
+        piece = self.waveform[start:start + length]
+        wave[:len(piece)] = piece
+        return wave
+
+
+def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
+                 min_frames: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(training spans, held-out spans) of consecutive pieces; the held-out ones are the last
+    `holdout` share of the frames. Pieces shorter than `min_frames` are dropped."""
+    length = max(min_frames, round(clip_seconds * fps))
+    split = frames - int(round(holdout * frames))
+
+    def cut(a: int, b: int) -> list[tuple[int, int]]:
+        return [(s, min(s + length, b)) for s in range(a, b, length) if min(s + length, b) - s >= min_frames]
+    return cut(0, split), cut(split, frames)
+
+
+def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_frames: int) -> tuple[VideoPieces, VideoPieces]:
+    """Crop the tracked working region of every frame (up to max_source_seconds) and cut the
+    training and held-out pieces."""
+    track, fps = analysis.track, float(analysis.info.fps)
+    count = min(len(track), int(config.max_source_seconds * fps))
+    crops = np.empty((count, size, size, 3), np.uint8)
+    with VideoReader(analysis.video) as reader:
+        for frame in reader.iter_frames():
+            if frame.index >= count:
+                break
+            crops[frame.index] = crop_region(frame.image, track.box(frame.index), size)
+    waveform = load_audio(analysis.video)
+    mouth = track.mouth_in_box(slice(0, count)).astype(np.float32)
+    train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames)
+    if len(train_spans) < 2 or len(held_spans) < 1:
+        raise InputError(f"{analysis.video}: {count / fps:.1f} s is too short to adapt on (it needs two "
+                         f"{config.clip_seconds:g} s pieces to train and one to validate)")
+    return (VideoPieces(crops, mouth, waveform, fps, train_spans),
+            VideoPieces(crops, mouth, waveform, fps, held_spans))
+
+
+def preset_of(weights: Path) -> str:
+    """The preset whose configuration the weights were trained with (train() builds presets)."""
+    config = load_model(weights, "cpu").config
+    for name, preset in PRESETS.items():
+        if preset.to_dict() == config.to_dict():
+            return name
+    raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "
+                      "adaptation fine-tunes preset models")
+
+
+def validate(editor: ModelEditor, held: VideoPieces) -> dict:
+    """Sync of the held-out pieces dubbed each with its own audio onto the next piece's frames
+    (the first onto the last when there is one): mean LSE-C / LSE-D of the sync expert."""
+    scorer = open_sync_scorer()
+    scores = []
+    for i in range(len(held)):
+        own = held.load(i)
+        other = held.load((i + 1) % len(held)) if len(held) > 1 else own
+        n = min(len(own.crops[0]), len(other.crops[0]))
+        features = editor.prepare_audio(own.waveforms[0])
+        items = [SegmentItem(other.crops[0][j], j / held.fps, other.mouth_xy[0][j]) for j in range(n)]
+
+        def edit(crops, times, mouth_xy):
+            return editor.edit(crops, times, mouth_xy, features)
+        dubbed = np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames,
+                                                                editor.overlap_frames)])
+        if len(dubbed) >= scorer.config.frames:
+            score = scorer.score(dubbed, own.waveforms[0], held.fps, other.mouth_xy[0][:n])
+            scores.append((score.lse_c, score.lse_d))
+    if not scores:
+        return {}
+    return {"lse_c": round(float(np.mean([s[0] for s in scores])), 4),
+            "lse_d": round(float(np.mean([s[1] for s in scores])), 4), "pieces": len(scores)}
+
+
+def speech_notice(analysis: VideoAnalysis) -> str | None:
+    """Why the source cannot teach the model (no audio track, no speech), or None."""
+    if not analysis.info.has_audio:
+        return f"{analysis.video.name} has no audio track: nothing to adapt on, the base model dubs"
+    try:
+        waveform = load_audio(analysis.video)
+    except InputError as exc:
+        return f"{analysis.video.name}: its audio cannot be used ({exc}); the base model dubs"
+    if len(waveform) == 0 or float(np.sqrt(np.mean(waveform ** 2))) < MIN_SPEECH_RMS:
+        return f"{analysis.video.name} holds no speech in its audio: nothing to adapt on, the base model dubs"
+    return None
+
+
+def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),
+          sampler: SamplerConfig = SamplerConfig(), progress: Progress = SilentProgress()) -> AdaptReport:
+    """Fine-tune a copy of `base_weights` on the analysed video and write it (weights, config,
+    card, adaptation.json) to `out_dir` when it validates better; see the module docstring."""
+    base_weights, out_dir = Path(base_weights), Path(out_dir)
+    if out_dir.resolve() == base_weights.resolve():
+        raise ConfigError(f"{out_dir} holds the base model; write the adapted one elsewhere")
+    notice = speech_notice(analysis)
+    if notice:
+        report = AdaptReport(False, notice, str(out_dir))
+        keep_base(base_weights, out_dir, analysis, config, report)
+        return report
+    model_config = load_model(base_weights, "cpu").config
+    train_pieces, held = read_pieces(analysis, model_config.region_size, config, model_config.segment_frames)
+    base_editor = ModelEditor.from_dir(base_weights, sampler)
+    with progress.stage("validating the base model", None) as advance:
+        base = validate(base_editor, held)
+        advance(1)
+
+    budget = config.steps if config.steps > 0 else config.seconds
+    with tempfile.TemporaryDirectory(prefix="omnisync-adapt-") as run, \
+            progress.stage(f"adapting the model to {analysis.video.name}", int(np.ceil(budget))) as advance:
+        started, done = time.perf_counter(), [0]
+
+        def tick(info) -> None:
+            now = int(info.step if config.steps > 0 else time.perf_counter() - started)
+            advance(max(0, min(now, int(np.ceil(budget))) - done[0]))
+            done[0] = max(done[0], now)
+        train_config = TrainConfig(
+            preset=preset_of(base_weights), out_dir=run, init_from=str(base_weights), seed=config.seed,
+            steps=config.steps if config.steps > 0 else 1_000_000,
+            max_seconds=0.0 if config.steps > 0 else config.seconds,
+            batch_size=config.batch_size, lr=config.lr, warmup_steps=5, lr_schedule="constant",
+            pair_threshold=config.pair_threshold, loss_weighting="x", mouth_loss_weight=10.0,
+            sample_every=0, checkpoint_every=10 ** 9, log_every=5, threads=config.threads,
+            device=sampler.device)
+        with warnings.catch_warnings():  # "no pseudo-pair": expected of a real video (see above)
+            warnings.simplefilter("ignore", UserWarning)
+            train(train_config, train_pieces, progress=False, on_step=tick)
+        summary = json.loads((Path(run) / "training.json").read_text())
+        adapted_editor = ModelEditor.from_dir(run, sampler)
+        adapted = validate(adapted_editor, held)
+        report = AdaptReport(False, "", str(out_dir), steps=summary["steps"],
+                             train_seconds=summary["wall_time_s"], final_loss=summary["final_loss"],
+                             base=base, adapted=adapted)
+        if adapted and base and adapted["lse_c"] > base["lse_c"]:
+            save_model(adapted_editor.model.cpu(), out_dir)
+            report.kept = True
+            report.notice = (f"adapted to {analysis.video.name} in {report.train_seconds:.0f} s ({report.steps} steps): "
+                             f"held-out sync LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}")
+            write_card(out_dir, analysis, base_weights, config, report)
+        else:
+            report.notice = (f"adaptation to {analysis.video.name} did not help on the held-out part "
+                             f"(LSE-C {base.get('lse_c', float('nan')):.3f} base vs "
+                             f"{adapted.get('lse_c', float('nan')):.3f} adapted): the base model dubs")
+            keep_base(base_weights, out_dir, analysis, config, report)
+    return report
+
+
+def keep_base(base_weights: Path, out_dir: Path, analysis: VideoAnalysis, config: AdaptConfig,
+              report: AdaptReport) -> None:
+    """A copy of the base model in `out_dir`, with the card saying why it was not adapted."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copyfile(base_weights / name, out_dir / name)
+    write_card(out_dir, analysis, base_weights, config, report)
+
+
+def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, config: AdaptConfig,
+               report: AdaptReport) -> None:
+    (out_dir / ADAPT_FILE).write_text(json.dumps({
+        "source_video": str(analysis.video), "base_weights": str(base_weights),
+        "config": asdict(config), "report": report.to_dict()}, indent=2) + "\n")
+    if not report.kept:
+        (out_dir / "README.md").write_text(
+            f"# Base model kept for {analysis.video.name}\n\n{report.notice}.\n\n"
+            f"These are the weights of `{base_weights}`, unchanged.\n")
+        return
+    (out_dir / "README.md").write_text(
+        f"# Adapted model: {analysis.video.name}\n\n"
+        f"Fine-tuned by `omnisync adapt` from `{base_weights}` on the source video `{analysis.video}` "
+        f"(its own speech), {report.steps} steps in {report.train_seconds:.0f} s, lr {config.lr}, "
+        f"batch {config.batch_size}, noise levels up to {config.pair_threshold} (Eq. 3 arbitrary pairs; "
+        "a real video has no pseudo-pairs).\n\n"
+        f"Validation on the last {config.holdout:.0%} of the source (each held-out piece's audio dubbed onto "
+        "another held-out piece's frames, scored by the sync expert):\n\n"
+        "| model | LSE-C | LSE-D |\n|---|---|---|\n"
+        f"| base | {report.base['lse_c']:.3f} | {report.base['lse_d']:.3f} |\n"
+        f"| adapted | {report.adapted['lse_c']:.3f} | {report.adapted['lse_d']:.3f} |\n\n"
+        f"Use: `omnisync dub other.mp4 speech.wav -o out.mp4 --weights {out_dir}`\n")
+
+
+def dub_adapted(video: Path, audio: Path, output: Path, base_weights: Path, sampler: SamplerConfig,
+                prompt: str = "", config: AdaptConfig = AdaptConfig(), options: DubOptions = DubOptions(),
+                progress: Progress = SilentProgress()) -> tuple[DubReport, AdaptReport]:
+    """`dub --adapt`: analyse the video, adapt a copy of the model to it (kept in a temporary
+    folder), render the new speech with whichever model validated better."""
+    video, audio, output = Path(video), Path(audio), Path(output)
+    check_options(options)
+    check_paths(video, audio, output, options.overwrite)
+    waveform = load_audio(audio)  # a bad speech file fails before tracking and training
+    analysis = analyse(video, options, progress)
+    with tempfile.TemporaryDirectory(prefix="omnisync-adapted-") as folder:
+        adapted = adapt(analysis, base_weights, Path(folder) / "model", config, sampler, progress)
+        editor = ModelEditor.from_dir(adapted.weights, sampler, prompt)
+        dubbed = render(analysis, audio, output, editor, options, progress, waveform)
+    return dubbed, adapted

@@ -1,0 +1,130 @@
+"""Per-video adaptation: pieces and pairs, the validation guard, the fall-backs, and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from omnisync_cli.cli import app
+from omnisync_cli.data.pairs import Segment, overlaps
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.model.config import get_preset
+from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.weights import load_model, save_model
+from omnisync_cli.pipeline import adapt as adapt_module
+from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, read_pieces, split_pieces
+from omnisync_cli.pipeline.dub import DubOptions, analyse
+from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.data import TrainingExamples
+from tests.media.clips import write_clip
+
+FPS = 25
+OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)))
+QUICK = AdaptConfig(steps=2, clip_seconds=0.4, batch_size=2, holdout=0.25)
+
+
+def talking_video(path, seconds=2.4, audio=True, loud=0.5):
+    """A face-like square whose dark mouth opens with the loudness of its own speech."""
+    n = int(seconds * FPS)
+    t = np.arange(int(seconds * 16000)) / 16000
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    wave = (loud * envelope * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    frames = []
+    for j in range(n):
+        img = np.full((48, 64, 3), (200, 160, 130), np.uint8)
+        opening = 1 + int(round(envelope[min(int(j / FPS * 16000), len(t) - 1)] * 8))
+        img[24:24 + opening, 24:40] = 30
+        frames.append(img)
+    write_clip(path, frames=frames, width=64, height=48, fps=FPS, audio=wave if audio else None)
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    torch.manual_seed(0)
+    model = OmniSyncDiT(get_preset("tiny"))
+    torch.nn.init.normal_(model.final_layer.linear.weight, std=0.02)
+    return save_model(model, tmp_path_factory.mktemp("base"))
+
+
+@pytest.fixture(autouse=True)
+def _single_thread(one_torch_thread):
+    """One torch thread (tests/conftest.py)."""
+
+
+def test_held_out_pieces_are_the_end_and_never_overlap_training():
+    train, held = split_pieces(100, 25.0, 0.4, 0.25, min_frames=4)
+    assert held[0][0] == 75 and held[-1][1] == 100
+    assert train[-1][1] <= held[0][0] and train[0][0] == 0
+    assert all(b - a >= 4 for a, b in train + held)
+
+
+def test_training_pairs_never_use_the_target_as_condition(tmp_path, base):
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    pieces, held = read_pieces(analysis, 16, QUICK, 4)
+    assert max(b for _, b in pieces.spans) <= min(a for a, _ in held.spans)
+    dataset = TrainingExamples(pieces, load_model(base).config, TrainConfig(preset="tiny", pair_threshold=0.85))
+    for key in [(e, i) for e in range(3) for i in range(len(dataset))]:
+        example = dataset[key]
+        t, c = example["target_segment"].tolist(), example["condition_segment"].tolist()
+        assert not example["pseudo"] and example["sigma"] <= 0.85
+        assert not overlaps(Segment(*t), Segment(*c), dataset.index.segment_frames)
+
+
+def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, base):
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    report = adapt(analysis, base, tmp_path / "speaker", QUICK)
+    assert report.steps == 2 and report.base["pieces"] >= 1 and "lse_c" in report.adapted
+    assert load_model(tmp_path / "speaker").config == load_model(base).config
+    card = (tmp_path / "speaker" / "README.md").read_text()
+    assert "in.mp4" in card
+    assert json.loads((tmp_path / "speaker" / "adaptation.json").read_text())["report"]["kept"] == report.kept
+
+
+def test_the_guard_keeps_the_base_model_when_adaptation_hurts(tmp_path, base, monkeypatch):
+    """The adapted model is made to validate worse: -o then holds the base weights, unchanged."""
+    scores = iter([{"lse_c": 0.5, "lse_d": 1.0, "pieces": 1}, {"lse_c": 0.2, "lse_d": 1.2, "pieces": 1}])
+    monkeypatch.setattr(adapt_module, "validate", lambda editor, held: next(scores))
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    report = adapt(analysis, base, tmp_path / "speaker", QUICK)
+    assert not report.kept and "did not help" in report.notice
+    kept = load_file(str(tmp_path / "speaker" / "model.safetensors"))
+    original = load_file(str(base / "model.safetensors"))
+    assert all(torch.equal(kept[k], original[k]) for k in original)
+
+
+@pytest.mark.parametrize("audio, why", [(False, "no audio track"), (True, "no speech")])
+def test_a_source_without_speech_falls_back_with_a_notice(tmp_path, base, audio, why):
+    video = talking_video(tmp_path / "in.mp4", audio=audio, loud=0.0)
+    report = adapt(analyse(video, OPTIONS), base, tmp_path / "speaker", QUICK)
+    assert not report.kept and why in report.notice and report.steps == 0
+    assert (tmp_path / "speaker" / "model.safetensors").is_file()
+
+
+def test_cli_adapt_then_dub_with_it(tmp_path, base):
+    video = talking_video(tmp_path / "in.mp4", seconds=7.0)  # the CLI cuts 2 s pieces
+    runner = CliRunner()
+    result = runner.invoke(app, ["adapt", str(video), "-o", str(tmp_path / "speaker"), "--weights", str(base),
+                                 "--adapt-steps", "1", "--region", "16,8,32,32", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["weights"] == str(tmp_path / "speaker") and summary["steps"] == 1
+    assert not list(tmp_path.glob(".speaker.adapting"))
+    dubbed = runner.invoke(app, ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"),
+                                 "--weights", str(tmp_path / "speaker"), "--region", "16,8,32,32", "--quiet"])
+    assert dubbed.exit_code == 0, dubbed.output
+    assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
+    video = talking_video(tmp_path / "in.mp4", seconds=7.0)
+    result = CliRunner().invoke(app, ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"),
+                                      "--weights", str(base), "--adapt", "--adapt-steps", "1",
+                                      "--region", "16,8,32,32", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["adaptation"]["steps"] == 1 and "lse_c" in summary["adaptation"]["base"]
+    assert (tmp_path / "out.mp4").stat().st_size > 0
