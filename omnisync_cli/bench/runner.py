@@ -28,10 +28,10 @@ from omnisync_cli.bench.variants import VARIANTS, Variant
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import RegionBox
-from omnisync_cli.face.track import MouthTrack, MouthTracker
+from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
-from omnisync_cli.media.video import VideoReader, probe_video
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.pipeline.dub import DubOptions, VideoAnalysis, analyse, render
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.timeline import plan_source_frames
 
@@ -119,14 +119,6 @@ def read_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([f.image for f in frames]), np.array([f.time_s for f in frames])
 
 
-def track_source(frames: np.ndarray, fps: float, face: FaceConfig) -> MouthTrack:
-    """The mouth track `dub` makes of these frames (same tracker, same settings)."""
-    with MouthTracker(face, fps=fps) as tracker:
-        for frame in frames:
-            tracker.observe(frame)
-        return tracker.finish(fps)
-
-
 def track_record(track: MouthTrack, clip: BenchClip) -> dict:
     """How well the pipeline's tracking found this clip's face, against the manifest."""
     n = min(len(track), len(clip.face_width))
@@ -152,24 +144,29 @@ class ClipInputs:
     source: np.ndarray  # (F, H, W, 3)
     target: np.ndarray  # (F, H, W, 3)
     speech: np.ndarray  # 16 kHz mono
-    track: MouthTrack
+    analysis: VideoAnalysis  # the dub's first half (probe, mouth track), shared by every variant
     plan: np.ndarray  # source frame index of every output frame
     mouth_boxes: list[RegionBox]
     mouth_rects: np.ndarray | None  # (F, 4) true mouth boxes, where the manifest gives mouth sizes
 
+    @property
+    def track(self) -> MouthTrack:
+        return self.analysis.track
+
     @classmethod
     def load(cls, clip: BenchClip, face: FaceConfig) -> "ClipInputs":
-        source, times = read_video(clip.source)
+        source, _ = read_video(clip.source)
         target, _ = read_video(clip.target)
         speech = load_audio(clip.speech)
-        info = probe_video(clip.source)
+        analysis = analyse(clip.source, DubOptions(face=face))
         # Which source frame each output frame shows: dub's own length rule.
-        plan = plan_source_frames(times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
+        info = analysis.info
+        plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
                                   DubOptions().extend)
         rects = None
         if "mouth_size" in clip.meta:
             rects = metrics.mouth_rects(clip.mouth_xy, np.asarray(clip.meta["mouth_size"], np.float64))
-        return cls(clip, source, target, speech, track_source(source, float(info.fps), face), plan,
+        return cls(clip, source, target, speech, analysis, plan,
                    metrics.mouth_boxes(clip.mouth_xy, clip.face_width), rects)
 
 
@@ -181,7 +178,8 @@ def truth_sync_scores(inputs: ClipInputs) -> dict[str, float]:
 
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
-                  scorers: Sequence[Scorer], focus: float | None = None) -> tuple[dict, ScoredClip | None]:
+                  scorers: Sequence[Scorer], focus: float | None = None,
+                  keep_colours: bool = True) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
@@ -190,10 +188,10 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tick = time.perf_counter()
     try:
-        options = DubOptions(face=face, overwrite=True)
+        options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours)
         if focus is not None:
             options = replace(options, focus=focus)
-        dubbed = dub(inputs.clip.source, inputs.clip.speech, output_path, editor, options)
+        dubbed = render(inputs.analysis, inputs.clip.speech, output_path, editor, options)
     except Exception as exc:  # recorded with its message, counted as a failure, reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
     entry = {"ok": True, "dub_seconds": round(time.perf_counter() - tick, 3),
@@ -205,7 +203,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     scored = ScoredClip(output=output[:n], target=inputs.target[:n], source=inputs.source[plan],
                         mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
                         speech=inputs.speech, fps=inputs.clip.fps,
-                        mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan])
+                        mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan],
+                        utterance=inputs.clip.meta.get("target_utterance"))
     scores: dict[str, float] = {}
     for scorer in scorers:
         scores.update(scorer(scored))
@@ -263,7 +262,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         for variant in runs:
             entry, scored = dub_and_score(inputs, editors[variant.name],
                                           out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
-                                          variant.focus)
+                                          variant.focus, variant.keep_colours)
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged

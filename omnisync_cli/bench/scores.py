@@ -16,6 +16,7 @@ from functools import cached_property
 import numpy as np
 
 from omnisync_cli.bench import metrics
+from omnisync_cli.bench.opening import open_opening_meter, pause_frames, true_opening
 from omnisync_cli.bench.sync import open_sync_scorer
 from omnisync_cli.face.region import RegionBox
 
@@ -41,6 +42,7 @@ class ScoredClip:
     speech: np.ndarray  # 16 kHz mono waveform the clip was dubbed with
     fps: float
     mouth_rects: np.ndarray | None = None  # (F, 4) true mouth box x0, y0, x1, y1 (corpus v2 manifests)
+    utterance: dict | None = None  # the new speech's phonemes and amplitude (synthetic manifests)
 
     @cached_property
     def output_mouths(self) -> np.ndarray:
@@ -155,8 +157,46 @@ SYNC_METRICS: tuple[Metric, ...] = (
            "sync recovery (LSE-C_out - LSE-C_noop) / (LSE-C_truth - LSE-C_noop): 0 = no-op, 1 = ground truth"),
 )
 
-DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores, sync_scores)
-DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS + LOCATION_METRICS + SYNC_METRICS
+
+def opening_scores(clip: ScoredClip) -> dict[str, float]:
+    """The output mouth's opening (the opening meter, `bench.opening`; the meter in
+    $OMNISYNC_OPENING_METER or the bundled one) against the opening that drew the truth:
+    their correlation over the clip, and the mean opening inside the new speech's pauses
+    against outside them. {} without a synthetic utterance in the manifest."""
+    if not clip.utterance or "phonemes" not in clip.utterance:
+        return {}
+    opening = open_opening_meter(os.environ.get("OMNISYNC_OPENING_METER", "")).measure(clip.output_mouths)
+    n = len(opening)
+    truth = true_opening(clip.utterance, clip.fps, n)
+    quiet = pause_frames(clip.utterance, clip.fps, n)
+    scores = {}
+    if truth.std() > 1e-3 and opening.std() > 1e-6:
+        scores["open_r"] = float(np.corrcoef(opening, truth)[0, 1])
+    if quiet.sum() >= 3 and (~quiet).sum() >= 3:
+        scores["silence_open"] = float(opening[quiet].mean())
+        scores["speech_open"] = float(opening[~quiet].mean())
+        if scores["speech_open"] > MIN_SPEECH_OPENING:
+            scores["silence_ratio"] = scores["silence_open"] / scores["speech_open"]
+    return scores
+
+
+# Below this mean opening in speech the mouth barely moves and a silence ratio means nothing.
+MIN_SPEECH_OPENING = 0.05
+
+OPENING_METRICS: tuple[Metric, ...] = (
+    Metric("open_r", "open r", ".3f", "higher",
+           "Pearson r over frames of the output mouth's opening (opening meter) and the opening "
+           "that drew the ground truth: 1 = opens exactly with the new speech, ~0 = ignores it"),
+    Metric("speech_open", "open in speech", ".3f", "higher",
+           "mean opening (meter; 0 closed, ~1 wide) outside the new speech's pauses"),
+    Metric("silence_open", "open in silence", ".3f", "lower",
+           "mean opening inside the new speech's pauses of 0.3 s or more (0.1 s margins)"),
+    Metric("silence_ratio", "silence / speech", ".2f", "lower",
+           "opening in silence / opening in speech: ~0 = closes in silence, 1 = keeps talking"),
+)
+
+DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores, sync_scores, opening_scores)
+DEFAULT_METRICS: tuple[Metric, ...] = PICTURE_METRICS + LOCATION_METRICS + SYNC_METRICS + OPENING_METRICS
 
 
 @dataclass(frozen=True)

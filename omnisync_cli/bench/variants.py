@@ -23,17 +23,20 @@ class Variant:
     # Builds the editor from the weights directory instead (a custom editor; tests).
     factory: Callable[[Path | None], Editor] | None = None
     focus: float | None = None  # paste focus (DubOptions.focus); None: the pipeline's default
+    prompt: str = ""  # the text prompt of every dub (paper appendix D); "" = none
+    keep_colours: bool = True  # DubOptions.keep_colours
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
             return self.factory(weights)
         if self.sampler is None:
             return PassthroughEditor()
-        return load_editor(weights, self.sampler)
+        return load_editor(weights, self.sampler, self.prompt)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
-                "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus}
+                "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
+                "prompt": self.prompt, "keep_colours": self.keep_colours}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -57,6 +60,13 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
+    # The prompt's effect (paper appendix D): the defaults with an articulation prompt.
+    Variant("prompt-loud", "the defaults with the prompt \"speaking loudly, clear teeth\"",
+            SamplerConfig(), prompt="speaking loudly, clear teeth"),
+    Variant("prompt-soft", "the defaults with the prompt \"speaking softly, barely moving the lips\"",
+            SamplerConfig(), prompt="speaking softly, barely moving the lips"),
+    Variant("any-colours", "the defaults without holding the edit to the source's hues",
+            SamplerConfig(), keep_colours=False),
     Variant("focus=0", "the defaults, the edit pasted evenly over the working region (no mouth focus)",
             SamplerConfig(), focus=0.0),
 )}
