@@ -39,6 +39,18 @@ def summary_table(results: dict, metrics: Sequence[Metric], category: str | None
     return "\n".join(lines)
 
 
+def reference_table(results: dict) -> str:
+    """The instruments' readings of the ground truth (and the no-op's sync), per category:
+    what a perfect dub scores under the same sync expert and opening meter."""
+    first = next(iter(results["summary"].values()), {})
+    lines = ["| category | truth LSE-C | no-op LSE-C | truth open r | truth silence / speech |",
+             "|---|---|---|---|---|"]
+    for cat, row in first.items():
+        lines.append(f"| {cat} | {_cell(row.get('truth_lse_c'), '.3f')} | {_cell(row.get('noop_lse_c'), '.3f')} | "
+                     f"{_cell(row.get('truth_open_r'), '.3f')} | {_cell(row.get('truth_silence_ratio'), '.2f')} |")
+    return "\n".join(lines)
+
+
 def tracking_table(results: dict) -> str:
     lines = ["| clip | category | track | frames found | mouth error (face widths) | box side / true | found |",
              "|---|---|---|---|---|---|---|"]
@@ -60,6 +72,7 @@ def markdown(results: dict, metrics: Sequence[Metric]) -> str:
         f"{len(results['clips'])} clips, {results['wall_seconds']:.0f} s in all.", "",
         "## Overall", "", summary_table(results, metrics, "all"), "",
         "## By category", "", summary_table(results, metrics), "",
+        "## The ground truth under the same instruments", "", reference_table(results), "",
         "## Definitions", "",
         f"- **success**: the dub finished, its mouth PSNR is at most {rule['max_mouth_drop_db']} dB "
         f"below the no-op dub's (the source re-encoded with the new audio) and the outside PSNR is at least "

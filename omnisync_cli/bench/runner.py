@@ -23,7 +23,7 @@ import numpy as np
 
 from omnisync_cli.bench import metrics, report
 from omnisync_cli.bench.scores import (DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule,
-                                       mouth_sync_scores, sync_recovery, sync_scores)
+                                       mouth_sync_scores, opening_scores, sync_recovery, sync_scores)
 from omnisync_cli.bench.variants import VARIANTS, Variant
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
@@ -177,6 +177,16 @@ def truth_sync_scores(inputs: ClipInputs) -> dict[str, float]:
                              inputs.speech, inputs.clip.fps)
 
 
+def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
+    """The opening figures of the ground-truth dub itself (the meter's reading of a perfect dub)."""
+    n = min(len(inputs.target), len(inputs.mouth_boxes))
+    truth = ScoredClip(output=inputs.target[:n], target=inputs.target[:n], source=inputs.target[:n],
+                       mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=inputs.mouth_boxes[:n],
+                       speech=inputs.speech, fps=inputs.clip.fps,
+                       utterance=inputs.clip.meta.get("target_utterance"))
+    return opening_scores(truth)
+
+
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer], focus: float | None = None,
                   keep_colours: bool = True) -> tuple[dict, ScoredClip | None]:
@@ -254,6 +264,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                   "track": track_record(inputs.track, clip), "reference": None, "variants": {}}
         if sync_scores in scorers:  # the ground truth's sync, once per clip, for the recovery R
             record["truth_sync"] = truth_sync_scores(inputs)
+        if opening_scores in scorers:  # the meter's reading of the ground truth, beside the dubs'
+            record["truth_opening"] = truth_opening_scores(inputs)
         picks = _strip_picks(min(len(inputs.source), len(inputs.target)), strip_frames)
         if clip.id in strip_ids:
             strips[clip.id] = {
@@ -326,6 +338,9 @@ def summarise(records: list[dict], variant_names: list[str], keys: list[str]) ->
                 noop = [r["reference"][key] for r in group if r["reference"].get(key) is not None]
                 row[f"truth_{key}"] = round(float(np.mean(truth)), 4) if truth else None
                 row[f"noop_{key}"] = round(float(np.mean(noop)), 4) if noop else None
+            for key in ("open_r", "silence_ratio"):
+                truth = [r["truth_opening"][key] for r in group if key in r.get("truth_opening", {})]
+                row[f"truth_{key}"] = round(float(np.mean(truth)), 4) if truth else None
             row["dub_seconds"] = round(float(np.mean([e["dub_seconds"] for e in done])), 2) if done else None
             summary[name][category] = row
     return summary
