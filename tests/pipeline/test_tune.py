@@ -14,7 +14,8 @@ from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.tune import TuneGrid, tune
 from tests.media.clips import tone, write_audio, write_clip
 
-OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0)
+# The cells are told apart by colour, so the edit may bring hues the grey source lacks.
+OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, keep_colours=False)
 
 
 class CellColourEditor(PassthroughEditor):
