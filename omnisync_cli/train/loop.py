@@ -63,11 +63,21 @@ class StepInfo:
     ema: torch.nn.Module  # their moving average
 
 
+def training_precision(device_type: str, bf16_supported: bool) -> str:
+    """Autocast dtype name for training: bf16 on a GPU that has it (fp16's range without a
+    loss scaler), else fp16 with the GradScaler on older GPUs, fp32 on the CPU."""
+    if device_type != "cuda":
+        return "fp32"
+    return "bf16" if bf16_supported else "fp16"
+
+
 def setup_distributed(device_name: str) -> tuple[int, int, torch.device, torch.dtype | None, bool]:
     """(rank, world size, device, autocast dtype, whether we opened the process group).
 
     torchrun sets RANK, LOCAL_RANK and WORLD_SIZE; without them this is one process."""
-    device, amp_dtype = resolve_device(device_name)
+    device, _ = resolve_device(device_name)
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    device, amp_dtype = resolve_device(device_name, training_precision(device.type, cuda_bf16))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 1, device, amp_dtype, False

@@ -119,3 +119,10 @@ def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder
         assert torch.equal(value, expected), name
     with pytest.raises(ConfigError, match="depth"):
         init_from_trained(OmniSyncDiT(get_preset("tiny", depth=3)), trained, "trained/")
+
+
+def test_training_precision_prefers_bf16_on_gpus_that_have_it():
+    from omnisync_cli.train.loop import training_precision
+    assert training_precision("cuda", True) == "bf16"
+    assert training_precision("cuda", False) == "fp16"
+    assert training_precision("cpu", True) == "fp32"
