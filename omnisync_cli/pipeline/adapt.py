@@ -16,8 +16,8 @@ it (where progressive initialisation starts, and where the condition must share 
 target's pose) keep the base model's weights unchanged in what they learned there.
 
 The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
-own audio onto another held-out piece's frames (so the mouth must come from the audio, not
-from the frames), and the sync expert scores the result against the audio (LSE-C). The
+own audio onto another piece's frames (so the mouth must come from the audio, not from the
+frames), and the sync expert scores the result against the audio (LSE-C). The
 adapted model is kept only if it scores higher; otherwise `out_dir` receives a copy of the
 base model and the report says so (so `--weights out_dir` always works). A source without
 audio, or without speech in it, gets a one-line notice and the base model. Nothing is
@@ -164,14 +164,15 @@ def preset_of(weights: Path) -> str:
                       "adaptation fine-tunes preset models")
 
 
-def validate(editor: ModelEditor, held: VideoPieces) -> dict:
-    """Sync of the held-out pieces dubbed each with its own audio onto the next piece's frames
-    (the first onto the last when there is one): mean LSE-C / LSE-D of the sync expert."""
+def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> dict:
+    """Sync of the held-out pieces dubbed each with its own audio onto another piece's frames
+    (the next held-out piece; the last training piece when only one is held out): mean LSE-C /
+    LSE-D of the sync expert. Never onto its own frames, where copying them would win."""
     scorer = open_sync_scorer()
     scores = []
     for i in range(len(held)):
         own = held.load(i)
-        other = held.load((i + 1) % len(held)) if len(held) > 1 else own
+        other = held.load((i + 1) % len(held)) if len(held) > 1 else fallback.load(len(fallback) - 1)
         n = min(len(own.crops[0]), len(other.crops[0]))
         features = editor.prepare_audio(own.waveforms[0])
         items = [SegmentItem(other.crops[0][j], j / held.fps, other.mouth_xy[0][j]) for j in range(n)]
@@ -218,7 +219,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
     train_pieces, held = read_pieces(analysis, model_config.region_size, config, model_config.segment_frames)
     base_editor = ModelEditor.from_dir(base_weights, sampler)
     with progress.stage("validating the base model", None) as advance:
-        base = validate(base_editor, held)
+        base = validate(base_editor, held, train_pieces)
         advance(1)
 
     budget = config.steps if config.steps > 0 else config.seconds
@@ -243,7 +244,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
             train(train_config, train_pieces, progress=False, on_step=tick)
         summary = json.loads((Path(run) / "training.json").read_text())
         adapted_editor = ModelEditor.from_dir(run, sampler)
-        adapted = validate(adapted_editor, held)
+        adapted = validate(adapted_editor, held, train_pieces)
         report = AdaptReport(False, "", str(out_dir), steps=summary["steps"],
                              train_seconds=summary["wall_time_s"], final_loss=summary["final_loss"],
                              base=base, adapted=adapted)

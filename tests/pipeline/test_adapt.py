@@ -87,7 +87,7 @@ def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, ba
 def test_the_guard_keeps_the_base_model_when_adaptation_hurts(tmp_path, base, monkeypatch):
     """The adapted model is made to validate worse: -o then holds the base weights, unchanged."""
     scores = iter([{"lse_c": 0.5, "lse_d": 1.0, "pieces": 1}, {"lse_c": 0.2, "lse_d": 1.2, "pieces": 1}])
-    monkeypatch.setattr(adapt_module, "validate", lambda editor, held: next(scores))
+    monkeypatch.setattr(adapt_module, "validate", lambda editor, held, fallback: next(scores))
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     report = adapt(analysis, base, tmp_path / "speaker", QUICK)
     assert not report.kept and "did not help" in report.notice
