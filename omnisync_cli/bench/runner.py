@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from omnisync_cli.bench import metrics, report
+from omnisync_cli.bench.opening import pause_frames
 from omnisync_cli.bench.scores import (DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule,
                                        mouth_sync_scores, opening_scores, sync_recovery, sync_scores)
 from omnisync_cli.bench.variants import VARIANTS, Variant
@@ -177,6 +178,15 @@ def truth_sync_scores(inputs: ClipInputs) -> dict[str, float]:
                              inputs.speech, inputs.clip.fps)
 
 
+def source_pauses(inputs: ClipInputs, plan: np.ndarray) -> np.ndarray | None:
+    """(F,) bool per output frame: the source frame it shows lies in a pause of the source's
+    own speech (synthetic manifests only)."""
+    utterance = inputs.clip.meta.get("source_utterance")
+    if not utterance or "phonemes" not in utterance:
+        return None
+    return pause_frames(utterance, inputs.clip.fps, len(inputs.source))[plan]
+
+
 def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
     """The opening figures of the ground-truth dub itself (the meter's reading of a perfect dub)."""
     n = min(len(inputs.target), len(inputs.mouth_boxes))
@@ -214,7 +224,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
                         mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
                         speech=inputs.speech, fps=inputs.clip.fps,
                         mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan],
-                        utterance=inputs.clip.meta.get("target_utterance"))
+                        utterance=inputs.clip.meta.get("target_utterance"),
+                        source_quiet=source_pauses(inputs, plan))
     scores: dict[str, float] = {}
     for scorer in scorers:
         scores.update(scorer(scored))

@@ -43,6 +43,7 @@ class ScoredClip:
     fps: float
     mouth_rects: np.ndarray | None = None  # (F, 4) true mouth box x0, y0, x1, y1 (corpus v2 manifests)
     utterance: dict | None = None  # the new speech's phonemes and amplitude (synthetic manifests)
+    source_quiet: np.ndarray | None = None  # (F,) bool: the source frame shown is in a pause of the old speech
 
     @cached_property
     def output_mouths(self) -> np.ndarray:
@@ -177,6 +178,10 @@ def opening_scores(clip: ScoredClip) -> dict[str, float]:
         scores["speech_open"] = float(opening[~quiet].mean())
         if scores["speech_open"] > MIN_SPEECH_OPENING:
             scores["silence_ratio"] = scores["silence_open"] / scores["speech_open"]
+    if clip.source_quiet is not None:  # the old speech was silent there, the new one is not
+        woken = clip.source_quiet[:n] & ~quiet
+        if woken.sum() >= 3:
+            scores["woken_open"] = float(opening[woken].mean())
     return scores
 
 
@@ -193,6 +198,9 @@ OPENING_METRICS: tuple[Metric, ...] = (
            "mean opening inside the new speech's pauses of 0.3 s or more (0.1 s margins)"),
     Metric("silence_ratio", "silence / speech", ".2f", "lower",
            "opening in silence / opening in speech: ~0 = closes in silence, 1 = keeps talking"),
+    Metric("woken_open", "open where only new speech", ".3f", "higher",
+           "mean opening on frames where the source was in a pause of its own speech and the new "
+           "speech is not: the no-op's mouth is shut there, a dub's should move"),
 )
 
 DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores, sync_scores, opening_scores)

@@ -48,3 +48,16 @@ def test_a_mouth_that_keeps_talking_through_the_pauses(monkeypatch):
 def test_no_figures_without_a_synthetic_utterance(monkeypatch):
     monkeypatch.setattr(scores, "open_opening_meter", lambda directory="": FakeMeter(np.zeros(60)))
     assert opening_scores(clip(utterance=None)) == {}
+
+
+def test_the_mouth_where_only_the_new_speech_speaks(monkeypatch):
+    truth = true_opening(UTTERANCE, FPS, 60)
+    monkeypatch.setattr(scores, "open_opening_meter", lambda directory="": FakeMeter(0.05 + 0.8 * truth))
+    source_quiet = np.zeros(60, bool)
+    source_quiet[15:30] = True  # the old speech paused over 0.6-1.2 s, where the new one speaks
+    scored = clip()
+    scored.source_quiet = source_quiet
+    got = opening_scores(scored)
+    woken = source_quiet & ~pause_frames(UTTERANCE, FPS, 60)
+    assert got["woken_open"] == pytest.approx(np.mean(0.05 + 0.8 * truth[woken]))
+    assert "woken_open" not in opening_scores(clip())
