@@ -9,6 +9,7 @@ Two passes over the video keep memory flat: the first keeps a few numbers per fr
 second holds one segment of frames.
 """
 
+import dataclasses
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -106,17 +107,21 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
 
 
-def analyse(video: Path, options: DubOptions = DubOptions(),
-            progress: Progress = SilentProgress()) -> VideoAnalysis:
-    """Probe the video and track the mouth over every frame (the first pass)."""
+def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
+            until_s: float | None = None) -> VideoAnalysis:
+    """Probe the video and track the mouth over every frame (the first pass); with `until_s`
+    only over the frames shown before that time (a preview needs no more), and the analysis
+    then describes that part of the video."""
     video = Path(video)
     clock = _StageClock()
     with clock("probe"):
         info = probe_video(video)
         check_frame_size(video, info.width, info.height)
     with clock("track"):
-        track, frame_times = _track_mouth(video, info, options.face, progress)
+        track, frame_times = _track_mouth(video, info, options.face, progress, until_s)
     check_face_found(track, options.face)
+    if until_s is not None and until_s < info.duration:
+        info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
     warnings = tuple(w for w in [truncation_warning(video, info, len(frame_times))] if w)
     for warning in warnings:
         progress.warn(warning)
@@ -198,12 +203,14 @@ def truncation_warning(video: Path, info, decoded: int) -> str | None:
             f"damaged, so the dub uses the readable part")
 
 
-def _track_mouth(video: Path, info, config: FaceConfig,
-                 progress: Progress) -> tuple[MouthTrack, np.ndarray]:
+def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
+                 until_s: float | None = None) -> tuple[MouthTrack, np.ndarray]:
     times = []
     with MouthTracker(config, fps=float(info.fps)) as tracker, VideoReader(video) as reader, \
             progress.stage("tracking the mouth", info.frame_count) as advance:
         for frame in reader.iter_frames():
+            if until_s is not None and times and frame.time_s >= until_s:
+                break
             tracker.observe(frame.image)
             times.append(frame.time_s)
             advance(1)

@@ -1,7 +1,7 @@
 """`tune`: dub a short preview with every combination of settings and tile the results.
 
-The video is analysed (mouth tracked) once; every cell renders from that analysis, and
-only the frames the preview's length needs are decoded.
+The video is analysed (mouth tracked) once, over the preview's seconds only; every cell
+renders from that analysis.
 
 One grid video, rows = tau values, columns = CFG peaks, each tile labelled, with the preview's
 speech, so a user picks settings by eye (and ear) before dubbing the whole video.
@@ -53,7 +53,8 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_audio(audio)[: int(grid.seconds * SAMPLE_RATE)]
-    analysis = analyse(video, options, progress)  # the mouth is tracked once, for every cell
+    # The mouth is tracked once, for every cell, and only over the preview's part of the video.
+    analysis = analyse(video, options, progress, until_s=grid.seconds)
     with tempfile.TemporaryDirectory(prefix="omnisync-tune-") as work:
         work = Path(work)
         write_wav(work / "preview.wav", waveform)

@@ -80,3 +80,13 @@ def test_the_video_is_tracked_once_for_every_cell(inputs, monkeypatch):
     tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
          grid, OPTIONS)
     assert len(calls) == 1
+
+
+def test_only_the_previewed_part_of_the_video_is_analysed(tmp_path):
+    from omnisync_cli.pipeline.dub import analyse
+    grey = np.full((48, 64, 3), 128, np.uint8)
+    write_clip(tmp_path / "long.mp4", frames=[grey] * 50, width=64, height=48)  # 2 s
+    analysis = analyse(tmp_path / "long.mp4", OPTIONS, until_s=0.4)
+    assert len(analysis.frame_times) == 10 and len(analysis.track) == 10
+    assert analysis.info.duration == pytest.approx(0.4) and analysis.info.frame_count == 10
+    assert not analysis.warnings  # a short analysis is not a truncated file
