@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from omnisync_cli.bench.runner import ClipInputs, dub_and_score, load_manifest, truth_sync_scores
 from omnisync_cli.bench.scores import DEFAULT_SCORERS, sync_recovery
@@ -46,8 +47,11 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--budgets", default="30,60,120")
     parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     base = args.weights or default_weights_dir()
     budgets = [float(b) for b in args.budgets.split(",")]
     face, sampler = FaceConfig(), SamplerConfig()
@@ -60,7 +64,7 @@ def main() -> None:
             noop, _ = dub_and_score(inputs, PassthroughEditor(), work / f"{clip.id}-noop.mp4", face, DEFAULT_SCORERS)
             runs = [("base", 0.0, ModelEditor.from_dir(base, sampler), None)]
             for budget in budgets:
-                report = adapt(inputs.analysis, base, work / f"{clip.id}-{budget:g}", AdaptConfig(seconds=budget),
+                report = adapt(inputs.analysis, base, work / f"{clip.id}-{budget:g}", AdaptConfig(seconds=budget, threads=args.threads),
                                sampler)
                 runs.append((f"adapt {budget:g} s", budget, ModelEditor.from_dir(report.weights, sampler), report))
             for name, budget, editor, report in runs:
