@@ -83,6 +83,9 @@ def markdown(results: dict, metrics: Sequence[Metric]) -> str:
     ]
     if failures:
         parts += ["## Failed dubs", "", *failures, ""]
+    if results.get("untracked"):
+        parts += ["## Clips not dubbed (the pipeline found no mouth; left out of every table)", "",
+                  *[f"- {c['id']} ({c['group']}): {c['error']}" for c in results["untracked"]], ""]
     parts += ["Variants:", "", *[f"- `{v['name']}`: {v['description']}" for v in results["variants"]], ""]
     return "\n".join(parts)
 

@@ -268,8 +268,14 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     strips: dict[str, dict[str, np.ndarray]] = {}
     records = []
     started = time.perf_counter()
+    untracked = []  # clips the pipeline found no mouth in: no dub of them can be scored
     for number, clip in enumerate(chosen, 1):
-        inputs = ClipInputs.load(clip, face)
+        try:
+            inputs = ClipInputs.load(clip, face)
+        except InputError as exc:
+            untracked.append({"id": clip.id, "category": clip.category, "group": clip.group, "error": str(exc)})
+            say(f"[{number}/{len(chosen)}] {clip.id}: NOT DUBBED, {exc}")
+            continue
         record = {"id": clip.id, "category": clip.category, "group": clip.group, "kind": clip.meta.get("kind"),
                   "frames": len(inputs.source), "fps": clip.fps, "prompt": clip.meta.get("prompt"),
                   "track": track_record(inputs.track, clip), "reference": None, "variants": {}}
@@ -315,6 +321,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         "wall_seconds": round(time.perf_counter() - started, 1),
         "summary": summarise(records, [v.name for v in variants], [m.key for m in metric_specs]),
         "clips": records,
+        "untracked": untracked,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")

@@ -96,3 +96,22 @@ def test_a_model_variant_without_weights_fails_before_any_dub(bench_corpus, tmp_
     variant = Variant("ds-cfg", "needs weights", SamplerConfig())
     with pytest.raises(WeightsError):
         run_benchmark(bench_corpus, [variant], tmp_path, clips=1, weights=tmp_path / "none")
+
+
+def test_a_clip_without_a_found_mouth_is_listed_and_the_run_goes_on(bench_corpus, tmp_path, monkeypatch):
+    """The tracker finding no mouth in one clip (issue 9's failure) must not end the run."""
+    from omnisync_cli.bench import runner
+    from omnisync_cli.errors import InputError
+    real = runner.ClipInputs.load
+    calls = []
+
+    def first_has_no_mouth(clip, face):
+        calls.append(clip.id)
+        if len(calls) == 1:
+            raise InputError("no mouth found in any frame")
+        return real(clip, face)
+    monkeypatch.setattr(runner.ClipInputs, "load", staticmethod(first_has_no_mouth))
+    results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=2, strip_clips=0)
+    assert [c["id"] for c in results["untracked"]] == calls[:1]
+    assert [c["id"] for c in results["clips"]] == calls[1:]
+    assert "Clips not dubbed" in (tmp_path / "report.md").read_text()
