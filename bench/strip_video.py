@@ -58,7 +58,7 @@ def main() -> None:
         audio.append(np.pad(speech, (0, max(0, samples - len(speech))))[:samples])
     width = max(r.shape[1] for r in rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with VideoWriter(args.out, width, args.height, fps, np.concatenate(audio)) as writer:
+    with VideoWriter(args.out, width, args.height, fps, np.concatenate(audio), crf=28) as writer:  # a preview, not a master
         for row in rows:
             writer.write(np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))))
     print(f"wrote {args.out}: {len(rows)} frames, clips {', '.join(c.id for c in chosen)}")
