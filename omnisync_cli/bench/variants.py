@@ -58,6 +58,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=4.0))),
     Variant("ds-peak6", "progressive init + DS-CFG with peak 6",
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
+    Variant("ds-to-cond", "DS-CFG whose decay ends at the conditional prediction (w -> 1), not the unconditional",
+            SamplerConfig(guidance=GuidanceConfig(decay_to="cond"))),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
     # The prompt's effect (paper appendix D): the defaults with an articulation prompt.

@@ -34,6 +34,11 @@ class GuidanceConfig:
     s: float = 0.15  # Gaussian spread as a fraction of the region side
     gamma: float = 1.5  # decay exponent of Eq. 8 (paper: 1.5)
     drop_text_in_uncond: bool = False  # also drop the prompt in the unconditional pass
+    # What Eq. 8's decay decays toward. "uncond" (the paper's Eq. 9): G * w(t) -> 0, so the
+    # last steps take the unconditional prediction. "cond": 1 + (G - 1) * w(t) -> 1, the
+    # conditional prediction (still guided by the audio, never amplified); for a small model
+    # whose unconditional prediction ignores the audio (weights/cpu-small/README.md).
+    decay_to: str = "uncond"
 
     def __post_init__(self) -> None:
         if self.mode not in GUIDANCE_MODES:
@@ -42,6 +47,8 @@ class GuidanceConfig:
             raise ConfigError(f"guidance spread s must be positive, got {self.s}")
         if self.gamma < 0:
             raise ConfigError(f"guidance gamma must be >= 0, got {self.gamma}")
+        if self.decay_to not in ("uncond", "cond"):
+            raise ConfigError(f"guidance decay_to must be 'uncond' or 'cond', got {self.decay_to!r}")
 
 
 def spatial_guidance_map(mouth_xy: torch.Tensor, size: int, w_peak: float, w_base: float,
@@ -84,8 +91,11 @@ def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
     """
     sigma = sigma.float().reshape(-1, 1, 1, 1, 1)  # (B, 1, 1, 1, 1)
     if config.mode == "ds":
-        g = spatial_guidance_map(mouth_xy, size, config.w_peak, config.w_base, config.s)
-        return g[:, :, None] * temporal_guidance_scale(sigma, tau, config.gamma)
+        g = spatial_guidance_map(mouth_xy, size, config.w_peak, config.w_base, config.s)[:, :, None]
+        decay = temporal_guidance_scale(sigma, tau, config.gamma)
+        if config.decay_to == "cond":
+            return 1.0 + (g - 1.0) * decay
+        return g * decay
     value = config.w_peak if config.mode == "static" else 1.0
     return torch.full_like(sigma, value)
 

@@ -114,3 +114,16 @@ def test_wrapper_can_drop_the_prompt_too():
     cfg = GuidanceConfig("static", drop_text_in_uncond=True)
     guided_model(model, cfg, 0.92, mouth, **cond)(torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
     assert model.calls[0]["drop_text"].tolist() == [False, False, True, True]
+
+
+def test_decay_to_cond_ends_at_the_conditional_prediction():
+    from omnisync_cli.guidance.dscfg import GuidanceConfig, guidance_weight
+    mouth = torch.full((1, 1, 2), 0.5)
+    cfg = GuidanceConfig(w_peak=3.0, w_base=1.0, decay_to="cond")
+    start = guidance_weight(cfg, mouth, 8, torch.tensor([0.92]), 0.92)
+    end = guidance_weight(cfg, mouth, 8, torch.tensor([0.0]), 0.92)
+    paper = guidance_weight(GuidanceConfig(w_peak=3.0, w_base=1.0), mouth, 8, torch.tensor([0.92]), 0.92)
+    assert torch.allclose(start, paper)  # the first step is Eq. 7's map either way
+    assert torch.allclose(end, torch.ones_like(end))  # the last: conditional, not unconditional
+    assert torch.allclose(guidance_weight(GuidanceConfig(), mouth, 8, torch.tensor([0.0]), 0.92),
+                          torch.zeros_like(end))  # the paper's Eq. 9 ends unconditional
