@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from omnisync_cli.bench import metrics
+from omnisync_cli.bench.opening import pause_frames
 from omnisync_cli.bench.runner import ClipInputs, load_manifest, read_video, select_clips
 from omnisync_cli.bench.scores import (ScoredClip, edit_location_scores, mouth_sync_scores, picture_scores,
                                        sync_recovery, sync_scores)
@@ -34,16 +35,6 @@ from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
 from markdown_out import emit  # bench/markdown_out.py
 
 
-def silent_frames(clip, n: int) -> np.ndarray:
-    """Output frames inside pauses of the target speech (0.1 s margins)."""
-    t = np.arange(n) / clip.fps
-    quiet = np.zeros(n, bool)
-    for name, start, end in clip.meta["target_utterance"]["phonemes"]:
-        if name == "" and end - start >= 0.3:
-            quiet |= (t >= start + 0.1) & (t <= end - 0.1)
-    return quiet
-
-
 def score(inputs: ClipInputs, path: Path) -> dict:
     output, _ = read_video(path)
     n = min(len(output), len(inputs.target), len(inputs.plan))
@@ -53,7 +44,7 @@ def score(inputs: ClipInputs, path: Path) -> dict:
                         speech=inputs.speech, fps=inputs.clip.fps,
                         mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan])
     out = {**picture_scores(scored), **edit_location_scores(scored), **sync_scores(scored)}
-    quiet = silent_frames(inputs.clip, n)
+    quiet = pause_frames(inputs.clip.meta["target_utterance"], inputs.clip.fps, n)
     mouths, truth = scored.output_mouths.astype(np.float32), scored.target_mouths.astype(np.float32)
     if quiet.sum() >= 3:
         out["silence_error"] = float(np.abs(mouths[quiet] - truth[quiet]).mean())

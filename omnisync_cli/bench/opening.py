@@ -15,7 +15,6 @@ Input crops are the same framing as the sync expert's (`bench.sync.mouth_windows
 square of `mouth_span` x the face-width crop around the mouth, at `mouth_px`).
 """
 
-import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,12 +24,11 @@ import torch
 import torch.nn as nn
 
 from omnisync_cli.bench.sync import SyncConfig, conv_block, mouth_windows
+from omnisync_cli.bench.instrument_weights import load_instrument, save_instrument
 from omnisync_cli.bundled import bundled_weights
 from omnisync_cli.data.visemes import MOUTH_FIELDS, viseme_track
-from omnisync_cli.errors import WeightsError
 
 FORMAT = "omnisync-opening-meter"
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 BUNDLED_OPENING_METER = "opening-meter"
 PAUSE_S = 0.3  # a silence this long or longer in an utterance counts as a pause
 PAUSE_MARGIN_S = 0.1  # seconds at each end of a pause left out (the mouth closes and opens there)
@@ -75,33 +73,12 @@ class OpeningMeter(nn.Module):
 
 
 def save_opening_meter(meter: OpeningMeter, directory: str | Path) -> Path:
-    from safetensors.torch import save_file
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "version": 1, "model": asdict(meter.config)}
-    (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    save_file({k: v.detach().contiguous() for k, v in meter.state_dict().items()}, str(directory / WEIGHTS_FILE))
-    return directory
+    return save_instrument(meter, directory, {"format": FORMAT, "version": 1, "model": asdict(meter.config)})
 
 
 def load_opening_meter(directory: str | Path) -> OpeningMeter:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    if not config_path.is_file() or not weights_path.is_file():
-        raise WeightsError(f"opening meter weights not found in {directory} (need {CONFIG_FILE} and "
-                           f"{WEIGHTS_FILE}); train one with `python bench/opening_meter.py train`")
-    try:
-        doc = json.loads(config_path.read_text())
-        if doc.get("format") != FORMAT:
-            raise WeightsError(f"{config_path} is not an opening-meter config (format {doc.get('format')!r})")
-        meter = OpeningMeter(OpeningConfig.from_dict(doc["model"]))
-        meter.load_state_dict(load_file(str(weights_path)))
-    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, RuntimeError) as exc:
-        raise WeightsError(f"opening meter in {directory} is damaged or does not match its config: "
-                           f"{str(exc).splitlines()[0]}") from exc
-    return meter.eval()
+    return load_instrument(directory, FORMAT, "opening meter", "python bench/opening_meter.py --train CORPUS",
+                           lambda doc: OpeningMeter(OpeningConfig.from_dict(doc["model"])))
 
 
 @lru_cache(maxsize=2)

@@ -19,7 +19,6 @@ centred on the mouth) or the corpus's working-region crops (the same framing), s
 `mouth_windows` serves both.
 """
 
-import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,12 +29,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from omnisync_cli.bench.instrument_weights import load_instrument, save_instrument
 from omnisync_cli.bundled import bundled_weights
-from omnisync_cli.errors import WeightsError
 from omnisync_cli.model.audio import AudioEncoder, AudioFeatures, build_audio_frontend, window_length, windows_at
 
 FORMAT = "omnisync-sync-expert"
-CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 
 
 @dataclass(frozen=True)
@@ -183,33 +181,13 @@ class SyncScorer:
 # ----------------------------------------------------------------------------- weights
 
 def save_sync_expert(expert: SyncExpert, directory: str | Path) -> Path:
-    from safetensors.torch import save_file
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "version": 1, "audio_channels": expert.audio_channels, "model": asdict(expert.config)}
-    (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    save_file({k: v.detach().contiguous() for k, v in expert.state_dict().items()}, str(directory / WEIGHTS_FILE))
-    return directory
+    return save_instrument(expert, directory, {"format": FORMAT, "version": 1, "audio_channels": expert.audio_channels,
+                                               "model": asdict(expert.config)})
 
 
 def load_sync_expert(directory: str | Path) -> SyncExpert:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-    directory = Path(directory)
-    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    if not config_path.is_file() or not weights_path.is_file():
-        raise WeightsError(f"sync expert weights not found in {directory} (need {CONFIG_FILE} and {WEIGHTS_FILE}); "
-                           "train one with `omnisync train-sync`")
-    try:
-        doc = json.loads(config_path.read_text())
-        if doc.get("format") != FORMAT:
-            raise WeightsError(f"{config_path} is not a sync-expert config (format {doc.get('format')!r})")
-        expert = SyncExpert(SyncConfig.from_dict(doc["model"]), int(doc["audio_channels"]))
-        expert.load_state_dict(load_file(str(weights_path)))
-    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, RuntimeError) as exc:
-        raise WeightsError(f"sync expert in {directory} is damaged or does not match its config: "
-                           f"{str(exc).splitlines()[0]}") from exc
-    return expert.eval()
+    return load_instrument(directory, FORMAT, "sync expert", "omnisync train-sync", lambda doc: SyncExpert(
+        SyncConfig.from_dict(doc["model"]), int(doc["audio_channels"])))
 
 
 BUNDLED_SYNC_EXPERT = "sync-expert"
