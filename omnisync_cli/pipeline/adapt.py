@@ -42,7 +42,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
-from omnisync_cli.model.weights import load_model, save_model
+from omnisync_cli.model.weights import save_model
 from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options,
                                        render)
 from omnisync_cli.pipeline.paths import check_paths
@@ -158,9 +158,8 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
             VideoPieces(crops, mouth, waveform, fps, held_spans))
 
 
-def preset_of(weights: Path) -> str:
+def preset_of(config, weights: Path) -> str:
     """The preset whose configuration the weights were trained with (train() builds presets)."""
-    config = load_model(weights, "cpu").config
     for name, preset in PRESETS.items():
         if preset.to_dict() == config.to_dict():
             return name
@@ -219,9 +218,9 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
         report = AdaptReport(False, notice, str(out_dir))
         keep_base(base_weights, out_dir, analysis, config, report)
         return report
-    model_config = load_model(base_weights, "cpu").config
-    train_pieces, held = read_pieces(analysis, model_config.region_size, config, model_config.segment_frames)
     base_editor = ModelEditor.from_dir(base_weights, sampler)
+    model_config = base_editor.model.config
+    train_pieces, held = read_pieces(analysis, model_config.region_size, config, model_config.segment_frames)
     with progress.stage("validating the base model", None) as advance:
         base = validate(base_editor, held, train_pieces)
         advance(1)
@@ -236,7 +235,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
             advance(max(0, min(now, int(np.ceil(budget))) - done[0]))
             done[0] = max(done[0], now)
         train_config = TrainConfig(
-            preset=preset_of(base_weights), out_dir=run, init_from=str(base_weights), seed=config.seed,
+            preset=preset_of(model_config, base_weights), out_dir=run, init_from=str(base_weights), seed=config.seed,
             steps=config.steps if config.steps > 0 else 1_000_000,
             max_seconds=0.0 if config.steps > 0 else config.seconds,
             batch_size=config.batch_size, lr=config.lr, warmup_steps=5, lr_schedule="constant",
