@@ -27,6 +27,7 @@ from omnisync_cli.bench.opening import pause_frames
 from omnisync_cli.bench.runner import ClipInputs, load_manifest, read_video, select_clips
 from omnisync_cli.bench.scores import (ScoredClip, edit_location_scores, mouth_sync_scores, picture_scores,
                                        sync_recovery, sync_scores)
+from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions, dub
@@ -64,7 +65,11 @@ def main() -> None:
     editor = load_editor(None, SamplerConfig())
     rows = []
     for clip in select_clips(load_manifest(args.corpus), args.clips):
-        inputs = ClipInputs.load(clip, FaceConfig())
+        try:
+            inputs = ClipInputs.load(clip, FaceConfig())
+        except InputError as exc:  # the pipeline finds no mouth: nothing to compare
+            print(clip.id, 'not dubbed:', exc, flush=True)
+            continue
         paths = {name: args.out / f"{clip.id}-{name}.mp4" for name in ("no-op", "before", "after")}
         args.out.mkdir(parents=True, exist_ok=True)
         dub(clip.source, clip.speech, paths["no-op"], PassthroughEditor(), DubOptions(overwrite=True))
