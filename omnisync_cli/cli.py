@@ -210,6 +210,7 @@ def dub(
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
     compare: Annotated[bool, typer.Option("--compare", rich_help_panel=IO, help="Also write <output name>.compare.mp4: source | dubbed side by side, with the speech.")] = False,
     passthrough: PassthroughOpt = False,
+    plan: Annotated[Optional[Path], typer.Option("--plan", rich_help_panel=IO, help="Analysis cache file (e.g. in.plan.npz): read when it was made for this video and face flags, written otherwise; a re-dub with new speech then skips tracking.")] = None,
     adapt: Annotated[bool, typer.Option("--adapt", rich_help_panel=MODEL, help="First fine-tune a copy of the model on the video's own speech (about 2 min), keep it only if it validates better.")] = False,
     adapt_seconds: AdaptSecondsOpt = 120.0, adapt_steps: AdaptStepsOpt = 0,
 ) -> None:
@@ -222,6 +223,8 @@ def dub(
       omnisync dub in.mp4 speech.wav -o out.mp4 --tau 0.92 --cfg-peak 4 --prompt "speaking loudly, clear teeth"
 
       omnisync dub clip.mov voice.m4a -o out.mp4 --extend loop --face-index 1
+
+      omnisync dub in.mp4 take2.wav -o take2.mp4 --plan in.plan.npz
     """
     from omnisync_cli.pipeline.dub import dub as run_dub
     progress = progress_for(quiet or json_summary)
@@ -232,6 +235,8 @@ def dub(
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
+        if plan is not None and adapt:
+            raise ConfigError("--plan and --adapt do not combine yet; use one of them")
         adapted = None
         if adapt and not passthrough:
             from omnisync_cli.pipeline.adapt import dub_adapted
@@ -241,7 +246,7 @@ def dub(
                                           prompt, config, options, progress)
         else:
             editor = build_editor(passthrough, weights, sampler, prompt)
-            report = run_dub(video, audio, output, editor, options, progress)
+            report = run_dub(video, audio, output, editor, options, progress, plan)
     if json_summary:
         summary = report.to_dict()
         if adapted is not None:
@@ -527,6 +532,7 @@ def train(
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
+    max_minutes: Annotated[float, typer.Option(help="Also stop (checkpoint and write weights) after this many minutes of this call; rerun to go on (0: no limit; one process only).")] = 0.0,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
 ) -> None:
@@ -547,12 +553,14 @@ def train(
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
                     sync_loss_weight=sync_loss_weight, threads=threads)
+        if max_minutes < 0:
+            raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
                              viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), warmup_steps=warmup_steps,
-                             threads=threads, device=device)
+                             threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:
         fail(error)

@@ -32,7 +32,21 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
+    def run(out):
+        result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
+                                     "--passthrough", "--json", "--region", "20,14,24,24",
+                                     "--plan", str(inputs / "in.plan.npz")])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert run(inputs / "first.mp4")["plan"] == "written"
+    again = run(inputs / "second.mp4")
+    assert again["plan"] == "read" and "track" not in again["seconds"]
+
+
 @pytest.mark.parametrize("args,needle", [
+    (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--plan", "{d}/x.npz", "--adapt"], "--plan"),
     (["dub", "{d}/missing.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4"], "not found"),
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/in.mp4"], "one of the inputs"),
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--tau", "1.5"], "tau"),
@@ -42,6 +56,7 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--mouth", "abc"], "mouth"),
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--weights", "{d}/nowhere"], "nowhere"),
     (["batch-dub", "{d}", "--audio", "{d}/speech.wav", "-o", "{d}/out", "--shard", "3/2"], "shard"),
+    (["train", "{d}", "--out", "{d}/run", "--max-minutes", "-1"], "max-minutes"),
 ])
 def test_user_errors_exit_2_with_one_line(inputs, args, needle):
     result = runner.invoke(app, [a.format(d=inputs) for a in args])

@@ -32,6 +32,7 @@ from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames
 from omnisync_cli.pipeline.paths import check_paths
+from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
@@ -66,6 +67,7 @@ class DubReport:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
+    plan: str | None = None  # the --plan file: "read" (analysis reused) or "written"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,18 +88,44 @@ class VideoAnalysis:
 
 
 def dub(video: Path, audio: Path, output: Path, editor: Editor,
-        options: DubOptions = DubOptions(), progress: Progress = SilentProgress()) -> DubReport:
+        options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
+        plan: Path | None = None) -> DubReport:
     """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`.
 
     The two halves, `analyse` then `render`; the speech is read first, so that a bad speech
-    track fails before the slow tracking pass."""
+    track fails before the slow tracking pass. With `plan`, the analysis is read from that
+    file when it was made for this video and these face settings, and saved there otherwise
+    (a re-dub of the same video with new speech skips the tracking pass)."""
     video, audio, output = Path(video), Path(audio), Path(output)
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     if options.compare:
         check_comparison(output, options.overwrite)
+    if plan is not None:
+        check_plan_path(Path(plan), video, audio, output)
     waveform = load_audio(audio)
-    return render(analyse(video, options, progress), audio, output, editor, options, progress, waveform)
+    analysis = load_analysis(plan, video, options.face) if plan is not None else None
+    if analysis is not None:
+        analysis = VideoAnalysis(**analysis)
+        for warning in analysis.warnings:
+            progress.warn(warning)
+    else:
+        analysis = analyse(video, options, progress)
+        if plan is not None:
+            save_analysis(analysis, options.face, plan)
+    report = render(analysis, audio, output, editor, options, progress, waveform)
+    if plan is not None:
+        report.plan = "read" if "plan" in analysis.seconds else "written"
+    return report
+
+
+def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
+    """The plan file is never one of the inputs or the output."""
+    for path, role in ((video, "the video"), (audio, "the speech"), (output, "the output")):
+        if plan.resolve() == path.resolve():
+            raise ConfigError(f"--plan {plan} is {role}; give the plan its own file name")
+    if plan.is_dir():
+        raise ConfigError(f"--plan {plan} is a folder; give a file name such as {video.stem}.plan.npz")
 
 
 def check_options(options: DubOptions) -> None:

@@ -1,0 +1,84 @@
+"""A video's analysis kept in a file (`dub --plan FILE`), so that a re-dub of the same video
+with other speech skips the tracking pass.
+
+The file is an .npz: the mouth track's per-frame arrays and the frame times, plus one JSON
+string with the rest (video probe, warnings, timings) and the key it is valid for: the
+video's path, size and modification time, and the face settings that shaped the track.
+A file that does not match the key (another video, an edited one, other face flags, an
+older format) or cannot be read is simply not used; the caller analyses again and
+overwrites it. Timings are not kept: a reused analysis reports the time to read it.
+"""
+
+import dataclasses
+import json
+import os
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from omnisync_cli.errors import OutputError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.media.video import VideoInfo
+
+FORMAT = 1
+TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
+
+
+def cache_key(video: Path, face: FaceConfig) -> dict:
+    """What a saved analysis is valid for."""
+    stat = Path(video).stat()
+    face_settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(face).items()}
+    return {"format": FORMAT, "video": str(Path(video).resolve()), "bytes": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns, "face": json.loads(json.dumps(face_settings))}
+
+
+def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
+    """Write `analysis` (a pipeline.dub.VideoAnalysis) to `path`, atomically (a temporary file
+    renamed into place, so a killed run leaves no half-written plan)."""
+    path = Path(path)
+    track, info = analysis.track, analysis.info
+    meta = {
+        "key": cache_key(analysis.video, face),
+        "info": {**dataclasses.asdict(info), "fps": str(info.fps)},
+        "track": {"fps": track.fps, "frame_size": list(track.frame_size), "source": track.source,
+                  "speaker_by_speech": track.speaker_by_speech},
+        "warnings": list(analysis.warnings),
+    }
+    arrays = {name: getattr(track, name) for name in TRACK_ARRAYS}
+    if track.edit is not None:
+        arrays["edit"] = track.edit
+    partial = path.with_name(f".{path.name}.partial.npz")
+    try:
+        np.savez(partial, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the plan ({error.strerror or error})") from None
+
+
+def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
+    """The saved analysis of `video` as VideoAnalysis keyword arguments, or None when `path`
+    is missing, unreadable, or was made for another video, file version or face setting."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    started = time.perf_counter()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("key") != cache_key(video, face):
+                return None
+            arrays = {name: data[name] for name in TRACK_ARRAYS}
+            edit = data["edit"] if "edit" in data.files else None
+            frame_times = data["frame_times"]
+        info = VideoInfo(**{**meta["info"], "fps": Fraction(meta["info"]["fps"])})
+        t = meta["track"]
+        track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
+                           speaker_by_speech=t["speaker_by_speech"], edit=edit, **arrays)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {"video": Path(video), "info": info, "track": track, "frame_times": frame_times,
+            "warnings": tuple(meta["warnings"]), "seconds": {"plan": round(time.perf_counter() - started, 3)}}

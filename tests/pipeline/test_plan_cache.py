@@ -1,0 +1,74 @@
+"""`dub --plan FILE`: a saved analysis is reused for the same video and face settings only."""
+
+import os
+
+import numpy as np
+import pytest
+
+from omnisync_cli.errors import ConfigError
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.pipeline import dub as dub_module
+from omnisync_cli.pipeline.dub import DubOptions, analyse, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
+from tests.media.clips import cartoon, tone, write_audio, write_clip
+
+OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    write_clip(tmp_path / "in.mp4", frames=[cartoon(i, 64, 48) for i in range(10)], width=64, height=48)
+    write_audio(tmp_path / "a.wav", tone(0.4, 16000), 16000)
+    write_audio(tmp_path / "b.wav", tone(0.6, 16000), 16000)
+    return tmp_path
+
+
+def no_tracking(*args, **kwargs):
+    raise AssertionError("the video was tracked again")
+
+
+def test_saved_analysis_round_trips(folder):
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    save_analysis(analysis, OPTIONS.face, folder / "in.plan.npz")
+    loaded = load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face)
+    assert loaded["info"] == analysis.info
+    np.testing.assert_array_equal(loaded["frame_times"], analysis.frame_times)
+    for name in ("cx", "cy", "side", "mouth_x", "mouth_y", "found"):
+        np.testing.assert_array_equal(getattr(loaded["track"], name), getattr(analysis.track, name))
+    assert loaded["track"].source == analysis.track.source and "plan" in loaded["seconds"]
+
+
+def test_a_redub_with_new_speech_skips_tracking_and_matches_a_fresh_dub(folder, monkeypatch):
+    plan = folder / "in.plan.npz"
+    first = dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
+    assert first.plan == "written" and plan.is_file()
+    fresh = dub(folder / "in.mp4", folder / "b.wav", folder / "fresh.mp4", PassthroughEditor(), OPTIONS)
+    monkeypatch.setattr(dub_module, "_track_mouth", no_tracking)
+    second = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), OPTIONS, plan=plan)
+    assert second.plan == "read" and "track" not in second.seconds
+    assert (folder / "b.mp4").read_bytes() == (folder / "fresh.mp4").read_bytes()
+
+
+@pytest.mark.parametrize("change", ["face flags", "video edited", "corrupt plan"])
+def test_a_plan_that_does_not_match_is_made_again(folder, change):
+    plan = folder / "in.plan.npz"
+    dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
+    options = OPTIONS
+    if change == "face flags":
+        options = DubOptions(face=FaceConfig(region=(8, 8, 32, 32)))
+    elif change == "video edited":
+        stat = os.stat(folder / "in.mp4")
+        os.utime(folder / "in.mp4", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    else:
+        plan.write_bytes(b"not a plan")
+    report = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), options, plan=plan)
+    assert report.plan == "written" and "track" in report.seconds
+    assert load_analysis(plan, folder / "in.mp4", options.face) is not None
+
+
+@pytest.mark.parametrize("name", ["in.mp4", "a.wav", "out.mp4"])
+def test_the_plan_is_never_an_input_or_the_output(folder, name):
+    with pytest.raises(ConfigError, match="--plan"):
+        dub(folder / "in.mp4", folder / "a.wav", folder / "out.mp4", PassthroughEditor(), OPTIONS, plan=folder / name)
+    assert (folder / "in.mp4").stat().st_size > 1000 and not (folder / "out.mp4").exists()
