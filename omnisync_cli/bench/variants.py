@@ -60,6 +60,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("ds-to-cond", "DS-CFG whose decay ends at the conditional prediction (w -> 1), not the unconditional",
             SamplerConfig(guidance=GuidanceConfig(decay_to="cond"))),
+    Variant("audio-gate", "the defaults, keeping only the edit the audio asked for (guidance.attribution)",
+            SamplerConfig(audio_gate=True)),
+    Variant("audio-gate-q90", "audio-gate whose mask saturates at the 0.90 quantile (a wider gate)",
+            SamplerConfig(audio_gate=True, gate_quantile=0.90)),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
     # The prompt's effect (paper appendix D): the defaults with an articulation prompt.

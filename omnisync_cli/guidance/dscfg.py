@@ -101,11 +101,13 @@ def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
 
 
 def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tensor, *,
-                 source: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None = None):
+                 source: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None = None,
+                 attribution=None):
     """Wrap `model` into velocity(x, sigma) with guidance; the conditions are fixed here.
 
     ds/static: the batch is doubled, [conditional; null audio], run as one forward, split,
-    and combined by Eq. 9. none: one conditional forward.
+    and combined by Eq. 9. none: one conditional forward. `attribution` (an
+    attribution.AudioAttribution) is given both passes of every call.
     """
     b = source.shape[0]
     size = source.shape[-1]
@@ -120,6 +122,8 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
                   torch.cat([audio, audio]), None if text is None else torch.cat([text, text]),
                   drop_audio=drop_audio, drop_text=drop_text)
         v_cond, v_uncond = v.float().chunk(2)
+        if attribution is not None:
+            attribution.add(v_cond, v_uncond, sigma)
         w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau)
         return guided_velocity(v_cond, v_uncond, w).to(x.dtype)
 

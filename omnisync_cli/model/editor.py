@@ -14,6 +14,7 @@ import torch
 
 from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_schedule
 from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.guidance.attribution import AudioAttribution, attribution_mask, gate_edit
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
@@ -31,6 +32,11 @@ class SamplerConfig:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     device: str = "auto"  # auto: CUDA when present, else CPU
     dtype: str = "auto"  # auto: fp16 autocast on CUDA, fp32 on CPU; or fp32 / fp16 / bf16
+    # Keep only the part of the edit the audio asked for (guidance.attribution): needs the
+    # guided passes' unconditional half, so not with guidance mode "none".
+    audio_gate: bool = False
+    gate_blur: float = 0.05  # the gate map's Gaussian blur, sd as a fraction of the region side
+    gate_quantile: float = 0.98  # the gate is 1 where the attribution reaches this quantile of the clip's
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
@@ -39,6 +45,10 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+        if self.audio_gate and self.guidance.mode == "none":
+            raise ConfigError("the audio gate compares the guided passes, so it needs guidance (ds or static), not none")
+        if not (0 <= self.gate_blur <= 1 and 0 < self.gate_quantile <= 1):
+            raise ConfigError("gate blur must be in [0, 1] of the region side and the gate quantile in (0, 1]")
 
 
 def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
@@ -106,9 +116,13 @@ class ModelEditor:
         generator = torch.Generator().manual_seed(segment_seed(self.sampler.seed, frame_times))
         noise = torch.randn(source.shape, generator=generator).to(self.device)
         tau = self.sampler.tau
+        attribution = AudioAttribution() if self.sampler.audio_gate else None
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
-                                source=source, audio=windows, text=text)
+                                source=source, audio=windows, text=text, attribution=attribution)
         x = progressive_init(source, tau, noise)
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))
+        if attribution is not None:
+            mask = attribution_mask(attribution.total, self.sampler.gate_blur * s, self.sampler.gate_quantile)
+            x = gate_edit(source, x.float(), mask)
         return tensor_to_crops(x)

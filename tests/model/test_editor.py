@@ -93,3 +93,19 @@ def test_from_dir_prompt_and_bf16(model, tmp_path):
     assert out.dtype == np.uint8
     with pytest.raises(ConfigError):
         replace(SamplerConfig(), tau=0.0)
+
+
+def test_audio_gate_keeps_the_source_where_the_audio_changed_nothing(model):
+    """With the gate, an edit lands only where the two guided passes differ: on a network
+    whose audio path is cut (the null audio equals the audio), the crops come back as they were."""
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", audio_gate=True))
+    crops, times, mouth, audio = segment(editor)
+    assert not np.array_equal(ModelEditor(model, SamplerConfig(steps=2, device="cpu")).edit(crops, times, mouth, audio), crops)
+    assert not np.array_equal(editor.edit(crops, times, mouth, audio), crops)  # the audio does act here
+
+    deaf = CountingModel(model)
+    deaf.forward = lambda x, sigma, source, audio, text, drop_audio=None, drop_text=None: model(x, sigma, source, audio, text)
+    gated = ModelEditor(deaf, SamplerConfig(steps=2, device="cpu", audio_gate=True)).edit(crops, times, mouth, audio)
+    assert np.array_equal(gated, crops)
+    with pytest.raises(ConfigError, match="gate"):
+        SamplerConfig(audio_gate=True, guidance=GuidanceConfig("none"))
