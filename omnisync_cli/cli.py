@@ -150,6 +150,7 @@ FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, f
 CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
+NoAudioGateOpt = Annotated[bool, typer.Option("--no-audio-gate", rich_help_panel=MODEL, help="Keep the model's whole edit, also where the audio changed nothing (default: only what the audio asked for; the rest stays the source).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
@@ -163,13 +164,15 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
     return load_editor(weights, sampler, prompt)
 
 
-def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype):
+def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
+                  audio_gate=True):
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
                 cfg_gamma=cfg_gamma, seed=seed)
     from omnisync_cli.guidance.dscfg import GuidanceConfig
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
-    return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype)
+    return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype,
+                         audio_gate=audio_gate)
 
 
 def build_adapt_config(seconds: float, steps: int):
@@ -205,6 +208,7 @@ def dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
+    no_audio_gate: NoAudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -233,7 +237,7 @@ def dub(
                                 any_colours)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype)
+                                device, dtype, audio_gate=not no_audio_gate)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -376,6 +380,7 @@ def batch_dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
+    no_audio_gate: NoAudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
@@ -404,7 +409,7 @@ def batch_dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype)
+                                device, dtype, audio_gate=not no_audio_gate)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads

@@ -112,3 +112,15 @@ def test_tune_tiles_one_preview_per_setting(inputs, tmp_path):
     info = probe_video(inputs / "grid.mp4")
     assert (info.width, info.frame_count) == (3 * 320, 10)  # 3 columns, 0.4 s at 25 fps
     assert info.height == 2 * 240  # 2 rows of 64x48 scaled to 320 wide
+
+
+@pytest.mark.parametrize("flags,gate", [([], True), (["--no-audio-gate"], False)])
+def test_the_audio_gate_is_on_unless_turned_off(inputs, monkeypatch, flags, gate):
+    import omnisync_cli.cli as cli
+    from omnisync_cli.pipeline.editor import PassthroughEditor
+    seen = []
+    monkeypatch.setattr(cli, "build_editor", lambda passthrough, weights, sampler, prompt: seen.append(sampler) or PassthroughEditor())
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4"),
+                                 "-q", "--region", "20,14,24,24", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen[0].audio_gate is gate

@@ -32,9 +32,9 @@ class SamplerConfig:
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     device: str = "auto"  # auto: CUDA when present, else CPU
     dtype: str = "auto"  # auto: fp16 autocast on CUDA, fp32 on CPU; or fp32 / fp16 / bf16
-    # Keep only the part of the edit the audio asked for (guidance.attribution): needs the
-    # guided passes' unconditional half, so not with guidance mode "none".
-    audio_gate: bool = False
+    # Keep only the part of the edit the audio asked for (guidance.attribution). It reads
+    # the guided passes' two halves, so guidance mode "none" (one pass) runs without it.
+    audio_gate: bool = True
     gate_blur: float = 0.05  # the gate map's Gaussian blur, sd as a fraction of the region side
     gate_quantile: float = 0.98  # the gate is 1 where the attribution reaches this quantile of the clip's
 
@@ -45,8 +45,6 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
-        if self.audio_gate and self.guidance.mode == "none":
-            raise ConfigError("the audio gate compares the guided passes, so it needs guidance (ds or static), not none")
         if not (0 <= self.gate_blur <= 1 and 0 < self.gate_quantile <= 1):
             raise ConfigError("gate blur must be in [0, 1] of the region side and the gate quantile in (0, 1]")
 
@@ -116,7 +114,8 @@ class ModelEditor:
         generator = torch.Generator().manual_seed(segment_seed(self.sampler.seed, frame_times))
         noise = torch.randn(source.shape, generator=generator).to(self.device)
         tau = self.sampler.tau
-        attribution = AudioAttribution() if self.sampler.audio_gate else None
+        gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
+        attribution = AudioAttribution() if gated else None
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
                                 source=source, audio=windows, text=text, attribution=attribution)
         x = progressive_init(source, tau, noise)
