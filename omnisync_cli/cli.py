@@ -434,6 +434,7 @@ def synth(
     seed: Annotated[int, typer.Option(help="Everything is drawn from this seed.")] = 0,
     identities: Annotated[Optional[int], typer.Option(help="Training characters (overrides the preset).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes (the output does not depend on it).")] = 1,
+    clip_seconds: Annotated[Optional[float], typer.Option(help="Length of every clip (overrides the preset; long sources for `bench/adapt.py`).")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the synthetic talking-character corpus (training shards + held-out benchmark).
@@ -449,6 +450,8 @@ def synth(
         overrides = dict(seed=seed, workers=workers)
         if identities is not None:
             overrides["identities"] = identities
+        if clip_seconds is not None:
+            overrides["clip_seconds"] = clip_seconds
         config = dataclasses.replace(CORPUS_PRESETS[preset], **overrides)
         config.validate()
         with progress_for(quiet).stage("rendering clips", None) as advance:

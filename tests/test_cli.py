@@ -57,6 +57,8 @@ def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--weights", "{d}/nowhere"], "nowhere"),
     (["batch-dub", "{d}", "--audio", "{d}/speech.wav", "-o", "{d}/out", "--shard", "3/2"], "shard"),
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "-1"], "max-minutes"),
+    (["synth", "{d}/corpus", "--clip-seconds", "0.1"], "clip seconds"),
+    (["synth", "{d}/corpus", "--clip-seconds", "nan"], "clip seconds"),
 ])
 def test_user_errors_exit_2_with_one_line(inputs, args, needle):
     result = runner.invoke(app, [a.format(d=inputs) for a in args])

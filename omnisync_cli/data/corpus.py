@@ -71,8 +71,8 @@ class CorpusConfig:
             raise ConfigError("renderings_per_clip must be >= 1 (2 or more gives pseudo-pairs)")
         if not self.fps_choices or min(self.fps_choices) <= 0:
             raise ConfigError("fps_choices must hold positive frame rates, e.g. 25,30")
-        if self.clip_seconds < 0.5:
-            raise ConfigError("clip_seconds must be at least 0.5")
+        if not 0.5 <= self.clip_seconds <= 600:  # also refuses NaN
+            raise ConfigError(f"clip seconds must be between 0.5 and 600, got {self.clip_seconds}")
         if self.frame_size < 64 or self.frame_size % 2 or self.crop_size < 16:
             raise ConfigError("frame_size must be even and >= 64, crop_size >= 16")
         if not 0 < self.face_fraction[0] <= self.face_fraction[1] <= 1:
