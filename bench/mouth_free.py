@@ -1,6 +1,6 @@
 """How much the dubbing model changes working regions that hold no mouth (issue: no smudges).
 
-    python bench/mouth_free.py [--segments 24] [--weights weights/cpu-small] [--write bench/results/mouth-free.md]
+    python bench/mouth_free.py [--segments 24] [--weights weights/cpu-small] [--audio-gate] [--write bench/results/mouth-free.md]
 
 Segments of 8 frames are cut from corpus-v2 scenes (benchmark identities) at places without a
 mouth: the background of frames without any character, the character's forehead (one face
@@ -70,8 +70,9 @@ def main() -> None:
     parser.add_argument("--localiser", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--audio-gate", action="store_true", help="as dub --audio-gate")
     args = parser.parse_args()
-    editor = ModelEditor.from_dir(args.weights or default_weights_dir(), SamplerConfig())
+    editor = ModelEditor.from_dir(args.weights or default_weights_dir(), SamplerConfig(audio_gate=args.audio_gate))
     localiser = open_localiser(args.localiser)
     n, size = editor.segment_frames, editor.region_size
     times = np.arange(n) / 25.0

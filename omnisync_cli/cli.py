@@ -150,7 +150,7 @@ FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, f
 CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
-NoAudioGateOpt = Annotated[bool, typer.Option("--no-audio-gate", rich_help_panel=MODEL, help="Keep the model's whole edit, also where the audio changed nothing (default: only what the audio asked for; the rest stays the source).")]
+AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODEL, help="Keep only the part of the edit where the audio changed the model's prediction; elsewhere the source (a gentler edit: about half the change).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
@@ -165,7 +165,7 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
 
 
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
-                  audio_gate=True):
+                  audio_gate=False):
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
                 cfg_gamma=cfg_gamma, seed=seed)
     from omnisync_cli.guidance.dscfg import GuidanceConfig
@@ -201,14 +201,14 @@ def dub(
     video: Annotated[Path, typer.Argument(help="Video whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
-    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    no_audio_gate: NoAudioGateOpt = False,
+    audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -237,7 +237,7 @@ def dub(
                                 any_colours)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=not no_audio_gate)
+                                device, dtype, audio_gate=audio_gate)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -295,7 +295,7 @@ def adapt_command(
         config = build_adapt_config(adapt_seconds, adapt_steps)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
                                 centre_fallback)
-        sampler = build_sampler(0.92, 8, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
+        sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"
         try:
@@ -323,7 +323,7 @@ def tune(
     taus: Annotated[str, typer.Option("--tau", rich_help_panel=MODEL, help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
     peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = "2,4,6",
     seconds: Annotated[float, typer.Option(rich_help_panel=LENGTH, help="Preview length from the start of the speech.")] = 3.0,
-    weights: WeightsOpt = None, steps: StepsOpt = 8,
+    weights: WeightsOpt = None, steps: StepsOpt = 2,
     cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
     cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
     device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
@@ -373,14 +373,14 @@ def batch_dub(
     manifest: Annotated[Optional[Path], typer.Option(rich_help_panel=IO, help="CSV or JSON list of items: video, audio, output name, and per-item extend, face_index, mouth, region, feather, crf.")] = None,
     shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
     jobs: Annotated[int, typer.Option(rich_help_panel=DEVICE, help="Processes dubbing at once, each loading the model once.")] = 1,
-    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 8,
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    no_audio_gate: NoAudioGateOpt = False,
+    audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
@@ -409,7 +409,7 @@ def batch_dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=not no_audio_gate)
+                                device, dtype, audio_gate=audio_gate)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads

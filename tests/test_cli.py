@@ -116,8 +116,8 @@ def test_tune_tiles_one_preview_per_setting(inputs, tmp_path):
     assert info.height == 2 * 240  # 2 rows of 64x48 scaled to 320 wide
 
 
-@pytest.mark.parametrize("flags,gate", [([], True), (["--no-audio-gate"], False)])
-def test_the_audio_gate_is_on_unless_turned_off(inputs, monkeypatch, flags, gate):
+@pytest.mark.parametrize("flags,gate", [([], False), (["--audio-gate"], True)])
+def test_the_audio_gate_is_off_unless_asked_for(inputs, monkeypatch, flags, gate):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
     seen = []

@@ -60,13 +60,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("ds-to-cond", "DS-CFG whose decay ends at the conditional prediction (w -> 1), not the unconditional",
             SamplerConfig(guidance=GuidanceConfig(decay_to="cond"))),
-    Variant("no-gate", "the defaults keeping the whole edit, also what the audio did not ask for (no audio gate)",
-            SamplerConfig(audio_gate=False)),
-    Variant("audio-gate-q90", "the audio gate saturating at the 0.90 quantile (a wider gate)",
-            SamplerConfig(gate_quantile=0.90)),
+    Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
+            SamplerConfig(audio_gate=True)),
     # Speed (the real-time issue): the defaults with fewer sampler steps.
-    Variant("steps=6", "the defaults with 6 sampler steps instead of 8", SamplerConfig(steps=6)),
-    Variant("steps=4", "the defaults with 4 sampler steps instead of 8", SamplerConfig(steps=4)),
+    Variant("steps=8", "the defaults with 8 sampler steps (the previous default) instead of 2", SamplerConfig(steps=8)),
+    Variant("steps=4", "the defaults with 4 sampler steps instead of 2", SamplerConfig(steps=4)),
+    Variant("steps=1", "the defaults with 1 sampler step instead of 2", SamplerConfig(steps=1)),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
     # The prompt's effect (paper appendix D): the defaults with an articulation prompt.
