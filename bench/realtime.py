@@ -1,0 +1,79 @@
+"""Is a dub real time on this machine? (issue: real-time dubbing on 2 CPU cores)
+
+One run, same clip, same machine, in turn:
+  - a bare ffmpeg transcode (same x264 crf/preset, AAC audio): the floor;
+  - `omnisync dub --passthrough` (the pipeline without the model);
+  - `omnisync dub` at the shipped defaults, and at `--steps 8` (the previous default);
+  - a re-dub with `--plan` (the analysis read back, tracking skipped).
+Each is a separate process (start-up included, as a user waits for it). Reported: wall
+seconds, wall / clip seconds (<= 1 is real time), wall / transcode, and the dub's own
+stage timings from --json.
+
+    python bench/realtime.py [--seconds 10] [--size 512] [--fps 25] [--write bench/results/realtime.md]
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from markdown_out import emit  # bench/markdown_out.py
+from pipeline import ffmpeg_transcode, render_clip, speech  # bench/pipeline.py
+
+
+def timed_dub(video: Path, audio: Path, out: Path, *flags: str) -> tuple[float, int, dict]:
+    """Wall seconds, peak RSS (MiB) and the --json summary of one `omnisync dub` process."""
+    cmd = [sys.executable, "-m", "omnisync_cli", "dub", str(video), str(audio), "-o", str(out),
+           "--overwrite", "--json", *flags]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stdout = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"omnisync dub {' '.join(flags)} failed on {video}")
+    return wall, usage.ru_maxrss // 1024, json.loads(stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        video, audio = tmp / "clip.mp4", tmp / "speech.wav"
+        render_clip(video, args.seconds, args.fps, args.size, args.size, seed=3)
+        speech(audio, args.seconds, seed=4)
+        transcode = ffmpeg_transcode(video, audio, tmp / "transcode.mp4")
+        runs = [("bare ffmpeg transcode", transcode, None, {})]
+        for name, flags in (("dub --passthrough (no model)", ["--passthrough"]),
+                            ("dub, defaults", []),
+                            ("dub --steps 8 (previous default)", ["--steps", "8"]),
+                            ("dub --plan, first run (writes the plan)", ["--plan", str(tmp / "clip.plan.npz")]),
+                            ("dub --plan, re-dub (reads the plan)", ["--plan", str(tmp / "clip.plan.npz")])):
+            wall, rss, summary = timed_dub(video, audio, tmp / "out.mp4", *flags)
+            runs.append((name, wall, rss, summary.get("seconds", {})))
+    lines = [f"# Real-time check: {args.seconds:g} s {args.size}x{args.size} {args.fps:g} fps clip, "
+             f"{args.seconds:g} s of speech", "",
+             f"`python bench/realtime.py --seconds {args.seconds:g} --size {args.size} --fps {args.fps:g}`: "
+             f"one run, each dub a separate process (start-up included), {os.cpu_count()} CPU cores, "
+             f"torch {torch.__version__} with {torch.get_num_threads()} threads.", "",
+             "| run | wall s | wall / clip s (<= 1: real time) | wall / transcode | peak RSS MiB | stages (s, --json) |",
+             "|---|---|---|---|---|---|"]
+    for name, wall, rss, stages in runs:
+        lines.append(f"| {name} | {wall:.2f} | {wall / args.seconds:.2f} | {wall / transcode:.1f} | "
+                     f"{'–' if rss is None else rss} | {', '.join(f'{k} {v:.1f}' for k, v in stages.items())} |")
+    emit(lines, args.write)
+
+
+if __name__ == "__main__":
+    main()
