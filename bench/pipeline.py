@@ -89,17 +89,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
 
 
-def run_dub(video: Path, audio: Path, out: Path) -> tuple[float, int, dict]:
+def run_dub(video: Path, audio: Path, out: Path, flags: tuple[str, ...] = ("--passthrough",)) -> tuple[float, int, dict]:
     """Wall seconds, peak RSS (KiB) and JSON report of one `omnisync dub` process."""
     cmd = [sys.executable, "-m", "omnisync_cli", "dub", str(video), str(audio), "-o", str(out),
-           "--passthrough", "--overwrite", "--json"]
+           *flags, "--overwrite", "--json"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     stdout = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if status != 0:
-        raise RuntimeError(f"dub failed on {video}")
+        raise RuntimeError(f"dub {' '.join(flags)} failed on {video}")
     return wall, usage.ru_maxrss, json.loads(stdout)
 
 

@@ -13,32 +13,14 @@ stage timings from --json.
 """
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 from markdown_out import emit  # bench/markdown_out.py
-from pipeline import ffmpeg_transcode, render_clip, speech  # bench/pipeline.py
-
-
-def timed_dub(video: Path, audio: Path, out: Path, *flags: str) -> tuple[float, int, dict]:
-    """Wall seconds, peak RSS (MiB) and the --json summary of one `omnisync dub` process."""
-    cmd = [sys.executable, "-m", "omnisync_cli", "dub", str(video), str(audio), "-o", str(out),
-           "--overwrite", "--json", *flags]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"omnisync dub {' '.join(flags)} failed on {video}")
-    return wall, usage.ru_maxrss // 1024, json.loads(stdout)
+from pipeline import ffmpeg_transcode, render_clip, run_dub, speech  # bench/pipeline.py
 
 
 def main() -> None:
@@ -60,8 +42,8 @@ def main() -> None:
                             ("dub --steps 8 (previous default)", ["--steps", "8"]),
                             ("dub --plan, first run (writes the plan)", ["--plan", str(tmp / "clip.plan.npz")]),
                             ("dub --plan, re-dub (reads the plan)", ["--plan", str(tmp / "clip.plan.npz")])):
-            wall, rss, summary = timed_dub(video, audio, tmp / "out.mp4", *flags)
-            runs.append((name, wall, rss, summary.get("seconds", {})))
+            wall, rss_kib, summary = run_dub(video, audio, tmp / "out.mp4", tuple(flags))
+            runs.append((name, wall, rss_kib // 1024, summary.get("seconds", {})))
     lines = [f"# Real-time check: {args.seconds:g} s {args.size}x{args.size} {args.fps:g} fps clip, "
              f"{args.seconds:g} s of speech", "",
              f"`python bench/realtime.py --seconds {args.seconds:g} --size {args.size} --fps {args.fps:g}`: "
