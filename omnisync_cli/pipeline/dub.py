@@ -104,19 +104,28 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
     waveform = load_audio(audio)
-    analysis = load_analysis(plan, video, options.face) if plan is not None else None
-    if analysis is not None:
-        analysis = VideoAnalysis(**analysis)
+    analysis, plan_use = analysed(video, options, progress, plan)
+    report = render(analysis, audio, output, editor, options, progress, waveform)
+    report.plan = plan_use
+    return report
+
+
+def analysed(video: Path, options: DubOptions, progress: Progress,
+             plan: Path | None) -> tuple[VideoAnalysis, str | None]:
+    """`analyse(video)`, or the analysis saved in `plan` when it was made for this video and
+    these face settings (pipeline.plan_cache); a fresh one is saved there. Also says what
+    happened to the plan: "read", "written", or None without one."""
+    saved = load_analysis(plan, video, options.face) if plan is not None else None
+    if saved is not None:
+        analysis = VideoAnalysis(**saved)
         for warning in analysis.warnings:
             progress.warn(warning)
-    else:
-        analysis = analyse(video, options, progress)
-        if plan is not None:
-            save_analysis(analysis, options.face, plan)
-    report = render(analysis, audio, output, editor, options, progress, waveform)
-    if plan is not None:
-        report.plan = "read" if "plan" in analysis.seconds else "written"
-    return report
+        return analysis, "read"
+    analysis = analyse(video, options, progress)
+    if plan is None:
+        return analysis, None
+    save_analysis(analysis, options.face, plan)
+    return analysis, "written"
 
 
 def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
