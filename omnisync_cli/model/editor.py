@@ -14,7 +14,7 @@ import torch
 
 from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_schedule
 from omnisync_cli.errors import ConfigError, InputError
-from omnisync_cli.guidance.attribution import AudioAttribution, attribution_mask, gate_edit
+from omnisync_cli.guidance.attribution import GATE_BLUR, GATE_QUANTILE, AudioAttribution, attribution_mask, gate_edit
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
@@ -41,8 +41,6 @@ class SamplerConfig:
     # Off by default: measured, it halves the change on mouth and mouth-free crops alike
     # (bench/mouth_free.py) rather than singling out the mouth (weights/cpu-small/README.md).
     audio_gate: bool = False
-    gate_blur: float = 0.05  # the gate map's Gaussian blur, sd as a fraction of the region side
-    gate_quantile: float = 0.98  # the gate is 1 where the attribution reaches this quantile of the clip's
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
@@ -51,8 +49,6 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
-        if not (0 <= self.gate_blur <= 1 and 0 < self.gate_quantile <= 1):
-            raise ConfigError("gate blur must be in [0, 1] of the region side and the gate quantile in (0, 1]")
 
 
 def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
@@ -128,6 +124,6 @@ class ModelEditor:
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))
         if attribution is not None:
-            mask = attribution_mask(attribution.total, self.sampler.gate_blur * s, self.sampler.gate_quantile)
+            mask = attribution_mask(attribution.total, GATE_BLUR * s, GATE_QUANTILE)
             x = gate_edit(source, x.float(), mask)
         return tensor_to_crops(x)
