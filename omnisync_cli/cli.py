@@ -139,7 +139,7 @@ CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noi
 PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking loudly with clear teeth".', rich_help_panel=MODEL)]
 SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).", rich_help_panel=MODEL)]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.", rich_help_panel=DEVICE)]
-DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16.", rich_help_panel=DEVICE)]
+DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32), fp32, fp16 or bf16.", rich_help_panel=DEVICE)]
 ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.", rich_help_panel=LENGTH)]
 FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.", rich_help_panel=FACE)]
 LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]

@@ -247,7 +247,7 @@ class VideoReader:
             yield from self._container.decode(self._stream)
         except av.error.FFmpegError as exc:
             raise InputError(
-                f"{self.path}: video data is damaged ({exc.strerror or type(exc).__name__}); "
+                f"{self.path}: video data is damaged or cut short ({exc.strerror or type(exc).__name__}); "
                 "repair or re-encode the file"
             ) from exc
 

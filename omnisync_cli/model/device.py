@@ -1,4 +1,9 @@
-"""Device and precision: `auto` is CUDA with fp16 autocast when a GPU is present, else CPU fp32.
+"""Device and precision: `auto` is CUDA with fp16 autocast when a GPU is present; on the CPU,
+bf16 autocast where the CPU computes bf16 natively (AMX or AVX-512 BF16), fp32 elsewhere.
+
+bf16 on the CPU, measured (bench/results/realtime.md, bench/results/v2-bf16/): on a Xeon with
+AMX the default dub's model time falls by about half at the same benchmark quality; without
+native bf16 instructions PyTorch emulates it and it is slower than fp32, hence the check.
 
 The sampler integrates in fp32 whatever the network runs in; autocast covers the forward only.
 """
@@ -23,12 +28,21 @@ def resolve_device(device: str = "auto", dtype: str = "auto") -> tuple[torch.dev
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"Device {device!r} asked for, but no CUDA GPU is visible; use --device cpu")
     if dtype == "auto":
-        dtype = "fp16" if dev.type == "cuda" else "fp32"
+        dtype = "fp16" if dev.type == "cuda" else "bf16" if cpu_has_native_bf16() else "fp32"
     if dtype not in DTYPES:
         raise ConfigError(f"Unknown dtype {dtype!r}; use auto, fp32, fp16 or bf16")
     if dtype == "fp16" and dev.type != "cuda":
         raise ConfigError("fp16 runs on CUDA only; use bf16 or fp32 on the CPU")
     return dev, DTYPES[dtype]
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16)."""
+    cpu = torch.cpu
+    try:
+        return bool(cpu._is_amx_tile_supported() or cpu._is_avx512_bf16_supported())
+    except AttributeError:  # a torch without these probes: assume not
+        return False
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None):

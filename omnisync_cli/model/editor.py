@@ -35,7 +35,7 @@ class SamplerConfig:
     seed: int = 0  # noise seed; each segment derives its own from it and its start time
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
     device: str = "auto"  # auto: CUDA when present, else CPU
-    dtype: str = "auto"  # auto: fp16 autocast on CUDA, fp32 on CPU; or fp32 / fp16 / bf16
+    dtype: str = "auto"  # auto: fp16 on CUDA, bf16 on CPUs with native bf16, else fp32 (model.device)
     # Keep only the part of the edit the audio asked for (guidance.attribution). It reads
     # the guided passes' two halves, so guidance mode "none" (one pass) runs without it.
     # Off by default: measured, it halves the change on mouth and mouth-free crops alike

@@ -11,7 +11,7 @@ second holds one segment of frames.
 
 import dataclasses
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -30,9 +30,10 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import replace_rect
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
-from omnisync_cli.pipeline.frames import SourceFrames
+from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
+from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
@@ -201,6 +202,14 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         seconds={**analysis.seconds, **clock.seconds}, warnings=list(analysis.warnings), comparison=comparison)
 
 
+# Frames decoded ahead of (or waiting to be encoded behind) the stage that uses them: enough
+# to cover one segment of the editor; fewer for large pictures (pipeline.frames.block_frames).
+PREFETCH_FRAMES = 8
+
+
+def prefetch_depth(info: VideoInfo) -> int:
+    return min(PREFETCH_FRAMES, block_frames(info.width, info.height))
+
 # Below this the working region has nothing to work with; 1x1 and 7x5 clips exist (icons,
 # broken exports) and would otherwise be dubbed at their centre.
 MIN_SIDE = 16
@@ -244,8 +253,9 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
                  until_s: float | None = None) -> tuple[MouthTrack, np.ndarray]:
     times = []
     with MouthTracker(config, fps=float(info.fps)) as tracker, VideoReader(video) as reader, \
-            progress.stage("tracking the mouth", info.frame_count) as advance:
-        for frame in reader.iter_frames():
+            progress.stage("tracking the mouth", info.frame_count) as advance, \
+            closing(prefetched(reader.iter_frames(), prefetch_depth(info))) as frames:
+        for frame in frames:
             if until_s is not None and times and frame.time_s >= until_s:
                 break
             tracker.observe(frame.image)
@@ -296,22 +306,29 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
                                   mouth_xy=track.mouth_in_box(int(k)),
                                   payload=(frame, box, may_edit(int(k), frame.image)))
 
-        for item, edited in edit_in_segments(items(), edit, editor.segment_frames,
-                                             editor.overlap_frames):
+        def write(done: tuple[SegmentItem, np.ndarray]) -> None:
+            item, edited = done
             frame, box, editable = item.payload
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.
             if not editable or np.array_equal(edited, item.crop):
                 writer.write_planes(frame.planes)
-            else:
-                u, v = item.mouth_xy
-                pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop,
-                                      mouth=(box.left + u * box.side, box.top + v * box.side), focus=options.focus)
-                # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside
-                # it reaches the encoder exactly as it was decoded.
-                bounds = paste_bounds(box, info.width, info.height)
-                writer.write_planes(replace_rect(frame.planes, pasted, *bounds))
-            advance(1)
+                return
+            u, v = item.mouth_xy
+            pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop,
+                                  mouth=(box.left + u * box.side, box.top + v * box.side), focus=options.focus)
+            # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside it
+            # reaches the encoder exactly as it was decoded.
+            bounds = paste_bounds(box, info.width, info.height)
+            writer.write_planes(replace_rect(frame.planes, pasted, *bounds))
+
+        # Decoding runs ahead of the editor and pasting and encoding behind it, each in its
+        # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.
+        depth = prefetch_depth(info)
+        with closing(prefetched(items(), depth)) as ahead, Drain(write, depth) as behind:
+            for done in edit_in_segments(ahead, edit, editor.segment_frames, editor.overlap_frames):
+                behind(done)
+                advance(1)
 
 
 def _mouth_gate(track: MouthTrack, face: FaceConfig):

@@ -43,7 +43,7 @@ CASES = {
     "video corrupt header": (dub("{d}/bad-header.mp4"), "cannot be read as media"),
     "truncated mp4": (dub("{d}/trunc.mp4"), "truncated"),
     "truncated mov": (dub("{d}/trunc.mov"), "truncated"),
-    "truncated faststart mp4": (dub("{d}/trunc-faststart.mp4"), "truncated"),
+    "truncated faststart mp4": (dub("{d}/trunc-faststart.mp4"), "damaged or cut short"),
     "truncated mkv": (dub("{d}/trunc.mkv"), "{d}/trunc.mkv"),
     "truncated wav": (dub(audio="{d}/trunc.wav"), "audio ends early"),
     "truncated flac": (dub(audio="{d}/trunc.flac"), "damaged"),

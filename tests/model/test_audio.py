@@ -6,8 +6,8 @@ import torch
 
 from omnisync_cli.errors import WeightsError
 from omnisync_cli.model.audio import (SAMPLE_RATE, AudioEncoder, AudioFeatures, CT2WhisperFrontend,
-                                      WhisperFrontend,
-                                      build_audio_frontend, logmel_features, window_length, windows_at)
+                                      WhisperFrontend, build_audio_frontend, logmel_features,
+                                      slaney_mel_filters, whisper_log_mel, window_length, windows_at)
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
 from tests.model.tiny_hf import WHISPER_D_MODEL
@@ -115,3 +115,29 @@ def test_default_ct2_whisper_is_tiny_en_from_the_installed_package():
     tone = front.features((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
     assert tone.values.shape == (100, 384)
     assert (tone.values[50] - front.silence).abs().mean() > 0.1  # sound differs from silence
+
+
+@pytest.mark.parametrize("n_mels", [20, 80, 128])
+def test_slaney_filters_are_transformers_mel_filter_bank(n_mels):
+    from transformers.audio_utils import mel_filter_bank
+
+    reference = mel_filter_bank(201, n_mels, 0.0, SAMPLE_RATE / 2, SAMPLE_RATE, norm="slaney", mel_scale="slaney")
+    ours = slaney_mel_filters(201, n_mels)
+    assert ours.shape == (201, n_mels)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-12)
+
+
+def test_whisper_log_mel_is_the_whisper_feature_extractor():
+    """Speech-like noise after a silence, so the clamp to 8 below the chunk's maximum acts."""
+    from transformers import WhisperFeatureExtractor
+
+    rng = np.random.default_rng(3)
+    chunk = np.zeros(5 * SAMPLE_RATE, np.float32)
+    chunk[SAMPLE_RATE:] = rng.standard_normal(4 * SAMPLE_RATE) * np.sin(np.linspace(0, 20, 4 * SAMPLE_RATE)) * 0.2
+    extractor = WhisperFeatureExtractor(feature_size=80, sampling_rate=SAMPLE_RATE, chunk_length=5)
+    reference = extractor(chunk, sampling_rate=SAMPLE_RATE, return_tensors="np",
+                          padding="max_length").input_features[0]
+    ours = whisper_log_mel(chunk, 80)
+    assert ours.shape == reference.shape == (80, 500) and ours.dtype == np.float32
+    assert ours.min() < ours.max() - 1.9  # the clamp (8 / 4 = 2 below the maximum) was reached
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-5)

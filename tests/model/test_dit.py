@@ -5,7 +5,7 @@ import torch
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import PRESETS, ModelConfig, get_preset
-from omnisync_cli.model.device import autocast, resolve_device
+from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_device
 from omnisync_cli.model.dit import OmniSyncDiT
 
 
@@ -116,7 +116,9 @@ def test_config_validation_and_dict_round_trip():
 def test_device_resolution():
     dev, dtype = resolve_device("auto", "auto")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert dev.type == expected and dtype == (torch.float16 if expected == "cuda" else None)
+    cpu_dtype = torch.bfloat16 if cpu_has_native_bf16() else None
+    assert dev.type == expected and dtype == (torch.float16 if expected == "cuda" else cpu_dtype)
+    assert resolve_device("cpu", "auto") == (torch.device("cpu"), cpu_dtype)
     assert resolve_device("cpu", "bf16") == (torch.device("cpu"), torch.bfloat16)
     with pytest.raises(ConfigError, match="fp16"):
         resolve_device("cpu", "fp16")
@@ -125,6 +127,18 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
             resolve_device("cuda")
+
+
+def test_auto_precision_on_the_cpu_follows_its_bf16_instructions(monkeypatch):
+    """auto is bf16 only where the CPU computes it natively (emulated bf16 is slower than fp32)."""
+    for amx, avx512_bf16, expected in ((True, False, torch.bfloat16), (False, True, torch.bfloat16),
+                                       (False, False, None)):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+        assert resolve_device("cpu", "auto") == (torch.device("cpu"), expected)
+        assert resolve_device("cpu", "fp32") == (torch.device("cpu"), None)  # asked for: kept
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert not cpu_has_native_bf16()  # a torch without the probe: fp32
 
 
 def test_bf16_autocast_forward_on_cpu_is_close_to_fp32():
