@@ -21,6 +21,11 @@ class FaceConfig:
     smooth_size_s: float = 0.4            # Gaussian sigma (seconds) of the box-side smoothing (steadier)
     fallback_size: float = FALLBACK_SIZE  # fallback region side / shorter frame side
     max_faces: int = 4                    # faces MediaPipe looks for per frame
+    # Seconds between landmark looks (the frames between are interpolated, like gaps): every
+    # 2nd frame at 25-30 fps, every 5th at 60. MediaPipe looking for max_faces runs its face
+    # detector on every frame it sees, ~40 % of a dub's tracking time (bench/results/realtime.md);
+    # the track is smoothed over smooth_position_s anyway. 0: every frame.
+    landmarks_every_s: float = 0.08
     min_confidence: float = 0.5           # MediaPipe detection and tracking confidence
     use_mediapipe: bool = True            # False: skip MediaPipe even where installed
     use_localiser: bool = True            # False: never run the learned mouth localiser
@@ -40,6 +45,8 @@ class FaceConfig:
             raise ConfigError(f"max faces ({self.max_faces}) must exceed the face index ({self.face_index})")
         if not 0 < self.min_confidence < 1:
             raise ConfigError(f"min confidence must be in (0, 1), got {self.min_confidence}")
+        if not 0 <= self.landmarks_every_s <= 1:
+            raise ConfigError(f"the landmark interval must be in [0, 1] seconds, got {self.landmarks_every_s}")
         if not 0 < self.localiser_every_s <= 10:
             raise ConfigError(f"the localiser interval must be in (0, 10] seconds, got {self.localiser_every_s}")
         if not 0 <= self.max_gap_s <= 3600:

@@ -105,7 +105,7 @@ class MouthTrack:
     side: np.ndarray              # smoothed region side, pixels
     mouth_x: np.ndarray           # mouth centre x (gaps filled, not smoothed)
     mouth_y: np.ndarray           # mouth centre y
-    found: np.ndarray             # bool: the mouth was found in this frame (not filled)
+    found: np.ndarray             # bool: the look covering this frame found the mouth (not filled)
     source: str                   # "landmarks", "localiser", "centre", or "override"
     edit: np.ndarray | None = None  # bool: frames to edit (None: all); the rest pass through unchanged
     speaker_by_speech: bool = False  # of several mouths, the one following the source's speech was chosen
@@ -200,11 +200,12 @@ class MouthTracker:
     The frame rate may instead be given to `finish(fps)`; until then ASSUMED_FPS spaces the
     landmarker's timestamps, face re-acquisition and the localiser's looks.
 
-    MediaPipe's face landmarks are looked for in every frame. Where they miss, the learned
-    mouth localiser (any character: drawn, animal, robot) looks at one frame every
-    `config.localiser_every_s` seconds; the track is the landmarks' when they found the face
-    in most frames, else the localiser's (see `finish`). With `config.mouth` or
-    `config.region` nothing is detected at all.
+    MediaPipe's face landmarks are looked for in one frame every `config.landmarks_every_s`
+    seconds (every 2nd frame at 25 fps). Where they miss, the learned mouth localiser (any
+    character: drawn, animal, robot) looks at one frame every `config.localiser_every_s`
+    seconds; the track is the landmarks' when they found the face in most of their looks, else
+    the localiser's (see `finish`). Frames between looks are filled like short gaps. With
+    `config.mouth` or `config.region` nothing is detected at all.
     """
 
     def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None,
@@ -221,6 +222,8 @@ class MouthTracker:
         # Landmark picks, one entry per frame (NaN: missed): 12 bytes a frame.
         self._x, self._y, self._w = array("f"), array("f"), array("f")
         self._n_landmarks = 0
+        self._landmark_looks = 0
+        self._next_landmarks = 0
         self._previous: FaceObservation | None = None
         self._last_pick = -1
         # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look
@@ -253,7 +256,13 @@ class MouthTracker:
         if self._override:
             return None
         pick = None
+        if self._landmarker is not None and index < self._next_landmarks:  # between two looks
+            for values in (self._x, self._y, self._w):
+                values.append(float("nan"))
+            return None
         if self._landmarker is not None:
+            self._next_landmarks = index + self._landmark_stride()
+            self._landmark_looks += 1
             faces = self._landmarker.detect(image, round(index * 1000 / self._pass_fps))
             if index - self._last_pick > REACQUIRE_S * self._pass_fps:
                 self._previous = None
@@ -268,6 +277,9 @@ class MouthTracker:
         if pick is None and self.config.use_localiser and index >= self._next_local:
             pick = self._observe_localiser(image, index)
         return pick
+
+    def _landmark_stride(self) -> int:
+        return max(1, round(self.config.landmarks_every_s * self._pass_fps))
 
     def _observe_localiser(self, image: np.ndarray, index: int) -> FaceObservation | None:
         stride = max(1, round(self.config.localiser_every_s * self._pass_fps))
@@ -308,9 +320,11 @@ class MouthTracker:
         if self._override:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
-        if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * n or not self._local_picks):
+        if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
+                                      or not self._local_picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32) for a in (self._x, self._y, self._w))
-            return build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks")
+            return _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
+                                  ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
         if self._local_picks:
             picks, by_speech = self._speaker_picks(fps, speech)
             x, y, w = (np.full(n, np.nan) for _ in range(3))
@@ -319,9 +333,8 @@ class MouthTracker:
             x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
             stride = max(1, round(cfg.localiser_every_s * fps))
             track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser")
-            # The frames between two looks were not looked at: a gap counts from look to look.
-            edit = editable_frames(_spread(~np.isnan(x), stride), cfg.max_gap_s * fps)
-            return dataclasses.replace(track, edit=edit, speaker_by_speech=by_speech)
+            track = _between_looks(track, ~np.isnan(x), stride, cfg.max_gap_s * fps)
+            return dataclasses.replace(track, speaker_by_speech=by_speech)
         if cfg.centre_fallback:
             box = centre_box(*size, cfg.fallback_size)
             return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
@@ -345,6 +358,13 @@ class MouthTracker:
         if speaker is None:
             return self._local_picks, False
         return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
+
+
+def _between_looks(track: MouthTrack, found: np.ndarray, stride: int, max_gap: float) -> MouthTrack:
+    """The frames between two looks were not looked at: a frame counts as found when the look
+    before it found the mouth, and a gap (to pass through unedited) runs from look to look."""
+    spread = _spread(found, stride)
+    return dataclasses.replace(track, found=spread, edit=editable_frames(spread, max_gap))
 
 
 def _spread(found: np.ndarray, stride: int) -> np.ndarray:

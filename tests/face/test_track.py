@@ -132,7 +132,8 @@ def test_tracker_follows_the_largest_face_without_swapping():
     script = [[face(80 + i, 120, 60), face(240, 120, 40 + 2 * i)] for i in range(20)]
     script[5] = []                                  # a frame with no detection
     landmarker = ScriptedLandmarker(script)
-    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0, landmarks_every_s=0), fps=25,
+                           landmarker=landmarker)
     run(tracker, 20)
     track = tracker.finish()
     assert landmarker.closed and track.source == "landmarks"
@@ -162,7 +163,7 @@ def test_tracker_face_index_follows_the_second_face():
 def test_tracker_chooses_afresh_after_a_long_gap():
     # The followed face leaves; after more than a second the remaining face is taken.
     script = [[face(80, 120, 60)]] * 5 + [[face(250, 120, 50)]] * 40
-    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25,
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0, landmarks_every_s=0), fps=25,
                            landmarker=ScriptedLandmarker(script))
     run(tracker, 45)
     track = tracker.finish()
@@ -207,7 +208,7 @@ def test_tracker_uses_the_localiser_where_landmarks_find_nothing():
     run(tracker, 10)
     track = tracker.finish()
     assert localiser.looks == 5 and track.source == "localiser"
-    assert (track.detected, track.filled, track.passed_through) == (5, 5, 0)
+    assert (track.detected, track.filled, track.passed_through) == (10, 0, 0)  # each look covers 2 frames
     np.testing.assert_allclose(track.mouth_x[[0, 2, 4]], [100, 101, 102])
     np.testing.assert_allclose(track.mouth_x[1], 100.5)  # between two looks: interpolated
 
@@ -270,10 +271,33 @@ def test_tracker_without_mediapipe_still_tracks(monkeypatch):
 def test_tracker_with_mediapipe_follows_a_moving_face(portrait):
     pytest.importorskip("mediapipe")
     shifts = [0, 4, 8, 12, 16, 20]
-    with MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25) as tracker:
+    with MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0, landmarks_every_s=0), fps=25) as tracker:
         for dx in shifts:                               # the head slides right, 4 px a frame
             tracker.observe(np.ascontiguousarray(np.roll(portrait, dx, axis=1)))
         track = tracker.finish()
     assert track.source == "landmarks" and track.detected == len(shifts)
     np.testing.assert_allclose(track.mouth_x - track.mouth_x[0], shifts, atol=2.0)
     assert abs(track.mouth_x[0] - PORTRAIT_MOUTH[0]) < 8 and abs(track.mouth_y[0] - PORTRAIT_MOUTH[1]) < 8
+
+
+def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
+    """Frames between two looks are interpolated; they count as found when the look before
+    them found the face, and the landmarks-or-localiser share counts looks, not frames."""
+    script = [[face(100 + 8 * k, 120, 60)] for k in range(10)]  # the look at frame 2k: 4 px a frame
+    landmarker = ScriptedLandmarker(script)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker,
+                           localiser=ScriptedLocaliser([]))
+    run(tracker, 19)
+    track = tracker.finish()
+    assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(0, 19, 2)]
+    assert track.source == "landmarks" and (track.detected, track.filled, track.passed_through) == (19, 0, 0)
+    np.testing.assert_allclose(track.mouth_x, 100 + 4 * np.arange(19))
+
+
+def test_landmark_looks_are_spaced_in_seconds_whatever_the_frame_rate():
+    for fps, stride in ((12, 1), (25, 2), (30, 2), (60, 5)):
+        landmarker = ScriptedLandmarker([[face(100, 120, 60)]] * 60)
+        tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=landmarker)
+        run(tracker, 60)
+        assert len(landmarker.timestamps) == len(range(0, 60, stride)), fps
+        assert tracker.finish().detected == 60
