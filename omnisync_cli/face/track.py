@@ -209,7 +209,9 @@ class MouthTracker:
     """
 
     def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None,
-                 localiser=None):
+                 localiser=None, frame_size: tuple[int, int] | None = None):
+        """`frame_size` (width, height): the frames' size where `observe` is given them
+        shrunk (media.video.Picture); positions are then reported in frame pixels."""
         self.config, self.fps = config, fps
         self._pass_fps = _check_fps(fps) if fps is not None else ASSUMED_FPS
         self._override = config.mouth is not None or config.region is not None
@@ -217,7 +219,7 @@ class MouthTracker:
             landmarker = open_landmarker(config)
         self._landmarker = landmarker
         self._localiser = localiser
-        self._frame_size: tuple[int, int] | None = None
+        self._frame_size: tuple[int, int] | None = frame_size
         self._count = 0
         # Landmark picks, one entry per frame (NaN: missed): 12 bytes a frame.
         self._x, self._y, self._w = array("f"), array("f"), array("f")
@@ -251,10 +253,11 @@ class MouthTracker:
         self._count += 1
         if self._frame_size is None:
             self._frame_size = (image.shape[1], image.shape[0])
-            if self._override:  # a bad override fails on the first frame, not after the pass
-                override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
+        if index == 0 and self._override:  # a bad override fails on the first frame, not after the pass
+            override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
+        scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
         pick = None
         if self._landmarker is not None and index < self._next_landmarks:  # between two looks
             for values in (self._x, self._y, self._w):
@@ -263,7 +266,8 @@ class MouthTracker:
         if self._landmarker is not None:
             self._next_landmarks = index + self._landmark_stride()
             self._landmark_looks += 1
-            faces = self._landmarker.detect(image, round(index * 1000 / self._pass_fps))
+            faces = [in_frame_pixels(face, *scale)
+                     for face in self._landmarker.detect(image, round(index * 1000 / self._pass_fps))]
             if index - self._last_pick > REACQUIRE_S * self._pass_fps:
                 self._previous = None
             pick = pick_face(faces, self._previous, self.config.face_index)
@@ -275,13 +279,14 @@ class MouthTracker:
                 self._previous, self._last_pick = pick, index
                 self._n_landmarks += 1
         if pick is None and self.config.use_localiser and index >= self._next_local:
-            pick = self._observe_localiser(image, index)
+            pick = self._observe_localiser(image, index, scale)
         return pick
 
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
 
-    def _observe_localiser(self, image: np.ndarray, index: int) -> FaceObservation | None:
+    def _observe_localiser(self, image: np.ndarray, index: int,
+                           scale: tuple[float, float]) -> FaceObservation | None:
         stride = max(1, round(self.config.localiser_every_s * self._pass_fps))
         self._next_local = index + stride
         if self._localiser is None:
@@ -291,8 +296,9 @@ class MouthTracker:
         last = self._local_picks[-1][0] if self._local_picks else -1
         if index - last > REACQUIRE_S * self._pass_fps + stride:
             self._local_previous = None
-        candidates = self._localiser.detect(image)
-        self._looks.append((index, [(obs, mouth_descriptor(image, obs)) for obs in candidates]))
+        seen = self._localiser.detect(image)
+        candidates = [in_frame_pixels(obs, *scale) for obs in seen]
+        self._looks.append((index, [(obs, mouth_descriptor(image, near)) for obs, near in zip(candidates, seen)]))
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:
             self._local_previous = pick
@@ -358,6 +364,15 @@ class MouthTracker:
         if speaker is None:
             return self._local_picks, False
         return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
+
+
+def in_frame_pixels(obs: FaceObservation, sx: float, sy: float) -> FaceObservation:
+    """An observation in a picture shrunk by (sx, sy) from its frame, in frame pixels."""
+    if sx == 1 and sy == 1:
+        return obs
+    left, top, right, bottom = obs.bbox
+    return dataclasses.replace(obs, mouth_x=obs.mouth_x / sx, mouth_y=obs.mouth_y / sy,
+                               face_width=obs.face_width / sx, bbox=(left / sx, top / sy, right / sx, bottom / sy))
 
 
 def _between_looks(track: MouthTrack, found: np.ndarray, stride: int, max_gap: float) -> MouthTrack:

@@ -39,6 +39,10 @@ _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG = 0, 1
 # yuv420p: bicubic chroma kept the RGB closest to the source's own decode in a measurement
 # on hard-edged cartoon frames (~41 dB, against ~36 dB going through RGB and ~34 dB with
 # bilinear).
+# Pictures to look at: area-averaged when shrinking (no aliasing for the detectors), bilinear
+# chroma; exact rounding does not matter to a detector.
+_PICTURE_FLAGS = int(Interpolation.AREA)
+
 _YUV_FROM_YUV_FLAGS = int(
     Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 )
@@ -75,6 +79,18 @@ class Frame:
     time_s: float  # presentation time in seconds from the stream start (from pts)
     image: np.ndarray  # (H, W, 3) uint8 RGB
     planes: Planes  # y (H, W), u and v (ceil(H/2), ceil(W/2)) uint8
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One decoded frame, upright, as RGB at most `max_side` pixels long: for looking at
+    (finding the mouth), not for writing. Converted from the decoded data in one swscale pass,
+    so a 1080p frame costs ~1.7 ms instead of ~17 ms for `Frame`'s exact planes and RGB."""
+
+    index: int
+    time_s: float
+    image: np.ndarray  # (h, w, 3) uint8 RGB
+    scale: float  # image pixels per frame pixel (1: full size)
 
 
 @dataclass(frozen=True)
@@ -309,16 +325,33 @@ class VideoReader:
         One pass at a time: a `read_frames` call moves the shared decoder, after which an
         unfinished pass raises instead of yielding wrong frames.
         """
+        for index, frame in self._pass():
+            yield self._to_frame(frame, index)
+
+    def iter_pictures(self, max_side: int) -> Iterator[Picture]:
+        """Every frame from the first as a `Picture` no longer than `max_side` on its longer
+        side (frames that fit are kept at full size). Same one-pass rule as `iter_frames`."""
+        for index, frame in self._pass():
+            scale = min(1.0, max_side / max(frame.width, frame.height))
+            width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+            image = frame.to_ndarray(format="rgb24", width=width, height=height,
+                                     interpolation=_PICTURE_FLAGS)
+            yield Picture(index, self._time_s(frame, index), self._orientation.apply(image),
+                          width / frame.width)
+
+    def _pass(self) -> Iterator[tuple[int, av.VideoFrame]]:
+        """(index, decoded frame) from the first frame; raises if `read_frames` moved the
+        decoder meanwhile."""
         self._rewind()
         moves = self._moves
         decoded = self._decode()
         for index in itertools.count():
             if self._moves != moves:
-                raise RuntimeError("VideoReader moved by read_frames(); restart iter_frames()")
+                raise RuntimeError("VideoReader moved by read_frames(); restart the pass")
             frame = next(decoded, None)
             if frame is None:
                 return
-            yield self._to_frame(frame, index)
+            yield index, frame
 
     def _build_index(self) -> None:
         """Presentation timestamps of all frames and of keyframes, from packets alone.

@@ -252,14 +252,14 @@ def truncation_warning(video: Path, info, decoded: int) -> str | None:
 def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
                  until_s: float | None = None) -> tuple[MouthTrack, np.ndarray]:
     times = []
-    with MouthTracker(config, fps=float(info.fps)) as tracker, VideoReader(video) as reader, \
-            progress.stage("tracking the mouth", info.frame_count) as advance, \
-            closing(prefetched(reader.iter_frames(), prefetch_depth(info))) as frames:
-        for frame in frames:
-            if until_s is not None and times and frame.time_s >= until_s:
+    with MouthTracker(config, fps=float(info.fps), frame_size=(info.width, info.height)) as tracker, \
+            VideoReader(video) as reader, progress.stage("tracking the mouth", info.frame_count) as advance, \
+            closing(prefetched(reader.iter_pictures(config.look_max_side), PREFETCH_FRAMES)) as pictures:
+        for picture in pictures:
+            if until_s is not None and times and picture.time_s >= until_s:
                 break
-            tracker.observe(frame.image)
-            times.append(frame.time_s)
+            tracker.observe(picture.image)
+            times.append(picture.time_s)
             advance(1)
         # The source's own speech tells which of several mouths speaks (face/speaker.py).
         speech = (lambda: _source_speech(video)) if info.has_audio else None

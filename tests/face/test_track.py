@@ -4,6 +4,7 @@ import pytest
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.track import MouthTracker, build_track, editable_frames, fill_missing, gaussian_smooth
 from tests.face.images import PORTRAIT_MOUTH, textured_frame
 
@@ -301,3 +302,28 @@ def test_landmark_looks_are_spaced_in_seconds_whatever_the_frame_rate():
         run(tracker, 60)
         assert len(landmarker.timestamps) == len(range(0, 60, stride)), fps
         assert tracker.finish().detected == 60
+
+
+def test_shrunk_pictures_give_positions_in_frame_pixels():
+    """Told the frames' size, a tracker given pictures at a third of it reports (and decides
+    between faces) in frame pixels, as if it had seen the frames themselves."""
+    third = [[face(80 / 3, 120 / 3, 60 / 3), face(200 / 3, 100 / 3, 30 / 3)]] * 4
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, frame_size=(960, 720),
+                           landmarker=ScriptedLandmarker(third))
+    run(tracker, 4, np.zeros((240, 320, 3), np.uint8))
+    track = tracker.finish()
+    assert track.frame_size == (960, 720)
+    np.testing.assert_allclose(track.mouth_x, 80, rtol=1e-5)
+    np.testing.assert_allclose(track.mouth_y, 120, rtol=1e-5)
+    np.testing.assert_allclose(track.side, REGION_SCALE * 60, rtol=1e-5)
+
+
+def test_localiser_looks_at_shrunk_pictures_report_frame_pixels():
+    localiser = ScriptedLocaliser([[face(50, 40, 20)]] * 10)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=10, frame_size=(640, 480),
+                           landmarker=ScriptedLandmarker([[]] * 10), localiser=localiser)
+    run(tracker, 10, textured_frame(240, 320))
+    track = tracker.finish()
+    assert track.source == "localiser"
+    np.testing.assert_allclose(track.mouth_x, 100, rtol=1e-5)
+    np.testing.assert_allclose(track.mouth_y, 80, rtol=1e-5)

@@ -1,6 +1,7 @@
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -97,6 +98,23 @@ def test_phone_portrait_clip_comes_upright(clip_dir: Path) -> None:
     assert frames[1].image[:, :100].mean() == pytest.approx(index_level(1), abs=2)
 
 
+def test_pictures_to_look_at_are_the_upright_frames_shrunk(clip_dir: Path) -> None:
+    """The phone portrait clip as pictures at most 320 px long: upright, same times, the
+    same content as the exact frames shrunk, and their scale."""
+    path = clip_dir / "portrait-looks.mp4"
+    write_clip(path, 3, 1280, 720, 30, rotation=-90)
+    with VideoReader(path) as reader:
+        frames = list(reader.iter_frames())
+        pictures = list(reader.iter_pictures(320))
+        full = list(reader.iter_pictures(4096))
+    assert [p.index for p in pictures] == [0, 1, 2]
+    assert [p.time_s for p in pictures] == [f.time_s for f in frames]
+    assert all(p.image.shape == (320, 180, 3) and p.scale == 0.25 for p in pictures)
+    shrunk = cv2.resize(frames[1].image, (180, 320), interpolation=cv2.INTER_AREA)
+    assert np.abs(pictures[1].image.astype(int) - shrunk).mean() < 3
+    assert full[1].scale == 1.0 and full[1].image.shape == frames[1].image.shape
+
+
 def test_variable_frame_rate_times_come_from_pts(tmp_path: Path) -> None:
     path = tmp_path / "vfr.mp4"
     pts_ms = [0, 40, 100, 120, 200, 330]
@@ -163,7 +181,7 @@ def test_reading_a_span_invalidates_an_open_pass(gop_clip: Path) -> None:
         frames = reader.iter_frames()
         next(frames)
         reader.read_frames(10, 12)
-        with pytest.raises(RuntimeError, match="restart iter_frames"):
+        with pytest.raises(RuntimeError, match="restart the pass"):
             next(frames)
         assert next(reader.iter_frames()).index == 0
 
