@@ -13,6 +13,7 @@ Trained on corpus-v2 frames (`train/localiser.py`); shipped as `weights/mouth-lo
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -168,10 +169,11 @@ class MouthGate:
         self.min_score = localiser.config.min_score if min_score is None else min_score
         self._seen: dict[int, bool] = {}
 
-    def allows(self, index: int, image: np.ndarray, x: float, y: float, face_width: float) -> bool:
+    def allows(self, index: int, image: Callable[[], np.ndarray], x: float, y: float, face_width: float) -> bool:
+        """Whether frame `index` may be edited; `image()` gives the frame when a look is due."""
         key = index - index % self.stride
         if key not in self._seen:
-            self._seen[key] = self.localiser.mouth_score(image, x, y, face_width) >= self.min_score
+            self._seen[key] = self.localiser.mouth_score(image(), x, y, face_width) >= self.min_score
         return self._seen[key]
 
     @property

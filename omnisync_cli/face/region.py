@@ -45,6 +45,18 @@ def antialias_sigma(shrink: float) -> float:
     return max(0.0, (shrink - 1.0) / 2.0)
 
 
+def crop_source_bounds(box: RegionBox, size: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end-exclusive: the frame pixels `crop_region` reads for this box,
+    the box plus the anti-alias blur's reach, clipped to the frame (the warp's border
+    replication then stands in for everything outside it)."""
+    margin = math.ceil(3 * antialias_sigma(1.0 / (size / box.side))) + 2
+    x0 = min(max(math.floor(box.left) - margin, 0), width - 1)
+    y0 = min(max(math.floor(box.top) - margin, 0), height - 1)
+    x1 = max(min(math.ceil(box.left + box.side) + margin, width), x0 + 1)
+    y1 = max(min(math.ceil(box.top + box.side) + margin, height), y0 + 1)
+    return x0, y0, x1, y1
+
+
 def crop_region(frame: np.ndarray, box: RegionBox, size: int) -> np.ndarray:
     """Resample the box out of `frame` (H, W, 3) into a (size, size, 3) crop.
 
@@ -55,14 +67,8 @@ def crop_region(frame: np.ndarray, box: RegionBox, size: int) -> np.ndarray:
     """
     scale = size / box.side
     height, width = frame.shape[:2]
-    # The source pixels the warp reads: the box plus the blur's reach, clipped to the frame
-    # (the warp's border replication then stands in for everything outside it).
     sigma = antialias_sigma(1.0 / scale)
-    margin = math.ceil(3 * sigma) + 2
-    x0 = min(max(math.floor(box.left) - margin, 0), width - 1)
-    y0 = min(max(math.floor(box.top) - margin, 0), height - 1)
-    x1 = max(min(math.ceil(box.left + box.side) + margin, width), x0 + 1)
-    y1 = max(min(math.ceil(box.top + box.side) + margin, height), y0 + 1)
+    x0, y0, x1, y1 = crop_source_bounds(box, size, width, height)
     source = frame[y0:y1, x0:x1]
     if sigma > 0:
         source = cv2.GaussianBlur(source, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)

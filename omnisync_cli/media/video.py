@@ -11,6 +11,7 @@ import bisect
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
 
@@ -77,8 +78,13 @@ class Frame:
 
     index: int  # position in presentation order, counted from 0
     time_s: float  # presentation time in seconds from the stream start (from pts)
-    image: np.ndarray  # (H, W, 3) uint8 RGB
     planes: Planes  # y (H, W), u and v (ceil(H/2), ceil(W/2)) uint8
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """(H, W, 3) uint8 RGB, converted on first use (a dub converts only the part of the
+        frame it edits: pipeline.window)."""
+        return planes_to_rgb(self.planes)
 
 
 @dataclass(frozen=True)
@@ -275,9 +281,7 @@ class VideoReader:
         return float((frame.pts - start) * self._stream.time_base)
 
     def _to_frame(self, frame: av.VideoFrame, index: int) -> Frame:
-        planes = self._upright_planes(frame)
-        return Frame(index=index, time_s=self._time_s(frame, index),
-                     image=planes_to_rgb(planes), planes=planes)
+        return Frame(index=index, time_s=self._time_s(frame, index), planes=self._upright_planes(frame))
 
     def _upright_planes(self, frame: av.VideoFrame) -> Planes:
         """8-bit BT.709 limited yuv420p planes of the displayed picture, converted once.

@@ -205,7 +205,8 @@ def rgb_to_planes(rgb: np.ndarray) -> Planes:
 
 
 def replace_rect(
-    planes: Planes, rgb_frame: np.ndarray, left: int, top: int, right: int, bottom: int
+    planes: Planes, rgb_frame: np.ndarray, left: int, top: int, right: int, bottom: int,
+    origin: tuple[int, int] = (0, 0),
 ) -> Planes:
     """New planes equal to `planes` except inside the rectangle [left, right) x [top, bottom)
     (end-exclusive, like `face.paste.paste_bounds`), where they are `rgb_frame` converted by
@@ -213,13 +214,18 @@ def replace_rect(
 
     The rectangle is first expanded outward to even coordinates so that whole chroma samples
     are replaced, and clipped to the frame; an empty rectangle returns `planes` unchanged.
-    `rgb_frame` is the whole (H, W, 3) frame, so the conversion of the rectangle sees the
-    pixels around it the way `rgb_to_planes` of the whole frame would at its edges.
+    `rgb_frame` is the whole (H, W, 3) frame, or the part of it whose top-left pixel is
+    `origin` (x, y), holding the rectangle and two pixels around it (or up to the frame's
+    edge): the conversion of the rectangle sees the pixels around it the way `rgb_to_planes`
+    of the whole frame would at its edges.
     """
     height, width = planes.height, planes.width
-    if rgb_frame.shape != (height, width, 3) or rgb_frame.dtype != np.uint8:
+    ox, oy = origin
+    if rgb_frame.ndim != 3 or rgb_frame.shape[2] != 3 or rgb_frame.dtype != np.uint8 \
+            or ox < 0 or oy < 0 or ox + rgb_frame.shape[1] > width or oy + rgb_frame.shape[0] > height:
         raise ValueError(
-            f"expected ({height}, {width}, 3) uint8 RGB, got {rgb_frame.shape} {rgb_frame.dtype}"
+            f"expected uint8 RGB within the ({height}, {width}) frame at {origin}, "
+            f"got {rgb_frame.shape} {rgb_frame.dtype}"
         )
     x0, y0 = max(0, int(left) // 2 * 2), max(0, int(top) // 2 * 2)
     x1 = min(width, -(-int(right) // 2) * 2)
@@ -231,7 +237,10 @@ def replace_rect(
     # whole-frame conversion; a rectangle at an odd frame edge is padded like the writer does.
     mx0, my0 = max(0, x0 - 2), max(0, y0 - 2)
     mx1, my1 = min(width, x1 + 2), min(height, y1 + 2)
-    part = rgb_to_planes(rgb_frame[my0:my1, mx0:mx1])
+    if mx0 < ox or my0 < oy or mx1 > ox + rgb_frame.shape[1] or my1 > oy + rgb_frame.shape[0]:
+        raise ValueError(f"the RGB part at {origin} of size {rgb_frame.shape[:2]} does not hold "
+                         f"[{mx0}, {mx1}) x [{my0}, {my1})")
+    part = rgb_to_planes(rgb_frame[my0 - oy:my1 - oy, mx0 - ox:mx1 - ox])
     y, u, v = planes.y.copy(), planes.u.copy(), planes.v.copy()
     y[y0:y1, x0:x1] = part.y[y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0]
     cy0, cx0, cy1, cx1 = y0 // 2, x0 // 2, (y1 + 1) // 2, (x1 + 1) // 2

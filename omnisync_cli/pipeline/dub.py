@@ -20,14 +20,12 @@ import numpy as np
 
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.colours import keep_source_colours
-from omnisync_cli.face.paste import paste_bounds, paste_region
-from omnisync_cli.face.region import REGION_SCALE, crop_region
+from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
-from omnisync_cli.media.yuv import replace_rect
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
@@ -37,6 +35,7 @@ from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
+from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of
 
 
 @dataclass(frozen=True)
@@ -292,35 +291,36 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
 
         gate = _mouth_gate(track, options.face)
 
-        def may_edit(k: int, image: np.ndarray) -> bool:
+        def may_edit(k: int, frame) -> bool:
             if not track.edits(k):
                 return False
-            return gate is None or gate.allows(k, image, float(track.mouth_x[k]), float(track.mouth_y[k]),
-                                               float(track.side[k]) / REGION_SCALE)
+            return gate is None or gate.allows(k, lambda: frame.image, float(track.mouth_x[k]),
+                                               float(track.mouth_y[k]), float(track.side[k]) / REGION_SCALE)
 
         def items() -> Iterator[SegmentItem]:
             for j, k in enumerate(plan):
                 frame = source.get(int(k))
                 box = track.box(int(k))
-                yield SegmentItem(crop=crop_region(frame.image, box, size), time=j / float(info.fps),
+                # Only the part of the frame around the region goes through RGB (pipeline.window).
+                window = window_of(frame.planes, box, size)
+                yield SegmentItem(crop=crop_from_window(window, box, size), time=j / float(info.fps),
                                   mouth_xy=track.mouth_in_box(int(k)),
-                                  payload=(frame, box, may_edit(int(k), frame.image)))
+                                  payload=(frame, box, window, may_edit(int(k), frame)))
 
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done
-            frame, box, editable = item.payload
+            frame, box, window, editable = item.payload
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.
             if not editable or np.array_equal(edited, item.crop):
                 writer.write_planes(frame.planes)
                 return
             u, v = item.mouth_xy
-            pasted = paste_region(frame.image, edited, box, options.feather, original=item.crop,
-                                  mouth=(box.left + u * box.side, box.top + v * box.side), focus=options.focus)
             # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside it
             # reaches the encoder exactly as it was decoded.
-            bounds = paste_bounds(box, info.width, info.height)
-            writer.write_planes(replace_rect(frame.planes, pasted, *bounds))
+            writer.write_planes(paste_into_planes(frame.planes, window, edited, box, options.feather,
+                                                  item.crop, (box.left + u * box.side, box.top + v * box.side),
+                                                  options.focus))
 
         # Decoding runs ahead of the editor and pasting and encoding behind it, each in its
         # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.

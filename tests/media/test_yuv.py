@@ -102,8 +102,11 @@ def test_replace_rect_with_nothing_to_replace() -> None:
     edited = np.zeros((48, 64, 3), np.uint8)
     assert replace_rect(source, edited, 30, 20, 30, 40) is source  # empty
     assert replace_rect(source, edited, 70, 0, 90, 10) is source  # outside the frame
-    with pytest.raises(ValueError):
-        replace_rect(source, edited[:, :-1], 0, 0, 10, 10)
+    with pytest.raises(ValueError):  # a part that does not reach the rectangle's margin
+        replace_rect(source, edited[:, :11], 0, 0, 10, 10)
+    with pytest.raises(ValueError):  # a part that would stick out of the frame
+        replace_rect(source, edited, 0, 0, 10, 10, origin=(2, 0))
+    assert same(replace_rect(source, edited[:, :12], 0, 0, 10, 10), replace_rect(source, edited, 0, 0, 10, 10))
 
 
 def test_replace_rect_of_the_whole_frame_is_the_conversion() -> None:

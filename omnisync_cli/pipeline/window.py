@@ -1,0 +1,81 @@
+"""The part of a frame a dub reads and writes, so that only it goes through RGB.
+
+A dub crops the working region out of each frame and pastes the edit back; everything else
+is written as decoded (media.yuv). Converting the whole frame to RGB for that costs ~7 ms a
+1080p frame; the window around the region costs a fraction of it and gives the same bytes:
+it holds every pixel the crop reads (face.region.crop_source_bounds) and every pixel the
+paste and its conversion back read (face.paste.paste_bounds plus media.yuv.replace_rect's two),
+plus a margin for the chroma interpolation of the conversion to RGB, and it is cut at even
+coordinates so its chroma samples are the frame's.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from omnisync_cli.face.paste import paste_bounds, paste_region
+from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
+from omnisync_cli.media.yuv import Planes, planes_to_rgb, replace_rect
+
+# Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
+# frame's own neighbours (two chroma samples).
+CHROMA_MARGIN = 4
+# media.yuv.replace_rect converts the rectangle with two pixels around it.
+REPLACE_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class Window:
+    """An RGB part of a frame whose top-left pixel is (left, top) of the frame."""
+
+    left: int
+    top: int
+    image: np.ndarray  # (h, w, 3) uint8
+
+    def box(self, box: RegionBox) -> RegionBox:
+        """A frame box in window coordinates (integer shifts: exact in float)."""
+        return RegionBox(box.cx - self.left, box.cy - self.top, box.side)
+
+
+def window_bounds(box: RegionBox, size: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end-exclusive, even-aligned inside a width x height frame: what a
+    crop of `box` at `size` and its paste back read."""
+    cx0, cy0, cx1, cy1 = crop_source_bounds(box, size, width, height)
+    px0, py0, px1, py1 = paste_bounds(box, width, height)
+    if px1 > px0 and py1 > py0:
+        cx0, cy0 = min(cx0, px0 - REPLACE_MARGIN), min(cy0, py0 - REPLACE_MARGIN)
+        cx1, cy1 = max(cx1, px1 + REPLACE_MARGIN), max(cy1, py1 + REPLACE_MARGIN)
+    x0 = max(0, (cx0 - CHROMA_MARGIN) // 2 * 2)
+    y0 = max(0, (cy0 - CHROMA_MARGIN) // 2 * 2)
+    x1 = min(width, -(-(cx1 + CHROMA_MARGIN) // 2) * 2)
+    y1 = min(height, -(-(cy1 + CHROMA_MARGIN) // 2) * 2)
+    return x0, y0, x1, y1
+
+
+def window_of(planes: Planes, box: RegionBox, size: int) -> Window:
+    """The RGB window of `planes` for `box`; inside CHROMA_MARGIN of its edges its pixels are
+    those of `planes_to_rgb(planes)`. An odd-sized frame (which a dub refuses anyway) gets
+    its whole RGB: its chroma is converted at a slightly different scale."""
+    if planes.width % 2 or planes.height % 2:
+        return Window(0, 0, planes_to_rgb(planes))
+    x0, y0, x1, y1 = window_bounds(box, size, planes.width, planes.height)
+    part = Planes(np.ascontiguousarray(planes.y[y0:y1, x0:x1]),
+                  np.ascontiguousarray(planes.u[y0 // 2:(y1 + 1) // 2, x0 // 2:(x1 + 1) // 2]),
+                  np.ascontiguousarray(planes.v[y0 // 2:(y1 + 1) // 2, x0 // 2:(x1 + 1) // 2]))
+    return Window(x0, y0, planes_to_rgb(part))
+
+
+def crop_from_window(window: Window, box: RegionBox, size: int) -> np.ndarray:
+    """face.region.crop_region of the whole frame, from the window."""
+    return crop_region(window.image, window.box(box), size)
+
+
+def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: RegionBox, feather: float,
+                      original: np.ndarray, mouth: tuple[float, float], focus: float) -> Planes:
+    """face.paste.paste_region into the frame, then back to YUV inside the box only
+    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels."""
+    local = window.box(box)
+    pasted = paste_region(window.image, edited, local, feather, original=original,
+                          mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus)
+    x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
+    return replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))

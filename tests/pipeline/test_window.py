@@ -1,0 +1,66 @@
+"""Cropping and pasting through a window of the frame gives exactly the bytes of doing it on
+the whole frame's RGB."""
+
+import numpy as np
+import pytest
+
+from omnisync_cli.face.paste import paste_bounds, paste_region
+from omnisync_cli.face.region import RegionBox, crop_region
+from omnisync_cli.media.yuv import planes_to_rgb, replace_rect, rgb_to_planes
+from omnisync_cli.pipeline.window import CHROMA_MARGIN, crop_from_window, paste_into_planes, window_of
+
+
+def textured_planes(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rgb[height // 3:, :, 0] = 255  # a hard, saturated edge for the chroma filters
+    return rgb_to_planes(rgb)
+
+
+BOXES = [  # (cx, cy, side) in a 240 x 320 frame: inside, at each edge, past a corner, big, tiny
+    (160.3, 120.7, 90.2), (20.5, 119.25, 70.0), (300.75, 60.1, 80.9), (150.0, 10.2, 64.0),
+    (170.6, 230.4, 100.3), (5.0, 5.0, 60.0), (160.0, 120.0, 400.0), (100.37, 80.11, 17.3),
+]
+
+
+@pytest.mark.parametrize("size", [16, 64])
+@pytest.mark.parametrize("box", BOXES)
+@pytest.mark.parametrize("shape", [(240, 320), (239, 321)])
+def test_window_crop_and_paste_equal_the_whole_frame(box, size, shape):
+    planes = textured_planes(*shape)
+    box = RegionBox(*box)
+    whole = planes_to_rgb(planes)
+    window = window_of(planes, box, size)
+    assert window.left % 2 == 0 and window.top % 2 == 0
+    # Inside its chroma margin (its edges that are not the frame's see no neighbours) the
+    # window is the whole frame's RGB.
+    h, w = window.image.shape[:2]
+    top = 0 if window.top == 0 else CHROMA_MARGIN
+    left = 0 if window.left == 0 else CHROMA_MARGIN
+    bottom = h if window.top + h == shape[0] else h - CHROMA_MARGIN
+    right = w if window.left + w == shape[1] else w - CHROMA_MARGIN
+    np.testing.assert_array_equal(window.image[top:bottom, left:right],
+                                  whole[window.top + top:window.top + bottom, window.left + left:window.left + right])
+    crop = crop_from_window(window, box, size)
+    np.testing.assert_array_equal(crop, crop_region(whole, box, size))
+
+    edited = np.random.default_rng(1).integers(0, 256, crop.shape, dtype=np.uint8)
+    mouth = (box.cx + 0.31 * box.side / 4, box.cy + 0.17 * box.side / 3)
+    ours = paste_into_planes(planes, window, edited, box, 0.2, crop, mouth, 0.3)
+    pasted = paste_region(whole, edited, box, 0.2, original=crop, mouth=mouth, focus=0.3)
+    theirs = replace_rect(planes, pasted, *paste_bounds(box, shape[1], shape[0]))
+    for a, b in zip((ours.y, ours.u, ours.v), (theirs.y, theirs.u, theirs.v)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_window_is_a_small_part_of_a_large_frame():
+    planes = textured_planes(1080, 1920)
+    window = window_of(planes, RegionBox(900.0, 600.0, 240.0), 64)
+    assert window.image.size < 0.05 * 1080 * 1920 * 3
+
+
+def test_replace_rect_refuses_a_part_that_does_not_hold_the_rectangle():
+    planes = textured_planes(64, 64)
+    part = planes_to_rgb(planes)[10:40, 10:40]
+    with pytest.raises(ValueError, match="does not hold"):
+        replace_rect(planes, part, 12, 12, 40, 40, origin=(10, 10))
