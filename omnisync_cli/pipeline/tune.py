@@ -77,15 +77,18 @@ def _write_grid(cells: list[tuple[str, Path]], columns: int, tile_width: int,
                 waveform: np.ndarray, output: Path) -> None:
     readers = [VideoReader(path) for _, path in cells]
     try:
-        streams = [r.iter_frames() for r in readers]
         first = readers[0].info
         tile_height = 2 * round(tile_width * first.height / first.width / 2)
+        # Each cell decoded straight to (about) the tile's size in one swscale pass.
+        streams = [r.iter_pictures(max(tile_width, tile_height)) for r in readers]
         rows = -(-len(cells) // columns)
         with VideoWriter(output, columns * tile_width, rows * tile_height, first.fps, waveform) as writer:
             for frames in zip(*streams):
                 canvas = np.zeros((rows * tile_height, columns * tile_width, 3), np.uint8)
                 for i, (frame, (label, _)) in enumerate(zip(frames, cells)):
-                    tile = cv2.resize(frame.image, (tile_width, tile_height), interpolation=cv2.INTER_AREA)
+                    tile = frame.image
+                    if tile.shape[:2] != (tile_height, tile_width):
+                        tile = cv2.resize(tile, (tile_width, tile_height), interpolation=cv2.INTER_AREA)
                     r, c = divmod(i, columns)
                     canvas[r * tile_height:(r + 1) * tile_height,
                            c * tile_width:(c + 1) * tile_width] = tile_label(tile, label)

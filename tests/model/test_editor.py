@@ -110,3 +110,24 @@ def test_audio_gate_keeps_the_source_where_the_audio_changed_nothing(model):
     assert np.array_equal(gated, crops)
     ungated = ModelEditor(deaf, SamplerConfig(steps=2, device="cpu", audio_gate=False)).edit(crops, times, mouth, audio)
     assert not np.array_equal(ungated, crops)
+
+
+def test_the_same_speech_is_encoded_once_across_sampler_copies(model):
+    """tune's cells and the benchmark's variants dub one track with several samplers."""
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
+    calls = []
+    frontend = editor.audio_frontend
+
+    class Counting:
+        def features(self, waveform):
+            calls.append(len(waveform))
+            return frontend.features(waveform)
+
+    editor.audio_frontend = Counting()
+    speech = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    first = editor.prepare_audio(speech)
+    again = editor.with_sampler(SamplerConfig(steps=1, device="cpu")).prepare_audio(speech.copy())
+    assert again is first and calls == [16000]
+    other = speech.copy()
+    other[100] += 0.5
+    assert editor.prepare_audio(other) is not first and calls == [16000, 16000]
