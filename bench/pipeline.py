@@ -19,7 +19,6 @@ near-losslessly first, so the measured loss is the pipeline's own.
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -89,18 +88,33 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10 * np.log10(255 ** 2 / mse))
 
 
+# Runs omnisync and, at exit, reports the process's own peak RSS (VmHWM). The rusage that
+# wait4 returns is not it: it keeps the parent's RSS at the fork (a benchmark holding rendered
+# clips in memory made a 1080p dub look like 2.2 GB instead of 1.0 GB).
+_PEAK_WRAPPER = """
+import atexit, runpy, sys
+def peak():
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith('VmHWM:'):
+                sys.stderr.write('omnisync-peak-kib ' + line.split()[1] + chr(10))
+atexit.register(peak)
+sys.argv = ['omnisync'] + sys.argv[1:]
+runpy.run_module('omnisync_cli', run_name='__main__')
+"""
+
+
 def run_dub(video: Path, audio: Path, out: Path, flags: tuple[str, ...] = ("--passthrough",)) -> tuple[float, int, dict]:
     """Wall seconds, peak RSS (KiB) and JSON report of one `omnisync dub` process."""
-    cmd = [sys.executable, "-m", "omnisync_cli", "dub", str(video), str(audio), "-o", str(out),
+    cmd = [sys.executable, "-c", _PEAK_WRAPPER, "dub", str(video), str(audio), "-o", str(out),
            *flags, "--overwrite", "--json"]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(cmd, capture_output=True)
     wall = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"dub {' '.join(flags)} failed on {video}")
-    return wall, usage.ru_maxrss, json.loads(stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"dub {' '.join(flags)} failed on {video}: {proc.stderr.decode()[-500:]}")
+    peaks = [int(line.split()[1]) for line in proc.stderr.decode().splitlines() if line.startswith("omnisync-peak-kib ")]
+    return wall, peaks[-1], json.loads(proc.stdout)
 
 
 def ffmpeg_transcode(video: Path, audio: Path, out: Path) -> float:

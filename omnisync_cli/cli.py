@@ -147,7 +147,7 @@ MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixel
 RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).", rich_help_panel=FACE)]
 CentreFallbackOpt = Annotated[bool, typer.Option("--centre-fallback", help="Where no mouth is found at all, edit the frame centre instead of stopping.", rich_help_panel=FACE)]
 FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.", rich_help_panel=FACE)]
-CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 8: near-transparent).", rich_help_panel=IO)]
+CrfOpt = Annotated[Optional[int], typer.Option(help="H.264 quality, 0-51, lower is better (default 9 at x264 preset ultrafast: near-transparent and fast; 18-23 for smaller files).", rich_help_panel=IO)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, help="Replace existing output files.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
 AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODEL, help="Keep only the part of the edit where the audio changed the model's prediction; elsewhere the source (a gentler edit: about half the change).")]

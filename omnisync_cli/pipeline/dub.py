@@ -209,6 +209,7 @@ PREFETCH_FRAMES = 8
 def prefetch_depth(info: VideoInfo) -> int:
     return min(PREFETCH_FRAMES, block_frames(info.width, info.height))
 
+
 # Below this the working region has nothing to work with; 1x1 and 7x5 clips exist (icons,
 # broken exports) and would otherwise be dubbed at their centre.
 MIN_SIDE = 16
