@@ -257,12 +257,12 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
-        scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
-        pick = None
         if self._landmarker is not None and index < self._next_landmarks:  # between two looks
             for values in (self._x, self._y, self._w):
                 values.append(float("nan"))
             return None
+        scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
+        pick = None
         if self._landmarker is not None:
             self._next_landmarks = index + self._landmark_stride()
             self._landmark_looks += 1

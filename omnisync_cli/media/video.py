@@ -40,13 +40,13 @@ _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG = 0, 1
 # yuv420p: bicubic chroma kept the RGB closest to the source's own decode in a measurement
 # on hard-edged cartoon frames (~41 dB, against ~36 dB going through RGB and ~34 dB with
 # bilinear).
-# Pictures to look at: area-averaged when shrinking (no aliasing for the detectors), exact
-# rounding (free); full-resolution chroma would double the cost (1.6 -> 3.2 ms for 1080p to 720p).
-_PICTURE_FLAGS = int(Interpolation.AREA | Interpolation.ACCURATE_RND)
-
 _YUV_FROM_YUV_FLAGS = int(
     Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 )
+
+# Pictures to look at: area-averaged when shrinking (no aliasing for the detectors), exact
+# rounding (free); full-resolution chroma would double the cost (1.6 -> 3.2 ms for 1080p to 720p).
+_PICTURE_FLAGS = int(Interpolation.AREA | Interpolation.ACCURATE_RND)
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,6 @@ class Picture:
     index: int
     time_s: float
     image: np.ndarray  # (h, w, 3) uint8 RGB
-    scale: float  # image pixels per frame pixel (1: full size)
 
 
 @dataclass(frozen=True)
@@ -340,8 +339,7 @@ class VideoReader:
             width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
             image = frame.to_ndarray(format="rgb24", width=width, height=height,
                                      interpolation=_PICTURE_FLAGS)
-            yield Picture(index, self._time_s(frame, index), self._orientation.apply(image),
-                          width / frame.width)
+            yield Picture(index, self._time_s(frame, index), self._orientation.apply(image))
 
     def _pass(self) -> Iterator[tuple[int, av.VideoFrame]]:
         """(index, decoded frame) from the first frame; raises if `read_frames` moved the

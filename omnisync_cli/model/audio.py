@@ -80,37 +80,35 @@ def slaney_mel_filters(n_freqs: int, n_mels: int, max_hz: float = SAMPLE_RATE / 
     return triangles * (2.0 / (edges[2:] - edges[:-2]))[None, :]
 
 
-def whisper_log_mel(chunk: np.ndarray, n_mels: int) -> np.ndarray:
-    """Whisper's log-mel of one chunk, (n_mels, len(chunk) // HOP) float32: power STFT (25 ms
-    periodic Hann, 10 ms hop, reflect-padded centres, the last frame dropped), Slaney mel
-    filters up to 8 kHz, log10 floored at 1e-10, clamped to 8 below the chunk's maximum,
-    then (x + 4) / 4."""
-    spec = torch.stft(torch.from_numpy(np.asarray(chunk, dtype=np.float32)), N_FFT, HOP,
-                      window=torch.hann_window(N_FFT, periodic=True), center=True, pad_mode="reflect",
-                      return_complex=True)[:, :-1]
-    power = spec.abs().double() ** 2  # (N_FFT/2+1, T)
-    bank = torch.from_numpy(_whisper_filters(n_mels))  # (N_FFT/2+1, n_mels)
-    log_spec = torch.log10((bank.T @ power).clamp(min=1e-10))
-    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
-    return ((log_spec + 4.0) / 4.0).float().numpy()
+def mel_power(wave: torch.Tensor, n_mels: int, pad_mode: str) -> torch.Tensor:
+    """(n_mels, T) float64 mel power at 100 Hz: power STFT (25 ms periodic Hann, 10 ms hop,
+    centred frames padded by `pad_mode`) through the Slaney filterbank up to 8 kHz."""
+    spec = torch.stft(wave.float(), N_FFT, HOP, window=torch.hann_window(N_FFT, periodic=True), center=True,
+                      pad_mode=pad_mode, return_complex=True)
+    return torch.from_numpy(_mel_filters(n_mels)).T @ (spec.abs().double() ** 2)
 
 
 @lru_cache(maxsize=4)
-def _whisper_filters(n_mels: int) -> np.ndarray:
+def _mel_filters(n_mels: int) -> np.ndarray:
     return slaney_mel_filters(N_FFT // 2 + 1, n_mels)
+
+
+def whisper_log_mel(chunk: np.ndarray, n_mels: int) -> np.ndarray:
+    """Whisper's log-mel of one chunk, (n_mels, len(chunk) // HOP) float32: `mel_power` with
+    reflect-padded centres and the last frame dropped, log10 floored at 1e-10, clamped to 8
+    below the chunk's maximum, then (x + 4) / 4."""
+    power = mel_power(torch.from_numpy(np.asarray(chunk, dtype=np.float32)), n_mels, "reflect")[:, :-1]
+    log_spec = torch.log10(power.clamp(min=1e-10))
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return ((log_spec + 4.0) / 4.0).float().numpy()
 
 
 def logmel_features(waveform: np.ndarray | torch.Tensor, n_mels: int = 80) -> AudioFeatures:
     """Log-mel spectrogram at 100 Hz, normalised as Whisper's but without its per-track max
     clamp, so a clip's features do not depend on what else is in the track."""
-    wave = _as_waveform(waveform)
     # Zero padding (not reflection) at both ends: before and after the track is silence.
-    spec = torch.stft(wave, N_FFT, HOP, window=torch.hann_window(N_FFT), center=True,
-                      pad_mode="constant", return_complex=True)  # (N_FFT/2+1, T)
-    power = spec.abs() ** 2
-    bank = slaney_mel_filters(N_FFT // 2 + 1, n_mels)  # (N_FFT/2+1, n_mels)
-    mel = torch.from_numpy(bank.astype(np.float32)).T @ power  # (n_mels, T)
-    values = (torch.log10(mel.clamp(min=LOG_FLOOR)) + 4.0) / 4.0
+    mel = mel_power(_as_waveform(waveform), n_mels, "constant")  # (n_mels, T)
+    values = ((torch.log10(mel.clamp(min=LOG_FLOOR)) + 4.0) / 4.0).float()
     pad = (float(np.log10(LOG_FLOOR)) + 4.0) / 4.0
     return AudioFeatures(values.T.contiguous(), SAMPLE_RATE / HOP, pad)  # (T, n_mels)
 
