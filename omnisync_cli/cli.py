@@ -526,7 +526,7 @@ def train_sync_command(
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s): `omnisync synth` or `omnisync prepare-data` output.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, samples, final weights. An existing run resumes.")] = Path("runs/train"),
-    preset: Annotated[str, typer.Option(help="Model preset: tiny, cpu-small, paper.")] = "cpu-small",
+    preset: Annotated[str, typer.Option(help="Model preset: tiny, cpu-small, cpu-small-xattn (with audio attention), paper.")] = "cpu-small",
     steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 3000,
     batch_size: Annotated[int, typer.Option(help="Clips per step per process.")] = 8,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 3e-4,
@@ -538,6 +538,7 @@ def train(
     viseme_loss_weight: Annotated[float, typer.Option(help="Auxiliary audio -> mouth-parameter loss on synthetic clips (0: none).")] = 0.0,
     sync_loss_weight: Annotated[float, typer.Option(help="Sync-expert loss on the predicted mouth (Wav2Lip's lever; 0: none).")] = 0.0,
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
+    source_start_sigma: Annotated[float, typer.Option(help="From this noise level up, pseudo-pairs start from the noised source as a dub does (Eq. 5) instead of the noised target (0: off).")] = 0.0,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     max_minutes: Annotated[float, typer.Option(help="Also stop (checkpoint and write weights) after this many minutes of this call; rerun to go on (0: no limit; one process only).")] = 0.0,
@@ -567,7 +568,8 @@ def train(
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
                              viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
-                             sync_expert=str(sync_expert or ""), warmup_steps=warmup_steps,
+                             sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
+                             warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:

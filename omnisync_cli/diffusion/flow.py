@@ -18,6 +18,20 @@ def noise_path(x_data: torch.Tensor, noise: torch.Tensor, sigma: torch.Tensor) -
     return (1 - s) * x_data + s * noise
 
 
+def source_start_noise(noise: torch.Tensor, x_data: torch.Tensor, source: torch.Tensor,
+                       sigma: torch.Tensor) -> torch.Tensor:
+    """The eps' that puts a training example where a dub starts: noise_path(x_data, eps', sigma)
+    equals the progressive initialisation of the source, (1 - sigma) V_source + sigma eps (Eq. 5).
+
+    eps' = eps + (1 - sigma) / sigma (V_source - x_data). Training on it shows the network at
+    high sigma the noised *source* (whose mouth says nothing about the new speech), not the
+    noised target, whose faint mouth is a shortcut a dub never has; with the x-prediction
+    head and the sigma^2 weighting the loss stays || x_hat - x_data ||^2. sigma must be > 0.
+    """
+    s = sigma.reshape(-1, *([1] * (x_data.ndim - 1))).to(x_data.dtype)
+    return noise + (1 - s) / s * (source - x_data)
+
+
 def velocity_target(x_data: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """u(x_sigma | x_data) = d x_sigma / d sigma = eps - x_data (paper Eq. 2's target)."""
     return noise - x_data

@@ -5,7 +5,8 @@
 Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
 noised target clip and the source clip, whole working region, no mouth mask and no reference
 frames (mask-free editing; the network decides what to change). Each frame's tokens are
-modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding.
+modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
+config.audio_attention each block's patch tokens also attend to their frame's audio tokens.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
 predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
 the velocity itself ("v").
@@ -55,9 +56,13 @@ class OmniSyncDiT(nn.Module):
         # these in place of a frame's audio (and of the prompt when there is none).
         self.null_audio = nn.Parameter(torch.zeros(d))
         self.null_text = nn.Parameter(torch.zeros(d))
+        # Audio attention's keys: the conv encoder's time steps of each frame's window, projected
+        # to the token width, with their place in the window (zero-initialised output: a no-op).
+        self.audio_tokens = nn.Linear(config.audio_hidden, d) if config.audio_attention else None
         modes = (["joint"] * config.depth if config.attention == "joint"
                  else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
-        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m) for m in modes)
+        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m, config.audio_attention)
+                                    for m in modes)
         self.final_layer = FinalLayer(d, p, 3)
         grid = config.region_size // p
         self.register_buffer("pos_spatial", sincos_2d(d, grid), persistent=False)  # (N, D)
@@ -84,6 +89,9 @@ class OmniSyncDiT(nn.Module):
         for block in self.blocks:
             nn.init.zeros_(block.adaLN_modulation[-1].weight)
             nn.init.zeros_(block.adaLN_modulation[-1].bias)
+            if block.audio_attn is not None:
+                nn.init.zeros_(block.audio_attn.proj.weight)
+                nn.init.zeros_(block.audio_attn.proj.bias)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
@@ -94,10 +102,16 @@ class OmniSyncDiT(nn.Module):
         return self.viseme_head(self.audio_embed(audio))
 
     def conditioning(self, sigma: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None,
-                     drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None) -> torch.Tensor:
-        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt."""
+                     drop_audio: torch.Tensor | None,
+                     drop_text: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt, and
+        the frames' audio tokens (B, F, A, D) for audio attention (None without it)."""
         b, f = audio.shape[:2]
-        a = self.audio_embed(audio)  # (B, F, D)
+        a, steps = self.audio_embed.encode(audio)  # (B, F, D), (B, F, A, hidden)
+        tokens = None
+        if self.audio_tokens is not None:
+            where = sincos_1d(a.shape[-1], torch.arange(steps.shape[2])).to(a)  # (A, D)
+            tokens = self.audio_tokens(steps) + where
         if drop_audio is not None:
             a = torch.where(drop_audio.view(b, 1, 1), self.null_audio.to(a.dtype), a)
         if text is None:
@@ -106,7 +120,7 @@ class OmniSyncDiT(nn.Module):
             t = self.text_embed(text)  # (B, D)
             if drop_text is not None:
                 t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
-        return self.sigma_embed(sigma)[:, None] + a + t[:, None]
+        return self.sigma_embed(sigma)[:, None] + a + t[:, None], tokens
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
                 audio: torch.Tensor, text: torch.Tensor | None = None,
@@ -121,9 +135,10 @@ class OmniSyncDiT(nn.Module):
         tokens = self.patch_embed(torch.cat([x, source], dim=2))  # (B, F, N, D)
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
-        c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
+        c, audio_tokens = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
+        keep = None if drop_audio is None else ~drop_audio.reshape(b)
         for block in self.blocks:
-            tokens = block(tokens, c)
+            tokens = block(tokens, c, audio_tokens, keep)
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
             return out

@@ -55,6 +55,10 @@ class TrainConfig:
     sync_loss_weight: float = 0.0
     sync_expert: str = ""  # its weights directory ("" = the bundled weights/sync-expert)
     # --- condition dropout (classifier-free guidance) --------------------------------------
+    # From this noise level up, a pseudo-pair's noised clip is the noised source instead of the
+    # noised target (diffusion.flow.source_start_noise): the input a dub's first step sees
+    # (Eq. 5), without the target's faint mouth to copy. 0: off (Eq. 2 as written).
+    source_start_sigma: float = 0.0
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
     p_drop_both: float = 0.05  # both dropped at once
@@ -94,6 +98,7 @@ class TrainConfig:
             (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
+            (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
              "dropout probabilities must be >= 0 and sum to at most 1"),

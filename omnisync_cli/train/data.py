@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from omnisync_cli.data.pairs import ClipInfo, PairIndex, Segment, draw_dropout, sample_pair
+from omnisync_cli.diffusion.flow import source_start_noise
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import MOUTH_PARAMETERS
@@ -171,13 +172,16 @@ class TrainingExamples(Dataset):
         text = self.text(target)
         if text is None:  # no prompt: the learned null text, as at inference
             text, drop_text = torch.zeros(mcfg.text_dim), True
+        noise = torch.randn(x.shape, generator=gen)  # (F, 3, S, S)
+        if branch == "pseudo" and 0 < cfg.source_start_sigma <= sigma:  # start where a dub starts
+            noise = source_start_noise(noise, x, source, torch.tensor(sigma))
         return {
             "x": x,
             "source": source,
             "audio": self.segment_audio(target),  # (F, W, C)
             "text": text,  # (text_dim,)
             "sigma": torch.tensor(sigma, dtype=torch.float32),
-            "noise": torch.randn(x.shape, generator=gen),  # (F, 3, S, S)
+            "noise": noise,
             "drop_audio": torch.tensor(drop_audio),
             "drop_text": torch.tensor(drop_text),
             "mouth_xy": torch.from_numpy(mouth.astype(np.float32)),

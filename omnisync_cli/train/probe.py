@@ -13,6 +13,12 @@ A model that listens has `own` clearly below `other` and `null`; one that copies
 source has all three equal (the failure the model issue set out to kill). `gap` is
 other - own. The training loop logs it at every sample check; the model card quotes the
 final one.
+
+The noised clip is built two ways: from the target (Eq. 2's path, the keys above), where
+its faint mouth (8 % of the picture at sigma 0.92) tells the answer, and from the source
+as a dub starts (Eq. 5, keys `dub_own`, `dub_other`, `dub_null`, `dub_gap`), where only the
+audio can. Measured on the stage-5 model: own 0.0288 / null 0.0289 from the target, 0.0328
+/ 0.0338 from the source, against 0.0454 for the unedited source mouth.
 """
 
 import numpy as np
@@ -54,15 +60,19 @@ def audio_probe(model, dataset, pairs: list[tuple[Segment, Segment]], sigma: flo
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn(targets.shape, generator=gen).to(device)
     level = torch.full((len(pairs),), sigma, device=device)
-    x_sigma = noise_path(targets, noise, level)
 
-    def error(clip_audio: torch.Tensor, drop: bool) -> float:
+    def error(x_sigma: torch.Tensor, clip_audio: torch.Tensor, drop: bool) -> float:
         drop_audio = torch.full((len(pairs),), drop, dtype=torch.bool, device=device)
         v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text)
         return mouth_error(clean_estimate(model.config, x_sigma, v, level), targets, mouth)
 
-    own = error(audio, False)
-    other = error(audio.roll(1, dims=0), False)  # each pair hears the next pair's clip
-    null = error(audio, True)
-    return {"sigma": sigma, "own": round(own, 5), "other": round(other, 5), "null": round(null, 5),
-            "gap": round(other - own, 5)}
+    result: dict[str, float] = {"sigma": sigma}
+    # From the noised target (Eq. 2's path), then from the noised source as a dub starts (Eq. 5).
+    for prefix, start in (("", targets), ("dub_", sources)):
+        x_sigma = noise_path(start, noise, level)
+        own = error(x_sigma, audio, False)
+        other = error(x_sigma, audio.roll(1, dims=0), False)  # each pair hears the next pair's clip
+        null = error(x_sigma, audio, True)
+        result.update({f"{prefix}own": round(own, 5), f"{prefix}other": round(other, 5),
+                       f"{prefix}null": round(null, 5), f"{prefix}gap": round(other - own, 5)})
+    return result

@@ -2,7 +2,9 @@
 
 import torch
 
-from omnisync_cli.diffusion.flow import cfm_loss, noise_path, sample_training_sigma, velocity_target
+from omnisync_cli.diffusion.flow import (cfm_loss, noise_path, sample_training_sigma, source_start_noise,
+                                         velocity_target)
+from omnisync_cli.diffusion.sampling import progressive_init
 
 
 def test_noise_path_is_the_straight_line_between_data_and_noise():
@@ -68,3 +70,22 @@ def test_cfm_loss_weight_multiplies_each_squared_error():
     assert torch.isclose(weighted, torch.tensor(2.5))
     only_second = cfm_loss(zero_model, x, torch.tensor([0.5]), eps, weight=torch.tensor([[0.0, 1.0]]))
     assert torch.isclose(only_second, torch.tensor(2.0))
+
+
+def test_source_start_noise_puts_the_example_at_the_dubs_start_with_the_x_error_as_loss():
+    g = torch.Generator().manual_seed(0)
+    x, source, eps = (torch.randn(2, 4, 3, 8, 8, generator=g) for _ in range(3))
+    sigma = torch.tensor([0.92, 0.92])
+    shifted = source_start_noise(eps, x, source, sigma)
+    s = sigma.view(-1, 1, 1, 1, 1)
+    # Eq. 5 of the source (a dub's start at tau 0.92), reached on Eq. 2's path towards the target
+    assert torch.allclose(noise_path(x, shifted, sigma), progressive_init(source, 0.92, eps), atol=1e-6)
+    other = source_start_noise(eps, x, source, torch.tensor([0.5, 0.85]))
+    assert torch.allclose(noise_path(x, other, torch.tensor([0.5, 0.85])),
+                          torch.stack([progressive_init(source[0], 0.5, eps[0]),
+                                       progressive_init(source[1], 0.85, eps[1])]), atol=1e-6)
+    # the x-weighted velocity error is the error of the clean clip the velocity implies
+    x_sigma = noise_path(x, shifted, sigma)
+    x_hat = torch.randn(x.shape, generator=g)
+    v = (x_sigma - x_hat) / s
+    assert torch.allclose(s ** 2 * (v - velocity_target(x, shifted)) ** 2, (x_hat - x) ** 2, atol=1e-5)

@@ -82,6 +82,26 @@ def test_frame_audio_modulates_its_own_frame_most():
     assert diff.argmax().item() == 2
 
 
+def test_audio_attention_starts_as_a_no_op_and_is_silent_when_the_audio_is_dropped():
+    torch.manual_seed(0)
+    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
+    attending = OmniSyncDiT(get_preset("tiny", audio_attention=True))
+    missing, unexpected = attending.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(".audio_attn." in k or k.startswith("audio_tokens.") for k in missing)
+    kw = inputs(plain)
+    # zero-initialised output projections: the block gains audio attention as the identity
+    assert torch.allclose(attending(**kw), plain(**kw), atol=1e-6)
+    perturbed(attending, seed=1)
+    base = attending(**kw)
+    assert not torch.allclose(base, attending(**{**kw, "audio": kw["audio"] + 1}))
+    # CFG's unconditional pass: with the audio dropped, no audio reaches the output at all
+    drop = torch.tensor([True, False])
+    dropped = attending(**kw, drop_audio=drop)
+    other = attending(**{**kw, "audio": kw["audio"] * 3 + 1}, drop_audio=drop)
+    assert torch.allclose(dropped[0], other[0], atol=1e-6) and not torch.allclose(dropped[1], other[1])
+    assert torch.allclose(dropped[1], base[1], atol=1e-6)
+
+
 def test_scalar_sigma_and_seeded_init_are_reproducible():
     torch.manual_seed(5)
     a = perturbed(OmniSyncDiT(get_preset("tiny")))

@@ -32,6 +32,24 @@ def test_example_is_a_function_of_its_key(corpus):
     assert not torch.equal(a[(0, 1)]["noise"], a[(1, 1)]["noise"])
 
 
+def test_source_start_moves_high_noise_pseudo_pairs_onto_the_noised_source(corpus):
+    plain = dataset(corpus, pair_threshold=0.1)
+    started = dataset(corpus, pair_threshold=0.1, source_start_sigma=0.5)
+    moved = kept = 0
+    for key in [(0, i) for i in range(12)]:
+        a, b = plain[key], started[key]
+        assert all(torch.equal(a[k], b[k]) for k in a if k != "noise")  # same draws otherwise
+        s = float(a["sigma"])
+        if bool(a["pseudo"]) and s >= 0.5:
+            start = (1 - s) * a["source"] + s * a["noise"]
+            torch.testing.assert_close((1 - s) * b["x"] + s * b["noise"], start, atol=1e-5, rtol=0)
+            moved += 1
+        else:
+            assert torch.equal(a["noise"], b["noise"])
+            kept += 1
+    assert moved and kept
+
+
 def test_flip_and_colour_jitter_hit_target_and_condition_alike(corpus):
     ds = dataset(corpus, flip_prob=1.0, color_jitter=0.0, p_drop_audio=0, p_drop_text=0, p_drop_both=0)
     plain = dataset(corpus, flip_prob=0.0, color_jitter=0.0, p_drop_audio=0, p_drop_text=0, p_drop_both=0)

@@ -106,6 +106,8 @@ def test_audio_probe_of_a_model_that_copies_the_source_reads_equal(corpus):
     dataset = TrainingExamples(corpus, model.config, TrainConfig(preset="tiny"))
     probe = audio_probe(model, dataset, validation_pairs(dataset, 4, 0))
     assert probe["own"] > 0 and probe["own"] == probe["other"] == probe["null"] and probe["gap"] == 0
+    # from the noised source, as a dub starts: x_hat = source, so it is the no-op's own error
+    assert probe["dub_own"] == probe["dub_other"] == probe["dub_null"] > 0 and probe["dub_gap"] == 0
     with pytest.raises(ValueError):
         audio_probe(model, dataset, validation_pairs(dataset, 1, 0))
 
