@@ -80,6 +80,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), keep_colours=False),
     Variant("focus=0", "the defaults, the edit pasted evenly over the working region (no mouth focus)",
             SamplerConfig(), focus=0.0),
+    Variant("focus=0.2", "the defaults with the edit's mouth focus narrowed to sd 0.2 of the region side",
+            SamplerConfig(), focus=0.2),
+    Variant("focus=0.15", "the defaults with the edit's mouth focus narrowed to sd 0.15 of the region side",
+            SamplerConfig(), focus=0.15),
+    Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
+            SamplerConfig(), focus=0.1),
 )}
 
 

@@ -1,12 +1,13 @@
 """OmniSyncDiT: the mask-free Diffusion Transformer of the paper (Sec. 3.2), in pixel space.
 
-    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None)
+    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, mouth_xy=None)
 
 Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
 noised target clip and the source clip, whole working region, no mouth mask and no reference
 frames (mask-free editing; the network decides what to change). Each frame's tokens are
 modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
-config.audio_attention each block's patch tokens also attend to their frame's audio tokens.
+config.audio_attention each block's patch tokens also attend to their frame's audio tokens;
+with config.mouth_hint a 7th channel marks where the tracker puts the mouth (a Gaussian bump).
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
 predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
 the velocity itself ("v").
@@ -17,12 +18,14 @@ import torch.nn as nn
 
 from omnisync_cli.model.audio import AudioEncoder, frontend_channels, frontend_rate, window_length
 from omnisync_cli.model.config import ModelConfig
-from omnisync_cli.model.layers import DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, sincos_1d, sincos_2d
+from omnisync_cli.model.layers import (DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, gaussian_bump, sincos_1d,
+                                       sincos_2d)
 
 SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction into a velocity
 # Mouth parameters the training-only viseme head reads from a frame's audio embedding
 # (open, width, round, teeth, tongue: the fields of data.visemes).
 MOUTH_PARAMETERS = 5
+MOUTH_HINT_RADIUS = 0.12  # the hint bump's sd as a share of the crop (the training loss's mouth bump)
 
 
 def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.Tensor,
@@ -44,7 +47,8 @@ class OmniSyncDiT(nn.Module):
         self.audio_channels = audio_channels or frontend_channels(config)
         self.audio_window = window_length(config.audio_window_s, frontend_rate(config))
 
-        self.patch_embed = PatchEmbed(6, p, d)  # 3 noised-target + 3 source channels
+        # 3 noised-target + 3 source channels (+ 1 mouth hint)
+        self.patch_embed = PatchEmbed(6 + int(config.mouth_hint), p, d)
         self.sigma_embed = SigmaEmbedder(d)
         self.audio_embed = AudioEncoder(self.audio_channels, self.audio_window, config.audio_hidden, d)
         self.text_embed = nn.Linear(config.text_dim, d)
@@ -82,6 +86,7 @@ class OmniSyncDiT(nn.Module):
         w = self.patch_embed.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.zeros_(self.patch_embed.proj.bias)
+        nn.init.zeros_(w[:, 6:])  # the mouth hint starts unheard: a fine-tune begins as the 6-channel model
         nn.init.normal_(self.sigma_embed.mlp[0].weight, std=0.02)
         nn.init.normal_(self.sigma_embed.mlp[2].weight, std=0.02)
         nn.init.normal_(self.null_audio, std=0.02)
@@ -125,14 +130,21 @@ class OmniSyncDiT(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
-                drop_text: torch.Tensor | None = None) -> torch.Tensor:
-        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim).
+                drop_text: torch.Tensor | None = None, mouth_xy: torch.Tensor | None = None) -> torch.Tensor:
+        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim);
+        mouth_xy (B, F, 2) in [0, 1] crop coordinates (read only by a model with the mouth hint).
 
         Returns the velocity (B, F, 3, S, S).
         """
         b, f, _, s, _ = x.shape
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1).expand(b)
-        tokens = self.patch_embed(torch.cat([x, source], dim=2))  # (B, F, N, D)
+        channels = [x, source]
+        if self.config.mouth_hint:
+            if mouth_xy is None:
+                raise ValueError("this model reads the mouth position (mouth hint): pass mouth_xy")
+            hint = gaussian_bump(mouth_xy.to(x.device), s, MOUTH_HINT_RADIUS) * 2 - 1  # [-1, 1] as the pictures
+            channels.append(hint[:, :, None].to(x.dtype))
+        tokens = self.patch_embed(torch.cat(channels, dim=2))  # (B, F, N, D)
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
         c, audio_tokens = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)

@@ -32,6 +32,15 @@ def sincos_2d(dim: int, grid: int) -> torch.Tensor:
     return torch.cat([rows, cols], dim=1)
 
 
+def gaussian_bump(xy: torch.Tensor, size: int, radius: float) -> torch.Tensor:
+    """(..., 2) points (x, y) in [0, 1] crop coordinates -> (..., size, size) maps
+    exp(-d^2 / (2 radius^2)), d the distance of each pixel centre ((j + 0.5) / size, (i + 0.5) / size)."""
+    centres = (torch.arange(size, dtype=torch.float32, device=xy.device) + 0.5) / size
+    dx = centres[None, :] - xy[..., 0, None, None].float()  # (..., 1, size)
+    dy = centres[:, None] - xy[..., 1, None, None].float()  # (..., size, 1)
+    return torch.exp(-(dx ** 2 + dy ** 2) / (2 * radius ** 2))
+
+
 class SigmaEmbedder(nn.Module):
     """Noise level sigma in [0, 1] -> (B, D): sin-cos features of 1000 * sigma (the paper's
     discrete t, so the frequencies cover the range like DiT's timestep embedder), then an MLP."""
