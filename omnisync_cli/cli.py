@@ -526,7 +526,7 @@ def train_sync_command(
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s): `omnisync synth` or `omnisync prepare-data` output.")],
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, samples, final weights. An existing run resumes.")] = Path("runs/train"),
-    preset: Annotated[str, typer.Option(help="Model preset: tiny, cpu-small, cpu-small-xattn (with audio attention), paper.")] = "cpu-small",
+    preset: Annotated[str, typer.Option(help="Model preset: tiny, cpu-small, paper.")] = "cpu-small",
     steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 3000,
     batch_size: Annotated[int, typer.Option(help="Clips per step per process.")] = 8,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 3e-4,

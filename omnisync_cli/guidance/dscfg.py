@@ -115,12 +115,12 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
 
     def velocity(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if config.mode == "none":
-            return model(x, sigma, source, audio, text, mouth_xy=mouth_xy)
+            return model(x, sigma, source, audio, text)
         drop_audio = torch.arange(2 * b, device=x.device) >= b  # second half unconditional
         drop_text = drop_audio if config.drop_text_in_uncond else None
         v = model(torch.cat([x, x]), torch.cat([sigma, sigma]), torch.cat([source, source]),
                   torch.cat([audio, audio]), None if text is None else torch.cat([text, text]),
-                  drop_audio=drop_audio, drop_text=drop_text, mouth_xy=torch.cat([mouth_xy, mouth_xy]))
+                  drop_audio=drop_audio, drop_text=drop_text)
         v_cond, v_uncond = v.float().chunk(2)
         if attribution is not None:
             attribution.add(v_cond, v_uncond, sigma)

@@ -332,14 +332,8 @@ class AudioEncoder(nn.Module):
         reduced = (((window + 1) // 2) + 1) // 2
         self.proj = nn.Linear(hidden * reduced, out_dim)
 
-    def encode(self, windows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(B, F, W, C) -> the frame embeddings (B, F, D) and the convolved windows
-        (B, F, W/4, hidden): a few time steps per frame, which the DiT's audio attention reads."""
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
         b, f, w, c = windows.shape
         x = windows.reshape(b * f, w, c).transpose(1, 2)  # (B*F, C, W)
-        x = self.convs(x)  # (B*F, hidden, W/4)
-        embedding = self.proj(x.flatten(1)).reshape(b, f, -1)  # (B, F, D)
-        return embedding, x.transpose(1, 2).reshape(b, f, x.shape[2], x.shape[1])
-
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        return self.encode(windows)[0]
+        x = self.convs(x).flatten(1)  # (B*F, hidden * W/4)
+        return self.proj(x).reshape(b, f, -1)  # (B, F, D)

@@ -51,14 +51,6 @@ class ModelConfig:
     n_mels: int = 80  # mel bins of the logmel frontend
     audio_window_s: float = 0.32  # seconds of audio around each frame's time that drive it
     audio_hidden: int = 128  # channels of the per-frame conv audio encoder
-    # Audio attention: in every block each patch token also attends to its own frame's audio
-    # (the conv encoder's few time steps of the window), so the audio can act on the mouth's
-    # tokens alone; adaLN only shifts and scales a whole frame. Off: adaLN only (the paper).
-    audio_attention: bool = False
-    # Mouth hint: a 7th input channel, a Gaussian bump where the tracker puts the mouth (not a
-    # mask: every pixel can still change), so the network edits the mouth of a character of a
-    # style it never saw instead of what it takes for one (a beak's eyes). Off: the paper's input.
-    mouth_hint: bool = False
     # --- text conditioning (paper appendix D) ------------------------------------------
     # hash: signed feature hashing of words and word pairs (no weights, works offline);
     # t5: mean-pooled T5 encoder states from text_encoder_dir; minilm: a sentence encoder
@@ -116,14 +108,6 @@ PRESETS: dict[str, ModelConfig] = {
     "cpu-small": ModelConfig(region_size=64, segment_frames=8, overlap_frames=2, patch_size=8,
                              hidden_size=192, depth=6, num_heads=4, audio_frontend="whisper-ct2",
                              audio_hidden=128, text_dim=256),
-    # cpu-small with audio attention in every block (zero-initialised: it starts as cpu-small).
-    "cpu-small-xattn": ModelConfig(region_size=64, segment_frames=8, overlap_frames=2, patch_size=8,
-                                   hidden_size=192, depth=6, num_heads=4, audio_frontend="whisper-ct2",
-                                   audio_hidden=128, text_dim=256, audio_attention=True),
-    # cpu-small with the mouth hint channel (zero-initialised: it starts as cpu-small).
-    "cpu-small-hint": ModelConfig(region_size=64, segment_frames=8, overlap_frames=2, patch_size=8,
-                                  hidden_size=192, depth=6, num_heads=4, audio_frontend="whisper-ct2",
-                                  audio_hidden=128, text_dim=256, mouth_hint=True),
     # Paper scale (GPU): larger region and depth, Whisper audio and T5 text from local dirs.
     "paper": ModelConfig(region_size=256, segment_frames=16, overlap_frames=4, patch_size=8,
                          hidden_size=1152, depth=28, num_heads=16, attention="factorized",

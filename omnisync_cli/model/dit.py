@@ -1,13 +1,11 @@
 """OmniSyncDiT: the mask-free Diffusion Transformer of the paper (Sec. 3.2), in pixel space.
 
-    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, mouth_xy=None)
+    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None)
 
 Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
 noised target clip and the source clip, whole working region, no mouth mask and no reference
 frames (mask-free editing; the network decides what to change). Each frame's tokens are
-modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
-config.audio_attention each block's patch tokens also attend to their frame's audio tokens;
-with config.mouth_hint a 7th channel marks where the tracker puts the mouth (a Gaussian bump).
+modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
 predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
 the velocity itself ("v").
@@ -18,14 +16,12 @@ import torch.nn as nn
 
 from omnisync_cli.model.audio import AudioEncoder, frontend_channels, frontend_rate, window_length
 from omnisync_cli.model.config import ModelConfig
-from omnisync_cli.model.layers import (DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, gaussian_bump, sincos_1d,
-                                       sincos_2d)
+from omnisync_cli.model.layers import DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, sincos_1d, sincos_2d
 
 SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction into a velocity
 # Mouth parameters the training-only viseme head reads from a frame's audio embedding
 # (open, width, round, teeth, tongue: the fields of data.visemes).
 MOUTH_PARAMETERS = 5
-MOUTH_HINT_RADIUS = 0.12  # the hint bump's sd as a share of the crop (the training loss's mouth bump)
 
 
 def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.Tensor,
@@ -47,8 +43,7 @@ class OmniSyncDiT(nn.Module):
         self.audio_channels = audio_channels or frontend_channels(config)
         self.audio_window = window_length(config.audio_window_s, frontend_rate(config))
 
-        # 3 noised-target + 3 source channels (+ 1 mouth hint)
-        self.patch_embed = PatchEmbed(6 + int(config.mouth_hint), p, d)
+        self.patch_embed = PatchEmbed(6, p, d)  # 3 noised-target + 3 source channels
         self.sigma_embed = SigmaEmbedder(d)
         self.audio_embed = AudioEncoder(self.audio_channels, self.audio_window, config.audio_hidden, d)
         self.text_embed = nn.Linear(config.text_dim, d)
@@ -60,13 +55,9 @@ class OmniSyncDiT(nn.Module):
         # these in place of a frame's audio (and of the prompt when there is none).
         self.null_audio = nn.Parameter(torch.zeros(d))
         self.null_text = nn.Parameter(torch.zeros(d))
-        # Audio attention's keys: the conv encoder's time steps of each frame's window, projected
-        # to the token width, with their place in the window (zero-initialised output: a no-op).
-        self.audio_tokens = nn.Linear(config.audio_hidden, d) if config.audio_attention else None
         modes = (["joint"] * config.depth if config.attention == "joint"
                  else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
-        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m, config.audio_attention)
-                                    for m in modes)
+        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m) for m in modes)
         self.final_layer = FinalLayer(d, p, 3)
         grid = config.region_size // p
         self.register_buffer("pos_spatial", sincos_2d(d, grid), persistent=False)  # (N, D)
@@ -86,7 +77,6 @@ class OmniSyncDiT(nn.Module):
         w = self.patch_embed.proj.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
         nn.init.zeros_(self.patch_embed.proj.bias)
-        nn.init.zeros_(w[:, 6:])  # the mouth hint starts unheard: a fine-tune begins as the 6-channel model
         nn.init.normal_(self.sigma_embed.mlp[0].weight, std=0.02)
         nn.init.normal_(self.sigma_embed.mlp[2].weight, std=0.02)
         nn.init.normal_(self.null_audio, std=0.02)
@@ -94,9 +84,6 @@ class OmniSyncDiT(nn.Module):
         for block in self.blocks:
             nn.init.zeros_(block.adaLN_modulation[-1].weight)
             nn.init.zeros_(block.adaLN_modulation[-1].bias)
-            if block.audio_attn is not None:
-                nn.init.zeros_(block.audio_attn.proj.weight)
-                nn.init.zeros_(block.audio_attn.proj.bias)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
@@ -107,16 +94,10 @@ class OmniSyncDiT(nn.Module):
         return self.viseme_head(self.audio_embed(audio))
 
     def conditioning(self, sigma: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None,
-                     drop_audio: torch.Tensor | None,
-                     drop_text: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt, and
-        the frames' audio tokens (B, F, A, D) for audio attention (None without it)."""
+                     drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None) -> torch.Tensor:
+        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt."""
         b, f = audio.shape[:2]
-        a, steps = self.audio_embed.encode(audio)  # (B, F, D), (B, F, A, hidden)
-        tokens = None
-        if self.audio_tokens is not None:
-            where = sincos_1d(a.shape[-1], torch.arange(steps.shape[2])).to(a)  # (A, D)
-            tokens = self.audio_tokens(steps) + where
+        a = self.audio_embed(audio)  # (B, F, D)
         if drop_audio is not None:
             a = torch.where(drop_audio.view(b, 1, 1), self.null_audio.to(a.dtype), a)
         if text is None:
@@ -125,32 +106,24 @@ class OmniSyncDiT(nn.Module):
             t = self.text_embed(text)  # (B, D)
             if drop_text is not None:
                 t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
-        return self.sigma_embed(sigma)[:, None] + a + t[:, None], tokens
+        return self.sigma_embed(sigma)[:, None] + a + t[:, None]
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
-                drop_text: torch.Tensor | None = None, mouth_xy: torch.Tensor | None = None) -> torch.Tensor:
-        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim);
-        mouth_xy (B, F, 2) in [0, 1] crop coordinates (read only by a model with the mouth hint).
+                drop_text: torch.Tensor | None = None) -> torch.Tensor:
+        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim).
 
         Returns the velocity (B, F, 3, S, S).
         """
         b, f, _, s, _ = x.shape
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1).expand(b)
-        channels = [x, source]
-        if self.config.mouth_hint:
-            if mouth_xy is None:
-                raise ValueError("this model reads the mouth position (mouth hint): pass mouth_xy")
-            hint = gaussian_bump(mouth_xy.to(x.device), s, MOUTH_HINT_RADIUS) * 2 - 1  # [-1, 1] as the pictures
-            channels.append(hint[:, :, None].to(x.dtype))
-        tokens = self.patch_embed(torch.cat(channels, dim=2))  # (B, F, N, D)
+        tokens = self.patch_embed(torch.cat([x, source], dim=2))  # (B, F, N, D)
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
-        c, audio_tokens = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
-        keep = None if drop_audio is None else ~drop_audio.reshape(b)
+        c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
         for block in self.blocks:
-            tokens = block(tokens, c, audio_tokens, keep)
+            tokens = block(tokens, c)
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
             return out

@@ -32,15 +32,6 @@ def sincos_2d(dim: int, grid: int) -> torch.Tensor:
     return torch.cat([rows, cols], dim=1)
 
 
-def gaussian_bump(xy: torch.Tensor, size: int, radius: float) -> torch.Tensor:
-    """(..., 2) points (x, y) in [0, 1] crop coordinates -> (..., size, size) maps
-    exp(-d^2 / (2 radius^2)), d the distance of each pixel centre ((j + 0.5) / size, (i + 0.5) / size)."""
-    centres = (torch.arange(size, dtype=torch.float32, device=xy.device) + 0.5) / size
-    dx = centres[None, :] - xy[..., 0, None, None].float()  # (..., 1, size)
-    dy = centres[:, None] - xy[..., 1, None, None].float()  # (..., size, 1)
-    return torch.exp(-(dx ** 2 + dy ** 2) / (2 * radius ** 2))
-
-
 class SigmaEmbedder(nn.Module):
     """Noise level sigma in [0, 1] -> (B, D): sin-cos features of 1000 * sigma (the paper's
     discrete t, so the frequencies cover the range like DiT's timestep embedder), then an MLP."""
@@ -85,27 +76,6 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, length, d))
 
 
-class AudioAttention(nn.Module):
-    """Cross-attention from each frame's patch tokens (B, F, N, D) to that frame's audio tokens
-    (B, F, A, D): every patch reads the sound at its own instant. The output projection starts
-    at zero, so a block gains it as the identity (fine-tuning starts from the trained model)."""
-
-    def __init__(self, hidden_size: int, num_heads: int):
-        super().__init__()
-        self.num_heads = num_heads
-        self.q = nn.Linear(hidden_size, hidden_size)
-        self.kv = nn.Linear(hidden_size, 2 * hidden_size)
-        self.proj = nn.Linear(hidden_size, hidden_size)
-
-    def forward(self, x: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        b, f, n, d = x.shape
-        a, heads = audio.shape[2], self.num_heads
-        q = self.q(x).reshape(b * f, n, heads, d // heads).transpose(1, 2)  # (B*F, heads, N, hd)
-        k, v = self.kv(audio).reshape(b * f, a, 2, heads, d // heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)  # (B*F, heads, N, hd)
-        return self.proj(out.transpose(1, 2).reshape(b, f, n, d))
-
-
 def group_tokens(x: torch.Tensor, mode: str) -> torch.Tensor:
     """(B, F, N, D) -> the sequences one attention layer mixes."""
     b, f, n, d = x.shape
@@ -130,8 +100,7 @@ class DiTBlock(nn.Module):
     (within a frame) or temporal (across frames at one patch position).
     """
 
-    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str,
-                 audio_attention: bool = False):
+    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str):
         super().__init__()
         self.mode = mode
         self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
@@ -141,22 +110,13 @@ class DiTBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(hidden_size, hidden_mlp), nn.GELU(approximate="tanh"),
                                  nn.Linear(hidden_mlp, hidden_size))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
-        self.norm_audio = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
-        self.audio_attn = AudioAttention(hidden_size, num_heads) if audio_attention else None
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, audio: torch.Tensor | None = None,
-                audio_keep: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, F, N, D), c (B, F, D); with audio attention also the frame's audio tokens
-        (B, F, A, D) and audio_keep (B,): 0 where the audio is dropped (the unconditional pass
-        of CFG then hears nothing here either)."""
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = \
             self.adaLN_modulation(c).chunk(6, dim=-1)  # each (B, F, D)
         h = modulate(self.norm1(x), shift_msa, scale_msa)
         h = ungroup_tokens(self.attn(group_tokens(h, self.mode)), self.mode, x.shape)
         x = x + gate_msa[:, :, None] * h
-        if self.audio_attn is not None and audio is not None:
-            h = self.audio_attn(self.norm_audio(x), audio)
-            x = x + (h if audio_keep is None else audio_keep.view(-1, 1, 1, 1).to(h.dtype) * h)
         h = self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x + gate_mlp[:, :, None] * h
 

@@ -104,23 +104,17 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
     """Copy `trained`'s weights into `model`; returns the names left at their fresh init.
 
     The configurations must match except for the audio settings (frontend, window, encoder
-    width, audio attention) and the mouth hint: switching the audio frontend keeps everything
-    the network learned about pictures and starts only the audio encoder fresh; adding audio
-    attention starts only its layers fresh (as a no-op), adding the mouth hint its input
-    channel (at zero). Any other difference is a ConfigError."""
-    audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden",
-                    "audio_attention", "mouth_hint"}
+    width): switching the audio frontend keeps everything the network learned about pictures
+    and starts only the audio encoder fresh. Any other difference is a ConfigError."""
+    audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
     if differ:
         raise ConfigError(f"{origin} holds a model of another configuration ({', '.join(differ)} "
                           "differ); fine-tune with that model's preset")
-    state, target = dict(trained.state_dict()), model.state_dict()
-    hint = "patch_embed.proj.weight"
-    if model.config.mouth_hint and not trained.config.mouth_hint:  # the hint channel starts at zero
-        state[hint] = torch.cat([state[hint], torch.zeros_like(target[hint][:, 6:])], dim=1)
+    state, target = trained.state_dict(), model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    if any(not (k.startswith(("audio_embed.", "audio_tokens.")) or ".audio_attn." in k) for k in fresh):
+    if any(not k.startswith("audio_embed.") for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
     model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})
     return fresh
@@ -175,8 +169,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.init_from:  # fine-tuning: start from trained weights of the same preset
         fresh = init_from_trained(model, load_model(config.init_from, "cpu"), config.init_from)
         if fresh and rank == 0:
-            warnings.warn(f"{config.init_from}: the audio layers differ ({len(fresh)} tensors); "
-                          "they start fresh, every other weight is fine-tuned")
+            warnings.warn(f"{config.init_from}: the audio encoder differs ({len(fresh)} tensors); "
+                          "it starts fresh, every other weight is fine-tuned")
     # The viseme head learns only from the viseme loss: frozen without it (DDP wants a
     # gradient for every trainable weight in every step).
     model.viseme_head.requires_grad_(config.viseme_loss_weight > 0)
@@ -241,8 +235,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                                       config.mouth_loss_radius)
                 x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
                 v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
-                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
-                        mouth_xy=batch["mouth_xy"])
+                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
                 loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
                 if expert is not None:
                     glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),

@@ -63,8 +63,7 @@ def audio_probe(model, dataset, pairs: list[tuple[Segment, Segment]], sigma: flo
 
     def error(x_sigma: torch.Tensor, clip_audio: torch.Tensor, drop: bool) -> float:
         drop_audio = torch.full((len(pairs),), drop, dtype=torch.bool, device=device)
-        v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text,
-                  mouth_xy=mouth)
+        v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text)
         return mouth_error(clean_estimate(model.config, x_sigma, v, level), targets, mouth)
 
     result: dict[str, float] = {"sigma": sigma}

@@ -70,9 +70,8 @@ class RecordingModel:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, mouth_xy=None):
-        self.calls.append(dict(batch=x.shape[0], drop_audio=drop_audio, drop_text=drop_text, text=text,
-                               mouth_xy=mouth_xy))
+    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None):
+        self.calls.append(dict(batch=x.shape[0], drop_audio=drop_audio, drop_text=drop_text, text=text))
         v = torch.ones_like(x)
         if drop_audio is not None:
             v[drop_audio] = 0.0
@@ -92,7 +91,6 @@ def test_wrapper_runs_cond_and_uncond_as_one_batched_forward():
     assert len(model.calls) == 1 and model.calls[0]["batch"] == 4
     assert model.calls[0]["drop_audio"].tolist() == [False, False, True, True]
     assert model.calls[0]["drop_text"] is None  # the prompt stays in the unconditional pass
-    assert torch.equal(model.calls[0]["mouth_xy"], torch.cat([mouth, mouth]))  # both passes see the mouth
     assert torch.allclose(v, torch.full_like(v, 3.0))  # 0 + 3 * (1 - 0)
 
 

@@ -82,58 +82,6 @@ def test_frame_audio_modulates_its_own_frame_most():
     assert diff.argmax().item() == 2
 
 
-def test_audio_attention_starts_as_a_no_op_and_is_silent_when_the_audio_is_dropped():
-    torch.manual_seed(0)
-    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
-    attending = OmniSyncDiT(get_preset("tiny", audio_attention=True))
-    missing, unexpected = attending.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and missing and all(".audio_attn." in k or k.startswith("audio_tokens.") for k in missing)
-    kw = inputs(plain)
-    # zero-initialised output projections: the block gains audio attention as the identity
-    assert torch.allclose(attending(**kw), plain(**kw), atol=1e-6)
-    perturbed(attending, seed=1)
-    base = attending(**kw)
-    assert not torch.allclose(base, attending(**{**kw, "audio": kw["audio"] + 1}))
-    # CFG's unconditional pass: with the audio dropped, no audio reaches the output at all
-    drop = torch.tensor([True, False])
-    dropped = attending(**kw, drop_audio=drop)
-    other = attending(**{**kw, "audio": kw["audio"] * 3 + 1}, drop_audio=drop)
-    assert torch.allclose(dropped[0], other[0], atol=1e-6) and not torch.allclose(dropped[1], other[1])
-    assert torch.allclose(dropped[1], base[1], atol=1e-6)
-
-
-def test_mouth_hint_is_a_seventh_channel_that_starts_unheard():
-    torch.manual_seed(0)
-    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
-    hinted = OmniSyncDiT(get_preset("tiny", mouth_hint=True))
-    assert hinted.patch_embed.proj.weight.shape[1] == 7
-    assert torch.count_nonzero(hinted.patch_embed.proj.weight[:, 6]) == 0
-    state = plain.state_dict()
-    w = state["patch_embed.proj.weight"]
-    state["patch_embed.proj.weight"] = torch.cat([w, torch.zeros_like(w[:, :1])], dim=1)
-    hinted.load_state_dict(state)
-    kw = inputs(plain)
-    mouth = torch.full((2, hinted.config.segment_frames, 2), 0.5)
-    assert torch.allclose(hinted(**kw, mouth_xy=mouth), plain(**kw), atol=1e-6)
-    perturbed(hinted, seed=1)
-    moved = mouth.clone()
-    moved[1, :, 1] = 0.8  # clip 1's mouth lower in the crop
-    a, b = hinted(**kw, mouth_xy=mouth), hinted(**kw, mouth_xy=moved)
-    assert torch.allclose(a[0], b[0]) and not torch.allclose(a[1], b[1])
-    with pytest.raises(ValueError, match="mouth"):
-        hinted(**kw)
-
-
-def test_gaussian_bump_peaks_at_the_point_and_falls_by_the_radius():
-    from omnisync_cli.model.layers import gaussian_bump
-    bump = gaussian_bump(torch.tensor([[0.25, 0.75]]), 8, 0.125)[0]  # pixel centres at (k + 0.5) / 8
-    assert bump.shape == (8, 8)
-    assert bump[5:7, 1:3].min() > bump.max() * 0.6  # the four pixels around (x 0.25, y 0.75)
-    # one radius (one pixel) from a pixel centre at d = 1/16: exp(-(1/16^2 + 1/16^2 + ...) ...)
-    d2 = (0.0625 ** 2 + 0.0625 ** 2)
-    assert torch.isclose(bump[5, 1], torch.exp(torch.tensor(-d2 / (2 * 0.125 ** 2))))
-
-
 def test_scalar_sigma_and_seeded_init_are_reproducible():
     torch.manual_seed(5)
     a = perturbed(OmniSyncDiT(get_preset("tiny")))

@@ -105,8 +105,7 @@ def test_audio_gate_keeps_the_source_where_the_audio_changed_nothing(model):
     assert not np.array_equal(editor.edit(crops, times, mouth, audio), crops)  # the audio does act here
 
     deaf = CountingModel(model)
-    deaf.forward = lambda x, sigma, source, audio, text, drop_audio=None, drop_text=None, mouth_xy=None: \
-        model(x, sigma, source, audio, text)
+    deaf.forward = lambda x, sigma, source, audio, text, drop_audio=None, drop_text=None: model(x, sigma, source, audio, text)
     gated = ModelEditor(deaf, SamplerConfig(steps=2, device="cpu", audio_gate=True)).edit(crops, times, mouth, audio)
     assert np.array_equal(gated, crops)
     ungated = ModelEditor(deaf, SamplerConfig(steps=2, device="cpu", audio_gate=False)).edit(crops, times, mouth, audio)
