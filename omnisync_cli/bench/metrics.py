@@ -121,7 +121,8 @@ def outside_change(output: np.ndarray, source: np.ndarray,
     `editable_rect`, output (F, H, W, 3) against the source frames it was made from.
 
     The edit must not reach these pixels, so the only change allowed is the re-encode's:
-    ~0 levels and ~45 dB or more at the writer's default quality.
+    ~0 levels and ~45 dB or more at the writer's default quality. A working region that
+    covers every frame whole (a close-up) leaves no pixel outside: (nan, nan), nothing to check.
     """
     height, width = source.shape[1:3]
     diffs = []
@@ -129,6 +130,8 @@ def outside_change(output: np.ndarray, source: np.ndarray,
         mask = outside_mask(box, width, height)
         diffs.append(out_frame[mask].astype(np.float64) - src_frame[mask].astype(np.float64))
     d = np.concatenate(diffs)
+    if d.size == 0:
+        return math.nan, math.nan
     return float(np.abs(d).mean()), min(psnr_from_mse(float(np.mean(d ** 2))), PSNR_CAP_DB)
 
 

@@ -8,6 +8,7 @@ needs the no-op's and the ground truth's scores of the same clip, which the runn
 (`sync_recovery`).
 """
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -212,7 +213,8 @@ class SuccessRule:
     """A clip passes when the dub finished and it did not make the picture worse than
     leaving the video alone: its mouth PSNR is at most `max_mouth_drop_db` below that of the
     no-op dub of the same clip (the source re-encoded with the new audio) and nothing
-    outside the working region changed beyond the re-encode."""
+    outside the working region changed beyond the re-encode (where the region leaves any
+    pixel outside it: a close-up whose region covers the frame has no outside figure)."""
 
     # 1 dB is about the smallest PSNR drop that shows side by side on these crops.
     max_mouth_drop_db: float = 1.0
@@ -220,5 +222,6 @@ class SuccessRule:
     min_outside_psnr_db: float = 40.0
 
     def passes(self, scores: dict[str, float], noop_mouth_psnr: float) -> bool:
+        outside = scores.get("outside_psnr")
         return (scores["mouth_psnr"] >= noop_mouth_psnr - self.max_mouth_drop_db
-                and scores["outside_psnr"] >= self.min_outside_psnr_db)
+                and (outside is None or math.isnan(outside) or outside >= self.min_outside_psnr_db))

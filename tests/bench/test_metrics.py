@@ -134,3 +134,16 @@ def test_edit_share_is_the_part_of_the_edit_inside_the_grown_mouth_box():
     assert metrics.edit_share(noise, source, rects) is None  # re-encode noise is no edit
     np.testing.assert_allclose(metrics.mouth_rects(np.array([[15.0, 15.0]]), np.array([[6.0, 4.0]])),
                                [[12, 13, 18, 17]])
+
+
+def test_a_region_covering_every_frame_leaves_no_outside_figure_and_passes_on_the_mouth():
+    from omnisync_cli.bench.scores import SuccessRule
+    source = np.zeros((2, 16, 16, 3), np.uint8)
+    whole = [RegionBox(8.0, 8.0, 40.0)] * 2  # a close-up: the region is larger than the frame
+    mad, value = metrics.outside_change(source + 9, source, whole)
+    assert math.isnan(mad) and math.isnan(value)
+    rule = SuccessRule(max_mouth_drop_db=1.0, min_outside_psnr_db=40.0)
+    assert rule.passes({"mouth_psnr": 30.5, "outside_psnr": None}, 31.0)  # as JSON stores a nan
+    assert rule.passes({"mouth_psnr": 30.5, "outside_psnr": value}, 31.0)
+    assert not rule.passes({"mouth_psnr": 29.5, "outside_psnr": None}, 31.0)
+    assert not rule.passes({"mouth_psnr": 30.5, "outside_psnr": 35.0}, 31.0)
