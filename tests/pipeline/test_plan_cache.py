@@ -43,7 +43,7 @@ def test_a_redub_with_new_speech_skips_tracking_and_matches_a_fresh_dub(folder, 
     plan = folder / "in.plan.npz"
     first = dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
     assert first.plan == "written" and plan.is_file()
-    fresh = dub(folder / "in.mp4", folder / "b.wav", folder / "fresh.mp4", PassthroughEditor(), OPTIONS)
+    dub(folder / "in.mp4", folder / "b.wav", folder / "fresh.mp4", PassthroughEditor(), OPTIONS)
     monkeypatch.setattr(dub_module, "_track_mouth", no_tracking)
     second = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), OPTIONS, plan=plan)
     assert second.plan == "read" and "track" not in second.seconds
