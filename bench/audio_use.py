@@ -52,16 +52,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     source = open_corpus([str(c) for c in args.corpus])
-    dataset, rows = None, []
+    # The pairs and their no-op error depend on the corpus and the model's clip shape only
+    # (the weights compared share a preset): made once.
+    dataset = TrainingExamples(source, load_model(args.weights[0]).config, TrainConfig())
+    pairs = validation_pairs(dataset, args.pairs, 0)
+    sources = torch.stack([to_model_range(dataset.segment_crops(s)) for s, _ in pairs])
+    targets = torch.stack([to_model_range(dataset.segment_crops(t)) for _, t in pairs])
+    mouth = torch.from_numpy(np.stack([dataset.segment_mouth(t) for _, t in pairs]))
+    noop = mouth_error(sources, targets, mouth)
+    rows = []
     for weights in args.weights:
         model = load_model(weights)
-        dataset = dataset or TrainingExamples(source, model.config, TrainConfig())
-        pairs = validation_pairs(dataset, args.pairs, 0)
-        sources = torch.stack([to_model_range(dataset.segment_crops(s)) for s, _ in pairs])
-        targets = torch.stack([to_model_range(dataset.segment_crops(t)) for _, t in pairs])
-        mouth = torch.from_numpy(np.stack([dataset.segment_mouth(t) for _, t in pairs]))
-        rows.append((weights, viseme_correlations(model, dataset, pairs), audio_probe(model, dataset, pairs),
-                     mouth_error(sources, targets, mouth)))
+        rows.append((weights, viseme_correlations(model, dataset, pairs), audio_probe(model, dataset, pairs), noop))
         print(rows[-1], flush=True)
     lines = ["# Does the audio know the mouth, and does the network use it?", "",
              f"`python bench/audio_use.py {' '.join(map(str, args.corpus))} --weights "

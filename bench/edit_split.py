@@ -33,15 +33,12 @@ from markdown_out import emit  # bench/markdown_out.py
 GROW = 0.5  # as metrics.edit_share
 
 
-def mouth_mask(shape: tuple[int, int], rect: np.ndarray, grow: float = GROW) -> np.ndarray:
-    """(H, W, 1) float mask: 1 inside the rect (x0, y0, x1, y1) grown by `grow` x its size."""
-    x0, y0, x1, y1 = rect
-    gx, gy = grow * (x1 - x0) / 2, grow * (y1 - y0) / 2
+def mouth_mask(shape: tuple[int, int], rect: np.ndarray) -> np.ndarray:
+    """(H, W, 1) float mask: 1 inside the rect grown as `edit on mouth` grows it."""
     h, w = shape
+    x0, y0, x1, y1 = metrics.grown_rect(rect, GROW, w, h)
     mask = np.zeros((h, w, 1), np.float32)
-    ix0, iy0 = max(0, int(np.floor(x0 - gx))), max(0, int(np.floor(y0 - gy)))
-    ix1, iy1 = min(w, int(np.ceil(x1 + gx))), min(h, int(np.ceil(y1 + gy)))
-    mask[iy0:iy1, ix0:ix1] = 1.0
+    mask[y0:y1, x0:x1] = 1.0
     return mask
 
 

@@ -195,6 +195,15 @@ def mouth_rects(mouth_xy: np.ndarray, mouth_size: np.ndarray) -> np.ndarray:
     return np.concatenate([mouth_xy - half, mouth_xy + half], axis=1)
 
 
+def grown_rect(rect, grow: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """Integer (x0, y0, x1, y1), end-exclusive, of `rect` grown by `grow` x its size (half on
+    each side) and clipped to a width x height frame."""
+    x0, y0, x1, y1 = rect
+    gx, gy = grow * (x1 - x0) / 2, grow * (y1 - y0) / 2
+    return (max(0, int(np.floor(x0 - gx))), max(0, int(np.floor(y0 - gy))),
+            min(width, int(np.ceil(x1 + gx))), min(height, int(np.ceil(y1 + gy))))
+
+
 def edit_share(output: np.ndarray, source: np.ndarray, rects: np.ndarray, grow: float = 0.5) -> float | None:
     """Share of the edit inside each frame's rect grown by `grow` x its size (None: no edit).
 
@@ -202,13 +211,10 @@ def edit_share(output: np.ndarray, source: np.ndarray, rects: np.ndarray, grow: 
     colour channels), weighted by how far above it is.
     """
     inside = total = 0.0
-    for frame, src, (x0, y0, x1, y1) in zip(output, source, rects):
+    for frame, src, rect in zip(output, source, rects):
         change = np.abs(frame.astype(np.int16) - src.astype(np.int16)).max(axis=2).astype(np.float32)
         weight = np.clip(change - EDIT_NOISE, 0, None)
-        gx, gy = grow * (x1 - x0) / 2, grow * (y1 - y0) / 2
-        h, w = weight.shape
-        ix0, iy0 = max(0, int(np.floor(x0 - gx))), max(0, int(np.floor(y0 - gy)))
-        ix1, iy1 = min(w, int(np.ceil(x1 + gx))), min(h, int(np.ceil(y1 + gy)))
+        ix0, iy0, ix1, iy1 = grown_rect(rect, grow, weight.shape[1], weight.shape[0])
         total += float(weight.sum())
         if ix1 > ix0 and iy1 > iy0:
             inside += float(weight[iy0:iy1, ix0:ix1].sum())

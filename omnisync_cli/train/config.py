@@ -54,11 +54,11 @@ class TrainConfig:
     # mouth against the audio; 0 = off. It must use the model's audio frontend and window.
     sync_loss_weight: float = 0.0
     sync_expert: str = ""  # its weights directory ("" = the bundled weights/sync-expert)
-    # --- condition dropout (classifier-free guidance) --------------------------------------
     # From this noise level up, a pseudo-pair's noised clip is the noised source instead of the
     # noised target (diffusion.flow.source_start_noise): the input a dub's first step sees
     # (Eq. 5), without the target's faint mouth to copy. 0: off (Eq. 2 as written).
     source_start_sigma: float = 0.0
+    # --- condition dropout (classifier-free guidance) --------------------------------------
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
     p_drop_both: float = 0.05  # both dropped at once

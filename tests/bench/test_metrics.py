@@ -147,3 +147,8 @@ def test_a_region_covering_every_frame_leaves_no_outside_figure_and_passes_on_th
     assert rule.passes({"mouth_psnr": 30.5, "outside_psnr": value}, 31.0)
     assert not rule.passes({"mouth_psnr": 29.5, "outside_psnr": None}, 31.0)
     assert not rule.passes({"mouth_psnr": 30.5, "outside_psnr": 35.0}, 31.0)
+
+
+def test_grown_rect_adds_half_the_growth_on_each_side_and_clips_to_the_frame():
+    assert metrics.grown_rect((10.0, 20.0, 30.0, 30.0), 0.5, 64, 48) == (5, 17, 35, 33)
+    assert metrics.grown_rect((0.5, 40.0, 8.5, 47.0), 1.0, 64, 48) == (0, 36, 13, 48)
