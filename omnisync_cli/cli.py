@@ -613,6 +613,7 @@ def bench(
     out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,
+    true_track: Annotated[bool, typer.Option(help="Dub at the generator's true mouth positions instead of the tracker's (a diagnosis: what the tracker costs).")] = False,
 ) -> None:
     """Dub the held-out benchmark clips with each variant and score them against the ground truth.
 
@@ -643,7 +644,8 @@ def bench(
             err_console.print(label)
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),
-                                rule=SuccessRule(max_mouth_drop_db=max_drop), label=label)
+                                rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
+                                true_track=true_track)
     except OmniSyncError as error:
         fail(error)
     if label:

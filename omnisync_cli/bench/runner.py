@@ -137,6 +137,19 @@ def track_record(track: MouthTrack, clip: BenchClip) -> dict:
                           and mean_error <= FOUND_MAX_ERROR)}
 
 
+def truth_track(clip: BenchClip, track: MouthTrack) -> MouthTrack:
+    """The manifest's mouth centres and face widths as a mouth track (every frame found and
+    edited), shaped like the tracker's `track`."""
+    n = len(track)
+    last = len(clip.face_width) - 1  # a decoded frame past the manifest's end keeps its last entry
+    rows = np.minimum(np.arange(n), last)
+    xy = np.asarray(clip.mouth_xy, np.float32)[rows]
+    width = np.asarray(clip.face_width, np.float32)[rows]
+    side = np.array([RegionBox.around_mouth(x, y, w).side for (x, y), w in zip(xy, width)], np.float32)
+    return replace(track, cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), side=side, mouth_x=xy[:, 0].copy(),
+                   mouth_y=xy[:, 1].copy(), found=np.ones(n, bool), source="truth", edit=None)
+
+
 @dataclass
 class ClipInputs:
     """One benchmark clip decoded, tracked and planned, shared by all its dubs."""
@@ -155,11 +168,18 @@ class ClipInputs:
         return self.analysis.track
 
     @classmethod
-    def load(cls, clip: BenchClip, face: FaceConfig) -> "ClipInputs":
+    def load(cls, clip: BenchClip, face: FaceConfig, true_track: bool = False) -> "ClipInputs":
+        """`true_track`: dub at the generator's own mouth positions instead of the tracker's
+        (separates what the tracker costs from what the model does)."""
         source, _ = read_video(clip.source)
         target, _ = read_video(clip.target)
         speech = load_audio(clip.speech)
-        analysis = analyse(clip.source, DubOptions(face=face))
+        if true_track:  # a constant mouth skips the tracker; its track is then replaced
+            first = tuple(float(v) for v in clip.mouth_xy[0])
+            analysis = analyse(clip.source, DubOptions(face=replace(face, mouth=first)))
+            analysis = replace(analysis, track=truth_track(clip, analysis.track))
+        else:
+            analysis = analyse(clip.source, DubOptions(face=face))
         # Which source frame each output frame shows: dub's own length rule.
         info = analysis.info
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
@@ -241,12 +261,15 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                   scorers: Sequence[Scorer] = DEFAULT_SCORERS,
                   metric_specs: Sequence[Metric] = DEFAULT_METRICS,
                   rule: SuccessRule = SuccessRule(), face: FaceConfig = FaceConfig(),
-                  strip_clips: int = 3, strip_frames: int = 6, label: str = "") -> dict:
+                  strip_clips: int = 3, strip_frames: int = 6, label: str = "",
+                  true_track: bool = False) -> dict:
     """Dub, score and report; returns the results.json document.
 
     `clips`: None = all, N = N clips spread over the categories, or a list of clip ids.
     `weights`: the model directory the model variants load (None: the bundled model).
     `label`: a note on the weights for the report (e.g. the checkpoint step).
+    `true_track`: dub at the generator's true mouth positions, not the tracker's (a diagnosis
+    of the tracker's share of the error; the default scores the product as users get it).
     `progress(line)` hears one line per dub. A dub that raises is recorded as failed (with
     its error) and the run goes on; a variant whose editor cannot be built stops it.
 
@@ -271,7 +294,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     untracked = []  # clips the pipeline found no mouth in: no dub of them can be scored
     for number, clip in enumerate(chosen, 1):
         try:
-            inputs = ClipInputs.load(clip, face)
+            inputs = ClipInputs.load(clip, face, true_track)
         except InputError as exc:
             untracked.append({"id": clip.id, "category": clip.category, "group": clip.group, "error": str(exc)})
             say(f"[{number}/{len(chosen)}] {clip.id}: NOT DUBBED, {exc}")
@@ -315,6 +338,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     results = {
         "format": "omnisync-bench-results", "version": 1,
         "corpus": str(corpus_dir), "weights": None if weights is None else str(weights), "label": label,
+        "track": "truth" if true_track else "pipeline",
         "variants": [v.to_dict() for v in variants],
         "success_rule": asdict(rule),
         "metrics": [asdict(m) for m in metric_specs],

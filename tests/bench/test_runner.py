@@ -105,13 +105,32 @@ def test_a_clip_without_a_found_mouth_is_listed_and_the_run_goes_on(bench_corpus
     real = runner.ClipInputs.load
     calls = []
 
-    def first_has_no_mouth(clip, face):
+    def first_has_no_mouth(clip, face, true_track=False):
         calls.append(clip.id)
         if len(calls) == 1:
             raise InputError("no mouth found in any frame")
-        return real(clip, face)
+        return real(clip, face, true_track)
     monkeypatch.setattr(runner.ClipInputs, "load", staticmethod(first_has_no_mouth))
     results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=2, strip_clips=0)
     assert [c["id"] for c in results["untracked"]] == calls[:1]
     assert [c["id"] for c in results["clips"]] == calls[1:]
     assert "Clips not dubbed" in (tmp_path / "report.md").read_text()
+
+
+def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
+    """--true-track: the region follows the generator's mouth, not the tracker's guess."""
+    from omnisync_cli.bench.runner import ClipInputs
+    from omnisync_cli.face.config import FaceConfig
+    from omnisync_cli.face.region import RegionBox
+    clip = select_clips(load_manifest(bench_corpus), 1)[0]
+    inputs = ClipInputs.load(clip, FaceConfig(), true_track=True)
+    track = inputs.track
+    n = min(len(track), len(clip.face_width))
+    assert track.source == "truth" and track.edit is None and track.found.all()
+    np.testing.assert_allclose(track.mouth_x[:n], clip.mouth_xy[:n, 0], atol=1e-3)
+    np.testing.assert_allclose(track.cy[:n], clip.mouth_xy[:n, 1], atol=1e-3)
+    np.testing.assert_allclose(track.side[:n], [RegionBox.around_mouth(0, 0, w).side for w in clip.face_width[:n]],
+                               rtol=1e-5)
+    results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=[clip.id], strip_clips=0,
+                            true_track=True)
+    assert results["track"] == "truth" and results["clips"][0]["track"]["mouth_error"] < 1e-3
