@@ -50,7 +50,7 @@ def segments(k: int, frames: int, size: int, seed: int, localiser) -> tuple[dict
                  for f, (x, y), w in zip(clip.frames, clip.mouth_xy, clip.face_width)]
         out[place] = np.stack(crops)
         (x, y), w = clip.mouth_xy[mid], clip.face_width[mid]
-        gate[place] = localiser.mouth_score(clip.frames[mid], x + dx * w, y + dy * w, w) >= localiser.config.min_score
+        gate[place] = localiser.mouth_score(clip.frames[mid], x + dx * w, y + dy * w, w) >= localiser.config.gate_min_score
     empty = []
     for j in range(frames):
         spec = scene.frame_spec(j)
@@ -58,7 +58,7 @@ def segments(k: int, frames: int, size: int, seed: int, localiser) -> tuple[dict
         x, y = clip.mouth_xy[j]
         empty.append(crop_region(bg, RegionBox.around_mouth(x, y, clip.face_width[j]), size))
         if j == mid:
-            gate["background"] = localiser.mouth_score(bg, x, y, clip.face_width[j]) >= localiser.config.min_score
+            gate["background"] = localiser.mouth_score(bg, x, y, clip.face_width[j]) >= localiser.config.gate_min_score
     out["background"] = np.stack(empty)
     return out, gate, speech.waveform
 

@@ -1,9 +1,10 @@
 """The mouth track on benchmark clips: where it lands and what it costs per frame of video.
 
-    python bench/track_speed.py CORPUS [--write bench/results/tracking.md]
+    python bench/track_speed.py CORPUS [--localiser DIR] [--write bench/results/tracking.md]
 
 Runs `face.track.MouthTracker` at its defaults over every benchmark clip of a corpus (the
-frames decoded beforehand, so only tracking is timed) and reports per style group: the track
+frames decoded beforehand, so only tracking is timed), given the source's own speech as the
+dub gives it (it picks the speaking mouth among several), and reports per style group: the track
 source, the mean mouth error against the manifest in face widths, the share of frames
 within 10 % of a face width, and milliseconds of tracking per frame of video. Written to run
 unchanged on older trees too (`git worktree add /tmp/old COMMIT` and PYTHONPATH=/tmp/old), so
@@ -19,6 +20,7 @@ import numpy as np
 
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTracker
+from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoReader
 
 from markdown_out import emit  # bench/markdown_out.py
@@ -27,6 +29,7 @@ from markdown_out import emit  # bench/markdown_out.py
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
+    parser.add_argument("--localiser", type=Path, default=None, help="localiser weights (default: bundled)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     import torch
@@ -34,14 +37,16 @@ def main() -> None:
     manifest = json.loads((args.corpus / "bench" / "manifest.json").read_text())
     rows = {}
     for clip in manifest["clips"]:
-        with VideoReader(args.corpus / "bench" / clip["dir"] / "source.mp4") as reader:
+        video = args.corpus / "bench" / clip["dir"] / "source.mp4"
+        with VideoReader(video) as reader:
             frames = [f.image for f in reader.iter_frames()]
+        face = FaceConfig() if args.localiser is None else FaceConfig(localiser=args.localiser)
         started = time.perf_counter()
         try:
-            with MouthTracker(FaceConfig(), fps=float(clip["fps"])) as tracker:
+            with MouthTracker(face, fps=float(clip["fps"])) as tracker:
                 for frame in frames:
                     tracker.observe(frame)
-                track = tracker.finish()
+                track = tracker.finish(speech=lambda: load_audio(video))
             source = track.source
             n = min(len(track), len(clip["mouth_xy"]))
             truth = np.asarray(clip["mouth_xy"])[:n]
@@ -55,8 +60,10 @@ def main() -> None:
         where = "-" if error is None else f"{error.mean():.3f} fw, {100 * (error <= 0.1).mean():.0f}% within 0.1"
         print(f"{clip['id']:32s} {source:22s} {where:28s} {ms:.1f} ms/frame", flush=True)
     lines = ["# Mouth tracking on the benchmark clips", "",
-             f"`python bench/track_speed.py {args.corpus}`: MouthTracker defaults, one CPU thread, frames decoded "
-             "beforehand.", "",
+             f"`python bench/track_speed.py {args.corpus}"
+             + ("" if args.localiser is None else f" --localiser {args.localiser}")
+             + "`: MouthTracker defaults, one CPU thread, frames decoded "
+             "beforehand, the source's own speech given.", "",
              "| group | clips | sources | mean error (face widths) | frames within 0.1 fw | ms / frame |",
              "|---|---|---|---|---|---|"]
     for group, items in rows.items():

@@ -614,6 +614,7 @@ def bench(
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,
     true_track: Annotated[bool, typer.Option(help="Dub at the generator's true mouth positions instead of the tracker's (a diagnosis: what the tracker costs).")] = False,
+    localiser: Annotated[Optional[Path], typer.Option(help="Mouth-localiser weights folder to track with (default: the bundled one), to judge a candidate localiser by its dubs.")] = None,
 ) -> None:
     """Dub the held-out benchmark clips with each variant and score them against the ground truth.
 
@@ -645,7 +646,7 @@ def bench(
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
-                                true_track=true_track)
+                                face=FaceConfig(localiser=localiser), true_track=true_track)
     except OmniSyncError as error:
         fail(error)
     if label:

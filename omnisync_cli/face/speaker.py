@@ -1,9 +1,11 @@
-"""Which of several mouths speaks: the one whose motion follows the source video's own speech.
+"""Which of the localiser's mouths to follow: the best-supported one, or the one that speaks.
 
 The localiser finds every mouth in a frame. Its looks (every 0.2 s) are linked into
-per-character tracks; for each track the mouth's change between consecutive looks (a small
-grey patch around the mouth) is correlated with the loudness of the source's audio over the
-same interval. A mouth that moves when there is sound and rests in the pauses is the speaker.
+per-character tracks. By default the track found most often and most surely is followed
+(`best_supported`), so that one look's false alarm cannot capture the whole video. Where
+looks hold several mouths, each track's change between consecutive looks (a small grey patch
+around the mouth) is correlated with the loudness of the source's audio over the same
+interval: a mouth that moves when there is sound and rests in the pauses is the speaker.
 """
 
 from dataclasses import dataclass, field
@@ -59,6 +61,25 @@ def link_tracks(looks: list[tuple[int, list[tuple[FaceObservation, np.ndarray]]]
             tracks[best].looks.append((index, obs, desc))
             taken.add(best)
     return tracks
+
+
+def support(track: CandidateTrack) -> float:
+    """The evidence for a track: the sum of its looks' confidences."""
+    return float(sum(obs.score for _, obs, _ in track.looks))
+
+
+def best_supported(tracks: list[CandidateTrack]) -> list[CandidateTrack]:
+    """The best-supported track and, strongest first, every other track of at least MIN_LOOKS
+    looks that overlaps none of those chosen in time (the character leaving and coming back);
+    [] without tracks."""
+    chosen: list[CandidateTrack] = []
+    for track in sorted(tracks, key=support, reverse=True):
+        first, last = track.looks[0][0], track.looks[-1][0]
+        if chosen and (len(track.looks) < MIN_LOOKS or any(
+                first <= t.looks[-1][0] and t.looks[0][0] <= last for t in chosen)):
+            continue
+        chosen.append(track)
+    return chosen
 
 
 def speech_following(track: CandidateTrack, speech: np.ndarray, rate: int, fps: float) -> float:

@@ -21,7 +21,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
-from omnisync_cli.face.speaker import choose_speaker, link_tracks, mouth_descriptor
+from omnisync_cli.face.speaker import best_supported, choose_speaker, link_tracks, mouth_descriptor
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -350,19 +350,22 @@ class MouthTracker:
 
 
     def _speaker_picks(self, fps: float, speech) -> tuple[list, bool]:
-        """The localiser picks, or those of the mouth that follows the source's speech."""
-        if self.config.face_index != 0 or speech is None or not any(len(c) > 1 for _, c in self._looks):
-            return self._local_picks, False
-        waveform = speech()
-        if waveform is None or not np.any(waveform):
+        """The looks to follow: with `face_index` 0 the best-supported mouth's (face.speaker),
+        or the one that follows the source's speech where looks hold several; else the picks
+        by size made during the pass."""
+        if self.config.face_index != 0:
             return self._local_picks, False
         tracks = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps))
-        chosen = {(i, round(x, 3), round(y, 3)) for i, x, y, _ in self._local_picks}
-        default = max(tracks, key=lambda t: sum((i, round(o.mouth_x, 3), round(o.mouth_y, 3)) in chosen
-                                                for i, o, _ in t.looks))
-        speaker = choose_speaker(tracks, default, waveform, SPEECH_RATE, fps)
+        chosen = best_supported(tracks)
+        picks = sorted((i, o.mouth_x, o.mouth_y, o.face_width) for t in chosen for i, o, _ in t.looks)
+        if speech is None or not any(len(c) > 1 for _, c in self._looks):
+            return picks, False
+        waveform = speech()
+        if waveform is None or not np.any(waveform):
+            return picks, False
+        speaker = choose_speaker(tracks, chosen[0], waveform, SPEECH_RATE, fps)
         if speaker is None:
-            return self._local_picks, False
+            return picks, False
         return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
 
 

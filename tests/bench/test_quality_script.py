@@ -33,3 +33,10 @@ def test_benchmarks_a_training_checkpoint(bench_corpus, tiny_weights, tmp_path):
 def test_a_user_error_is_one_line_and_exit_2(tmp_path):
     result = runner.invoke(app, ["bench", str(tmp_path), "--variants", "no-op"])
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
+
+
+def test_tracks_with_the_localiser_it_is_given(bench_corpus, tmp_path):
+    missing = tmp_path / "no-localiser"
+    result = runner.invoke(app, ["bench", str(bench_corpus), "--clips", "1", "--variants", "no-op",
+                                 "--out", str(tmp_path / "out"), "--localiser", str(missing)])
+    assert result.exit_code == 2 and str(missing) in result.stderr

@@ -87,6 +87,16 @@ def test_gate_looks_once_per_stride_and_closes_without_a_mouth():
     assert not blind.allows(3, lambda: frame, 32, 32, 20) and blind.closed == 1
 
 
+def test_the_gate_opens_at_its_own_threshold_below_a_new_candidates():
+    """A tracked region keeps its edit at a score a new candidate would not pass."""
+    frame = np.zeros((64, 64, 3), np.uint8)
+    assert SMALL.gate_min_score < SMALL.min_score
+    between = (SMALL.gate_min_score + SMALL.min_score) / 2
+    assert MouthGate(CountingLocaliser(between), stride=5).allows(0, lambda: frame, 32, 32, 20)
+    below = SMALL.gate_min_score - 0.01
+    assert not MouthGate(CountingLocaliser(below), stride=5).allows(0, lambda: frame, 32, 32, 20)
+
+
 def test_a_small_localiser_learns_to_find_mouths():
     """150 steps on 16 corpus-v2 samples at 64 px: it must find their mouths again."""
     torch.manual_seed(0)

@@ -55,3 +55,34 @@ def test_without_speech_or_with_a_face_index_the_choice_is_by_size():
     assert np.allclose(track_with(FaceConfig(), speech=False).mouth_x, 90.0)
     by_hand = track_with(FaceConfig(face_index=1), speech=True)
     assert not by_hand.speaker_by_speech and np.allclose(by_hand.mouth_x, 30.0)  # second largest, by hand
+
+
+def mouth(x, width, score):
+    return FaceObservation(float(x), 40.0, float(width), (x - width / 2, 10.0, x + width / 2, 50.0), score)
+
+
+def track_of(script, fps=FPS):
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                           landmarker=ScriptedLandmarker([[]] * (2 * len(script))),
+                           localiser=ScriptedLocaliser(script))
+    frame = np.full((80, 400, 3), 128, np.uint8)
+    for _ in range(2 * len(script)):  # one look every 2nd frame
+        tracker.observe(frame)
+    return tracker.finish()
+
+
+def test_one_looks_large_false_alarm_does_not_capture_the_track():
+    """The first look sees only a large, unsure false alarm; the mouth is found in every later
+    look: the track follows the mouth from the start (the alarm's look is filled from it)."""
+    script = [[mouth(300, 80, 0.35)]] + [[mouth(100, 30, 0.7)]] * 14
+    track = track_of(script)
+    assert np.allclose(track.mouth_x, 100.0)
+
+
+def test_a_character_that_leaves_and_comes_back_is_followed_in_both_stretches():
+    """Two stretches of the same character (5+ looks each, apart in time and place) are both
+    followed; a sure one-look alarm in between is not."""
+    script = [[mouth(100, 30, 0.7)]] * 6 + [[]] * 6 + [[mouth(300, 80, 0.95)]] + [[]] * 5 + [[mouth(200, 30, 0.6)]] * 7
+    track = track_of(script)
+    assert np.allclose(track.mouth_x[:11], 100.0) and np.allclose(track.mouth_x[-14:], 200.0)
+    assert track.mouth_x.max() <= 200.0  # the frames between are the two stretches' neighbours, never the alarm
