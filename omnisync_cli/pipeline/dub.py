@@ -14,7 +14,7 @@ import time
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
+from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
@@ -185,8 +186,10 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         features = editor.prepare_audio(waveform)
 
     with clock("render"):
-        _render(analysis.video, info, output, track, plan, load_audio_native(audio), editor, features,
-                options, progress)
+        native, rate = load_audio_native(audio)
+        with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
+                         crf=options.crf) as writer:
+            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -274,19 +277,20 @@ def _source_speech(video: Path) -> np.ndarray | None:
         return None
 
 
-def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray,
-            audio: tuple[np.ndarray, int], editor: Editor, features, options: DubOptions,
-            progress: Progress) -> None:
+def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
+                progress: Progress, emit: Callable[[Planes], None]) -> None:
+    """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
+    with its working region edited and pasted back, handed to `emit` in order as yuv420p
+    planes (`render` encodes them; `tune` shrinks them to its tiles). `features`: the speech's
+    `editor.prepare_audio`."""
+    video, info, track = analysis.video, analysis.info, analysis.track
     size = editor.region_size
 
     def edit(crops, times, mouth_xy):
         edited = editor.edit(crops, times, mouth_xy, features)
         return keep_source_colours(edited, crops) if options.keep_colours else edited
 
-    with VideoReader(video) as reader, \
-            VideoWriter(output, info.width, info.height, info.fps, audio[0], audio_rate=audio[1],
-                        crf=options.crf) as writer, \
-            progress.stage("dubbing", len(plan)) as advance:
+    with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:
         source = SourceFrames(reader, frame_count=len(track))
         source.start()
 
@@ -314,14 +318,13 @@ def _render(video: Path, info, output: Path, track: MouthTrack, plan: np.ndarray
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.
             if not editable or np.array_equal(edited, item.crop):
-                writer.write_planes(frame.planes)
+                emit(frame.planes)
                 return
             u, v = item.mouth_xy
             # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside it
             # reaches the encoder exactly as it was decoded.
-            writer.write_planes(paste_into_planes(frame.planes, window, edited, box, options.feather,
-                                                  item.crop, (box.left + u * box.side, box.top + v * box.side),
-                                                  options.focus))
+            emit(paste_into_planes(frame.planes, window, edited, box, options.feather, item.crop,
+                                   (box.left + u * box.side, box.top + v * box.side), options.focus))
 
         # Decoding runs ahead of the editor and pasting and encoding behind it, each in its
         # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.

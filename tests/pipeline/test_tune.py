@@ -92,3 +92,31 @@ def test_only_the_previewed_part_of_the_video_is_analysed(tmp_path):
     assert len(analysis.frame_times) == 10 and len(analysis.track) == 10
     assert analysis.info.duration == pytest.approx(0.4) and analysis.info.frame_count == 10
     assert not analysis.warnings  # a short analysis is not a truncated file
+
+
+def test_each_tile_carries_its_label_band(inputs):
+    grid = TuneGrid(taus=(1.0,), cfg_peaks=(1.0, 3.0), seconds=0.4, tile_width=128)
+    out = tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+               grid, OPTIONS)
+    with VideoReader(out) as reader:
+        frame = next(iter(reader.iter_frames())).image.astype(int)
+    for c in range(2):
+        band = frame[1:17, c * 128 + 2:c * 128 + 126]
+        assert np.median(band) < 40 and band.max() > 150  # a dark band with white text on it
+        assert frame[30:60, c * 128 + 4].min() > 100  # the grey source below it
+
+
+def test_shrunk_planes_keep_their_picture():
+    from omnisync_cli.media.yuv import planes_to_rgb, rgb_to_planes
+    from omnisync_cli.pipeline.tune import shrink_planes
+    rgb = np.zeros((64, 96, 3), np.uint8)
+    rgb[:, :48] = (200, 30, 30)  # left half red, right half black
+    small = planes_to_rgb(shrink_planes(rgb_to_planes(rgb), 48, 32)).astype(int)
+    assert small.shape == (32, 48, 3)
+    assert np.abs(small[16, 8] - (200, 30, 30)).max() < 8 and small[16, 40].max() < 8
+
+
+def test_an_odd_or_tiny_tile_width_is_refused(inputs):
+    with pytest.raises(ConfigError, match="tile width"):
+        tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+             TuneGrid(tile_width=101), OPTIONS)
