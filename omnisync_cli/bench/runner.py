@@ -219,7 +219,7 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer], focus: float | None = None,
-                  keep_colours: bool = True) -> tuple[dict, ScoredClip | None]:
+                  keep_colours: bool = True, region_scale: float | None = None) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
@@ -231,6 +231,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
         options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours)
         if focus is not None:
             options = replace(options, focus=focus)
+        if region_scale is not None:
+            options = replace(options, region_scale=region_scale)
         dubbed = render(inputs.analysis, inputs.clip.speech, output_path, editor, options)
     except Exception as exc:  # recorded with its message, counted as a failure, reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
@@ -314,7 +316,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         for variant in runs:
             entry, scored = dub_and_score(inputs, editors[variant.name],
                                           out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
-                                          variant.focus, variant.keep_colours)
+                                          variant.focus, variant.keep_colours, variant.region_scale)
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged

@@ -25,6 +25,7 @@ class Variant:
     focus: float | None = None  # paste focus (DubOptions.focus); None: the pipeline's default
     prompt: str = ""  # the text prompt of every dub (paper appendix D); "" = none
     keep_colours: bool = True  # DubOptions.keep_colours
+    region_scale: float | None = None  # DubOptions.region_scale; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -36,7 +37,7 @@ class Variant:
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
-                "prompt": self.prompt, "keep_colours": self.keep_colours}
+                "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -86,6 +87,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), focus=0.15),
     Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
             SamplerConfig(), focus=0.1),
+    *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
+              SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}
 
 

@@ -43,8 +43,8 @@ from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
-from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options,
-                                       render)
+from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, render,
+                                       working_track)
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
@@ -138,9 +138,9 @@ def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
 
 
 def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_frames: int) -> tuple[VideoPieces, VideoPieces]:
-    """Crop the tracked working region of every frame (up to max_source_seconds) and cut the
-    training and held-out pieces."""
-    track, fps = analysis.track, float(analysis.info.fps)
+    """Crop the working region the default dub edits (DubOptions.region_scale) of every frame
+    (up to max_source_seconds) and cut the training and held-out pieces."""
+    track, fps = working_track(analysis.track, DubOptions().region_scale), float(analysis.info.fps)
     count = min(len(track), int(config.max_source_seconds * fps))
     crops = np.empty((count, size, size, 3), np.uint8)
     with VideoReader(analysis.video) as reader:

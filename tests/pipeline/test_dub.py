@@ -232,3 +232,29 @@ def test_the_edit_keeps_the_source_hues_unless_told_otherwise(tmp_path, keep_col
         centre = next(iter(reader.iter_frames())).image[24, 32].astype(int)
     greenish = centre[1] > centre[0] + 40
     assert greenish != keep_colours, centre
+
+
+@pytest.mark.parametrize("source,shrunk", [("landmarks", True), ("override", False)])
+def test_the_region_scale_shrinks_a_tracked_region_but_not_one_given_by_hand(clip, source, shrunk):
+    """region_scale 0.5 of a tracked face: the edit stays in the central half of the box;
+    a --region the user gave is edited whole."""
+    import dataclasses
+
+    from omnisync_cli.pipeline.dub import analyse, render
+    folder, _ = clip
+    options = DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=0.0, region_scale=0.5)
+    analysis = analyse(folder / "in.mp4", options)
+    analysis = dataclasses.replace(analysis, track=dataclasses.replace(analysis.track, source=source))
+    render(analysis, folder / "speech.wav", folder / "out.mp4", ShiftEditor(region_size=16), options)
+    change = read_all(folder / "out.mp4")[0].astype(float) - read_all(folder / "in.mp4")[0].astype(float)
+    centre = change[24:28, 30:34].mean()  # the box (20..44, 14..38) centre
+    ring = change[16:19, 22:25].mean()  # inside the box, outside its central half
+    assert centre > 30
+    assert (ring < 5) == shrunk and (ring > 30) == (not shrunk)
+
+
+def test_a_region_scale_out_of_range_is_refused(clip):
+    folder, _ = clip
+    with pytest.raises(ConfigError, match="region scale"):
+        dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", PassthroughEditor(),
+            DubOptions(region_scale=0.1))
