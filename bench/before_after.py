@@ -63,20 +63,26 @@ def main() -> None:
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     editor = load_editor(None, SamplerConfig())
-    rows = []
+    rows, refused = [], []
     for clip in select_clips(load_manifest(args.corpus), args.clips):
         try:
             inputs = ClipInputs.load(clip, FaceConfig())
         except InputError as exc:  # the pipeline finds no mouth: nothing to compare
             print(clip.id, 'not dubbed:', exc, flush=True)
+            refused.append(f"{clip.id} (both trees: this one finds no mouth)")
             continue
         paths = {name: args.out / f"{clip.id}-{name}.mp4" for name in ("no-op", "before", "after")}
         args.out.mkdir(parents=True, exist_ok=True)
         dub(clip.source, clip.speech, paths["no-op"], PassthroughEditor(), DubOptions(overwrite=True))
         dub(clip.source, clip.speech, paths["after"], editor, DubOptions(overwrite=True))
         env = dict(os.environ, PYTHONPATH=str(args.before_tree.resolve()))
-        subprocess.run([sys.executable, "-m", "omnisync_cli", "dub", str(clip.source), str(clip.speech), "-o",
-                        str(paths["before"]), "--overwrite", "--quiet"], env=env, check=True, cwd="/")
+        before = subprocess.run([sys.executable, "-m", "omnisync_cli", "dub", str(clip.source), str(clip.speech),
+                                 "-o", str(paths["before"]), "--overwrite", "--quiet"], env=env, cwd="/")
+        if before.returncode == 2:  # the older tree refuses it (no mouth found): only one side to score
+            print(clip.id, "not dubbed by the before tree", flush=True)
+            refused.append(f"{clip.id} (the before tree finds no mouth; this tree dubs it)")
+            continue
+        before.check_returncode()
         scores = {name: score(inputs, path) for name, path in paths.items()}
         n = min(len(inputs.target), len(inputs.mouth_boxes))
         truth = mouth_sync_scores(metrics.crop_mouths(inputs.target[:n], inputs.mouth_boxes[:n]), inputs.speech,
@@ -101,9 +107,11 @@ def main() -> None:
         for name in ("no-op", "before", "after"):
             cells = []
             for key, _ in keys:
-                values = [s[name][key] for s in chosen if s[name].get(key) is not None]
+                values = [s[name][key] for s in chosen if s[name].get(key) is not None and np.isfinite(s[name][key])]
                 cells.append(f"{np.mean(values):.3f}" if values else "–")
             lines.append(f"| {group} | {name} | {len(chosen)} | " + " | ".join(cells) + " |")
+    if refused:
+        lines += ["", "Not compared: " + "; ".join(refused) + "."]
     emit(lines, args.write)
 
 
