@@ -4,9 +4,10 @@
 
 Segments of 8 frames are cut from corpus-v2 scenes (benchmark identities) at places without a
 mouth: the background of frames without any character, the character's forehead (one face
-width above the mouth) and beside the head (1.5 face widths to a side). Each is edited by
-the model at the shipped defaults with a speech track, exactly as the dub pipe would if the
-tracker put its region there, and compared with real mouth regions of the same scenes.
+width above the mouth) and beside the head (1.5 face widths to a side), each a region of the dub's default
+size (`DubOptions.region_scale` x the face width). Each is edited by the model at the
+shipped defaults with a speech track, exactly as the dub pipe would if the tracker put its
+region there, and compared with real mouth regions of the same scenes.
 Reported: mean absolute change (8-bit levels) and the 99th percentile of the per-pixel
 change, per kind of region, without and with the pipeline's mouth gate (on localiser
 tracks the localiser takes a second look at the region before the model may edit it; a
@@ -26,11 +27,13 @@ from omnisync_cli.data.visemes import viseme_track
 from omnisync_cli.face.localiser import open_localiser
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
+from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import default_weights_dir
 
 from markdown_out import emit  # bench/markdown_out.py
 
 PLACES = {"mouth": (0.0, 0.0), "forehead": (0.0, -1.0), "beside": (1.5, 0.0)}  # offsets in face widths
+REGION = DubOptions().region_scale  # the dub's working region, x the face width
 
 
 def segments(k: int, frames: int, size: int, seed: int, localiser) -> tuple[dict, dict, np.ndarray]:
@@ -46,7 +49,7 @@ def segments(k: int, frames: int, size: int, seed: int, localiser) -> tuple[dict
     out, gate = {}, {}
     mid = frames // 2
     for place, (dx, dy) in PLACES.items():
-        crops = [crop_region(f, RegionBox.around_mouth(x + dx * w, y + dy * w, w), size)
+        crops = [crop_region(f, RegionBox.around_mouth(x + dx * w, y + dy * w, REGION * w), size)
                  for f, (x, y), w in zip(clip.frames, clip.mouth_xy, clip.face_width)]
         out[place] = np.stack(crops)
         (x, y), w = clip.mouth_xy[mid], clip.face_width[mid]
@@ -56,7 +59,7 @@ def segments(k: int, frames: int, size: int, seed: int, localiser) -> tuple[dict
         spec = scene.frame_spec(j)
         bg = np.clip(spec.background * spec.light + (0 if spec.noise is None else spec.noise), 0, 255).astype(np.uint8)
         x, y = clip.mouth_xy[j]
-        empty.append(crop_region(bg, RegionBox.around_mouth(x, y, clip.face_width[j]), size))
+        empty.append(crop_region(bg, RegionBox.around_mouth(x, y, REGION * clip.face_width[j]), size))
         if j == mid:
             gate["background"] = localiser.mouth_score(bg, x, y, clip.face_width[j]) >= localiser.config.gate_min_score
     out["background"] = np.stack(empty)
