@@ -58,6 +58,10 @@ class TrainConfig:
     # noised target (diffusion.flow.source_start_noise): the input a dub's first step sees
     # (Eq. 5), without the target's faint mouth to copy. 0: off (Eq. 2 as written).
     source_start_sigma: float = 0.0
+    # Train on the central part of every stored crop: a working region of this x the one the
+    # corpus stored (1.0 x the face width), as the dub's DubOptions.region_scale (0.8) frames
+    # it; the mouth positions and the sync loss's mouth glimpse follow. 1: the stored crops.
+    region_scale: float = 1.0
     # --- condition dropout (classifier-free guidance) --------------------------------------
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
@@ -99,6 +103,7 @@ class TrainConfig:
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
             (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
+            (0.3 <= self.region_scale <= 1, "region_scale must be in [0.3, 1] (a part of the stored crop)"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
              "dropout probabilities must be >= 0 and sum to at most 1"),

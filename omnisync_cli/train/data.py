@@ -19,6 +19,7 @@ from torch.utils.data import Dataset, Sampler
 
 from omnisync_cli.data.pairs import ClipInfo, PairIndex, Segment, draw_dropout, sample_pair
 from omnisync_cli.diffusion.flow import source_start_noise
+from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import MOUTH_PARAMETERS
@@ -59,6 +60,24 @@ def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
         return crops
     interp = cv2.INTER_AREA if crops.shape[1] > size else cv2.INTER_LINEAR
     return np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in crops])
+
+
+def central_crops(crops: np.ndarray, scale: float, size: int) -> np.ndarray:
+    """(F, S0, S0, 3) -> (F, size, size, 3): the centred square of `scale` x S0 side, by the
+    pipeline's own resampling rule (face.region.crop_region); scale 1 is resize_crops."""
+    if scale == 1.0:
+        return resize_crops(crops, size)
+    side = crops.shape[1]
+    box = RegionBox(side / 2, side / 2, scale * side)
+    return np.stack([crop_region(c, box, size) for c in crops])
+
+
+def central_mouth(mouth_xy: np.ndarray, scale: float) -> np.ndarray:
+    """Mouth positions (..., 2) in [0, 1] of a crop -> in its centred `scale` part, clipped
+    to [0, 1] as the pipeline's MouthTrack.mouth_in_box does."""
+    if scale == 1.0:
+        return mouth_xy
+    return np.clip(0.5 + (np.asarray(mouth_xy) - 0.5) / scale, 0.0, 1.0).astype(np.float32)
 
 
 def to_model_range(crops: np.ndarray) -> torch.Tensor:
@@ -122,8 +141,8 @@ class TrainingExamples(Dataset):
     def segment_crops(self, seg: Segment) -> np.ndarray:
         """(F, S, S, 3) uint8 crops of a segment at the model's region size."""
         f = self.model_config.segment_frames
-        return resize_crops(self.clip(seg.clip).crops[seg.rendering][seg.start:seg.start + f],
-                            self.model_config.region_size)
+        return central_crops(self.clip(seg.clip).crops[seg.rendering][seg.start:seg.start + f],
+                             self.config.region_scale, self.model_config.region_size)
 
     def segment_audio(self, seg: Segment) -> torch.Tensor:
         """(F, W, C) audio windows of the segment's own utterance at its frame times."""
@@ -133,7 +152,8 @@ class TrainingExamples(Dataset):
 
     def segment_mouth(self, seg: Segment) -> np.ndarray:
         f = self.model_config.segment_frames
-        return np.asarray(self.clip(seg.clip).mouth_xy[seg.rendering][seg.start:seg.start + f], np.float32)
+        mouth = np.asarray(self.clip(seg.clip).mouth_xy[seg.rendering][seg.start:seg.start + f], np.float32)
+        return central_mouth(mouth, self.config.region_scale)
 
     def segment_visemes(self, seg: Segment) -> torch.Tensor:
         """(F, 5) mouth parameters that drove the segment's rendering; NaN where unknown

@@ -238,8 +238,9 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                         text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
                 loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
                 if expert is not None:
+                    # The expert's span is a share of a 1.0 region: of a smaller crop, more.
                     glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),
-                                              batch["mouth_xy"], expert.config.mouth_span,
+                                              batch["mouth_xy"], expert.config.mouth_span / config.region_scale,
                                               expert.config.mouth_px)
                     loss = loss + config.sync_loss_weight * sync_loss(
                         expert, glimpses, batch["audio"], ~batch["drop_audio"])

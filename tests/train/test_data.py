@@ -89,3 +89,32 @@ def test_example_pairs_target_audio_with_an_eq3_condition(corpus):
     for epoch in range(1, 10):  # enough draws to see both branches
         branches |= {bool(ds[(epoch, i)]["pseudo"]) for i in range(len(ds))}
     assert branches == {True, False}
+
+
+def test_a_smaller_region_is_the_central_part_and_the_mouth_follows_it():
+    """central_crops cuts the centred square; central_mouth puts a mark where it lands."""
+    from omnisync_cli.train.data import central_crops, central_mouth
+    crops = np.zeros((1, 96, 96, 3), np.uint8)
+    crops[0, 60:64, 30:34] = 255  # a mark centred at (32, 62) px: (0.333, 0.646) of the crop
+    small = central_crops(crops, 0.8, 64)
+    (u, v), = central_mouth(np.array([[32 / 96, 62 / 96]], np.float32), 0.8)
+    ys, xs = np.nonzero(small[0, :, :, 0] > 128)
+    assert abs(xs.mean() + 0.5 - u * 64) < 1 and abs(ys.mean() + 0.5 - v * 64) < 1
+    assert small.shape == (1, 64, 64, 3) and small[0, :4].max() == 0  # the stored border is cut off
+    np.testing.assert_array_equal(central_crops(crops, 1.0, 96), crops)
+
+
+def test_training_at_a_smaller_region_shows_the_mouth_larger(corpus):
+    plain, tight = dataset(corpus), dataset(corpus, region_scale=0.5)
+    a, b = plain[(0, 3)], tight[(0, 3)]
+    torch.testing.assert_close(b["mouth_xy"], torch.clamp(0.5 + (a["mouth_xy"] - 0.5) / 0.5, 0, 1))
+    assert not torch.equal(a["x"], b["x"]) and a["x"].shape == b["x"].shape
+
+
+def test_a_region_scale_outside_the_stored_crop_is_refused():
+    import pytest
+
+    from omnisync_cli.errors import ConfigError
+    for bad in (1.2, 0.1, float("nan")):
+        with pytest.raises(ConfigError, match="region_scale"):
+            TrainConfig(region_scale=bad).validate()
