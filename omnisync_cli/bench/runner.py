@@ -28,11 +28,11 @@ from omnisync_cli.bench.scores import (DEFAULT_METRICS, DEFAULT_SCORERS, Metric,
 from omnisync_cli.bench.variants import VARIANTS, Variant
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import FaceConfig
-from omnisync_cli.face.region import RegionBox
+from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.dub import DubOptions, VideoAnalysis, analyse, render
+from omnisync_cli.pipeline.dub import DubOptions, VideoAnalysis, analyse, render, working_track
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.timeline import plan_source_frames
 
@@ -145,7 +145,7 @@ def truth_track(clip: BenchClip, track: MouthTrack) -> MouthTrack:
     rows = np.minimum(np.arange(n), last)
     xy = np.asarray(clip.mouth_xy, np.float32)[rows]
     width = np.asarray(clip.face_width, np.float32)[rows]
-    side = np.array([RegionBox.around_mouth(x, y, w).side for (x, y), w in zip(xy, width)], np.float32)
+    side = (REGION_SCALE * width).astype(np.float32)  # RegionBox.around_mouth's side
     return replace(track, cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), side=side, mouth_x=xy[:, 0].copy(),
                    mouth_y=xy[:, 1].copy(), found=np.ones(n, bool), source="truth", edit=None)
 
@@ -242,8 +242,9 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     output, _ = read_video(output_path)
     n = min(len(output), len(inputs.target), len(inputs.plan))
     plan = inputs.plan[:n]
+    working = working_track(inputs.track, options.region_scale)  # the regions this dub edited
     scored = ScoredClip(output=output[:n], target=inputs.target[:n], source=inputs.source[plan],
-                        mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[inputs.track.box(int(k)) for k in plan],
+                        mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=[working.box(int(k)) for k in plan],
                         speech=inputs.speech, fps=inputs.clip.fps,
                         mouth_rects=None if inputs.mouth_rects is None else inputs.mouth_rects[plan],
                         utterance=inputs.clip.meta.get("target_utterance"),
