@@ -87,8 +87,6 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), focus=0.15),
     Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
             SamplerConfig(), focus=0.1),
-    *(Variant(f"shrink={levels:g}", f"the defaults with changes under {levels:g} levels returned to the source",
-              SamplerConfig(edit_threshold=levels)) for levels in (4.0, 8.0, 16.0, 24.0)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

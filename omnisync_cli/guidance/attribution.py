@@ -17,8 +17,6 @@ import torch.nn.functional as F
 # mouth PSNR 31.97 / sync R 0.33; 0.90 31.54 / 0.32; 1.0 (the maximum) 32.78 / 0.30.
 GATE_BLUR = 0.05
 GATE_QUANTILE = 0.98
-# shrink_edit's blur of the edit's size, a fraction of the region side (1.3 px at 64 px).
-SHRINK_BLUR = 0.02
 
 
 class AudioAttribution:
@@ -61,17 +59,3 @@ def attribution_mask(total: torch.Tensor, blur_sd: float, quantile: float) -> to
 def gate_edit(source: torch.Tensor, edited: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """source + mask (edited - source): the edit where the mask is 1, the source where it is 0."""
     return source + mask.to(edited.dtype) * (edited - source)
-
-
-def shrink_edit(source: torch.Tensor, edited: torch.Tensor, threshold: float, blur_sd: float) -> torch.Tensor:
-    """Soft-threshold the edit by its local size: source + e max(m - threshold, 0) / m, with
-    e = edited - source and m its RGB length blurred by `blur_sd` px. Changes smaller than
-    the threshold (a faint re-render of an unchanged cheek or eye) return to the source; a
-    mouth that really changes keeps its edit, less the threshold. Tensors (..., 3, S, S) in
-    the model's [-1, 1] units; threshold in the same units (0: the edit as is)."""
-    if threshold <= 0:
-        return edited
-    change = edited.float() - source.float()
-    size = gaussian_blur(change.pow(2).sum(dim=-3).sqrt(), blur_sd).clamp_min(1e-8)
-    keep = (size - threshold).clamp_min(0.0) / size
-    return (source.float() + keep.unsqueeze(-3) * change).to(edited.dtype)

@@ -15,8 +15,7 @@ import torch
 
 from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_schedule
 from omnisync_cli.errors import ConfigError, InputError
-from omnisync_cli.guidance.attribution import (GATE_BLUR, GATE_QUANTILE, SHRINK_BLUR, AudioAttribution,
-                                              attribution_mask, gate_edit, shrink_edit)
+from omnisync_cli.guidance.attribution import GATE_BLUR, GATE_QUANTILE, AudioAttribution, attribution_mask, gate_edit
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
@@ -43,9 +42,6 @@ class SamplerConfig:
     # Off by default: measured, it halves the change on mouth and mouth-free crops alike
     # (bench/mouth_free.py) rather than singling out the mouth (weights/cpu-small/README.md).
     audio_gate: bool = False
-    # Return changes smaller than this many 8-bit levels to the source (guidance.attribution.
-    # shrink_edit); 0 = the edit as sampled.
-    edit_threshold: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
@@ -54,8 +50,6 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
-        if not 0 <= self.edit_threshold <= 255:
-            raise ConfigError(f"edit threshold must be between 0 and 255 levels, got {self.edit_threshold}")
 
 
 def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
@@ -140,5 +134,4 @@ class ModelEditor:
         if attribution is not None:
             mask = attribution_mask(attribution.total, GATE_BLUR * s, GATE_QUANTILE)
             x = gate_edit(source, x.float(), mask)
-        x = shrink_edit(source, x.float(), self.sampler.edit_threshold / 127.5, SHRINK_BLUR * s)
         return tensor_to_crops(x)

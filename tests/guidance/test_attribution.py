@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from omnisync_cli.guidance.attribution import (AudioAttribution, attribution_mask, gate_edit, gaussian_blur,
-                                              shrink_edit)
+from omnisync_cli.guidance.attribution import AudioAttribution, attribution_mask, gate_edit, gaussian_blur
 
 
 def test_attribution_sums_sigma_times_the_passes_difference_over_calls():
@@ -47,24 +46,3 @@ def test_an_edit_the_audio_did_not_ask_for_is_dropped():
     gated = gate_edit(source, edited, attribution_mask(acc.total, 1.0, 0.98))
     assert torch.equal(gated, source)
     assert torch.equal(gate_edit(source, edited, torch.ones(1, 2, 1, 8, 8)), edited)
-
-
-def test_shrink_returns_small_changes_to_the_source_and_shortens_large_ones_by_the_threshold():
-    source = torch.zeros(1, 2, 3, 16, 16)
-    edited = source.clone()
-    edited[..., :8] = torch.tensor([0.03, 0.0, -0.04]).view(3, 1, 1)  # length 0.05: a faint smear
-    edited[..., 8:] = torch.tensor([0.6, 0.0, 0.8]).view(3, 1, 1)  # length 1.0: a real change
-    out = shrink_edit(source, edited, threshold=0.1, blur_sd=0.0)
-    assert torch.equal(out[..., :8], source[..., :8])
-    # e (m - t) / m: the colour of the change is kept, its length falls from 1.0 to 0.9
-    assert torch.allclose(out[..., 8:], 0.9 * edited[..., 8:])
-
-
-def test_shrink_judges_the_blurred_size_and_zero_threshold_keeps_the_edit():
-    source = torch.zeros(1, 1, 3, 16, 16)
-    edited = source.clone()
-    edited[0, 0, 0, 8, 8] = 1.0  # one stray pixel: large, but alone
-    assert torch.equal(shrink_edit(source, edited, 0.0, 2.0), edited)
-    out = shrink_edit(source, edited, threshold=0.1, blur_sd=2.0)
-    assert torch.equal(out, source)  # its blurred size is 1 / (2 pi 4) = 0.04 < 0.1
-    assert not torch.equal(shrink_edit(source, edited, 0.1, 0.0), source)
