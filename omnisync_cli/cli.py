@@ -165,9 +165,13 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
 
 
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
-                  audio_gate=False):
+                  audio_gate=False, passthrough=False):
+    """The sampler settings, flags checked; None for a pass-through dub, which then never
+    imports torch (about 1.5-3 s of its start-up)."""
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
                 cfg_gamma=cfg_gamma, seed=seed)
+    if passthrough:
+        return None
     from omnisync_cli.guidance.dscfg import GuidanceConfig
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
@@ -237,7 +241,7 @@ def dub(
                                 any_colours)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=audio_gate)
+                                device, dtype, audio_gate=audio_gate, passthrough=passthrough)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -409,7 +413,7 @@ def batch_dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=audio_gate)
+                                device, dtype, audio_gate=audio_gate, passthrough=passthrough)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads

@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,18 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert summary["output_frames"] == 15 and summary["track_source"] == "override"
     assert set(summary["seconds"]) >= {"probe", "track", "render"}
     assert probe_video(inputs / "out.mp4").frame_count == 15
+
+
+def test_a_passthrough_dub_never_imports_torch(inputs):
+    """Its start-up is part of the pipeline's overhead (bench/realtime.py): no network, no torch."""
+    code = ("import sys; from omnisync_cli.cli import app\n"
+            "try:\n    app()\nexcept SystemExit as stop:\n    assert stop.code == 0, stop.code\n"
+            "assert 'torch' not in sys.modules")
+    args = ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4"),
+            "--passthrough", "-q", "--region", "20,14,24,24"]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (inputs / "out.mp4").exists()
 
 
 def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
