@@ -23,6 +23,8 @@ def chroma_range(source: np.ndarray, quantile: float = GAMUT_QUANTILE) -> tuple[
 def keep_source_colours(edited: np.ndarray, source: np.ndarray, quantile: float = GAMUT_QUANTILE) -> np.ndarray:
     """`edited` (F, S, S, 3) uint8 RGB with every changed pixel's chroma clamped into the
     chroma range of `source` (the same crops before the edit)."""
+    if np.array_equal(edited, source):  # nothing edited (a pass-through dub): nothing to hold
+        return edited
     low, high = chroma_range(source, quantile)
     ycc = cv2.cvtColor(edited.reshape(-1, 1, 3), cv2.COLOR_RGB2YCrCb).reshape(edited.shape).astype(np.float32)
     ycc[..., 1:] = np.clip(ycc[..., 1:], low, high)

@@ -38,6 +38,13 @@ ASSUMED_FPS = 30.0
 # cartoon must not win over the character that speaks).
 LANDMARKS_MIN_SHARE = 0.5
 
+# After this long without a human face, MediaPipe looks only every LANDMARKS_IDLE_EVERY_S
+# (a drawn character, an animal, a robot: each miss costs a full face detection, several
+# times the localiser's look) until it finds one; the looks it skips count as misses in
+# LANDMARKS_MIN_SHARE. A face that appears later is found within LANDMARKS_IDLE_EVERY_S.
+LANDMARKS_IDLE_S = 1.0
+LANDMARKS_IDLE_EVERY_S = 1.0
+
 
 def editable_frames(valid: np.ndarray, max_gap: float) -> np.ndarray:
     """Frames to edit: found ones and those in runs of missed frames no longer than `max_gap`.
@@ -228,6 +235,8 @@ class MouthTracker:
         self._next_landmarks = 0
         self._previous: FaceObservation | None = None
         self._last_pick = -1
+        self._last_face = -1  # the last landmark look that found any face
+        self._landmarks_idle = False  # looking rarely: no face for LANDMARKS_IDLE_S
         # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look
         # with its mouth patch, to find the speaker among several mouths (face/speaker.py).
         self._local_picks: list[tuple[int, float, float, float]] = []
@@ -257,33 +266,53 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
-        if self._landmarker is not None and index < self._next_landmarks:  # between two looks
-            for values in (self._x, self._y, self._w):
-                values.append(float("nan"))
-            return None
         scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
         pick = None
         if self._landmarker is not None:
-            self._next_landmarks = index + self._landmark_stride()
-            self._landmark_looks += 1
-            faces = [in_frame_pixels(face, *scale)
-                     for face in self._landmarker.detect(image, round(index * 1000 / self._pass_fps))]
-            if index - self._last_pick > REACQUIRE_S * self._pass_fps:
-                self._previous = None
-            pick = pick_face(faces, self._previous, self.config.face_index)
-            nan = float("nan")
-            self._x.append(pick.mouth_x if pick else nan)
-            self._y.append(pick.mouth_y if pick else nan)
-            self._w.append(pick.face_width if pick else nan)
-            if pick is not None:
-                self._previous, self._last_pick = pick, index
-                self._n_landmarks += 1
+            if index < self._next_landmarks:  # between two looks
+                for values in (self._x, self._y, self._w):
+                    values.append(float("nan"))
+                if not self._landmarks_idle:  # the localiser looks where a landmark look missed
+                    return None
+            else:
+                pick = self._observe_landmarks(image, index, scale)
         if pick is None and self.config.use_localiser and index >= self._next_local:
             pick = self._observe_localiser(image, index, scale)
         return pick
 
+    def _observe_landmarks(self, image: np.ndarray, index: int,
+                           scale: tuple[float, float]) -> FaceObservation | None:
+        self._landmark_looks += 1
+        faces = [in_frame_pixels(face, *scale)
+                 for face in self._landmarker.detect(image, round(index * 1000 / self._pass_fps))]
+        if faces:
+            self._last_face = index
+        if index - self._last_pick > REACQUIRE_S * self._pass_fps:
+            self._previous = None
+        pick = pick_face(faces, self._previous, self.config.face_index)
+        nan = float("nan")
+        self._x.append(pick.mouth_x if pick else nan)
+        self._y.append(pick.mouth_y if pick else nan)
+        self._w.append(pick.face_width if pick else nan)
+        if pick is not None:
+            self._previous, self._last_pick = pick, index
+            self._n_landmarks += 1
+        self._next_landmarks = index + self._next_landmark_stride(index)
+        return pick
+
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
+
+    def _next_landmark_stride(self, index: int) -> int:
+        """Frames to the next landmark look: the usual stride, or the idle one after
+        LANDMARKS_IDLE_S without any face (the looks it skips count as misses)."""
+        stride = self._landmark_stride()
+        self._landmarks_idle = index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps
+        if not self._landmarks_idle:
+            return stride
+        idle = max(stride, round(LANDMARKS_IDLE_EVERY_S * self._pass_fps))
+        self._landmark_looks += idle / stride - 1
+        return idle
 
     def _observe_localiser(self, image: np.ndarray, index: int,
                            scale: tuple[float, float]) -> FaceObservation | None:

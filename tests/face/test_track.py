@@ -327,3 +327,49 @@ def test_localiser_looks_at_shrunk_pictures_report_frame_pixels():
     assert track.source == "localiser"
     np.testing.assert_allclose(track.mouth_x, 100, rtol=1e-5)
     np.testing.assert_allclose(track.mouth_y, 80, rtol=1e-5)
+
+
+class TimedLandmarker:
+    """Finds one face at frames [start, stop) of a 25 fps clip, read from the timestamp."""
+
+    def __init__(self, start: int, stop: int):
+        self.start, self.stop, self.frames = start, stop, []
+
+    def detect(self, image, timestamp_ms):
+        frame = round(timestamp_ms * 25 / 1000)
+        self.frames.append(frame)
+        return [face(100, 120, 60)] if self.start <= frame < self.stop else []
+
+    def close(self):
+        pass
+
+
+def test_landmarks_look_once_a_second_after_a_second_without_any_face():
+    """A drawn character: MediaPipe stops paying a full face search every 2nd frame, while
+    the localiser keeps its own pace (every 0.2 s)."""
+    landmarker, localiser = TimedLandmarker(0, 0), ScriptedLocaliser([[face(200, 50, 30)]] * 20)
+    tracker = MouthTracker(FaceConfig(), fps=25, landmarker=landmarker, localiser=localiser)
+    run(tracker, 100)
+    assert landmarker.frames == [*range(0, 25, 2), 49, 74, 99]
+    assert localiser.looks == 20 and tracker.finish().source == "localiser"
+
+
+def test_a_face_that_appears_later_is_found_within_a_second_and_then_looked_at_densely():
+    landmarker = TimedLandmarker(60, 200)
+    tracker = MouthTracker(FaceConfig(), fps=25, landmarker=landmarker,
+                           localiser=ScriptedLocaliser([[]] * 40))
+    run(tracker, 200)
+    first = next(f for f in landmarker.frames if f >= 60)
+    assert first - 60 <= 25
+    assert landmarker.frames[-1] >= 198 and np.all(np.diff([f for f in landmarker.frames if f >= first]) == 2)
+    track = tracker.finish()
+    assert track.source == "landmarks" and np.allclose(track.mouth_x[first:], 100)
+
+
+@pytest.mark.parametrize("face_frames, source", [(30, "localiser"), (70, "landmarks")])
+def test_skipped_looks_count_as_misses_when_landmarks_and_localiser_compete(face_frames, source):
+    """The share of looks that found the face is what it would be looking every 2nd frame."""
+    tracker = MouthTracker(FaceConfig(), fps=25, landmarker=TimedLandmarker(0, face_frames),
+                           localiser=ScriptedLocaliser([[face(200, 50, 30)]] * 100))
+    run(tracker, 100)
+    assert tracker.finish().source == source
