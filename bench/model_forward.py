@@ -5,15 +5,24 @@ batched, one segment, as ModelEditor runs it) and the time of one training step
 (forward + backward + AdamW) at batch 8.
 
     python bench/model_forward.py [--preset cpu-small] [--set attention=factorized --set patch_size=4]
+    python bench/model_forward.py --weights weights/cpu-small --int8   # + int8 dynamic quantisation
+
+With `--int8` the guided forward is also timed with every Linear layer quantised to int8
+on the fly (torch.ao's dynamic quantisation, the CPU's fbgemm kernels), and the largest and
+mean change of the velocity it outputs is printed beside the speed ratio.
 """
 
 import argparse
+import copy
 import time
+import warnings
+
 import torch
 
 from omnisync_cli.diffusion.flow import cfm_loss
 from omnisync_cli.model.config import ModelConfig, get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.weights import load_model
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -45,12 +54,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="training batch (clips)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--weights", default=None, help="time these trained weights (their config) instead")
+    parser.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation of the linears")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    cfg = get_preset(args.preset, **parse_overrides(args.set))
-    model = OmniSyncDiT(cfg)
+    if args.weights:
+        model = load_model(args.weights, torch.device("cpu"))
+        cfg = model.config
+    else:
+        cfg = get_preset(args.preset, **parse_overrides(args.set))
+        model = OmniSyncDiT(cfg)
     f, s = cfg.segment_frames, cfg.region_size
     w, c = model.audio_window, model.audio_channels
     print(f"preset {args.preset} {cfg}")
@@ -65,6 +80,8 @@ def main() -> None:
         t_fwd = timed(lambda: model(x, torch.full((2,), 0.5), x, audio, drop_audio=drop), args.repeats)
     print(f"guided forward (cond+uncond batched, {f} frames): {t_fwd * 1000:.1f} ms per segment, "
           f"{t_fwd / f * 1000:.1f} ms per frame per step")
+    if args.int8:
+        time_int8(model, x, audio, drop, t_fwd, args.repeats)
 
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -80,6 +97,21 @@ def main() -> None:
 
     t_step = timed(step, args.repeats)
     print(f"train step (batch {b}, forward + backward + AdamW): {t_step:.2f} s")
+
+
+def time_int8(model, x, audio, drop, t_fwd: float, repeats: int) -> None:
+    """The same guided forward with the linears quantised to int8 on the fly, and how far
+    its velocity moves from the fp32 one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        quantised = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                           dtype=torch.qint8)
+    sigma = torch.full((2,), 0.5)
+    with torch.no_grad():
+        t_q = timed(lambda: quantised(x, sigma, x, audio, drop_audio=drop), repeats)
+        change = (quantised(x, sigma, x, audio, drop_audio=drop) - model(x, sigma, x, audio, drop_audio=drop)).abs()
+    print(f"int8 dynamic: {t_q * 1000:.1f} ms per segment, {t_fwd / t_q:.2f}x the fp32 speed; velocity "
+          f"change max {change.max():.4f}, mean {change.mean():.5f}")
 
 
 if __name__ == "__main__":
