@@ -40,8 +40,9 @@ LANDMARKS_MIN_SHARE = 0.5
 
 # After this long without a human face, MediaPipe looks only every LANDMARKS_IDLE_EVERY_S
 # (a drawn character, an animal, a robot: each miss costs a full face detection, several
-# times the localiser's look) until it finds one; the looks it skips count as misses in
-# LANDMARKS_MIN_SHARE. A face that appears later is found within LANDMARKS_IDLE_EVERY_S.
+# times the localiser's look) until it finds one. The looks it skips count as misses in
+# LANDMARKS_MIN_SHARE and the localiser looks on the same frames as it would otherwise, so
+# the track is the same; a face that appears later is found within LANDMARKS_IDLE_EVERY_S.
 LANDMARKS_IDLE_S = 1.0
 LANDMARKS_IDLE_EVERY_S = 1.0
 
@@ -237,7 +238,7 @@ class MouthTracker:
         self._previous: FaceObservation | None = None
         self._last_pick = -1
         self._last_face = -1  # the last landmark look that found any face
-        self._landmarks_idle = False  # looking rarely: no face for LANDMARKS_IDLE_S
+        self._next_slot = 0  # the next frame the landmarks' pace looks at (or, idle, skips)
         # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look
         # with its mouth patch, to find the speaker among several mouths (face/speaker.py).
         self._local_picks: list[tuple[int, float, float, float]] = []
@@ -270,11 +271,15 @@ class MouthTracker:
         scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
         pick = None
         if self._landmarker is not None:
-            if index < self._next_landmarks:  # between two looks
+            if index < self._next_slot:  # between two look slots
                 for values in (self._x, self._y, self._w):
                     values.append(float("nan"))
-                if not self._landmarks_idle:  # the localiser looks where a landmark look missed
-                    return None
+                return None
+            self._next_slot = index + self._landmark_stride()
+            if index < self._next_landmarks:  # idle: this slot's look is skipped, counted as a miss
+                self._landmark_looks += 1
+                for values in (self._x, self._y, self._w):
+                    values.append(float("nan"))
             else:
                 pick = self._observe_landmarks(image, index, scale)
         if pick is None and self.config.use_localiser and index >= self._next_local:
@@ -298,22 +303,12 @@ class MouthTracker:
         if pick is not None:
             self._previous, self._last_pick = pick, index
             self._n_landmarks += 1
-        self._next_landmarks = index + self._next_landmark_stride(index)
+        if index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps:  # no face for a while: idle
+            self._next_landmarks = index + round(LANDMARKS_IDLE_EVERY_S * self._pass_fps)
         return pick
 
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
-
-    def _next_landmark_stride(self, index: int) -> int:
-        """Frames to the next landmark look: the usual stride, or the idle one after
-        LANDMARKS_IDLE_S without any face (the looks it skips count as misses)."""
-        stride = self._landmark_stride()
-        self._landmarks_idle = index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps
-        if not self._landmarks_idle:
-            return stride
-        idle = max(stride, round(LANDMARKS_IDLE_EVERY_S * self._pass_fps))
-        self._landmark_looks += idle / stride - 1
-        return idle
 
     def _observe_localiser(self, image: np.ndarray, index: int,
                            scale: tuple[float, float]) -> FaceObservation | None:

@@ -345,13 +345,30 @@ class TimedLandmarker:
 
 
 def test_landmarks_look_once_a_second_after_a_second_without_any_face():
-    """A drawn character: MediaPipe stops paying a full face search every 2nd frame, while
-    the localiser keeps its own pace (every 0.2 s)."""
+    """A drawn character: MediaPipe stops paying a full face search every 2nd frame; the
+    localiser keeps its own pace."""
     landmarker, localiser = TimedLandmarker(0, 0), ScriptedLocaliser([[face(200, 50, 30)]] * 20)
     tracker = MouthTracker(FaceConfig(), fps=25, landmarker=landmarker, localiser=localiser)
     run(tracker, 100)
-    assert landmarker.frames == [*range(0, 25, 2), 49, 74, 99]
-    assert localiser.looks == 20 and tracker.finish().source == "localiser"
+    assert landmarker.frames == [*range(0, 25, 2), 50, 76]
+    assert localiser.looks == 17 and tracker.finish().source == "localiser"
+
+
+def test_the_idle_pace_leaves_the_track_as_it_was(monkeypatch):
+    """Skipping MediaPipe's looks changes nothing else: the localiser looks at the same
+    frames and the track is the same as with MediaPipe looking every 2nd frame."""
+    script = [[face(200 + k, 50, 30)] for k in range(40)]
+
+    def track_of(idle_s):
+        monkeypatch.setattr("omnisync_cli.face.track.LANDMARKS_IDLE_S", idle_s)
+        tracker = MouthTracker(FaceConfig(), fps=25, landmarker=TimedLandmarker(0, 0),
+                               localiser=ScriptedLocaliser(script))
+        run(tracker, 150)
+        return tracker.finish()
+
+    idle, busy = track_of(1.0), track_of(1e9)
+    for field in ("mouth_x", "mouth_y", "side", "found", "edit"):
+        np.testing.assert_array_equal(getattr(idle, field), getattr(busy, field))
 
 
 def test_a_face_that_appears_later_is_found_within_a_second_and_then_looked_at_densely():
