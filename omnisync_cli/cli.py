@@ -19,7 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
-from omnisync_cli.flags import TRAIN_STEPS, check_finite, check_flags
+from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.timeline import Extend
 from omnisync_cli.stopping import Stopped, stop_on_signals
@@ -170,6 +170,7 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     imports torch (about 1.5-3 s of its start-up)."""
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
                 cfg_gamma=cfg_gamma, seed=seed)
+    check_cfg_mode(cfg_mode)
     if passthrough:
         return None
     from omnisync_cli.guidance.dscfg import GuidanceConfig

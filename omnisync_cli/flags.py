@@ -64,6 +64,10 @@ RANGES: dict[str, Range] = {
     "--samples": Range(1, 10_000_000, why="corpus-v2 frames rendered for the localiser"),
 }
 
+# The --cfg-mode values: guidance.dscfg.GUIDANCE_MODES, repeated here because that module
+# imports torch and a pass-through dub checks its flags without it (a test keeps them equal).
+CFG_MODES = ("ds", "static", "none")
+
 # `omnisync train --steps` counts optimizer steps, not sampler steps.
 TRAIN_STEPS = Range(1, 10_000_000)
 
@@ -73,6 +77,11 @@ def check_flags(**values: float | None) -> None:
     for name, value in values.items():
         flag = "--" + name.replace("_", "-")
         RANGES[flag].check(flag, value)
+
+
+def check_cfg_mode(mode: str) -> None:
+    if mode not in CFG_MODES:
+        raise ConfigError(f"--cfg-mode: the guidance mode must be one of {', '.join(CFG_MODES)}, got {mode!r}")
 
 
 def check_finite(flag: str, values: tuple[float, ...]) -> None:

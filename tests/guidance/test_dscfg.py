@@ -127,3 +127,14 @@ def test_decay_to_cond_ends_at_the_conditional_prediction():
     assert torch.allclose(end, torch.ones_like(end))  # the last: conditional, not unconditional
     assert torch.allclose(guidance_weight(GuidanceConfig(), mouth, 8, torch.tensor([0.0]), 0.92),
                           torch.zeros_like(end))  # the paper's Eq. 9 ends unconditional
+
+
+def test_the_cli_checks_the_same_guidance_modes_the_config_accepts():
+    """flags.CFG_MODES repeats GUIDANCE_MODES so that a pass-through dub need not import torch."""
+    from omnisync_cli.flags import CFG_MODES, check_cfg_mode
+    from omnisync_cli.guidance.dscfg import GUIDANCE_MODES
+    assert CFG_MODES == GUIDANCE_MODES
+    for mode in CFG_MODES:
+        check_cfg_mode(mode)
+    with pytest.raises(ConfigError, match="guidance mode"):
+        check_cfg_mode("loud")
