@@ -272,14 +272,12 @@ class MouthTracker:
         pick = None
         if self._landmarker is not None:
             if index < self._next_slot:  # between two look slots
-                for values in (self._x, self._y, self._w):
-                    values.append(float("nan"))
+                self._record_landmarks(None)
                 return None
             self._next_slot = index + self._landmark_stride()
             if index < self._next_landmarks:  # idle: this slot's look is skipped, counted as a miss
                 self._landmark_looks += 1
-                for values in (self._x, self._y, self._w):
-                    values.append(float("nan"))
+                self._record_landmarks(None)
             else:
                 pick = self._observe_landmarks(image, index, scale)
         if pick is None and self.config.use_localiser and index >= self._next_local:
@@ -296,16 +294,20 @@ class MouthTracker:
         if index - self._last_pick > REACQUIRE_S * self._pass_fps:
             self._previous = None
         pick = pick_face(faces, self._previous, self.config.face_index)
-        nan = float("nan")
-        self._x.append(pick.mouth_x if pick else nan)
-        self._y.append(pick.mouth_y if pick else nan)
-        self._w.append(pick.face_width if pick else nan)
+        self._record_landmarks(pick)
         if pick is not None:
             self._previous, self._last_pick = pick, index
             self._n_landmarks += 1
         if index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps:  # no face for a while: idle
             self._next_landmarks = index + round(LANDMARKS_IDLE_EVERY_S * self._pass_fps)
         return pick
+
+    def _record_landmarks(self, pick: FaceObservation | None) -> None:
+        """This frame's landmark pick (NaN: missed or not looked at)."""
+        nan = float("nan")
+        self._x.append(pick.mouth_x if pick else nan)
+        self._y.append(pick.mouth_y if pick else nan)
+        self._w.append(pick.face_width if pick else nan)
 
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
