@@ -21,7 +21,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
-from omnisync_cli.face.speaker import best_supported, choose_speaker, link_tracks, mouth_descriptor
+from omnisync_cli.face.speaker import MouthCandidate, best_supported, choose_speaker, link_tracks
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -213,7 +213,9 @@ class MouthTracker:
     (LANDMARKS_IDLE_S). Where they miss, the learned mouth localiser (any
     character: drawn, animal, robot) looks at one frame every `config.localiser_every_s`
     seconds; the track is the landmarks' when they found the face in most of their looks, else
-    the localiser's (see `finish`). Frames between looks are filled like short gaps. With
+    the localiser's (see `finish`). Frames between looks are filled like short gaps. Where a
+    localiser look finds several mouths, each is followed on every frame up to the next look
+    (face/speaker.py), to tell later which one moves with the source's speech. With
     `config.mouth` or `config.region` nothing is detected at all.
     """
 
@@ -239,10 +241,11 @@ class MouthTracker:
         self._last_pick = -1
         self._last_face = -1  # the last landmark look that found any face
         self._next_slot = 0  # the next frame the landmarks' pace looks at (or, idle, skips)
-        # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look
-        # with its mouth patch, to find the speaker among several mouths (face/speaker.py).
+        # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look,
+        # its mouth patch followed on the frames up to the next look, to find the speaker among
+        # several mouths (face/speaker.py).
         self._local_picks: list[tuple[int, float, float, float]] = []
-        self._looks: list[tuple[int, list]] = []
+        self._looks: list[tuple[int, list[MouthCandidate]]] = []
         self._local_previous: FaceObservation | None = None
         self._next_local = 0
         self.localiser_looks = 0
@@ -268,6 +271,9 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
+        if self._looks and len(self._looks[-1][1]) > 1 and index <= self._looks[-1][0] + self._localiser_stride():
+            for candidate in self._looks[-1][1]:  # several mouths: each followed up to the next look's frame
+                candidate.follow(image)
         scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
         pick = None
         if self._landmarker is not None:
@@ -312,9 +318,12 @@ class MouthTracker:
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
 
+    def _localiser_stride(self) -> int:
+        return max(1, round(self.config.localiser_every_s * self._pass_fps))
+
     def _observe_localiser(self, image: np.ndarray, index: int,
                            scale: tuple[float, float]) -> FaceObservation | None:
-        stride = max(1, round(self.config.localiser_every_s * self._pass_fps))
+        stride = self._localiser_stride()
         self._next_local = index + stride
         if self._localiser is None:
             from omnisync_cli.face.localiser import open_localiser
@@ -325,7 +334,7 @@ class MouthTracker:
             self._local_previous = None
         seen = self._localiser.detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
-        self._looks.append((index, [(obs, mouth_descriptor(image, near)) for obs, near in zip(candidates, seen)]))
+        self._looks.append((index, [MouthCandidate.at(image, obs, near) for obs, near in zip(candidates, seen)]))
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:
             self._local_previous = pick

@@ -1,9 +1,12 @@
 """Of several mouths, the one whose motion follows the source's speech is dubbed."""
 
+import cv2
 import numpy as np
+import pytest
 
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.face.speaker import MouthCandidate, frame_loudness
 from omnisync_cli.face.track import MouthTracker
 from tests.face.test_track import ScriptedLandmarker, ScriptedLocaliser
 
@@ -86,3 +89,62 @@ def test_a_character_that_leaves_and_comes_back_is_followed_in_both_stretches():
     track = track_of(script)
     assert np.allclose(track.mouth_x[:11], 100.0) and np.allclose(track.mouth_x[-14:], 200.0)
     assert track.mouth_x.max() <= 200.0  # the frames between are the two stretches' neighbours, never the alarm
+
+
+def test_frame_loudness_is_the_rms_from_the_previous_frame_to_each_frame():
+    rate, fps = 1000, 10.0
+    speech = np.random.default_rng(1).normal(size=1000).astype(np.float32)
+    loud = frame_loudness(speech, rate, fps, 12)
+    assert loud[0] == 0.0 and loud[11] == 0.0  # before the first frame, past the end
+    assert loud[3] == pytest.approx(np.sqrt(np.mean(speech[200:300].astype(np.float64) ** 2)))
+
+
+def textured(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    return cv2.GaussianBlur(rng.integers(0, 256, (height, width, 3)).astype(np.uint8), (0, 0), 1.5)
+
+
+def test_a_followed_mouth_moves_with_the_head_and_only_its_own_change_counts():
+    """The face slides 3 px right and 2 px down between frames: the candidate follows it and
+    records almost no change; then the mouth opens in place and the change is large."""
+    face_texture = textured(160, 160)
+    at = FaceObservation(80.0, 80.0, 60.0, (50.0, 40.0, 110.0, 100.0), 0.9)
+    candidate = MouthCandidate.at(face_texture, at, at)
+    candidate.follow(np.roll(face_texture, (2, 3), axis=(0, 1)))
+    assert candidate.seen.mouth_x == pytest.approx(83.0, abs=1.0)
+    assert candidate.seen.mouth_y == pytest.approx(82.0, abs=1.0)
+    opened = np.roll(face_texture, (2, 3), axis=(0, 1)).copy()
+    opened[78:90, 72:94] = 10
+    candidate.follow(opened)
+    assert candidate.motion[1] > 5 * candidate.motion[0]
+
+
+def test_a_speaker_whose_head_moves_in_the_pauses_is_still_the_speaker():
+    """Mouth A opens a little while there is sound and its whole face slides sideways, 5 px a
+    frame, in the pauses (a nod, a turn); the larger face B flashes on its own rhythm. A patch
+    held where the look found A changes most in the pauses (r < 0: B stays); followed, A is chosen."""
+    speech_wave, _ = speech_and_frames()
+    t = np.arange(N) / FPS
+    loud = (t // 0.6) % 2 == 0
+    head_a, head_b = textured(60, 60, seed=2), textured(80, 80, seed=3)
+    frames, drift, pauses = [], 0, 0
+    for j in range(N):
+        frame = np.full((120, 240, 3), 128, np.uint8)
+        if not loud[j]:
+            drift, pauses = (0, 5, 10, 5)[pauses % 4], pauses + 1  # sideways in the pauses
+        a = head_a.copy()
+        if loud[j] and j % 4 < 2:
+            a[34:40, 26:36] = 40  # A opens
+        frame[20:80, 10 + drift:70 + drift] = a
+        frame[20:100, 140:220] = head_b
+        if (j // 3) % 3 == 0:
+            frame[62:78, 168:192] = 230  # B's own rhythm, unrelated to the speech
+        frames.append(frame)
+    a_mouth = FaceObservation(40.0, 56.0, 40.0, (20.0, 20.0, 60.0, 80.0), 0.8)
+    b_mouth = FaceObservation(180.0, 70.0, 60.0, (150.0, 20.0, 210.0, 100.0), 0.9)
+    tracker = MouthTracker(FaceConfig(), fps=FPS, landmarker=ScriptedLandmarker([[]] * N),
+                           localiser=ScriptedLocaliser([[a_mouth, b_mouth]] * N))
+    for frame in frames:
+        tracker.observe(frame)
+    track = tracker.finish(speech=lambda: speech_wave)
+    assert track.speaker_by_speech and np.allclose(track.mouth_x, 40.0)
