@@ -152,6 +152,7 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, h
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
 AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODEL, help="Keep only the part of the edit where the audio changed the model's prediction; elsewhere the source (a gentler edit: about half the change).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
+EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
@@ -187,7 +188,7 @@ def build_adapt_config(seconds: float, steps: int):
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
-                  any_colours=False):
+                  any_colours=False, edit_pauses=False):
     from omnisync_cli.pipeline.dub import DubOptions
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -198,7 +199,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box,
                       centre_fallback=centre_fallback)
     return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
-                      keep_colours=not any_colours)
+                      keep_colours=not any_colours, keep_quiet_source=not edit_pauses)
 
 
 @app.command(cls=Command)
@@ -213,6 +214,7 @@ def dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
+    edit_pauses: EditPausesOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -239,7 +241,7 @@ def dub(
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours)
+                                any_colours, edit_pauses)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough)
@@ -385,6 +387,7 @@ def batch_dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
+    edit_pauses: EditPausesOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
@@ -412,7 +415,7 @@ def batch_dub(
         else:
             items = items_from_folder(videos, audio)
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours)
+                                any_colours, edit_pauses)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough)
         shard_range = parse_shard(shard)
@@ -616,7 +619,7 @@ def bench(
     weights: WeightsOpt = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Benchmark the EMA weights of a training checkpoint.pt instead.")] = None,
     clips: Annotated[Optional[str], typer.Option(help="N clips spread over the categories, or comma-separated clip ids (default: all).")] = None,
-    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, audio-gate, none, prompt-loud, prompt-soft, any-colours, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
+    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
     out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,

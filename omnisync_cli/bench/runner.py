@@ -219,7 +219,8 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer], focus: float | None = None,
-                  keep_colours: bool = True, region_scale: float | None = None) -> tuple[dict, ScoredClip | None]:
+                  keep_colours: bool = True, region_scale: float | None = None,
+                  keep_quiet_source: bool = True) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
@@ -228,7 +229,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tick = time.perf_counter()
     try:
-        options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours)
+        options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours,
+                             keep_quiet_source=keep_quiet_source)
         if focus is not None:
             options = replace(options, focus=focus)
         if region_scale is not None:
@@ -238,7 +240,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
     entry = {"ok": True, "dub_seconds": round(time.perf_counter() - tick, 3),
              "stage_seconds": dubbed.seconds, "output_frames": dubbed.output_frames,
-             "faces_detected": dubbed.faces_detected, "track_source": dubbed.track_source}
+             "faces_detected": dubbed.faces_detected, "track_source": dubbed.track_source,
+             "frames_kept_quiet": dubbed.frames_kept_quiet}
     output, _ = read_video(output_path)
     n = min(len(output), len(inputs.target), len(inputs.plan))
     plan = inputs.plan[:n]
@@ -317,7 +320,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         for variant in runs:
             entry, scored = dub_and_score(inputs, editors[variant.name],
                                           out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
-                                          variant.focus, variant.keep_colours, variant.region_scale)
+                                          variant.focus, variant.keep_colours, variant.region_scale,
+                                          variant.keep_quiet_source)
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged

@@ -26,6 +26,7 @@ class Variant:
     prompt: str = ""  # the text prompt of every dub (paper appendix D); "" = none
     keep_colours: bool = True  # DubOptions.keep_colours
     region_scale: float | None = None  # DubOptions.region_scale; None: the pipeline's default
+    keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -37,7 +38,8 @@ class Variant:
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
-                "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale}
+                "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
+                "keep_quiet_source": self.keep_quiet_source}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -79,6 +81,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), prompt="speaking softly, barely moving the lips"),
     Variant("any-colours", "the defaults without holding the edit to the source's hues",
             SamplerConfig(), keep_colours=False),
+    Variant("edit-pauses", "the defaults, re-rendering the mouth also where both speech tracks are silent",
+            SamplerConfig(), keep_quiet_source=False),
     Variant("focus=0", "the defaults, the edit pasted evenly over the working region (no mouth focus)",
             SamplerConfig(), focus=0.0),
     Variant("focus=0.2", "the defaults with the edit's mouth focus narrowed to sd 0.2 of the region side",

@@ -34,6 +34,7 @@ from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
+from omnisync_cli.pipeline.quiet import keep_source_weights, quiet_at
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of
@@ -55,6 +56,9 @@ class DubOptions:
     overwrite: bool = False  # replace an existing output file
     compare: bool = False  # also write <output>.compare.mp4: source | dubbed, side by side
     keep_colours: bool = True  # hold the edit to the source region's own hues (face.colours)
+    # Where the new speech and the source's own speech are both silent, keep the source's
+    # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
+    keep_quiet_source: bool = True
 
 
 @dataclass
@@ -70,6 +74,7 @@ class DubReport:
     faces_detected: int
     frames_filled: int
     frames_unedited: int  # source frames in long stretches without a mouth: passed through
+    frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
@@ -192,12 +197,13 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
+        keep = quiet_keep(analysis, plan, waveform, options)
 
     with clock("render"):
         native, rate = load_audio_native(audio)
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf) as writer:
-            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes)
+            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes, keep)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -208,6 +214,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         fps=float(info.fps), width=info.width, height=info.height,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
+        frames_kept_quiet=0 if keep is None else int((keep >= 1).sum()),
         track_source=track.source,
         seconds={**analysis.seconds, **clock.seconds}, warnings=list(analysis.warnings), comparison=comparison)
 
@@ -285,6 +292,23 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
         return tracker.finish(float(info.fps), speech), np.asarray(times)
 
 
+def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray,
+               options: DubOptions) -> np.ndarray | None:
+    """Per output frame, how much of it stays the source because both the new speech and the
+    source's own speech are silent there (pipeline.quiet); None where nothing is kept."""
+    if not options.keep_quiet_source or not analysis.info.has_audio:
+        return None
+    source = _source_speech(analysis.video)
+    if source is None:
+        return None
+    fps = float(analysis.info.fps)
+    span = 1.0 / fps
+    new_quiet = quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, span)
+    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span)
+    keep = keep_source_weights(new_quiet, source_quiet, fps)
+    return keep if keep.any() else None
+
+
 def _source_speech(video: Path) -> np.ndarray | None:
     """The source video's own audio, or None where it cannot be read (it only guides tracking)."""
     try:
@@ -294,17 +318,20 @@ def _source_speech(video: Path) -> np.ndarray | None:
 
 
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
-                progress: Progress, emit: Callable[[Planes], None]) -> None:
+                progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None) -> None:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles). `features`: the speech's
-    `editor.prepare_audio`."""
+    `editor.prepare_audio`; `keep`: per output frame, the share that stays the source
+    (`quiet_keep`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
     size = editor.region_size
 
     def edit(crops, times, mouth_xy):
+        if keep is not None and np.all(keep[np.rint(times * float(info.fps)).astype(int)] >= 1):
+            return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
         edited = editor.edit(crops, times, mouth_xy, features)
         return keep_source_colours(edited, crops) if options.keep_colours else edited
 
@@ -328,11 +355,13 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                 window = window_of(frame.planes, box, size)
                 yield SegmentItem(crop=crop_from_window(window, box, size), time=j / float(info.fps),
                                   mouth_xy=track.mouth_in_box(int(k)),
-                                  payload=(frame, box, window, may_edit(int(k), frame)))
+                                  payload=(frame, box, window, may_edit(int(k), frame), j))
 
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done
-            frame, box, window, editable = item.payload
+            frame, box, window, editable, j = item.payload
+            if keep is not None and keep[j] > 0:  # a pause in both speech tracks: towards the source
+                edited = np.rint(keep[j] * item.crop + (1 - keep[j]) * edited.astype(np.float32)).astype(np.uint8)
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.
             if not editable or np.array_equal(edited, item.crop):

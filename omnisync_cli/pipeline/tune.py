@@ -21,7 +21,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, edit_frames
+from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, edit_frames, quiet_keep
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -83,6 +83,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     info = analysis.info
     plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(waveform) / SAMPLE_RATE,
                               options.extend)
+    keep = quiet_keep(analysis, plan, waveform, options)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     cells = []
@@ -95,7 +96,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         tiles: list[Planes] = []
         edit_frames(analysis, plan, editor, editor.prepare_audio(waveform), options,
                     Labelled(progress, f"[{number}/{len(combinations)}] {label}"),
-                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)))
+                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep)
         cells.append((label, tiles))
     _write_grid(cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output
