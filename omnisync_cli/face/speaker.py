@@ -40,13 +40,19 @@ class MouthCandidate:
 
     obs: FaceObservation   # frame pixels
     seen: FaceObservation  # the same mouth in the pixels of the pictures looked at (moved as followed)
-    view: np.ndarray       # grey (VIEW, VIEW) patch around it on the latest frame followed, mean-removed
+    view: np.ndarray | None  # grey (VIEW, VIEW) patch around it on the latest frame followed,
+                             # mean-removed; None once no longer followed (`done`)
     motion: array = field(default_factory=lambda: array("f"))  # per frame look+1, look+2, ...
 
     @classmethod
     def at(cls, image: np.ndarray, obs: FaceObservation, seen: FaceObservation) -> "MouthCandidate":
         """The candidate `seen` in `image` (the picture looked at); `obs` is it in frame pixels."""
         return cls(obs, seen, _view(image, seen.mouth_x, seen.mouth_y, seen.face_width))
+
+    def done(self) -> None:
+        """Following is over (the next look came): drop the patch, keep the motion (a video
+        of any length then holds a few floats per look, not a patch)."""
+        self.view = None
 
     def follow(self, image: np.ndarray) -> None:
         """Record the mouth's own change on the next frame, and follow it there."""

@@ -334,6 +334,8 @@ class MouthTracker:
             self._local_previous = None
         seen = self._localiser.detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
+        for candidate in self._looks[-1][1] if self._looks else ():
+            candidate.done()
         self._looks.append((index, [MouthCandidate.at(image, obs, near) for obs, near in zip(candidates, seen)]))
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:

@@ -148,3 +148,16 @@ def test_a_speaker_whose_head_moves_in_the_pauses_is_still_the_speaker():
         tracker.observe(frame)
     track = tracker.finish(speech=lambda: speech_wave)
     assert track.speaker_by_speech and np.allclose(track.mouth_x, 40.0)
+
+
+def test_only_the_latest_looks_mouths_keep_a_patch():
+    """Memory stays flat in the video's length: a look's patches go when the next look comes."""
+    speech_wave, frames = speech_and_frames()
+    tracker = MouthTracker(FaceConfig(), fps=FPS, landmarker=ScriptedLandmarker([[]] * N),
+                           localiser=ScriptedLocaliser([two_mouths()] * N))
+    for frame in frames:
+        tracker.observe(frame)
+    looks = tracker._looks
+    assert all(c.view is None for _, candidates in looks[:-1] for c in candidates)
+    assert all(c.view is not None for c in looks[-1][1])
+    assert all(len(c.motion) > 0 for _, candidates in looks[:-1] for c in candidates)
