@@ -214,8 +214,8 @@ class MouthTracker:
     character: drawn, animal, robot) looks at one frame every `config.localiser_every_s`
     seconds; the track is the landmarks' when they found the face in most of their looks, else
     the localiser's (see `finish`). Frames between looks are filled like short gaps. Where a
-    localiser look finds several mouths, each is followed on every frame up to the next look
-    (face/speaker.py), to tell later which one moves with the source's speech. With
+    look (landmarks or localiser) finds several mouths, each is followed on every frame up to
+    the next look (face/speaker.py), to tell later which one moves with the source's speech. With
     `config.mouth` or `config.region` nothing is detected at all.
     """
 
@@ -246,6 +246,8 @@ class MouthTracker:
         # several mouths (face/speaker.py).
         self._local_picks: list[tuple[int, float, float, float]] = []
         self._looks: list[tuple[int, list[MouthCandidate]]] = []
+        # Landmark looks that found several faces, their mouths followed the same way.
+        self._face_looks: list[tuple[int, list[MouthCandidate]]] = []
         self._local_previous: FaceObservation | None = None
         self._next_local = 0
         self.localiser_looks = 0
@@ -271,9 +273,10 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
-        if self._looks and len(self._looks[-1][1]) > 1 and index <= self._looks[-1][0] + self._localiser_stride():
-            for candidate in self._looks[-1][1]:  # several mouths: each followed up to the next look's frame
-                candidate.follow(image)
+        for looks, stride in ((self._looks, self._localiser_stride()), (self._face_looks, self._landmark_stride())):
+            if looks and len(looks[-1][1]) > 1 and index <= looks[-1][0] + stride:
+                for candidate in looks[-1][1]:  # several mouths: each followed up to the next look's frame
+                    candidate.follow(image)
         scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
         pick = None
         if self._landmarker is not None:
@@ -293,10 +296,12 @@ class MouthTracker:
     def _observe_landmarks(self, image: np.ndarray, index: int,
                            scale: tuple[float, float]) -> FaceObservation | None:
         self._landmark_looks += 1
-        faces = [in_frame_pixels(face, *scale)
-                 for face in self._landmarker.detect(image, round(index * 1000 / self._pass_fps))]
+        seen = self._landmarker.detect(image, round(index * 1000 / self._pass_fps))
+        faces = [in_frame_pixels(face, *scale) for face in seen]
         if faces:
             self._last_face = index
+        if len(faces) > 1:
+            _add_look(self._face_looks, index, image, faces, seen)
         if index - self._last_pick > REACQUIRE_S * self._pass_fps:
             self._previous = None
         pick = pick_face(faces, self._previous, self.config.face_index)
@@ -334,9 +339,7 @@ class MouthTracker:
             self._local_previous = None
         seen = self._localiser.detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
-        for candidate in self._looks[-1][1] if self._looks else ():
-            candidate.done()
-        self._looks.append((index, [MouthCandidate.at(image, obs, near) for obs, near in zip(candidates, seen)]))
+        _add_look(self._looks, index, image, candidates, seen)
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:
             self._local_previous = pick
@@ -366,9 +369,11 @@ class MouthTracker:
             return constant_track(n, fps, size, box, mouth, "override")
         if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
                                       or not self._local_picks):
-            x, y, w = (np.frombuffer(a, dtype=np.float32) for a in (self._x, self._y, self._w))
-            return _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
-                                  ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
+            x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
+            by_speech = self._speaking_face(x, y, w, fps, speech)
+            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
+                                   ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
+            return dataclasses.replace(track, speaker_by_speech=by_speech)
         if self._local_picks:
             picks, by_speech = self._speaker_picks(fps, speech)
             x, y, w = (np.full(n, np.nan) for _ in range(3))
@@ -386,6 +391,29 @@ class MouthTracker:
                          "give its place with --mouth X,Y or --region X,Y,W,H, or edit the frame centre with "
                          "--centre-fallback")
 
+
+    def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech) -> bool:
+        """Where landmark looks found several faces and face_index is 0: if one face's mouth
+        follows the source's speech clearly better than the face picked by size, its mouth
+        replaces the picks on those looks (in place; a look where it was not linked becomes
+        a gap). Returns whether it did."""
+        if self.config.face_index != 0 or speech is None or not self._face_looks:
+            return False
+        tracks = link_tracks(self._face_looks, max_gap=round(REACQUIRE_S * fps))
+        picked = lambda t: sum(bool(np.isclose(x[i], o.mouth_x) and np.isclose(y[i], o.mouth_y))  # noqa: E731
+                               for i, o, _ in t.looks)
+        default = max(tracks, key=picked)
+        waveform = speech()
+        if waveform is None or not np.any(waveform):
+            return False
+        speaker = choose_speaker(tracks, default, waveform, SPEECH_RATE, fps)
+        if speaker is None:
+            return False
+        for index, _ in self._face_looks:
+            x[index] = y[index] = w[index] = np.nan
+        for index, obs, _ in speaker.looks:
+            x[index], y[index], w[index] = obs.mouth_x, obs.mouth_y, obs.face_width
+        return True
 
     def _speaker_picks(self, fps: float, speech) -> tuple[list, bool]:
         """The looks to follow: with `face_index` 0 the best-supported mouth's (face.speaker),
@@ -405,6 +433,15 @@ class MouthTracker:
         if speaker is None:
             return picks, False
         return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
+
+
+def _add_look(looks: list, index: int, image: np.ndarray, found: list[FaceObservation],
+              seen: list[FaceObservation]) -> None:
+    """Append a look's mouths (`found` in frame pixels, `seen` in the picture's) to be followed;
+    the previous look's are followed no more."""
+    for candidate in looks[-1][1] if looks else ():
+        candidate.done()
+    looks.append((index, [MouthCandidate.at(image, obs, near) for obs, near in zip(found, seen)]))
 
 
 def in_frame_pixels(obs: FaceObservation, sx: float, sy: float) -> FaceObservation:

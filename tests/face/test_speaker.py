@@ -161,3 +161,17 @@ def test_only_the_latest_looks_mouths_keep_a_patch():
     assert all(c.view is None for _, candidates in looks[:-1] for c in candidates)
     assert all(c.view is not None for c in looks[-1][1])
     assert all(len(c.motion) > 0 for _, candidates in looks[:-1] for c in candidates)
+
+
+@pytest.mark.parametrize("speech", [True, False])
+def test_of_two_human_faces_the_one_that_speaks_is_followed(speech):
+    """Face landmarks find both faces in every look: the smaller one whose mouth moves with
+    the speech is followed; without the source's speech, the larger one (face_index 0)."""
+    speech_wave, frames = speech_and_frames()
+    tracker = MouthTracker(FaceConfig(), fps=FPS, landmarker=ScriptedLandmarker([two_mouths()] * N),
+                           localiser=ScriptedLocaliser([[]] * N))
+    for frame in frames:
+        tracker.observe(frame)
+    track = tracker.finish(speech=(lambda: speech_wave) if speech else None)
+    assert track.source == "landmarks" and track.speaker_by_speech == speech
+    assert np.allclose(track.mouth_x, 30.0 if speech else 90.0)
