@@ -179,10 +179,13 @@ def opening_scores(clip: ScoredClip) -> dict[str, float]:
         scores["speech_open"] = float(opening[~quiet].mean())
         if scores["speech_open"] > MIN_SPEECH_OPENING:
             scores["silence_ratio"] = scores["silence_open"] / scores["speech_open"]
-    if clip.source_quiet is not None:  # the old speech was silent there, the new one is not
-        woken = clip.source_quiet[:n] & ~quiet
+    if clip.source_quiet is not None:
+        woken = clip.source_quiet[:n] & ~quiet  # the old speech was silent there, the new one is not
         if woken.sum() >= 3:
             scores["woken_open"] = float(opening[woken].mean())
+        hushed = quiet & ~clip.source_quiet[:n]  # the new speech is silent there, the old one was not
+        if hushed.sum() >= 3:
+            scores["hushed_open"] = float(opening[hushed].mean())
     return scores
 
 
@@ -202,6 +205,10 @@ OPENING_METRICS: tuple[Metric, ...] = (
     Metric("woken_open", "open where only new speech", ".3f", "higher",
            "mean opening on frames where the source was in a pause of its own speech and the new "
            "speech is not: the no-op's mouth is shut there, a dub's should move"),
+    Metric("hushed_open", "open where only old speech", ".3f", "lower",
+           "mean opening on frames in a pause of the new speech where the source was speaking: "
+           "the no-op's mouth talks there, a dub's should close (the model's part of the silence "
+           "figures; where both speeches pause the dub keeps the source)"),
 )
 
 DEFAULT_SCORERS: tuple[Scorer, ...] = (picture_scores, edit_location_scores, sync_scores, opening_scores)

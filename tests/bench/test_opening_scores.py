@@ -61,3 +61,17 @@ def test_the_mouth_where_only_the_new_speech_speaks(monkeypatch):
     woken = source_quiet & ~pause_frames(UTTERANCE, FPS, 60)
     assert got["woken_open"] == pytest.approx(np.mean(0.05 + 0.8 * truth[woken]))
     assert "woken_open" not in opening_scores(clip())
+
+
+def test_the_mouth_where_only_the_old_speech_speaks(monkeypatch):
+    truth = true_opening(UTTERANCE, FPS, 60)
+    monkeypatch.setattr(scores, "open_opening_meter", lambda directory="": FakeMeter(0.05 + 0.8 * truth))
+    source_quiet = np.zeros(60, bool)
+    source_quiet[:15] = True  # the old speech paused over 0-0.6 s, as the new one does; it spoke over 1.2-2.0 s
+    scored = clip()
+    scored.source_quiet = source_quiet
+    got = opening_scores(scored)
+    hushed = ~source_quiet & pause_frames(UTTERANCE, FPS, 60)
+    assert hushed.sum() >= 3 and not hushed[:15].any()
+    assert got["hushed_open"] == pytest.approx(np.mean(0.05 + 0.8 * truth[hushed]))
+    assert "hushed_open" not in opening_scores(clip())
