@@ -133,6 +133,7 @@ TauOpt = Annotated[float, typer.Option(help="Progressive-init noise level: edit 
 StepsOpt = Annotated[int, typer.Option(help="Sampler steps actually run, from tau down to 0.", rich_help_panel=MODEL)]
 CfgModeOpt = Annotated[str, typer.Option(help="Guidance: ds (dynamic spatiotemporal), static (one scale), none.", rich_help_panel=GUIDANCE)]
 CfgPeakOpt = Annotated[float, typer.Option(help="Guidance scale at the mouth centre (and the static scale).", rich_help_panel=GUIDANCE)]
+CfgSilencePeakOpt = Annotated[Optional[float], typer.Option(help="DS-CFG peak on frames where the new speech is silent, to close the mouth there (e.g. 4: measured to close it partly at about -0.25 dB mouth PSNR; default: --cfg-peak everywhere).", rich_help_panel=GUIDANCE)]
 CfgBaseOpt = Annotated[float, typer.Option(help="Guidance scale far from the mouth.", rich_help_panel=GUIDANCE)]
 CfgSigmaOpt = Annotated[float, typer.Option(help="Spread of the mouth Gaussian, fraction of the region side.", rich_help_panel=GUIDANCE)]
 CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noise level (paper 1.5).", rich_help_panel=GUIDANCE)]
@@ -166,11 +167,11 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
 
 
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
-                  audio_gate=False, passthrough=False):
+                  audio_gate=False, passthrough=False, silence_peak=None):
     """The sampler settings, flags checked; None for a pass-through dub, which then never
     imports torch (about 1.5-3 s of its start-up)."""
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
-                cfg_gamma=cfg_gamma, seed=seed)
+                cfg_gamma=cfg_gamma, seed=seed, cfg_silence_peak=silence_peak)
     check_cfg_mode(cfg_mode)
     if passthrough:
         return None
@@ -178,7 +179,7 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
     return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype,
-                         audio_gate=audio_gate)
+                         audio_gate=audio_gate, silence_peak=silence_peak)
 
 
 def build_adapt_config(seconds: float, steps: int):
@@ -208,7 +209,8 @@ def dub(
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
-    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
+    cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
@@ -244,7 +246,8 @@ def dub(
                                 any_colours, edit_pauses)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=audio_gate, passthrough=passthrough)
+                                device, dtype, audio_gate=audio_gate, passthrough=passthrough,
+                                silence_peak=cfg_silence_peak)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -381,7 +384,8 @@ def batch_dub(
     shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
     jobs: Annotated[int, typer.Option(rich_help_panel=DEVICE, help="Processes dubbing at once, each loading the model once.")] = 1,
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
-    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_base: CfgBaseOpt = 1.0,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
+    cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
@@ -417,7 +421,8 @@ def batch_dub(
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=audio_gate, passthrough=passthrough)
+                                device, dtype, audio_gate=audio_gate, passthrough=passthrough,
+                                silence_peak=cfg_silence_peak)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads
@@ -619,7 +624,7 @@ def bench(
     weights: WeightsOpt = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Benchmark the EMA weights of a training checkpoint.pt instead.")] = None,
     clips: Annotated[Optional[str], typer.Option(help="N clips spread over the categories, or comma-separated clip ids (default: all).")] = None,
-    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
+    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, silence-peak4, silence-peak6, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
     out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,

@@ -39,6 +39,7 @@ RANGES: dict[str, Range] = {
     "--tau": Range(0, 1, low_open=True, why="noise level of the progressive init; 1 = from pure noise"),
     "--steps": Range(1, 100, why="sampler steps per segment; each costs two model passes, 8 is the default"),
     "--cfg-peak": Range(0, 20, why="guidance scale at the mouth; 2 is the default"),
+    "--cfg-silence-peak": Range(0, 20, why="guidance scale at the mouth in silent frames"),
     "--cfg-base": Range(0, 20, why="guidance scale far from the mouth; 1 is the default"),
     "--cfg-sigma": Range(0.01, 2, why="spread of the mouth Gaussian as a fraction of the region"),
     "--cfg-gamma": Range(0, 10, why="decay of guidance over the noise level; the paper uses 1.5"),

@@ -139,3 +139,15 @@ def test_the_audio_gate_is_off_unless_asked_for(inputs, monkeypatch, flags, gate
                                  "-q", "--region", "20,14,24,24", *flags])
     assert result.exit_code == 0, result.output
     assert seen[0].audio_gate is gate
+
+
+@pytest.mark.parametrize("flags,peak", [([], None), (["--cfg-silence-peak", "4"], 4.0)])
+def test_the_silence_peak_is_off_unless_asked_for(inputs, monkeypatch, flags, peak):
+    import omnisync_cli.cli as cli
+    from omnisync_cli.pipeline.editor import PassthroughEditor
+    seen = []
+    monkeypatch.setattr(cli, "build_editor", lambda passthrough, weights, sampler, prompt: seen.append(sampler) or PassthroughEditor())
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4"),
+                                 "-q", "--region", "20,14,24,24", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen[0].silence_peak == peak

@@ -51,7 +51,7 @@ class GuidanceConfig:
             raise ConfigError(f"guidance decay_to must be 'uncond' or 'cond', got {self.decay_to!r}")
 
 
-def spatial_guidance_map(mouth_xy: torch.Tensor, size: int, w_peak: float, w_base: float,
+def spatial_guidance_map(mouth_xy: torch.Tensor, size: int, w_peak: float | torch.Tensor, w_base: float,
                          s: float) -> torch.Tensor:
     """Paper Eq. 7: G(x, y) = w_base + (w_peak - w_base) exp(-((x - xm)^2 + (y - ym)^2) / (2 s^2)).
 
@@ -84,14 +84,16 @@ def guided_velocity(v_cond: torch.Tensor, v_uncond: torch.Tensor, weight) -> tor
 
 
 def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
-                    sigma: torch.Tensor, tau: float) -> torch.Tensor:
+                    sigma: torch.Tensor, tau: float, frame_peak: torch.Tensor | None = None) -> torch.Tensor:
     """The CFG weight at noise level sigma (B,): (B, F, 1, S, S) for ds, (B, 1, 1, 1, 1) otherwise.
 
     mouth_xy (B, F, 2). ds = Eq. 7 map x Eq. 8 decay; static = w_peak; none = 1 (conditional).
+    `frame_peak` (B, F), ds only: each frame's own w_peak instead of the config's.
     """
     sigma = sigma.float().reshape(-1, 1, 1, 1, 1)  # (B, 1, 1, 1, 1)
     if config.mode == "ds":
-        g = spatial_guidance_map(mouth_xy, size, config.w_peak, config.w_base, config.s)[:, :, None]
+        peak = config.w_peak if frame_peak is None else frame_peak.float().to(mouth_xy.device)[..., None, None]
+        g = spatial_guidance_map(mouth_xy, size, peak, config.w_base, config.s)[:, :, None]
         decay = temporal_guidance_scale(sigma, tau, config.gamma)
         if config.decay_to == "cond":
             return 1.0 + (g - 1.0) * decay
@@ -102,12 +104,13 @@ def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
 
 def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tensor, *,
                  source: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None = None,
-                 attribution=None):
+                 attribution=None, frame_peak: torch.Tensor | None = None):
     """Wrap `model` into velocity(x, sigma) with guidance; the conditions are fixed here.
 
     ds/static: the batch is doubled, [conditional; null audio], run as one forward, split,
     and combined by Eq. 9. none: one conditional forward. `attribution` (an
-    attribution.AudioAttribution) is given both passes of every call.
+    attribution.AudioAttribution) is given both passes of every call. `frame_peak` (B, F):
+    per-frame DS-CFG peaks (`guidance_weight`).
     """
     b = source.shape[0]
     size = source.shape[-1]
@@ -124,7 +127,7 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
         v_cond, v_uncond = v.float().chunk(2)
         if attribution is not None:
             attribution.add(v_cond, v_uncond, sigma)
-        w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau)
+        w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau, frame_peak)
         return guided_velocity(v_cond, v_uncond, w).to(x.dtype)
 
     return velocity

@@ -42,6 +42,8 @@ class AudioFeatures:
     values: torch.Tensor  # (T, C) float32
     rate: float  # feature frames per second
     pad_value: float | torch.Tensor  # silence (a scalar or a (C,) row), for windows past either end
+    # (Q,) bool at QUIET_RATE per second: the track is silent there (media.loudness); None: unknown
+    quiet: np.ndarray | None = None
 
     @property
     def duration(self) -> float:

@@ -5,6 +5,7 @@ steps from tau to 0 (Eq. 6) with DS-CFG (Eq. 7-9), all frames of the segment in 
 """
 
 import copy
+import dataclasses
 import hashlib
 import zlib
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_sc
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.guidance.attribution import GATE_BLUR, GATE_QUANTILE, AudioAttribution, attribution_mask, gate_edit
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
-from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
+from omnisync_cli.media.loudness import quiet_at
+from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
 from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.text import build_text_encoder
@@ -42,6 +44,9 @@ class SamplerConfig:
     # Off by default: measured, it halves the change on mouth and mouth-free crops alike
     # (bench/mouth_free.py) rather than singling out the mouth (weights/cpu-small/README.md).
     audio_gate: bool = False
+    # DS-CFG peak on frames where the new speech is silent (media.loudness), where the mouth
+    # must close; None: w_peak everywhere.
+    silence_peak: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
@@ -50,6 +55,11 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+
+
+# The speech's silence is read every 10 ms over a frame's length (25 fps).
+QUIET_RATE = 100.0
+FRAME_RATE_FOR_QUIET = 25.0
 
 
 def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
@@ -106,7 +116,9 @@ class ModelEditor:
         samples = np.ascontiguousarray(waveform, dtype=np.float32)
         key = (len(samples), hashlib.blake2b(samples.tobytes(), digest_size=16).digest())
         if self._last_features[0] != key:
-            self._last_features[:] = [key, self.audio_frontend.features(samples)]
+            times = np.arange(int(np.ceil(len(samples) / SAMPLE_RATE * QUIET_RATE))) / QUIET_RATE
+            quiet = quiet_at(samples, SAMPLE_RATE, times, 1.0 / FRAME_RATE_FOR_QUIET)
+            self._last_features[:] = [key, dataclasses.replace(self.audio_frontend.features(samples), quiet=quiet)]
         return self._last_features[1]
 
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
@@ -127,7 +139,8 @@ class ModelEditor:
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
-                                source=source, audio=windows, text=text, attribution=attribution)
+                                source=source, audio=windows, text=text, attribution=attribution,
+                                frame_peak=self._silence_peaks(audio, frame_times))
         x = progressive_init(source, tau, noise)
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))
@@ -135,3 +148,12 @@ class ModelEditor:
             mask = attribution_mask(attribution.total, GATE_BLUR * s, GATE_QUANTILE)
             x = gate_edit(source, x.float(), mask)
         return tensor_to_crops(x)
+
+    def _silence_peaks(self, audio: AudioFeatures, frame_times: np.ndarray) -> torch.Tensor | None:
+        """(1, F) DS-CFG peaks: `silence_peak` on frames where the speech is silent, else w_peak."""
+        guidance = self.sampler.guidance
+        if self.sampler.silence_peak is None or audio.quiet is None or guidance.mode != "ds":
+            return None
+        index = np.clip(np.round(np.asarray(frame_times) * QUIET_RATE).astype(int), 0, len(audio.quiet) - 1)
+        peaks = np.where(audio.quiet[index], self.sampler.silence_peak, guidance.w_peak)
+        return torch.as_tensor(peaks, dtype=torch.float32)[None]

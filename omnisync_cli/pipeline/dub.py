@@ -24,6 +24,7 @@ from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
+from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
@@ -34,7 +35,7 @@ from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
-from omnisync_cli.pipeline.quiet import keep_source_weights, quiet_at
+from omnisync_cli.pipeline.quiet import keep_source_weights
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of

@@ -138,3 +138,18 @@ def test_the_cli_checks_the_same_guidance_modes_the_config_accepts():
         check_cfg_mode(mode)
     with pytest.raises(ConfigError, match="guidance mode"):
         check_cfg_mode("loud")
+
+
+def test_per_frame_peaks_raise_only_their_frames():
+    """Eq. 7 with each frame's own w_peak: a frame given 6 peaks at 1 + 5 g, the others at
+    the config's 1 + 3 g; far from the mouth every frame is at w_base."""
+    mouth = torch.full((1, 3, 2), 0.5)
+    sigma = torch.tensor([0.46])
+    cfg = GuidanceConfig("ds", w_peak=4, w_base=1, s=0.1)
+    w = guidance_weight(cfg, mouth, 8, sigma, 0.92, frame_peak=torch.tensor([[4.0, 6.0, 4.0]]))
+    g = math.exp(-2 / 256 / 0.02)
+    decay = 0.5 ** 1.5
+    assert w[0, 1].max().item() == pytest.approx((1 + 5 * g) * decay, rel=1e-5)
+    assert w[0, 0].max().item() == pytest.approx((1 + 3 * g) * decay, rel=1e-5)
+    assert torch.allclose(w[0, [0, 2]], guidance_weight(cfg, mouth, 8, sigma, 0.92)[0, [0, 2]])
+    assert w[0, :, 0, 0, 0].max().item() < 1.01 * decay  # the corners: w_base

@@ -131,3 +131,17 @@ def test_the_same_speech_is_encoded_once_across_sampler_copies(model):
     other = speech.copy()
     other[100] += 0.5
     assert editor.prepare_audio(other) is not first and calls == [16000, 16000]
+
+
+def test_the_silence_peak_applies_to_silent_frames_only(model):
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", silence_peak=6.0))
+    speech = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    speech[8000:12000] = 0.0  # silent over 0.5-0.75 s
+    audio = editor.prepare_audio(speech)
+    peaks = editor._silence_peaks(audio, np.array([0.2, 0.56, 0.64, 0.9]))
+    assert peaks.tolist() == [[2.0, 6.0, 6.0, 2.0]]
+    assert ModelEditor(model, SamplerConfig(steps=2, device="cpu"))._silence_peaks(audio, np.zeros(2)) is None
+    crops, times, mouth, _ = segment(editor)
+    plain = ModelEditor(model, SamplerConfig(steps=2, device="cpu")).edit(crops, times + 0.5, mouth, audio)
+    raised = editor.edit(crops, times + 0.5, mouth, audio)  # frames at 0.5-0.62 s: silent
+    assert not np.array_equal(plain, raised)
