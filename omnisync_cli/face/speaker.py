@@ -21,6 +21,7 @@ import numpy as np
 
 from omnisync_cli.face.landmarks import FaceObservation
 from omnisync_cli.face.region import RegionBox, crop_region
+from omnisync_cli.media.loudness import window_rms
 
 PATCH_FACES = 0.6        # side of the patch around a mouth, in face widths (the mouth and its corners)
 VIEW = 32                # ... px, as registered from frame to frame
@@ -140,10 +141,7 @@ def best_supported(tracks: list[CandidateTrack]) -> list[CandidateTrack]:
 
 def frame_loudness(speech: np.ndarray, rate: int, fps: float, n_frames: int) -> np.ndarray:
     """(n_frames,) RMS of the speech from the previous frame's time to each frame's (0 past its end)."""
-    edges = np.clip(np.round((np.arange(n_frames + 1) - 1) / fps * rate).astype(np.int64), 0, len(speech))
-    power = np.concatenate([[0.0], np.cumsum(np.asarray(speech, np.float64) ** 2)])
-    counts = np.maximum(np.diff(edges), 1)
-    return np.sqrt(np.diff(power[edges]) / counts)
+    return window_rms(speech, rate, (np.arange(n_frames) - 1) / fps, 1.0 / fps)
 
 
 def speech_following(track: CandidateTrack, loudness: np.ndarray) -> float:

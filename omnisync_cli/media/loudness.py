@@ -12,17 +12,50 @@ SPEECH_FLOOR = 1e-3      # a loud level below this RMS is no speech at all
 LOUD_PERCENTILE = 95.0
 
 
+CHUNK = 1 << 16  # samples squared and summed at a time (memory stays flat in the track's length)
+
+
+def window_rms(waveform: np.ndarray, rate: int, times: np.ndarray, span_s: float) -> np.ndarray:
+    """(len(times),) RMS of the audio over [t, t + span_s) for each t (0 where that lies
+    outside the track). Exact sums of squares, taken chunk by chunk: an hour of 16 kHz audio
+    never makes a float64 copy of itself."""
+    starts, ends = _bounds(len(waveform), rate, times, span_s)
+    power = _power_before(waveform, np.concatenate([starts, ends]))
+    sums = power[len(times):] - power[:len(times)]
+    return np.sqrt(np.maximum(sums, 0.0) / np.maximum(ends - starts, 1))
+
+
+def _bounds(n: int, rate: int, times: np.ndarray, span_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sample indices [start, end) of each window, clipped to the track."""
+    times = np.asarray(times, dtype=np.float64)
+    starts = np.clip(np.round(times * rate).astype(np.int64), 0, n)
+    return starts, np.clip(np.round((times + span_s) * rate).astype(np.int64), 0, n)
+
+
+def _power_before(waveform: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """sum(waveform[:k] ** 2) in float64 for every k in `at` (0 <= k <= len(waveform))."""
+    out = np.zeros(len(at), dtype=np.float64)
+    order = np.argsort(at, kind="stable")
+    sorted_at = at[order]
+    total, lo = 0.0, 0
+    for begin in range(0, len(waveform), CHUNK):
+        chunk = np.asarray(waveform[begin:begin + CHUNK], dtype=np.float64)
+        running = np.concatenate([[0.0], np.cumsum(chunk * chunk)])
+        hi = np.searchsorted(sorted_at, begin + len(chunk), side="right")
+        if hi > lo:
+            out[order[lo:hi]] = total + running[sorted_at[lo:hi] - begin]
+        total += running[-1]
+        lo = hi
+    return out
+
+
 def quiet_at(waveform: np.ndarray, rate: int, times: np.ndarray, span_s: float) -> np.ndarray:
     """(len(times),) bool: the audio over [t, t + span_s) is quiet (see the module's rule)."""
-    waveform = np.asarray(waveform, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
-    starts = np.clip(np.round(times * rate).astype(np.int64), 0, len(waveform))
-    ends = np.clip(np.round((times + span_s) * rate).astype(np.int64), 0, len(waveform))
-    power = np.concatenate([[0.0], np.cumsum(waveform ** 2)])
-    rms = np.sqrt((power[ends] - power[starts]) / np.maximum(ends - starts, 1))
+    starts, ends = _bounds(len(waveform), rate, times, span_s)
     inside = ends > starts
     if not inside.any():
         return np.zeros(len(times), dtype=bool)
+    rms = window_rms(waveform, rate, times, span_s)
     loud = float(np.percentile(rms[inside], LOUD_PERCENTILE))
     if loud < SPEECH_FLOOR:
         return np.zeros(len(times), dtype=bool)
