@@ -19,6 +19,9 @@ class TrainConfig:
     out_dir: str = "runs/train"  # checkpoint.pt, samples/, and the final weights go here
     seed: int = 0  # model init, data order, noise, pair and dropout draws all derive from it
     init_from: str = ""  # weights directory to start from (fine-tuning); "" = fresh init
+    # Add the per-token audio cross-attention (model.config.audio_attention) to the preset;
+    # fine-tuning a model without it grows it (the new weights start as a no-op).
+    audio_attention: bool = False
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
@@ -76,7 +79,9 @@ class TrainConfig:
     sample_steps: int = 8  # sampler steps from tau for validation samples
     log_every: int = 10  # steps between loss-curve points and progress updates
     num_workers: int = 0  # DataLoader worker processes per rank (0: load in the training process)
-    device: str = "auto"  # auto: CUDA with fp16 autocast + GradScaler when present, else CPU fp32
+    # auto: CUDA with bf16 autocast (fp16 + GradScaler on GPUs without bf16); on the CPU bf16
+    # autocast where it computes bf16 natively (AMX, AVX-512 BF16), else fp32
+    device: str = "auto"
     # CPU intra-op threads (0: torch's default, one per core). On cores shared with other
     # jobs 1 can be faster: measured 0.51 vs 0.22 steps/s (cpu-small, batch 8, load ~4 on 2 cores).
     threads: int = 0

@@ -32,7 +32,7 @@ from omnisync_cli.bench.sync import SyncExpert, load_sync_expert, open_sync_scor
 from omnisync_cli.diffusion.flow import noise_path, velocity_error
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import get_preset
-from omnisync_cli.model.device import autocast, resolve_device
+from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_device
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.model.weights import load_model, save_model
@@ -64,10 +64,12 @@ class StepInfo:
 
 
 def training_precision(device_type: str, bf16_supported: bool) -> str:
-    """Autocast dtype name for training: bf16 on a GPU that has it (fp16's range without a
-    loss scaler), else fp16 with the GradScaler on older GPUs, fp32 on the CPU."""
+    """Autocast dtype name for training: bf16 where the device computes it natively (fp16's
+    range without a loss scaler), else fp16 with the GradScaler on older GPUs and fp32 on
+    other CPUs (where PyTorch emulates bf16, slower than fp32). Measured on an AVX-512 BF16
+    EPYC, one thread, cpu-small at batch 8: 1.35 s a step in bf16 vs 1.8 s in fp32."""
     if device_type != "cuda":
-        return "fp32"
+        return "bf16" if bf16_supported else "fp32"
     return "bf16" if bf16_supported else "fp16"
 
 
@@ -76,8 +78,8 @@ def setup_distributed(device_name: str) -> tuple[int, int, torch.device, torch.d
 
     torchrun sets RANK, LOCAL_RANK and WORLD_SIZE; without them this is one process."""
     device, _ = resolve_device(device_name)
-    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
-    device, amp_dtype = resolve_device(device_name, training_precision(device.type, cuda_bf16))
+    native_bf16 = (torch.cuda.is_bf16_supported() if device.type == "cuda" else cpu_has_native_bf16())
+    device, amp_dtype = resolve_device(device_name, training_precision(device.type, native_bf16))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return 0, 1, device, amp_dtype, False
@@ -105,16 +107,22 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     The configurations must match except for the audio settings (frontend, window, encoder
     width): switching the audio frontend keeps everything the network learned about pictures
-    and starts only the audio encoder fresh. Any other difference is a ConfigError."""
+    and starts only the audio encoder fresh. A model without the audio cross-attention may
+    grow one (its weights start fresh, as a no-op). Any other difference is a ConfigError."""
     audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
+    if theirs["audio_attention"] and not ours["audio_attention"]:
+        raise ConfigError(f"{origin} has the audio cross-attention; fine-tune it with --audio-attention")
+    differ = [k for k in differ if k != "audio_attention"]  # grown: the new weights start fresh
     if differ:
         raise ConfigError(f"{origin} holds a model of another configuration ({', '.join(differ)} "
                           "differ); fine-tune with that model's preset")
     state, target = trained.state_dict(), model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    if any(not k.startswith("audio_embed.") for k in fresh):
+    grown = ("audio_embed.", "audio_tokens.", "null_audio_token") + tuple(
+        f"blocks.{i}.audio_attn." for i in range(len(model.blocks)))
+    if any(not k.startswith(grown) for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
     model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})
     return fresh
@@ -156,7 +164,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
-    model_config = get_preset(config.preset)
+    model_config = get_preset(config.preset, audio_attention=config.audio_attention)
     source = open_corpus(corpus_dir) if isinstance(corpus_dir, (str, Path, list, tuple)) else corpus_dir
     dataset = TrainingExamples(source, model_config, config)
     if rank == 0 and not any(dataset.index.has_pseudo_pair(c) for c, _ in dataset.index.targets):
@@ -169,8 +177,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.init_from:  # fine-tuning: start from trained weights of the same preset
         fresh = init_from_trained(model, load_model(config.init_from, "cpu"), config.init_from)
         if fresh and rank == 0:
-            warnings.warn(f"{config.init_from}: the audio encoder differs ({len(fresh)} tensors); "
-                          "it starts fresh, every other weight is fine-tuned")
+            warnings.warn(f"{config.init_from}: {len(fresh)} audio tensors are new to it ({fresh[0]}, ...); "
+                          "they start fresh, every other weight is fine-tuned")
     # The viseme head learns only from the viseme loss: frozen without it (DDP wants a
     # gradient for every trainable weight in every step).
     model.viseme_head.requires_grad_(config.viseme_loss_weight > 0)

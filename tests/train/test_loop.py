@@ -119,10 +119,15 @@ def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder
         assert torch.equal(value, expected), name
     with pytest.raises(ConfigError, match="depth"):
         init_from_trained(OmniSyncDiT(get_preset("tiny", depth=3)), trained, "trained/")
+    # a model with the audio cross-attention does not shrink back into one without it
+    grown = OmniSyncDiT(get_preset("tiny", audio_attention=True))
+    with pytest.raises(ConfigError, match="--audio-attention"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny")), grown, "grown/")
 
 
-def test_training_precision_prefers_bf16_on_gpus_that_have_it():
+def test_training_precision_prefers_native_bf16():
     from omnisync_cli.train.loop import training_precision
     assert training_precision("cuda", True) == "bf16"
     assert training_precision("cuda", False) == "fp16"
-    assert training_precision("cpu", True) == "fp32"
+    assert training_precision("cpu", True) == "bf16"
+    assert training_precision("cpu", False) == "fp32"  # emulated bf16 is slower than fp32
