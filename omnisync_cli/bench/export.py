@@ -24,11 +24,11 @@ def export_weights(checkpoint: str | Path, out_dir: str | Path) -> int:
         # Read directly rather than through train.checkpoint.load_checkpoint, which also
         # restores the run's global RNG states into this process.
         state = torch.load(path, map_location="cpu", weights_only=True)
-        preset, ema, step = state["config"]["preset"], state["ema"], int(state["step"])
+        run, ema, step = state["config"], state["ema"], int(state["step"])
     except Exception as exc:  # missing, truncated, or not a training checkpoint
         raise WeightsError(f"{path} is not a readable omnisync training checkpoint ({exc}); "
                            "pass the checkpoint.pt of a training run") from exc
-    model = OmniSyncDiT(get_preset(preset))
+    model = OmniSyncDiT(get_preset(run["preset"], audio_attention=run.get("audio_attention", False)))
     model.load_state_dict(ema)
     save_model(model, out_dir)
     return step

@@ -10,14 +10,18 @@ from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.weights import load_model
 
 
-def test_export_saves_the_ema_not_the_raw_weights(tmp_path):
+@pytest.mark.parametrize("audio_attention", [False, True])
+def test_export_saves_the_ema_not_the_raw_weights(tmp_path, audio_attention):
     torch.manual_seed(0)
-    model, ema = OmniSyncDiT(get_preset("tiny")), OmniSyncDiT(get_preset("tiny"))
+    config = get_preset("tiny", audio_attention=audio_attention)
+    model, ema = OmniSyncDiT(config), OmniSyncDiT(config)
     # The fields train.loop's checkpoint() writes that export reads (plus one it ignores).
-    torch.save({"config": {"preset": "tiny"}, "step": 200, "model": model.state_dict(),
+    run = {"preset": "tiny", "audio_attention": True} if audio_attention else {"preset": "tiny"}
+    torch.save({"config": run, "step": 200, "model": model.state_dict(),
                 "ema": ema.state_dict(), "optimizer": {}}, tmp_path / "checkpoint.pt")
     assert export_weights(tmp_path / "checkpoint.pt", tmp_path / "weights") == 200
     loaded = load_model(tmp_path / "weights")
+    assert loaded.config.audio_attention == audio_attention
     for key, value in loaded.state_dict().items():
         assert torch.equal(value, ema.state_dict()[key])
     assert not torch.equal(loaded.patch_embed.proj.weight, model.patch_embed.proj.weight)
