@@ -6,6 +6,7 @@ This saves those EMA weights as config.json + model.safetensors, so an unfinishe
 benchmarked.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -28,7 +29,10 @@ def export_weights(checkpoint: str | Path, out_dir: str | Path) -> int:
     except Exception as exc:  # missing, truncated, or not a training checkpoint
         raise WeightsError(f"{path} is not a readable omnisync training checkpoint ({exc}); "
                            "pass the checkpoint.pt of a training run") from exc
-    model = OmniSyncDiT(get_preset(run["preset"], audio_attention=run.get("audio_attention", False)))
+    config = get_preset(run["preset"])
+    if run.get("audio_attention"):  # the run grew the preset (train --audio-attention)
+        config = replace(config, audio_attention=True)
+    model = OmniSyncDiT(config)
     model.load_state_dict(ema)
     save_model(model, out_dir)
     return step

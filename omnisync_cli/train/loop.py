@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -164,7 +164,9 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
-    model_config = get_preset(config.preset, audio_attention=config.audio_attention)
+    model_config = get_preset(config.preset)
+    if config.audio_attention:
+        model_config = replace(model_config, audio_attention=True)
     source = open_corpus(corpus_dir) if isinstance(corpus_dir, (str, Path, list, tuple)) else corpus_dir
     dataset = TrainingExamples(source, model_config, config)
     if rank == 0 and not any(dataset.index.has_pseudo_pair(c) for c, _ in dataset.index.targets):
