@@ -185,6 +185,26 @@ def change_correlation(output_crops: np.ndarray, target_crops: np.ndarray,
     return float(np.corrcoef(out, truth)[0, 1])
 
 
+def edit_cosine(output_crops: np.ndarray, target_crops: np.ndarray, source_crops: np.ndarray) -> float:
+    """Cosine, over every pixel of a clip's mouth crops, between the output's change from the
+    source and the ground truth's: 1 = the edit is the change the new speech needs (at any
+    strength), ~0 = unrelated to it (blur, a smeared mouth), < 0 = the wrong way. An edit with
+    cosine r, scaled by the best factor, gains at most `best_scaled_gain(r)` dB of mouth PSNR
+    over the no-op. 0 when either change is zero."""
+    out = (output_crops.astype(np.float64) - source_crops).ravel()
+    truth = (target_crops.astype(np.float64) - source_crops).ravel()
+    norm = math.sqrt(float(out @ out) * float(truth @ truth))
+    return float(out @ truth) / norm if norm > 0 else 0.0
+
+
+def best_scaled_gain(cosine: float) -> float:
+    """dB of mouth PSNR over the no-op that source + a x edit reaches at the best a, for an edit
+    whose cosine with the needed change is `cosine`: -10 log10(1 - r^2), 0 for r <= 0 (the
+    residual of projecting the needed change onto the edit). A +2 dB dub needs r >= 0.61."""
+    r = max(0.0, min(cosine, 1.0))
+    return math.inf if r == 1.0 else -10.0 * math.log10(1.0 - r * r)
+
+
 # Per-pixel change vs the source below this many 8-bit levels is the re-encode, not an edit.
 EDIT_NOISE = 6.0
 

@@ -76,6 +76,7 @@ def picture_scores(clip: ScoredClip) -> dict[str, float]:
         "temporal_error": metrics.temporal_error(clip.output_mouths, clip.target_mouths),
         "change_r": metrics.change_correlation(clip.output_mouths, clip.target_mouths,
                                                clip.source_mouths),
+        "edit_cosine": metrics.edit_cosine(clip.output_mouths, clip.target_mouths, clip.source_mouths),
     }
 
 
@@ -117,6 +118,10 @@ PICTURE_METRICS: tuple[Metric, ...] = (
            "Pearson r over frames of the output's and the truth's per-frame mouth difference "
            "from the source: 1 = changes the mouth exactly where the new speech needs it, "
            "~0 = ignores the speech (the no-op)"),
+    Metric("edit_cosine", "edit cos", ".3f", "higher",
+           "cosine over all mouth pixels of the output's and the truth's change from the source: "
+           "1 = the needed change at some strength, ~0 = unrelated (blur); at the best strength "
+           "the edit beats the no-op by at most -10 log10(1 - cos^2) dB (+2 dB needs 0.61)"),
 )
 
 def sync_scores(clip: ScoredClip) -> dict[str, float]:

@@ -152,3 +152,32 @@ def test_a_region_covering_every_frame_leaves_no_outside_figure_and_passes_on_th
 def test_grown_rect_adds_half_the_growth_on_each_side_and_clips_to_the_frame():
     assert metrics.grown_rect((10.0, 20.0, 30.0, 30.0), 0.5, 64, 48) == (5, 17, 35, 33)
     assert metrics.grown_rect((0.5, 40.0, 8.5, 47.0), 1.0, 64, 48) == (0, 36, 13, 48)
+
+
+def test_edit_cosine_and_the_gain_it_allows_at_the_best_strength():
+    rng = np.random.default_rng(0)
+    source = rng.integers(60, 120, (3, 8, 8, 3)).astype(np.uint8)
+    truth = source.copy()
+    truth[:, 2:6, 2:6] += 60  # the new speech needs a lighter mouth interior
+    half = source.copy()
+    half[:, 2:6, 2:6] += 30  # the right change at half strength
+    assert metrics.edit_cosine(half, truth, source) == pytest.approx(1.0)
+    assert metrics.edit_cosine(source, truth, source) == 0.0  # the no-op
+    darker = source.copy()
+    darker[:, 2:6, 2:6] -= 30
+    assert metrics.edit_cosine(darker, truth, source) == pytest.approx(-1.0)
+    # A smeared edit: the needed change (energy 16 px x 30^2) plus an unrelated one around it
+    # with half that energy (32 px x 15^2) -> cos sqrt(2/3).
+    smeared = half.copy()
+    smeared[:, 0:2, 0:8] += 15
+    smeared[:, 6:8, 0:8] += 15
+    cosine = metrics.edit_cosine(smeared, truth, source)
+    assert cosine == pytest.approx(math.sqrt(2 / 3))
+    # The bound is what the best scaling of that edit reaches (least squares on the pixels).
+    edit = (smeared.astype(float) - source).ravel()
+    needed = (truth.astype(float) - source).ravel()
+    best = needed @ edit / (edit @ edit)
+    gain = 10 * math.log10((needed @ needed) / np.sum((needed - best * edit) ** 2))
+    assert metrics.best_scaled_gain(cosine) == pytest.approx(gain)
+    assert metrics.best_scaled_gain(-0.3) == 0.0
+    assert metrics.best_scaled_gain(0.61) == pytest.approx(2.0, abs=0.05)
