@@ -6,15 +6,14 @@ This saves those EMA weights as config.json + model.safetensors, so an unfinishe
 benchmarked.
 """
 
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from omnisync_cli.errors import WeightsError
-from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.weights import save_model
+from omnisync_cli.train.config import run_model_config
 
 
 def export_weights(checkpoint: str | Path, out_dir: str | Path) -> int:
@@ -29,10 +28,7 @@ def export_weights(checkpoint: str | Path, out_dir: str | Path) -> int:
     except Exception as exc:  # missing, truncated, or not a training checkpoint
         raise WeightsError(f"{path} is not a readable omnisync training checkpoint ({exc}); "
                            "pass the checkpoint.pt of a training run") from exc
-    config = get_preset(run["preset"])
-    if run.get("audio_attention"):  # the run grew the preset (train --audio-attention)
-        config = replace(config, audio_attention=True)
-    model = OmniSyncDiT(config)
+    model = OmniSyncDiT(run_model_config(run))  # with the parts the run grew (train --audio-attention, ...)
     model.load_state_dict(ema)
     save_model(model, out_dir)
     return step

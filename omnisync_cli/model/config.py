@@ -42,6 +42,12 @@ class ModelConfig:
     # x_hat = source + head output: the untrained network is a no-op editor and learns only
     # what changes (the mouth). Ignored for v-prediction.
     source_skip: bool = True
+    # With source_skip: a second head predicts a displacement field per pixel and x_hat =
+    # source warped by it + the head output, so an edit can move the source's own pixels (a
+    # lip pushed down, a beak swung open) instead of redrawing them; what must be new (a
+    # mouth's interior) is the residual. Zero-initialised: a model grown from one without it
+    # starts as that model. Needs prediction "x".
+    output_flow: bool = False
     # --- audio conditioning ------------------------------------------------------------
     # logmel: log-mel features (100 Hz) encoded by a small conv encoder trained with the
     # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir;
@@ -78,6 +84,8 @@ class ModelConfig:
             (self.text_encoder in TEXT_ENCODERS, f"text_encoder must be one of {TEXT_ENCODERS}"),
             (self.audio_window_s > 0, "audio_window_s must be positive"),
             (self.depth >= 1, "depth must be at least 1"),
+            (not self.output_flow or (self.prediction == "x" and self.source_skip),
+             "output_flow needs prediction 'x' with source_skip"),
         ]
         for ok, message in checks:
             if not ok:

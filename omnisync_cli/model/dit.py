@@ -6,7 +6,9 @@ Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each fr
 noised target clip and the source clip, whole working region, no mouth mask and no reference
 frames (mask-free editing; the network decides what to change). Each frame's tokens are
 modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding and,
-with config.audio_attention, also attend to that frame's audio window row by row.
+with config.audio_attention, also attend to that frame's audio window row by row; with
+config.output_flow a second head moves the source's pixels (a displacement field) under
+the predicted residual.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
 predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
 the velocity itself ("v").
@@ -14,6 +16,7 @@ the velocity itself ("v").
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from omnisync_cli.model.audio import AudioEncoder, AudioTokens, frontend_channels, frontend_rate, window_length
 from omnisync_cli.model.config import ModelConfig
@@ -23,6 +26,9 @@ SIGMA_FLOOR = 0.05  # smallest sigma divided by when turning an x prediction int
 # Mouth parameters the training-only viseme head reads from a frame's audio embedding
 # (open, width, round, teeth, tongue: the fields of data.visemes).
 MOUTH_PARAMETERS = 5
+# Pixels of displacement per unit of the flow head's output (config.output_flow): a unit
+# output moves a pixel by a few pixels of the working region, the size of a lip's travel.
+FLOW_PIXELS = 4.0
 
 
 def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.Tensor,
@@ -34,6 +40,22 @@ def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.T
     if config.prediction == "x":
         s = s.clamp(min=SIGMA_FLOOR)
     return x_sigma.float() - s.view(-1, 1, 1, 1, 1) * velocity.float()
+
+
+def warp(frames: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Backward warp: out[y, x] = frames[y + flow_y, x + flow_x] (bilinear, borders repeated).
+
+    frames (B, F, C, S, S); flow (B, F, 2, S, S) in pixels, channel 0 along x, 1 along y.
+    A zero flow returns the frames exactly."""
+    b, f, c, h, w = frames.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=frames.device, dtype=flow.dtype),
+                            torch.arange(w, device=frames.device, dtype=flow.dtype), indexing="ij")
+    x = (xs + flow[:, :, 0] + 0.5) * (2.0 / w) - 1.0  # pixel centres -> [-1, 1] (align_corners=False)
+    y = (ys + flow[:, :, 1] + 0.5) * (2.0 / h) - 1.0
+    grid = torch.stack([x, y], dim=-1).reshape(b * f, h, w, 2)
+    out = F.grid_sample(frames.reshape(b * f, c, h, w).to(flow.dtype), grid, mode="bilinear",
+                        padding_mode="border", align_corners=False)
+    return out.reshape(b, f, c, h, w)
 
 
 class OmniSyncDiT(nn.Module):
@@ -66,6 +88,7 @@ class OmniSyncDiT(nn.Module):
         self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m, config.audio_attention)
                                     for m in modes)
         self.final_layer = FinalLayer(d, p, 3)
+        self.flow_head = FinalLayer(d, p, 2) if config.output_flow else None
         grid = config.region_size // p
         self.register_buffer("pos_spatial", sincos_2d(d, grid), persistent=False)  # (N, D)
         self.initialize_weights()
@@ -102,6 +125,11 @@ class OmniSyncDiT(nn.Module):
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
         nn.init.zeros_(self.final_layer.linear.bias)
+        if self.flow_head is not None:  # no displacement until trained
+            nn.init.zeros_(self.flow_head.adaLN_modulation[-1].weight)
+            nn.init.zeros_(self.flow_head.adaLN_modulation[-1].bias)
+            nn.init.zeros_(self.flow_head.linear.weight)
+            nn.init.zeros_(self.flow_head.linear.bias)
 
     def audio_visemes(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, F, W, C) audio windows -> (B, F, 5) predicted mouth parameters (training aid)."""
@@ -153,7 +181,11 @@ class OmniSyncDiT(nn.Module):
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
             return out
-        x_hat = out.float() + source if self.config.source_skip else out.float()
+        if self.flow_head is not None:
+            flow = FLOW_PIXELS * self.unpatchify(self.flow_head(tokens, c), s).float()  # (B, F, 2, S, S)
+            x_hat = out.float() + warp(source.float(), flow)
+        else:
+            x_hat = out.float() + source if self.config.source_skip else out.float()
         # v = eps - x_data = (x_sigma - x_data) / sigma on the path; the floor keeps the
         # last steps finite (the network can still represent any v there).
         return (x.float() - x_hat) / sigma.clamp(min=SIGMA_FLOOR).view(b, 1, 1, 1, 1)
@@ -161,9 +193,10 @@ class OmniSyncDiT(nn.Module):
     def unpatchify(self, out: torch.Tensor, size: int) -> torch.Tensor:
         b, f, n, _ = out.shape
         p, g = self.config.patch_size, size // self.config.patch_size
-        out = out.reshape(b, f, g, g, p, p, 3)  # (B, F, rows, cols, p, p, C)
+        c = out.shape[-1] // (p * p)
+        out = out.reshape(b, f, g, g, p, p, c)  # (B, F, rows, cols, p, p, C)
         out = out.permute(0, 1, 6, 2, 4, 3, 5)  # (B, F, C, rows, p, cols, p)
-        return out.reshape(b, f, 3, size, size)
+        return out.reshape(b, f, c, size, size)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -1,14 +1,17 @@
 """The training run's settings: one frozen dataclass, serialised into every checkpoint and
 into `training.json` beside the shipped weights."""
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.model.config import PRESETS
+from omnisync_cli.model.config import PRESETS, ModelConfig, get_preset
 from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
+# Parts a run may add to its preset (TrainConfig fields of the same names, `train` flags
+# --audio-attention / --output-flow); fine-tuning a model without them grows them.
+GROWN_PARTS = ("audio_attention", "output_flow")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -22,6 +25,8 @@ class TrainConfig:
     # Add the per-token audio cross-attention (model.config.audio_attention) to the preset;
     # fine-tuning a model without it grows it (the new weights start as a no-op).
     audio_attention: bool = False
+    # Add the displacement head (model.config.output_flow) to the preset, the same way.
+    output_flow: bool = False
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
@@ -137,3 +142,9 @@ class TrainConfig:
         if "betas" in data:
             data["betas"] = tuple(data["betas"])
         return cls(**data)
+
+
+def run_model_config(run: dict[str, Any]) -> ModelConfig:
+    """The model a run trains: its preset plus the parts it adds (GROWN_PARTS); `run` is a
+    TrainConfig as a dict (a checkpoint's or training.json's "config")."""
+    return replace(get_preset(run["preset"]), **{part: True for part in GROWN_PARTS if run.get(part)})

@@ -18,7 +18,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -31,13 +31,12 @@ from torch.utils.data import DataLoader
 from omnisync_cli.bench.sync import SyncExpert, load_sync_expert, open_sync_scorer
 from omnisync_cli.diffusion.flow import noise_path, velocity_error
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_device
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
@@ -107,20 +106,23 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     The configurations must match except for the audio settings (frontend, window, encoder
     width): switching the audio frontend keeps everything the network learned about pictures
-    and starts only the audio encoder fresh. A model without the audio cross-attention may
-    grow one (its weights start fresh, as a no-op). Any other difference is a ConfigError."""
+    and starts only the audio encoder fresh. A model without the audio cross-attention or the
+    displacement head may grow them (train.config.GROWN_PARTS; their weights start fresh, as
+    a no-op). Any other difference is a ConfigError."""
     audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
-    if theirs["audio_attention"] and not ours["audio_attention"]:
-        raise ConfigError(f"{origin} has the audio cross-attention; fine-tune it with --audio-attention")
-    differ = [k for k in differ if k != "audio_attention"]  # grown: the new weights start fresh
+    for part in GROWN_PARTS:
+        if theirs[part] and not ours[part]:
+            flag = "--" + part.replace("_", "-")
+            raise ConfigError(f"{origin} was trained with {flag}; fine-tune it with {flag}")
+    differ = [k for k in differ if k not in GROWN_PARTS]  # grown: the new weights start fresh
     if differ:
         raise ConfigError(f"{origin} holds a model of another configuration ({', '.join(differ)} "
                           "differ); fine-tune with that model's preset")
     state, target = trained.state_dict(), model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = ("audio_embed.", "audio_tokens.", "null_audio_token") + tuple(
+    grown = ("audio_embed.", "audio_tokens.", "null_audio_token", "flow_head.") + tuple(
         f"blocks.{i}.audio_attn." for i in range(len(model.blocks)))
     if any(not k.startswith(grown) for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
@@ -164,9 +166,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
-    model_config = get_preset(config.preset)
-    if config.audio_attention:
-        model_config = replace(model_config, audio_attention=True)
+    model_config = run_model_config(config.to_dict())
     source = open_corpus(corpus_dir) if isinstance(corpus_dir, (str, Path, list, tuple)) else corpus_dir
     dataset = TrainingExamples(source, model_config, config)
     if rank == 0 and not any(dataset.index.has_pseudo_pair(c) for c, _ in dataset.index.targets):
@@ -179,7 +179,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     if config.init_from:  # fine-tuning: start from trained weights of the same preset
         fresh = init_from_trained(model, load_model(config.init_from, "cpu"), config.init_from)
         if fresh and rank == 0:
-            warnings.warn(f"{config.init_from}: {len(fresh)} audio tensors are new to it ({fresh[0]}, ...); "
+            warnings.warn(f"{config.init_from}: {len(fresh)} tensors are new to it ({fresh[0]}, ...); "
                           "they start fresh, every other weight is fine-tuned")
     # The viseme head learns only from the viseme loss: frozen without it (DDP wants a
     # gradient for every trainable weight in every step).

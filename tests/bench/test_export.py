@@ -10,18 +10,18 @@ from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.weights import load_model
 
 
-@pytest.mark.parametrize("audio_attention", [False, True])
-def test_export_saves_the_ema_not_the_raw_weights(tmp_path, audio_attention):
+@pytest.mark.parametrize("grown", [{}, {"audio_attention": True}, {"output_flow": True}])
+def test_export_saves_the_ema_not_the_raw_weights(tmp_path, grown):
     torch.manual_seed(0)
-    config = get_preset("tiny", audio_attention=audio_attention)
+    config = get_preset("tiny", **grown)
     model, ema = OmniSyncDiT(config), OmniSyncDiT(config)
-    # The fields train.loop's checkpoint() writes that export reads (plus one it ignores).
-    run = {"preset": "tiny", "audio_attention": True} if audio_attention else {"preset": "tiny"}
+    # The fields train.loop's checkpoint() writes that export reads: the run grows the preset.
+    run = {"preset": "tiny", **grown}
     torch.save({"config": run, "step": 200, "model": model.state_dict(),
                 "ema": ema.state_dict(), "optimizer": {}}, tmp_path / "checkpoint.pt")
     assert export_weights(tmp_path / "checkpoint.pt", tmp_path / "weights") == 200
     loaded = load_model(tmp_path / "weights")
-    assert loaded.config.audio_attention == audio_attention
+    assert loaded.config == config
     for key, value in loaded.state_dict().items():
         assert torch.equal(value, ema.state_dict()[key])
     assert not torch.equal(loaded.patch_embed.proj.weight, model.patch_embed.proj.weight)

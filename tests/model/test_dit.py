@@ -54,10 +54,10 @@ def test_x_prediction_is_converted_to_the_velocity():
     assert torch.allclose(x_model(**kw), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("audio_attention", [False, True])
-def test_every_condition_reaches_the_output(audio_attention):
+@pytest.mark.parametrize("grown", [{}, {"audio_attention": True}, {"output_flow": True}])
+def test_every_condition_reaches_the_output(grown):
     torch.manual_seed(0)
-    model = perturbed(OmniSyncDiT(get_preset("tiny", audio_attention=audio_attention)))
+    model = perturbed(OmniSyncDiT(get_preset("tiny", **grown)))
     kw = inputs(model)
     base = model(**kw)
     assert not torch.allclose(base, model(**{**kw, "source": -kw["source"]}))  # mask-free V_cd
@@ -102,6 +102,47 @@ def test_audio_cross_attention_starts_as_a_no_op_and_then_reads_each_frames_own_
     audio[:, 2] += 2.0
     diff = (grown(**kw) - grown(**{**kw, "audio": audio})).abs().mean(dim=(0, 2, 3, 4))  # (F,)
     assert diff.max() > 1e-3 and diff.argmax().item() == 2
+
+
+def test_warp_moves_pixels_by_the_flow_and_a_zero_flow_is_exact():
+    from omnisync_cli.model.dit import warp
+    frames = torch.rand(1, 2, 3, 8, 8)
+    still = torch.zeros(1, 2, 2, 8, 8)
+    assert torch.equal(warp(frames, still), frames)
+    down = still.clone()
+    down[:, :, 1] = -2.0  # out[y] = in[y - 2]: the picture moves 2 px down
+    moved = warp(frames, down)
+    assert torch.allclose(moved[..., 2:, :], frames[..., :-2, :], atol=1e-6)
+    assert torch.allclose(moved[..., :2, :], frames[..., :1, :].expand(-1, -1, -1, 2, -1), atol=1e-6)  # border
+    right = still.clone()
+    right[:, :, 0] = -0.5  # half a pixel: the mean of the two neighbours
+    half = warp(frames, right)
+    assert torch.allclose(half[..., 1:], (frames[..., 1:] + frames[..., :-1]) / 2, atol=1e-6)
+
+
+def test_displacement_head_starts_as_a_no_op_and_then_moves_the_source():
+    from omnisync_cli.train.loop import init_from_trained
+    torch.manual_seed(0)
+    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
+    grown = OmniSyncDiT(get_preset("tiny", output_flow=True))
+    fresh = init_from_trained(grown, plain, "plain/")
+    assert fresh and all(k.startswith("flow_head.") for k in fresh)
+    kw = inputs(plain)
+    assert torch.allclose(grown(**kw), plain(**kw), atol=1e-6)  # zero-initialised head
+    # trained (perturbed) with the residual head cut: the output is the source, moved
+    perturbed(grown, seed=1)
+    with torch.no_grad():
+        grown.final_layer.linear.weight.zero_()
+        grown.final_layer.linear.bias.zero_()
+    kw["sigma"] = torch.tensor([0.5, 0.5])
+    x_hat = kw["x"] - 0.5 * grown(**kw)
+    assert not torch.allclose(x_hat, kw["source"], atol=1e-3)
+    # a flat source stays flat however it is moved: the head moves pixels, it does not paint
+    flat = torch.full_like(kw["source"], 0.3)
+    x_flat = kw["x"] - 0.5 * grown(**{**kw, "source": flat})
+    assert torch.allclose(x_flat, flat, atol=1e-5)
+    with pytest.raises(ConfigError, match="output_flow"):
+        get_preset("tiny", output_flow=True, prediction="v")
 
 
 def test_scalar_sigma_and_seeded_init_are_reproducible():

@@ -123,6 +123,8 @@ def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder
     grown = OmniSyncDiT(get_preset("tiny", audio_attention=True))
     with pytest.raises(ConfigError, match="--audio-attention"):
         init_from_trained(OmniSyncDiT(get_preset("tiny")), grown, "grown/")
+    with pytest.raises(ConfigError, match="--output-flow"):  # nor one with the displacement head
+        init_from_trained(OmniSyncDiT(get_preset("tiny")), OmniSyncDiT(get_preset("tiny", output_flow=True)), "grown/")
 
 
 def test_training_precision_prefers_native_bf16():
