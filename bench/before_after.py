@@ -33,7 +33,7 @@ from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
 
-from markdown_out import emit  # bench/markdown_out.py
+from markdown_out import emit, group_table  # bench/markdown_out.py
 
 
 def score(inputs: ClipInputs, path: Path) -> dict:
@@ -98,18 +98,7 @@ def main() -> None:
     lines = ["# Before vs after on corpus-v2 benchmark clips", "",
              f"`python bench/before_after.py {args.corpus} --before-tree {args.before_tree} --clips {args.clips}`; "
              "means over the clips of each group (see the script's docstring for the silence figures).", "",
-             "| group | dub | clips | " + " | ".join(label for _, label in keys) + " |",
-             "|---|---|---|" + "---|" * len(keys)]
-    for group in ("seen", "heldout-head", "heldout-mouth", "heldout-render", "all"):
-        chosen = [s for c, s in rows if group in ("all", c.group)]
-        if not chosen:
-            continue
-        for name in ("no-op", "before", "after"):
-            cells = []
-            for key, _ in keys:
-                values = [s[name][key] for s in chosen if s[name].get(key) is not None and np.isfinite(s[name][key])]
-                cells.append(f"{np.mean(values):.3f}" if values else "–")
-            lines.append(f"| {group} | {name} | {len(chosen)} | " + " | ".join(cells) + " |")
+             *group_table(rows, ["no-op", "before", "after"], keys)]
     if refused:
         lines += ["", "Not compared: " + "; ".join(refused) + "."]
     emit(lines, args.write)

@@ -25,7 +25,7 @@ from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.pipeline.dub import DubOptions, working_track
 from omnisync_cli.pipeline.editor import PassthroughEditor
 
-from markdown_out import emit  # bench/markdown_out.py
+from markdown_out import emit, group_table  # bench/markdown_out.py
 
 
 class OracleEditor:
@@ -101,18 +101,7 @@ def main() -> None:
              "clips of each group. \"oracle N px\": the truth's working region at N px through the dub's "
              "defaults; \"no ...\": one of the dub's restraints off (`DubOptions.focus`, `keep_colours`, "
              "`keep_quiet_source`); \"plain\": all three off.", "",
-             "| group | dub | clips | " + " | ".join(label for _, label in keys) + " |",
-             "|---|---|---|" + "---|" * len(keys)]
-    for group in ("seen", "heldout-head", "heldout-mouth", "heldout-render", "all"):
-        chosen = [s for c, s in rows if group in ("all", c.group)]
-        if not chosen:
-            continue
-        for name, _, _ in dubs(sizes):
-            cells = []
-            for key, _ in keys:
-                values = [s[name][key] for s in chosen if s[name].get(key) is not None and np.isfinite(s[name][key])]
-                cells.append(f"{np.mean(values):.3f}" if values else "–")
-            lines.append(f"| {group} | {name} | {len(chosen)} | " + " | ".join(cells) + " |")
+             *group_table(rows, [name for name, _, _ in dubs(sizes)], keys)]
     if refused:
         lines += ["", "Not dubbed (no mouth found): " + "; ".join(refused) + "."]
     emit(lines, args.write)
