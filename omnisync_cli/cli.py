@@ -553,7 +553,6 @@ def train(
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
     source_start_sigma: Annotated[float, typer.Option(help="From this noise level up, pseudo-pairs start from the noised source as a dub does (Eq. 5) instead of the noised target (0: off).")] = 0.0,
     region_scale: Annotated[float, typer.Option(help="Train on the central part of each stored crop: the region at this x the face width, as the dub frames it (its default 0.8); 1: the stored crops.")] = 1.0,
-    audio_attention: Annotated[bool, typer.Option("--audio-attention", help="Let every patch token attend to its frame's audio (cross-attention); with --init-from a model without it, grows it.")] = False,
     output_flow: Annotated[bool, typer.Option("--output-flow", help="Let the model move the source's pixels (a displacement head) under its residual; with --init-from a model without it, grows it.")] = False,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
@@ -585,8 +584,7 @@ def train(
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
                              viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
-                             region_scale=region_scale, audio_attention=audio_attention,
-                             output_flow=output_flow,
+                             region_scale=region_scale, output_flow=output_flow,
                              warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)

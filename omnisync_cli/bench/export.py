@@ -28,7 +28,7 @@ def export_weights(checkpoint: str | Path, out_dir: str | Path) -> int:
     except Exception as exc:  # missing, truncated, or not a training checkpoint
         raise WeightsError(f"{path} is not a readable omnisync training checkpoint ({exc}); "
                            "pass the checkpoint.pt of a training run") from exc
-    model = OmniSyncDiT(run_model_config(run))  # with the parts the run grew (train --audio-attention, ...)
+    model = OmniSyncDiT(run_model_config(run))  # with the parts the run grew (train --output-flow)
     model.load_state_dict(ema)
     save_model(model, out_dir)
     return step

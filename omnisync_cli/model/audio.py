@@ -28,7 +28,6 @@ import torch
 import torch.nn as nn
 
 from omnisync_cli.errors import InputError, WeightsError
-from omnisync_cli.model.layers import sincos_1d
 
 SAMPLE_RATE = 16_000  # Hz; the audio contract of the whole project (media.audio.SAMPLE_RATE)
 HOP = 160  # samples between log-mel frames: 10 ms, so frame k is centred at k / 100 s
@@ -340,20 +339,3 @@ class AudioEncoder(nn.Module):
         x = windows.reshape(b * f, w, c).transpose(1, 2)  # (B*F, C, W)
         x = self.convs(x).flatten(1)  # (B*F, hidden * W/4)
         return self.proj(x).reshape(b, f, -1)  # (B, F, D)
-
-
-class AudioTokens(nn.Module):
-    """Per-frame audio window (W, C) -> W tokens of width D: each feature row mapped linearly
-    and normalised, plus its sin-cos position in the window. The context that the blocks'
-    audio cross-attention reads (config.audio_attention)."""
-
-    def __init__(self, channels: int, window: int, out_dim: int):
-        super().__init__()
-        self.proj = nn.Linear(channels, out_dim)
-        self.norm = nn.LayerNorm(out_dim)
-        self.register_buffer("positions", sincos_1d(out_dim, torch.arange(window)), persistent=False)
-
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        """(B, F, W, C) -> (B, F, W, D)."""
-        return self.norm(self.proj(windows)) + self.positions.to(windows.dtype)
-

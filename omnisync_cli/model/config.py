@@ -57,11 +57,6 @@ class ModelConfig:
     n_mels: int = 80  # mel bins of the logmel frontend
     audio_window_s: float = 0.32  # seconds of audio around each frame's time that drive it
     audio_hidden: int = 128  # channels of the per-frame conv audio encoder
-    # Each block's patch tokens also attend to the rows of their own frame's audio window
-    # (cross-attention; its output projection starts at zero, so a model grown from one
-    # without it starts as that model). Without it the audio reaches the picture only
-    # through adaLN's shift and scale of whole frames; with it, where the mouth is.
-    audio_attention: bool = False
     # --- text conditioning (paper appendix D) ------------------------------------------
     # hash: signed feature hashing of words and word pairs (no weights, works offline);
     # t5: mean-pooled T5 encoder states from text_encoder_dir; minilm: a sentence encoder

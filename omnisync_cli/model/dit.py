@@ -5,8 +5,7 @@
 Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
 noised target clip and the source clip, whole working region, no mouth mask and no reference
 frames (mask-free editing; the network decides what to change). Each frame's tokens are
-modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding and,
-with config.audio_attention, also attend to that frame's audio window row by row; with
+modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
 config.output_flow a second head moves the source's pixels (a displacement field) under
 the predicted residual.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
@@ -18,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from omnisync_cli.model.audio import AudioEncoder, AudioTokens, frontend_channels, frontend_rate, window_length
+from omnisync_cli.model.audio import AudioEncoder, frontend_channels, frontend_rate, window_length
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.layers import DiTBlock, FinalLayer, PatchEmbed, SigmaEmbedder, sincos_1d, sincos_2d
 
@@ -78,14 +77,9 @@ class OmniSyncDiT(nn.Module):
         # these in place of a frame's audio (and of the prompt when there is none).
         self.null_audio = nn.Parameter(torch.zeros(d))
         self.null_text = nn.Parameter(torch.zeros(d))
-        # Optional per-token audio: every window row as a token the blocks attend to, and a
-        # learned token that stands for them all where the audio is dropped.
-        self.audio_tokens = (AudioTokens(self.audio_channels, self.audio_window, d)
-                             if config.audio_attention else None)
-        self.null_audio_token = nn.Parameter(torch.zeros(d)) if config.audio_attention else None
         modes = (["joint"] * config.depth if config.attention == "joint"
                  else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
-        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m, config.audio_attention)
+        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m)
                                     for m in modes)
         self.final_layer = FinalLayer(d, p, 3)
         self.flow_head = FinalLayer(d, p, 2) if config.output_flow else None
@@ -98,9 +92,8 @@ class OmniSyncDiT(nn.Module):
         sigma MLP and null embeddings, and zeros for every adaLN modulation and the output
         layer, so each block starts as the identity and the head outputs 0: an x-predicting
         model with source_skip then predicts x_hat = source (a no-op editor), a v-predicting
-        one the velocity 0. The audio cross-attention's output projections start at zero too,
-        so they add nothing until trained. The audio encoder's convolutions keep PyTorch's
-        default init."""
+        one the velocity 0; the displacement head starts at zero too (no motion). The audio
+        encoder's convolutions keep PyTorch's default init."""
         def _basic(module: nn.Module) -> None:
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)
@@ -113,14 +106,9 @@ class OmniSyncDiT(nn.Module):
         nn.init.normal_(self.sigma_embed.mlp[2].weight, std=0.02)
         nn.init.normal_(self.null_audio, std=0.02)
         nn.init.normal_(self.null_text, std=0.02)
-        if self.null_audio_token is not None:
-            nn.init.normal_(self.null_audio_token, std=0.02)
         for block in self.blocks:
             nn.init.zeros_(block.adaLN_modulation[-1].weight)
             nn.init.zeros_(block.adaLN_modulation[-1].bias)
-            if block.audio_attn is not None:
-                nn.init.zeros_(block.audio_attn.proj.weight)
-                nn.init.zeros_(block.audio_attn.proj.bias)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].weight)
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
@@ -150,17 +138,6 @@ class OmniSyncDiT(nn.Module):
                 t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
         return self.sigma_embed(sigma)[:, None] + a + t[:, None]
 
-    def audio_context(self, audio: torch.Tensor, drop_audio: torch.Tensor | None) -> torch.Tensor | None:
-        """(B, F, W, D) audio tokens for the blocks' cross-attention (None without it); a
-        dropped clip's tokens are all the learned null token."""
-        if self.audio_tokens is None:
-            return None
-        tokens = self.audio_tokens(audio)
-        if drop_audio is not None:
-            null = self.null_audio_token.to(tokens.dtype).expand_as(tokens)
-            tokens = torch.where(drop_audio.view(-1, 1, 1, 1), null, tokens)
-        return tokens
-
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
@@ -175,9 +152,8 @@ class OmniSyncDiT(nn.Module):
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
         c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
-        context = self.audio_context(audio, drop_audio)  # (B, F, W, D) or None
         for block in self.blocks:
-            tokens = block(tokens, c, context)
+            tokens = block(tokens, c)
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
             return out

@@ -76,25 +76,6 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, length, d))
 
 
-class CrossAttention(nn.Module):
-    """Multi-head attention from (B', L, D) queries to (B', K, D) context tokens."""
-
-    def __init__(self, hidden_size: int, num_heads: int):
-        super().__init__()
-        self.num_heads = num_heads
-        self.q = nn.Linear(hidden_size, hidden_size)
-        self.kv = nn.Linear(hidden_size, 2 * hidden_size)
-        self.proj = nn.Linear(hidden_size, hidden_size)
-
-    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        b, length, d = x.shape
-        h = self.num_heads
-        q = self.q(x).reshape(b, length, h, d // h).transpose(1, 2)  # (B', heads, L, head_dim)
-        k, v = self.kv(context).reshape(b, context.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, length, d))
-
-
 def group_tokens(x: torch.Tensor, mode: str) -> torch.Tensor:
     """(B, F, N, D) -> the sequences one attention layer mixes."""
     b, f, n, d = x.shape
@@ -116,36 +97,27 @@ class DiTBlock(nn.Module):
     """adaLN-Zero transformer block (DiT) with per-frame conditioning.
 
     `mode` says which tokens attend to each other: joint (all of the segment), spatial
-    (within a frame) or temporal (across frames at one patch position). With
-    `audio_attention`, each frame's tokens then attend to that frame's audio tokens.
+    (within a frame) or temporal (across frames at one patch position).
     """
 
-    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str,
-                 audio_attention: bool = False):
+    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str):
         super().__init__()
         self.mode = mode
         self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(hidden_size, num_heads)
-        self.norm_audio = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6) if audio_attention else None
-        self.audio_attn = CrossAttention(hidden_size, num_heads) if audio_attention else None
         self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         hidden_mlp = int(hidden_size * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(hidden_size, hidden_mlp), nn.GELU(approximate="tanh"),
                                  nn.Linear(hidden_mlp, hidden_size))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor, audio: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, F, N, D) tokens; c (B, F, D) conditioning; audio (B, F, W, D) audio tokens
-        (needed with audio_attention)."""
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """x (B, F, N, D) tokens; c (B, F, D) conditioning."""
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = \
             self.adaLN_modulation(c).chunk(6, dim=-1)  # each (B, F, D)
         h = modulate(self.norm1(x), shift_msa, scale_msa)
         h = ungroup_tokens(self.attn(group_tokens(h, self.mode)), self.mode, x.shape)
         x = x + gate_msa[:, :, None] * h
-        if self.audio_attn is not None:
-            b, f, n, d = x.shape
-            h = self.audio_attn(self.norm_audio(x).reshape(b * f, n, d), audio.flatten(0, 1))
-            x = x + h.reshape(b, f, n, d)
         h = self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x + gate_mlp[:, :, None] * h
 

@@ -10,8 +10,8 @@ from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
 # Parts a run may add to its preset (TrainConfig fields of the same names, `train` flags
-# --audio-attention / --output-flow); fine-tuning a model without them grows them.
-GROWN_PARTS = ("audio_attention", "output_flow")
+# --output-flow); fine-tuning a model without them grows them.
+GROWN_PARTS = ("output_flow",)
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -22,10 +22,8 @@ class TrainConfig:
     out_dir: str = "runs/train"  # checkpoint.pt, samples/, and the final weights go here
     seed: int = 0  # model init, data order, noise, pair and dropout draws all derive from it
     init_from: str = ""  # weights directory to start from (fine-tuning); "" = fresh init
-    # Add the per-token audio cross-attention (model.config.audio_attention) to the preset;
-    # fine-tuning a model without it grows it (the new weights start as a no-op).
-    audio_attention: bool = False
-    # Add the displacement head (model.config.output_flow) to the preset, the same way.
+    # Add the displacement head (model.config.output_flow) to the preset; fine-tuning a
+    # model without it grows it (the new weights start as a no-op).
     output_flow: bool = False
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at

@@ -106,9 +106,9 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     The configurations must match except for the audio settings (frontend, window, encoder
     width): switching the audio frontend keeps everything the network learned about pictures
-    and starts only the audio encoder fresh. A model without the audio cross-attention or the
-    displacement head may grow them (train.config.GROWN_PARTS; their weights start fresh, as
-    a no-op). Any other difference is a ConfigError."""
+    and starts only the audio encoder fresh. A model without the displacement head may grow
+    one (train.config.GROWN_PARTS; its weights start fresh, as a no-op). Any other difference
+    is a ConfigError."""
     audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
@@ -122,8 +122,7 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
                           "differ); fine-tune with that model's preset")
     state, target = trained.state_dict(), model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = ("audio_embed.", "audio_tokens.", "null_audio_token", "flow_head.") + tuple(
-        f"blocks.{i}.audio_attn." for i in range(len(model.blocks)))
+    grown = ("audio_embed.", "flow_head.")
     if any(not k.startswith(grown) for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
     model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})

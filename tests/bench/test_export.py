@@ -10,7 +10,7 @@ from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.weights import load_model
 
 
-@pytest.mark.parametrize("grown", [{}, {"audio_attention": True}, {"output_flow": True}])
+@pytest.mark.parametrize("grown", [{}, {"output_flow": True}])
 def test_export_saves_the_ema_not_the_raw_weights(tmp_path, grown):
     torch.manual_seed(0)
     config = get_preset("tiny", **grown)

@@ -109,14 +109,12 @@ def test_the_cli_trains_on_the_written_corpus_with_the_stage_3_losses(corpus, tm
     result = CliRunner().invoke(app, ["train", str(out), "--out", str(run), "--preset", "tiny",
                                       "--steps", "2", "--batch-size", "2", "--pair-threshold", "0.1",
                                       "--loss-weighting", "x", "--mouth-loss-weight", "10",
-                                      "--viseme-loss-weight", "1", "--audio-attention", "--output-flow",
-                                      "--quiet"])
+                                      "--viseme-loss-weight", "1", "--output-flow", "--quiet"])
     assert result.exit_code == 0, result.output
     saved = json.loads((run / "training.json").read_text())["config"]
     assert (saved["loss_weighting"], saved["mouth_loss_weight"], saved["viseme_loss_weight"]) == ("x", 10.0, 1.0)
     model = load_model(run)
-    assert model.config.region_size == 16 and model.config.audio_attention and model.audio_tokens is not None
-    assert model.config.output_flow and model.flow_head is not None
+    assert model.config.region_size == 16 and model.config.output_flow and model.flow_head is not None
     bad = CliRunner().invoke(app, ["train", str(out), "--out", str(tmp_path / "bad"), "--preset", "tiny",
                                    "--loss-weighting", "eps"])
     assert bad.exit_code == 2 and "loss_weighting" in bad.stderr
