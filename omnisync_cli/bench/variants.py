@@ -69,6 +69,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("steps=8", "the defaults with 8 sampler steps (the previous default) instead of 2", SamplerConfig(steps=8)),
     Variant("steps=4", "the defaults with 4 sampler steps instead of 2", SamplerConfig(steps=4)),
     Variant("steps=1", "the defaults with 1 sampler step instead of 2", SamplerConfig(steps=1)),
+    Variant("reuse-guidance", "the defaults with the unconditional pass at the first step only "
+            "(later steps reuse its guidance direction: 3 passes a segment instead of 4)",
+            SamplerConfig(guidance=GuidanceConfig(reuse_direction=True))),
     Variant("fp32", "the defaults with the network in fp32 (auto picks bf16 on CPUs with native bf16)",
             SamplerConfig(dtype="fp32")),
     Variant("bf16", "the defaults with the network under bf16 autocast", SamplerConfig(dtype="bf16")),

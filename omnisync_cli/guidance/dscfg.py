@@ -39,6 +39,10 @@ class GuidanceConfig:
     # conditional prediction (still guided by the audio, never amplified); for a small model
     # whose unconditional prediction ignores the audio (weights/cpu-small/README.md).
     decay_to: str = "uncond"
+    # Speed (the real-time issue): run the unconditional pass at the first sampler call only
+    # and reuse its guidance direction at the later ones (`uncond_from_direction`), so a 2-step
+    # dub runs 3 passes instead of 4. Off: every call runs both passes (Eq. 9 as written).
+    reuse_direction: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in GUIDANCE_MODES:
@@ -83,6 +87,21 @@ def guided_velocity(v_cond: torch.Tensor, v_uncond: torch.Tensor, weight) -> tor
     return v_uncond + weight * (v_cond - v_uncond)
 
 
+def guidance_direction(v_cond: torch.Tensor, v_uncond: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """The audio's guidance direction in clean-picture units: sigma (v_cond - v_uncond).
+
+    Both passes see the same x, so with v = (x - x_hat) / sigma this is x_hat_uncond -
+    x_hat_cond, which does not carry the velocity's 1 / sigma and can be carried to another
+    noise level (exact above an x-predicting model's sigma floor, model.dit.SIGMA_FLOOR)."""
+    return (v_cond - v_uncond) * sigma.float().reshape(-1, *([1] * (v_cond.dim() - 1)))
+
+
+def uncond_from_direction(v_cond: torch.Tensor, direction: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """The unconditional velocity a guidance direction implies at noise level sigma:
+    v_cond - direction / sigma (the inverse of `guidance_direction`)."""
+    return v_cond - direction / sigma.float().reshape(-1, *([1] * (v_cond.dim() - 1)))
+
+
 def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
                     sigma: torch.Tensor, tau: float, frame_peak: torch.Tensor | None = None) -> torch.Tensor:
     """The CFG weight at noise level sigma (B,): (B, F, 1, S, S) for ds, (B, 1, 1, 1, 1) otherwise.
@@ -110,15 +129,25 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
     ds/static: the batch is doubled, [conditional; null audio], run as one forward, split,
     and combined by Eq. 9. none: one conditional forward. `attribution` (an
     attribution.AudioAttribution) is given both passes of every call. `frame_peak` (B, F):
-    per-frame DS-CFG peaks (`guidance_weight`).
+    per-frame DS-CFG peaks (`guidance_weight`). With config.reuse_direction only the first
+    call runs both passes; later calls run the conditional one and `uncond_from_direction`.
     """
     b = source.shape[0]
     size = source.shape[-1]
     mouth_xy = mouth_xy.to(source.device)
 
+    reused = []  # the first call's guidance direction, with config.reuse_direction
+
     def velocity(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if config.mode == "none":
             return model(x, sigma, source, audio, text)
+        w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau, frame_peak)
+        if reused:  # one conditional pass; the unconditional one from the first call's direction
+            v_cond = model(x, sigma, source, audio, text).float()
+            v_uncond = uncond_from_direction(v_cond, reused[0], sigma)
+            if attribution is not None:
+                attribution.add(v_cond, v_uncond, sigma)
+            return guided_velocity(v_cond, v_uncond, w).to(x.dtype)
         drop_audio = torch.arange(2 * b, device=x.device) >= b  # second half unconditional
         drop_text = drop_audio if config.drop_text_in_uncond else None
         v = model(torch.cat([x, x]), torch.cat([sigma, sigma]), torch.cat([source, source]),
@@ -127,7 +156,8 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
         v_cond, v_uncond = v.float().chunk(2)
         if attribution is not None:
             attribution.add(v_cond, v_uncond, sigma)
-        w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau, frame_peak)
+        if config.reuse_direction:
+            reused.append(guidance_direction(v_cond, v_uncond, sigma))
         return guided_velocity(v_cond, v_uncond, w).to(x.dtype)
 
     return velocity
