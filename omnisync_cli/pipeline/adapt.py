@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, ana
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
-from omnisync_cli.train.config import TrainConfig
+from omnisync_cli.train.config import GROWN_PARTS, TrainConfig
 from omnisync_cli.train.data import ClipData
 from omnisync_cli.train.loop import train
 
@@ -158,11 +158,15 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
             VideoPieces(crops, mouth, waveform, fps, held_spans))
 
 
-def preset_of(config, weights: Path) -> str:
-    """The preset whose configuration the weights were trained with (train() builds presets)."""
+def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
+    """The preset the weights were trained with and the parts a run added to it
+    (train.config.GROWN_PARTS, e.g. the default model's displacement head): what a
+    TrainConfig needs to rebuild the same network (train() builds presets)."""
+    grown = {part: True for part in GROWN_PARTS if getattr(config, part)}
+    plain = replace(config, **{part: False for part in grown}).to_dict()
     for name, preset in PRESETS.items():
-        if preset.to_dict() == config.to_dict():
-            return name
+        if preset.to_dict() == plain:
+            return name, grown
     raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "
                       "adaptation fine-tunes preset models")
 
@@ -234,8 +238,9 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
             now = int(info.step if config.steps > 0 else time.perf_counter() - started)
             advance(max(0, min(now, int(np.ceil(budget))) - done[0]))
             done[0] = max(done[0], now)
+        preset, grown = preset_of(model_config, base_weights)
         train_config = TrainConfig(
-            preset=preset_of(model_config, base_weights), out_dir=run, init_from=str(base_weights), seed=config.seed,
+            preset=preset, **grown, out_dir=run, init_from=str(base_weights), seed=config.seed,
             steps=config.steps if config.steps > 0 else 1_000_000,
             max_seconds=0.0 if config.steps > 0 else config.seconds,
             batch_size=config.batch_size, lr=config.lr, warmup_steps=5, lr_schedule="constant",

@@ -128,3 +128,15 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     summary = json.loads(result.stdout)
     assert summary["adaptation"]["steps"] == 1 and "lse_c" in summary["adaptation"]["base"]
     assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_adapt_fine_tunes_a_model_with_a_grown_part(tmp_path):
+    """The default model carries a displacement head (train --output-flow) on top of its
+    preset: adaptation rebuilds that network, not a refusal or the bare preset."""
+    torch.manual_seed(0)
+    grown = save_model(OmniSyncDiT(get_preset("tiny", output_flow=True)), tmp_path / "grown")
+    assert adapt_module.preset_of(load_model(grown).config, grown) == ("tiny", {"output_flow": True})
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    report = adapt(analysis, grown, tmp_path / "speaker", QUICK)
+    assert report.steps == 2
+    assert load_model(tmp_path / "speaker").config.output_flow
