@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,7 @@ from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, ana
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
-from omnisync_cli.train.config import GROWN_PARTS, TrainConfig
+from omnisync_cli.train.config import TrainConfig, preset_and_grown_parts
 from omnisync_cli.train.data import ClipData
 from omnisync_cli.train.loop import train
 
@@ -159,16 +159,13 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
 
 
 def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
-    """The preset the weights were trained with and the parts a run added to it
-    (train.config.GROWN_PARTS, e.g. the default model's displacement head): what a
-    TrainConfig needs to rebuild the same network (train() builds presets)."""
-    grown = {part: True for part in GROWN_PARTS if getattr(config, part)}
-    plain = replace(config, **{part: False for part in grown}).to_dict()
-    for name, preset in PRESETS.items():
-        if preset.to_dict() == plain:
-            return name, grown
-    raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "
-                      "adaptation fine-tunes preset models")
+    """The preset the weights were trained with and the parts a run added to it (the
+    default model's displacement head): what a TrainConfig needs to rebuild the network."""
+    found = preset_and_grown_parts(config)
+    if found is None:
+        raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "
+                          "adaptation fine-tunes preset models")
+    return found
 
 
 def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> dict:

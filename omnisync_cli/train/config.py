@@ -146,3 +146,15 @@ def run_model_config(run: dict[str, Any]) -> ModelConfig:
     """The model a run trains: its preset plus the parts it adds (GROWN_PARTS); `run` is a
     TrainConfig as a dict (a checkpoint's or training.json's "config")."""
     return replace(get_preset(run["preset"]), **{part: True for part in GROWN_PARTS if run.get(part)})
+
+
+def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, bool]] | None:
+    """The inverse of `run_model_config`: the preset a trained model's configuration was
+    built from and the parts a run added to it (GROWN_PARTS), as TrainConfig fields; None
+    when it is no preset plus grown parts."""
+    grown = {part: True for part in GROWN_PARTS if getattr(config, part)}
+    plain = replace(config, **{part: False for part in grown}).to_dict()
+    for name, preset in PRESETS.items():
+        if preset.to_dict() == plain:
+            return name, grown
+    return None
