@@ -12,6 +12,8 @@ there.
 import torch
 import torch.nn.functional as F
 
+from omnisync_cli.guidance.dscfg import guidance_direction
+
 # The gate map's blur (sd, a fraction of the region side) and the quantile of a clip's
 # attribution at which it opens fully. On 8 bench3 clips (stage-4 model, 8 steps): 0.98 gave
 # mouth PSNR 31.97 / sync R 0.33; 0.90 31.54 / 0.32; 1.0 (the maximum) 32.78 / 0.30.
@@ -26,8 +28,7 @@ class AudioAttribution:
         self.total: torch.Tensor | None = None
 
     def add(self, v_cond: torch.Tensor, v_uncond: torch.Tensor, sigma: torch.Tensor) -> None:
-        sigma = sigma.float().reshape(-1, *([1] * (v_cond.dim() - 1)))
-        change = (sigma * (v_cond.float() - v_uncond.float()).abs()).mean(dim=2, keepdim=True)
+        change = guidance_direction(v_cond.float(), v_uncond.float(), sigma).abs().mean(dim=2, keepdim=True)
         self.total = change if self.total is None else self.total + change
 
 
