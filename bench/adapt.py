@@ -30,9 +30,9 @@ from markdown_out import emit  # bench/markdown_out.py
 GROUP_ORDER = ("heldout-head", "heldout-mouth", "heldout-render", "seen")
 
 
-def pick_clips(corpus: Path, count: int):
+def pick_clips(corpus: Path, count: int, skip: int = 0):
     clips = load_manifest(corpus)
-    by_group = {g: [c for c in clips if c.group == g] for g in GROUP_ORDER}
+    by_group = {g: [c for c in clips if c.group == g][skip:] for g in GROUP_ORDER}
     picked = []
     while len(picked) < count and any(by_group.values()):
         for group in GROUP_ORDER:
@@ -41,13 +41,26 @@ def pick_clips(corpus: Path, count: int):
     return picked
 
 
+def guard_cell(report) -> str:
+    """The guard's held-out figures, base -> adapted: sync LSE-C; reconstruction mouth PSNR."""
+    def pair(key, fmt):
+        return f"{report.base.get(key, float('nan')):{fmt}} -> {report.adapted.get(key, float('nan')):{fmt}}"
+    return f"{pair('lse_c', '.3f')}; {pair('mouth_psnr', '.2f')} dB"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--skip", type=int, default=0,
+                        help="pass over this many clips of each group first (a tuning set apart from the report's)")
     parser.add_argument("--budgets", default="30,60,120")
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
+    parser.add_argument("--unguarded", action="store_true",
+                        help="also dub with every adapted model, whatever the guard decided")
+    parser.add_argument("--lr", type=float, default=AdaptConfig.lr)
+    parser.add_argument("--parts", default="", help="train only these parts of the network, comma-separated")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
@@ -58,15 +71,20 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="omnisync-bench-adapt-") as work:
         work = Path(work)
-        for clip in pick_clips(args.corpus, args.clips):
+        for clip in pick_clips(args.corpus, args.clips, args.skip):
             inputs = ClipInputs.load(clip, face)
             truth = truth_sync_scores(inputs)
             noop, _ = dub_and_score(inputs, PassthroughEditor(), work / f"{clip.id}-noop.mp4", face, DEFAULT_SCORERS)
             runs = [("base", 0.0, ModelEditor.from_dir(base, sampler), None)]
             for budget in budgets:
-                report = adapt(inputs.analysis, base, work / f"{clip.id}-{budget:g}", AdaptConfig(seconds=budget, threads=args.threads),
-                               sampler)
+                candidate = work / f"{clip.id}-{budget:g}-candidate" if args.unguarded else None
+                report = adapt(inputs.analysis, base, work / f"{clip.id}-{budget:g}",
+                               AdaptConfig(seconds=budget, threads=args.threads, lr=args.lr,
+                                           parts=tuple(p for p in args.parts.split(",") if p)), sampler,
+                               candidate_dir=candidate)
                 runs.append((f"adapt {budget:g} s", budget, ModelEditor.from_dir(report.weights, sampler), report))
+                if candidate is not None:
+                    runs.append((f"unguarded {budget:g} s", budget, ModelEditor.from_dir(candidate, sampler), report))
             for name, budget, editor, report in runs:
                 entry, _ = dub_and_score(inputs, editor, work / f"{clip.id}-{name}.mp4", face, DEFAULT_SCORERS)
                 scores = entry["scores"]
@@ -78,10 +96,9 @@ def main() -> None:
                              "kept": None if report is None else report.kept,
                              "steps": 0 if report is None else report.steps,
                              "train_s": 0.0 if report is None else report.train_seconds,
-                             "guard": "" if report is None else
-                             f"{report.base.get('lse_c', float('nan')):.3f} -> {report.adapted.get('lse_c', float('nan')):.3f}"})
+                             "guard": "" if report is None else guard_cell(report)})
                 print(rows[-1], flush=True)
-    lines = ["| clip | group | run | steps | train s | kept | guard LSE-C base -> adapted | mouth PSNR (no-op) | mouth SSIM | sync R | open r |",
+    lines = ["| clip | group | run | steps | train s | kept | guard base -> adapted: LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | open r |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(v, fmt):
@@ -90,7 +107,7 @@ def main() -> None:
                      f"{'–' if r['kept'] is None else ('yes' if r['kept'] else 'no')} | {r['guard'] or '–'} | "
                      f"{r['mouth_psnr']:.2f} ({r['noop_psnr']:.2f}) | {r['mouth_ssim']:.4f} | "
                      f"{cell(r['sync_r'], '.3f')} | {cell(r['open_r'], '.3f')} |")
-    runs = sorted({r["run"] for r in rows}, key=lambda n: (n != "base", float(n.split()[1]) if n != "base" else 0))
+    runs = sorted({r["run"] for r in rows}, key=lambda n: (n != "base", float(n.split()[1]) if n != "base" else 0, n))
     lines += ["", "| run | clips | mean mouth PSNR | mean sync R | mean open r | adapted model kept |",
               "|---|---|---|---|---|---|"]
     for name in runs:
@@ -101,10 +118,12 @@ def main() -> None:
             return f"{np.mean(values):.3f}" if values else "–"
         kept = sum(bool(r["kept"]) for r in pick)
         lines.append(f"| {name} | {len(pick)} | {mean('mouth_psnr')} | {mean('sync_r')} | {mean('open_r')} | "
-                     f"{'–' if name == 'base' else f'{kept}/{len(pick)}'} |")
+                     f"{'–' if name == 'base' or name.startswith('unguarded') else f'{kept}/{len(pick)}'} |")
     emit(["# Per-video adaptation on benchmark clips", "",
-          f"`python bench/adapt.py {args.corpus} --clips {args.clips} --budgets {args.budgets}`: base weights "
-          f"`{base}`; each clip's source carries its own (source-utterance) speech; the dub uses the new speech.",
+          f"`python bench/adapt.py {args.corpus} --clips {args.clips} --skip {args.skip} --budgets {args.budgets}`: base weights "
+          f"`{base}`, lr {args.lr}{f', parts {args.parts}' if args.parts else ''}"
+          f"{', unguarded rows' if args.unguarded else ''}; each clip's source carries its own "
+          "(source-utterance) speech; the dub uses the new speech.",
           "", *lines], args.write)
 
 

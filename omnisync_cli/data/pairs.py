@@ -37,6 +37,14 @@ class ClipInfo:
     character: str  # renderings of one character may be paired with each other
     renderings: int  # utterances rendered over the same pose track (1 for real videos)
     frames: int  # frames every rendering has (the shortest, if they differ)
+    # The last `stand_ins` renderings are stand-in pseudo-pairs of a real video (its own frames
+    # with another moment's mouth, data.mouth_swap): pseudo-pair conditions only, never a
+    # target nor an arbitrary condition.
+    stand_ins: int = 0
+
+    @property
+    def real_renderings(self) -> int:
+        return self.renderings - self.stand_ins
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class PairIndex:
         self.by_character = dict(by_character)
         self.targets = [(i, r) for i, clip in enumerate(self.clips)
                         if clip.frames >= segment_frames and self._always_arbitrary(i)
-                        for r in range(clip.renderings)]
+                        for r in range(clip.real_renderings)]
 
     def _always_arbitrary(self, clip: int) -> bool:
         # Another clip of the character always offers a window; alone, a clip needs
@@ -115,7 +123,7 @@ def arbitrary_pair(target: Segment, index: PairIndex, rng: np.random.Generator) 
     choices = []  # (clip, rendering, allowed starts)
     for clip in index.by_character[index.clips[target.clip].character]:
         for starts in index.arbitrary_starts(target, clip):
-            choices += [(clip, r, starts) for r in range(index.clips[clip].renderings)]
+            choices += [(clip, r, starts) for r in range(index.clips[clip].real_renderings)]
     sizes = np.array([len(s) for _, _, s in choices], dtype=np.float64)
     if sizes.sum() == 0:
         raise ValueError(f"no arbitrary condition for target {target}; the clip is too short "

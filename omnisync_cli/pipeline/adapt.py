@@ -9,11 +9,13 @@ known sounds with its own mouth. The source is cut into pieces of `clip_seconds`
 precision on CUDA).
 
 Training pairs follow Eq. 3 as real videos allow: the target is a piece with its own
-audio, the condition V_cd another piece of the same video, never one sharing a frame with
-the target (data.pairs). A real video has one utterance per scene, so no pseudo-pair
-exists: only noise levels at or below the pair threshold are trained, and the levels above
-it (where progressive initialisation starts, and where the condition must share the
-target's pose) keep the base model's weights unchanged in what they learned there.
+audio. A real video has one utterance per scene, so no pseudo-pair exists; its stand-in
+(data.mouth_swap) is the target piece's own frames with the mouth area of another moment
+of the video, so above the pair threshold the network sees the target's pose with other
+lips and must draw this character's lips from the audio. Below it V_cd is another piece of
+the same video, never one sharing a frame with the target (data.pairs). The recipe is the
+default model's (pair threshold 0.1, x-weighted loss with the mouth weight, the dub's
+starting point from sigma 0.8).
 
 The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
 own audio onto another piece's frames (so the mouth must come from the audio, not from the
@@ -28,13 +30,14 @@ import json
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from omnisync_cli.bench.metrics import psnr_from_mse
 from omnisync_cli.bench.sync import open_sync_scorer
+from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.region import crop_region
@@ -70,7 +73,9 @@ class AdaptConfig:
     max_source_seconds: float = 180.0  # source seconds read at most (memory and time)
     batch_size: int = 4
     lr: float = 5e-5  # AdamW, constant after a short warm-up: a gentle fine-tune
-    pair_threshold: float = 0.85  # Eq. 3 (paper); nothing above it is trained (no pseudo-pairs)
+    pair_threshold: float = 0.1  # Eq. 3, as the default model: stand-in pseudo-pairs above it
+    source_start_sigma: float = 0.8  # train.config.source_start_sigma, as the default model
+    parts: tuple[str, ...] = ()  # train only these parts of the network (TrainConfig.train_only); () all
     threads: int = 0
     seed: int = 0
 
@@ -98,22 +103,31 @@ class AdaptReport:
 
 class VideoPieces:
     """The source video as a training corpus (train.data.ClipSource): consecutive pieces of
-    one character, one rendering each, working-region crops at the model's size."""
+    one character, each with its stand-in pseudo-pair (data.mouth_swap: its frames with the
+    mouths of the frames half of `donor_span` away), working-region crops at the model's size."""
 
     def __init__(self, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray, fps: float,
-                 spans: list[tuple[int, int]]):
+                 spans: list[tuple[int, int]], donor_span: tuple[int, int]):
         self.crops, self.mouth_xy, self.waveform, self.fps, self.spans = crops, mouth_xy, waveform, fps, spans
+        self.donor_span = donor_span
 
     def __len__(self) -> int:
         return len(self.spans)
 
     def info(self, i: int) -> ClipInfo:
         a, b = self.spans[i]
-        return ClipInfo(CHARACTER, 1, b - a)
+        return ClipInfo(CHARACTER, 2, b - a, stand_ins=1)
 
     def load(self, i: int) -> ClipData:
         a, b = self.spans[i]
-        return ClipData([self.crops[a:b]], [self.mouth_xy[a:b]], [self.piece_audio(i)], self.fps, [""])
+        crops, mouth, wave = self.crops[a:b], self.mouth_xy[a:b], self.piece_audio(i)
+        return ClipData([crops, self.stand_in(i)], [mouth, mouth], [wave, wave], self.fps, ["", ""])
+
+    def stand_in(self, i: int) -> np.ndarray:
+        """Piece `i`'s frames with another moment's mouths (data.mouth_swap)."""
+        a, b = self.spans[i]
+        donors = donor_frames(a, b, self.donor_span)
+        return swap_mouths(self.crops[a:b], self.mouth_xy[a:b], self.crops[donors], self.mouth_xy[donors])
 
     def piece_audio(self, i: int) -> np.ndarray:
         """The piece's own audio, starting at its first frame (frame j at j / fps)."""
@@ -154,8 +168,8 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
     if len(train_spans) < 2 or len(held_spans) < 1:
         raise InputError(f"{analysis.video}: {count / fps:.1f} s is too short to adapt on (it needs two "
                          f"{config.clip_seconds:g} s pieces to train and one to validate)")
-    return (VideoPieces(crops, mouth, waveform, fps, train_spans),
-            VideoPieces(crops, mouth, waveform, fps, held_spans))
+    return (VideoPieces(crops, mouth, waveform, fps, train_spans, (train_spans[0][0], train_spans[-1][1])),
+            VideoPieces(crops, mouth, waveform, fps, held_spans, (held_spans[0][0], held_spans[-1][1])))
 
 
 def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
@@ -168,30 +182,52 @@ def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
     return found
 
 
+def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray,
+                 fps: float) -> np.ndarray:
+    """`crops` dubbed with `waveform` (frame j at j / fps) in the editor's overlapping segments."""
+    features = editor.prepare_audio(waveform)
+    items = [SegmentItem(crops[j], j / fps, mouth_xy[j]) for j in range(len(crops))]
+
+    def edit(crops, times, mouth):
+        return editor.edit(crops, times, mouth, features)
+    return np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames, editor.overlap_frames)])
+
+
+def mouth_psnr(dubbed: np.ndarray, truth: np.ndarray, mouth_xy: np.ndarray) -> float:
+    """PSNR over the stand-in's mouth ellipse (data.mouth_swap.mouth_mask), weighted by it."""
+    size = truth.shape[1]
+    weights = np.stack([mouth_mask(size, (float(x), float(y))) for x, y in mouth_xy])[..., None]
+    error = ((dubbed.astype(np.float64) - truth.astype(np.float64)) ** 2 * weights).sum()
+    return psnr_from_mse(error / max(float(weights.sum()) * truth.shape[-1], 1e-9))
+
+
 def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> dict:
-    """Sync of the held-out pieces dubbed each with its own audio onto another piece's frames
-    (the next held-out piece; the last training piece when only one is held out): mean LSE-C /
-    LSE-D of the sync expert. Never onto its own frames, where copying them would win."""
+    """How the model dubs the held-out pieces, two ways, never onto a piece's own frames
+    (where copying them would win):
+
+    - sync: each piece's own audio dubbed onto another piece's frames (the next held-out
+      piece; the last training piece when only one is held out), mean LSE-C / LSE-D of the
+      sync expert;
+    - reconstruction: each piece's stand-in (its frames with another moment's mouths)
+      dubbed with its own audio, mean PSNR against its true frames over the mouth area:
+      whether the model draws this character's lips for these sounds."""
     scorer = open_sync_scorer()
-    scores = []
+    sync, recon = [], []
     for i in range(len(held)):
         own = held.load(i)
         other = held.load((i + 1) % len(held)) if len(held) > 1 else fallback.load(len(fallback) - 1)
         n = min(len(own.crops[0]), len(other.crops[0]))
-        features = editor.prepare_audio(own.waveforms[0])
-        items = [SegmentItem(other.crops[0][j], j / held.fps, other.mouth_xy[0][j]) for j in range(n)]
-
-        def edit(crops, times, mouth_xy):
-            return editor.edit(crops, times, mouth_xy, features)
-        dubbed = np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames,
-                                                                editor.overlap_frames)])
+        dubbed = dubbed_piece(editor, other.crops[0][:n], other.mouth_xy[0][:n], own.waveforms[0], held.fps)
         if len(dubbed) >= scorer.config.frames:
             score = scorer.score(dubbed, own.waveforms[0], held.fps, other.mouth_xy[0][:n])
-            scores.append((score.lse_c, score.lse_d))
-    if not scores:
-        return {}
-    return {"lse_c": round(float(np.mean([s[0] for s in scores])), 4),
-            "lse_d": round(float(np.mean([s[1] for s in scores])), 4), "pieces": len(scores)}
+            sync.append((score.lse_c, score.lse_d))
+        rebuilt = dubbed_piece(editor, own.crops[1], own.mouth_xy[0], own.waveforms[0], held.fps)
+        recon.append(mouth_psnr(rebuilt, own.crops[0], own.mouth_xy[0]))
+    result = {"mouth_psnr": round(float(np.mean(recon)), 3)} if recon else {}
+    if sync:
+        result.update({"lse_c": round(float(np.mean([s[0] for s in sync])), 4),
+                       "lse_d": round(float(np.mean([s[1] for s in sync])), 4), "pieces": len(sync)})
+    return result
 
 
 def speech_notice(analysis: VideoAnalysis) -> str | None:
@@ -208,9 +244,11 @@ def speech_notice(analysis: VideoAnalysis) -> str | None:
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),
-          sampler: SamplerConfig = SamplerConfig(), progress: Progress = SilentProgress()) -> AdaptReport:
+          sampler: SamplerConfig = SamplerConfig(), progress: Progress = SilentProgress(),
+          candidate_dir: Path | None = None) -> AdaptReport:
     """Fine-tune a copy of `base_weights` on the analysed video and write it (weights, config,
-    card, adaptation.json) to `out_dir` when it validates better; see the module docstring."""
+    card, adaptation.json) to `out_dir` when it validates better; see the module docstring.
+    `candidate_dir` (benchmarks): also save the adapted model there, whatever the guard says."""
     base_weights, out_dir = Path(base_weights), Path(out_dir)
     if out_dir.resolve() == base_weights.resolve():
         raise ConfigError(f"{out_dir} holds the base model; write the adapted one elsewhere")
@@ -238,17 +276,19 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
         preset, grown = preset_of(model_config, base_weights)
         train_config = TrainConfig(
             preset=preset, **grown, out_dir=run, init_from=str(base_weights), seed=config.seed,
+            train_only=config.parts,
             steps=config.steps if config.steps > 0 else 1_000_000,
             max_seconds=0.0 if config.steps > 0 else config.seconds,
             batch_size=config.batch_size, lr=config.lr, warmup_steps=5, lr_schedule="constant",
-            pair_threshold=config.pair_threshold, loss_weighting="x", mouth_loss_weight=10.0,
+            pair_threshold=config.pair_threshold, source_start_sigma=config.source_start_sigma,
+            loss_weighting="x", mouth_loss_weight=10.0,
             sample_every=0, checkpoint_every=10 ** 9, log_every=5, threads=config.threads,
             device=sampler.device)
-        with warnings.catch_warnings():  # "no pseudo-pair": expected of a real video (see above)
-            warnings.simplefilter("ignore", UserWarning)
-            train(train_config, train_pieces, progress=False, on_step=tick)
+        train(train_config, train_pieces, progress=False, on_step=tick)
         summary = json.loads((Path(run) / "training.json").read_text())
         adapted_editor = ModelEditor.from_dir(run, sampler)
+        if candidate_dir is not None:
+            save_model(adapted_editor.model, Path(candidate_dir))
         adapted = validate(adapted_editor, held, train_pieces)
         report = AdaptReport(False, "", str(out_dir), steps=summary["steps"],
                              train_seconds=summary["wall_time_s"], final_loss=summary["final_loss"],

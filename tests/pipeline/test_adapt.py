@@ -63,15 +63,35 @@ def test_held_out_pieces_are_the_end_and_never_overlap_training():
 
 
 def test_training_pairs_never_use_the_target_as_condition(tmp_path, base):
+    """Above the threshold V_cd is the target's stand-in (its frames with another moment's
+    mouths); below it another piece. Never the target's own pixels."""
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     pieces, held = read_pieces(analysis, 16, QUICK, 4)
     assert max(b for _, b in pieces.spans) <= min(a for a, _ in held.spans)
-    dataset = TrainingExamples(pieces, load_model(base).config, TrainConfig(preset="tiny", pair_threshold=0.85))
-    for key in [(e, i) for e in range(3) for i in range(len(dataset))]:
+    dataset = TrainingExamples(pieces, load_model(base).config, TrainConfig(preset="tiny", pair_threshold=0.5))
+    branches = set()
+    for key in [(e, i) for e in range(6) for i in range(len(dataset))]:
         example = dataset[key]
         t, c = example["target_segment"].tolist(), example["condition_segment"].tolist()
-        assert not example["pseudo"] and example["sigma"] <= 0.85
-        assert not overlaps(Segment(*t), Segment(*c), dataset.index.segment_frames)
+        branches.add(bool(example["pseudo"]))
+        assert t[1] == 0  # the real frames are always the target
+        if example["pseudo"]:
+            assert c == [t[0], 1, t[2]] and example["sigma"] > 0.5
+            assert not torch.equal(example["source"], example["x"])
+        else:
+            assert c[1] == 0 and not overlaps(Segment(*t), Segment(*c), dataset.index.segment_frames)
+    assert branches == {True, False}
+
+
+def test_a_stand_in_keeps_the_frame_but_not_its_mouth(tmp_path):
+    """The talking square's stand-in: the same pixels far from the mouth, another opening
+    at it (the donor is half the training span away)."""
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    pieces, _ = read_pieces(analysis, 32, QUICK, 4)
+    clip = pieces.load(0)
+    real, stand_in = clip.crops[0].astype(int), clip.crops[1].astype(int)
+    assert np.abs(real[:, :3] - stand_in[:, :3]).max() <= 2  # the top rows: no mouth, unchanged
+    assert np.abs(real - stand_in).max() > 60  # the mouth: another moment's opening
 
 
 def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, base):

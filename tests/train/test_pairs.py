@@ -74,6 +74,23 @@ def test_target_without_pseudo_pair_only_trains_the_arbitrary_branch():
     assert real  # the 30-frame lone clip is a valid target: every start has a free window
 
 
+def test_stand_in_renderings_are_pseudo_pair_conditions_only():
+    """A real video's pieces carry a stand-in (data.mouth_swap) as their last rendering: it
+    serves the pseudo-pair branch and is never a target nor an arbitrary condition."""
+    idx = PairIndex([ClipInfo("v", 2, 12, stand_ins=1), ClipInfo("v", 2, 12, stand_ins=1)], F)
+    assert sorted(idx.targets) == [(0, 0), (1, 0)]
+    rng = np.random.default_rng(0)
+    branches = set()
+    for target, sigma, cond, branch in draws(idx, lambda: rng.random(), n=400):
+        branches.add(branch)
+        assert target.rendering == 0
+        if branch == PSEUDO:
+            assert (cond.clip, cond.rendering, cond.start) == (target.clip, 1, target.start)
+        else:
+            assert cond.rendering == 0
+    assert branches == {PSEUDO, ARBITRARY}
+
+
 def test_index_drops_targets_that_cannot_get_an_arbitrary_pair():
     idx = PairIndex([ClipInfo("lone", 2, 10), ClipInfo("short", 1, 3), ClipInfo("x", 1, 11),
                      ClipInfo("x", 1, 4)], F)
