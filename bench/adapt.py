@@ -12,14 +12,17 @@ the style groups, held-out groups first.
 """
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from omnisync_cli.bench.runner import ClipInputs, dub_and_score, load_manifest, truth_sync_scores
+from omnisync_cli.bench import metrics
+from omnisync_cli.bench.runner import ClipInputs, dub_and_score, load_manifest, read_video, truth_sync_scores
 from omnisync_cli.bench.scores import DEFAULT_SCORERS, sync_recovery
+from omnisync_cli.bench.sync import open_sync_scorer
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.pipeline.adapt import AdaptConfig, adapt
@@ -41,6 +44,14 @@ def pick_clips(corpus: Path, count: int, skip: int = 0):
     return picked
 
 
+def second_lse_c(scorer, inputs: ClipInputs, frames) -> float:
+    """LSE-C of `frames` (the truth, or a dub's output video) by another expert, cropped at the
+    true mouth as the benchmark does: a model trained with the bundled expert as a loss may
+    please it without syncing better (bench/rescore_sync.py)."""
+    n = min(len(frames), len(inputs.mouth_boxes))
+    return scorer.score(metrics.crop_mouths(frames[:n], inputs.mouth_boxes[:n]), inputs.speech, inputs.clip.fps).lse_c
+
+
 def guard_cell(report) -> str:
     """The guard's held-out figures, base -> adapted: sync LSE-C; reconstruction mouth PSNR."""
     def pair(key, fmt):
@@ -60,7 +71,10 @@ def main() -> None:
     parser.add_argument("--unguarded", action="store_true",
                         help="also dub with every adapted model, whatever the guard decided")
     parser.add_argument("--lr", type=float, default=AdaptConfig.lr)
-    parser.add_argument("--parts", default="", help="train only these parts of the network, comma-separated")
+    parser.add_argument("--sync-loss", type=float, default=AdaptConfig.sync_loss_weight,
+                        help="the sync expert as a loss, this weight (0: off)")
+    parser.add_argument("--second-expert", type=Path, default=None,
+                        help="also give the sync recovery R by this sync expert (bench/weights/sync-expert-seed1)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
@@ -68,6 +82,7 @@ def main() -> None:
     base = args.weights or default_weights_dir()
     budgets = [float(b) for b in args.budgets.split(",")]
     face, sampler = FaceConfig(), SamplerConfig()
+    second = open_sync_scorer(str(args.second_expert)) if args.second_expert else None
     rows = []
     with tempfile.TemporaryDirectory(prefix="omnisync-bench-adapt-") as work:
         work = Path(work)
@@ -75,12 +90,15 @@ def main() -> None:
             inputs = ClipInputs.load(clip, face)
             truth = truth_sync_scores(inputs)
             noop, _ = dub_and_score(inputs, PassthroughEditor(), work / f"{clip.id}-noop.mp4", face, DEFAULT_SCORERS)
+            if second is not None:
+                second_truth = {"lse_c": second_lse_c(second, inputs, inputs.target)}
+                second_noop = {"lse_c": second_lse_c(second, inputs, read_video(work / f"{clip.id}-noop.mp4")[0])}
             runs = [("base", 0.0, ModelEditor.from_dir(base, sampler), None)]
             for budget in budgets:
                 candidate = work / f"{clip.id}-{budget:g}-candidate" if args.unguarded else None
                 report = adapt(inputs.analysis, base, work / f"{clip.id}-{budget:g}",
                                AdaptConfig(seconds=budget, threads=args.threads, lr=args.lr,
-                                           parts=tuple(p for p in args.parts.split(",") if p)), sampler,
+                                           sync_loss_weight=args.sync_loss), sampler,
                                candidate_dir=candidate)
                 runs.append((f"adapt {budget:g} s", budget, ModelEditor.from_dir(report.weights, sampler), report))
                 if candidate is not None:
@@ -88,28 +106,32 @@ def main() -> None:
             for name, budget, editor, report in runs:
                 entry, _ = dub_and_score(inputs, editor, work / f"{clip.id}-{name}.mp4", face, DEFAULT_SCORERS)
                 scores = entry["scores"]
+                second_r = None
+                if second is not None:
+                    ours = {"lse_c": second_lse_c(second, inputs, read_video(work / f"{clip.id}-{name}.mp4")[0])}
+                    second_r = sync_recovery(ours, second_noop, second_truth).get("sync_r")
                 rows.append({"clip": clip.id, "group": clip.group, "run": name,
                              "mouth_psnr": scores["mouth_psnr"], "noop_psnr": noop["scores"]["mouth_psnr"],
                              "mouth_ssim": scores["mouth_ssim"],
                              "sync_r": sync_recovery(scores, noop["scores"], truth).get("sync_r"),
-                             "open_r": scores.get("open_r"),
+                             "open_r": scores.get("open_r"), "second_r": second_r,
                              "kept": None if report is None else report.kept,
                              "steps": 0 if report is None else report.steps,
                              "train_s": 0.0 if report is None else report.train_seconds,
                              "guard": "" if report is None else guard_cell(report)})
                 print(rows[-1], flush=True)
-    lines = ["| clip | group | run | steps | train s | kept | guard base -> adapted: LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | open r |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| clip | group | run | steps | train s | kept | guard base -> adapted: LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(v, fmt):
             return "–" if v is None else format(v, fmt)
         lines.append(f"| {r['clip']} | {r['group']} | {r['run']} | {r['steps']} | {r['train_s']:.0f} | "
                      f"{'–' if r['kept'] is None else ('yes' if r['kept'] else 'no')} | {r['guard'] or '–'} | "
                      f"{r['mouth_psnr']:.2f} ({r['noop_psnr']:.2f}) | {r['mouth_ssim']:.4f} | "
-                     f"{cell(r['sync_r'], '.3f')} | {cell(r['open_r'], '.3f')} |")
+                     f"{cell(r['sync_r'], '.3f')} | {cell(r['second_r'], '.3f')} | {cell(r['open_r'], '.3f')} |")
     runs = sorted({r["run"] for r in rows}, key=lambda n: (n != "base", float(n.split()[1]) if n != "base" else 0, n))
-    lines += ["", "| run | clips | mean mouth PSNR | mean sync R | mean open r | adapted model kept |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "| run | clips | mean mouth PSNR | mean mouth SSIM | mean sync R | mean sync R, 2nd expert | mean open r | adapted model kept |",
+              "|---|---|---|---|---|---|---|---|"]
     for name in runs:
         pick = [r for r in rows if r["run"] == name]
 
@@ -117,13 +139,13 @@ def main() -> None:
             values = [r[key] for r in pick if r[key] is not None]
             return f"{np.mean(values):.3f}" if values else "–"
         kept = sum(bool(r["kept"]) for r in pick)
-        lines.append(f"| {name} | {len(pick)} | {mean('mouth_psnr')} | {mean('sync_r')} | {mean('open_r')} | "
+        lines.append(f"| {name} | {len(pick)} | {mean('mouth_psnr')} | {mean('mouth_ssim')} | {mean('sync_r')} | "
+                     f"{mean('second_r')} | {mean('open_r')} | "
                      f"{'–' if name == 'base' or name.startswith('unguarded') else f'{kept}/{len(pick)}'} |")
     emit(["# Per-video adaptation on benchmark clips", "",
-          f"`python bench/adapt.py {args.corpus} --clips {args.clips} --skip {args.skip} --budgets {args.budgets}`: base weights "
-          f"`{base}`, lr {args.lr}{f', parts {args.parts}' if args.parts else ''}"
-          f"{', unguarded rows' if args.unguarded else ''}; each clip's source carries its own "
-          "(source-utterance) speech; the dub uses the new speech.",
+          f"`python bench/adapt.py {' '.join(sys.argv[1:])}`: base weights `{base}`, lr {args.lr}, sync loss "
+          f"{args.sync_loss}; each clip's source carries its own (source-utterance) speech; the dub uses the "
+          "new speech. \"unguarded\" rows dub with the adapted model whatever the guard decided.",
           "", *lines], args.write)
 
 

@@ -14,14 +14,19 @@ audio. A real video has one utterance per scene, so no pseudo-pair exists; its s
 of the video, so above the pair threshold the network sees the target's pose with other
 lips and must draw this character's lips from the audio. Below it V_cd is another piece of
 the same video, never one sharing a frame with the target (data.pairs). The recipe is the
-default model's (pair threshold 0.1, x-weighted loss with the mouth weight, the dub's
-starting point from sigma 0.8).
+default model's (pair threshold 0.1, x-weighted loss with the mouth weight, the sync-expert
+loss at 0.1, the dub's starting point from sigma 0.8). Without the sync loss a fine-tune
+on one video drifts toward this character's average mouth: mouth PSNR rises and sync
+falls (bench/results/adapt-long.md, stop 14).
 
 The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
 own audio onto another piece's frames (so the mouth must come from the audio, not from the
 frames), and the sync expert scores the result against the audio (LSE-C). The
 adapted model is kept only if it scores higher by MIN_GAIN; otherwise `out_dir` receives a copy of the
-base model and the report says so (so `--weights out_dir` always works). A source without
+base model and the report says so (so `--weights out_dir` always works). The report also
+gives each model's reconstruction of the held-out pieces' mouths from their stand-ins
+(mouth PSNR): it rose with every adaptation measured, including those that dubbed worse,
+so it informs and does not decide. A source without
 audio, or without speech in it, gets a one-line notice and the base model. Nothing is
 written into the base model's directory.
 """
@@ -75,7 +80,9 @@ class AdaptConfig:
     lr: float = 5e-5  # AdamW, constant after a short warm-up: a gentle fine-tune
     pair_threshold: float = 0.1  # Eq. 3, as the default model: stand-in pseudo-pairs above it
     source_start_sigma: float = 0.8  # train.config.source_start_sigma, as the default model
-    parts: tuple[str, ...] = ()  # train only these parts of the network (TrainConfig.train_only); () all
+    # The sync expert as a loss (TrainConfig.sync_loss_weight), as the default model was trained;
+    # used where the expert hears what the model hears (sync_weight_for). 0: off.
+    sync_loss_weight: float = 0.1
     threads: int = 0
     seed: int = 0
 
@@ -94,6 +101,7 @@ class AdaptReport:
     steps: int = 0
     train_seconds: float = 0.0
     final_loss: float | None = None
+    sync_loss_weight: float = 0.0  # the sync loss's weight in the fine-tune (sync_weight_for)
     base: dict = field(default_factory=dict)  # validation of the base model (LSE-C, LSE-D)
     adapted: dict = field(default_factory=dict)  # the same of the adapted one
 
@@ -170,6 +178,16 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
                          f"{config.clip_seconds:g} s pieces to train and one to validate)")
     return (VideoPieces(crops, mouth, waveform, fps, train_spans, (train_spans[0][0], train_spans[-1][1])),
             VideoPieces(crops, mouth, waveform, fps, held_spans, (held_spans[0][0], held_spans[-1][1])))
+
+
+def sync_weight_for(model_config, weight: float) -> float:
+    """`weight` where the bundled sync expert hears the model's audio (frontend, encoder,
+    window: train.loop.frozen_sync_expert's rule), else 0: a model with another audio
+    pathway adapts without the sync loss."""
+    expert = open_sync_scorer().expert.config
+    hears = (expert.audio_frontend, expert.audio_encoder_dir, expert.audio_window_s)
+    return weight if hears == (model_config.audio_frontend, model_config.audio_encoder_dir,
+                               model_config.audio_window_s) else 0.0
 
 
 def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
@@ -276,7 +294,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
         preset, grown = preset_of(model_config, base_weights)
         train_config = TrainConfig(
             preset=preset, **grown, out_dir=run, init_from=str(base_weights), seed=config.seed,
-            train_only=config.parts,
+            sync_loss_weight=sync_weight_for(model_config, config.sync_loss_weight),
             steps=config.steps if config.steps > 0 else 1_000_000,
             max_seconds=0.0 if config.steps > 0 else config.seconds,
             batch_size=config.batch_size, lr=config.lr, warmup_steps=5, lr_schedule="constant",
@@ -292,6 +310,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
         adapted = validate(adapted_editor, held, train_pieces)
         report = AdaptReport(False, "", str(out_dir), steps=summary["steps"],
                              train_seconds=summary["wall_time_s"], final_loss=summary["final_loss"],
+                             sync_loss_weight=train_config.sync_loss_weight,
                              base=base, adapted=adapted)
         if adapted and base and adapted["lse_c"] > base["lse_c"] + MIN_GAIN:
             save_model(adapted_editor.model.cpu(), out_dir)
@@ -330,13 +349,16 @@ def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, confi
         f"# Adapted model: {analysis.video.name}\n\n"
         f"Fine-tuned by `omnisync adapt` from `{base_weights}` on the source video `{analysis.video}` "
         f"(its own speech), {report.steps} steps in {report.train_seconds:.0f} s, lr {config.lr}, "
-        f"batch {config.batch_size}, noise levels up to {config.pair_threshold} (Eq. 3 arbitrary pairs; "
-        "a real video has no pseudo-pairs).\n\n"
-        f"Validation on the last {config.holdout:.0%} of the source (each held-out piece's audio dubbed onto "
-        "another held-out piece's frames, scored by the sync expert):\n\n"
-        "| model | LSE-C | LSE-D |\n|---|---|---|\n"
-        f"| base | {report.base['lse_c']:.3f} | {report.base['lse_d']:.3f} |\n"
-        f"| adapted | {report.adapted['lse_c']:.3f} | {report.adapted['lse_d']:.3f} |\n\n"
+        f"batch {config.batch_size}, pair threshold {config.pair_threshold} (above it the condition is a "
+        "stand-in pseudo-pair: the piece's own frames with another moment's mouth), "
+        f"sync-expert loss weight {report.sync_loss_weight}.\n\n"
+        f"Validation on the last {config.holdout:.0%} of the source: sync, each held-out piece's audio dubbed onto "
+        "another piece's frames and scored by the sync expert (LSE-C, LSE-D); reconstruction, each held-out "
+        "piece's stand-in dubbed with its own audio, mouth PSNR against its true frames:\n\n"
+        "| model | LSE-C | LSE-D | rebuilt mouth PSNR dB |\n|---|---|---|---|\n"
+        f"| base | {report.base['lse_c']:.3f} | {report.base['lse_d']:.3f} | {report.base['mouth_psnr']:.2f} |\n"
+        f"| adapted | {report.adapted['lse_c']:.3f} | {report.adapted['lse_d']:.3f} | "
+        f"{report.adapted['mouth_psnr']:.2f} |\n\n"
         f"Use: `omnisync dub other.mp4 speech.wav -o out.mp4 --weights {out_dir}`\n")
 
 

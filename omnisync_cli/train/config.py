@@ -25,9 +25,6 @@ class TrainConfig:
     # Add the displacement head (model.config.output_flow) to the preset; fine-tuning a
     # model without it grows it (the new weights start as a no-op).
     output_flow: bool = False
-    # Train only these top-level parts of the network (model.dit.OmniSyncDiT attributes, e.g.
-    # "final_layer"); the rest stays as loaded. Empty: everything.
-    train_only: tuple[str, ...] = ()
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
@@ -142,8 +139,6 @@ class TrainConfig:
         data = dict(data)
         if "betas" in data:
             data["betas"] = tuple(data["betas"])
-        if "train_only" in data:
-            data["train_only"] = tuple(data["train_only"])
         return cls(**data)
 
 

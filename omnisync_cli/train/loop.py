@@ -101,17 +101,6 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
                           f"({', '.join(changed)}); resume with the same settings or use a new out_dir")
 
 
-def freeze_all_but(model: OmniSyncDiT, parts: tuple[str, ...]) -> None:
-    """Only the weights of the named top-level parts keep training (TrainConfig.train_only)."""
-    names = {name.split(".")[0] for name, _ in model.named_parameters()}
-    unknown = sorted(set(parts) - names)
-    if unknown:
-        raise ConfigError(f"the network has no part {unknown}; its parts are {sorted(names)}")
-    for name, param in model.named_parameters():
-        if name.split(".")[0] not in parts:
-            param.requires_grad_(False)
-
-
 def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> list[str]:
     """Copy `trained`'s weights into `model`; returns the names left at their fresh init.
 
@@ -194,8 +183,6 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     # The viseme head learns only from the viseme loss: frozen without it (DDP wants a
     # gradient for every trainable weight in every step).
     model.viseme_head.requires_grad_(config.viseme_loss_weight > 0)
-    if config.train_only:
-        freeze_all_but(model, config.train_only)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)

@@ -150,6 +150,16 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     assert (tmp_path / "out.mp4").stat().st_size > 0
 
 
+def test_the_sync_loss_is_used_only_where_the_expert_hears_the_model(base):
+    from dataclasses import replace
+    from omnisync_cli.bench.sync import open_sync_scorer
+    expert = open_sync_scorer().expert.config
+    hearing = replace(load_model(base).config, audio_frontend=expert.audio_frontend,
+                      audio_encoder_dir=expert.audio_encoder_dir, audio_window_s=expert.audio_window_s)
+    assert adapt_module.sync_weight_for(hearing, 0.1) == 0.1
+    assert adapt_module.sync_weight_for(replace(hearing, audio_window_s=expert.audio_window_s * 2), 0.1) == 0.0
+
+
 def test_adapt_fine_tunes_a_model_with_a_grown_part(tmp_path):
     """The default model carries a displacement head (train --output-flow) on top of its
     preset: adaptation rebuilds that network, not a refusal or the bare preset."""
