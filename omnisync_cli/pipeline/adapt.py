@@ -59,7 +59,7 @@ from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.train.config import TrainConfig, preset_and_grown_parts
 from omnisync_cli.train.data import ClipData
-from omnisync_cli.train.loop import train
+from omnisync_cli.train.loop import hears_as, train
 
 ADAPT_FILE = "adaptation.json"
 MIN_SPEECH_RMS = 0.005  # a source quieter than this over its whole length holds no speech
@@ -184,13 +184,9 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
 
 
 def sync_weight_for(model_config, weight: float) -> float:
-    """`weight` where the bundled sync expert hears the model's audio (frontend, encoder,
-    window: train.loop.frozen_sync_expert's rule), else 0: a model with another audio
-    pathway adapts without the sync loss."""
-    expert = open_sync_scorer().expert.config
-    hears = (expert.audio_frontend, expert.audio_encoder_dir, expert.audio_window_s)
-    return weight if hears == (model_config.audio_frontend, model_config.audio_encoder_dir,
-                               model_config.audio_window_s) else 0.0
+    """`weight` where the bundled sync expert hears the model's audio (train.loop.hears_as),
+    else 0: a model with another audio pathway adapts without the sync loss."""
+    return weight if hears_as(open_sync_scorer().expert.config, model_config) else 0.0
 
 
 def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:

@@ -129,15 +129,23 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
     return fresh
 
 
+def hearing(config) -> tuple:
+    """What a network hears: its audio frontend, encoder directory and window."""
+    return config.audio_frontend, config.audio_encoder_dir, config.audio_window_s
+
+
+def hears_as(expert_config, model_config: ModelConfig) -> bool:
+    """A sync expert can score (or train) a model only if it hears the same audio."""
+    return hearing(expert_config) == hearing(model_config)
+
+
 def frozen_sync_expert(config: TrainConfig, model_config: ModelConfig, device: torch.device) -> SyncExpert:
     """The sync expert the sync loss uses, frozen; it must hear what the DiT hears."""
     expert = (load_sync_expert(config.sync_expert) if config.sync_expert
               else open_sync_scorer().expert)
-    ours = (model_config.audio_frontend, model_config.audio_encoder_dir, model_config.audio_window_s)
-    theirs = (expert.config.audio_frontend, expert.config.audio_encoder_dir, expert.config.audio_window_s)
-    if ours != theirs:
-        raise ConfigError(f"the sync expert hears {theirs} but the model {ours} (frontend, encoder, "
-                          "window); train an expert on the model's audio (`omnisync train-sync`)")
+    if not hears_as(expert.config, model_config):
+        raise ConfigError(f"the sync expert hears {hearing(expert.config)} but the model {hearing(model_config)} "
+                          "(frontend, encoder, window); train an expert on the model's audio (`omnisync train-sync`)")
     expert = copy.deepcopy(expert).to(device).eval().requires_grad_(False)
     return expert
 
