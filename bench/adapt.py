@@ -53,10 +53,11 @@ def second_lse_c(scorer, inputs: ClipInputs, frames) -> float:
 
 
 def guard_cell(report) -> str:
-    """The guard's held-out figures, base -> adapted: sync LSE-C; reconstruction mouth PSNR."""
+    """The guard's held-out figures, base -> adapted: LSE-C by the guard expert (it decides) and
+    by the bundled one; reconstruction mouth PSNR (pipeline.adapt.guard_verdict)."""
     def pair(key, fmt):
         return f"{report.base.get(key, float('nan')):{fmt}} -> {report.adapted.get(key, float('nan')):{fmt}}"
-    return f"{pair('lse_c', '.3f')}; {pair('mouth_psnr', '.2f')} dB"
+    return f"{pair('guard_lse_c', '.3f')}; {pair('lse_c', '.3f')}; {pair('mouth_psnr', '.2f')} dB"
 
 
 def main() -> None:
@@ -74,7 +75,8 @@ def main() -> None:
     parser.add_argument("--sync-loss", type=float, default=AdaptConfig.sync_loss_weight,
                         help="the sync expert as a loss, this weight (0: off)")
     parser.add_argument("--second-expert", type=Path, default=None,
-                        help="also give the sync recovery R by this sync expert (bench/weights/sync-expert-seed1)")
+                        help="also give the sync recovery R by this sync expert (weights/sync-expert-guard: "
+                             "the one the guard decides by, so not independent of the choice)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     if args.threads:
@@ -120,7 +122,7 @@ def main() -> None:
                              "train_s": 0.0 if report is None else report.train_seconds,
                              "guard": "" if report is None else guard_cell(report)})
                 print(rows[-1], flush=True)
-    lines = ["| clip | group | run | steps | train s | kept | guard base -> adapted: LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
+    lines = ["| clip | group | run | steps | train s | kept | held-out base -> adapted: guard LSE-C; bundled LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(v, fmt):

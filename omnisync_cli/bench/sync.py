@@ -191,9 +191,12 @@ def load_sync_expert(directory: str | Path) -> SyncExpert:
 
 
 BUNDLED_SYNC_EXPERT = "sync-expert"
+# Another seed of the same recipe that no training ever scores against: the adaptation's
+# guard and the benchmark's second opinion (weights/sync-expert-guard/README.md).
+GUARD_SYNC_EXPERT = "sync-expert-guard"
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def open_sync_scorer(directory: str = "") -> SyncScorer:
     """The scorer of the expert in `directory` ("" = the bundled one), loaded once per process."""
     return SyncScorer(load_sync_expert(directory or bundled_weights(BUNDLED_SYNC_EXPERT)))

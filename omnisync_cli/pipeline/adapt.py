@@ -16,18 +16,19 @@ lips and must draw this character's lips from the audio. Below it V_cd is anothe
 the same video, never one sharing a frame with the target (data.pairs). The recipe is the
 default model's (pair threshold 0.1, x-weighted loss with the mouth weight, the dub's
 starting point from sigma 0.8). Without the sync loss a fine-tune on one video drifts
-toward this character's average mouth (sync falls, and the guard refuses it); with it the
-guard, scored by the same expert, is fooled on some clips (bench/results/adapt-stand-ins/),
-so the sync loss is an option (AdaptConfig.sync_loss_weight), off by default.
+toward this character's average mouth (sync falls, and the guard refuses it); with it, a
+guard scored by the same expert was fooled on some clips (bench/results/adapt-stand-ins/),
+so the guard decides by an expert the fine-tune never trains against.
 
 The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
 own audio onto another piece's frames (so the mouth must come from the audio, not from the
-frames), and the sync expert scores the result against the audio (LSE-C). The
-adapted model is kept only if it scores higher by MIN_GAIN; otherwise `out_dir` receives a copy of the
-base model and the report says so (so `--weights out_dir` always works). The report also
-gives each model's reconstruction of the held-out pieces' mouths from their stand-ins
-(mouth PSNR): it rose with every adaptation measured, including those that dubbed worse,
-so it informs and does not decide. A source without
+frames), and two sync experts score the result against the audio (LSE-C): the bundled one,
+which the sync loss trains against, and the guard expert (weights/sync-expert-guard), which
+no training ever sees. Each held-out piece's stand-in is also dubbed with its own audio and
+its mouth compared with the true frames (reconstruction PSNR). The adapted model is kept
+only if the guard expert scores it higher by MIN_GAIN and neither the bundled expert's
+score nor the reconstruction falls (guard_verdict); otherwise `out_dir` receives a copy of
+the base model and the report says why (so `--weights out_dir` always works). A source without
 audio, or without speech in it, gets a one-line notice and the base model. Nothing is
 written into the base model's directory.
 """
@@ -42,7 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from omnisync_cli.bench.metrics import psnr_from_mse
-from omnisync_cli.bench.sync import open_sync_scorer
+from omnisync_cli.bench.sync import GUARD_SYNC_EXPERT, open_sync_scorer
+from omnisync_cli.bundled import bundled_weights
 from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError
@@ -63,9 +65,9 @@ from omnisync_cli.train.loop import hears_as, train
 
 ADAPT_FILE = "adaptation.json"
 MIN_SPEECH_RMS = 0.005  # a source quieter than this over its whole length holds no speech
-# The adapted model must beat the base by this much LSE-C on the held-out part: a few seconds
-# of held-out speech give a noisy score (measured: +0.001 kept a model that synced worse on
-# the benchmark, bench/results/adapt.md), and doing nothing is the safe side.
+# The adapted model must beat the base by this much guard-expert LSE-C on the held-out part: a
+# few seconds of held-out speech give a noisy score (measured: +0.001 kept a model that synced
+# worse on the benchmark, bench/results/adapt.md), and doing nothing is the safe side.
 MIN_GAIN = 0.01
 CHARACTER = "source"
 
@@ -105,7 +107,7 @@ class AdaptReport:
     train_seconds: float = 0.0
     final_loss: float | None = None
     sync_loss_weight: float = 0.0  # the sync loss's weight in the fine-tune (sync_weight_for)
-    base: dict = field(default_factory=dict)  # validation of the base model (LSE-C, LSE-D)
+    base: dict = field(default_factory=dict)  # validation of the base model (validate)
     adapted: dict = field(default_factory=dict)  # the same of the adapted one
 
     def to_dict(self) -> dict:
@@ -224,27 +226,48 @@ def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> d
 
     - sync: each piece's own audio dubbed onto another piece's frames (the next held-out
       piece; the last training piece when only one is held out), mean LSE-C / LSE-D of the
-      sync expert;
+      bundled sync expert (lse_c, lse_d) and of the guard expert (guard_lse_c, guard_lse_d);
     - reconstruction: each piece's stand-in (its frames with another moment's mouths)
-      dubbed with its own audio, mean PSNR against its true frames over the mouth area:
-      whether the model draws this character's lips for these sounds."""
-    scorer = open_sync_scorer()
-    sync, recon = [], []
+      dubbed with its own audio, mean PSNR against its true frames over the mouth area
+      (mouth_psnr): whether the model draws this character's lips for these sounds."""
+    scorers = {"": open_sync_scorer(), "guard_": open_sync_scorer(str(bundled_weights(GUARD_SYNC_EXPERT)))}
+    sync, recon = {name: [] for name in scorers}, []
     for i in range(len(held)):
         own = held.load(i)
         other = held.load((i + 1) % len(held)) if len(held) > 1 else fallback.load(len(fallback) - 1)
         n = min(len(own.crops[0]), len(other.crops[0]))
         dubbed = dubbed_piece(editor, other.crops[0][:n], other.mouth_xy[0][:n], own.waveforms[0], held.fps)
-        if len(dubbed) >= scorer.config.frames:
-            score = scorer.score(dubbed, own.waveforms[0], held.fps, other.mouth_xy[0][:n])
-            sync.append((score.lse_c, score.lse_d))
+        for name, scorer in scorers.items():
+            if len(dubbed) >= scorer.config.frames:
+                score = scorer.score(dubbed, own.waveforms[0], held.fps, other.mouth_xy[0][:n])
+                sync[name].append((score.lse_c, score.lse_d))
         rebuilt = dubbed_piece(editor, own.crops[1], own.mouth_xy[0], own.waveforms[0], held.fps)
         recon.append(mouth_psnr(rebuilt, own.crops[0], own.mouth_xy[0]))
     result = {"mouth_psnr": round(float(np.mean(recon)), 3)} if recon else {}
-    if sync:
-        result.update({"lse_c": round(float(np.mean([s[0] for s in sync])), 4),
-                       "lse_d": round(float(np.mean([s[1] for s in sync])), 4), "pieces": len(sync)})
+    for name, scores in sync.items():
+        if scores:
+            result.update({f"{name}lse_c": round(float(np.mean([s[0] for s in scores])), 4),
+                           f"{name}lse_d": round(float(np.mean([s[1] for s in scores])), 4)})
+            result["pieces"] = len(scores)
     return result
+
+
+def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
+    """(keep the adapted model?, why) from the two validations (validate): the guard expert,
+    which no training scores against, must rise by MIN_GAIN; the bundled expert (which the
+    sync loss trains against) and the held-out reconstruction must not fall."""
+    needed = ("guard_lse_c", "lse_c", "mouth_psnr")
+    if not all(key in base and key in adapted for key in needed):
+        return False, "the held-out part is too short to score"
+    guard = f"guard-expert LSE-C {base['guard_lse_c']:.3f} -> {adapted['guard_lse_c']:.3f}"
+    if adapted["guard_lse_c"] <= base["guard_lse_c"] + MIN_GAIN:
+        return False, f"held-out sync did not rise ({guard})"
+    if adapted["lse_c"] < base["lse_c"]:
+        return False, f"the bundled expert scored it lower (LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f})"
+    if adapted["mouth_psnr"] < base["mouth_psnr"]:
+        return False, (f"it rebuilt the held-out mouths worse (PSNR {base['mouth_psnr']:.2f} -> "
+                       f"{adapted['mouth_psnr']:.2f} dB)")
+    return True, f"held-out {guard}, bundled LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}"
 
 
 def speech_notice(analysis: VideoAnalysis) -> str | None:
@@ -311,16 +334,13 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
                              train_seconds=summary["wall_time_s"], final_loss=summary["final_loss"],
                              sync_loss_weight=train_config.sync_loss_weight,
                              base=base, adapted=adapted)
-        if adapted and base and adapted["lse_c"] > base["lse_c"] + MIN_GAIN:
+        report.kept, why = guard_verdict(base, adapted)
+        if report.kept:
             save_model(adapted_editor.model.cpu(), out_dir)
-            report.kept = True
-            report.notice = (f"adapted to {analysis.video.name} in {report.train_seconds:.0f} s ({report.steps} steps): "
-                             f"held-out sync LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}")
+            report.notice = f"adapted to {analysis.video.name} in {report.train_seconds:.0f} s ({report.steps} steps): {why}"
             write_card(out_dir, analysis, base_weights, config, report)
         else:
-            report.notice = (f"adaptation to {analysis.video.name} did not help on the held-out part "
-                             f"(LSE-C {base.get('lse_c', float('nan')):.3f} base vs "
-                             f"{adapted.get('lse_c', float('nan')):.3f} adapted): the base model dubs")
+            report.notice = f"adaptation to {analysis.video.name} did not pass the guard ({why}): the base model dubs"
             keep_base(base_weights, out_dir, analysis, config, report)
     return report
 
@@ -352,12 +372,13 @@ def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, confi
         "stand-in pseudo-pair: the piece's own frames with another moment's mouth), "
         f"sync-expert loss weight {report.sync_loss_weight}.\n\n"
         f"Validation on the last {config.holdout:.0%} of the source: sync, each held-out piece's audio dubbed onto "
-        "another piece's frames and scored by the sync expert (LSE-C, LSE-D); reconstruction, each held-out "
-        "piece's stand-in dubbed with its own audio, mouth PSNR against its true frames:\n\n"
-        "| model | LSE-C | LSE-D | rebuilt mouth PSNR dB |\n|---|---|---|---|\n"
-        f"| base | {report.base['lse_c']:.3f} | {report.base['lse_d']:.3f} | {report.base['mouth_psnr']:.2f} |\n"
-        f"| adapted | {report.adapted['lse_c']:.3f} | {report.adapted['lse_d']:.3f} | "
-        f"{report.adapted['mouth_psnr']:.2f} |\n\n"
+        "another piece's frames and scored by the guard sync expert (never trained against; it decides) and the "
+        "bundled one (LSE-C); reconstruction, each held-out piece's stand-in dubbed with its own audio, mouth PSNR "
+        "against its true frames:\n\n"
+        "| model | guard LSE-C | bundled LSE-C | rebuilt mouth PSNR dB |\n|---|---|---|---|\n"
+        + "".join(f"| {name} | {v['guard_lse_c']:.3f} | {v['lse_c']:.3f} | {v['mouth_psnr']:.2f} |\n"
+                  for name, v in (("base", report.base), ("adapted", report.adapted)))
+        + "\n"
         f"Use: `omnisync dub other.mp4 speech.wav -o out.mp4 --weights {out_dir}`\n")
 
 

@@ -13,6 +13,7 @@ from omnisync_cli.data.pairs import Segment, overlaps
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.editor import ModelEditor
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.pipeline import adapt as adapt_module
 from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, read_pieces, split_pieces
@@ -106,14 +107,54 @@ def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, ba
 
 def test_the_guard_keeps_the_base_model_when_adaptation_hurts(tmp_path, base, monkeypatch):
     """The adapted model is made to validate worse: -o then holds the base weights, unchanged."""
-    scores = iter([{"lse_c": 0.5, "lse_d": 1.0, "pieces": 1}, {"lse_c": 0.2, "lse_d": 1.2, "pieces": 1}])
+    scores = iter([validation(guard=0.5), validation(guard=0.2)])
     monkeypatch.setattr(adapt_module, "validate", lambda editor, held, fallback: next(scores))
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     report = adapt(analysis, base, tmp_path / "speaker", QUICK)
-    assert not report.kept and "did not help" in report.notice
+    assert not report.kept and "did not pass the guard" in report.notice
     kept = load_file(str(tmp_path / "speaker" / "model.safetensors"))
     original = load_file(str(base / "model.safetensors"))
     assert all(torch.equal(kept[k], original[k]) for k in original)
+
+
+def validation(guard=0.3, bundled=0.3, rebuilt=20.0):
+    return {"guard_lse_c": guard, "guard_lse_d": 1.0, "lse_c": bundled, "lse_d": 1.0,
+            "mouth_psnr": rebuilt, "pieces": 1}
+
+
+def test_the_guard_keeps_an_adapted_model_that_validates_better(tmp_path, base, monkeypatch):
+    scores = iter([validation(guard=0.3), validation(guard=0.4, bundled=0.35, rebuilt=21.0)])
+    monkeypatch.setattr(adapt_module, "validate", lambda editor, held, fallback: next(scores))
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    report = adapt(analysis, base, tmp_path / "speaker", QUICK)
+    assert report.kept and "guard-expert LSE-C 0.300 -> 0.400" in report.notice
+    card = (tmp_path / "speaker" / "README.md").read_text()
+    assert "| adapted | 0.400 | 0.350 | 21.00 |" in card
+
+
+@pytest.mark.parametrize("adapted, why", [
+    (validation(guard=0.305), "did not rise"),  # below MIN_GAIN
+    (validation(guard=0.5, bundled=0.29), "bundled expert"),  # the expert the sync loss trains against fell
+    (validation(guard=0.5, rebuilt=19.9), "rebuilt the held-out mouths worse"),
+    ({"mouth_psnr": 25.0}, "too short"),  # no piece long enough to score
+])
+def test_the_guard_refuses_on_any_failed_condition(adapted, why):
+    kept, reason = adapt_module.guard_verdict(validation(), adapted)
+    assert not kept and why in reason
+
+
+def test_the_guard_passes_when_every_condition_holds():
+    kept, reason = adapt_module.guard_verdict(validation(), validation(guard=0.32))
+    assert kept and "0.300 -> 0.320" in reason
+
+
+def test_validation_scores_with_both_experts(tmp_path, base):
+    """The guard expert is a separate network: its scores are reported beside the bundled one's."""
+    analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
+    pieces, held = read_pieces(analysis, 16, QUICK, 4)
+    result = adapt_module.validate(ModelEditor.from_dir(base), held, pieces)
+    assert {"lse_c", "guard_lse_c", "mouth_psnr"} <= set(result)
+    assert result["lse_c"] != result["guard_lse_c"]
 
 
 @pytest.mark.parametrize("audio, why", [(False, "no audio track"), (True, "no speech")])
