@@ -54,10 +54,10 @@ def second_lse_c(scorer, inputs: ClipInputs, frames) -> float:
 
 def guard_cell(report) -> str:
     """The guard's held-out figures, base -> adapted: LSE-C by the guard expert (it decides) and
-    by the bundled one; reconstruction mouth PSNR (pipeline.adapt.guard_verdict)."""
+    by the bundled one; reconstruction and own-audio re-dub mouth PSNR (pipeline.adapt.guard_verdict)."""
     def pair(key, fmt):
         return f"{report.base.get(key, float('nan')):{fmt}} -> {report.adapted.get(key, float('nan')):{fmt}}"
-    return f"{pair('guard_lse_c', '.3f')}; {pair('lse_c', '.3f')}; {pair('mouth_psnr', '.2f')} dB"
+    return f"{pair('guard_lse_c', '.3f')}; {pair('lse_c', '.3f')}; {pair('mouth_psnr', '.2f')} dB; {pair('self_psnr', '.2f')} dB"
 
 
 def main() -> None:
@@ -122,7 +122,7 @@ def main() -> None:
                              "train_s": 0.0 if report is None else report.train_seconds,
                              "guard": "" if report is None else guard_cell(report)})
                 print(rows[-1], flush=True)
-    lines = ["| clip | group | run | steps | train s | kept | held-out base -> adapted: guard LSE-C; bundled LSE-C; rebuilt mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
+    lines = ["| clip | group | run | steps | train s | kept | held-out base -> adapted: guard LSE-C; bundled LSE-C; rebuilt mouth PSNR; re-dub mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(v, fmt):

@@ -25,9 +25,10 @@ own audio onto another piece's frames (so the mouth must come from the audio, no
 frames), and two sync experts score the result against the audio (LSE-C): the bundled one,
 which the sync loss trains against, and the guard expert (weights/sync-expert-guard), which
 no training ever sees. Each held-out piece's stand-in is also dubbed with its own audio and
-its mouth compared with the true frames (reconstruction PSNR). The adapted model is kept
-only if the guard expert scores it higher by MIN_GAIN and neither the bundled expert's
-score nor the reconstruction falls (guard_verdict); otherwise `out_dir` receives a copy of
+its mouth compared with the true frames (reconstruction PSNR), and each piece is dubbed with
+its own audio onto its own frames, where the right answer is to leave them (fidelity PSNR).
+The adapted model is kept only if the guard expert scores it higher by MIN_GAIN and none of
+the bundled expert's score, the reconstruction and the fidelity falls (guard_verdict); otherwise `out_dir` receives a copy of
 the base model and the report says why (so `--weights out_dir` always works). A source without
 audio, or without speech in it, gets a one-line notice and the base model. Nothing is
 written into the base model's directory.
@@ -221,17 +222,19 @@ def mouth_psnr(dubbed: np.ndarray, truth: np.ndarray, mouth_xy: np.ndarray) -> f
 
 
 def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> dict:
-    """How the model dubs the held-out pieces, two ways, never onto a piece's own frames
-    (where copying them would win):
+    """How the model dubs the held-out pieces, three ways:
 
     - sync: each piece's own audio dubbed onto another piece's frames (the next held-out
       piece; the last training piece when only one is held out), mean LSE-C / LSE-D of the
       bundled sync expert (lse_c, lse_d) and of the guard expert (guard_lse_c, guard_lse_d);
     - reconstruction: each piece's stand-in (its frames with another moment's mouths)
       dubbed with its own audio, mean PSNR against its true frames over the mouth area
-      (mouth_psnr): whether the model draws this character's lips for these sounds."""
+      (mouth_psnr): whether the model draws this character's lips for these sounds;
+    - fidelity: each piece dubbed with its own audio onto its own frames, where the right
+      answer is the frames as they are, mean mouth PSNR against them (self_psnr): how much
+      the model damages a mouth that already says the sounds."""
     scorers = {"": open_sync_scorer(), "guard_": open_sync_scorer(str(bundled_weights(GUARD_SYNC_EXPERT)))}
-    sync, recon = {name: [] for name in scorers}, []
+    sync, recon, fidelity = {name: [] for name in scorers}, [], []
     for i in range(len(held)):
         own = held.load(i)
         other = held.load((i + 1) % len(held)) if len(held) > 1 else fallback.load(len(fallback) - 1)
@@ -243,7 +246,9 @@ def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> d
                 sync[name].append((score.lse_c, score.lse_d))
         rebuilt = dubbed_piece(editor, own.crops[1], own.mouth_xy[0], own.waveforms[0], held.fps)
         recon.append(mouth_psnr(rebuilt, own.crops[0], own.mouth_xy[0]))
-    result = {"mouth_psnr": round(float(np.mean(recon)), 3)} if recon else {}
+        redubbed = dubbed_piece(editor, own.crops[0], own.mouth_xy[0], own.waveforms[0], held.fps)
+        fidelity.append(mouth_psnr(redubbed, own.crops[0], own.mouth_xy[0]))
+    result = {"mouth_psnr": round(float(np.mean(recon)), 3), "self_psnr": round(float(np.mean(fidelity)), 3)} if recon else {}
     for name, scores in sync.items():
         if scores:
             result.update({f"{name}lse_c": round(float(np.mean([s[0] for s in scores])), 4),
@@ -255,8 +260,9 @@ def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> d
 def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
     """(keep the adapted model?, why) from the two validations (validate): the guard expert,
     which no training scores against, must rise by MIN_GAIN; the bundled expert (which the
-    sync loss trains against) and the held-out reconstruction must not fall."""
-    needed = ("guard_lse_c", "lse_c", "mouth_psnr")
+    sync loss trains against), the held-out reconstruction and the fidelity to a mouth that
+    already says the sounds must not fall."""
+    needed = ("guard_lse_c", "lse_c", "mouth_psnr", "self_psnr")
     if not all(key in base and key in adapted for key in needed):
         return False, "the held-out part is too short to score"
     guard = f"guard-expert LSE-C {base['guard_lse_c']:.3f} -> {adapted['guard_lse_c']:.3f}"
@@ -267,6 +273,9 @@ def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
     if adapted["mouth_psnr"] < base["mouth_psnr"]:
         return False, (f"it rebuilt the held-out mouths worse (PSNR {base['mouth_psnr']:.2f} -> "
                        f"{adapted['mouth_psnr']:.2f} dB)")
+    if adapted["self_psnr"] < base["self_psnr"]:
+        return False, (f"it changed held-out mouths that already said the sounds more (PSNR {base['self_psnr']:.2f} -> "
+                       f"{adapted['self_psnr']:.2f} dB)")
     return True, f"held-out {guard}, bundled LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}"
 
 
@@ -374,9 +383,11 @@ def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, confi
         f"Validation on the last {config.holdout:.0%} of the source: sync, each held-out piece's audio dubbed onto "
         "another piece's frames and scored by the guard sync expert (never trained against; it decides) and the "
         "bundled one (LSE-C); reconstruction, each held-out piece's stand-in dubbed with its own audio, mouth PSNR "
-        "against its true frames:\n\n"
-        "| model | guard LSE-C | bundled LSE-C | rebuilt mouth PSNR dB |\n|---|---|---|---|\n"
-        + "".join(f"| {name} | {v['guard_lse_c']:.3f} | {v['lse_c']:.3f} | {v['mouth_psnr']:.2f} |\n"
+        "against its true frames; fidelity, each held-out piece re-dubbed with its own audio, mouth PSNR against "
+        "itself:\n\n"
+        "| model | guard LSE-C | bundled LSE-C | rebuilt mouth PSNR dB | own-audio re-dub mouth PSNR dB |\n"
+        "|---|---|---|---|---|\n"
+        + "".join(f"| {name} | {v['guard_lse_c']:.3f} | {v['lse_c']:.3f} | {v['mouth_psnr']:.2f} | {v['self_psnr']:.2f} |\n"
                   for name, v in (("base", report.base), ("adapted", report.adapted)))
         + "\n"
         f"Use: `omnisync dub other.mp4 speech.wav -o out.mp4 --weights {out_dir}`\n")

@@ -117,25 +117,26 @@ def test_the_guard_keeps_the_base_model_when_adaptation_hurts(tmp_path, base, mo
     assert all(torch.equal(kept[k], original[k]) for k in original)
 
 
-def validation(guard=0.3, bundled=0.3, rebuilt=20.0):
+def validation(guard=0.3, bundled=0.3, rebuilt=20.0, redubbed=30.0):
     return {"guard_lse_c": guard, "guard_lse_d": 1.0, "lse_c": bundled, "lse_d": 1.0,
-            "mouth_psnr": rebuilt, "pieces": 1}
+            "mouth_psnr": rebuilt, "self_psnr": redubbed, "pieces": 1}
 
 
 def test_the_guard_keeps_an_adapted_model_that_validates_better(tmp_path, base, monkeypatch):
-    scores = iter([validation(guard=0.3), validation(guard=0.4, bundled=0.35, rebuilt=21.0)])
+    scores = iter([validation(guard=0.3), validation(guard=0.4, bundled=0.35, rebuilt=21.0, redubbed=31.0)])
     monkeypatch.setattr(adapt_module, "validate", lambda editor, held, fallback: next(scores))
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     report = adapt(analysis, base, tmp_path / "speaker", QUICK)
     assert report.kept and "guard-expert LSE-C 0.300 -> 0.400" in report.notice
     card = (tmp_path / "speaker" / "README.md").read_text()
-    assert "| adapted | 0.400 | 0.350 | 21.00 |" in card
+    assert "| adapted | 0.400 | 0.350 | 21.00 | 31.00 |" in card
 
 
 @pytest.mark.parametrize("adapted, why", [
     (validation(guard=0.305), "did not rise"),  # below MIN_GAIN
     (validation(guard=0.5, bundled=0.29), "bundled expert"),  # the expert the sync loss trains against fell
     (validation(guard=0.5, rebuilt=19.9), "rebuilt the held-out mouths worse"),
+    (validation(guard=0.5, redubbed=29.9), "already said the sounds"),  # more damage where nothing needed changing
     ({"mouth_psnr": 25.0}, "too short"),  # no piece long enough to score
 ])
 def test_the_guard_refuses_on_any_failed_condition(adapted, why):
@@ -153,7 +154,7 @@ def test_validation_scores_with_both_experts(tmp_path, base):
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     pieces, held = read_pieces(analysis, 16, QUICK, 4)
     result = adapt_module.validate(ModelEditor.from_dir(base), held, pieces)
-    assert {"lse_c", "guard_lse_c", "mouth_psnr"} <= set(result)
+    assert {"lse_c", "guard_lse_c", "mouth_psnr", "self_psnr"} <= set(result)
     assert result["lse_c"] != result["guard_lse_c"]
 
 
