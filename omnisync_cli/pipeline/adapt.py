@@ -78,6 +78,9 @@ class AdaptConfig:
     seconds: float = 120.0  # training wall-clock budget (about two minutes on 2 CPU cores)
     steps: int = 0  # a fixed number of optimizer steps instead (0: the time budget decides)
     holdout: float = 0.2  # share of the source, from its end, kept aside to validate
+    # ... but at most this long: each held-out second is dubbed three ways by both models
+    # (validate), so a 3-minute source would otherwise spend longer validating than training.
+    max_holdout_seconds: float = 10.0
     clip_seconds: float = 2.0  # the source is cut into pieces this long
     max_source_seconds: float = 180.0  # source seconds read at most (memory and time)
     batch_size: int = 4
@@ -97,6 +100,8 @@ class AdaptConfig:
             raise ConfigError("give the adaptation a time budget (seconds > 0) or a number of steps")
         if not 0 < self.holdout < 1:
             raise ConfigError("holdout must be a share between 0 and 1")
+        if self.max_holdout_seconds < self.clip_seconds:
+            raise ConfigError("max_holdout_seconds must hold at least one piece (clip_seconds)")
 
 
 @dataclass
@@ -154,11 +159,13 @@ class VideoPieces:
 
 
 def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
-                 min_frames: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+                 min_frames: int, max_holdout_seconds: float = float("inf")
+                 ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(training spans, held-out spans) of consecutive pieces; the held-out ones are the last
-    `holdout` share of the frames. Pieces shorter than `min_frames` are dropped."""
+    `holdout` share of the frames, at most `max_holdout_seconds`. Pieces shorter than
+    `min_frames` are dropped."""
     length = max(min_frames, round(clip_seconds * fps))
-    split = frames - int(round(holdout * frames))
+    split = frames - int(round(min(holdout * frames, max_holdout_seconds * fps)))
 
     def cut(a: int, b: int) -> list[tuple[int, int]]:
         return [(s, min(s + length, b)) for s in range(a, b, length) if min(s + length, b) - s >= min_frames]
@@ -178,7 +185,8 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
             crops[frame.index] = crop_region(frame.image, track.box(frame.index), size)
     waveform = load_audio(analysis.video)
     mouth = track.mouth_in_box(slice(0, count)).astype(np.float32)
-    train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames)
+    train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames,
+                                           config.max_holdout_seconds)
     if len(train_spans) < 2 or len(held_spans) < 1:
         raise InputError(f"{analysis.video}: {count / fps:.1f} s is too short to adapt on (it needs two "
                          f"{config.clip_seconds:g} s pieces to train and one to validate)")
@@ -380,7 +388,7 @@ def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, confi
         f"batch {config.batch_size}, pair threshold {config.pair_threshold} (above it the condition is a "
         "stand-in pseudo-pair: the piece's own frames with another moment's mouth), "
         f"sync-expert loss weight {report.sync_loss_weight}.\n\n"
-        f"Validation on the last {config.holdout:.0%} of the source: sync, each held-out piece's audio dubbed onto "
+        f"Validation on the last {config.holdout:.0%} of the source (at most {config.max_holdout_seconds:g} s): sync, each held-out piece's audio dubbed onto "
         "another piece's frames and scored by the guard sync expert (never trained against; it decides) and the "
         "bundled one (LSE-C); reconstruction, each held-out piece's stand-in dubbed with its own audio, mouth PSNR "
         "against its true frames; fidelity, each held-out piece re-dubbed with its own audio, mouth PSNR against "

@@ -63,6 +63,13 @@ def test_held_out_pieces_are_the_end_and_never_overlap_training():
     assert all(b - a >= 4 for a, b in train + held)
 
 
+def test_a_long_source_holds_out_at_most_max_holdout_seconds():
+    """Three minutes at 25 fps: a fifth would be 36 s; the cap keeps 10 s (five 2 s pieces)."""
+    train, held = split_pieces(4500, 25.0, 2.0, 0.2, min_frames=8, max_holdout_seconds=10.0)
+    assert held[0][0] == 4250 and held[-1][1] == 4500 and len(held) == 5
+    assert train[-1][1] <= held[0][0]
+
+
 def test_training_pairs_never_use_the_target_as_condition(tmp_path, base):
     """Above the threshold V_cd is the target's stand-in (its frames with another moment's
     mouths); below it another piece. Never the target's own pixels."""
