@@ -16,9 +16,10 @@ lips and must draw this character's lips from the audio. Below it V_cd is anothe
 the same video, never one sharing a frame with the target (data.pairs). The recipe is the
 default model's (pair threshold 0.1, x-weighted loss with the mouth weight, the dub's
 starting point from sigma 0.8). Without the sync loss a fine-tune on one video drifts
-toward this character's average mouth (sync falls, and the guard refuses it); with it, a
-guard scored by the same expert was fooled on some clips (bench/results/adapt-stand-ins/),
-so the guard decides by an expert the fine-tune never trains against.
+toward this character's average mouth (sync falls, and the guard refuses it), so the sync
+expert is a loss as in the default model's training; a guard scored by that same expert was
+fooled (bench/results/adapt-stand-ins/), so the guard decides by an expert the fine-tune
+never trains against and vetoes any fine-tune that damages held-out mouths.
 
 The guard: the held-out pieces are dubbed by the base and the adapted model, each piece's
 own audio onto another piece's frames (so the mouth must come from the audio, not from the
@@ -87,11 +88,11 @@ class AdaptConfig:
     lr: float = 5e-5  # AdamW, constant after a short warm-up: a gentle fine-tune
     pair_threshold: float = 0.1  # Eq. 3, as the default model: stand-in pseudo-pairs above it
     source_start_sigma: float = 0.8  # train.config.source_start_sigma, as the default model
-    # The sync expert as a loss (TrainConfig.sync_loss_weight), used where the expert hears what
-    # the model hears (sync_weight_for). Off by default: the guard scores with the same expert,
-    # and on fresh clips it then kept two fine-tunes that lost 2 dB of mouth PSNR
-    # (bench/results/adapt-stand-ins/). 0: off.
-    sync_loss_weight: float = 0.0
+    # The sync expert as a loss (TrainConfig.sync_loss_weight), as the default model trained,
+    # used where the expert hears what the model hears (sync_weight_for). Without it a
+    # fine-tune drifts toward the character's average mouth and the guard refuses it; with it
+    # the guard must not score by that expert alone (it was fooled: bench/results/adapt-guard/).
+    sync_loss_weight: float = 0.1
     threads: int = 0
     seed: int = 0
 
