@@ -166,16 +166,6 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
     return load_editor(weights, sampler, prompt)
 
 
-def editor_loader(passthrough: bool, weights: Optional[Path], sampler, prompt: str):
-    """A function that builds the editor, for a dub that loads it while tracking
-    (pipeline.dub.editor_loading); the weights' files are checked now, so a wrong
-    --weights fails before the tracking pass."""
-    from omnisync_cli.pipeline.editor import check_weights_files
-    if not passthrough:
-        check_weights_files(weights)
-    return lambda: build_editor(passthrough, weights, sampler, prompt)
-
-
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
                   audio_gate=False, passthrough=False, silence_peak=None):
     """The sampler settings, flags checked; None for a pass-through dub, which then never
@@ -269,8 +259,8 @@ def dub(
             report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(), sampler,
                                           prompt, config, options, progress)
         else:
-            report = run_dub(video, audio, output, editor_loader(passthrough, weights, sampler, prompt),
-                             options, progress, plan)
+            editor = build_editor(passthrough, weights, sampler, prompt)
+            report = run_dub(video, audio, output, editor, options, progress, plan)
     if json_summary:
         summary = report.to_dict()
         if adapted is not None:

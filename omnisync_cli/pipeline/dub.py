@@ -11,7 +11,6 @@ second holds one segment of frames.
 
 import dataclasses
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,16 +100,15 @@ class VideoAnalysis:
     seconds: dict[str, float] = field(default_factory=dict)  # probe, track
 
 
-def dub(video: Path, audio: Path, output: Path, editor: Editor | Callable[[], Editor],
+def dub(video: Path, audio: Path, output: Path, editor: Editor,
         options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
         plan: Path | None = None) -> DubReport:
     """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`.
 
     The two halves, `analyse` then `render`; the speech is read first, so that a bad speech
-    track fails before the slow tracking pass. `editor` may be a function that loads one: it
-    then runs while the mouth is tracked (editor_loading). With `plan`, the analysis is read
-    from that file when it was made for this video and these face settings, and saved there
-    otherwise (a re-dub of the same video with new speech skips the tracking pass)."""
+    track fails before the slow tracking pass. With `plan`, the analysis is read from that
+    file when it was made for this video and these face settings, and saved there otherwise
+    (a re-dub of the same video with new speech skips the tracking pass)."""
     video, audio, output = Path(video), Path(audio), Path(output)
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
@@ -119,25 +117,10 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | Callable[[], Ed
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
     waveform = load_audio(audio)
-    with editor_loading(editor) as loaded:
-        analysis, plan_use = analysed(video, options, progress, plan)
-        editor = loaded()
+    analysis, plan_use = analysed(video, options, progress, plan)
     report = render(analysis, audio, output, editor, options, progress, waveform)
     report.plan = plan_use
     return report
-
-
-@contextmanager
-def editor_loading(editor: Editor | Callable[[], Editor]) -> Iterator[Callable[[], Editor]]:
-    """Yields a function that returns the editor. An editor given as a loading function is
-    loaded in a background thread from here on: importing torch and reading the weights
-    (1.5-3 s of a dub's start-up) then overlap the tracking pass, which waits on FFmpeg and
-    MediaPipe. A load that fails raises when the editor is asked for."""
-    if hasattr(editor, "edit"):
-        yield lambda: editor
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-editor") as pool:
-        yield pool.submit(editor).result
 
 
 def analysed(video: Path, options: DubOptions, progress: Progress,

@@ -6,7 +6,6 @@ returns the crops untouched, which measures the pipeline alone and proves that e
 outside the edit is carried through bit for bit.
 """
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,7 +13,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from omnisync_cli.bundled import bundled_weights
-from omnisync_cli.errors import WeightsError
 
 # The model trained by this project and shipped with it (OMNISYNC_WEIGHTS overrides).
 BUNDLED_WEIGHTS = bundled_weights("cpu-small")
@@ -52,24 +50,6 @@ class PassthroughEditor:
 
 def default_weights_dir() -> Path:
     return Path(os.environ.get("OMNISYNC_WEIGHTS", BUNDLED_WEIGHTS))
-
-
-def check_weights_files(weights: Path | None) -> None:
-    """Fail before the tracking pass (the model loads during it) on a weights directory that
-    does not exist, has no config.json or a damaged one; the rest of what the files hold is
-    checked when they load (model.weights, with the same messages)."""
-    directory = Path(weights or default_weights_dir())
-    if not directory.is_dir():
-        raise WeightsError(f"Weights directory {directory} does not exist; pass a directory "
-                           "holding config.json and model.safetensors")
-    if not (directory / "config.json").is_file():
-        raise WeightsError(f"{directory / 'config.json'} is missing; a weights directory needs config.json "
-                           "beside model.safetensors")
-    try:
-        json.loads((directory / "config.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{directory / 'config.json'} is not valid JSON ({exc}); the file is damaged "
-                           "or truncated") from exc
 
 
 def load_editor(weights: Path | None, sampler, prompt: str = ""):

@@ -1,13 +1,12 @@
 """The whole dub pipe on small generated clips, with the pass-through editor."""
 
-import threading
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from omnisync_cli.errors import ConfigError, InputError, OutputError, WeightsError
+from omnisync_cli.errors import ConfigError, InputError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.paste import paste_bounds
 from omnisync_cli.media.audio import load_audio
@@ -259,26 +258,3 @@ def test_a_region_scale_out_of_range_is_refused(clip):
     with pytest.raises(ConfigError, match="region scale"):
         dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", PassthroughEditor(),
             DubOptions(region_scale=0.1))
-
-
-def test_an_editor_given_as_a_loader_loads_while_the_mouth_is_tracked(clip):
-    """The loader runs on another thread, and the dub is the one the loaded editor makes."""
-    folder, frames = clip
-    loaded_on = []
-
-    def load():
-        loaded_on.append(threading.current_thread())
-        return ShiftEditor(region_size=16)
-    dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", load, DubOptions(face=FIXED_REGION, crf=0))
-    assert loaded_on and loaded_on[0] is not threading.main_thread()
-    assert psnr(read_all(folder / "out.mp4")[0], frames[0]) < 40  # the shift editor's edit shows
-
-
-def test_a_loader_that_fails_fails_the_dub_and_leaves_nothing(clip):
-    folder, _ = clip
-
-    def load():
-        raise WeightsError("weights/x/model.safetensors cannot be read")
-    with pytest.raises(WeightsError, match="cannot be read"):
-        dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", load, DubOptions(face=FIXED_REGION))
-    assert sorted(p.name for p in folder.iterdir()) == ["in.mp4", "speech.wav"]
