@@ -24,23 +24,17 @@ from pipeline import render_clip, speech  # bench/pipeline.py
 
 
 class TimedEditor:
-    """An editor that adds the seconds spent in `edit` and `edit_batch` to `clock`."""
+    """An editor that adds the seconds spent in `edit` to `clock`."""
 
     def __init__(self, editor, clock: list[float]):
         self._editor, self._clock = editor, clock
 
-    def _timed(self, method, *args, **kwargs):
+    def edit(self, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return method(*args, **kwargs)
+            return self._editor.edit(*args, **kwargs)
         finally:
             self._clock[0] += time.perf_counter() - start
-
-    def edit(self, *args, **kwargs):
-        return self._timed(self._editor.edit, *args, **kwargs)
-
-    def edit_batch(self, *args, **kwargs):
-        return self._timed(self._editor.edit_batch, *args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._editor, name)

@@ -47,19 +47,12 @@ class SamplerConfig:
     # DS-CFG peak on frames where the new speech is silent (media.loudness), where the mouth
     # must close; None: w_peak everywhere.
     silence_peak: float | None = None
-    # Segments run through the network together (edit_batch): on 2 CPU cores two segments in
-    # one guided forward cost 60 ms a segment against 72 ms one at a time (bf16; fp32 93 vs
-    # 117 ms), four cost 71 ms (bench/results/realtime.md). Each segment keeps its own noise,
-    # so the output does not depend on it.
-    segments_per_call: int = 2
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"tau must be in (0, 1], got {self.tau}")
         if self.steps < 1:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
-        if self.segments_per_call < 1:
-            raise ConfigError(f"segments_per_call must be at least 1, got {self.segments_per_call}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
 
@@ -70,15 +63,15 @@ FRAME_RATE_FOR_QUIET = 25.0
 
 
 def crops_to_tensor(crops: np.ndarray) -> torch.Tensor:
-    """(K, F, S, S, 3) uint8 segments -> (K, F, 3, S, S) float32 in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(crops)).float().permute(0, 1, 4, 2, 3)
-    return x / 127.5 - 1.0
+    """(F, S, S, 3) uint8 -> (1, F, 3, S, S) float32 in [-1, 1]."""
+    x = torch.from_numpy(np.ascontiguousarray(crops)).float().permute(0, 3, 1, 2)
+    return (x / 127.5 - 1.0)[None]
 
 
 def tensor_to_crops(x: torch.Tensor) -> np.ndarray:
-    """(K, F, 3, S, S) in [-1, 1] -> (K, F, S, S, 3) uint8."""
-    x = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.permute(0, 1, 3, 4, 2).cpu().numpy()
+    """(1, F, 3, S, S) in [-1, 1] -> (F, S, S, 3) uint8."""
+    x = ((x[0].float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def segment_seed(seed: int, frame_times: np.ndarray) -> int:
@@ -111,10 +104,6 @@ class ModelEditor:
         device, _ = resolve_device(sampler.device, sampler.dtype)
         return cls(load_model(directory, device), sampler, prompt)
 
-    @property
-    def segments_per_call(self) -> int:
-        return self.sampler.segments_per_call
-
     def with_sampler(self, sampler: SamplerConfig) -> "ModelEditor":
         """The same loaded model with other sampling settings (one model, many previews)."""
         other = copy.copy(self)
@@ -134,28 +123,18 @@ class ModelEditor:
 
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
              audio: AudioFeatures) -> np.ndarray:
-        """One segment: crops (F, S, S, 3) uint8 -> edited crops (pipeline.editor.Editor)."""
-        return self.edit_batch(np.asarray(crops)[None], np.asarray(frame_times)[None],
-                               np.asarray(mouth_xy)[None], audio)[0]
-
-    def edit_batch(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
-                   audio: AudioFeatures) -> np.ndarray:
-        """K segments at once: crops (K, F, S, S, 3) uint8, frame_times (K, F), mouth_xy
-        (K, F, 2) -> (K, F, S, S, 3). Each segment is sampled as `edit` samples it alone
-        (its own noise seed), in one batch through the network."""
         s = self.region_size
-        if crops.ndim != 5 or crops.shape[2:] != (s, s, 3) or crops.dtype != np.uint8:
-            raise InputError(f"edit() takes (F, {s}, {s}, 3) uint8 crops; got {crops.shape[1:]} {crops.dtype}")
-        if not (crops.shape[:2] == np.shape(frame_times) == np.shape(mouth_xy)[:2]):
+        if crops.ndim != 4 or crops.shape[1:] != (s, s, 3) or crops.dtype != np.uint8:
+            raise InputError(f"edit() takes (F, {s}, {s}, 3) uint8 crops; got {crops.shape} {crops.dtype}")
+        if not (len(crops) == len(frame_times) == len(mouth_xy)):
             raise InputError("crops, frame_times and mouth_xy must have one entry per frame")
         cfg = self.model.config
-        source = crops_to_tensor(crops).to(self.device)  # (K, F, 3, S, S)
-        windows = torch.stack([windows_at(audio, t, cfg.audio_window_s) for t in frame_times]).to(self.device)
-        text = None if self.text is None else self.text[None].expand(len(crops), -1).to(self.device)
-        mouth = torch.as_tensor(np.asarray(mouth_xy, dtype=np.float32))  # (K, F, 2)
-        noise = torch.stack([
-            torch.randn(source.shape[1:], generator=torch.Generator().manual_seed(segment_seed(self.sampler.seed, t)))
-            for t in frame_times]).to(self.device)
+        source = crops_to_tensor(crops).to(self.device)  # (1, F, 3, S, S)
+        windows = windows_at(audio, frame_times, cfg.audio_window_s)[None].to(self.device)  # (1, F, W, C)
+        text = None if self.text is None else self.text[None].to(self.device)
+        mouth = torch.as_tensor(np.asarray(mouth_xy, dtype=np.float32))[None]  # (1, F, 2)
+        generator = torch.Generator().manual_seed(segment_seed(self.sampler.seed, frame_times))
+        noise = torch.randn(source.shape, generator=generator).to(self.device)
         tau = self.sampler.tau
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
@@ -171,10 +150,10 @@ class ModelEditor:
         return tensor_to_crops(x)
 
     def _silence_peaks(self, audio: AudioFeatures, frame_times: np.ndarray) -> torch.Tensor | None:
-        """(K, F) DS-CFG peaks: `silence_peak` on frames where the speech is silent, else w_peak."""
+        """(1, F) DS-CFG peaks: `silence_peak` on frames where the speech is silent, else w_peak."""
         guidance = self.sampler.guidance
         if self.sampler.silence_peak is None or audio.quiet is None or guidance.mode != "ds":
             return None
         index = np.clip(np.round(np.asarray(frame_times) * QUIET_RATE).astype(int), 0, len(audio.quiet) - 1)
         peaks = np.where(audio.quiet[index], self.sampler.silence_peak, guidance.w_peak)
-        return torch.as_tensor(peaks, dtype=torch.float32)
+        return torch.as_tensor(peaks, dtype=torch.float32)[None]

@@ -58,7 +58,6 @@ from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
 from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, render,
                                        working_track)
-from omnisync_cli.pipeline.editor import segment_editing
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
@@ -215,10 +214,12 @@ def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
 def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray,
                  fps: float) -> np.ndarray:
     """`crops` dubbed with `waveform` (frame j at j / fps) in the editor's overlapping segments."""
-    edit, per_call = segment_editing(editor, editor.prepare_audio(waveform))
+    features = editor.prepare_audio(waveform)
     items = [SegmentItem(crops[j], j / fps, mouth_xy[j]) for j in range(len(crops))]
-    return np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames, editor.overlap_frames,
-                                                         per_call)])
+
+    def edit(crops, times, mouth):
+        return editor.edit(crops, times, mouth, features)
+    return np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames, editor.overlap_frames)])
 
 
 def mouth_psnr(dubbed: np.ndarray, truth: np.ndarray, mouth_xy: np.ndarray) -> float:

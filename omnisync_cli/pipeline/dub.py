@@ -29,7 +29,7 @@ from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
-from omnisync_cli.pipeline.editor import Editor, segment_editing
+from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
@@ -330,17 +330,11 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     track = working_track(track, options.region_scale)
     size = editor.region_size
 
-    run_editor, per_call = segment_editing(editor, features)
-
-    def edit(crops, times, mouth_xy):  # K segments (pipeline.segments.EditFn)
-        out = crops.copy()
-        # A segment all in a pause of both speech tracks keeps the source: nothing to edit.
-        todo = [k for k in range(len(crops))
-                if keep is None or not np.all(keep[np.rint(times[k] * float(info.fps)).astype(int)] >= 1)]
-        if todo:
-            for k, edited in zip(todo, run_editor(crops[todo], times[todo], mouth_xy[todo])):
-                out[k] = keep_source_colours(edited, crops[k]) if options.keep_colours else edited
-        return out
+    def edit(crops, times, mouth_xy):
+        if keep is not None and np.all(keep[np.rint(times * float(info.fps)).astype(int)] >= 1):
+            return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
+        edited = editor.edit(crops, times, mouth_xy, features)
+        return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:
         source = SourceFrames(reader, frame_count=len(track))
@@ -384,7 +378,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.
         depth = prefetch_depth(info)
         with closing(prefetched(items(), depth)) as ahead, Drain(write, depth) as behind:
-            for done in edit_in_segments(ahead, edit, editor.segment_frames, editor.overlap_frames, per_call):
+            for done in edit_in_segments(ahead, edit, editor.segment_frames, editor.overlap_frames):
                 behind(done)
                 advance(1)
 

@@ -13,7 +13,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from omnisync_cli.bundled import bundled_weights
-from omnisync_cli.pipeline.segments import EditFn, one_at_a_time
 
 # The model trained by this project and shipped with it (OMNISYNC_WEIGHTS overrides).
 BUNDLED_WEIGHTS = bundled_weights("cpu-small")
@@ -47,15 +46,6 @@ class PassthroughEditor:
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
              audio: Any) -> np.ndarray:
         return crops
-
-
-def segment_editing(editor: Editor, audio: Any) -> tuple[EditFn, int]:
-    """The editor as the segment pipeline calls it (pipeline.segments.EditFn: K segments at
-    once) and its K: the editor's own `edit_batch` where it has one (model.editor.ModelEditor,
-    K = its sampler's segments_per_call), else `edit` one segment at a time."""
-    if hasattr(editor, "edit_batch"):
-        return (lambda crops, times, mouth: editor.edit_batch(crops, times, mouth, audio)), editor.segments_per_call
-    return one_at_a_time(lambda crops, times, mouth: editor.edit(crops, times, mouth, audio)), 1
 
 
 def default_weights_dir() -> Path:

@@ -30,78 +30,51 @@ def crossfade_weights(overlap: int) -> np.ndarray:
     return np.arange(1, overlap + 1, dtype=np.float32) / (overlap + 1)
 
 
-# edit(crops (K, F, S, S, 3), times (K, F), mouth_xy (K, F, 2)) -> (K, F, S, S, 3) uint8:
-# K segments of F frames at once.
 EditFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 
-def one_at_a_time(edit: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> EditFn:
-    """An EditFn from a function that edits one segment (crops (F, S, S, 3), ...)."""
-    def edit_each(crops, times, mouth_xy):
-        return np.stack([edit(c, t, m) for c, t, m in zip(crops, times, mouth_xy)])
-    return edit_each
-
-
 def edit_in_segments(items: Iterable[SegmentItem], edit: EditFn, segment_frames: int,
-                     overlap_frames: int, batch: int = 1) -> Iterator[tuple[SegmentItem, np.ndarray]]:
+                     overlap_frames: int) -> Iterator[tuple[SegmentItem, np.ndarray]]:
     """Yield (item, edited crop) in input order.
 
-    `edit` gets up to `batch` consecutive segments at a time (EditFn), each of
-    `segment_frames` frames: a last segment that is short is padded by repeating its final
-    frame, and the padding is edited with the rest and dropped.
+    edit(crops (F,S,S,3), times (F,), mouth_xy (F,2)) -> (F,S,S,3) uint8 with F = segment_frames.
+    A last segment that is short is padded by repeating its final frame; the padding is
+    edited with the rest and dropped.
     """
     if segment_frames < 1 or not 0 <= overlap_frames < segment_frames:
         raise ConfigError(f"segments need 0 <= overlap ({overlap_frames}) < length ({segment_frames})")
-    if batch < 1:
-        raise ConfigError(f"segments per call must be at least 1, got {batch}")
     fade = crossfade_weights(overlap_frames)
-    step = segment_frames - overlap_frames
     pending: list[SegmentItem] = []
     carried: np.ndarray | None = None  # earlier segment's edits of the first pending frames
 
-    def run(starts: list[int]) -> list[np.ndarray]:
-        """Edit the segments of `pending` beginning at `starts`, cross-faded in turn with
-        what the segment before each left (float32, unpadded)."""
-        nonlocal carried
-        segments = [pending[a:a + segment_frames] for a in starts]
-        padded = [seg + [seg[-1]] * (segment_frames - len(seg)) for seg in segments]
-        out = edit(np.stack([[i.crop for i in seg] for seg in padded]),
-                   np.array([[i.time for i in seg] for seg in padded]),
-                   np.stack([[i.mouth_xy for i in seg] for seg in padded]))
-        edits = []
-        for seg, edited in zip(segments, out):
-            edited = edited[: len(seg)].astype(np.float32)
-            if carried is not None:
-                shared = min(len(carried), len(edited))
-                w = fade[:shared, None, None, None]
-                edited[:shared] = (1 - w) * carried[:shared] + w * edited[:shared]
-            edits.append(edited)
-            carried = edited[step:]
-        return edits
+    def run(batch: list[SegmentItem]) -> np.ndarray:
+        padded = batch + [batch[-1]] * (segment_frames - len(batch))
+        out = edit(np.stack([i.crop for i in padded]), np.array([i.time for i in padded]),
+                   np.stack([i.mouth_xy for i in padded]))
+        out = out[: len(batch)].astype(np.float32)
+        if carried is not None:
+            shared = len(carried)
+            w = fade[:shared, None, None, None]
+            out[:shared] = (1 - w) * carried + w * out[:shared]
+        return out
 
-    full = segment_frames + (batch - 1) * step  # frames that make `batch` whole segments
     for item in items:
         pending.append(item)
-        if len(pending) == full:
-            edits = run([k * step for k in range(batch)])
-            for k, edited in enumerate(edits):
-                for it, crop in zip(pending[k * step:(k + 1) * step], edited[:step]):
-                    yield it, _to_uint8(crop)
-            pending = pending[batch * step:]
+        if len(pending) == segment_frames:
+            out = run(pending)
+            keep = segment_frames - overlap_frames
+            for it, crop in zip(pending[:keep], out[:keep]):
+                yield it, _to_uint8(crop)
+            pending, carried = pending[keep:], out[keep:]
             if not pending:
                 carried = None
-    if not pending:
-        return
-    if carried is not None and len(pending) <= len(carried):
-        tail = carried  # only already-edited overlap frames remain: their last edit is final
+    if pending and (carried is None or len(pending) > len(carried)):
+        out = run(pending)
+    elif pending:
+        out = carried  # only already-edited overlap frames remain: their last edit is final
     else:
-        count = 1 + -(-max(0, len(pending) - segment_frames) // step)  # segments to cover the rest
-        edits = run([k * step for k in range(count)])
-        for k, edited in enumerate(edits[:-1]):
-            for it, crop in zip(pending[k * step:(k + 1) * step], edited[:step]):
-                yield it, _to_uint8(crop)
-        pending, tail = pending[(count - 1) * step:], edits[-1]
-    for it, crop in zip(pending, tail):
+        return
+    for it, crop in zip(pending, out):
         yield it, _to_uint8(crop)
 
 

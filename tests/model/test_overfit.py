@@ -55,8 +55,8 @@ def test_tiny_model_overfits_and_samples_move_to_the_targets():  # one thread: c
     times = np.arange(FRAMES) / FPS + 0.5 / FPS  # frame centres on the audio's clock
     audio = torch.stack([windows_at(logmel_features(c["wave"], cfg.n_mels), times, cfg.audio_window_s)
                          for c in clips])  # (B, F, W, C)
-    source = crops_to_tensor(np.stack([c["source"] for c in clips]))  # (B, F, 3, S, S)
-    target = crops_to_tensor(np.stack([c["target"] for c in clips]))
+    source = torch.cat([crops_to_tensor(c["source"]) for c in clips])  # (B, F, 3, S, S)
+    target = torch.cat([crops_to_tensor(c["target"]) for c in clips])
 
     g = torch.Generator().manual_seed(0)
     eval_sigma, eval_noise = sample_training_sigma(64, g).reshape(16, 4), torch.randn(16, *target.shape, generator=g)

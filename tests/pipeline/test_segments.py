@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.pipeline.segments import SegmentItem, crossfade_weights, edit_in_segments, one_at_a_time
+from omnisync_cli.pipeline.segments import SegmentItem, crossfade_weights, edit_in_segments
 
 
 def make_items(n, size=4):
@@ -22,7 +22,7 @@ def test_every_frame_comes_out_once_in_order(n):
         calls.append(len(crops))
         return crops
 
-    out = list(edit_in_segments(make_items(n), one_at_a_time(edit), segment_frames=8, overlap_frames=2))
+    out = list(edit_in_segments(make_items(n), edit, segment_frames=8, overlap_frames=2))
     assert [it.payload for it, _ in out] == list(range(n))
     assert all(c == 8 for c in calls)  # the editor always gets a full segment
     # an identity editor gives identical crops back, blended or not
@@ -37,7 +37,7 @@ def test_overlaps_are_crossfaded_between_segments():
         count["k"] += 1
         return crops + 10 * count["k"]
 
-    out = list(edit_in_segments(make_items(14), one_at_a_time(edit), segment_frames=8, overlap_frames=2))
+    out = list(edit_in_segments(make_items(14), edit, segment_frames=8, overlap_frames=2))
     values = [int(crop[0, 0, 0]) - it.payload for it, crop in out]
     # frames 0-5 only in segment 1 (+10); 6, 7 shared by segments 1 and 2 (+10 -> +20)
     assert values[:6] == [10] * 6
@@ -48,27 +48,3 @@ def test_overlaps_are_crossfaded_between_segments():
 def test_bad_segment_geometry_is_refused():
     with pytest.raises(ConfigError):
         list(edit_in_segments(make_items(3), lambda c, t, m: c, 4, 4))
-    with pytest.raises(ConfigError):
-        list(edit_in_segments(make_items(3), lambda c, t, m: c, 4, 1, batch=0))
-
-
-def shift_by_start(crops, times, mouth):
-    """Each segment brightened by an amount set by its first frame's time: segments differ,
-    so any wrong pairing of segment and frames, or a wrong cross-fade, shows."""
-    return np.clip(crops.astype(int) + (times[:, :1, None, None, None] * 250).astype(int) % 50, 0, 255).astype(np.uint8)
-
-
-@pytest.mark.parametrize("n", [1, 5, 8, 9, 14, 15, 20, 23, 26, 40])
-@pytest.mark.parametrize("batch", [2, 3])
-def test_segments_edited_in_batches_come_out_as_one_at_a_time(n, batch):
-    sizes = []
-
-    def edit(crops, times, mouth):
-        sizes.append(crops.shape[:2])
-        return shift_by_start(crops, times, mouth)
-
-    single = list(edit_in_segments(make_items(n), shift_by_start, segment_frames=8, overlap_frames=2))
-    batched = list(edit_in_segments(make_items(n), edit, segment_frames=8, overlap_frames=2, batch=batch))
-    assert [it.payload for it, _ in batched] == list(range(n))
-    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(single, batched))
-    assert all(k <= batch and f == 8 for k, f in sizes)
