@@ -106,6 +106,7 @@ def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, ba
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
     report = adapt(analysis, base, tmp_path / "speaker", QUICK)
     assert report.steps == 2 and report.base["pieces"] >= 1 and "lse_c" in report.adapted
+    assert report.validate_seconds > 0
     assert load_model(tmp_path / "speaker").config == load_model(base).config
     card = (tmp_path / "speaker" / "README.md").read_text()
     assert "in.mp4" in card
@@ -149,6 +150,18 @@ def test_the_guard_keeps_an_adapted_model_that_validates_better(tmp_path, base, 
 def test_the_guard_refuses_on_any_failed_condition(adapted, why):
     kept, reason = adapt_module.guard_verdict(validation(), adapted)
     assert not kept and why in reason
+
+
+@pytest.mark.parametrize("adapted, kept, why", [
+    (validation(guard=0.006, bundled=0.006, rebuilt=21.0, redubbed=31.0), True, "cannot read"),
+    (validation(guard=0.006, bundled=0.006, rebuilt=20.0, redubbed=31.0), False, "not rebuilt better"),
+    (validation(guard=0.006, bundled=0.006, rebuilt=21.0, redubbed=29.0), False, "already said the sounds"),
+    (validation(guard=0.06, bundled=0.008, rebuilt=21.0, redubbed=31.0), True, "guard-expert"),  # now read: sync decides
+])
+def test_where_the_experts_read_nothing_mouth_error_decides(adapted, kept, why):
+    base = validation(guard=0.005, bundled=0.007)
+    verdict, reason = adapt_module.guard_verdict(base, adapted)
+    assert verdict == kept and why in reason
 
 
 def test_the_guard_passes_when_every_condition_holds():
