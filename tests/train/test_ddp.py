@@ -38,12 +38,12 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
 
 def test_two_processes_end_with_identical_weights(tmp_path):
-    # fork, not spawn: the children inherit the imported torch instead of importing it
-    # again (seconds each on 2 busy cores). The first optimizer imports torch._dynamo
-    # (seconds too), so do that once here, before forking.
-    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+    # spawn, not fork: by this point of the suite the parent runs threads (torch's pools,
+    # earlier tests' readers), and a forked child can inherit a lock one of them held and
+    # wait on it forever (seen once in CI: rank 0 idle in train(), the parent in join()).
+    # Spawned children import torch again (a few seconds each) but start clean.
     mp.start_processes(_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True,
-                       start_method="fork")
+                       start_method="spawn")
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert all(torch.equal(v, r1["model"][k]) for k, v in r0["model"].items())
