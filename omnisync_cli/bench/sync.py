@@ -200,3 +200,8 @@ GUARD_SYNC_EXPERT = "sync-expert-guard"
 def open_sync_scorer(directory: str = "") -> SyncScorer:
     """The scorer of the expert in `directory` ("" = the bundled one), loaded once per process."""
     return SyncScorer(load_sync_expert(directory or bundled_weights(BUNDLED_SYNC_EXPERT)))
+
+
+def open_guard_scorer() -> SyncScorer:
+    """The scorer of the guard expert (GUARD_SYNC_EXPERT), loaded once per process."""
+    return open_sync_scorer(str(bundled_weights(GUARD_SYNC_EXPERT)))

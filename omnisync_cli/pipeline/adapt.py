@@ -47,8 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from omnisync_cli.bench.metrics import psnr_from_mse
-from omnisync_cli.bench.sync import GUARD_SYNC_EXPERT, open_sync_scorer
-from omnisync_cli.bundled import bundled_weights
+from omnisync_cli.bench.sync import open_guard_scorer, open_sync_scorer
 from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError
@@ -249,7 +248,7 @@ def validate(editor: ModelEditor, held: VideoPieces, fallback: VideoPieces) -> d
     - fidelity: each piece dubbed with its own audio onto its own frames, where the right
       answer is the frames as they are, mean mouth PSNR against them (self_psnr): how much
       the model damages a mouth that already says the sounds."""
-    scorers = {"": open_sync_scorer(), "guard_": open_sync_scorer(str(bundled_weights(GUARD_SYNC_EXPERT)))}
+    scorers = {"": open_sync_scorer(), "guard_": open_guard_scorer()}
     sync, recon, fidelity = {name: [] for name in scorers}, [], []
     for i in range(len(held)):
         own = held.load(i)
