@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from omnisync_cli.bench import metrics
 from omnisync_cli.bench.runner import ClipInputs, dub_and_score, load_manifest, read_video, truth_sync_scores
 from omnisync_cli.bench.scores import DEFAULT_SCORERS, sync_recovery
 from omnisync_cli.bench.sync import open_sync_scorer
@@ -28,6 +27,7 @@ from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.pipeline.adapt import AdaptConfig, adapt
 from omnisync_cli.pipeline.editor import PassthroughEditor, default_weights_dir
 
+from rescore_sync import lse_c  # bench/rescore_sync.py: LSE-C of a video's true-mouth crops by one expert
 from markdown_out import emit  # bench/markdown_out.py
 
 GROUP_ORDER = ("heldout-head", "heldout-mouth", "heldout-render", "seen")
@@ -42,14 +42,6 @@ def pick_clips(corpus: Path, count: int, skip: int = 0):
             if by_group[group] and len(picked) < count:
                 picked.append(by_group[group].pop(0))
     return picked
-
-
-def second_lse_c(scorer, inputs: ClipInputs, frames) -> float:
-    """LSE-C of `frames` (the truth, or a dub's output video) by another expert, cropped at the
-    true mouth as the benchmark does: a model trained with the bundled expert as a loss may
-    please it without syncing better (bench/rescore_sync.py)."""
-    n = min(len(frames), len(inputs.mouth_boxes))
-    return scorer.score(metrics.crop_mouths(frames[:n], inputs.mouth_boxes[:n]), inputs.speech, inputs.clip.fps).lse_c
 
 
 def guard_cell(report) -> str:
@@ -93,8 +85,10 @@ def main() -> None:
             truth = truth_sync_scores(inputs)
             noop, _ = dub_and_score(inputs, PassthroughEditor(), work / f"{clip.id}-noop.mp4", face, DEFAULT_SCORERS)
             if second is not None:
-                second_truth = {"lse_c": second_lse_c(second, inputs, inputs.target)}
-                second_noop = {"lse_c": second_lse_c(second, inputs, read_video(work / f"{clip.id}-noop.mp4")[0])}
+                def second_lse_c(frames):
+                    return lse_c(second, frames, inputs.mouth_boxes, inputs.speech, inputs.clip.fps)
+                second_truth = {"lse_c": second_lse_c(inputs.target)}
+                second_noop = {"lse_c": second_lse_c(read_video(work / f"{clip.id}-noop.mp4")[0])}
             runs = [("base", 0.0, ModelEditor.from_dir(base, sampler), None)]
             for budget in budgets:
                 candidate = work / f"{clip.id}-{budget:g}-candidate" if args.unguarded else None
@@ -110,30 +104,32 @@ def main() -> None:
                 scores = entry["scores"]
                 second_r = None
                 if second is not None:
-                    ours = {"lse_c": second_lse_c(second, inputs, read_video(work / f"{clip.id}-{name}.mp4")[0])}
+                    ours = {"lse_c": second_lse_c(read_video(work / f"{clip.id}-{name}.mp4")[0])}
                     second_r = sync_recovery(ours, second_noop, second_truth).get("sync_r")
                 rows.append({"clip": clip.id, "group": clip.group, "run": name,
                              "mouth_psnr": scores["mouth_psnr"], "noop_psnr": noop["scores"]["mouth_psnr"],
                              "mouth_ssim": scores["mouth_ssim"],
                              "sync_r": sync_recovery(scores, noop["scores"], truth).get("sync_r"),
                              "open_r": scores.get("open_r"), "second_r": second_r,
+                             "silence_ratio": scores.get("silence_ratio"), "edit_on_mouth": scores.get("edit_on_mouth"),
                              "kept": None if report is None else report.kept,
                              "steps": 0 if report is None else report.steps,
                              "train_s": 0.0 if report is None else report.train_seconds,
                              "guard": "" if report is None else guard_cell(report)})
                 print(rows[-1], flush=True)
-    lines = ["| clip | group | run | steps | train s | kept | held-out base -> adapted: guard LSE-C; bundled LSE-C; rebuilt mouth PSNR; re-dub mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| clip | group | run | steps | train s | kept | held-out base -> adapted: guard LSE-C; bundled LSE-C; rebuilt mouth PSNR; re-dub mouth PSNR | mouth PSNR (no-op) | mouth SSIM | sync R | sync R, 2nd expert | open r | silence / speech | edit on mouth |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         def cell(v, fmt):
             return "–" if v is None else format(v, fmt)
         lines.append(f"| {r['clip']} | {r['group']} | {r['run']} | {r['steps']} | {r['train_s']:.0f} | "
                      f"{'–' if r['kept'] is None else ('yes' if r['kept'] else 'no')} | {r['guard'] or '–'} | "
                      f"{r['mouth_psnr']:.2f} ({r['noop_psnr']:.2f}) | {r['mouth_ssim']:.4f} | "
-                     f"{cell(r['sync_r'], '.3f')} | {cell(r['second_r'], '.3f')} | {cell(r['open_r'], '.3f')} |")
+                     f"{cell(r['sync_r'], '.3f')} | {cell(r['second_r'], '.3f')} | {cell(r['open_r'], '.3f')} | "
+                     f"{cell(r['silence_ratio'], '.2f')} | {cell(r['edit_on_mouth'], '.3f')} |")
     runs = sorted({r["run"] for r in rows}, key=lambda n: (n != "base", float(n.split()[1]) if n != "base" else 0, n))
-    lines += ["", "| run | clips | mean mouth PSNR | mean mouth SSIM | mean sync R | mean sync R, 2nd expert | mean open r | adapted model kept |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| run | clips | mean mouth PSNR | mean mouth SSIM | mean sync R | mean sync R, 2nd expert | mean open r | mean silence / speech | mean edit on mouth | adapted model kept |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for name in runs:
         pick = [r for r in rows if r["run"] == name]
 
@@ -142,7 +138,7 @@ def main() -> None:
             return f"{np.mean(values):.3f}" if values else "–"
         kept = sum(bool(r["kept"]) for r in pick)
         lines.append(f"| {name} | {len(pick)} | {mean('mouth_psnr')} | {mean('mouth_ssim')} | {mean('sync_r')} | "
-                     f"{mean('second_r')} | {mean('open_r')} | "
+                     f"{mean('second_r')} | {mean('open_r')} | {mean('silence_ratio')} | {mean('edit_on_mouth')} | "
                      f"{'–' if name == 'base' or name.startswith('unguarded') else f'{kept}/{len(pick)}'} |")
     emit(["# Per-video adaptation on benchmark clips", "",
           f"`python bench/adapt.py {' '.join(sys.argv[1:])}`: base weights `{base}`, lr {args.lr}, sync loss "
