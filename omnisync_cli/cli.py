@@ -548,6 +548,7 @@ def train(
     pair_threshold: Annotated[float, typer.Option(help="Eq. 3: noise level above which the condition is a pseudo-pair (paper 0.85).")] = 0.85,
     loss_weighting: Annotated[str, typer.Option(help="velocity (Eq. 2 as written) or x (sigma^2 x Eq. 2: the clean-clip error).")] = "velocity",
     mouth_loss_weight: Annotated[float, typer.Option(help="Extra loss weight at the mouth centre (0: none).")] = 0.0,
+    change_loss_weight: Annotated[float, typer.Option(help="Extra loss weight on the pixels where a pseudo-pair's target differs from its condition, per unit of change (0: none).")] = 0.0,
     viseme_loss_weight: Annotated[float, typer.Option(help="Auxiliary audio -> mouth-parameter loss on synthetic clips (0: none).")] = 0.0,
     sync_loss_weight: Annotated[float, typer.Option(help="Sync-expert loss on the predicted mouth (Wav2Lip's lever; 0: none).")] = 0.0,
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
@@ -576,13 +577,13 @@ def train(
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
-                    sync_loss_weight=sync_loss_weight, threads=threads)
+                    sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight)
         if max_minutes < 0:
             raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
-                             viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
+                             change_loss_weight=change_loss_weight, viseme_loss_weight=viseme_loss_weight, sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
                              region_scale=region_scale, output_flow=output_flow,
                              warmup_steps=warmup_steps,

@@ -55,6 +55,7 @@ RANGES: dict[str, Range] = {
     "--lr": Range(0, 1, low_open=True),
     "--pair-threshold": Range(0, 1),
     "--mouth-loss-weight": Range(0, 1000),
+    "--change-loss-weight": Range(0, 1000),
     "--viseme-loss-weight": Range(0, 1000),
     "--sync-loss-weight": Range(0, 1000),
     "--adapt-seconds": Range(1, 24 * 3600),

@@ -55,6 +55,9 @@ class TrainConfig:
     loss_weighting: str = "velocity"  # velocity (Eq. 2) or x (sigma^2 x Eq. 2: the x error)
     mouth_loss_weight: float = 0.0  # extra weight at the mouth centre: 1 + this x a Gaussian bump
     mouth_loss_radius: float = 0.12  # the bump's standard deviation, as a fraction of the crop
+    # Extra weight where a pseudo-pair's target differs from its condition: 1 + this x the
+    # pixel's change (train.objectives.change_weight_map); 0: none.
+    change_loss_weight: float = 0.0
     viseme_loss_weight: float = 0.0  # auxiliary audio -> mouth-parameter loss (synthetic clips)
     # Wav2Lip's lever: a frozen sync expert (bench.sync) scores the one-step clean estimate's
     # mouth against the audio; 0 = off. It must use the model's audio frontend and window.
@@ -107,6 +110,7 @@ class TrainConfig:
             (0 < self.pair_threshold < 1, "pair_threshold must be in (0, 1)"),
             (self.loss_weighting in LOSS_WEIGHTINGS, f"loss_weighting must be one of {LOSS_WEIGHTINGS}"),
             (self.mouth_loss_weight >= 0, "mouth_loss_weight must be >= 0"),
+            (self.change_loss_weight >= 0, "change_loss_weight must be >= 0"),
             (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),

@@ -40,7 +40,8 @@ from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
-from omnisync_cli.train.objectives import loss_weights, mouth_glimpses, sync_loss, viseme_loss
+from omnisync_cli.train.objectives import (change_weight_map, loss_weights, mouth_glimpses, sync_loss,
+                                          viseme_loss)
 from omnisync_cli.train.probe import PROBE_CLIPS, audio_probe
 from omnisync_cli.train.samples import validation_pairs, write_samples
 from omnisync_cli.train.schedules import ema_decay_at, lr_factor
@@ -250,6 +251,9 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                 weight = loss_weights(batch["sigma"], batch["mouth_xy"], model_config.region_size,
                                       config.loss_weighting, config.mouth_loss_weight,
                                       config.mouth_loss_radius)
+                if config.change_loss_weight > 0:
+                    weight = weight * change_weight_map(batch["x"], batch["source"], batch["pseudo"],
+                                                        config.change_loss_weight)
                 x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
                 v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
                         text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])

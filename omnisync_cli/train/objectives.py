@@ -46,9 +46,20 @@ def mouth_weight_map(mouth_xy: torch.Tensor, size: int, strength: float, radius:
     return (1.0 + strength * bump)[:, :, None]
 
 
+def change_weight_map(x: torch.Tensor, source: torch.Tensor, pseudo: torch.Tensor,
+                      strength: float) -> torch.Tensor:
+    """(B, F, 1, S, S) pixel weights 1 + strength * |x - source| (mean over colour, in [0, 1]
+    units: clips x, source (B, F, 3, S, S) in [-1, 1]) on pseudo-pair examples (`pseudo` (B,)
+    bool), 1 elsewhere. A pseudo-pair's condition is the same frames with another utterance,
+    so the pixels where it differs from the target are exactly those the speech changed: the
+    ones a dub must redraw (a mouth closing in a pause), which copying the source gets wrong."""
+    change = (x.float() - source.float()).abs().mean(2, keepdim=True) / 2  # (B, F, 1, S, S)
+    return 1.0 + strength * change * pseudo.float().view(-1, 1, 1, 1, 1)
+
+
 def loss_weights(sigma: torch.Tensor, mouth_xy: torch.Tensor, size: int, weighting: str,
                  mouth_strength: float, mouth_radius: float) -> torch.Tensor:
-    """The product of both weights, (B, F, 1, S, S), for cfm_loss."""
+    """The product of the noise-level and mouth weights, (B, F, 1, S, S), for cfm_loss."""
     per_example = sigma_weight(sigma, weighting).view(-1, 1, 1, 1, 1)
     return per_example * mouth_weight_map(mouth_xy, size, mouth_strength, mouth_radius)
 

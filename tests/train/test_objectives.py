@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from omnisync_cli.diffusion.flow import cfm_loss
-from omnisync_cli.train.objectives import loss_weights, mouth_weight_map, sigma_weight, viseme_loss
+from omnisync_cli.train.objectives import (change_weight_map, loss_weights, mouth_weight_map, sigma_weight,
+                                          viseme_loss)
 
 
 def test_sigma_weight_velocity_is_one_and_x_is_sigma_squared():
@@ -49,6 +50,20 @@ def test_loss_weights_is_the_product():
     assert w.shape == (2, 3, 1, 8, 8)
     assert torch.allclose(w[0], 0.25 * mouth_weight_map(mouth, 8, 2.0, 0.2)[0])
     assert torch.allclose(w[1], mouth_weight_map(mouth, 8, 2.0, 0.2)[1])
+
+
+def test_change_map_weighs_what_the_speech_changed_on_pseudo_pairs_only():
+    x = torch.zeros(2, 1, 3, 4, 4)  # targets: mid-grey
+    source = x.clone()
+    source[:, :, :, 1, 2] = 1.0  # one pixel differs by 1 in [-1, 1] units: 0.5 of the range
+    source[:, :, 0, 3, 3] = -1.0  # one pixel differs in one channel only: 0.5 / 3
+    w = change_weight_map(x, source, torch.tensor([True, False]), strength=4.0)
+    assert w.shape == (2, 1, 1, 4, 4)
+    assert torch.isclose(w[0, 0, 0, 1, 2], torch.tensor(1 + 4 * 0.5))
+    assert torch.isclose(w[0, 0, 0, 3, 3], torch.tensor(1 + 4 * 0.5 / 3))
+    assert w[0].sum() - 16 == pytest.approx(4 * (0.5 + 0.5 / 3))  # every other pixel weighs 1
+    assert torch.equal(w[1], torch.ones(1, 1, 4, 4))  # an arbitrary pair: unchanged
+    assert torch.equal(change_weight_map(x, source, torch.tensor([True, True]), 0.0), torch.ones(2, 1, 1, 4, 4))
 
 
 def test_viseme_loss_skips_unknown_targets():
