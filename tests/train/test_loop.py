@@ -51,6 +51,17 @@ def test_loss_decreases_and_outputs_are_written(tmp_path, corpus):
     assert (tmp_path / "samples" / "step_0000040.png").stat().st_size > 0
 
 
+def test_change_weight_raises_the_loss_on_the_same_first_batch(tmp_path, corpus):
+    """The first step sees the same weights and batch either way; weights of at least 1, above
+    1 where a pseudo-pair's target differs from its condition, give a strictly higher loss."""
+    losses = []
+    for change in (0.0, 10.0):
+        out = tmp_path / f"change-{change:g}"
+        train(tiny(out, steps=1, pair_threshold=0.01, change_loss_weight=change), corpus, progress=False)
+        losses.append(json.loads((out / "training.json").read_text())["loss_curve"][0][1])
+    assert losses[1] > losses[0], losses
+
+
 class Killed(Exception):
     pass
 
