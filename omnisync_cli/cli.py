@@ -631,6 +631,7 @@ def bench(
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,
     true_track: Annotated[bool, typer.Option(help="Dub at the generator's true mouth positions instead of the tracker's (a diagnosis: what the tracker costs).")] = False,
+    true_part: Annotated[str, typer.Option(help="With --true-track: all, or only the tracker's mouth position or region scale replaced by the truth (position, scale).")] = "all",
     localiser: Annotated[Optional[Path], typer.Option(help="Mouth-localiser weights folder to track with (default: the bundled one), to judge a candidate localiser by its dubs.")] = None,
 ) -> None:
     """Dub the held-out benchmark clips with each variant and score them against the ground truth.
@@ -642,12 +643,14 @@ def bench(
 
     from omnisync_cli.bench.export import export_weights
     from omnisync_cli.bench.report import summary_table
-    from omnisync_cli.bench.runner import run_benchmark
+    from omnisync_cli.bench.runner import TRUE_TRACK_PARTS, run_benchmark
     from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
     from omnisync_cli.bench.variants import get_variants
 
     try:
         check_flags(max_drop=max_drop, threads=threads)
+        if true_part not in TRUE_TRACK_PARTS:
+            raise ConfigError(f"--true-part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {true_part!r}")
         if threads:
             torch.set_num_threads(threads)
             cv2.setNumThreads(threads)
@@ -663,7 +666,8 @@ def bench(
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
-                                face=FaceConfig(localiser=localiser), true_track=true_track)
+                                face=FaceConfig(localiser=localiser),
+                                true_track=(true_part if true_part != "all" else True) if true_track else False)
     except OmniSyncError as error:
         fail(error)
     if label:

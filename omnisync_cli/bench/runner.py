@@ -137,17 +137,25 @@ def track_record(track: MouthTrack, clip: BenchClip) -> dict:
                           and mean_error <= FOUND_MAX_ERROR)}
 
 
-def truth_track(clip: BenchClip, track: MouthTrack) -> MouthTrack:
-    """The manifest's mouth centres and face widths as a mouth track (every frame found and
-    edited), shaped like the tracker's `track`."""
+TRUE_TRACK_PARTS = ("all", "position", "scale")
+
+
+def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all") -> MouthTrack:
+    """The manifest's mouth centres and face widths as a mouth track, shaped like the tracker's
+    `track`: "all" (every frame found and edited), or only the tracker's "position" (mouth
+    centres) or "scale" (region sides) replaced, its frames found and edited kept."""
     n = len(track)
     last = len(clip.face_width) - 1  # a decoded frame past the manifest's end keeps its last entry
     rows = np.minimum(np.arange(n), last)
     xy = np.asarray(clip.mouth_xy, np.float32)[rows]
     width = np.asarray(clip.face_width, np.float32)[rows]
     side = (REGION_SCALE * width).astype(np.float32)  # RegionBox.around_mouth's side
-    return replace(track, cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), side=side, mouth_x=xy[:, 0].copy(),
-                   mouth_y=xy[:, 1].copy(), found=np.ones(n, bool), source="truth", edit=None)
+    position = dict(cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), mouth_x=xy[:, 0].copy(), mouth_y=xy[:, 1].copy())
+    if part == "position":
+        return replace(track, **position)
+    if part == "scale":
+        return replace(track, side=side)
+    return replace(track, **position, side=side, found=np.ones(n, bool), source="truth", edit=None)
 
 
 @dataclass
@@ -168,13 +176,17 @@ class ClipInputs:
         return self.analysis.track
 
     @classmethod
-    def load(cls, clip: BenchClip, face: FaceConfig, true_track: bool = False) -> "ClipInputs":
+    def load(cls, clip: BenchClip, face: FaceConfig, true_track: bool | str = False) -> "ClipInputs":
         """`true_track`: dub at the generator's own mouth positions instead of the tracker's
-        (separates what the tracker costs from what the model does)."""
+        (separates what the tracker costs from what the model does); "position" or "scale"
+        replaces only that part of the tracker's track (`truth_track`)."""
         source, _ = read_video(clip.source)
         target, _ = read_video(clip.target)
         speech = load_audio(clip.speech)
-        if true_track:  # a constant mouth skips the tracker; its track is then replaced
+        if true_track in ("position", "scale"):
+            analysis = analyse(clip.source, DubOptions(face=face))
+            analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track))
+        elif true_track:  # a constant mouth skips the tracker; its track is then replaced
             first = tuple(float(v) for v in clip.mouth_xy[0])
             analysis = analyse(clip.source, DubOptions(face=replace(face, mouth=first)))
             analysis = replace(analysis, track=truth_track(clip, analysis.track))
@@ -268,14 +280,15 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                   metric_specs: Sequence[Metric] = DEFAULT_METRICS,
                   rule: SuccessRule = SuccessRule(), face: FaceConfig = FaceConfig(),
                   strip_clips: int = 3, strip_frames: int = 6, label: str = "",
-                  true_track: bool = False) -> dict:
+                  true_track: bool | str = False) -> dict:
     """Dub, score and report; returns the results.json document.
 
     `clips`: None = all, N = N clips spread over the categories, or a list of clip ids.
     `weights`: the model directory the model variants load (None: the bundled model).
     `label`: a note on the weights for the report (e.g. the checkpoint step).
     `true_track`: dub at the generator's true mouth positions, not the tracker's (a diagnosis
-    of the tracker's share of the error; the default scores the product as users get it).
+    of the tracker's share of the error; the default scores the product as users get it);
+    "position" / "scale": only the tracker's mouth centres / region sides replaced.
     `progress(line)` hears one line per dub. A dub that raises is recorded as failed (with
     its error) and the run goes on; a variant whose editor cannot be built stops it.
 
@@ -345,7 +358,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     results = {
         "format": "omnisync-bench-results", "version": 1,
         "corpus": str(corpus_dir), "weights": None if weights is None else str(weights), "label": label,
-        "track": "truth" if true_track else "pipeline",
+        "track": (true_track if isinstance(true_track, str) else "truth") if true_track else "pipeline",
         "variants": [v.to_dict() for v in variants],
         "success_rule": asdict(rule),
         "metrics": [asdict(m) for m in metric_specs],

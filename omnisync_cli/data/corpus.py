@@ -167,8 +167,10 @@ def _utterance(rng: np.random.Generator, cfg: CorpusConfig, heldout: bool):
     return random_utterance(rng, cfg.clip_seconds, heldout)
 
 
-def make_clip(job: ClipJob) -> dict:
-    """Render one clip's renderings; returns arrays and metadata (see `shards.py` for fields)."""
+def make_clip(job: ClipJob, whole_frames: bool = False) -> dict:
+    """Render one clip's renderings; returns arrays and metadata (see `shards.py` for fields).
+    A benchmark clip (or any clip with `whole_frames`) keeps its whole rendered frames instead
+    of the training crops: a training clip benchmarked as it was trained on."""
     cfg = job.config
     cv2.setNumThreads(1)  # parallelism is across clips
     character = character_for(job)
@@ -204,7 +206,7 @@ def make_clip(job: ClipJob) -> dict:
                 group=job.group, fps=fps, frame_size=[framing.width, framing.height], crop_size=cfg.crop_size,
                 sample_rate=SAMPLE_RATE, seconds=cfg.clip_seconds)
     first = clips[0]
-    if bench:
+    if bench or whole_frames:
         return dict(job=job, meta=meta, utterances=utterances, clips=clips, character=character)
     boxes = crop_boxes(first.mouth_xy, first.face_width, fps, cfg.region_jitter, rng)
     crops = np.stack([np.stack([crop_region(frame, RegionBox(*box), cfg.crop_size)
@@ -224,7 +226,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float, audio: np.ndarra
             writer.write(frame)
 
 
-def _write_bench_clip(out_dir: Path, result: dict) -> dict:
+def write_bench_clip(out_dir: Path, result: dict) -> dict:
     job, meta, utts, (src, tgt) = result["job"], result["meta"], result["utterances"], result["clips"]
     folder = out_dir / "bench" / job.key
     folder.mkdir(parents=True, exist_ok=True)
@@ -263,7 +265,7 @@ def build_corpus(out_dir: str | Path, config: CorpusConfig = CorpusConfig(),
     def consume(results):
         for done, result in enumerate(results, 1):
             if result["job"].split == BENCH:
-                bench_entries.append(_write_bench_clip(out_dir, result))
+                bench_entries.append(write_bench_clip(out_dir, result))
             else:
                 utts = [{k: v for k, v in u.items() if k != "waveform"} for u in result["utterances"]]
                 writer.add(result["job"].key, dict(result["meta"], utterances=utts), result["crops"],

@@ -1,6 +1,7 @@
 """The benchmark end to end on a tiny generated benchmark split: real dubs, real scores."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -134,3 +135,27 @@ def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
     results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=[clip.id], strip_clips=0,
                             true_track=True)
     assert results["track"] == "truth" and results["clips"][0]["track"]["mouth_error"] < 1e-3
+
+
+def test_truth_track_replaces_all_or_only_the_asked_part():
+    from omnisync_cli.bench.runner import BenchClip, truth_track
+    from omnisync_cli.face.region import REGION_SCALE
+    from omnisync_cli.face.track import MouthTrack
+
+    n = 4
+    tracked = MouthTrack(fps=25.0, frame_size=(100, 100), cx=np.full(n, 40.0, np.float32),
+                         cy=np.full(n, 42.0, np.float32), side=np.full(n, 30.0, np.float32),
+                         mouth_x=np.full(n, 41.0, np.float32), mouth_y=np.full(n, 43.0, np.float32),
+                         found=np.array([True, False, True, True]), source="localiser",
+                         edit=np.array([True, True, False, True]))
+    clip = BenchClip(id="c", category="x", group="seen", folder=Path("."), fps=25.0, frames=n,
+                     mouth_xy=np.tile([[50.0, 60.0]], (n, 1)), face_width=np.full(n, 20.0), meta={})
+    scale = truth_track(clip, tracked, "scale")
+    assert np.allclose(scale.side, REGION_SCALE * 20.0) and np.array_equal(scale.mouth_x, tracked.mouth_x)
+    assert scale.source == "localiser" and np.array_equal(scale.edit, tracked.edit)
+    position = truth_track(clip, tracked, "position")
+    assert np.allclose(position.mouth_x, 50.0) and np.allclose(position.cy, 60.0)
+    assert np.array_equal(position.side, tracked.side) and np.array_equal(position.found, tracked.found)
+    whole = truth_track(clip, tracked)
+    assert np.allclose(whole.side, REGION_SCALE * 20.0) and np.allclose(whole.mouth_y, 60.0)
+    assert whole.found.all() and whole.edit is None and whole.source == "truth"

@@ -8,6 +8,7 @@ import soundfile as sf
 
 from omnisync_cli.data.corpus import PRESETS, ClipJob, build_corpus, character_for, clip_jobs, make_clip
 from omnisync_cli.data.shards import CorpusReader
+from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.data.speech import is_heldout_text
 from omnisync_cli.data.styles import HELD_OUT
 from omnisync_cli.errors import OutputError
@@ -29,6 +30,19 @@ def test_clip_is_deterministic_from_its_seed():
     assert np.array_equal(a["crops"], b["crops"]) and np.array_equal(a["audio"], b["audio"])
     other = make_clip(dataclasses.replace(job, config=dataclasses.replace(TINY, seed=1)))
     assert not np.array_equal(a["audio"], other["audio"])
+
+
+def test_a_training_clip_with_whole_frames_is_the_one_its_crops_came_from():
+    """bench/trained_clips.py benchmarks training clips: cut at the shard's boxes, the whole
+    frames give the shard's crops pixel for pixel, and the speech is the same."""
+    job = ClipJob("train", "seen", 1, 0, TINY)
+    cropped, whole = make_clip(job), make_clip(job, whole_frames=True)
+    assert len(whole["clips"]) == 2
+    for rendering, clip in enumerate(whole["clips"]):
+        recut = np.stack([crop_region(frame, RegionBox(*box), TINY.crop_size)
+                          for frame, box in zip(clip.frames, cropped["boxes"])])
+        assert np.array_equal(recut, cropped["crops"][rendering])
+        assert np.array_equal(whole["utterances"][rendering]["waveform"], cropped["audio"][rendering])
 
 
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
