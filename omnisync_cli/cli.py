@@ -667,7 +667,7 @@ def bench(
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
                                 face=FaceConfig(localiser=localiser),
-                                true_track=(true_part if true_part != "all" else True) if true_track else False)
+                                true_track=true_part if true_track else "")
     except OmniSyncError as error:
         fail(error)
     if label:

@@ -176,17 +176,19 @@ class ClipInputs:
         return self.analysis.track
 
     @classmethod
-    def load(cls, clip: BenchClip, face: FaceConfig, true_track: bool | str = False) -> "ClipInputs":
-        """`true_track`: dub at the generator's own mouth positions instead of the tracker's
-        (separates what the tracker costs from what the model does); "position" or "scale"
-        replaces only that part of the tracker's track (`truth_track`)."""
+    def load(cls, clip: BenchClip, face: FaceConfig, true_track: str = "") -> "ClipInputs":
+        """`true_track` (TRUE_TRACK_PARTS; "": the tracker's): dub at the generator's own mouth
+        track instead of the tracker's (separates what the tracker costs from what the model
+        does), "all" of it or only its "position" or "scale" (`truth_track`)."""
         source, _ = read_video(clip.source)
         target, _ = read_video(clip.target)
         speech = load_audio(clip.speech)
+        if true_track and true_track not in TRUE_TRACK_PARTS:
+            raise ConfigError(f"true_track must be one of {TRUE_TRACK_PARTS} or empty, got {true_track!r}")
         if true_track in ("position", "scale"):
             analysis = analyse(clip.source, DubOptions(face=face))
             analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track))
-        elif true_track:  # a constant mouth skips the tracker; its track is then replaced
+        elif true_track == "all":  # a constant mouth skips the tracker; its track is then replaced
             first = tuple(float(v) for v in clip.mouth_xy[0])
             analysis = analyse(clip.source, DubOptions(face=replace(face, mouth=first)))
             analysis = replace(analysis, track=truth_track(clip, analysis.track))
@@ -280,15 +282,15 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                   metric_specs: Sequence[Metric] = DEFAULT_METRICS,
                   rule: SuccessRule = SuccessRule(), face: FaceConfig = FaceConfig(),
                   strip_clips: int = 3, strip_frames: int = 6, label: str = "",
-                  true_track: bool | str = False) -> dict:
+                  true_track: str = "") -> dict:
     """Dub, score and report; returns the results.json document.
 
     `clips`: None = all, N = N clips spread over the categories, or a list of clip ids.
     `weights`: the model directory the model variants load (None: the bundled model).
     `label`: a note on the weights for the report (e.g. the checkpoint step).
-    `true_track`: dub at the generator's true mouth positions, not the tracker's (a diagnosis
-    of the tracker's share of the error; the default scores the product as users get it);
-    "position" / "scale": only the tracker's mouth centres / region sides replaced.
+    `true_track` ("all", "position", "scale"): dub at the generator's true mouth track, or
+    only its mouth centres / region sides, not the tracker's (a diagnosis of the tracker's
+    share of the error; the default "" scores the product as users get it).
     `progress(line)` hears one line per dub. A dub that raises is recorded as failed (with
     its error) and the run goes on; a variant whose editor cannot be built stops it.
 
@@ -358,7 +360,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     results = {
         "format": "omnisync-bench-results", "version": 1,
         "corpus": str(corpus_dir), "weights": None if weights is None else str(weights), "label": label,
-        "track": (true_track if isinstance(true_track, str) else "truth") if true_track else "pipeline",
+        "track": {"": "pipeline", "all": "truth"}.get(true_track, f"truth {true_track}"),
         "variants": [v.to_dict() for v in variants],
         "success_rule": asdict(rule),
         "metrics": [asdict(m) for m in metric_specs],

@@ -106,7 +106,7 @@ def test_a_clip_without_a_found_mouth_is_listed_and_the_run_goes_on(bench_corpus
     real = runner.ClipInputs.load
     calls = []
 
-    def first_has_no_mouth(clip, face, true_track=False):
+    def first_has_no_mouth(clip, face, true_track=""):
         calls.append(clip.id)
         if len(calls) == 1:
             raise InputError("no mouth found in any frame")
@@ -124,7 +124,7 @@ def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
     from omnisync_cli.face.config import FaceConfig
     from omnisync_cli.face.region import RegionBox
     clip = select_clips(load_manifest(bench_corpus), 1)[0]
-    inputs = ClipInputs.load(clip, FaceConfig(), true_track=True)
+    inputs = ClipInputs.load(clip, FaceConfig(), true_track="all")
     track = inputs.track
     n = min(len(track), len(clip.face_width))
     assert track.source == "truth" and track.edit is None and track.found.all()
@@ -133,7 +133,7 @@ def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
     np.testing.assert_allclose(track.side[:n], [RegionBox.around_mouth(0, 0, w).side for w in clip.face_width[:n]],
                                rtol=1e-5)
     results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=[clip.id], strip_clips=0,
-                            true_track=True)
+                            true_track="all")
     assert results["track"] == "truth" and results["clips"][0]["track"]["mouth_error"] < 1e-3
 
 
