@@ -151,6 +151,8 @@ def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all") -> MouthT
     width = np.asarray(clip.face_width, np.float32)[rows]
     side = (REGION_SCALE * width).astype(np.float32)  # RegionBox.around_mouth's side
     position = dict(cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), mouth_x=xy[:, 0].copy(), mouth_y=xy[:, 1].copy())
+    if part not in TRUE_TRACK_PARTS:
+        raise ConfigError(f"the true track's part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {part!r}")
     if part == "position":
         return replace(track, **position)
     if part == "scale":
@@ -183,17 +185,13 @@ class ClipInputs:
         source, _ = read_video(clip.source)
         target, _ = read_video(clip.target)
         speech = load_audio(clip.speech)
-        if true_track and true_track not in TRUE_TRACK_PARTS:
-            raise ConfigError(f"true_track must be one of {TRUE_TRACK_PARTS} or empty, got {true_track!r}")
-        if true_track in ("position", "scale"):
-            analysis = analyse(clip.source, DubOptions(face=face))
-            analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track))
-        elif true_track == "all":  # a constant mouth skips the tracker; its track is then replaced
+        if true_track == "all":  # a constant mouth skips the tracker; its track is then replaced
             first = tuple(float(v) for v in clip.mouth_xy[0])
             analysis = analyse(clip.source, DubOptions(face=replace(face, mouth=first)))
-            analysis = replace(analysis, track=truth_track(clip, analysis.track))
         else:
             analysis = analyse(clip.source, DubOptions(face=face))
+        if true_track:
+            analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track))
         # Which source frame each output frame shows: dub's own length rule.
         info = analysis.info
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(speech) / SAMPLE_RATE,

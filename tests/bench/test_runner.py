@@ -159,3 +159,5 @@ def test_truth_track_replaces_all_or_only_the_asked_part():
     whole = truth_track(clip, tracked)
     assert np.allclose(whole.side, REGION_SCALE * 20.0) and np.allclose(whole.mouth_y, 60.0)
     assert whole.found.all() and whole.edit is None and whole.source == "truth"
+    with pytest.raises(ConfigError):
+        truth_track(clip, tracked, "mouth")
