@@ -25,6 +25,10 @@ class TrainConfig:
     # Add the displacement head (model.config.output_flow) to the preset; fine-tuning a
     # model without it grows it (the new weights start as a no-op).
     output_flow: bool = False
+    # Blocks of the transformer (0: the preset's depth). Deeper than the preset grows it;
+    # fine-tuning a shallower model keeps its blocks and inserts new ones between them, each
+    # starting as the identity (adaLN-Zero), so the grown model starts as the trained one.
+    depth: int = 0
     # --- optimisation ---------------------------------------------------------------------
     # optimizer steps in total (a resumed run continues up to this); ~2 h of cpu-small at
     # batch 8 on 2 idle cores (measured 0.40 steps/s on one shared core, 2.3 CPU-s a step)
@@ -95,6 +99,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
+            (self.depth == 0 or self.depth >= PRESETS.get(self.preset, PRESETS["tiny"]).depth,
+             "depth must be 0 (the preset's) or at least the preset's depth"),
             (self.steps >= 1, "steps must be at least 1"),
             (self.max_seconds >= 0, "max_seconds must be >= 0"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
@@ -147,18 +153,21 @@ class TrainConfig:
 
 
 def run_model_config(run: dict[str, Any]) -> ModelConfig:
-    """The model a run trains: its preset plus the parts it adds (GROWN_PARTS); `run` is a
-    TrainConfig as a dict (a checkpoint's or training.json's "config")."""
-    return replace(get_preset(run["preset"]), **{part: True for part in GROWN_PARTS if run.get(part)})
+    """The model a run trains: its preset plus the parts it adds (GROWN_PARTS) and its depth
+    when grown; `run` is a TrainConfig as a dict (a checkpoint's or training.json's "config")."""
+    grown = {part: True for part in GROWN_PARTS if run.get(part)}
+    if run.get("depth"):
+        grown["depth"] = run["depth"]
+    return replace(get_preset(run["preset"]), **grown)
 
 
 def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, bool]] | None:
     """The inverse of `run_model_config`: the preset a trained model's configuration was
-    built from and the parts a run added to it (GROWN_PARTS), as TrainConfig fields; None
-    when it is no preset plus grown parts."""
-    grown = {part: True for part in GROWN_PARTS if getattr(config, part)}
-    plain = replace(config, **{part: False for part in grown}).to_dict()
+    built from and the parts a run added to it (GROWN_PARTS, a greater depth), as TrainConfig
+    fields; None when it is no preset grown so."""
+    grown: dict[str, Any] = {part: True for part in GROWN_PARTS if getattr(config, part)}
+    plain = replace(config, **{part: False for part in grown})
     for name, preset in PRESETS.items():
-        if preset.to_dict() == plain:
-            return name, grown
+        if replace(plain, depth=preset.depth).to_dict() == preset.to_dict() and plain.depth >= preset.depth:
+            return name, grown | ({"depth": plain.depth} if plain.depth > preset.depth else {})
     return None

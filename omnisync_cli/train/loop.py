@@ -102,14 +102,26 @@ def check_resumable(saved: dict, config: TrainConfig) -> None:
                           f"({', '.join(changed)}); resume with the same settings or use a new out_dir")
 
 
+def grown_block_positions(old_depth: int, new_depth: int) -> list[int]:
+    """Where the `old_depth` trained blocks go in a network of `new_depth` blocks: spread
+    evenly from the first to the last, so the new ones sit between them (6 -> 8: 0, 1, 3,
+    4, 6, 7; blocks 2 and 5 are new)."""
+    if not 1 <= old_depth <= new_depth:
+        raise ValueError(f"cannot grow {old_depth} blocks into {new_depth}")
+    if old_depth == 1:
+        return [0]
+    return [round(i * (new_depth - 1) / (old_depth - 1)) for i in range(old_depth)]
+
+
 def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> list[str]:
     """Copy `trained`'s weights into `model`; returns the names left at their fresh init.
 
     The configurations must match except for the audio settings (frontend, window, encoder
     width): switching the audio frontend keeps everything the network learned about pictures
     and starts only the audio encoder fresh. A model without the displacement head may grow
-    one (train.config.GROWN_PARTS; its weights start fresh, as a no-op). Any other difference
-    is a ConfigError."""
+    one (train.config.GROWN_PARTS; its weights start fresh, as a no-op), and a shallower one
+    may grow blocks (`grown_block_positions`; the new ones start as the identity). Any other
+    difference is a ConfigError."""
     audio_fields = {"audio_frontend", "audio_encoder_dir", "n_mels", "audio_window_s", "audio_hidden"}
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
@@ -117,13 +129,23 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
         if theirs[part] and not ours[part]:
             flag = "--" + part.replace("_", "-")
             raise ConfigError(f"{origin} was trained with {flag}; fine-tune it with {flag}")
-    differ = [k for k in differ if k not in GROWN_PARTS]  # grown: the new weights start fresh
+    if ours["depth"] < theirs["depth"]:
+        raise ConfigError(f"{origin} has {theirs['depth']} blocks; fine-tune it with --depth {theirs['depth']} or more")
+    differ = [k for k in differ if k not in GROWN_PARTS + ("depth",)]  # grown: the new weights start fresh
     if differ:
         raise ConfigError(f"{origin} holds a model of another configuration ({', '.join(differ)} "
                           "differ); fine-tune with that model's preset")
-    state, target = trained.state_dict(), model.state_dict()
+    positions = grown_block_positions(theirs["depth"], ours["depth"])
+
+    def placed(name: str) -> str:  # a trained block's name in the grown network
+        if not name.startswith("blocks."):
+            return name
+        _, index, rest = name.split(".", 2)
+        return f"blocks.{positions[int(index)]}.{rest}"
+
+    state, target = {placed(k): v for k, v in trained.state_dict().items()}, model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = ("audio_embed.", "flow_head.")
+    grown = ("audio_embed.", "flow_head.") + tuple(f"blocks.{i}." for i in range(ours["depth"]) if i not in positions)
     if any(not k.startswith(grown) for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
     model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})

@@ -128,11 +128,44 @@ def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder
     for name, value in model.state_dict().items():
         expected = before[name] if name in fresh else trained.state_dict()[name]
         assert torch.equal(value, expected), name
-    with pytest.raises(ConfigError, match="depth"):
-        init_from_trained(OmniSyncDiT(get_preset("tiny", depth=3)), trained, "trained/")
+    with pytest.raises(ConfigError, match="patch_size"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny", patch_size=8)), trained, "trained/")
     # a model with the displacement head does not shrink back into one without it
     with pytest.raises(ConfigError, match="--output-flow"):
         init_from_trained(OmniSyncDiT(get_preset("tiny")), OmniSyncDiT(get_preset("tiny", output_flow=True)), "grown/")
+
+
+def test_grown_blocks_sit_between_the_trained_ones():
+    from omnisync_cli.train.loop import grown_block_positions
+    assert grown_block_positions(6, 8) == [0, 1, 3, 4, 6, 7]
+    assert grown_block_positions(2, 3) == [0, 2]
+    assert grown_block_positions(4, 4) == [0, 1, 2, 3]
+    assert grown_block_positions(1, 3) == [0]
+    with pytest.raises(ValueError):
+        grown_block_positions(3, 2)
+
+
+def test_a_deeper_model_grown_from_a_trained_one_starts_as_it():
+    """--depth with --init-from: the trained blocks keep their weights at their new places,
+    the inserted ones start as the identity, so the grown network computes what the trained
+    one did; a model does not shrink."""
+    from omnisync_cli.train.loop import init_from_trained
+    torch.manual_seed(0)
+    trained = OmniSyncDiT(get_preset("tiny", depth=2)).eval()
+    for p in trained.parameters():  # trained-looking weights: no zero gate anywhere
+        torch.nn.init.normal_(p, std=0.05)
+    model = OmniSyncDiT(get_preset("tiny", depth=3)).eval()
+    fresh = init_from_trained(model, trained, "trained/")
+    assert fresh and all(k.startswith("blocks.1.") for k in fresh)
+    assert torch.equal(model.state_dict()["blocks.2.attn.qkv.weight"], trained.state_dict()["blocks.1.attn.qkv.weight"])
+    c = trained.config
+    x, source = torch.randn(2, 2, c.segment_frames, 3, c.region_size, c.region_size)
+    audio = torch.randn(2, c.segment_frames, trained.audio_window, trained.audio_channels)
+    sigma = torch.tensor([0.9, 0.3])
+    with torch.no_grad():
+        assert torch.allclose(model(x, sigma, source, audio), trained(x, sigma, source, audio), atol=1e-6)
+    with pytest.raises(ConfigError, match="--depth 3"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny", depth=2)), model, "deep/")
 
 
 def test_training_precision_prefers_native_bf16():
