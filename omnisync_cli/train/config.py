@@ -86,7 +86,7 @@ class TrainConfig:
     checkpoint_every: int = 250  # steps between checkpoints (and one at the end)
     sample_every: int = 500  # steps between validation PNGs (source | sampled | target); 0: never
     sample_clips: int = 4  # clips in each validation PNG
-    sample_steps: int = 8  # sampler steps from tau for validation samples
+    sample_steps: int = 2  # sampler steps from tau for validation samples (the dub's default, model.editor.SamplerConfig)
     log_every: int = 10  # steps between loss-curve points and progress updates
     num_workers: int = 0  # DataLoader worker processes per rank (0: load in the training process)
     # auto: CUDA with bf16 autocast (fp16 + GradScaler on GPUs without bf16); on the CPU bf16
