@@ -6,7 +6,10 @@ Runs `face.track.MouthTracker` at its defaults over every benchmark clip of a co
 frames decoded beforehand, so only tracking is timed), given the source's own speech as the
 dub gives it (it picks the speaking mouth among several), and reports per style group: the track
 source, the mean mouth error against the manifest in face widths, the share of frames
-within 10 % of a face width, and milliseconds of tracking per frame of video. Written to run
+within 10 % of a face width, and milliseconds of tracking per frame of video. Per clip it also
+sorts the localiser's looks whose track lands over 0.1 face widths off: "wrong pick" when one of
+the look's candidates was within 0.1 (the choice among mouths failed), "miss" when none was (the
+localiser did not see it). Written to run
 unchanged on older trees too (`git worktree add /tmp/old COMMIT` and PYTHONPATH=/tmp/old), so
 that before/after figures come from the same clips.
 """
@@ -52,13 +55,15 @@ def main() -> None:
             truth = np.asarray(clip["mouth_xy"])[:n]
             error = np.hypot(track.mouth_x[:n] - truth[:, 0], track.mouth_y[:n] - truth[:, 1]) \
                 / np.asarray(clip["face_width"])[:n]
+            off_looks = look_failures(tracker, error, truth, np.asarray(clip["face_width"])[:n])
         except Exception as exc:  # the new tracker refuses a video without a mouth
-            source, error = f"refused ({type(exc).__name__})", None
+            source, error, off_looks = f"refused ({type(exc).__name__})", None, {}
         ms = 1000 * (time.perf_counter() - started) / len(frames)
         group = clip.get("group", clip["category"])
         rows.setdefault(group, []).append((clip["id"], source, error, ms))
         where = "-" if error is None else f"{error.mean():.3f} fw, {100 * (error <= 0.1).mean():.0f}% within 0.1"
-        print(f"{clip['id']:32s} {source:22s} {where:28s} {ms:.1f} ms/frame", flush=True)
+        looks = ", ".join(f"{k} {v}" for k, v in off_looks.items() if v)
+        print(f"{clip['id']:32s} {source:22s} {where:28s} {ms:.1f} ms/frame  looks off: {looks or '-'}", flush=True)
     lines = ["# Mouth tracking on the benchmark clips", "",
              f"`python bench/track_speed.py {args.corpus}"
              + ("" if args.localiser is None else f" --localiser {args.localiser}")
@@ -74,6 +79,19 @@ def main() -> None:
         lines.append(f"| {group} | {len(items)} | {sources} | {mean} | {within} | "
                      f"{np.mean([m for _, _, _, m in items]):.1f} |")
     emit(lines, args.write)
+
+
+def look_failures(tracker: MouthTracker, error: np.ndarray, truth: np.ndarray, face: np.ndarray) -> dict[str, int]:
+    """Localiser looks whose track is over 0.1 face widths off: a wrong pick among its
+    candidates, or a miss (no candidate within 0.1)."""
+    counts = {"wrong pick": 0, "miss": 0}
+    for index, candidates in tracker.localiser_looks_found:
+        if index >= len(error) or error[index] <= 0.1:
+            continue
+        near = [np.hypot(c.obs.mouth_x - truth[index, 0], c.obs.mouth_y - truth[index, 1]) / face[index] <= 0.1
+                for c in candidates]
+        counts["wrong pick" if any(near) else "miss"] += 1
+    return counts
 
 
 if __name__ == "__main__":

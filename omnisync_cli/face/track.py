@@ -252,6 +252,11 @@ class MouthTracker:
         self._next_local = 0
         self.localiser_looks = 0
 
+    @property
+    def localiser_looks_found(self) -> list[tuple[int, list[MouthCandidate]]]:
+        """Every localiser look so far: (frame index, the mouths it found, frame pixels)."""
+        return self._looks
+
     def __enter__(self) -> "MouthTracker":
         return self
 
