@@ -207,9 +207,10 @@ def sync_weight_for(model_config, weight: float) -> float:
     return weight if hears_as(open_sync_scorer().expert.config, model_config) else 0.0
 
 
-def preset_of(config, weights: Path) -> tuple[str, dict[str, bool]]:
+def preset_of(config, weights: Path) -> tuple[str, dict]:
     """The preset the weights were trained with and the parts a run added to it (the
-    default model's displacement head): what a TrainConfig needs to rebuild the network."""
+    default model's displacement head, a grown depth): what a TrainConfig needs to rebuild
+    the network."""
     found = preset_and_grown_parts(config)
     if found is None:
         raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "

@@ -161,7 +161,7 @@ def run_model_config(run: dict[str, Any]) -> ModelConfig:
     return replace(get_preset(run["preset"]), **grown)
 
 
-def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, bool]] | None:
+def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, Any]] | None:
     """The inverse of `run_model_config`: the preset a trained model's configuration was
     built from and the parts a run added to it (GROWN_PARTS, a greater depth), as TrainConfig
     fields; None when it is no preset grown so."""
