@@ -85,7 +85,7 @@ def look_failures(tracker: MouthTracker, error: np.ndarray, truth: np.ndarray, f
     """Localiser looks whose track is over 0.1 face widths off: a wrong pick among its
     candidates, or a miss (no candidate within 0.1)."""
     counts = {"wrong pick": 0, "miss": 0}
-    for index, candidates in tracker.localiser_looks_found:
+    for index, candidates in getattr(tracker, "localiser_looks_found", ()):  # older trees: not sorted
         if index >= len(error) or error[index] <= 0.1:
             continue
         near = [np.hypot(c.obs.mouth_x - truth[index, 0], c.obs.mouth_y - truth[index, 1]) / face[index] <= 0.1
