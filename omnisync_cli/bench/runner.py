@@ -144,6 +144,8 @@ def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all") -> MouthT
     """The manifest's mouth centres and face widths as a mouth track, shaped like the tracker's
     `track`: "all" (every frame found and edited), or only the tracker's "position" (mouth
     centres) or "scale" (region sides) replaced, its frames found and edited kept."""
+    if part not in TRUE_TRACK_PARTS:
+        raise ConfigError(f"the true track's part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {part!r}")
     n = len(track)
     last = len(clip.face_width) - 1  # a decoded frame past the manifest's end keeps its last entry
     rows = np.minimum(np.arange(n), last)
@@ -151,8 +153,6 @@ def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all") -> MouthT
     width = np.asarray(clip.face_width, np.float32)[rows]
     side = (REGION_SCALE * width).astype(np.float32)  # RegionBox.around_mouth's side
     position = dict(cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), mouth_x=xy[:, 0].copy(), mouth_y=xy[:, 1].copy())
-    if part not in TRUE_TRACK_PARTS:
-        raise ConfigError(f"the true track's part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {part!r}")
     if part == "position":
         return replace(track, **position)
     if part == "scale":

@@ -99,7 +99,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
-            (self.depth == 0 or self.depth >= PRESETS.get(self.preset, PRESETS["tiny"]).depth,
+            (self.depth == 0 or self.preset not in PRESETS or self.depth >= PRESETS[self.preset].depth,
              "depth must be 0 (the preset's) or at least the preset's depth"),
             (self.steps >= 1, "steps must be at least 1"),
             (self.max_seconds >= 0, "max_seconds must be >= 0"),
