@@ -7,6 +7,13 @@ batched, one segment, as ModelEditor runs it) and the time of one training step
     python bench/model_forward.py [--preset cpu-small] [--set attention=factorized --set patch_size=4]
     python bench/model_forward.py --weights weights/cpu-small --int8   # + int8 dynamic quantisation
 
+    python bench/model_forward.py --weights weights/cpu-small --compile  # + torch.compile (run twice:
+                                                                       # cold, then inductor's disk cache)
+
+With `--compile` the guided forward under bf16 autocast (the dub's precision on a CPU with
+native bf16) is timed eagerly and through `torch.compile` (inductor), with the seconds the
+first compiled call takes: what a dub would pay at start-up, once per process.
+
 With `--int8` the guided forward is also timed with every Linear layer quantised to int8
 on the fly (torch.ao's dynamic quantisation, the CPU's fbgemm kernels), and the largest and
 mean change of the velocity it outputs is printed beside the speed ratio.
@@ -56,6 +63,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--weights", default=None, help="time these trained weights (their config) instead")
     parser.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation of the linears")
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile under bf16 autocast")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -82,6 +90,8 @@ def main() -> None:
           f"{t_fwd / f * 1000:.1f} ms per frame per step")
     if args.int8:
         time_int8(model, x, audio, drop, t_fwd, args.repeats)
+    if args.compile:
+        time_compiled(model, x, audio, drop, args.repeats)
 
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -112,6 +122,27 @@ def time_int8(model, x, audio, drop, t_fwd: float, repeats: int) -> None:
         change = (quantised(x, sigma, x, audio, drop_audio=drop) - model(x, sigma, x, audio, drop_audio=drop)).abs()
     print(f"int8 dynamic: {t_q * 1000:.1f} ms per segment, {t_fwd / t_q:.2f}x the fp32 speed; velocity "
           f"change max {change.max():.4f}, mean {change.mean():.5f}")
+
+
+def time_compiled(model, x, audio, drop, repeats: int) -> None:
+    """The guided forward under bf16 autocast, eager and compiled by inductor, and the first
+    compiled call's seconds (tracing and C++ compilation, or reading inductor's disk cache)."""
+    sigma = torch.full((2,), 0.5)
+    compiled = torch.compile(model, dynamic=False)
+
+    def run(fn):
+        with torch.no_grad(), torch.autocast("cpu", torch.bfloat16):
+            return fn(x, sigma, x, audio, drop_audio=drop)
+
+    start = time.perf_counter()
+    run(compiled)
+    first = time.perf_counter() - start
+    t_eager = timed(lambda: run(model), max(repeats, 10))
+    t_compiled = timed(lambda: run(compiled), max(repeats, 10))
+    change = (run(compiled).float() - run(model).float()).abs()
+    print(f"bf16 autocast: eager {t_eager * 1000:.1f} ms per segment, compiled {t_compiled * 1000:.1f} ms "
+          f"({t_eager / t_compiled:.2f}x); first compiled call {first:.1f} s; velocity change max "
+          f"{change.max():.4f}, mean {change.mean():.5f}")
 
 
 if __name__ == "__main__":

@@ -448,6 +448,7 @@ def synth(
     identities: Annotated[Optional[int], typer.Option(help="Training characters (overrides the preset).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes (the output does not depend on it).")] = 1,
     clip_seconds: Annotated[Optional[float], typer.Option(help="Length of every clip (overrides the preset; long sources for `bench/adapt.py`).")] = None,
+    region_offset: Annotated[float, typer.Option(help="Training crops sit up to this far off the mouth (face widths), as a tracker's lasting error.")] = 0.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the synthetic talking-character corpus (training shards + held-out benchmark).
@@ -460,7 +461,7 @@ def synth(
         check_flags(identities=identities, workers=workers, seed=seed)
         if preset not in CORPUS_PRESETS:
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
-        overrides = dict(seed=seed, workers=workers)
+        overrides = dict(seed=seed, workers=workers, region_offset=region_offset)
         if identities is not None:
             overrides["identities"] = identities
         if clip_seconds is not None:

@@ -60,6 +60,10 @@ class CorpusConfig:
     bench_clips_per_identity: int = 2      # benchmark clips per benchmark character
     clips_per_shard: int = 32              # clips per safetensors shard
     region_jitter: float = 0.015           # crop-box noise before smoothing, face widths (like a detector)
+    # A tracker's lasting error: each training clip's crop boxes sit this far (at most, face
+    # widths, uniform in a disc) off the mouth, so the model learns to find the mouth in the
+    # crop instead of expecting it at the centre. 0: centred crops (the corpora before it).
+    region_offset: float = 0.0
     workers: int = 1                       # processes; the output does not depend on it
 
     def validate(self) -> None:
@@ -79,6 +83,8 @@ class CorpusConfig:
             raise ConfigError("face_fraction must be (low, high) within (0, 1]")
         if self.workers < 1:
             raise ConfigError("workers must be >= 1")
+        if not 0 <= self.region_offset <= 0.3:  # also refuses NaN
+            raise ConfigError(f"region offset must be between 0 and 0.3 face widths, got {self.region_offset}")
 
 
 # Named presets (the CLI can offer them by name).
@@ -141,14 +147,15 @@ def draw_framing(rng: np.random.Generator, config: CorpusConfig) -> Framing:
 
 
 def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter: float,
-               rng: np.random.Generator) -> np.ndarray:
+               rng: np.random.Generator, offset: np.ndarray = np.zeros(2)) -> np.ndarray:
     """(F, 3) crop boxes (cx, cy, side) like the dub pipeline's: a noisy track smoothed in time.
 
     Inference centres the region on a smoothed landmark track, so the mouth is not exactly
     in the middle of the crop; training crops get the same small, smooth offsets, and the
-    true mouth position inside the crop is what the shards store.
+    true mouth position inside the crop is what the shards store. `offset` (2,) moves every
+    box by that many face widths: a tracker's lasting error on a style it reads badly.
     """
-    noisy = mouth_xy + rng.standard_normal(mouth_xy.shape) * jitter * face_width[:, None]
+    noisy = mouth_xy + (rng.standard_normal(mouth_xy.shape) * jitter + offset) * face_width[:, None]
     track = np.concatenate([noisy, face_width[:, None]], axis=1).astype(np.float64)
     sigma = 0.06 * fps  # ~60 ms, in frames
     half = max(1, int(3 * sigma))
@@ -158,6 +165,15 @@ def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter:
     boxes = smooth.copy()
     boxes[:, 2] = [RegionBox.around_mouth(x, y, w).side for x, y, w in smooth]
     return boxes.astype(np.float32)
+
+
+def disc_offset(rng: np.random.Generator, radius: float) -> np.ndarray:
+    """(2,) a point uniform in the disc of `radius` (no draw from rng when radius is 0, so
+    corpora made before offsets existed come out the same)."""
+    if radius <= 0:
+        return np.zeros(2)
+    r, angle = radius * np.sqrt(rng.random()), rng.uniform(0, 2 * np.pi)
+    return np.array([r * np.cos(angle), r * np.sin(angle)])
 
 
 def _utterance(rng: np.random.Generator, cfg: CorpusConfig, heldout: bool):
@@ -208,7 +224,8 @@ def make_clip(job: ClipJob, whole_frames: bool = False) -> dict:
     first = clips[0]
     if bench or whole_frames:
         return dict(job=job, meta=meta, utterances=utterances, clips=clips, character=character)
-    boxes = crop_boxes(first.mouth_xy, first.face_width, fps, cfg.region_jitter, rng)
+    boxes = crop_boxes(first.mouth_xy, first.face_width, fps, cfg.region_jitter, rng,
+                       disc_offset(rng, cfg.region_offset))
     crops = np.stack([np.stack([crop_region(frame, RegionBox(*box), cfg.crop_size)
                                 for frame, box in zip(c.frames, boxes)]) for c in clips])
     mouth = (first.mouth_xy - (boxes[:, :2] - boxes[:, 2:3] / 2)) / boxes[:, 2:3]

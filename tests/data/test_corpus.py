@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from omnisync_cli.data.corpus import PRESETS, ClipJob, build_corpus, character_for, clip_jobs, make_clip
+from omnisync_cli.data.corpus import (PRESETS, ClipJob, build_corpus, character_for, clip_jobs, disc_offset,
+                                      make_clip)
 from omnisync_cli.data.shards import CorpusReader
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.data.speech import is_heldout_text
 from omnisync_cli.data.styles import HELD_OUT
-from omnisync_cli.errors import OutputError
+from omnisync_cli.errors import ConfigError, OutputError
 
 TINY = dataclasses.replace(PRESETS["tiny"], clip_seconds=1.0, frame_size=80, crop_size=24)
 
@@ -43,6 +44,35 @@ def test_a_training_clip_with_whole_frames_is_the_one_its_crops_came_from():
                           for frame, box in zip(clip.frames, cropped["boxes"])])
         assert np.array_equal(recut, cropped["crops"][rendering])
         assert np.array_equal(whole["utterances"][rendering]["waveform"], cropped["audio"][rendering])
+
+
+def test_a_region_offset_moves_the_crop_off_the_mouth_and_nothing_else():
+    """--region-offset: the same scene and speech, the boxes moved by one lasting offset of at
+    most that many face widths, and the stored mouth position says where the mouth now sits."""
+    job = ClipJob("train", "seen", 2, 0, TINY)
+    shifted_job = dataclasses.replace(job, config=dataclasses.replace(TINY, region_offset=0.25))
+    centred, shifted = make_clip(job), make_clip(shifted_job)
+    assert np.array_equal(centred["audio"], shifted["audio"])
+    assert np.array_equal(centred["visemes"], shifted["visemes"])
+    move = (shifted["boxes"][:, :2] - centred["boxes"][:, :2]) / centred["boxes"][:, 2:3]  # face widths
+    assert np.linalg.norm(move.mean(0)) > 0.01  # (the chance of a draw this near the centre: 0.2 %)
+    assert np.linalg.norm(move, axis=1).max() < 0.25 + 0.1  # the offset plus the usual jitter
+    # The mouth moves against the box: where it sits in the crop follows the offset.
+    assert np.allclose((shifted["mouth"] - centred["mouth"]).mean(0), -move.mean(0), atol=0.03)
+
+
+def test_disc_offset_stays_in_its_disc_and_draws_nothing_at_zero():
+    rng = np.random.default_rng(0)
+    points = np.stack([disc_offset(rng, 0.2) for _ in range(2000)])
+    assert np.linalg.norm(points, axis=1).max() <= 0.2
+    assert 0.45 < np.mean(np.linalg.norm(points, axis=1) < 0.2 / np.sqrt(2)) < 0.55  # uniform in area
+    state = rng.bit_generator.state
+    assert not disc_offset(rng, 0.0).any() and rng.bit_generator.state == state
+
+
+def test_a_region_offset_beyond_the_crop_is_refused():
+    with pytest.raises(ConfigError, match="region offset"):
+        dataclasses.replace(TINY, region_offset=0.5).validate()
 
 
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
