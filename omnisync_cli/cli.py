@@ -635,6 +635,7 @@ def bench(
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,
     true_track: Annotated[bool, typer.Option(help="Dub at the generator's true mouth positions instead of the tracker's (a diagnosis: what the tracker costs).")] = False,
     true_part: Annotated[str, typer.Option(help="With --true-track: all, or only the tracker's mouth position or region scale replaced by the truth (position, scale).")] = "all",
+    track_offset: Annotated[float, typer.Option(help="With --true-track: move its mouth centres this many face widths (below, right, above, left clip by clip), as a tracker's lasting error.")] = 0.0,
     localiser: Annotated[Optional[Path], typer.Option(help="Mouth-localiser weights folder to track with (default: the bundled one), to judge a candidate localiser by its dubs.")] = None,
 ) -> None:
     """Dub the held-out benchmark clips with each variant and score them against the ground truth.
@@ -654,6 +655,10 @@ def bench(
         check_flags(max_drop=max_drop, threads=threads)
         if true_part not in TRUE_TRACK_PARTS:
             raise ConfigError(f"--true-part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {true_part!r}")
+        if track_offset and not (true_track and true_part != "scale"):
+            raise ConfigError("--track-offset moves the true mouth positions: give it with --true-track")
+        if not 0 <= track_offset <= 1:  # also refuses NaN
+            raise ConfigError(f"--track-offset must be between 0 and 1 face widths, got {track_offset}")
         if threads:
             torch.set_num_threads(threads)
             cv2.setNumThreads(threads)
@@ -670,7 +675,7 @@ def bench(
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
                                 face=FaceConfig(localiser=localiser),
-                                true_track=true_part if true_track else "")
+                                true_track=true_part if true_track else "", track_offset=track_offset)
     except OmniSyncError as error:
         fail(error)
     if label:

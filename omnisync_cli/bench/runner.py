@@ -138,19 +138,24 @@ def track_record(track: MouthTrack, clip: BenchClip) -> dict:
 
 
 TRUE_TRACK_PARTS = ("all", "position", "scale")
+# Directions of `run_benchmark`'s track offset, clip by clip in turn: below, right, above, left.
+OFFSET_DIRECTIONS = ((0.0, 1.0), (1.0, 0.0), (0.0, -1.0), (-1.0, 0.0))
 
 
-def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all") -> MouthTrack:
+def truth_track(clip: BenchClip, track: MouthTrack, part: str = "all",
+                offset: tuple[float, float] = (0.0, 0.0)) -> MouthTrack:
     """The manifest's mouth centres and face widths as a mouth track, shaped like the tracker's
     `track`: "all" (every frame found and edited), or only the tracker's "position" (mouth
-    centres) or "scale" (region sides) replaced, its frames found and edited kept."""
+    centres) or "scale" (region sides) replaced, its frames found and edited kept. `offset`
+    (face widths, x right, y down) moves every mouth centre: a tracker's lasting error of a
+    known size, to measure how the dub copes with one."""
     if part not in TRUE_TRACK_PARTS:
         raise ConfigError(f"the true track's part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {part!r}")
     n = len(track)
     last = len(clip.face_width) - 1  # a decoded frame past the manifest's end keeps its last entry
     rows = np.minimum(np.arange(n), last)
-    xy = np.asarray(clip.mouth_xy, np.float32)[rows]
     width = np.asarray(clip.face_width, np.float32)[rows]
+    xy = np.asarray(clip.mouth_xy, np.float32)[rows] + np.asarray(offset, np.float32) * width[:, None]
     side = (REGION_SCALE * width).astype(np.float32)  # RegionBox.around_mouth's side
     position = dict(cx=xy[:, 0].copy(), cy=xy[:, 1].copy(), mouth_x=xy[:, 0].copy(), mouth_y=xy[:, 1].copy())
     if part == "position":
@@ -178,7 +183,8 @@ class ClipInputs:
         return self.analysis.track
 
     @classmethod
-    def load(cls, clip: BenchClip, face: FaceConfig, true_track: str = "") -> "ClipInputs":
+    def load(cls, clip: BenchClip, face: FaceConfig, true_track: str = "",
+             offset: tuple[float, float] = (0.0, 0.0)) -> "ClipInputs":
         """`true_track` (TRUE_TRACK_PARTS; "": the tracker's): dub at the generator's own mouth
         track instead of the tracker's (separates what the tracker costs from what the model
         does), "all" of it or only its "position" or "scale" (`truth_track`)."""
@@ -191,7 +197,7 @@ class ClipInputs:
         else:
             analysis = analyse(clip.source, DubOptions(face=face))
         if true_track:
-            analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track))
+            analysis = replace(analysis, track=truth_track(clip, analysis.track, true_track, offset))
         # Which source frame each output frame shows: dub's own length rule.
         info = analysis.info
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(speech) / SAMPLE_RATE,
@@ -280,7 +286,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
                   metric_specs: Sequence[Metric] = DEFAULT_METRICS,
                   rule: SuccessRule = SuccessRule(), face: FaceConfig = FaceConfig(),
                   strip_clips: int = 3, strip_frames: int = 6, label: str = "",
-                  true_track: str = "") -> dict:
+                  true_track: str = "", track_offset: float = 0.0) -> dict:
     """Dub, score and report; returns the results.json document.
 
     `clips`: None = all, N = N clips spread over the categories, or a list of clip ids.
@@ -288,7 +294,9 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     `label`: a note on the weights for the report (e.g. the checkpoint step).
     `true_track` ("all", "position", "scale"): dub at the generator's true mouth track, or
     only its mouth centres / region sides, not the tracker's (a diagnosis of the tracker's
-    share of the error; the default "" scores the product as users get it).
+    share of the error; the default "" scores the product as users get it). `track_offset`
+    (face widths, with a true track) moves its mouth centres that far, below / right / above /
+    left of the mouth clip by clip in turn: how a dub copes with a tracker's lasting error.
     `progress(line)` hears one line per dub. A dub that raises is recorded as failed (with
     its error) and the run goes on; a variant whose editor cannot be built stops it.
 
@@ -313,7 +321,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     untracked = []  # clips the pipeline found no mouth in: no dub of them can be scored
     for number, clip in enumerate(chosen, 1):
         try:
-            inputs = ClipInputs.load(clip, face, true_track)
+            direction = np.asarray(OFFSET_DIRECTIONS[(number - 1) % len(OFFSET_DIRECTIONS)])
+            inputs = ClipInputs.load(clip, face, true_track, tuple(track_offset * direction))
         except InputError as exc:
             untracked.append({"id": clip.id, "category": clip.category, "group": clip.group, "error": str(exc)})
             say(f"[{number}/{len(chosen)}] {clip.id}: NOT DUBBED, {exc}")
@@ -358,7 +367,8 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     results = {
         "format": "omnisync-bench-results", "version": 1,
         "corpus": str(corpus_dir), "weights": None if weights is None else str(weights), "label": label,
-        "track": {"": "pipeline", "all": "truth"}.get(true_track, f"truth {true_track}"),
+        "track": {"": "pipeline", "all": "truth"}.get(true_track, f"truth {true_track}")
+                 + (f", moved {track_offset:g} face widths" if track_offset else ""),
         "variants": [v.to_dict() for v in variants],
         "success_rule": asdict(rule),
         "metrics": [asdict(m) for m in metric_specs],

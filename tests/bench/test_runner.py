@@ -161,3 +161,8 @@ def test_truth_track_replaces_all_or_only_the_asked_part():
     assert whole.found.all() and whole.edit is None and whole.source == "truth"
     with pytest.raises(ConfigError):
         truth_track(clip, tracked, "mouth")
+    # A tracker's lasting error of a known size: 0.25 face widths (5 px) right and 0.5 (10 px) up.
+    moved = truth_track(clip, tracked, "all", offset=(0.25, -0.5))
+    assert np.allclose(moved.mouth_x, 55.0) and np.allclose(moved.cx, 55.0)
+    assert np.allclose(moved.mouth_y, 50.0) and np.allclose(moved.cy, 50.0)
+    assert np.allclose(moved.side, whole.side)
