@@ -72,6 +72,9 @@ def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "-1"], "max-minutes"),
     (["synth", "{d}/corpus", "--clip-seconds", "0.1"], "clip seconds"),
     (["synth", "{d}/corpus", "--clip-seconds", "nan"], "clip seconds"),
+    (["synth", "{d}/corpus", "--region-offset", "0.5"], "region offset"),
+    (["bench", "{d}", "--track-offset", "0.1"], "--true-track"),
+    (["bench", "{d}", "--true-track", "--track-offset", "nan"], "track-offset"),
 ])
 def test_user_errors_exit_2_with_one_line(inputs, args, needle):
     result = runner.invoke(app, [a.format(d=inputs) for a in args])
