@@ -106,11 +106,11 @@ def test_a_clip_without_a_found_mouth_is_listed_and_the_run_goes_on(bench_corpus
     real = runner.ClipInputs.load
     calls = []
 
-    def first_has_no_mouth(clip, face, true_track=""):
+    def first_has_no_mouth(clip, face, true_track="", offset=(0.0, 0.0)):
         calls.append(clip.id)
         if len(calls) == 1:
             raise InputError("no mouth found in any frame")
-        return real(clip, face, true_track)
+        return real(clip, face, true_track, offset)
     monkeypatch.setattr(runner.ClipInputs, "load", staticmethod(first_has_no_mouth))
     results = run_benchmark(bench_corpus, get_variants("no-op"), tmp_path, clips=2, strip_clips=0)
     assert [c["id"] for c in results["untracked"]] == calls[:1]
