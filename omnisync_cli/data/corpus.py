@@ -147,7 +147,7 @@ def draw_framing(rng: np.random.Generator, config: CorpusConfig) -> Framing:
 
 
 def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter: float,
-               rng: np.random.Generator, offset: np.ndarray = np.zeros(2)) -> np.ndarray:
+               rng: np.random.Generator, offset=(0.0, 0.0)) -> np.ndarray:
     """(F, 3) crop boxes (cx, cy, side) like the dub pipeline's: a noisy track smoothed in time.
 
     Inference centres the region on a smoothed landmark track, so the mouth is not exactly
@@ -155,7 +155,7 @@ def crop_boxes(mouth_xy: np.ndarray, face_width: np.ndarray, fps: float, jitter:
     true mouth position inside the crop is what the shards store. `offset` (2,) moves every
     box by that many face widths: a tracker's lasting error on a style it reads badly.
     """
-    noisy = mouth_xy + (rng.standard_normal(mouth_xy.shape) * jitter + offset) * face_width[:, None]
+    noisy = mouth_xy + (rng.standard_normal(mouth_xy.shape) * jitter + np.asarray(offset)) * face_width[:, None]
     track = np.concatenate([noisy, face_width[:, None]], axis=1).astype(np.float64)
     sigma = 0.06 * fps  # ~60 ms, in frames
     half = max(1, int(3 * sigma))
