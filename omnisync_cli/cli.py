@@ -557,6 +557,7 @@ def train(
     region_scale: Annotated[float, typer.Option(help="Train on the central part of each stored crop: the region at this x the face width, as the dub frames it (its default 0.8); 1: the stored crops.")] = 1.0,
     output_flow: Annotated[bool, typer.Option("--output-flow", help="Let the model move the source's pixels (a displacement head) under its residual; with --init-from a model without it, grows it.")] = False,
     depth: Annotated[int, typer.Option(help="Transformer blocks (0: the preset's); with --init-from a shallower model, new blocks start as the identity between its own.")] = 0,
+    reference_frames: Annotated[int, typer.Option(help="Show the model this many crops of the source at other moments (a reference attention in every block); with --init-from a model without them, grows it (0: none).")] = 0,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     max_minutes: Annotated[float, typer.Option(help="Also stop (checkpoint and write weights) after this many minutes of this call; rerun to go on (0: no limit; one process only).")] = 0.0,
@@ -589,7 +590,7 @@ def train(
                              sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
                              region_scale=region_scale, output_flow=output_flow, depth=depth,
-                             warmup_steps=warmup_steps,
+                             reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     except OmniSyncError as error:

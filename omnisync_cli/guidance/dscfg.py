@@ -123,7 +123,8 @@ def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
 
 def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tensor, *,
                  source: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None = None,
-                 attribution=None, frame_peak: torch.Tensor | None = None):
+                 attribution=None, frame_peak: torch.Tensor | None = None,
+                 references: torch.Tensor | None = None):
     """Wrap `model` into velocity(x, sigma) with guidance; the conditions are fixed here.
 
     ds/static: the batch is doubled, [conditional; null audio], run as one forward, split,
@@ -131,19 +132,24 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
     attribution.AudioAttribution) is given both passes of every call. `frame_peak` (B, F):
     per-frame DS-CFG peaks (`guidance_weight`). With config.reuse_direction only the first
     call runs both passes; later calls run the conditional one and `uncond_from_direction`.
+    `references` (B, K, 3, S, S), for a model with reference frames, go to both passes: like
+    the source, they are the picture being edited, not a condition to amplify.
     """
     b = source.shape[0]
     size = source.shape[-1]
     mouth_xy = mouth_xy.to(source.device)
 
     reused = []  # the first call's guidance direction, with config.reuse_direction
+    # A model without reference frames is called without the argument.
+    pictures = {} if references is None else {"references": references}
+    doubled = {} if references is None else {"references": torch.cat([references, references])}
 
     def velocity(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if config.mode == "none":
-            return model(x, sigma, source, audio, text)
+            return model(x, sigma, source, audio, text, **pictures)
         w = guidance_weight(config, mouth_xy, size, sigma.to(x.device), tau, frame_peak)
         if reused:  # one conditional pass; the unconditional one from the first call's direction
-            v_cond = model(x, sigma, source, audio, text).float()
+            v_cond = model(x, sigma, source, audio, text, **pictures).float()
             v_uncond = uncond_from_direction(v_cond, reused[0], sigma)
             if attribution is not None:
                 attribution.add(v_cond, v_uncond, sigma)
@@ -152,7 +158,7 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
         drop_text = drop_audio if config.drop_text_in_uncond else None
         v = model(torch.cat([x, x]), torch.cat([sigma, sigma]), torch.cat([source, source]),
                   torch.cat([audio, audio]), None if text is None else torch.cat([text, text]),
-                  drop_audio=drop_audio, drop_text=drop_text)
+                  drop_audio=drop_audio, drop_text=drop_text, **doubled)
         v_cond, v_uncond = v.float().chunk(2)
         if attribution is not None:
             attribution.add(v_cond, v_uncond, sigma)

@@ -48,6 +48,12 @@ class ModelConfig:
     # mouth's interior) is the residual. Zero-initialised: a model grown from one without it
     # starts as that model. Needs prediction "x".
     output_flow: bool = False
+    # Reference frames: K crops of the same video at other moments (spread over its mouth
+    # track), seen through a cross-attention in every block whose output starts at zero, so
+    # that the network can copy how this character's mouth looks open, closed or showing
+    # teeth instead of inventing it (a source segment of 0.3 s often shows one mouth shape).
+    # 0: none, the paper's mask-free model. A call without references runs the plain model.
+    reference_frames: int = 0
     # --- audio conditioning ------------------------------------------------------------
     # logmel: log-mel features (100 Hz) encoded by a small conv encoder trained with the
     # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir;
@@ -79,6 +85,7 @@ class ModelConfig:
             (self.text_encoder in TEXT_ENCODERS, f"text_encoder must be one of {TEXT_ENCODERS}"),
             (self.audio_window_s > 0, "audio_window_s must be positive"),
             (self.depth >= 1, "depth must be at least 1"),
+            (self.reference_frames >= 0, "reference_frames must be >= 0"),
             (not self.output_flow or (self.prediction == "x" and self.source_skip),
              "output_flow needs prediction 'x' with source_skip"),
         ]

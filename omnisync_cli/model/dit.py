@@ -1,13 +1,15 @@
 """OmniSyncDiT: the mask-free Diffusion Transformer of the paper (Sec. 3.2), in pixel space.
 
-    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None)
+    velocity = model(x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, references=None)
 
 Input tokens are patches of the channel-concatenation [x_sigma, V_cd] of each frame: the
-noised target clip and the source clip, whole working region, no mouth mask and no reference
-frames (mask-free editing; the network decides what to change). Each frame's tokens are
+noised target clip and the source clip, whole working region, no mouth mask (mask-free
+editing; the network decides what to change). Each frame's tokens are
 modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
 config.output_flow a second head moves the source's pixels (a displacement field) under
-the predicted residual.
+the predicted residual. With config.reference_frames K, every block also attends to the
+tokens of K crops of the same video at other moments (how this character's mouth looks when
+it opens or closes); a call without them runs the plain model.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
 predicts the clean clip and converts it (config.prediction = "x", the default) or predicts
 the velocity itself ("v").
@@ -79,8 +81,12 @@ class OmniSyncDiT(nn.Module):
         self.null_text = nn.Parameter(torch.zeros(d))
         modes = (["joint"] * config.depth if config.attention == "joint"
                  else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
-        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m)
+        self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m,
+                                             references=config.reference_frames > 0)
                                     for m in modes)
+        if config.reference_frames:  # the reference crops' tokens: their patches, where, and which
+            self.reference_embed = PatchEmbed(3, p, d)
+            self.reference_index = nn.Parameter(torch.zeros(config.reference_frames, d))
         self.final_layer = FinalLayer(d, p, 3)
         self.flow_head = FinalLayer(d, p, 2) if config.output_flow else None
         grid = config.region_size // p
@@ -113,6 +119,14 @@ class OmniSyncDiT(nn.Module):
         nn.init.zeros_(self.final_layer.adaLN_modulation[-1].bias)
         nn.init.zeros_(self.final_layer.linear.weight)
         nn.init.zeros_(self.final_layer.linear.bias)
+        if self.config.reference_frames:  # the reference attention starts as a no-op
+            w = self.reference_embed.proj.weight
+            nn.init.xavier_uniform_(w.view(w.shape[0], -1))
+            nn.init.zeros_(self.reference_embed.proj.bias)
+            nn.init.normal_(self.reference_index, std=0.02)
+            for block in self.blocks:
+                nn.init.zeros_(block.ref_attn.proj.weight)
+                nn.init.zeros_(block.ref_attn.proj.bias)
         if self.flow_head is not None:  # no displacement until trained
             nn.init.zeros_(self.flow_head.adaLN_modulation[-1].weight)
             nn.init.zeros_(self.flow_head.adaLN_modulation[-1].bias)
@@ -138,11 +152,22 @@ class OmniSyncDiT(nn.Module):
                 t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
         return self.sigma_embed(sigma)[:, None] + a + t[:, None]
 
+    def reference_tokens(self, references: torch.Tensor) -> torch.Tensor:
+        """(B, K, 3, S, S) reference crops -> (B, K * N, D) tokens the blocks attend to."""
+        k = references.shape[1]
+        if k != self.config.reference_frames:
+            raise ValueError(f"the model takes {self.config.reference_frames} reference frames, got {k}")
+        tokens = self.reference_embed(references)  # (B, K, N, D)
+        tokens = tokens + self.pos_spatial.to(tokens)[None, None] + self.reference_index.to(tokens)[None, :, None]
+        return tokens.flatten(1, 2)
+
     def forward(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor,
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
-                drop_text: torch.Tensor | None = None) -> torch.Tensor:
-        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim).
+                drop_text: torch.Tensor | None = None,
+                references: torch.Tensor | None = None) -> torch.Tensor:
+        """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim);
+        references (B, K, 3, S, S) crops of the same video at other moments, or None.
 
         Returns the velocity (B, F, 3, S, S).
         """
@@ -152,8 +177,10 @@ class OmniSyncDiT(nn.Module):
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
         c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
+        refs = (self.reference_tokens(references) if references is not None and self.config.reference_frames
+                else None)
         for block in self.blocks:
-            tokens = block(tokens, c)
+            tokens = block(tokens, c, refs)
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
             return out

@@ -93,6 +93,7 @@ class ModelEditor:
         self.segment_frames = cfg.segment_frames
         self.overlap_frames = cfg.overlap_frames
         self.region_size = cfg.region_size
+        self.reference_frames = cfg.reference_frames  # crops of the source edit() also wants (0: none)
         self.audio_frontend = audio_frontend or build_audio_frontend(cfg, self.device)
         encoder = text_encoder or build_text_encoder(cfg, self.device)
         self.text = encoder(prompt)  # (text_dim,) or None -> learned null text
@@ -122,7 +123,9 @@ class ModelEditor:
         return self._last_features[1]
 
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
-             audio: AudioFeatures) -> np.ndarray:
+             audio: AudioFeatures, references: np.ndarray | None = None) -> np.ndarray:
+        """See pipeline.editor.Editor; `references` (K, S, S, 3) uint8: crops of the same video
+        at other moments, for a model with reference frames (None: the plain model)."""
         s = self.region_size
         if crops.ndim != 4 or crops.shape[1:] != (s, s, 3) or crops.dtype != np.uint8:
             raise InputError(f"edit() takes (F, {s}, {s}, 3) uint8 crops; got {crops.shape} {crops.dtype}")
@@ -130,6 +133,12 @@ class ModelEditor:
             raise InputError("crops, frame_times and mouth_xy must have one entry per frame")
         cfg = self.model.config
         source = crops_to_tensor(crops).to(self.device)  # (1, F, 3, S, S)
+        refs = None
+        if references is not None and self.reference_frames:
+            if references.shape != (self.reference_frames, s, s, 3) or references.dtype != np.uint8:
+                raise InputError(f"edit() takes ({self.reference_frames}, {s}, {s}, 3) uint8 reference crops; "
+                                 f"got {references.shape} {references.dtype}")
+            refs = crops_to_tensor(references).to(self.device)  # (1, K, 3, S, S)
         windows = windows_at(audio, frame_times, cfg.audio_window_s)[None].to(self.device)  # (1, F, W, C)
         text = None if self.text is None else self.text[None].to(self.device)
         mouth = torch.as_tensor(np.asarray(mouth_xy, dtype=np.float32))[None]  # (1, F, 2)
@@ -140,7 +149,7 @@ class ModelEditor:
         attribution = AudioAttribution() if gated else None
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
                                 source=source, audio=windows, text=text, attribution=attribution,
-                                frame_peak=self._silence_peaks(audio, frame_times))
+                                frame_peak=self._silence_peaks(audio, frame_times), references=refs)
         x = progressive_init(source, tau, noise)
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))

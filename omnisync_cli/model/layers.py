@@ -76,6 +76,25 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, length, d))
 
 
+class CrossAttention(nn.Module):
+    """Multi-head attention of (B, L, D) queries over a (B, M, D) context (keys and values)."""
+
+    def __init__(self, hidden_size: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.q = nn.Linear(hidden_size, hidden_size)
+        self.kv = nn.Linear(hidden_size, 2 * hidden_size)
+        self.proj = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        b, length, d = x.shape
+        h = self.num_heads
+        q = self.q(x).reshape(b, length, h, d // h).transpose(1, 2)  # (B, heads, L, head_dim)
+        k, v = self.kv(context).reshape(b, context.shape[1], 2, h, d // h).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)
+        return self.proj(out.transpose(1, 2).reshape(b, length, d))
+
+
 def group_tokens(x: torch.Tensor, mode: str) -> torch.Tensor:
     """(B, F, N, D) -> the sequences one attention layer mixes."""
     b, f, n, d = x.shape
@@ -100,24 +119,32 @@ class DiTBlock(nn.Module):
     (within a frame) or temporal (across frames at one patch position).
     """
 
-    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str):
+    def __init__(self, hidden_size: int, num_heads: int, mlp_ratio: float, mode: str,
+                 references: bool = False):
         super().__init__()
         self.mode = mode
         self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(hidden_size, num_heads)
+        # Every token of the segment looks at the reference frames' tokens (ModelConfig.
+        # reference_frames); the model zeroes its output projection, so it starts as a no-op.
+        self.ref_norm = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6) if references else None
+        self.ref_attn = CrossAttention(hidden_size, num_heads) if references else None
         self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         hidden_mlp = int(hidden_size * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(hidden_size, hidden_mlp), nn.GELU(approximate="tanh"),
                                  nn.Linear(hidden_mlp, hidden_size))
         self.adaLN_modulation = nn.Sequential(nn.SiLU(), nn.Linear(hidden_size, 6 * hidden_size))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """x (B, F, N, D) tokens; c (B, F, D) conditioning."""
+    def forward(self, x: torch.Tensor, c: torch.Tensor, references: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, F, N, D) tokens; c (B, F, D) conditioning; references (B, M, D) tokens of the
+        reference frames, or None (the block without its reference attention)."""
         shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp = \
             self.adaLN_modulation(c).chunk(6, dim=-1)  # each (B, F, D)
         h = modulate(self.norm1(x), shift_msa, scale_msa)
         h = ungroup_tokens(self.attn(group_tokens(h, self.mode)), self.mode, x.shape)
         x = x + gate_msa[:, :, None] * h
+        if self.ref_attn is not None and references is not None:
+            x = x + self.ref_attn(group_tokens(self.ref_norm(x), "joint"), references).reshape(x.shape)
         h = self.mlp(modulate(self.norm2(x), shift_mlp, scale_mlp))
         return x + gate_mlp[:, :, None] * h
 

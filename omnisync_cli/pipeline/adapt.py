@@ -223,9 +223,11 @@ def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, w
     """`crops` dubbed with `waveform` (frame j at j / fps) in the editor's overlapping segments."""
     features = editor.prepare_audio(waveform)
     items = [SegmentItem(crops[j], j / fps, mouth_xy[j]) for j in range(len(crops))]
+    k = editor.reference_frames  # spread over the piece, as pipeline.references spreads them over a video
+    pictures = {"references": crops[((np.arange(k) + 0.5) * len(crops) / k).astype(int)]} if k else {}
 
     def edit(crops, times, mouth):
-        return editor.edit(crops, times, mouth, features)
+        return editor.edit(crops, times, mouth, features, **pictures)
     return np.stack([out for _, out in edit_in_segments(items, edit, editor.segment_frames, editor.overlap_frames)])
 
 

@@ -36,6 +36,7 @@ from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights
+from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of
@@ -329,11 +330,15 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
     size = editor.region_size
+    # A model with reference frames also sees the source at K other moments (pipeline.references).
+    count = getattr(editor, "reference_frames", 0)
+    references = reference_crops(video, track, size, count) if count else None
+    pictures = {} if references is None else {"references": references}
 
     def edit(crops, times, mouth_xy):
         if keep is not None and np.all(keep[np.rint(times * float(info.fps)).astype(int)] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
-        edited = editor.edit(crops, times, mouth_xy, features)
+        edited = editor.edit(crops, times, mouth_xy, features, **pictures)
         return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:

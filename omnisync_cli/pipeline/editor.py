@@ -22,6 +22,8 @@ class Editor(Protocol):
     segment_frames: int  # frames the editor takes at once
     overlap_frames: int  # frames shared by consecutive segments, cross-faded by the pipeline
     region_size: int  # side in pixels of the crops edit() takes and returns
+    # An editor may also have `reference_frames` K > 0: edit() then takes `references`, K crops
+    # of the source at other moments (pipeline.references); editors without it are called without.
 
     def prepare_audio(self, waveform: np.ndarray) -> Any:
         """Whole-track audio features from 16 kHz mono float32, computed once per dub."""

@@ -9,9 +9,9 @@ from omnisync_cli.model.config import PRESETS, ModelConfig, get_preset
 from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
-# Parts a run may add to its preset (TrainConfig fields of the same names, `train` flags
-# --output-flow); fine-tuning a model without them grows them.
-GROWN_PARTS = ("output_flow",)
+# Parts a run may add to its preset (TrainConfig and ModelConfig fields of the same names,
+# `train` flags --output-flow, --reference-frames K); fine-tuning a model without them grows them.
+GROWN_PARTS = ("output_flow", "reference_frames")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -25,6 +25,10 @@ class TrainConfig:
     # Add the displacement head (model.config.output_flow) to the preset; fine-tuning a
     # model without it grows it (the new weights start as a no-op).
     output_flow: bool = False
+    # Give the model this many reference frames (model.config.reference_frames): crops of the
+    # condition clip's rendering at other moments, never a frame of the target window itself;
+    # fine-tuning a model without them grows the reference attention (starting as a no-op).
+    reference_frames: int = 0
     # Blocks of the transformer (0: the preset's depth). Deeper than the preset grows it;
     # fine-tuning a shallower model keeps its blocks and inserts new ones between them, each
     # starting as the identity (adaLN-Zero), so the grown model starts as the trained one.
@@ -101,6 +105,7 @@ class TrainConfig:
             (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
             (self.depth == 0 or self.preset not in PRESETS or self.depth >= PRESETS[self.preset].depth,
              "depth must be 0 (the preset's) or at least the preset's depth"),
+            (self.reference_frames >= 0, "reference_frames must be >= 0"),
             (self.steps >= 1, "steps must be at least 1"),
             (self.max_seconds >= 0, "max_seconds must be >= 0"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
@@ -155,7 +160,7 @@ class TrainConfig:
 def run_model_config(run: dict[str, Any]) -> ModelConfig:
     """The model a run trains: its preset plus the parts it adds (GROWN_PARTS) and its depth
     when grown; `run` is a TrainConfig as a dict (a checkpoint's or training.json's "config")."""
-    grown = {part: True for part in GROWN_PARTS if run.get(part)}
+    grown = {part: run[part] for part in GROWN_PARTS if run.get(part)}
     if run.get("depth"):
         grown["depth"] = run["depth"]
     return replace(get_preset(run["preset"]), **grown)
@@ -165,8 +170,8 @@ def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, Any]] | 
     """The inverse of `run_model_config`: the preset a trained model's configuration was
     built from and the parts a run added to it (GROWN_PARTS, a greater depth), as TrainConfig
     fields; None when it is no preset grown so."""
-    grown: dict[str, Any] = {part: True for part in GROWN_PARTS if getattr(config, part)}
-    plain = replace(config, **{part: False for part in grown})
+    grown: dict[str, Any] = {part: getattr(config, part) for part in GROWN_PARTS if getattr(config, part)}
+    plain = replace(config, **{part: ModelConfig.__dataclass_fields__[part].default for part in grown})
     for name, preset in PRESETS.items():
         if replace(plain, depth=preset.depth).to_dict() == preset.to_dict() and plain.depth >= preset.depth:
             return name, grown | ({"depth": plain.depth} if plain.depth > preset.depth else {})

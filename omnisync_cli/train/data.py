@@ -80,6 +80,17 @@ def central_mouth(mouth_xy: np.ndarray, scale: float) -> np.ndarray:
     return np.clip(0.5 + (np.asarray(mouth_xy) - 0.5) / scale, 0.0, 1.0).astype(np.float32)
 
 
+def reference_picks(frames: int, count: int, rng: np.random.Generator,
+                    excluded: range = range(0)) -> np.ndarray:
+    """(count,) sorted frame indices of a rendering for the reference frames, uniform without
+    repeats (with repeats when too few remain), never inside `excluded` (the target window when
+    the references come from the target's own rendering: its own lips would leak)."""
+    allowed = np.array([j for j in range(frames) if j not in excluded])
+    if len(allowed) == 0:
+        raise ValueError(f"no frame left for reference frames outside {excluded} of {frames}")
+    return np.sort(rng.choice(allowed, count, replace=len(allowed) < count))
+
+
 def to_model_range(crops: np.ndarray) -> torch.Tensor:
     """(F, S, S, 3) uint8 -> (F, 3, S, S) float32 in [-1, 1] (as model.editor.crops_to_tensor)."""
     return torch.from_numpy(np.ascontiguousarray(crops)).float().permute(0, 3, 1, 2) / 127.5 - 1.0
@@ -164,6 +175,16 @@ class TrainingExamples(Dataset):
             return torch.full((f, MOUTH_PARAMETERS), float("nan"))
         return torch.from_numpy(np.asarray(known[seg.rendering][seg.start:seg.start + f], np.float32))
 
+    def reference_crops(self, target: Segment, condition: Segment, rng: np.random.Generator) -> np.ndarray:
+        """(K, S, S, 3) uint8 crops of the condition's rendering at random moments: what a dub
+        gives as references (the source video at other times). Frames of the target window
+        are never taken from the target's own rendering."""
+        f, k = self.model_config.segment_frames, self.model_config.reference_frames
+        crops = self.clip(condition.clip).crops[condition.rendering]
+        same = (condition.clip, condition.rendering) == (target.clip, target.rendering)
+        picks = reference_picks(len(crops), k, rng, range(target.start, target.start + f) if same else range(0))
+        return central_crops(crops[picks], self.config.region_scale, self.model_config.region_size)
+
     def text(self, seg: Segment) -> torch.Tensor | None:
         return self.text_encoder(self.clip(seg.clip).prompts[seg.rendering])
 
@@ -184,11 +205,17 @@ class TrainingExamples(Dataset):
         x = to_model_range(self.segment_crops(target))  # (F, 3, S, S)
         source = to_model_range(self.segment_crops(condition))  # (F, 3, S, S)
         mouth = self.segment_mouth(target)  # (F, 2)
-        if flip:  # the same mirror on target, condition and mouth track
-            x, source = x.flip(-1), source.flip(-1)
+        # (K, 3, S, S); drawn after every other choice, so that the rest of an example does
+        # not depend on whether the model takes references
+        refs = (to_model_range(self.reference_crops(target, condition, rng)) if mcfg.reference_frames
+                else torch.zeros(0, *x.shape[1:]))
+        if flip:  # the same mirror on target, condition, references and mouth track
+            x, source, refs = x.flip(-1), source.flip(-1), refs.flip(-1)
             mouth = np.stack([1.0 - mouth[:, 0], mouth[:, 1]], axis=1)
-        if cfg.color_jitter > 0:  # the same colour change on both
+        if cfg.color_jitter > 0:  # the same colour change on all
             x, source = color_jitter(x, *jitter), color_jitter(source, *jitter)
+            if len(refs):
+                refs = color_jitter(refs, *jitter)
         text = self.text(target)
         if text is None:  # no prompt: the learned null text, as at inference
             text, drop_text = torch.zeros(mcfg.text_dim), True
@@ -198,6 +225,7 @@ class TrainingExamples(Dataset):
         return {
             "x": x,
             "source": source,
+            "references": refs,  # (K, 3, S, S); K = 0 for a model without references
             "audio": self.segment_audio(target),  # (F, W, C)
             "text": text,  # (text_dim,)
             "sigma": torch.tensor(sigma, dtype=torch.float32),

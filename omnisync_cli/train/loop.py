@@ -126,8 +126,8 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
     ours, theirs = model.config.to_dict(), trained.config.to_dict()
     differ = sorted(k for k in ours if ours[k] != theirs[k] and k not in audio_fields)
     for part in GROWN_PARTS:
-        if theirs[part] and not ours[part]:
-            flag = "--" + part.replace("_", "-")
+        if theirs[part] and ours[part] != theirs[part]:
+            flag = "--" + part.replace("_", "-") + ("" if isinstance(theirs[part], bool) else f" {theirs[part]}")
             raise ConfigError(f"{origin} was trained with {flag}; fine-tune it with {flag}")
     if ours["depth"] < theirs["depth"]:
         raise ConfigError(f"{origin} has {theirs['depth']} blocks; fine-tune it with --depth {theirs['depth']} or more")
@@ -145,7 +145,9 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     state, target = {placed(k): v for k, v in trained.state_dict().items()}, model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = ("audio_embed.", "flow_head.") + tuple(f"blocks.{i}." for i in range(ours["depth"]) if i not in positions)
+    grown = (("audio_embed.", "flow_head.", "reference_")
+             + tuple(f"blocks.{i}." for i in range(ours["depth"]) if i not in positions)
+             + tuple(f"blocks.{i}.ref_attn." for i in range(ours["depth"])))
     if any(not k.startswith(grown) for k in fresh):
         raise ConfigError(f"{origin}: weights {fresh[:3]} do not fit the model")
     model.load_state_dict({k: (target[k] if k in fresh else state[k]) for k in target})
@@ -278,7 +280,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                                                         config.change_loss_weight)
                 x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
                 v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
-                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"])
+                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
+                        references=batch["references"] if model_config.reference_frames else None)
                 loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
                 if expert is not None:
                     # The expert's span is a share of a 1.0 region: of a smaller crop, more.

@@ -60,10 +60,15 @@ def audio_probe(model, dataset, pairs: list[tuple[Segment, Segment]], sigma: flo
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn(targets.shape, generator=gen).to(device)
     level = torch.full((len(pairs),), sigma, device=device)
+    refs = None  # a model with reference frames gets them from the source's rendering, as in a dub
+    if model.config.reference_frames:
+        picks = np.random.default_rng(seed)
+        refs = torch.stack([to_model_range(dataset.reference_crops(t, s, picks)) for s, t in pairs]).to(device)
 
     def error(x_sigma: torch.Tensor, clip_audio: torch.Tensor, drop: bool) -> float:
         drop_audio = torch.full((len(pairs),), drop, dtype=torch.bool, device=device)
-        v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text)
+        v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text,
+                  references=refs)
         return mouth_error(clean_estimate(model.config, x_sigma, v, level), targets, mouth)
 
     result: dict[str, float] = {"sigma": sigma}

@@ -70,8 +70,9 @@ class RecordingModel:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None):
-        self.calls.append(dict(batch=x.shape[0], drop_audio=drop_audio, drop_text=drop_text, text=text))
+    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, references=None):
+        self.calls.append(dict(batch=x.shape[0], drop_audio=drop_audio, drop_text=drop_text, text=text,
+                               references=references))
         v = torch.ones_like(x)
         if drop_audio is not None:
             v[drop_audio] = 0.0
@@ -92,6 +93,21 @@ def test_wrapper_runs_cond_and_uncond_as_one_batched_forward():
     assert model.calls[0]["drop_audio"].tolist() == [False, False, True, True]
     assert model.calls[0]["drop_text"] is None  # the prompt stays in the unconditional pass
     assert torch.allclose(v, torch.full_like(v, 3.0))  # 0 + 3 * (1 - 0)
+
+
+def test_wrapper_gives_the_reference_frames_to_both_passes():
+    cond, mouth = _inputs()
+    refs = torch.arange(2.0).view(2, 1, 1, 1, 1).expand(2, 2, 3, 8, 8)  # one value per clip
+    model = RecordingModel()
+    guided_model(model, GuidanceConfig("ds"), 0.92, mouth, references=refs, **cond)(
+        torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
+    given = model.calls[0]["references"]
+    assert given.shape == (4, 2, 3, 8, 8)  # conditional rows, then unconditional ones
+    assert torch.equal(given[:2], refs) and torch.equal(given[2:], refs)
+    model = RecordingModel()
+    guided_model(model, GuidanceConfig("none"), 0.92, mouth, references=refs, **cond)(
+        torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
+    assert torch.equal(model.calls[0]["references"], refs)
 
 
 def test_wrapper_ds_applies_map_times_decay_and_none_is_one_forward():

@@ -124,6 +124,45 @@ def test_displacement_head_starts_as_a_no_op_and_then_moves_the_source():
         get_preset("tiny", output_flow=True, prediction="v")
 
 
+def test_reference_attention_starts_as_a_no_op_then_reads_the_references():
+    from omnisync_cli.train.loop import init_from_trained
+    torch.manual_seed(0)
+    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
+    grown = OmniSyncDiT(get_preset("tiny", reference_frames=2))
+    fresh = init_from_trained(grown, plain, "plain/")
+    assert fresh and all(k.startswith("reference_") or ".ref_attn." in k for k in fresh)
+    kw = inputs(plain)
+    refs = torch.rand(2, 2, 3, 16, 16) * 2 - 1
+    assert torch.allclose(grown(**kw, references=refs), plain(**kw), atol=1e-6)  # zeroed output projections
+    perturbed(grown, seed=1)
+    with_refs = grown(**kw, references=refs)
+    assert not torch.allclose(with_refs, grown(**kw, references=-refs))
+    # clip 0's references change clip 0 only; no references at all is the plain network's path
+    other = refs.clone()
+    other[0] = -other[0]
+    moved = grown(**kw, references=other)
+    assert not torch.allclose(moved[0], with_refs[0]) and torch.allclose(moved[1], with_refs[1], atol=1e-6)
+    without = grown(**kw)
+    for block in grown.blocks:
+        block.ref_attn = None
+    assert torch.allclose(without, grown(**kw, references=refs), atol=1e-6)
+    with pytest.raises(ValueError, match="2 reference frames"):
+        OmniSyncDiT(get_preset("tiny", reference_frames=2))(**kw, references=refs[:, :1])
+    with pytest.raises(ConfigError, match="reference_frames"):
+        get_preset("tiny", reference_frames=-1)
+
+
+def test_a_model_with_references_is_fine_tuned_only_with_as_many():
+    from omnisync_cli.train.loop import init_from_trained
+    with_refs = OmniSyncDiT(get_preset("tiny", reference_frames=2))
+    with pytest.raises(ConfigError, match="--reference-frames 2"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny")), with_refs, "refs/")
+    with pytest.raises(ConfigError, match="--reference-frames 2"):
+        init_from_trained(OmniSyncDiT(get_preset("tiny", reference_frames=3)), with_refs, "refs/")
+    again = OmniSyncDiT(get_preset("tiny", reference_frames=2))
+    assert init_from_trained(again, with_refs, "refs/") == []
+
+
 def test_scalar_sigma_and_seeded_init_are_reproducible():
     torch.manual_seed(5)
     a = perturbed(OmniSyncDiT(get_preset("tiny")))

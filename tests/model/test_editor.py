@@ -145,3 +145,18 @@ def test_the_silence_peak_applies_to_silent_frames_only(model):
     plain = ModelEditor(model, SamplerConfig(steps=2, device="cpu")).edit(crops, times + 0.5, mouth, audio)
     raised = editor.edit(crops, times + 0.5, mouth, audio)  # frames at 0.5-0.62 s: silent
     assert not np.array_equal(plain, raised)
+
+
+def test_an_editor_of_a_model_with_references_uses_them():
+    torch.manual_seed(0)
+    model = perturbed(OmniSyncDiT(get_preset("tiny", reference_frames=2)), seed=1)
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
+    assert editor.reference_frames == 2
+    crops, times, mouth, audio = segment(editor)
+    refs = np.random.default_rng(3).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    with_refs = editor.edit(crops, times, mouth, audio, references=refs)
+    assert not np.array_equal(with_refs, editor.edit(crops, times, mouth, audio, references=255 - refs))
+    assert np.array_equal(with_refs, editor.edit(crops, times, mouth, audio, references=refs))
+    with pytest.raises(InputError, match="reference crops"):
+        editor.edit(crops, times, mouth, audio, references=refs[:1])
+    assert ModelEditor(OmniSyncDiT(get_preset("tiny")), SamplerConfig(device="cpu")).reference_frames == 0

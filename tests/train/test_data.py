@@ -1,6 +1,7 @@
 """Training examples: shapes, determinism from the key, shared augmentation, data stream."""
 
 import numpy as np
+import pytest
 import torch
 
 from omnisync_cli.model.config import get_preset
@@ -118,3 +119,38 @@ def test_a_region_scale_outside_the_stored_crop_is_refused():
     for bad in (1.2, 0.1, float("nan")):
         with pytest.raises(ConfigError, match="region_scale"):
             TrainConfig(region_scale=bad).validate()
+
+
+def test_reference_picks_never_fall_in_the_excluded_window():
+    from omnisync_cli.train.data import reference_picks
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        picks = reference_picks(20, 4, rng, range(5, 13))
+        assert len(picks) == 4 and list(picks) == sorted(picks) and len(set(picks)) == 4
+        assert not any(5 <= p < 13 for p in picks)
+    assert set(reference_picks(10, 6, rng, range(2, 8))) <= {0, 1, 8, 9}  # too few: repeats
+    with pytest.raises(ValueError, match="no frame left"):
+        reference_picks(4, 2, rng, range(0, 4))
+
+
+def test_references_are_other_moments_of_the_condition_never_the_target_window(corpus):
+    for c, clip in enumerate(corpus.clips):  # stamp every frame: pixel (0, 0) names it
+        for r, crops in enumerate(clip.crops):
+            crops[:, 0, 0] = np.stack([np.arange(len(crops)), np.full(len(crops), r), np.full(len(crops), c)], 1)
+    kw = dict(flip_prob=0.0, color_jitter=0.0)
+    plain = TrainingExamples(corpus, get_preset("tiny"), TrainConfig(preset="tiny", **kw))
+    refs = TrainingExamples(corpus, get_preset("tiny", reference_frames=2),
+                            TrainConfig(preset="tiny", reference_frames=2, **kw))
+    same_rendering = 0
+    for key in [(e, i) for e in range(4) for i in range(len(refs))]:
+        a, b = plain[key], refs[key]
+        assert a["references"].shape[0] == 0 and b["references"].shape == (2, 3, 16, 16)
+        assert all(torch.equal(a[k], b[k]) for k in a if k != "references")  # the other draws are the same
+        condition, target = b["condition_segment"].tolist(), b["target_segment"].tolist()
+        for ref in b["references"]:
+            frame, rendering, clip = torch.round((ref[:, 0, 0] + 1) * 127.5).int().tolist()
+            assert (clip, rendering) == tuple(condition[:2])  # a moment of the condition's rendering
+            if (clip, rendering) == tuple(target[:2]):
+                same_rendering += 1
+                assert not target[2] <= frame < target[2] + 4  # never the target's own frames
+    assert same_rendering  # the arbitrary branch took the target's own rendering at times
