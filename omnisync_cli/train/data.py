@@ -175,11 +175,13 @@ class TrainingExamples(Dataset):
             return torch.full((f, MOUTH_PARAMETERS), float("nan"))
         return torch.from_numpy(np.asarray(known[seg.rendering][seg.start:seg.start + f], np.float32))
 
-    def reference_crops(self, target: Segment, condition: Segment, rng: np.random.Generator) -> np.ndarray:
+    def reference_crops(self, target: Segment, condition: Segment, rng: np.random.Generator,
+                        count: int | None = None) -> np.ndarray:
         """(K, S, S, 3) uint8 crops of the condition's rendering at random moments: what a dub
         gives as references (the source video at other times). Frames of the target window
-        are never taken from the target's own rendering."""
-        f, k = self.model_config.segment_frames, self.model_config.reference_frames
+        are never taken from the target's own rendering. K: `count`, else the model's."""
+        f = self.model_config.segment_frames
+        k = self.model_config.reference_frames if count is None else count
         crops = self.clip(condition.clip).crops[condition.rendering]
         same = (condition.clip, condition.rendering) == (target.clip, target.rendering)
         picks = reference_picks(len(crops), k, rng, range(target.start, target.start + f) if same else range(0))

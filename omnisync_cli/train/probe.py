@@ -63,7 +63,8 @@ def audio_probe(model, dataset, pairs: list[tuple[Segment, Segment]], sigma: flo
     refs = None  # a model with reference frames gets them from the source's rendering, as in a dub
     if model.config.reference_frames:
         picks = np.random.default_rng(seed)
-        refs = torch.stack([to_model_range(dataset.reference_crops(t, s, picks)) for s, t in pairs]).to(device)
+        refs = torch.stack([to_model_range(dataset.reference_crops(t, s, picks, model.config.reference_frames))
+                            for s, t in pairs]).to(device)
 
     def error(x_sigma: torch.Tensor, clip_audio: torch.Tensor, drop: bool) -> float:
         drop_audio = torch.full((len(pairs),), drop, dtype=torch.bool, device=device)

@@ -174,3 +174,17 @@ def test_training_precision_prefers_native_bf16():
     assert training_precision("cuda", False) == "fp16"
     assert training_precision("cpu", True) == "bf16"
     assert training_precision("cpu", False) == "fp32"  # emulated bf16 is slower than fp32
+
+
+def test_a_run_grows_reference_frames_on_trained_weights_and_trains_them(tmp_path, corpus):
+    """--reference-frames with --init-from: the grown model starts as the trained one, the
+    reference attention learns (its zeroed projections move), and the weights it writes
+    load as a model that takes references."""
+    train(tiny(tmp_path / "base", steps=3), corpus, progress=False)
+    train(tiny(tmp_path / "refs", steps=4, reference_frames=2, init_from=str(tmp_path / "base")), corpus,
+          progress=False)
+    grown = load_model(tmp_path / "refs")
+    assert grown.config.reference_frames == 2
+    assert grown.blocks[0].ref_attn.proj.weight.abs().sum() > 0
+    info = json.loads((tmp_path / "refs" / "training.json").read_text())
+    assert info["config"]["reference_frames"] == 2

@@ -112,6 +112,20 @@ def test_audio_probe_of_a_model_that_copies_the_source_reads_equal(corpus):
         audio_probe(model, dataset, validation_pairs(dataset, 1, 0))
 
 
+def test_audio_probe_gives_a_model_with_references_its_references(corpus):
+    """Probed on a dataset made for a plain model, a model with references still gets them:
+    their attention changes what it predicts."""
+    from tests.model.test_dit import perturbed
+    torch.manual_seed(0)
+    plain = TrainingExamples(corpus, get_preset("tiny"), TrainConfig(preset="tiny"))
+    pairs = validation_pairs(plain, 4, 0)
+    model = perturbed(OmniSyncDiT(get_preset("tiny", reference_frames=2)))
+    with_refs = audio_probe(model, plain, pairs)
+    for block in model.blocks:  # the same network without its reference attention
+        block.ref_attn = None
+    assert with_refs["dub_own"] != audio_probe(model, plain, pairs)["dub_own"]
+
+
 def test_training_with_the_sync_loss_logs_the_probe_and_keeps_the_expert(tmp_path, corpus):
     torch.manual_seed(0)
     expert = SyncExpert(tiny_expert_config(), audio_channels=20)
