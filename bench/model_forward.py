@@ -84,10 +84,13 @@ def main() -> None:
     x = torch.randn(2, f, 3, s, s)  # cond + uncond of one segment, as one batch
     audio = torch.randn(2, f, w, c)
     drop = torch.tensor([False, True])
+    k = cfg.reference_frames  # a model with reference frames gets them, as in a dub
+    refs = torch.randn(2, k, 3, s, s) if k else None
     with torch.no_grad():
-        t_fwd = timed(lambda: model(x, torch.full((2,), 0.5), x, audio, drop_audio=drop), args.repeats)
-    print(f"guided forward (cond+uncond batched, {f} frames): {t_fwd * 1000:.1f} ms per segment, "
-          f"{t_fwd / f * 1000:.1f} ms per frame per step")
+        t_fwd = timed(lambda: model(x, torch.full((2,), 0.5), x, audio, drop_audio=drop, references=refs),
+                      args.repeats)
+    print(f"guided forward (cond+uncond batched, {f} frames{f', {k} reference frames' if k else ''}): "
+          f"{t_fwd * 1000:.1f} ms per segment, {t_fwd / f * 1000:.1f} ms per frame per step")
     if args.int8:
         time_int8(model, x, audio, drop, t_fwd, args.repeats)
     if args.compile:
@@ -100,7 +103,8 @@ def main() -> None:
     ab = torch.randn(b, f, w, c)
 
     def step() -> None:
-        loss = cfm_loss(model, xb, torch.rand(b), torch.randn_like(xb), source=src, audio=ab)
+        loss = cfm_loss(model, xb, torch.rand(b), torch.randn_like(xb), source=src, audio=ab,
+                        **({"references": torch.randn(b, k, 3, s, s)} if k else {}))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
