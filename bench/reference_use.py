@@ -18,6 +18,10 @@ oracle's and worse with another character's; one that ignores them reads the sam
 for STEPS batches of 8 at `--lr` with the run's own loss weights (training.json beside the
 weights; no sync loss), save it to `--out`, and probe that: whether the attention can learn to
 use the references at all when nothing else moves.
+
+`--hide-source-mouth`: in the fit and the probe, the source clip's mouth box (`HIDDEN_SIDE` of the
+crop around each frame's mouth centre) is filled with the frame's mean colour, so the references
+are the only place where this character's mouth can be seen: does the attention read them then?
 """
 
 import argparse
@@ -41,7 +45,22 @@ from omnisync_cli.train.samples import validation_pairs
 from markdown_out import emit  # bench/markdown_out.py
 
 
-def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed: int = 7) -> list[float]:
+HIDDEN_SIDE = 0.4  # side of the hidden mouth box, as a share of the crop
+
+
+def hide_mouth(clips: torch.Tensor, mouth_xy: torch.Tensor) -> torch.Tensor:
+    """(B, F, 3, S, S) clips with a box of HIDDEN_SIDE around each frame's mouth (B, F, 2 in
+    [0, 1]) filled with that frame's mean colour."""
+    s = clips.shape[-1]
+    centres = (torch.arange(s, dtype=torch.float32) + 0.5) / s
+    inside_x = (centres[None, None, None, :] - mouth_xy[..., 0, None, None]).abs() <= HIDDEN_SIDE / 2
+    inside_y = (centres[None, None, :, None] - mouth_xy[..., 1, None, None]).abs() <= HIDDEN_SIDE / 2
+    box = (inside_x & inside_y)[:, :, None]  # (B, F, 1, S, S)
+    return torch.where(box, clips.mean(dim=(-2, -1), keepdim=True), clips)
+
+
+def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed: int = 7,
+                   hide: bool = False) -> list[float]:
     """Train the reference attention alone (the rest frozen); returns the loss per step."""
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith("reference_") or ".ref_attn." in name)
@@ -56,7 +75,8 @@ def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed
         weight = loss_weights(b["sigma"], b["mouth_xy"], size, cfg.loss_weighting, cfg.mouth_loss_weight,
                               cfg.mouth_loss_radius)
         x_sigma = noise_path(b["x"], b["noise"], b["sigma"])
-        v = model(x_sigma, b["sigma"], source=b["source"], audio=b["audio"], text=b["text"],
+        source = hide_mouth(b["source"], b["mouth_xy"]) if hide else b["source"]
+        v = model(x_sigma, b["sigma"], source=source, audio=b["audio"], text=b["text"],
                   drop_audio=b["drop_audio"], drop_text=b["drop_text"], references=b["references"])
         loss = velocity_error(v, b["x"], b["noise"], weight)
         optimizer.zero_grad(set_to_none=True)
@@ -70,12 +90,16 @@ def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed
 
 
 @torch.no_grad()
-def reference_errors(model, dataset: TrainingExamples, pairs) -> dict[str, float]:
-    """Mouth error x 1000 of the dub-start prediction with each kind of references."""
+def reference_errors(model, dataset: TrainingExamples, pairs, hide: bool = False) -> dict[str, float]:
+    """Mouth error x 1000 of the dub-start prediction with each kind of references (and the
+    source's mouth hidden with `hide`; the no-op error is always the visible source's)."""
     sources = torch.stack([to_model_range(dataset.segment_crops(s)) for s, _ in pairs])
     targets = torch.stack([to_model_range(dataset.segment_crops(t)) for _, t in pairs])
     audio = torch.stack([dataset.segment_audio(t) for _, t in pairs])
     mouth = torch.from_numpy(np.stack([dataset.segment_mouth(t) for _, t in pairs]))
+    noop = 1000 * mouth_error(sources, targets, mouth)
+    if hide:
+        sources = hide_mouth(sources, mouth)
     k, f = model.config.reference_frames, model.config.segment_frames
     picks = np.random.default_rng(0)
     own = torch.stack([to_model_range(dataset.reference_crops(t, s, picks, k)) for s, t in pairs])
@@ -86,7 +110,7 @@ def reference_errors(model, dataset: TrainingExamples, pairs) -> dict[str, float
     text = torch.zeros(len(pairs), model.config.text_dim)
     kinds = {"no-op": None, "own references": own, "none": None, "another clip's": own.roll(1, dims=0),
              "target frames (oracle)": oracle}
-    out = {"no-op": 1000 * mouth_error(sources, targets, mouth)}
+    out = {"no-op": noop}
     for name, refs in list(kinds.items())[1:]:
         v = model(x_sigma, level, sources, audio, text, drop_audio=torch.zeros(len(pairs), dtype=torch.bool),
                   drop_text=torch.ones(len(pairs), dtype=torch.bool), references=refs)
@@ -102,6 +126,7 @@ def main() -> None:
     parser.add_argument("--fit-references", type=int, default=0, metavar="STEPS")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--out", type=Path, default=None, help="where --fit-references saves its model")
+    parser.add_argument("--hide-source-mouth", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
@@ -116,18 +141,21 @@ def main() -> None:
     if args.fit_references:
         if args.out is None:
             parser.error("--fit-references needs --out")
-        fit_references(model, dataset, args.fit_references, args.lr)
+        fit_references(model, dataset, args.fit_references, args.lr, hide=args.hide_source_mouth)
         save_model(model, args.out)
         probed = args.out
-    errors = reference_errors(model, dataset, validation_pairs(dataset, args.pairs, 0))
+    errors = reference_errors(model, dataset, validation_pairs(dataset, args.pairs, 0), args.hide_source_mouth)
     fitted = f", its reference attention then trained alone for {args.fit_references} steps at lr {args.lr:g}" \
         if args.fit_references else ""
     lines = ["# Does the model read its references?", "",
              f"`python bench/reference_use.py {' '.join(map(str, args.corpus))} --weights {args.weights} "
              f"--pairs {args.pairs}" + (f" --fit-references {args.fit_references} --lr {args.lr:g} --out {args.out}"
-                                         if args.fit_references else "") + "`",
+                                         if args.fit_references else "")
+             + (" --hide-source-mouth" if args.hide_source_mouth else "") + "`",
              f"(`{probed}`{fitted}): mouth error x 1000 of the one-step prediction at sigma {PROBE_SIGMA} from "
-             "the noised source, own audio, on the training log's probe pairs.", "",
+             "the noised source, own audio, on the training log's probe pairs"
+             + (" (the source's mouth hidden; the no-op is the visible source's)" if args.hide_source_mouth else "")
+             + ".", "",
              "| " + " | ".join(errors) + " |", "|" + "---|" * len(errors),
              "| " + " | ".join(f"{v:.2f}" for v in errors.values()) + " |"]
     emit(lines, args.write)

@@ -181,8 +181,9 @@ def test_a_run_grows_reference_frames_on_trained_weights_and_trains_them(tmp_pat
     reference attention learns (its zeroed projections move), and the weights it writes
     load as a model that takes references."""
     train(tiny(tmp_path / "base", steps=3), corpus, progress=False)
-    train(tiny(tmp_path / "refs", steps=4, reference_frames=2, init_from=str(tmp_path / "base")), corpus,
-          progress=False)
+    with pytest.warns(UserWarning, match="new to it"):  # the grown reference attention starts fresh
+        train(tiny(tmp_path / "refs", steps=4, reference_frames=2, init_from=str(tmp_path / "base")), corpus,
+              progress=False)
     grown = load_model(tmp_path / "refs")
     assert grown.config.reference_frames == 2
     assert grown.blocks[0].ref_attn.proj.weight.abs().sum() > 0
