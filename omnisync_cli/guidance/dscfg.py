@@ -21,11 +21,11 @@ GUIDANCE_MODES = ("ds", "static", "none")
 @dataclass(frozen=True)
 class GuidanceConfig:
     mode: str = "ds"  # ds: Eq. 7-9; static: w_peak everywhere and at every step; none: conditional only
-    # Measured on the trained default model (weights/cpu-small/README.md; bench/results/
-    # quality, ds-peak2, guidance-sweep): on 9 held-out clips peak 2 gives mouth PSNR 29.17 dB
-    # against 28.97 for peak 4 (no-op 28.62), all 9 clips within 1 dB of the no-op (8 at
-    # peak 4) and less flicker (1.16 vs 1.19); on 6 of them peak 6 falls to 28.83 and static 6
-    # to 26.55. Hence peak 2 (the paper's large model used more). w_base 1
+    # Measured on the shipped stage-6 model (bench/results/change-weight/, tuning split, 8
+    # clips): peak 2 gives mouth PSNR 32.70 dB and flicker 1.076, peak 4 31.17 dB and 1.144
+    # (no-op 34.68) while syncing more (R 1.11 vs 0.82); the older models' sweeps
+    # (bench/results/quality, ds-peak2, guidance-sweep) chose the same. Hence peak 2 (the
+    # paper's large model used more): fidelity is the target furthest off. w_base 1
     # leaves the face outside the mouth at the plain conditional prediction; s 0.15 of the
     # region side puts the half-maximum ring (1.18 s = 0.18) about at the lip corners of a
     # mouth a third of the region wide; gamma 1.5 is the paper's.
