@@ -61,6 +61,7 @@ from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, ana
                                        working_track)
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
+from omnisync_cli.pipeline.references import spread
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.train.config import TrainConfig, preset_and_grown_parts
 from omnisync_cli.train.data import ClipData
@@ -223,8 +224,8 @@ def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, w
     """`crops` dubbed with `waveform` (frame j at j / fps) in the editor's overlapping segments."""
     features = editor.prepare_audio(waveform)
     items = [SegmentItem(crops[j], j / fps, mouth_xy[j]) for j in range(len(crops))]
-    k = editor.reference_frames  # spread over the piece, as pipeline.references spreads them over a video
-    pictures = {"references": crops[((np.arange(k) + 0.5) * len(crops) / k).astype(int)]} if k else {}
+    k = editor.reference_frames  # spread over the piece, as a dub spreads them over the video
+    pictures = {"references": crops[spread(len(crops), k)]} if k else {}
 
     def edit(crops, times, mouth):
         return editor.edit(crops, times, mouth, features, **pictures)

@@ -18,13 +18,19 @@ from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.window import crop_from_window, window_of
 
 
-def reference_indices(track: MouthTrack, count: int) -> np.ndarray:
-    """(count,) source frame indices at the middles of `count` equal shares of the frames the
-    track edits (repeats when it edits fewer); empty when it edits none."""
-    editable = np.array([k for k in range(len(track)) if track.edits(k)], dtype=int)
-    if len(editable) == 0 or count <= 0:
+def spread(n: int, count: int) -> np.ndarray:
+    """(count,) positions in range(n) at the middles of `count` equal shares (repeats when n <
+    count); empty when n or count is 0."""
+    if n <= 0 or count <= 0:
         return np.zeros(0, dtype=int)
-    return editable[((np.arange(count) + 0.5) * len(editable) / count).astype(int)]
+    return ((np.arange(count) + 0.5) * n / count).astype(int)
+
+
+def reference_indices(track: MouthTrack, count: int) -> np.ndarray:
+    """(count,) source frame indices spread over the frames the track edits; empty when it
+    edits none."""
+    editable = np.arange(len(track)) if track.edit is None else np.flatnonzero(track.edit)
+    return editable[spread(len(editable), count)]
 
 
 def reference_crops(video: Path, track: MouthTrack, size: int, count: int) -> np.ndarray | None:

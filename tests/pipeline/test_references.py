@@ -8,10 +8,16 @@ from omnisync_cli.face.track import constant_track
 from omnisync_cli.face.region import RegionBox
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
-from omnisync_cli.pipeline.references import reference_crops, reference_indices
+from omnisync_cli.pipeline.references import reference_crops, reference_indices, spread
 from omnisync_cli.pipeline.window import crop_from_window, window_of
 from omnisync_cli.media.video import VideoReader
 from tests.pipeline.test_dub import FIXED_REGION, clip  # noqa: F401 (the fixture)
+
+
+def test_spread_takes_the_middles_of_equal_shares():
+    assert spread(20, 4).tolist() == [2, 7, 12, 17]
+    assert spread(3, 6).tolist() == [0, 0, 1, 1, 2, 2]  # repeats when there are fewer
+    assert len(spread(0, 3)) == 0 and len(spread(5, 0)) == 0
 
 
 def test_reference_indices_spread_over_the_edited_frames_only():
