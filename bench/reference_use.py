@@ -19,7 +19,7 @@ for STEPS batches of 8 at `--lr` with the run's own loss weights (training.json 
 weights; no sync loss), save it to `--out`, and probe that: whether the attention can learn to
 use the references at all when nothing else moves.
 
-`--hide-source-mouth`: in the fit and the probe, the source clip's mouth box (`HIDDEN_SIDE` of the
+`--hide-source-mouth`: in the fit and the probe, the source clip's mouth box (`model.mouth_hiding.HIDDEN_SIDE` of the
 crop around each frame's mouth centre) is filled with the frame's mean colour, so the references
 are the only place where this character's mouth can be seen: does the attention read them then?
 """
@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, default_collate
 
 from omnisync_cli.diffusion.flow import noise_path, velocity_error
 from omnisync_cli.model.dit import clean_estimate
+from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.corpus import open_corpus
@@ -43,20 +44,6 @@ from omnisync_cli.train.probe import PROBE_SIGMA, mouth_error
 from omnisync_cli.train.samples import validation_pairs
 
 from markdown_out import emit  # bench/markdown_out.py
-
-
-HIDDEN_SIDE = 0.4  # side of the hidden mouth box, as a share of the crop
-
-
-def hide_mouth(clips: torch.Tensor, mouth_xy: torch.Tensor) -> torch.Tensor:
-    """(B, F, 3, S, S) clips with a box of HIDDEN_SIDE around each frame's mouth (B, F, 2 in
-    [0, 1]) filled with that frame's mean colour."""
-    s = clips.shape[-1]
-    centres = (torch.arange(s, dtype=torch.float32) + 0.5) / s
-    inside_x = (centres[None, None, None, :] - mouth_xy[..., 0, None, None]).abs() <= HIDDEN_SIDE / 2
-    inside_y = (centres[None, None, :, None] - mouth_xy[..., 1, None, None]).abs() <= HIDDEN_SIDE / 2
-    box = (inside_x & inside_y)[:, :, None]  # (B, F, 1, S, S)
-    return torch.where(box, clips.mean(dim=(-2, -1), keepdim=True), clips)
 
 
 def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed: int = 7,

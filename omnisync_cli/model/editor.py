@@ -22,6 +22,7 @@ from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
 from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.model.weights import load_model
 
@@ -47,6 +48,10 @@ class SamplerConfig:
     # DS-CFG peak on frames where the new speech is silent (media.loudness), where the mouth
     # must close; None: w_peak everywhere.
     silence_peak: float | None = None
+    # Hide a box around the source's mouth from the model (model.mouth_hiding), as in training
+    # examples with `hide_mouth_share`: the mouth is drawn from the audio and the reference
+    # frames, not copied from the source. The gate, when on, still falls back to the source.
+    hide_mouth: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 < self.tau <= 1.0:
@@ -147,10 +152,11 @@ class ModelEditor:
         tau = self.sampler.tau
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
+        shown = hide_mouth(source, mouth.to(self.device)) if self.sampler.hide_mouth else source
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
-                                source=source, audio=windows, text=text, attribution=attribution,
+                                source=shown, audio=windows, text=text, attribution=attribution,
                                 frame_peak=self._silence_peaks(audio, frame_times), references=refs)
-        x = progressive_init(source, tau, noise)
+        x = progressive_init(shown, tau, noise)
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))
         if attribution is not None:

@@ -75,6 +75,10 @@ class TrainConfig:
     # noised target (diffusion.flow.source_start_noise): the input a dub's first step sees
     # (Eq. 5), without the target's faint mouth to copy. 0: off (Eq. 2 as written).
     source_start_sigma: float = 0.0
+    # Share of examples whose source has a box around its mouth hidden (model.mouth_hiding):
+    # the mouth must then come from the audio and the reference frames, not from a copy of
+    # the source. 0: never (the paper's mask-free training).
+    hide_mouth_share: float = 0.0
     # Train on the central part of every stored crop: a working region of this x the one the
     # corpus stored (1.0 x the face width), as the dub's DubOptions.region_scale (0.8) frames
     # it; the mouth positions and the sync loss's mouth glimpse follow. 1: the stored crops.
@@ -126,6 +130,7 @@ class TrainConfig:
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
             (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
+            (0 <= self.hide_mouth_share <= 1, "hide_mouth_share must be in [0, 1]"),
             (0.3 <= self.region_scale <= 1, "region_scale must be in [0.3, 1] (a part of the stored crop)"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,

@@ -23,6 +23,7 @@ from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import MOUTH_PARAMETERS
+from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.schedules import sigma_sampler
@@ -206,18 +207,21 @@ class TrainingExamples(Dataset):
 
         x = to_model_range(self.segment_crops(target))  # (F, 3, S, S)
         source = to_model_range(self.segment_crops(condition))  # (F, 3, S, S)
-        mouth = self.segment_mouth(target)  # (F, 2)
+        mouth, source_mouth = self.segment_mouth(target), self.segment_mouth(condition)  # (F, 2) each
         # (K, 3, S, S); drawn after every other choice, so that the rest of an example does
         # not depend on whether the model takes references
         refs = (to_model_range(self.reference_crops(target, condition, rng)) if mcfg.reference_frames
                 else torch.zeros(0, *x.shape[1:]))
-        if flip:  # the same mirror on target, condition, references and mouth track
+        hidden = bool(rng.random() < cfg.hide_mouth_share)  # the last draw, for the same reason
+        if flip:  # the same mirror on target, condition, references and mouth tracks
             x, source, refs = x.flip(-1), source.flip(-1), refs.flip(-1)
-            mouth = np.stack([1.0 - mouth[:, 0], mouth[:, 1]], axis=1)
+            mouth, source_mouth = (np.stack([1.0 - m[:, 0], m[:, 1]], axis=1) for m in (mouth, source_mouth))
         if cfg.color_jitter > 0:  # the same colour change on all
             x, source = color_jitter(x, *jitter), color_jitter(source, *jitter)
             if len(refs):
                 refs = color_jitter(refs, *jitter)
+        if hidden:  # before the noise: a pseudo-pair's start is then the hidden source, as in a dub
+            source = hide_mouth(source, torch.from_numpy(source_mouth.astype(np.float32)))
         text = self.text(target)
         if text is None:  # no prompt: the learned null text, as at inference
             text, drop_text = torch.zeros(mcfg.text_dim), True
@@ -237,6 +241,7 @@ class TrainingExamples(Dataset):
             "mouth_xy": torch.from_numpy(mouth.astype(np.float32)),
             "visemes": self.segment_visemes(target),  # (F, 5), NaN if unknown; symmetric under flip
             "pseudo": torch.tensor(branch == "pseudo"),
+            "mouth_hidden": torch.tensor(hidden),
             "target_segment": torch.tensor([target.clip, target.rendering, target.start]),
             "condition_segment": torch.tensor([condition.clip, condition.rendering, condition.start]),
         }

@@ -160,3 +160,16 @@ def test_an_editor_of_a_model_with_references_uses_them():
     with pytest.raises(InputError, match="reference crops"):
         editor.edit(crops, times, mouth, audio, references=refs[:1])
     assert ModelEditor(OmniSyncDiT(get_preset("tiny")), SamplerConfig(device="cpu")).reference_frames == 0
+
+
+def test_hide_mouth_shows_the_model_nothing_of_the_sources_mouth(model):
+    """Shuffling the pixels inside the mouth box (same frame mean) changes nothing the model
+    sees with hide_mouth, and changes the edit without it."""
+    crops, times, mouth, audio = segment(ModelEditor(model, SamplerConfig(device="cpu")))
+    shuffled = crops.copy()
+    box = shuffled[:, 6:10, 6:10]  # the 0.4 box around the centre of a 16 px crop: rows/cols 5-10
+    shuffled[:, 6:10, 6:10] = box[:, ::-1, ::-1]
+    for hide, same in ((True, True), (False, False)):
+        editor = ModelEditor(model, SamplerConfig(device="cpu", hide_mouth=hide))
+        a, b = editor.edit(crops, times, mouth, audio), editor.edit(shuffled, times, mouth, audio)
+        assert np.array_equal(a, b) == same

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from omnisync_cli.data.pairs import Segment
 from omnisync_cli.model.config import get_preset
+from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import StreamSampler, TrainingExamples
 
@@ -154,3 +156,29 @@ def test_references_are_other_moments_of_the_condition_never_the_target_window(c
                 same_rendering += 1
                 assert not target[2] <= frame < target[2] + 4  # never the target's own frames
     assert same_rendering  # the arbitrary branch took the target's own rendering at times
+
+
+def test_hidden_examples_hide_the_conditions_mouth_and_nothing_else(corpus):
+    kw = dict(pair_threshold=0.1, source_start_sigma=0.5, flip_prob=1.0)  # the box mirrors with the clip
+    plain, hiding = dataset(corpus, **kw), dataset(corpus, hide_mouth_share=1.0, **kw)
+    half = dataset(corpus, hide_mouth_share=0.5, **kw)
+    started = 0
+    for key in [(0, i) for i in range(12)]:
+        a, b = plain[key], hiding[key]
+        assert bool(b["mouth_hidden"]) and not bool(a["mouth_hidden"])
+        assert all(torch.equal(a[k], b[k]) for k in a if k not in ("source", "noise", "mouth_hidden"))
+        clip, rendering, start = b["condition_segment"].tolist()
+        mouth = plain.segment_mouth(Segment(clip, rendering, start))  # the condition's own track
+        mouth[:, 0] = 1.0 - mouth[:, 0]
+        expected = hide_mouth(a["source"], torch.from_numpy(mouth.astype(np.float32)))
+        torch.testing.assert_close(b["source"], expected)
+        assert not torch.equal(a["source"], b["source"])
+        s = float(a["sigma"])
+        if bool(a["pseudo"]) and s >= 0.5:  # a dub's start: the noised *hidden* source
+            # both start at (1 - s) * source + s * the same draw, from their own source
+            torch.testing.assert_close(s * (b["noise"] - a["noise"]), (1 - s) * (b["source"] - a["source"]),
+                                       atol=1e-5, rtol=0)
+            started += 1
+    assert started
+    shares = [bool(half[(e, i)]["mouth_hidden"]) for e in range(3) for i in range(len(half))]
+    assert 0.2 < np.mean(shares) < 0.8
