@@ -175,6 +175,33 @@ def frozen_sync_expert(config: TrainConfig, model_config: ModelConfig, device: t
     return expert
 
 
+def batch_loss(net: torch.nn.Module, model: OmniSyncDiT, batch: dict, config: TrainConfig,
+               expert: SyncExpert | None) -> torch.Tensor:
+    """The training loss of one batch (TrainingExamples' keys): Eq. 2 with the run's loss
+    weights, plus the sync-expert and viseme losses the run asks for. `net` is the model or
+    its DDP wrapper; `expert` the frozen sync expert (None without a sync loss)."""
+    model_config = model.config
+    weight = loss_weights(batch["sigma"], batch["mouth_xy"], model_config.region_size,
+                          config.loss_weighting, config.mouth_loss_weight, config.mouth_loss_radius)
+    if config.change_loss_weight > 0:
+        weight = weight * change_weight_map(batch["x"], batch["source"], batch["pseudo"],
+                                            config.change_loss_weight)
+    x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
+    v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
+            text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
+            references=batch["references"] if model_config.reference_frames else None)
+    loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
+    if expert is not None:
+        # The expert's span is a share of a 1.0 region: of a smaller crop, more.
+        glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),
+                                  batch["mouth_xy"], expert.config.mouth_span / config.region_scale,
+                                  expert.config.mouth_px)
+        loss = loss + config.sync_loss_weight * sync_loss(expert, glimpses, batch["audio"], ~batch["drop_audio"])
+    if config.viseme_loss_weight > 0:
+        loss = loss + config.viseme_loss_weight * viseme_loss(model.audio_visemes(batch["audio"]), batch["visemes"])
+    return loss
+
+
 def _bar(enabled: bool) -> Progress:
     return Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("{task.fields[info]}"), TimeRemainingColumn(), disable=not enabled)
@@ -272,27 +299,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             model.train()
             with autocast(device, amp_dtype):
-                weight = loss_weights(batch["sigma"], batch["mouth_xy"], model_config.region_size,
-                                      config.loss_weighting, config.mouth_loss_weight,
-                                      config.mouth_loss_radius)
-                if config.change_loss_weight > 0:
-                    weight = weight * change_weight_map(batch["x"], batch["source"], batch["pseudo"],
-                                                        config.change_loss_weight)
-                x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
-                v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
-                        text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
-                        references=batch["references"] if model_config.reference_frames else None)
-                loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
-                if expert is not None:
-                    # The expert's span is a share of a 1.0 region: of a smaller crop, more.
-                    glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),
-                                              batch["mouth_xy"], expert.config.mouth_span / config.region_scale,
-                                              expert.config.mouth_px)
-                    loss = loss + config.sync_loss_weight * sync_loss(
-                        expert, glimpses, batch["audio"], ~batch["drop_audio"])
-                if config.viseme_loss_weight > 0:
-                    loss = loss + config.viseme_loss_weight * viseme_loss(
-                        model.audio_visemes(batch["audio"]), batch["visemes"])
+                loss = batch_loss(net, model, batch, config, expert)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if config.grad_clip > 0:
