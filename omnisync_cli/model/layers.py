@@ -19,7 +19,7 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 
 def sincos_1d(dim: int, positions: torch.Tensor) -> torch.Tensor:
     """(len(positions), dim) fixed sin-cos embedding, as in "Attention is all you need"."""
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(dim // 2, dtype=torch.float64) / (dim // 2))
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(dim // 2, dtype=torch.float64, device=positions.device) / (dim // 2))
     angles = positions.double()[:, None] * freqs[None]  # (P, dim/2)
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1).float()
 

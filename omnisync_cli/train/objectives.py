@@ -39,7 +39,7 @@ def mouth_weight_map(mouth_xy: torch.Tensor, size: int, strength: float, radius:
     pixel centre's distance to it in the same units, so `radius` is a fraction of the crop.
     strength 0 gives all ones.
     """
-    coords = (torch.arange(size, dtype=torch.float32) + 0.5) / size  # pixel centres
+    coords = (torch.arange(size, dtype=torch.float32, device=mouth_xy.device) + 0.5) / size  # pixel centres
     dx = coords[None, None, None, :] - mouth_xy[..., 0, None, None].float()  # (B, F, 1, S)
     dy = coords[None, None, :, None] - mouth_xy[..., 1, None, None].float()  # (B, F, S, 1)
     bump = torch.exp(-(dx ** 2 + dy ** 2) / (2 * radius ** 2))  # (B, F, S, S)

@@ -124,7 +124,7 @@ def info_nce(video: torch.Tensor, audio: torch.Tensor, temperature: float) -> to
     """Video b's positive is audio b (of 3B candidates); plus audio b -> video b over the B positives."""
     b = video.shape[0]
     logits = video @ audio.T / temperature  # (B, 3B)
-    target = torch.arange(b)
+    target = torch.arange(b, device=video.device)
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits[:, :b].T, target))
 
 
