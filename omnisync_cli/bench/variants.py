@@ -63,8 +63,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(w_peak=6.0))),
     Variant("ds-to-cond", "DS-CFG whose decay ends at the conditional prediction (w -> 1), not the unconditional",
             SamplerConfig(guidance=GuidanceConfig(decay_to="cond"))),
-    Variant("hide-mouth", "the defaults with a box around the source's mouth hidden from the model "
-            "(for models trained with --hide-mouth-share)", SamplerConfig(hide_mouth=True)),
+    Variant("hide-mouth", "the defaults with a box of 0.4 x the region around the source's mouth hidden from "
+            "the model (for models trained with --hide-mouth-share)", SamplerConfig(hide_mouth=0.4)),
+    Variant("hide-mouth-0.5", "the same with a box of 0.5 x the region (training's area at the dub's region scale)",
+            SamplerConfig(hide_mouth=0.5)),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
             SamplerConfig(audio_gate=True)),
     # Speed (the real-time issue): the defaults with fewer sampler steps.

@@ -48,12 +48,16 @@ class SamplerConfig:
     # DS-CFG peak on frames where the new speech is silent (media.loudness), where the mouth
     # must close; None: w_peak everywhere.
     silence_peak: float | None = None
-    # Hide a box around the source's mouth from the model (model.mouth_hiding), as in training
-    # examples with `hide_mouth_share`: the mouth is drawn from the audio and the reference
-    # frames, not copied from the source. The gate, when on, still falls back to the source.
-    hide_mouth: bool = False
+    # Hide a box of this side (a share of the working region) around the source's mouth from
+    # the model (model.mouth_hiding), as in training examples with `hide_mouth_share`: the
+    # mouth is drawn from the audio and the reference frames, not copied from the source. The
+    # gate, when on, still falls back to the source. 0: nothing hidden. Training hides 0.4 of
+    # its crops (1.0 x the face width); a dub's region is 0.8 x, so 0.5 hides the same area.
+    hide_mouth: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.hide_mouth <= 1.0:
+            raise ConfigError(f"hide_mouth (a share of the region) must be in [0, 1], got {self.hide_mouth}")
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"tau must be in (0, 1], got {self.tau}")
         if self.steps < 1:
@@ -152,7 +156,7 @@ class ModelEditor:
         tau = self.sampler.tau
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
-        shown = hide_mouth(source, mouth.to(self.device)) if self.sampler.hide_mouth else source
+        shown = hide_mouth(source, mouth.to(self.device), self.sampler.hide_mouth) if self.sampler.hide_mouth else source
         velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
                                 source=shown, audio=windows, text=text, attribution=attribution,
                                 frame_peak=self._silence_peaks(audio, frame_times), references=refs)

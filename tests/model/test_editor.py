@@ -169,7 +169,9 @@ def test_hide_mouth_shows_the_model_nothing_of_the_sources_mouth(model):
     shuffled = crops.copy()
     box = shuffled[:, 6:10, 6:10]  # the 0.4 box around the centre of a 16 px crop: rows/cols 5-10
     shuffled[:, 6:10, 6:10] = box[:, ::-1, ::-1]
-    for hide, same in ((True, True), (False, False)):
+    for hide, same in ((0.4, True), (0.0, False)):
         editor = ModelEditor(model, SamplerConfig(device="cpu", hide_mouth=hide))
         a, b = editor.edit(crops, times, mouth, audio), editor.edit(shuffled, times, mouth, audio)
         assert np.array_equal(a, b) == same
+    with pytest.raises(ConfigError):
+        SamplerConfig(hide_mouth=1.5)
