@@ -9,7 +9,8 @@ CPU figure beside the GPU's.
 1. The guided forward of one segment (conditional + unconditional batched, as the sampler runs
    it) of the shipped model, in frames of output video per second at the default 2 sampler
    steps and the segments' overlap.
-2. The render stage: `ModelEditor.edit` over every segment of a 10 s 25 fps clip at the
+2. The render stage: `ModelEditor.edit` over the overlapping segments of a 10 s 25 fps clip
+   (`pipeline.segments.edit_in_segments`, as the dub runs them) at the
    defaults (progressive init + DS-CFG, 2 steps), on stand-in crops (smooth random images) and
    stand-in audio features of the shipped frontend's shape; and how far the fp16 and bf16
    edits land from the fp32 edit (PSNR over the crops, 8-bit): a half-precision overflow or
@@ -31,12 +32,14 @@ import numpy as np
 import torch
 
 from markdown_out import emit  # bench/markdown_out.py
+from omnisync_cli.bench.metrics import psnr
 from omnisync_cli.bench.sync import BUNDLED_SYNC_EXPERT, load_sync_expert
 from omnisync_cli.bundled import bundled_weights
 from omnisync_cli.model.audio import AudioFeatures, frontend_rate
 from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_device
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import load_model
+from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.ema import ema_update
 from omnisync_cli.train.loop import batch_loss, training_precision
@@ -104,22 +107,11 @@ def stand_in_clip(size: int, frames: int, seed: int = 0) -> np.ndarray:
 
 def render_clip_edits(editor: ModelEditor, crops: np.ndarray, times: np.ndarray, mouth: np.ndarray,
                       audio: AudioFeatures) -> np.ndarray:
-    """The editor over consecutive segments of the clip (each starting where the last one's
-    new frames end, as the pipeline steps); the edited crops, in order."""
-    f, overlap = editor.segment_frames, editor.overlap_frames
-    out, start = [], 0
-    while start < len(crops):
-        stop = min(start + f, len(crops))
-        first = max(0, stop - f)
-        edited = editor.edit(crops[first:stop], times[first:stop], mouth[first:stop], audio)
-        out.append(edited[start - first:])
-        start = stop if stop == len(crops) else stop - overlap
-    return np.concatenate(out)[: len(crops)]
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    """The editor over the clip's overlapping segments, as the pipeline runs it; the edited crops."""
+    items = [SegmentItem(crops[j], times[j], mouth[j]) for j in range(len(crops))]
+    edits = edit_in_segments(items, lambda c, t, m: editor.edit(c, t, m, audio),
+                             editor.segment_frames, editor.overlap_frames)
+    return np.stack([edited for _, edited in edits])
 
 
 def render_rows(model, device_name: str, precisions: list[str]) -> list[str]:

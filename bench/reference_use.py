@@ -26,20 +26,21 @@ are the only place where this character's mouth can be seen: does the attention 
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, default_collate
 
-from omnisync_cli.diffusion.flow import noise_path, velocity_error
+from omnisync_cli.diffusion.flow import noise_path
 from omnisync_cli.model.dit import clean_estimate
 from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.corpus import open_corpus
 from omnisync_cli.train.data import StreamSampler, TrainingExamples, to_model_range
-from omnisync_cli.train.objectives import loss_weights
+from omnisync_cli.train.loop import batch_loss
 from omnisync_cli.train.probe import PROBE_SIGMA, mouth_error
 from omnisync_cli.train.samples import validation_pairs
 
@@ -52,20 +53,17 @@ def fit_references(model, dataset: TrainingExamples, steps: int, lr: float, seed
     for name, p in model.named_parameters():
         p.requires_grad_(name.startswith("reference_") or ".ref_attn." in name)
     params = [p for p in model.parameters() if p.requires_grad]
-    cfg, size = dataset.config, model.config.region_size
+    # the run's own loss (train.loop.batch_loss) without its sync and viseme terms
+    config = replace(dataset.config, sync_loss_weight=0.0, viseme_loss_weight=0.0)
     loader = DataLoader(dataset, batch_size=8, sampler=StreamSampler(len(dataset), seed), collate_fn=default_collate)
     optimizer = torch.optim.AdamW(params, lr=lr)
     batches, losses = iter(loader), []
     model.train()
     for step in range(steps):
         b = next(batches)
-        weight = loss_weights(b["sigma"], b["mouth_xy"], size, cfg.loss_weighting, cfg.mouth_loss_weight,
-                              cfg.mouth_loss_radius)
-        x_sigma = noise_path(b["x"], b["noise"], b["sigma"])
-        source = hide_mouth(b["source"], b["mouth_xy"]) if hide else b["source"]
-        v = model(x_sigma, b["sigma"], source=source, audio=b["audio"], text=b["text"],
-                  drop_audio=b["drop_audio"], drop_text=b["drop_text"], references=b["references"])
-        loss = velocity_error(v, b["x"], b["noise"], weight)
+        if hide:
+            b["source"] = hide_mouth(b["source"], b["mouth_xy"])
+        loss = batch_loss(model, model, b, config, None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
