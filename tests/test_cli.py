@@ -144,3 +144,26 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
                                  "-q", "--region", "20,14,24,24", *flags])
     assert result.exit_code == 0, result.output
     assert getattr(seen[0], field) == value
+
+
+@pytest.mark.parametrize("command", ["dub", "batch-dub"])
+@pytest.mark.parametrize("flags,value", [([], False), (["--mouth-bank"], True)])
+def test_the_mouth_bank_is_off_unless_asked_for(inputs, monkeypatch, command, flags, value):
+    import omnisync_cli.cli as cli
+    from omnisync_cli.pipeline.editor import PassthroughEditor
+    from omnisync_cli.pipeline import dub as dub_module
+    seen = []
+    real_render = dub_module.render
+    monkeypatch.setattr(cli, "build_editor", lambda passthrough, weights, sampler, prompt: PassthroughEditor())
+    monkeypatch.setattr(dub_module, "render", lambda analysis, audio, output, editor, options, *a, **k:
+                        seen.append(options.mouth_bank) or real_render(analysis, audio, output, editor, options, *a, **k))
+    if command == "dub":
+        args = ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4")]
+    else:
+        videos = inputs / "videos"
+        videos.mkdir()
+        shutil.copy(inputs / "in.mp4", videos / "in.mp4")
+        args = ["batch-dub", str(videos), "--audio", str(inputs / "speech.wav"), "-o", str(inputs / "dubbed")]
+    result = runner.invoke(app, [*args, "-q", "--region", "20,14,24,24", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen and all(v is value for v in seen)

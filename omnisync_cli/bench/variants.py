@@ -27,6 +27,7 @@ class Variant:
     keep_colours: bool = True  # DubOptions.keep_colours
     region_scale: float | None = None  # DubOptions.region_scale; None: the pipeline's default
     keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
+    mouth_bank: bool = False  # DubOptions.mouth_bank
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -39,7 +40,7 @@ class Variant:
         return {"name": self.name, "description": self.description,
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
-                "keep_quiet_source": self.keep_quiet_source}
+                "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -67,6 +68,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "the model (for models trained with --hide-mouth-share)", SamplerConfig(hide_mouth=0.4)),
     Variant("hide-mouth-0.5", "the same with a box of 0.5 x the region (training's area at the dub's region scale)",
             SamplerConfig(hide_mouth=0.5)),
+    Variant("mouth-bank", "the defaults, the network shown the source's own mouth whose speech sounds most like "
+            "the new speech (dub --mouth-bank)", SamplerConfig(), mouth_bank=True),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
             SamplerConfig(audio_gate=True)),
     # Speed (the real-time issue): the defaults with fewer sampler steps.

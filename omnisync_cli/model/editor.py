@@ -21,7 +21,7 @@ from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
-from omnisync_cli.model.dit import OmniSyncDiT
+from omnisync_cli.model.dit import MOUTH_PARAMETERS, OmniSyncDiT
 from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.model.weights import load_model
@@ -130,6 +130,21 @@ class ModelEditor:
             quiet = quiet_at(samples, SAMPLE_RATE, times, 1.0 / FRAME_RATE_FOR_QUIET)
             self._last_features[:] = [key, dataclasses.replace(self.audio_frontend.features(samples), quiet=quiet)]
         return self._last_features[1]
+
+    def audio_features(self, waveform: np.ndarray) -> AudioFeatures:
+        """The frontend's features of another track (the source's own speech), outside the
+        cache `prepare_audio` keeps for the speech being dubbed."""
+        return self.audio_frontend.features(np.ascontiguousarray(waveform, dtype=np.float32))
+
+    def mouth_parameters(self, audio: AudioFeatures, times: np.ndarray) -> np.ndarray:
+        """(T, 5) mouth parameters (open, width, round, teeth, tongue; data.visemes) the
+        network's viseme head reads from the audio at `times` seconds (pipeline.mouth_bank)."""
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(times), 256):
+                windows = windows_at(audio, np.asarray(times[start:start + 256]), self.model.config.audio_window_s)
+                out.append(self.model.audio_visemes(windows[None].to(self.device))[0].float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, MOUTH_PARAMETERS), np.float32)
 
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
              audio: AudioFeatures, references: np.ndarray | None = None) -> np.ndarray:

@@ -36,6 +36,7 @@ from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights
+from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
@@ -61,6 +62,9 @@ class DubOptions:
     # Where the new speech and the source's own speech are both silent, keep the source's
     # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
     keep_quiet_source: bool = True
+    # Before the network edits a frame, lend it the mouth of the source frame whose own speech
+    # sounds most like the new speech there (pipeline.mouth_bank); needs the source's speech.
+    mouth_bank: bool = False
 
 
 @dataclass
@@ -200,12 +204,14 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
         keep = quiet_keep(analysis, plan, waveform, options)
+    with clock("mouth bank"):
+        lend = mouth_lender(analysis, plan, editor, waveform, features, options)
 
     with clock("render"):
         native, rate = load_audio_native(audio)
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf) as writer:
-            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes, keep)
+            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes, keep, lend)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -311,6 +317,28 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray,
     return keep if keep.any() else None
 
 
+def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
+                 options: DubOptions) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
+    """`lend(crops, output_frames, mouth_xy)`: the crops with the source mouths the new speech
+    asks for (pipeline.mouth_bank); None where the option is off, the editor reads no mouths
+    from audio, or the source has no speech to read them from."""
+    if not options.mouth_bank or not hasattr(editor, "mouth_parameters") or not analysis.info.has_audio:
+        return None
+    source = _source_speech(analysis.video)
+    if source is None:
+        return None
+    config = MouthBankConfig()
+    track = working_track(analysis.track, options.region_scale)
+    bank = MouthBank.collect(analysis.video, track, editor.region_size, config.max_frames)
+    if bank is None:
+        return None
+    donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan,
+                         float(analysis.info.fps), config)
+    if donors is None:
+        return None
+    return lambda crops, frames, mouth_xy: bank.lend(crops, mouth_xy, donors[frames], config.max_shift)
+
+
 def _source_speech(video: Path) -> np.ndarray | None:
     """The source video's own audio, or None where it cannot be read (it only guides tracking)."""
     try:
@@ -320,12 +348,13 @@ def _source_speech(video: Path) -> np.ndarray | None:
 
 
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
-                progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None) -> None:
+                progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
+                lend: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles). `features`: the speech's
     `editor.prepare_audio`; `keep`: per output frame, the share that stays the source
-    (`quiet_keep`)."""
+    (`quiet_keep`); `lend`: gives the crops the network sees other source mouths (`mouth_lender`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -336,9 +365,11 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     pictures = {} if references is None else {"references": references}
 
     def edit(crops, times, mouth_xy):
-        if keep is not None and np.all(keep[np.rint(times * float(info.fps)).astype(int)] >= 1):
+        frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
+        if keep is not None and np.all(keep[frames] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
-        edited = editor.edit(crops, times, mouth_xy, features, **pictures)
+        shown = crops if lend is None else lend(crops, frames, mouth_xy)
+        edited = editor.edit(shown, times, mouth_xy, features, **pictures)
         return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:

@@ -175,3 +175,19 @@ def test_hide_mouth_shows_the_model_nothing_of_the_sources_mouth(model):
         assert np.array_equal(a, b) == same
     with pytest.raises(ConfigError):
         SamplerConfig(hide_mouth=1.5)
+
+
+def test_mouth_parameters_are_the_viseme_heads_reading_at_each_time(model):
+    """What the mouth bank matches sounds by (pipeline.mouth_bank)."""
+    from omnisync_cli.model.audio import windows_at
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
+    speech = np.random.default_rng(2).standard_normal(16000).astype(np.float32) * 0.1
+    features = editor.audio_features(speech)
+    times = np.arange(300) / 300.0  # more than one batch of 256
+    params = editor.mouth_parameters(features, times)
+    assert params.shape == (300, 5) and params.dtype == np.float32
+    with torch.no_grad():
+        direct = model.audio_visemes(windows_at(features, times[[0, 299]], model.config.audio_window_s)[None])[0]
+    assert np.allclose(params[[0, 299]], direct.numpy(), atol=1e-5)
+    assert not np.allclose(params[0], params[150])  # the reading follows the audio
+    assert editor.mouth_parameters(features, np.zeros(0)).shape == (0, 5)

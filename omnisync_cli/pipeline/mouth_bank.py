@@ -1,0 +1,198 @@
+"""The mouth bank: the source video's own mouths, lent to the frames whose new speech asks for them.
+
+A video to be dubbed nearly always carries its own speech, so it already shows this very
+character's mouth for many sounds. Before the network edits a frame, the mouth area of its
+source crop is replaced by that of the source frame whose own speech sounds most like the new
+speech at that moment (Video Rewrite, Bregler et al. 1997, did this with triphones). The
+condition clip V_cd the network sees then already shows a mouth for the new sound, in the
+character's own style and colours, and the network's edit starts from it (the paper's path is
+unchanged: progressive init and DS-CFG run on this V_cd). Where the source has no speech, or
+the editor cannot read mouths from audio, nothing is lent.
+
+    bank = MouthBank.collect(video, track, size)               # crops of the source frames
+    donors = bank.donors(editor, source_speech, speech, features, frame_times, plan, fps, config)
+    shown = bank.lend(crops, mouth_xy, donors[output_frames])  # what the network sees
+
+How a donor is chosen, per output frame (`choose_donors`, a Viterbi path over the bank):
+- sound: the distance between the mouth parameters the editor reads from the new speech at
+  the output frame and from the source's own speech at the bank frame (`ModelEditor.
+  mouth_parameters`), plus whether each is silent;
+- pose: the pixel distance between the output frame's own crop and the bank frame's, outside
+  the mouth area, so that a donor's cheeks and chin fit where they are pasted;
+- runs: moving on to the bank frame that follows the last donor is free, any other jump costs
+  `switch_cost`, so donated mouths move as the source's did instead of flickering.
+Both distances are divided by their median, so the weights do not depend on a video's look.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
+from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.media.audio import SAMPLE_RATE
+from omnisync_cli.media.loudness import quiet_at
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.pipeline.window import crop_from_window, window_of
+
+
+@dataclass(frozen=True)
+class MouthBankConfig:
+    # Measured on the tuning split (corpus-v2-bench3, 8 clips; bench/results/mouth-bank/): a
+    # switch cost of 0.1-1 and a pose weight of 0.5-1 gave the same gain; 2+ keeps the source.
+    switch_cost: float = 0.3
+    pose_weight: float = 1.0
+    silence_weight: float = 1.0  # weight of the silent / speaking flag beside the mouth parameters
+    max_frames: int = 2000  # bank frames at most (spread over the video): memory and time bound
+    pose_side: int = 16  # crops are compared shrunk to this side
+    # Below this share of speaking frames the source's own speech cannot tell mouths apart.
+    min_speech_share: float = 0.1
+    max_shift: float = 0.1  # a donor is moved by at most this share of the crop side to fit
+
+
+def bank_indices(editable: np.ndarray, max_frames: int) -> np.ndarray:
+    """Source frame indices of the bank: the frames the dub may edit, thinned evenly to at
+    most `max_frames` (runs of consecutive frames survive when they fit)."""
+    frames = np.flatnonzero(editable)
+    if len(frames) <= max_frames:
+        return frames
+    return frames[np.linspace(0, len(frames) - 1, max_frames).round().astype(int)]
+
+
+def pose_vectors(crops: np.ndarray, side: int) -> np.ndarray:
+    """(N, side * side * 3) float32: each crop shrunk to `side` with its mouth area (data.
+    mouth_swap's ellipse at the crop centre, where the track puts the mouth) blanked."""
+    keep = (1.0 - mouth_mask(side, (0.5, 0.5)))[..., None]
+    small = np.stack([cv2.resize(c, (side, side), interpolation=cv2.INTER_AREA) for c in crops])
+    return (small.astype(np.float32) * keep).reshape(len(crops), -1)
+
+
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) squared Euclidean distances between the rows of a and b."""
+    aa = (a * a).sum(1)[:, None]
+    bb = (b * b).sum(1)[None, :]
+    return np.maximum(aa + bb - 2.0 * a @ b.T, 0.0)
+
+
+def normalised(d: np.ndarray) -> np.ndarray:
+    """d divided by its median (by its mean where the median is 0; as is where both are)."""
+    scale = float(np.median(d)) or float(d.mean())
+    return d / scale if scale > 0 else d
+
+
+def choose_donors(cost: np.ndarray, follows: np.ndarray, switch_cost: float) -> np.ndarray:
+    """(T,) bank indices minimising sum_t cost[t, n_t] + switch_cost * [n_t is not the bank
+    frame that follows n_{t-1}] (Viterbi). cost: (T, N); follows[n]: True where bank frame n
+    is the source frame right after bank frame n - 1."""
+    t_len, n = cost.shape
+    if t_len == 0:
+        return np.zeros(0, dtype=int)
+    total = cost[0].astype(np.float64)
+    back = np.empty((t_len, n), dtype=np.int32)
+    back[0] = np.arange(n)
+    for t in range(1, t_len):
+        best = int(total.argmin())
+        run = np.full(n, np.inf)
+        run[1:] = np.where(follows[1:], total[:-1], np.inf)
+        jump = total[best] + switch_cost
+        take_run = run <= jump
+        back[t] = np.where(take_run, np.arange(n) - 1, best)
+        total = np.minimum(run, jump) + cost[t]
+    path = np.empty(t_len, dtype=int)
+    path[-1] = int(total.argmin())
+    for t in range(t_len - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+class MouthBank:
+    """Working-region crops of the source frames (`indices`) and their mouth centres."""
+
+    def __init__(self, indices: np.ndarray, crops: np.ndarray, mouth_xy: np.ndarray):
+        self.indices, self.crops, self.mouth_xy = indices, crops, mouth_xy
+
+    @classmethod
+    def collect(cls, video: Path, track: MouthTrack, size: int, max_frames: int) -> "MouthBank | None":
+        """One decoding pass; None where the track edits no frame."""
+        editable = np.ones(len(track), bool) if track.edit is None else np.asarray(track.edit, bool)
+        indices = bank_indices(editable, max_frames)
+        if len(indices) == 0:
+            return None
+        wanted = set(int(k) for k in indices)
+        crops = {}
+        with VideoReader(video) as reader:
+            for k, frame in enumerate(reader.iter_frames()):
+                if k > indices[-1]:
+                    break
+                if k in wanted:
+                    box = track.box(k)
+                    crops[k] = crop_from_window(window_of(frame.planes, box, size), box, size)
+        indices = np.array([k for k in indices if k in crops], dtype=int)
+        if len(indices) == 0:
+            return None
+        return cls(indices, np.stack([crops[int(k)] for k in indices]),
+                   np.stack([track.mouth_in_box(int(k)) for k in indices]).astype(np.float32))
+
+    def donors(self, editor, source_speech: np.ndarray, speech: np.ndarray, speech_features,
+               source_times: np.ndarray, plan: np.ndarray, fps: float, config: MouthBankConfig) -> np.ndarray | None:
+        """(len(plan),) bank index lent to each output frame, or None where the source's own
+        speech is too sparse to read mouths from. `speech`: the new speech (16 kHz) and
+        `speech_features` its `editor.prepare_audio`; `plan`: the output frames' source frames;
+        `source_times`: every source frame's time on the source audio's clock."""
+        bank_times = source_times[self.indices]
+        source_quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
+        if (~source_quiet).mean() < config.min_speech_share:
+            return None
+        output_times = np.arange(len(plan)) / fps
+        new_quiet = quiet_at(speech, SAMPLE_RATE, output_times, 1.0 / fps)
+        new_keys = editor.mouth_parameters(speech_features, output_times)
+        source_keys = editor.mouth_parameters(editor.audio_features(source_speech), bank_times)
+        w = config.silence_weight
+        sound = squared_distances(np.concatenate([new_keys, w * new_quiet[:, None]], 1),
+                                  np.concatenate([source_keys, w * source_quiet[:, None]], 1))
+        # An output frame whose source frame is not in the bank takes the next bank frame's pose.
+        position = np.searchsorted(self.indices, plan).clip(0, len(self.indices) - 1)
+        own = pose_vectors(self.crops, config.pose_side)
+        pose = squared_distances(own[position], own)
+        cost = normalised(sound) + config.pose_weight * normalised(pose)
+        follows = np.zeros(len(self.indices), bool)
+        follows[1:] = np.diff(self.indices) == 1
+        return choose_donors(cost.astype(np.float32), follows, config.switch_cost)
+
+    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
+        """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor
+        moved by `registration` to fit the crop (the tracked mouth centres of the two frames
+        err apart, and a misplaced donor mouth costs more than a wrong one)."""
+        size = crops.shape[1]
+        mouth_xy = np.asarray(mouth_xy, np.float32)
+        outside = 1.0 - mouth_mask(size, (0.5, 0.5))
+        limit = max(1, round(max_shift * size))
+        placed = np.empty_like(mouth_xy)
+        for t, (crop, donor) in enumerate(zip(crops, self.crops[donors])):
+            dx, dy = registration(crop, donor, outside, limit)
+            placed[t] = mouth_xy[t] - np.array([dx, dy], np.float32) / size
+        return swap_mouths(crops, mouth_xy, self.crops[donors], placed)
+
+
+def registration(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> tuple[int, int]:
+    """Whole-pixel shift (dx, dy), each within +-limit, that moves `moving` onto `target` with the
+    least weighted squared difference of their grey levels (weight: (S, S), where to compare)."""
+    a = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    b = cv2.cvtColor(moving, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    b = cv2.copyMakeBorder(b, limit, limit, limit, limit, cv2.BORDER_REFLECT_101)
+    size = a.shape[0]
+
+    def error(dx: int, dy: int) -> float:
+        # the moved image's pixel (y, x) is the original's (y - dy, x - dx)
+        window = b[limit - dy: limit - dy + size, limit - dx: limit - dx + size]
+        return float((weight * (window - a) ** 2).sum())
+
+    best, best_shift = error(0, 0), (0, 0)  # ties (a flat picture) keep the donor where it is
+    for dy in range(-limit, limit + 1):
+        for dx in range(-limit, limit + 1):
+            e = error(dx, dy)
+            if e < best:
+                best, best_shift = e, (dx, dy)
+    return best_shift

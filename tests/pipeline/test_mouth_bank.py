@@ -1,0 +1,158 @@
+"""The mouth bank: the donor path (Viterbi), the registration, the lending, and a dub that lends."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from omnisync_cli.data.mouth_swap import shifted
+from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.region import RegionBox
+from omnisync_cli.face.track import constant_track
+from omnisync_cli.media.audio import SAMPLE_RATE
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline.mouth_bank import (MouthBank, bank_indices, choose_donors, normalised, registration,
+                                               squared_distances)
+from tests.media.clips import tone, write_audio, write_clip
+
+
+def test_choose_donors_takes_each_frames_best_when_switching_is_free():
+    cost = np.array([[0, 5, 5], [5, 5, 0], [5, 0, 5], [0, 5, 5]], np.float32)
+    follows = np.array([False, True, True])
+    assert choose_donors(cost, follows, 0.0).tolist() == [0, 2, 1, 0]
+
+
+def test_choose_donors_follows_a_run_when_a_jump_costs_more_than_it_saves():
+    cost = np.array([[0, 5, 5], [5, 2, 0], [5, 5, 0]], np.float32)  # 0 -> 1 -> 2 costs 0 + 2 + 0
+    follows = np.array([False, True, True])
+    assert choose_donors(cost, follows, 3.0).tolist() == [0, 1, 2]
+    assert choose_donors(cost, follows, 0.5).tolist() == [0, 2, 2]  # two jumps (1) beat the run (2)
+    # without runs in the bank (its frames far apart) every step is a jump: each frame's best
+    assert choose_donors(cost, np.zeros(3, bool), 10.0).tolist() == [0, 2, 2]
+
+
+def test_choose_donors_of_no_frames():
+    assert choose_donors(np.zeros((0, 3), np.float32), np.zeros(3, bool), 1.0).shape == (0,)
+
+
+def test_bank_indices_keep_editable_frames_and_thin_evenly():
+    editable = np.ones(10, bool)
+    editable[:4] = False
+    assert bank_indices(editable, 100).tolist() == [4, 5, 6, 7, 8, 9]
+    thin = bank_indices(np.ones(1000, bool), 11)
+    assert len(thin) == 11 and thin[0] == 0 and thin[-1] == 999 and np.all(np.diff(thin) > 0)
+
+
+def test_squared_distances_and_normalised():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+    brute = ((a[:, None] - b[None]) ** 2).sum(-1)
+    assert np.allclose(squared_distances(a, b), brute)
+    d = np.array([[1.0, 2.0, 4.0]])
+    assert np.allclose(normalised(d), d / 2.0)
+    assert np.allclose(normalised(np.array([[0.0, 0.0, 3.0]])), [[0, 0, 3.0]])  # median 0: divided by the mean 1
+    assert np.allclose(normalised(np.zeros((2, 2))), 0)
+
+
+def test_registration_finds_the_shift_that_undoes_a_move():
+    rng = np.random.default_rng(1)
+    image = np.repeat(rng.integers(0, 255, (32, 32, 1)), 3, axis=2).astype(np.uint8)
+    image = np.kron(image[:16, :16], np.ones((4, 4, 1))).astype(np.uint8)  # (64, 64, 3) blocks
+    moved = shifted(image, 3, -2)
+    assert registration(image, moved, np.ones((64, 64), np.float32), 6) == (-3, 2)
+    assert registration(image, image, np.ones((64, 64), np.float32), 6) == (0, 0)
+
+
+def test_lend_puts_the_donor_mouth_in_and_leaves_the_rest():
+    size = 32
+    crops = np.full((2, size, size, 3), 100, np.uint8)
+    donor = crops[0].copy()
+    donor[14:18, 12:20] = 250  # a bright mouth at the centre
+    bank = MouthBank(np.array([0, 1]), np.stack([crops[0], donor]), np.full((2, 2), 0.5, np.float32))
+    lent = bank.lend(crops, np.full((2, 2), 0.5, np.float32), np.array([1, 0]), max_shift=0.1)
+    assert lent[0, 16, 16, 0] == 250  # frame 0 got the bright mouth
+    assert np.array_equal(lent[1], crops[1])  # frame 1's donor is a copy of itself
+    assert np.all(lent[0, :4] == 100) and np.all(lent[0, :, :3] == 100)  # far from the mouth: as it was
+
+
+class LoudnessEditor(PassthroughEditor):
+    """A pass-through editor that reads a mouth 'opening' from the audio's loudness and records
+    the crops it is shown."""
+
+    def __init__(self):
+        super().__init__(region_size=16)
+        self.shown = []
+
+    def prepare_audio(self, waveform):
+        return waveform
+
+    def audio_features(self, waveform):
+        return waveform
+
+    def mouth_parameters(self, audio, times):
+        index = np.clip((np.asarray(times) * SAMPLE_RATE).astype(int), 0, len(audio) - 1)
+        loud = np.array([np.abs(audio[max(0, i - 320):i + 320]).mean() for i in index])
+        return np.repeat(loud[:, None], 5, axis=1).astype(np.float32)
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        self.shown.append(crops.copy())
+        return crops
+
+
+def talking_frames() -> list[np.ndarray]:
+    """20 frames: the mouth (the region's centre) dark and shut for the first 10, then bright."""
+    frames = []
+    for i in range(20):
+        frame = np.full((48, 64, 3), 90, np.uint8)
+        frame[:, :8] = 30  # something outside the mouth to register on
+        frame[30:34, 28:36] = 240 if i >= 10 else 20  # inside the swap's full-weight core
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture
+def talking(tmp_path):
+    """The video is silent for its first 0.4 s (mouth shut), then a tone plays (mouth open);
+    the new speech plays the tone first, then is silent."""
+    frames = talking_frames()
+    own = np.concatenate([np.zeros(6400, np.float32), tone(0.4, SAMPLE_RATE)])
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=25, audio=own)
+    write_audio(tmp_path / "speech.wav", np.concatenate([tone(0.4, SAMPLE_RATE), np.zeros(6400, np.float32)]),
+                SAMPLE_RATE)
+    return tmp_path
+
+
+REGION = FaceConfig(region=(20.0, 20.0, 24.0, 24.0))  # mouth at the region's centre (32, 32)
+
+
+def test_a_dub_with_the_mouth_bank_shows_the_model_the_mouth_the_new_speech_asks_for(talking):
+    editor = LoudnessEditor()
+    dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
+        DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+    shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
+    centre = shown[:, 8, 8].mean(axis=1)
+    assert np.all(centre[:8] > 150)  # the tone plays: the source's open (bright) mouth is shown
+    assert np.all(centre[12:] < 60)  # silence: the shut (dark) mouth
+
+
+def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
+    editor = LoudnessEditor()
+    dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
+        DubOptions(face=REGION, keep_quiet_source=False))
+    centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
+    assert np.all(centre[:8] < 60)  # the source as it is
+    mute = talking / "mute.mp4"  # the same pictures, no speech of its own
+    write_clip(mute, frames=talking_frames(), width=64, height=48, fps=25, audio=np.zeros(8000, np.float32))
+    editor = LoudnessEditor()
+    dub(mute, talking / "speech.wav", talking / "out2.mp4", editor,
+        DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+    centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
+    assert np.all(centre[:8] < 60)
+
+
+def test_no_bank_without_an_edited_frame(talking):
+    track = constant_track(20, 25.0, (64, 48), RegionBox(32, 32, 24), (32, 32), "override")
+    assert MouthBank.collect(talking / "in.mp4", replace(track, edit=np.zeros(20, bool)), 16, 100) is None
+    bank = MouthBank.collect(talking / "in.mp4", track, 16, 100)
+    assert bank.crops.shape == (20, 16, 16, 3) and bank.indices.tolist() == list(range(20))
