@@ -556,6 +556,7 @@ def train(
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
     source_start_sigma: Annotated[float, typer.Option(help="From this noise level up, pseudo-pairs start from the noised source as a dub does (Eq. 5) instead of the noised target (0: off).")] = 0.0,
     hide_mouth_share: Annotated[float, typer.Option(help="Share of examples whose source has a box around its mouth hidden, so the mouth must come from the audio and the references (0: never, the paper's mask-free training).")] = 0.0,
+    lend_mouth_share: Annotated[float, typer.Option(help="Share of examples whose source shows, at each frame, its own mouth from the moment that best fits the target's sound, as `dub --mouth-bank` does (0: never).")] = 0.0,
     region_scale: Annotated[float, typer.Option(help="Train on the central part of each stored crop: the region at this x the face width, as the dub frames it (its default 0.8); 1: the stored crops.")] = 1.0,
     output_flow: Annotated[bool, typer.Option("--output-flow", help="Let the model move the source's pixels (a displacement head) under its residual; with --init-from a model without it, grows it.")] = False,
     depth: Annotated[int, typer.Option(help="Transformer blocks (0: the preset's); with --init-from a shallower model, new blocks start as the identity between its own.")] = 0,
@@ -591,7 +592,7 @@ def train(
                              change_loss_weight=change_loss_weight, viseme_loss_weight=viseme_loss_weight,
                              sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
-                             hide_mouth_share=hide_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
+                             hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
                              reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)

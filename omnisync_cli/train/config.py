@@ -79,6 +79,11 @@ class TrainConfig:
     # the mouth must then come from the audio and the reference frames, not from a copy of
     # the source. 0: never (the paper's mask-free training).
     hide_mouth_share: float = 0.0
+    # Share of examples whose condition clip shows, at each frame, the mouth of the condition's
+    # own rendering at the moment whose mouth parameters are nearest the target frame's (one of
+    # the 3 nearest, at random): what `dub --mouth-bank` shows the network, so that it learns to
+    # refine a lent mouth rather than redraw it (pipeline.mouth_bank). 0: never.
+    lend_mouth_share: float = 0.0
     # Train on the central part of every stored crop: a working region of this x the one the
     # corpus stored (1.0 x the face width), as the dub's DubOptions.region_scale (0.8) frames
     # it; the mouth positions and the sync loss's mouth glimpse follow. 1: the stored crops.
@@ -131,6 +136,7 @@ class TrainConfig:
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
             (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
             (0 <= self.hide_mouth_share <= 1, "hide_mouth_share must be in [0, 1]"),
+            (0 <= self.lend_mouth_share <= 1, "lend_mouth_share must be in [0, 1]"),
             (0.3 <= self.region_scale <= 1, "region_scale must be in [0.3, 1] (a part of the stored crop)"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from omnisync_cli.data.mouth_swap import swap_mouths
 from omnisync_cli.data.pairs import ClipInfo, PairIndex, Segment, draw_dropout, sample_pair
 from omnisync_cli.diffusion.flow import source_start_noise
 from omnisync_cli.face.region import RegionBox, crop_region
@@ -118,6 +119,11 @@ def _cached(cache: OrderedDict, key, make, capacity: int):
     return value
 
 
+# A lent mouth is one of this many nearest by mouth parameters: a dub reads them from sound,
+# imperfectly, so training does not hand over the exact one.
+LENT_CANDIDATES = 3
+
+
 class TrainingExamples(Dataset):
     """Map-style dataset whose keys are (epoch, item); `item` indexes `index.targets`."""
 
@@ -188,6 +194,25 @@ class TrainingExamples(Dataset):
         picks = reference_picks(len(crops), k, rng, range(target.start, target.start + f) if same else range(0))
         return central_crops(crops[picks], self.config.region_scale, self.model_config.region_size)
 
+    def lent_mouths(self, target: Segment, condition: Segment, rng: np.random.Generator) -> np.ndarray:
+        """(F, S, S, 3) uint8: the condition's crops, each with the mouth of the condition's
+        rendering at the frame whose mouth parameters are among the 3 nearest the target
+        frame's (the sound reading of a dub's mouth bank, with its misses)."""
+        f = self.model_config.segment_frames
+        clip = self.clip(condition.clip)
+        wanted = np.asarray(self.clip(target.clip).visemes[target.rendering][target.start:target.start + f], np.float32)
+        bank = np.asarray(clip.visemes[condition.rendering], np.float32)  # (T, 5)
+        distance = ((wanted[:, None] - bank[None]) ** 2).sum(-1)  # (F, T)
+        nearest = np.argsort(distance, axis=1)[:, :LENT_CANDIDATES]
+        donors = nearest[np.arange(f), rng.integers(nearest.shape[1], size=f)]
+        scale, size = self.config.region_scale, self.model_config.region_size
+        all_crops = clip.crops[condition.rendering]
+        all_mouths = np.asarray(clip.mouth_xy[condition.rendering], np.float32)
+        crops = central_crops(all_crops[condition.start:condition.start + f], scale, size)
+        mouth = central_mouth(all_mouths[condition.start:condition.start + f], scale)
+        return swap_mouths(crops, mouth, central_crops(all_crops[donors], scale, size),
+                           central_mouth(all_mouths[donors], scale))
+
     def text(self, seg: Segment) -> torch.Tensor | None:
         return self.text_encoder(self.clip(seg.clip).prompts[seg.rendering])
 
@@ -212,7 +237,10 @@ class TrainingExamples(Dataset):
         # not depend on whether the model takes references
         refs = (to_model_range(self.reference_crops(target, condition, rng)) if mcfg.reference_frames
                 else torch.zeros(0, *x.shape[1:]))
-        hidden = bool(rng.random() < cfg.hide_mouth_share)  # the last draw, for the same reason
+        hidden = bool(rng.random() < cfg.hide_mouth_share)  # drawn after the rest, for the same reason
+        lent = bool(rng.random() < cfg.lend_mouth_share) and bool(self.clip(target.clip).visemes)
+        if lent:  # the last draws: the condition with mouths lent by sound, as in a dub with the bank
+            source = to_model_range(self.lent_mouths(target, condition, rng))
         if flip:  # the same mirror on target, condition, references and mouth tracks
             x, source, refs = x.flip(-1), source.flip(-1), refs.flip(-1)
             mouth, source_mouth = (np.stack([1.0 - m[:, 0], m[:, 1]], axis=1) for m in (mouth, source_mouth))
@@ -242,6 +270,7 @@ class TrainingExamples(Dataset):
             "visemes": self.segment_visemes(target),  # (F, 5), NaN if unknown; symmetric under flip
             "pseudo": torch.tensor(branch == "pseudo"),
             "mouth_hidden": torch.tensor(hidden),
+            "mouth_lent": torch.tensor(lent),
             "target_segment": torch.tensor([target.clip, target.rendering, target.start]),
             "condition_segment": torch.tensor([condition.clip, condition.rendering, condition.start]),
         }

@@ -182,3 +182,41 @@ def test_hidden_examples_hide_the_conditions_mouth_and_nothing_else(corpus):
     assert started
     shares = [bool(half[(e, i)]["mouth_hidden"]) for e in range(3) for i in range(len(half))]
     assert 0.2 < np.mean(shares) < 0.8
+
+
+def test_lent_examples_show_the_condition_with_mouths_chosen_by_the_targets_mouth_parameters(corpus):
+    plain, lending = dataset(corpus, pair_threshold=0.1), dataset(corpus, lend_mouth_share=1.0, pair_threshold=0.1)
+    changed = 0
+    for key in [(0, i) for i in range(8)]:
+        a, b = plain[key], lending[key]
+        assert bool(b["mouth_lent"]) and not bool(a["mouth_lent"])
+        assert all(torch.equal(a[k], b[k]) for k in a if k not in ("source", "noise", "mouth_lent"))
+        clip, rendering, start = b["condition_segment"].tolist()
+        condition = Segment(clip, rendering, start)
+        # a dub's bank holds the source video only: every lent mouth is the condition rendering's own
+        lent = lending.lent_mouths(Segment(*b["target_segment"].tolist()), condition, np.random.default_rng(0))
+        assert lent.shape == plain.segment_crops(condition).shape
+        changed += int(not torch.equal(a["source"], b["source"]))
+    assert changed >= 4
+    assert np.mean([bool(dataset(corpus, lend_mouth_share=0.5)[(e, i)]["mouth_lent"])
+                    for e in range(3) for i in range(8)]) not in (0.0, 1.0)
+
+
+def test_lent_mouths_are_among_the_three_nearest_by_mouth_parameters(corpus):
+    from omnisync_cli.data.mouth_swap import swap_mouths
+    from omnisync_cli.train.data import central_crops, central_mouth
+    examples = dataset(corpus, lend_mouth_share=1.0)
+    clip = examples.clip(0)
+    target, condition = Segment(0, 0, 0), Segment(0, len(clip.crops) - 1, 0)
+    lent = examples.lent_mouths(target, condition, np.random.default_rng(0))
+    f, size, scale = examples.model_config.segment_frames, examples.model_config.region_size, 1.0
+    wanted = np.asarray(clip.visemes[target.rendering][:f])
+    bank = np.asarray(clip.visemes[condition.rendering])
+    nearest = np.argsort(((wanted[:, None] - bank[None]) ** 2).sum(-1), axis=1)[:, :3]
+    crops = central_crops(clip.crops[condition.rendering][:f], scale, size)
+    mouths = central_mouth(np.asarray(clip.mouth_xy[condition.rendering], np.float32), scale)
+    for t in range(f):
+        options = [swap_mouths(crops[t:t + 1], mouths[t:t + 1],
+                               central_crops(clip.crops[condition.rendering][[d]], scale, size), mouths[[d]])[0]
+                   for d in nearest[t]]
+        assert any(np.array_equal(lent[t], o) for o in options)
