@@ -31,12 +31,12 @@ from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
+from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights
-from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
@@ -204,8 +204,10 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
         keep = quiet_keep(analysis, plan, waveform, options)
-    with clock("mouth bank"):
-        lend = mouth_lender(analysis, plan, editor, waveform, features, options)
+    lend = None
+    if options.mouth_bank:
+        with clock("mouth bank"):
+            lend = mouth_lender(analysis, plan, editor, waveform, features, options)
 
     with clock("render"):
         native, rate = load_audio_native(audio)

@@ -150,8 +150,8 @@ class MouthBank:
         new_keys = editor.mouth_parameters(speech_features, output_times)
         source_keys = editor.mouth_parameters(editor.audio_features(source_speech), bank_times)
         w = config.silence_weight
-        sound = squared_distances(np.concatenate([new_keys, w * new_quiet[:, None]], 1),
-                                  np.concatenate([source_keys, w * source_quiet[:, None]], 1))
+        sound = squared_distances(np.concatenate([new_keys, w * new_quiet[:, None]], 1).astype(np.float32),
+                                  np.concatenate([source_keys, w * source_quiet[:, None]], 1).astype(np.float32))
         # An output frame whose source frame is not in the bank takes the next bank frame's pose.
         position = np.searchsorted(self.indices, plan).clip(0, len(self.indices) - 1)
         own = pose_vectors(self.crops, config.pose_side)

@@ -238,7 +238,8 @@ class TrainingExamples(Dataset):
         refs = (to_model_range(self.reference_crops(target, condition, rng)) if mcfg.reference_frames
                 else torch.zeros(0, *x.shape[1:]))
         hidden = bool(rng.random() < cfg.hide_mouth_share)  # drawn after the rest, for the same reason
-        lent = bool(rng.random() < cfg.lend_mouth_share) and bool(self.clip(target.clip).visemes)
+        lent = (bool(rng.random() < cfg.lend_mouth_share)  # needs both clips' mouth parameters
+                and bool(self.clip(target.clip).visemes) and bool(self.clip(condition.clip).visemes))
         if lent:  # the last draws: the condition with mouths lent by sound, as in a dub with the bank
             source = to_model_range(self.lent_mouths(target, condition, rng))
         if flip:  # the same mirror on target, condition, references and mouth tracks
