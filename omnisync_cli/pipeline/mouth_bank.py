@@ -9,9 +9,9 @@ character's own style and colours, and the network's edit starts from it (the pa
 unchanged: progressive init and DS-CFG run on this V_cd). Where the source has no speech, or
 the editor cannot read mouths from audio, nothing is lent.
 
-    bank = MouthBank.collect(video, track, size)               # crops of the source frames
+    bank = MouthBank.collect(video, track, size, config.max_frames)  # crops of the source frames
     donors = bank.donors(editor, source_speech, speech, features, frame_times, plan, fps, config)
-    shown = bank.lend(crops, mouth_xy, donors[output_frames])  # what the network sees
+    shown = bank.lend(crops, mouth_xy, donors[output_frames], config.max_shift)  # what the network sees
 
 How a donor is chosen, per output frame (`choose_donors`, a Viterbi path over the bank):
 - sound: the distance between the mouth parameters the editor reads from the new speech at
@@ -22,6 +22,8 @@ How a donor is chosen, per output frame (`choose_donors`, a Viterbi path over th
 - runs: moving on to the bank frame that follows the last donor is free, any other jump costs
   `switch_cost`, so donated mouths move as the source's did instead of flickering.
 Both distances are divided by their median, so the weights do not depend on a video's look.
+Each donor is then moved onto its crop by a whole-pixel registration outside the mouth area
+(`registration`) and blended in through `data.mouth_swap`'s feathered ellipse.
 """
 
 from dataclasses import dataclass
