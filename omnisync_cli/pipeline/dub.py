@@ -204,10 +204,13 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
         keep = quiet_keep(analysis, plan, waveform, options)
-    lend = None
+    lend, warnings = None, list(analysis.warnings)
     if options.mouth_bank:
         with clock("mouth bank"):
             lend = mouth_lender(analysis, plan, editor, waveform, features, options)
+        if lend is None:
+            warnings.append(NO_MOUTH_BANK)
+            progress.warn(NO_MOUTH_BANK)
 
     with clock("render"):
         native, rate = load_audio_native(audio)
@@ -226,7 +229,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         frames_kept_quiet=0 if keep is None else int((keep >= 1).sum()),
         track_source=track.source,
-        seconds={**analysis.seconds, **clock.seconds}, warnings=list(analysis.warnings), comparison=comparison)
+        seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 
 # Frames decoded ahead of (or waiting to be encoded behind) the stage that uses them: enough
@@ -317,6 +320,10 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray,
     source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span)
     keep = keep_source_weights(new_quiet, source_quiet, fps)
     return keep if keep.any() else None
+
+
+NO_MOUTH_BANK = ("--mouth-bank: nothing lent (the video has too little speech of its own, or the editor "
+                 "reads no mouths from audio); dubbed without it")
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,

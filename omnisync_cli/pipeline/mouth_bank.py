@@ -35,7 +35,7 @@ import numpy as np
 from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.media.loudness import quiet_at
+from omnisync_cli.media.loudness import SPEECH_FLOOR, quiet_at, window_rms
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.window import crop_from_window, window_of
 
@@ -146,7 +146,9 @@ class MouthBank:
         `source_times`: every source frame's time on the source audio's clock."""
         bank_times = source_times[self.indices]
         source_quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
-        if (~source_quiet).mean() < config.min_speech_share:
+        # quiet_at calls nothing quiet in a track without speech at all, so ask the level too
+        speaking = ~source_quiet & (window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps) >= SPEECH_FLOOR)
+        if speaking.mean() < config.min_speech_share:
             return None
         output_times = np.arange(len(plan)) / fps
         new_quiet = quiet_at(speech, SAMPLE_RATE, output_times, 1.0 / fps)

@@ -145,10 +145,11 @@ def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
     mute = talking / "mute.mp4"  # the same pictures, no speech of its own
     write_clip(mute, frames=talking_frames(), width=64, height=48, fps=25, audio=np.zeros(8000, np.float32))
     editor = LoudnessEditor()
-    dub(mute, talking / "speech.wav", talking / "out2.mp4", editor,
-        DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+    report = dub(mute, talking / "speech.wav", talking / "out2.mp4", editor,
+                 DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
     centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] < 60)
+    assert any(w.startswith("--mouth-bank: nothing lent") for w in report.warnings)  # the user is told
 
 
 def test_no_bank_without_an_edited_frame(talking):
