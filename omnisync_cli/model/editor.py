@@ -128,7 +128,7 @@ class ModelEditor:
         if self._last_features[0] != key:
             times = np.arange(int(np.ceil(len(samples) / SAMPLE_RATE * QUIET_RATE))) / QUIET_RATE
             quiet = quiet_at(samples, SAMPLE_RATE, times, 1.0 / FRAME_RATE_FOR_QUIET)
-            self._last_features[:] = [key, dataclasses.replace(self.audio_frontend.features(samples), quiet=quiet)]
+            self._last_features[:] = [key, dataclasses.replace(self.audio_features(samples), quiet=quiet)]
         return self._last_features[1]
 
     def audio_features(self, waveform: np.ndarray) -> AudioFeatures:

@@ -203,11 +203,13 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         features = editor.prepare_audio(waveform)
-        keep = quiet_keep(analysis, plan, waveform, options)
+        # the source's own speech, read once for both uses
+        source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None
+        keep = quiet_keep(analysis, plan, waveform, source, options)
     lend, warnings = None, list(analysis.warnings)
     if options.mouth_bank:
         with clock("mouth bank"):
-            lend = mouth_lender(analysis, plan, editor, waveform, features, options)
+            lend = mouth_lender(analysis, plan, editor, waveform, features, source, options)
         if lend is None:
             warnings.append(NO_MOUTH_BANK)
             progress.warn(NO_MOUTH_BANK)
@@ -305,14 +307,17 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
         return tracker.finish(float(info.fps), speech), np.asarray(times)
 
 
-def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray,
+def source_speech(analysis: VideoAnalysis) -> np.ndarray | None:
+    """The source video's own audio at 16 kHz, or None where it has none (or it cannot be read)."""
+    return _source_speech(analysis.video) if analysis.info.has_audio else None
+
+
+def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, source: np.ndarray | None,
                options: DubOptions) -> np.ndarray | None:
     """Per output frame, how much of it stays the source because both the new speech and the
-    source's own speech are silent there (pipeline.quiet); None where nothing is kept."""
-    if not options.keep_quiet_source or not analysis.info.has_audio:
-        return None
-    source = _source_speech(analysis.video)
-    if source is None:
+    source's own speech (`source`, `source_speech`) are silent there (pipeline.quiet); None
+    where nothing is kept."""
+    if not options.keep_quiet_source or source is None:
         return None
     fps = float(analysis.info.fps)
     span = 1.0 / fps
@@ -327,14 +332,13 @@ NO_MOUTH_BANK = ("--mouth-bank: nothing lent (the video has too little speech of
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
+                 source: np.ndarray | None,
                  options: DubOptions) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
     """`lend(crops, output_frames, mouth_xy)`: the crops with the source mouths the new speech
     asks for (pipeline.mouth_bank); None where the option is off, the editor reads no mouths
-    from audio, or the source has no speech to read them from."""
-    if not options.mouth_bank or not hasattr(editor, "mouth_parameters") or not analysis.info.has_audio:
-        return None
-    source = _source_speech(analysis.video)
-    if source is None:
+    from audio, or the source (`source`: its own speech, `source_speech`) has no speech to
+    read them from."""
+    if not options.mouth_bank or not hasattr(editor, "mouth_parameters") or source is None:
         return None
     config = MouthBankConfig()
     track = working_track(analysis.track, options.region_scale)

@@ -21,7 +21,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, edit_frames, quiet_keep
+from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, edit_frames, quiet_keep, source_speech
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -83,7 +83,8 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     info = analysis.info
     plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(waveform) / SAMPLE_RATE,
                               options.extend)
-    keep = quiet_keep(analysis, plan, waveform, options)
+    keep = quiet_keep(analysis, plan, waveform, source_speech(analysis) if options.keep_quiet_source else None,
+                      options)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     cells = []
