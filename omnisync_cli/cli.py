@@ -206,7 +206,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
 
 @app.command(cls=Command)
 def dub(
-    video: Annotated[Path, typer.Argument(help="Video whose speaker gets the new speech.")],
+    video: Annotated[Path, typer.Argument(help="Video (or still image, held for the speech's length) whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
     weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from omnisync_cli.cli import app
 from omnisync_cli.media.video import probe_video
-from tests.media.clips import tone, write_audio, write_clip
+from tests.media.clips import pattern, tone, write_audio, write_clip, write_exif_jpeg
 
 runner = CliRunner()
 
@@ -115,6 +115,26 @@ def test_installed_console_script(inputs):
     again = subprocess.run([exe, "dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                             str(inputs / "out.mp4"), "--passthrough", "-q"], capture_output=True, text=True)
     assert again.returncode == 2 and "--overwrite" in again.stderr
+
+
+def test_a_phone_photo_dubs_into_a_video_as_long_as_the_speech(inputs, tmp_path):
+    """A still image is a one-frame video: EXIF orientation applied, held for the speech's length."""
+    from omnisync_cli.model.config import get_preset
+    from omnisync_cli.model.dit import OmniSyncDiT
+    from omnisync_cli.model.weights import save_model
+    save_model(OmniSyncDiT(get_preset("tiny")), tmp_path / "tiny")
+    photo = inputs / "photo.jpg"
+    write_exif_jpeg(photo, pattern(0, 64, 48), orientation=6)  # shown 48 wide, 64 high
+    before = photo.read_bytes()
+    result = runner.invoke(app, ["dub", str(photo), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4"),
+                                 "--weights", str(tmp_path / "tiny"), "--steps", "1", "--region", "12,20,24,24",
+                                 "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["source_frames"], summary["output_frames"]) == (1, 15)  # 0.6 s of speech at 25 fps
+    info = probe_video(inputs / "out.mp4")
+    assert (info.width, info.height, info.frame_count, info.has_audio) == (48, 64, 15, True)
+    assert photo.read_bytes() == before
 
 
 def test_tune_tiles_one_preview_per_setting(inputs, tmp_path):

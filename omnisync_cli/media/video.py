@@ -118,7 +118,10 @@ class _Orientation:
         with a, b, c, d = m[0], m[1], m[3], m[4] of the 3x3 matrix. Angles that are not a
         multiple of 90 degrees are snapped to the nearest quarter turn.
         """
-        side_data = frame.side_data.get("DISPLAYMATRIX")
+        try:
+            side_data = frame.side_data.get("DISPLAYMATRIX")
+        except ValueError:  # side data newer than PyAV knows (FFmpeg 8 attaches a camera's EXIF)
+            return _Orientation.turned(getattr(frame, "rotation", 0))
         if side_data is None:
             return _Orientation(False, False, False)
         m = np.frombuffer(bytes(side_data), dtype=np.int32)
@@ -126,6 +129,14 @@ class _Orientation:
         if abs(a) >= abs(b):
             return _Orientation(False, d < 0, a < 0)
         return _Orientation(True, b < 0, c < 0)
+
+    @staticmethod
+    def turned(rotation: float) -> _Orientation:
+        """A pure quarter turn from FFmpeg's `frame.rotation` (counter-clockwise degrees of
+        the display matrix, e.g. -90 for a phone's portrait video); mirroring is not in it."""
+        quarter = round(rotation / 90) % 4
+        return (_Orientation(False, False, False), _Orientation(True, True, False),
+                _Orientation(False, True, True), _Orientation(True, False, True))[quarter]
 
     @property
     def degrees(self) -> int:
@@ -166,11 +177,9 @@ MAX_SIDE = 16384
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.VideoStream:
-    """The first real video stream; cover art in audio files does not count as video, and a
-    still image (PNG, JPEG, ... which FFmpeg reads as one-frame video) is refused."""
-    if container.format.name.endswith("_pipe") or container.format.name == "image2":
-        kind = container.format.name.removesuffix("_pipe")
-        raise InputError(f"{path}: is a still image ({kind}), not a video; give a video file")
+    """The first real video stream; cover art in audio files does not count as video. A still
+    image (PNG, JPEG, ...) is a one-frame video at FFmpeg's 25 fps, its EXIF orientation
+    applied, so a portrait dubs into a video as long as the speech (the length rules)."""
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream

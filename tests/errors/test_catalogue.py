@@ -51,8 +51,6 @@ CASES = {
     "audio without samples": (dub(audio="{d}/no-samples.wav"), "no samples"),
     "audio given as video": (dub("{d}/speech.wav"), "has no video stream"),
     "video without audio as speech": (dub(audio="{d}/in.mp4"), "has no audio stream"),
-    "png as video": (dub("{d}/still.png"), "still image (png)"),
-    "jpeg as video": (dub("{d}/still.jpg"), "still image (jpeg)"),
     "video stream without frames": (dub("{d}/no-frames.mkv"), "has no frames"),
     "huge declared size": (dub("{d}/huge.y4m"), "16400x200"),
     "1x1 video": (dub("{d}/one-pixel.mov", *[], fast=False) + ["-q", "--passthrough"], "1x1 pixels"),

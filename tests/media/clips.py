@@ -183,6 +183,31 @@ def write_zero_frame_video(path: str | Path) -> None:
         container.mux(video.encode(None))
 
 
+def write_exif_jpeg(path: str | Path, image: np.ndarray, orientation: int) -> None:
+    """A JPEG of RGB `image` whose EXIF says how to turn it for display (6: 90 degrees
+    clockwise), as phone cameras store portrait photos."""
+    from PIL import Image  # Pillow comes with matplotlib
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(image).save(str(path), quality=95, exif=exif.tobytes())
+
+
+def write_mjpeg_clip(path: str | Path, jpeg: str | Path, frames: int, fps: int = 25) -> None:
+    """A Motion-JPEG AVI whose every frame is the packet of `jpeg` (EXIF included), copied
+    without re-encoding, like a camera's MJPEG recording."""
+    with av.open(str(jpeg)) as source, av.open(str(path), "w", format="avi") as out:
+        packet = next(p for p in source.demux(source.streams.video[0]) if p.size)
+        stream = out.add_stream("mjpeg", rate=fps)
+        stream.width, stream.height = source.streams.video[0].width, source.streams.video[0].height
+        stream.pix_fmt = "yuvj420p"
+        data = bytes(packet)
+        for index in range(frames):
+            copy = av.Packet(data)
+            copy.stream, copy.pts, copy.dts, copy.time_base = stream, index, index, Fraction(1, fps)
+            out.mux(copy)
+
+
 def tone(
     seconds: float, sample_rate: int = 16000, freq: float = 440.0, amplitude: float = 0.5
 ) -> np.ndarray:

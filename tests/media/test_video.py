@@ -17,6 +17,8 @@ from tests.media.clips import (
     tone,
     write_audio,
     write_clip,
+    write_exif_jpeg,
+    write_mjpeg_clip,
     write_rgba_clip,
     write_zero_frame_video,
 )
@@ -83,6 +85,42 @@ def test_display_matrix_is_applied(tmp_path: Path, rotation: int, hflip: bool, e
     (frame,) = read_all(path)
     assert frame.image.shape == (info.height, info.width, 3)
     assert_quadrants(frame.image, expected)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_still_image_is_a_one_frame_video(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"portrait{suffix}"
+    cv2.imwrite(str(path), pattern(3, 64, 48)[:, :, ::-1])
+    info = probe_video(path)
+    assert (info.width, info.height, info.fps, info.frame_count, info.has_audio) == (64, 48, Fraction(25), 1, False)
+    (frame,) = read_all(path)
+    assert_quadrants(frame.image, {q: q for q in QUADRANT_COLOURS})
+    with VideoReader(path) as reader:  # re-read as the length rules do (ping-pong, loop)
+        (again,) = reader.read_frames(0, 1)
+    assert np.array_equal(again.image, frame.image)
+
+
+def test_photo_exif_orientation_is_applied(tmp_path: Path) -> None:
+    """A phone's portrait photo: landscape pixels, EXIF orientation 6 (turn 90 degrees clockwise)."""
+    path = tmp_path / "photo.jpg"
+    write_exif_jpeg(path, pattern(0, 64, 32), orientation=6)
+    info = probe_video(path)
+    assert (info.width, info.height, info.rotation) == (32, 64, 270)
+    (frame,) = read_all(path)
+    assert_quadrants(frame.image, {(0, 0): (1, 0), (0, 1): (0, 0), (1, 1): (0, 1), (1, 0): (1, 1)})
+
+
+def test_camera_mjpeg_with_exif_in_every_frame(tmp_path: Path) -> None:
+    """FFmpeg 8 attaches each MJPEG frame's EXIF as side data PyAV cannot name; reading the
+    orientation must not trip over it (it raised ValueError before)."""
+    jpeg, clip = tmp_path / "frame.jpg", tmp_path / "camera.avi"
+    write_exif_jpeg(jpeg, pattern(0, 64, 32), orientation=6)
+    write_mjpeg_clip(clip, jpeg, frames=3)
+    info = probe_video(clip)
+    assert (info.width, info.height, info.frame_count) == (32, 64, 3)
+    frames = read_all(clip)
+    assert len(frames) == 3
+    assert_quadrants(frames[2].image, {(0, 0): (1, 0), (0, 1): (0, 0), (1, 1): (0, 1), (1, 0): (1, 1)})
 
 
 def test_phone_portrait_clip_comes_upright(clip_dir: Path) -> None:
