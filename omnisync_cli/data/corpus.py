@@ -32,6 +32,7 @@ from ..face.region import RegionBox, crop_region
 from ..media.writer import VideoWriter
 from .scene import Framing, make_scene, render_scene, sprite_for
 from .shards import ShardWriter
+from .recorded import recorded_utterance
 from .speech import SAMPLE_RATE, random_utterance, random_utterance_with_pause
 from .styles import GROUPS, draw_style, make_styled_character
 from .visemes import REST, articulation_prompt, viseme_track
@@ -40,6 +41,7 @@ TRAIN, BENCH = "train", "bench"
 
 
 ASPECTS = ((16, 9), (4, 3), (1, 1), (3, 4), (9, 16))  # width : height of the frames drawn
+BENCH_SPEECH = ("espeak", "recorded")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ class CorpusConfig:
     # widths, uniform in a disc) off the mouth, so the model learns to find the mouth in the
     # crop instead of expecting it at the centre. 0: centred crops (the corpora before it).
     region_offset: float = 0.0
+    # What the benchmark's new speech is: "espeak" (synthesized, like training) or "recorded"
+    # (a person: the Asterisk prompts, force-aligned; data.recorded). The sources, characters
+    # and framings are the same either way, so the two splits of one seed compare the model on
+    # synthesized and recorded speech of the same clips.
+    bench_speech: str = "espeak"
     workers: int = 1                       # processes; the output does not depend on it
 
     def validate(self) -> None:
@@ -85,6 +92,8 @@ class CorpusConfig:
             raise ConfigError("workers must be >= 1")
         if not 0 <= self.region_offset <= 0.3:  # also refuses NaN
             raise ConfigError(f"region offset must be between 0 and 0.3 face widths, got {self.region_offset}")
+        if self.bench_speech not in BENCH_SPEECH:
+            raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
 
 # Named presets (the CLI can offer them by name).
@@ -208,8 +217,10 @@ def make_clip(job: ClipJob, whole_frames: bool = False) -> dict:
     renderings = 2 if bench else cfg.renderings_per_clip
     clips, utterances = [], []
     level = None
-    for _ in range(renderings):
-        utt = _utterance(rng, cfg, heldout=bench)
+    for index in range(renderings):
+        utt = _utterance(rng, cfg, heldout=bench)  # drawn either way: the source stays the espeak split's
+        if bench and index == 1 and cfg.bench_speech == "recorded":
+            utt = recorded_utterance(np.random.default_rng([*job.entropy(), 97]), cfg.clip_seconds)
         # A benchmark dub keeps the source's speaking style; training renderings vary it.
         lvl, amp, prompt = articulation_prompt(rng, level if bench else None)
         level = lvl

@@ -189,6 +189,34 @@ class Aligner:
         return Utterance(prompt.text, "en", VOICE, 0, 0, wave, self.align(wave, prompt.text))
 
 
+# Each process aligns with its own pocketsphinx decoder, made on first use (corpus workers).
+_PROCESS: dict = {}
+
+
+def recorded_utterance(rng: np.random.Generator, seconds: float, lead_s: tuple[float, float] = (0.2, 0.6),
+                       tail_s: float = 0.3, min_share: float = 0.35) -> Utterance:
+    """A random prompt that fits in `seconds` and speaks for at least `min_share` of it (not
+    a lone "india"), started after a random lead and padded with silence to exactly
+    `seconds`, aligned: a benchmark's new speech spoken by a person."""
+    if "aligner" not in _PROCESS:
+        _PROCESS["prompts"], _PROCESS["aligner"] = load_prompts(), Aligner()
+    prompts, aligner = _PROCESS["prompts"], _PROCESS["aligner"]
+    total = int(round(seconds * SAMPLE_RATE))
+    for _ in range(200):  # prompts too short or too long for the clip, or that pocketsphinx cannot align, are passed over
+        prompt = prompts[int(rng.integers(len(prompts)))]
+        lead = int(round(rng.uniform(*lead_s) * SAMPLE_RATE))
+        speech = load_waveform(prompt.path)
+        if not min_share * total <= len(speech) <= total - lead - tail_s * SAMPLE_RATE:
+            continue
+        wave = np.zeros(total, np.float32)
+        wave[lead:lead + len(speech)] = speech
+        try:
+            return Utterance(prompt.text, "en", VOICE, 0, 0, wave, aligner.align(wave, prompt.text))
+        except InputError:
+            continue
+    raise InputError(f"no recorded prompt of at most {seconds:g} s could be aligned in 200 draws")
+
+
 def _append(out: list, name: str, start: float, end: float) -> None:
     """Add a segment, closing any gap with the previous one and merging repeated silence."""
     if out and start > out[-1][2]:  # a gap: the previous segment lasts until this one

@@ -75,6 +75,11 @@ def test_a_region_offset_beyond_the_crop_is_refused():
         dataclasses.replace(TINY, region_offset=0.5).validate()
 
 
+def test_an_unknown_benchmark_speech_is_refused():
+    with pytest.raises(ConfigError, match="bench speech"):
+        dataclasses.replace(TINY, bench_speech="whisper").validate()
+
+
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
     # (JPEG-compressed renderings spread a mouth change over whole 8x8 blocks: not this one.)
     job = next(j for j in (ClipJob("train", "seen", i, 0, TINY) for i in range(20))

@@ -77,3 +77,31 @@ def test_alignment_does_not_depend_on_what_was_aligned_before(aligner, prompts):
     first = aligner.utterance(prompts["agent-loggedoff"]).phonemes
     aligner.utterance(prompts["agent-pass"])
     assert aligner.utterance(prompts["agent-loggedoff"]).phonemes == first
+
+
+def test_a_recorded_utterance_fills_the_clip_with_a_person_speaking(aligner):
+    utt = recorded.recorded_utterance(np.random.default_rng(3), 3.0)
+    assert utt.voice == recorded.VOICE and utt.waveform.size == 3 * SAMPLE_RATE
+    phones = utt.phonemes
+    assert phones[0] == (SILENCE, 0.0, phones[0][2]) and phones[0][2] >= 0.2  # the lead is silent
+    assert phones[-1][0] == SILENCE and phones[-1][2] == pytest.approx(3.0)
+    assert all(a[2] == pytest.approx(b[1]) for a, b in zip(phones, phones[1:]))
+    assert np.abs(utt.waveform[: int(0.19 * SAMPLE_RATE)]).max() == 0.0
+    assert np.abs(utt.waveform[-int(0.29 * SAMPLE_RATE):]).max() == 0.0
+    assert utt.waveform.nonzero()[0].ptp() >= 0.35 * 3 * SAMPLE_RATE  # not a lone word
+
+
+def test_a_recorded_benchmark_keeps_the_espeak_benchmarks_source(aligner):
+    """`synth --bench-speech recorded`: the same source clip, a person's speech as the new one."""
+    import dataclasses
+
+    from omnisync_cli.data.corpus import PRESETS, ClipJob, make_clip
+    config = dataclasses.replace(PRESETS["tiny"], clip_seconds=3.0, frame_size=80, crop_size=24)
+    job = ClipJob("bench", "heldout-head", 0, 0, config)
+    espeak = make_clip(job)
+    person = make_clip(dataclasses.replace(job, config=dataclasses.replace(config, bench_speech="recorded")))
+    assert np.array_equal(espeak["clips"][0].frames, person["clips"][0].frames)
+    assert espeak["utterances"][0]["voice"] == person["utterances"][0]["voice"] != recorded.VOICE
+    assert person["utterances"][1]["voice"] == recorded.VOICE
+    assert person["utterances"][1]["waveform"].size == 3 * SAMPLE_RATE
+    assert not np.array_equal(espeak["clips"][1].mouth_shapes, person["clips"][1].mouth_shapes)
