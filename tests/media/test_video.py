@@ -126,7 +126,7 @@ def test_camera_mjpeg_with_exif_in_every_frame(tmp_path: Path) -> None:
 def test_phone_portrait_clip_comes_upright(clip_dir: Path) -> None:
     """720x1280 portrait as phones store it: landscape 1280x720 pictures, rotated -90 degrees."""
     path = clip_dir / "portrait.mp4"
-    write_clip(path, 2, 1280, 720, 30, rotation=-90)
+    write_clip(path, 2, 1280, 720, 30, rotation=-90, bt709=True)
     info = probe_video(path)
     assert (info.width, info.height, info.fps, info.rotation) == (720, 1280, Fraction(30), 270)
     frames = read_all(path)

@@ -249,6 +249,26 @@ def test_pass_through_keeps_a_cartoon_as_decoded(cartoon_clip: Path, tmp_path: P
     assert max(scores["rgb"]) < 45
 
 
+@pytest.mark.parametrize(("width", "height", "matrix"), [(1280, 720, "itu709"), (720, 1280, "itu709"),
+                                                       (640, 480, "itu601")])
+def test_untagged_video_is_read_as_players_show_it(tmp_path: Path, width, height, matrix) -> None:
+    """No matrix in the stream: HD as BT.709 (its planes as decoded, nothing resampled), SD as
+    BT.601, the size rule of mpv, VLC and the browsers."""
+    path = tmp_path / "untagged.mp4"
+    write_clip(path, 1, width, height, frames=[cartoon(0, width, height)])
+    (raw,) = coded_frames(path)
+    assert raw.colorspace == 2  # unspecified
+    (frame,) = read_all(path)
+    def gap(as_matrix: str) -> float:  # mean RGB distance from the frame decoded with that matrix
+        shown = raw.to_ndarray(format="rgb24", src_colorspace=as_matrix, interpolation=RGB_FROM_YUV_FLAGS)
+        return float(np.abs(frame.image.astype(int) - shown).mean())
+
+    other = "itu601" if matrix == "itu709" else "itu709"
+    assert gap(matrix) <= 1.0 and gap(other) >= 3.0
+    if matrix == "itu709":
+        assert same(frame.planes, planes_of(raw))
+
+
 def test_pass_through_of_an_untagged_source(tmp_path: Path) -> None:
     """Untagged (BT.601) video is converted to BT.709 planes once, in the reader; from then
     on it passes through like any other."""
