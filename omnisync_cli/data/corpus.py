@@ -30,9 +30,9 @@ import soundfile as sf
 from ..errors import ConfigError, OutputError
 from ..face.region import RegionBox, crop_region
 from ..media.writer import VideoWriter
+from .recorded import recorded_utterance
 from .scene import Framing, make_scene, render_scene, sprite_for
 from .shards import ShardWriter
-from .recorded import recorded_utterance
 from .speech import SAMPLE_RATE, random_utterance, random_utterance_with_pause
 from .styles import GROUPS, draw_style, make_styled_character
 from .visemes import REST, articulation_prompt, viseme_track
