@@ -154,6 +154,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, hel
 AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODEL, help="Keep only the part of the edit where the audio changed the model's prediction; elsewhere the source (a gentler edit: about half the change).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
 EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
+HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
 MouthBankOpt = Annotated[bool, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Show the model, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech (needs speech in the video; off by default: see the model card).")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
@@ -190,7 +191,7 @@ def build_adapt_config(seconds: float, steps: int):
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
-                  any_colours=False, edit_pauses=False, mouth_bank=False):
+                  any_colours=False, edit_pauses=False, mouth_bank=False, hear_everything=False):
     from omnisync_cli.pipeline.dub import DubOptions
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -201,7 +202,8 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box,
                       centre_fallback=centre_fallback)
     return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
-                      keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank)
+                      keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
+                      speech_gate=not hear_everything)
 
 
 @app.command(cls=Command)
@@ -217,7 +219,7 @@ def dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False, hear_everything: HearEverythingOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -244,7 +246,7 @@ def dub(
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours, edit_pauses, mouth_bank)
+                                any_colours, edit_pauses, mouth_bank, hear_everything)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
@@ -392,7 +394,7 @@ def batch_dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False, hear_everything: HearEverythingOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
@@ -420,7 +422,7 @@ def batch_dub(
         else:
             items = items_from_folder(videos, audio)
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours, edit_pauses, mouth_bank)
+                                any_colours, edit_pauses, mouth_bank, hear_everything)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
                                 silence_peak=cfg_silence_peak)

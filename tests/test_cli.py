@@ -167,8 +167,9 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
 
 
 @pytest.mark.parametrize("command", ["dub", "batch-dub"])
-@pytest.mark.parametrize("flags,value", [([], False), (["--mouth-bank"], True)])
-def test_the_mouth_bank_is_off_unless_asked_for(inputs, monkeypatch, command, flags, value):
+@pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", False), (["--mouth-bank"], "mouth_bank", True),
+                                              ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False)])
+def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
     from omnisync_cli.pipeline import dub as dub_module
@@ -176,7 +177,7 @@ def test_the_mouth_bank_is_off_unless_asked_for(inputs, monkeypatch, command, fl
     real_render = dub_module.render
     monkeypatch.setattr(cli, "build_editor", lambda passthrough, weights, sampler, prompt: PassthroughEditor())
     monkeypatch.setattr(dub_module, "render", lambda analysis, audio, output, editor, options, *a, **k:
-                        seen.append(options.mouth_bank) or real_render(analysis, audio, output, editor, options, *a, **k))
+                        seen.append(getattr(options, field)) or real_render(analysis, audio, output, editor, options, *a, **k))
     if command == "dub":
         args = ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4")]
     else:

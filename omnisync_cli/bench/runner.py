@@ -238,7 +238,8 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer], focus: float | None = None,
                   keep_colours: bool = True, region_scale: float | None = None,
-                  keep_quiet_source: bool = True, mouth_bank: bool = False) -> tuple[dict, ScoredClip | None]:
+                  keep_quiet_source: bool = True, mouth_bank: bool = False,
+                  speech_gate: bool = True) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
@@ -248,7 +249,7 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     tick = time.perf_counter()
     try:
         options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours,
-                             keep_quiet_source=keep_quiet_source, mouth_bank=mouth_bank)
+                             keep_quiet_source=keep_quiet_source, mouth_bank=mouth_bank, speech_gate=speech_gate)
         if focus is not None:
             options = replace(options, focus=focus)
         if region_scale is not None:
@@ -343,7 +344,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
             entry, scored = dub_and_score(inputs, editors[variant.name],
                                           out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
                                           variant.focus, variant.keep_colours, variant.region_scale,
-                                          variant.keep_quiet_source, variant.mouth_bank)
+                                          variant.keep_quiet_source, variant.mouth_bank, variant.speech_gate)
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged

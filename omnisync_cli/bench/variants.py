@@ -28,6 +28,7 @@ class Variant:
     region_scale: float | None = None  # DubOptions.region_scale; None: the pipeline's default
     keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
     mouth_bank: bool = False  # DubOptions.mouth_bank
+    speech_gate: bool = True  # DubOptions.speech_gate
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -40,7 +41,8 @@ class Variant:
         return {"name": self.name, "description": self.description,
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
-                "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank}
+                "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
+                "speech_gate": self.speech_gate}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -70,6 +72,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(hide_mouth=0.5)),
     Variant("mouth-bank", "the defaults, the network shown the source's own mouth whose speech sounds most like "
             "the new speech (dub --mouth-bank)", SamplerConfig(), mouth_bank=True),
+    Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
+            "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
             SamplerConfig(audio_gate=True)),
     # Speed (the real-time issue): the defaults with fewer sampler steps.

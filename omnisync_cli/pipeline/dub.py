@@ -25,6 +25,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
 from omnisync_cli.media.loudness import quiet_at
+from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
@@ -65,6 +66,10 @@ class DubOptions:
     # Before the network edits a frame, lend it the mouth of the source frame whose own speech
     # sounds most like the new speech there (pipeline.mouth_bank); needs the source's speech.
     mouth_bank: bool = False
+    # The model and the quiet rule hear only what a voice detector calls speech in both tracks
+    # (media.speech_gate): music beds, room tone and hum would keep the mouth moving in the
+    # pauses. The audio written into the dub is never changed.
+    speech_gate: bool = True
 
 
 @dataclass
@@ -202,14 +207,16 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         waveform = load_audio(audio) if waveform is None else waveform
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-        features = editor.prepare_audio(waveform)
+        speech = heard(waveform, options, editor)
+        features = editor.prepare_audio(speech)
         # the source's own speech, read once for both uses
         source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None
-        keep = quiet_keep(analysis, plan, waveform, source, options)
+        source = heard(source, options, editor)
+        keep = quiet_keep(analysis, plan, speech, source, options)
     lend, warnings = None, list(analysis.warnings)
     if options.mouth_bank:
         with clock("mouth bank"):
-            lend = mouth_lender(analysis, plan, editor, waveform, features, source, options)
+            lend = mouth_lender(analysis, plan, editor, speech, features, source, options)
         if lend is None:
             warnings.append(NO_MOUTH_BANK)
             progress.warn(NO_MOUTH_BANK)
@@ -305,6 +312,15 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
         # The source's own speech tells which of several mouths speaks (face/speaker.py).
         speech = (lambda: _source_speech(video)) if info.has_audio else None
         return tracker.finish(float(info.fps), speech), np.asarray(times)
+
+
+def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> np.ndarray | None:
+    """What the model, the quiet rule and the mouth bank read of a speech track: its speech
+    alone (media.speech_gate) with `options.speech_gate`; the track itself without it, and
+    for an editor that ignores audio (`hears_speech = False`: no detector is loaded)."""
+    if waveform is None or not options.speech_gate or not getattr(editor, "hears_speech", True):
+        return waveform
+    return speech_only(waveform)
 
 
 def source_speech(analysis: VideoAnalysis) -> np.ndarray | None:

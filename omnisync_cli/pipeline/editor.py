@@ -24,6 +24,8 @@ class Editor(Protocol):
     region_size: int  # side in pixels of the crops edit() takes and returns
     # An editor may also have `reference_frames` K > 0: edit() then takes `references`, K crops
     # of the source at other moments (pipeline.references); editors without it are called without.
+    # An editor with `hears_speech = False` ignores the audio: the pipeline then runs no voice
+    # detector for it (pipeline.dub.heard); editors without the attribute hear.
 
     def prepare_audio(self, waveform: np.ndarray) -> Any:
         """Whole-track audio features from 16 kHz mono float32, computed once per dub."""
@@ -36,6 +38,8 @@ class Editor(Protocol):
 
 class PassthroughEditor:
     """Returns every crop unchanged."""
+
+    hears_speech = False
 
     def __init__(self, segment_frames: int = 8, overlap_frames: int = 2, region_size: int = 64):
         self.segment_frames = segment_frames

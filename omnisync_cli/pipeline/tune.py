@@ -21,7 +21,8 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, analyse, check_options, edit_frames, quiet_keep, source_speech
+from omnisync_cli.pipeline.dub import (DubOptions, analyse, check_options, edit_frames, heard, quiet_keep,
+                                       source_speech)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -83,23 +84,22 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     info = analysis.info
     plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(waveform) / SAMPLE_RATE,
                               options.extend)
-    keep = quiet_keep(analysis, plan, waveform, source_speech(analysis) if options.keep_quiet_source else None,
-                      options)
+    cells = [(f"tau {tau:g}  cfg peak {peak:g}", make_editor(dataclasses.replace(
+        sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
+        for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
+    speech = heard(waveform, options, cells[0][1])
+    source = heard(source_speech(analysis) if options.keep_quiet_source else None, options, cells[0][1])
+    keep = quiet_keep(analysis, plan, speech, source, options)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
-    cells = []
-    combinations = list(itertools.product(grid.taus, grid.cfg_peaks))
-    for number, (tau, peak) in enumerate(combinations, start=1):
-        cell_sampler = dataclasses.replace(
-            sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))
-        label = f"tau {tau:g}  cfg peak {peak:g}"
-        editor = make_editor(cell_sampler)
+    grid_cells = []
+    for number, (label, editor) in enumerate(cells, start=1):
         tiles: list[Planes] = []
-        edit_frames(analysis, plan, editor, editor.prepare_audio(waveform), options,
-                    Labelled(progress, f"[{number}/{len(combinations)}] {label}"),
+        edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
+                    Labelled(progress, f"[{number}/{len(cells)}] {label}"),
                     lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep)
-        cells.append((label, tiles))
-    _write_grid(cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
+        grid_cells.append((label, tiles))
+    _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output
 
 

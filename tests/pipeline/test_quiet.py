@@ -99,3 +99,41 @@ def test_segments_wholly_inside_a_common_pause_skip_the_model(tmp_path):
     assert counts[0] <= counts[1] - 2 * 8  # at least two 8-frame segments skipped
     speech = list(range(0, 12)) + list(range(64, 75))  # away from the pause and its fades
     assert all(np.array_equal(outputs[0][j], outputs[1][j]) for j in speech)
+
+
+class HearingShift(ShiftEditor):
+    """A ShiftEditor that listens: it keeps the speech the pipeline lets it hear."""
+
+    hears_speech = True
+
+    def prepare_audio(self, waveform):
+        self.heard = waveform
+        return None
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_music_in_the_pauses_is_neither_heard_nor_taken_for_speech(tmp_path, gate):
+    """Speech over a music bed, in the video and in the new track: with the voice detector the
+    editor hears the words alone and the common pause keeps the source; without it the music
+    fills the pause. The audio written is the track as given either way."""
+    from omnisync_cli.data.speech import synthesize
+    from omnisync_cli.media.audio import load_audio
+    from tests.media.test_speech_gate import music_bed
+
+    words = synthesize("hello there", "en", rate=170).waveform[: round(0.8 * RATE)]
+    speech = np.zeros(3 * RATE, np.float32)  # words, a pause of about 1.4 s, the words again
+    speech[: len(words)] = words
+    speech[round(2.2 * RATE): round(2.2 * RATE) + len(words)] = words
+    track = speech + music_bed(3.0, 0.02)
+    frames = [cartoon(i % 7, 64, 48) for i in range(75)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=FPS, bt709=True, audio=track)
+    write_audio(tmp_path / "speech.wav", track, RATE)
+    editor = HearingShift(region_size=16)
+    options = DubOptions(face=FaceConfig(region=(16.0, 8.0, 32.0, 32.0)), speech_gate=gate)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", editor, options)
+    middle = slice(round(1.3 * RATE), round(1.8 * RATE))  # inside the pause, away from the words
+    assert (not editor.heard[middle].any()) == gate
+    assert np.array_equal(editor.heard, load_audio(tmp_path / "speech.wav")) != gate
+    assert (report.frames_kept_quiet > 0) == gate
+    written = load_audio(tmp_path / "out.mp4")
+    assert np.sqrt(np.mean(written[middle] ** 2)) > 0.01  # the music is still in the dub

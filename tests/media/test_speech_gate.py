@@ -1,0 +1,64 @@
+"""The voice detector's gate: speech kept as it is, music and noise between the words muted."""
+
+import numpy as np
+import pytest
+
+from omnisync_cli.data.speech import synthesize
+from omnisync_cli.media.speech_gate import GateConfig, SAMPLE_RATE, gate_mask, speech_only, speech_spans
+
+RATE = SAMPLE_RATE
+
+
+def music_bed(seconds: float, level: float, seed: int = 0) -> np.ndarray:
+    """Soft chords with a beat and a little hiss: what sits under a video's dialogue."""
+    t = np.arange(round(seconds * RATE)) / RATE
+    rng = np.random.default_rng(seed)
+    chords = [(220, 277, 330), (196, 247, 294), (175, 220, 262)]
+    bed = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3)) * (np.floor(t) % 3 == k)
+              for k, chord in enumerate(chords) for f in chord)
+    bed = bed + 2 * np.exp(-(t % 0.5) / 0.03) * np.sin(2 * np.pi * 60 * t) + 0.05 * rng.standard_normal(len(t))
+    return (level * bed / np.sqrt(np.mean(bed ** 2))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def dialogue():
+    """0.6 s of music, a sentence, 1.2 s of music, a sentence, 0.6 s of music; the bed 18 dB
+    under the speech throughout. Returns the track and the (start, end) samples of the words."""
+    first = synthesize("hello there, how are you today", "en", rate=170).waveform
+    second = synthesize("I am quite well, thank you", "en", rate=170).waveform
+    gap, pause = np.zeros(round(0.6 * RATE), np.float32), np.zeros(round(1.2 * RATE), np.float32)
+    speech = np.concatenate([gap, first, pause, second, gap])
+    level = float(np.sqrt(np.mean(first[np.abs(first) > 1e-3] ** 2)))
+    words = [(len(gap), len(gap) + len(first)),
+             (len(gap) + len(first) + len(pause), len(gap) + len(first) + len(pause) + len(second))]
+    return speech + music_bed(len(speech) / RATE, level * 10 ** (-18 / 20)), words
+
+
+def test_the_mask_is_one_on_the_spans_zero_away_from_them_and_ramps_between():
+    mask = gate_mask(100, [(20, 40), (95, 120)], fade=5)
+    assert mask.shape == (100,) and mask.dtype == np.float32
+    assert np.all(mask[20:40] == 1) and np.all(mask[95:] == 1)
+    assert np.all(mask[:15] == 0) and np.all(mask[45:90] == 0)
+    assert np.all(np.diff(mask[14:21]) > 0) and np.all(np.diff(mask[39:46]) < 0)
+
+
+def test_the_words_pass_and_the_music_between_them_is_muted(dialogue):
+    track, words = dialogue
+    gated = speech_only(track)
+    assert gated.shape == track.shape and gated.dtype == np.float32
+    margin = round(0.3 * RATE)  # beyond the gate's padding, the detector's hangover and the ramps
+    between = slice(words[0][1] + margin, words[1][0] - margin)
+    assert np.all(gated[between] == 0) and np.abs(track[between]).max() > 0.01
+    assert np.all(gated[:words[0][0] - margin] == 0) and np.all(gated[words[1][1] + margin:] == 0)
+    inside = slice(words[0][0] + margin, words[0][1] - margin)  # the first sentence, unchanged
+    assert np.array_equal(gated[inside], track[inside])
+
+
+def test_music_alone_is_not_speech():
+    bed = music_bed(3.0, 0.1)
+    assert speech_spans(bed) == [] and not speech_only(bed).any()
+
+
+def test_a_track_shorter_than_one_detector_window_holds_no_speech():
+    assert speech_spans(np.ones(100, np.float32)) == []
+    assert speech_only(np.ones(100, np.float32), GateConfig()).shape == (100,)
