@@ -307,7 +307,7 @@ def adapt_command(
             raise OutputError(f"{output} already exists; pass --overwrite to replace it")
         config = build_adapt_config(adapt_seconds, adapt_steps)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
-                                centre_fallback)
+                                centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything)
         sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"
@@ -343,6 +343,8 @@ def tune(
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
     region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
+    any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False,
+    hear_everything: HearEverythingOpt = False,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
 
@@ -360,7 +362,7 @@ def tune(
         for peak in grid.cfg_peaks:
             check_flags(cfg_peak=peak)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
-                                centre_fallback)
+                                centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype)
         check_paths(video, audio, output, overwrite)

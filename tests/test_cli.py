@@ -188,3 +188,19 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
     result = runner.invoke(app, [*args, "-q", "--region", "20,14,24,24", *flags])
     assert result.exit_code == 0, result.output
     assert seen and all(v is value for v in seen)
+
+
+def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
+    """A preview must show what the dub will do with the same flags."""
+    from omnisync_cli.pipeline import tune as tune_module
+    seen = []
+    monkeypatch.setattr(tune_module, "tune", lambda video, audio, output, make_editor, sampler, grid, options,
+                        progress: seen.append(options))
+    monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
+    result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
+                                 str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank",
+                                 "--hear-everything", "-q"])
+    assert result.exit_code == 0, result.output
+    (options,) = seen
+    assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate) == \
+        (False, False, True, False)

@@ -21,8 +21,8 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import (DubOptions, analyse, check_options, edit_frames, heard, quiet_keep,
-                                       source_speech)
+from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames, heard,
+                                       mouth_lender, quiet_keep, source_speech)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -87,9 +87,16 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     cells = [(f"tau {tau:g}  cfg peak {peak:g}", make_editor(dataclasses.replace(
         sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
-    speech = heard(waveform, options, cells[0][1])
-    source = heard(source_speech(analysis) if options.keep_quiet_source else None, options, cells[0][1])
+    first = cells[0][1]
+    speech = heard(waveform, options, first)
+    source = heard(source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None,
+                   options, first)
     keep = quiet_keep(analysis, plan, speech, source, options)
+    lend = None  # the same weights in every cell: the bank's donors are found once
+    if options.mouth_bank:
+        lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
+        if lend is None:
+            progress.warn(NO_MOUTH_BANK)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     grid_cells = []
@@ -97,7 +104,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         tiles: list[Planes] = []
         edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
                     Labelled(progress, f"[{number}/{len(cells)}] {label}"),
-                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep)
+                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend)
         grid_cells.append((label, tiles))
     _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output

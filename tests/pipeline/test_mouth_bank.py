@@ -157,3 +157,15 @@ def test_no_bank_without_an_edited_frame(talking):
     assert MouthBank.collect(talking / "in.mp4", replace(track, edit=np.zeros(20, bool)), 16, 100) is None
     bank = MouthBank.collect(talking / "in.mp4", track, 16, 100)
     assert bank.crops.shape == (20, 16, 16, 3) and bank.indices.tolist() == list(range(20))
+
+
+def test_tune_previews_with_the_mouth_bank_as_the_dub_does(talking):
+    from omnisync_cli.model.editor import SamplerConfig
+    from omnisync_cli.pipeline.tune import TuneGrid, tune
+    editor = LoudnessEditor()
+    tune(talking / "in.mp4", talking / "speech.wav", talking / "grid.mp4", lambda sampler: editor, SamplerConfig(),
+         TuneGrid(taus=(0.92,), cfg_peaks=(2.0,), seconds=0.8),
+         DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+    shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
+    centre = shown[:, 8, 8].mean(axis=1)
+    assert np.all(centre[:8] > 150) and np.all(centre[12:] < 60)
