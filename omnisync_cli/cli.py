@@ -307,7 +307,7 @@ def adapt_command(
             raise OutputError(f"{output} already exists; pass --overwrite to replace it")
         config = build_adapt_config(adapt_seconds, adapt_steps)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
-                                centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything)
+                                centre_fallback)
         sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"
