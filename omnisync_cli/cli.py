@@ -382,7 +382,7 @@ def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
 
 @app.command("batch-dub", cls=Command)
 def batch_dub(
-    videos: Annotated[Optional[Path], typer.Argument(help="Folder of videos (or give --manifest).", show_default=False)] = None,
+    videos: Annotated[Optional[Path], typer.Argument(help="Folder of videos and still images (or give --manifest).", show_default=False)] = None,
     audio: Annotated[Optional[Path], typer.Option("--audio", rich_help_panel=IO, help="Folder of speech files named like the videos, or one speech file for all (with --manifest: for items without their own).")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder: one <video name>.mp4 each, and batch-report.json.")] = ...,
     manifest: Annotated[Optional[Path], typer.Option(rich_help_panel=IO, help="CSV or JSON list of items: video, audio, output name, and per-item extend, face_index, mouth, region, feather, crf.")] = None,

@@ -21,7 +21,10 @@ from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.paths import OUTPUT_SUFFIXES
 from omnisync_cli.pipeline.timeline import Extend
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif"}
+# Still images dub too (a portrait held for the speech's length); in a folder, one that shares
+# its stem with a video is that video's thumbnail and is left out.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"}
 OPTION_COLUMNS = ("extend", "face_index", "mouth", "region", "feather", "crf")
 
@@ -52,18 +55,21 @@ def check_output_name(name: str, where: str) -> str:
 
 
 def items_from_folder(videos: Path, audio: Path) -> list[BatchItem]:
-    """Every (visible) video of a folder with the speech file of the same stem from an audio
-    folder, or the one speech file `audio` for all."""
+    """Every (visible) video or still image of a folder (not an image that is a video's
+    thumbnail) with the speech file of the same stem from an audio folder, or the one speech
+    file `audio` for all."""
     if videos.exists() and not videos.is_dir():
         raise InputError(f"{videos} is a file; batch-dub takes a folder of videos (use `omnisync dub` for one)")
     if not videos.is_dir():
         raise InputError(f"video folder not found: {videos}")
     if not audio.exists():
         raise InputError(f"speech file or folder not found: {audio}")
-    clips = sorted(p for p in videos.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
-                   and not p.name.startswith("."))
+    files = [p for p in videos.iterdir() if p.is_file() and not p.name.startswith(".")]
+    moving = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+    stems = {p.stem for p in moving}
+    clips = sorted(moving + [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES and p.stem not in stems])
     if not clips:
-        raise InputError(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) in {videos}")
+        raise InputError(f"no videos or images ({', '.join(sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))}) in {videos}")
     if audio.is_file():
         speech = {clip.stem: audio for clip in clips}
     else:

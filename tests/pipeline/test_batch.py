@@ -5,6 +5,7 @@ import functools
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from omnisync_cli.errors import ConfigError, OutputError
@@ -50,6 +51,17 @@ def test_folder_items_pair_by_stem_and_skip_hidden_files(folder):
     assert [(i.video.name, i.audio and i.audio.name, i.output) for i in items][:2] == [
         ("a.mp4", None, "a.mp4"), ("b.mp4", "b.wav", "b.mp4")]
     assert len(items) == 5
+
+
+def test_a_folder_also_gives_its_portraits_but_not_its_videos_thumbnails(folder):
+    import cv2
+    videos = folder / "videos"
+    image = np.full((48, 64, 3), 128, np.uint8)
+    for name in ("a.jpg", "portrait.png", "Face.JPEG"):  # a.jpg is a.mp4's thumbnail
+        cv2.imwrite(str(videos / name), image)
+    names = [i.video.name for i in items_from_folder(videos, folder / "speech.wav")]
+    assert "portrait.png" in names and "Face.JPEG" in names and "a.jpg" not in names
+    assert len(names) == 7
 
 
 def test_a_manifest_gives_names_and_per_item_options(folder):
