@@ -1,10 +1,10 @@
 """Where a track holds speech, by a voice-activity detector, and the track with the rest muted.
 
 A dubbing track is rarely speech over digital silence: music beds, room tone and hum sit under
-it and fill its pauses. The loudness rule (`media.loudness`) then finds no pause, and the model,
-hearing the music, keeps the mouth moving. The gate mutes everything the detector does not
-call speech, in the copy of the track that the model and the quiet rule read; the audio written
-into the dub is never changed.
+it and fill its pauses. The loudness rule (`media.loudness`) then finds no pause, and the model
+hears the music. The gate mutes everything the detector does not call speech, in the copy of
+the track that the model and the quiet rule read; the audio written into the dub is never
+changed (measured: bench/results/speech-gate/).
 
 The detector is Silero VAD (the `silero-vad` package, MIT; its 2 MB model ships inside the
 wheel), run once per track on 32 ms windows of 16 kHz audio.

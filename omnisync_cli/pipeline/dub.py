@@ -67,8 +67,8 @@ class DubOptions:
     # sounds most like the new speech there (pipeline.mouth_bank); needs the source's speech.
     mouth_bank: bool = False
     # The model and the quiet rule hear only what a voice detector calls speech in both tracks
-    # (media.speech_gate): music beds, room tone and hum would keep the mouth moving in the
-    # pauses. The audio written into the dub is never changed.
+    # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
+    # rule and reach the model. The audio written into the dub is never changed.
     speech_gate: bool = True
 
 
