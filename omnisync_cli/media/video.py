@@ -34,6 +34,7 @@ from omnisync_cli.media.yuv import (
 __all__ = ["RGB_FROM_YUV_FLAGS", "Frame", "Planes", "VideoInfo", "VideoReader", "probe_video"]
 
 _AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED = 1, 2
+_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
 _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
 
 # Converting other 4:2:0 YUV (BT.601 or untagged, 10-bit, ...) straight to 8-bit BT.709
@@ -63,6 +64,9 @@ class VideoInfo:
     has_audio: bool  # the file also carries an audio stream
     codec: str  # decoder name, e.g. "h264"
     pix_fmt: str  # coded pixel format, e.g. "yuv420p" or "yuv420p10le"
+    # "PQ" or "HLG" for high-dynamic-range video (read into 8-bit BT.709 by its matrix alone,
+    # without tone mapping: the dub says so); None for standard range
+    hdr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,7 @@ class VideoReader:
             has_audio=bool(self._container.streams.audio),
             codec=ctx.name,
             pix_fmt=ctx.pix_fmt or first.format.name,
+            hdr=_HDR_TRANSFERS.get(first.color_trc),
         )
         return info, orientation
 

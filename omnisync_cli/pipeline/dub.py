@@ -184,7 +184,7 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     check_face_found(track, options.face)
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
-    warnings = tuple(w for w in [truncation_warning(video, info, len(frame_times))] if w)
+    warnings = tuple(w for w in [truncation_warning(video, info, len(frame_times)), hdr_warning(video, info)] if w)
     for warning in warnings:
         progress.warn(warning)
     return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds)
@@ -295,6 +295,15 @@ def truncation_warning(video: Path, info, decoded: int) -> str | None:
     return (f"{video}: only {decoded} of {expected} frames could be decoded "
             f"({decoded / float(info.fps):.2f} of {info.duration:.2f} s); the file is truncated or "
             f"damaged, so the dub uses the readable part")
+
+
+def hdr_warning(video: Path, info) -> str | None:
+    """A warning for high-dynamic-range video: the dub is standard range, converted by the
+    YUV matrix alone (no tone mapping), so it shows flatter and less saturated than the source."""
+    if info.hdr is None:
+        return None
+    return (f"{video}: is HDR video ({info.hdr}); the dub is standard-range BT.709 without tone mapping, "
+            "so it looks flatter than the source; convert it to SDR first where colours matter")
 
 
 def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,

@@ -36,3 +36,17 @@ def test_a_whole_video_gives_no_warning(tmp_path):
     result = runner.invoke(app, ["dub", str(tmp_path / "in.mkv"), str(tmp_path / "speech.wav"), "-o",
                                  str(tmp_path / "out.mp4"), "--passthrough", "--region", "20,14,24,24", "--json"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+@pytest.mark.parametrize(("transfer", "warned"), [(18, True), (1, False)])
+def test_hdr_video_is_dubbed_with_one_warning_that_says_so(tmp_path, transfer, warned):
+    """An iPhone's HLG clip dubs, and the user is told the dub is standard range."""
+    from tests.media.clips import write_tagged_clip
+    write_tagged_clip(tmp_path / "in.mp4", transfer=transfer, n_frames=10)
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
+    result = runner.invoke(app, ["dub", str(tmp_path / "in.mp4"), str(tmp_path / "speech.wav"), "-o",
+                                 str(tmp_path / "out.mp4"), "--passthrough", "--region", "20,14,24,24", "--json"])
+    assert result.exit_code == 0, result.output
+    warnings = result.stderr.strip().splitlines()
+    assert (len(warnings) == 1 and "HDR video (HLG)" in warnings[0] and "without tone mapping" in warnings[0]) == warned
+    assert warned or not warnings

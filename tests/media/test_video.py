@@ -19,6 +19,7 @@ from tests.media.clips import (
     write_clip,
     write_exif_jpeg,
     write_mjpeg_clip,
+    write_tagged_clip,
     write_rgba_clip,
     write_zero_frame_video,
 )
@@ -269,3 +270,10 @@ def test_lossless_444_decodes_to_the_same_rgb(tmp_path: Path) -> None:
             flat &= (padded[dy : dy + 32, dx : dx + 32] == written).all(axis=2)
     assert flat.mean() > 0.5
     assert np.abs(frame.image.astype(int) - written)[flat].max() <= 2
+
+
+@pytest.mark.parametrize(("trc", "hdr"), [(18, "HLG"), (16, "PQ"), (1, None)])
+def test_hdr_video_is_named(tmp_path: Path, trc: int, hdr) -> None:
+    """An iPhone's HLG (or a PQ) clip is read by its matrix alone; the probe names it so the dub can say so."""
+    write_tagged_clip(tmp_path / "hdr.mp4", transfer=trc)
+    assert probe_video(tmp_path / "hdr.mp4").hdr == hdr
