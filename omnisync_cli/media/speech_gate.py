@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16000  # the detector's rate (the project's too: media.audio.SAMPLE_RATE)
+from omnisync_cli.media.audio import SAMPLE_RATE  # the detector's rate too
 
 
 @dataclass(frozen=True)
