@@ -54,9 +54,21 @@ def test_the_words_pass_and_the_music_between_them_is_muted(dialogue):
     assert np.array_equal(gated[inside], track[inside])
 
 
+def test_a_quiet_recording_is_speech_all_the_same(dialogue):
+    """46 dB down (a voice far from the microphone) the words are still found: the detector
+    hears the track at a set level."""
+    track, words = dialogue
+    loud, quiet = speech_spans(track), speech_spans(track * 0.005)
+    assert len(quiet) == len(loud) == 2
+    assert all(abs(a - c) < 0.05 * RATE and abs(b - d) < 0.05 * RATE for (a, b), (c, d) in zip(loud, quiet))
+
+
 def test_music_alone_is_not_speech():
-    bed = music_bed(3.0, 0.1)
-    assert speech_spans(bed) == [] and not speech_only(bed).any()
+    for level in (0.1, 0.001):  # loud or faint: the detector hears it at the same level
+        bed = music_bed(3.0, level)
+        assert speech_spans(bed) == [] and not speech_only(bed).any()
+    hiss = np.random.default_rng(1).normal(0, 1e-4, 3 * RATE).astype(np.float32)
+    assert speech_spans(hiss) == []
 
 
 def test_a_track_shorter_than_one_detector_window_holds_no_speech():
