@@ -10,7 +10,7 @@ the one every dub used): that gives the working region the dub may change (for t
 outside-the-region check) and whether tracking found the face.
 
 Writes into `out_dir`: videos/<variant>/<clip>.mp4, results.json, report.md, mouth_psnr.png
-and strip.png (see `report`).
+and strip.jpg (see `report`).
 """
 
 import json
@@ -383,7 +383,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     report.write_report(results, out_dir, metric_specs)
     report.plot_mouth_psnr(results, out_dir / "mouth_psnr.png")
     if strips:
-        report.write_strip(strips, [v.name for v in variants], out_dir / "strip.png")
+        report.write_strip(strips, [v.name for v in variants], out_dir / "strip.jpg")
     return results
 
 

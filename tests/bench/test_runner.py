@@ -49,7 +49,7 @@ def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
     results = run_benchmark(bench_corpus, variants, tmp_path, clips=2, weights=tiny_weights,
                             progress=lines.append, strip_clips=1, strip_frames=3)
     assert len(lines) == 4 and "mouth PSNR" in lines[0]
-    for name in ("results.json", "report.md", "mouth_psnr.png", "strip.png"):
+    for name in ("results.json", "report.md", "mouth_psnr.png", "strip.jpg"):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "results.json").read_text()) == results
     assert "| ds-cfg | heldout-head |" in (tmp_path / "report.md").read_text()
