@@ -22,6 +22,10 @@ from omnisync_cli.media.yuv import Planes, planes_to_rgb, replace_rect
 CHROMA_MARGIN = 4
 # media.yuv.replace_rect converts the rectangle with two pixels around it.
 REPLACE_MARGIN = 2
+# Window sides are grown to a multiple of this: a conversion frame of a new size costs about
+# 0.6 ms to make (media.yuv._sited_frame), and a moving region would ask for a new size at
+# nearly every frame (1 s of a 60 s 720p pass-through went to it).
+SIDE_STEP = 32
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,19 @@ def window_bounds(box: RegionBox, size: int, width: int, height: int) -> tuple[i
     if px1 > px0 and py1 > py0:
         cx0, cy0 = min(cx0, px0 - REPLACE_MARGIN), min(cy0, py0 - REPLACE_MARGIN)
         cx1, cy1 = max(cx1, px1 + REPLACE_MARGIN), max(cy1, py1 + REPLACE_MARGIN)
-    x0 = max(0, (cx0 - CHROMA_MARGIN) // 2 * 2)
-    y0 = max(0, (cy0 - CHROMA_MARGIN) // 2 * 2)
-    x1 = min(width, -(-(cx1 + CHROMA_MARGIN) // 2) * 2)
-    y1 = min(height, -(-(cy1 + CHROMA_MARGIN) // 2) * 2)
+    x0, x1 = _grown(cx0 - CHROMA_MARGIN, cx1 + CHROMA_MARGIN, width)
+    y0, y1 = _grown(cy0 - CHROMA_MARGIN, cy1 + CHROMA_MARGIN, height)
     return x0, y0, x1, y1
+
+
+def _grown(start: int, stop: int, length: int) -> tuple[int, int]:
+    """[start, stop) at even ends, grown to a multiple of SIDE_STEP where the frame allows
+    (to the right first, then to the left), inside [0, length)."""
+    start, stop = max(0, start // 2 * 2), min(length, -(-stop // 2) * 2)
+    side = -(-(stop - start) // SIDE_STEP) * SIDE_STEP
+    stop = min(length, start + side)
+    start = max(0, stop - side)
+    return start, stop
 
 
 def window_of(planes: Planes, box: RegionBox, size: int) -> Window:

@@ -7,7 +7,9 @@ import pytest
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.media.yuv import planes_to_rgb, replace_rect, rgb_to_planes
-from omnisync_cli.pipeline.window import CHROMA_MARGIN, crop_from_window, paste_into_planes, window_of
+from omnisync_cli.pipeline.window import (
+    CHROMA_MARGIN, SIDE_STEP, crop_from_window, paste_into_planes, window_bounds, window_of,
+)
 
 
 def textured_planes(height, width, seed=0):
@@ -64,3 +66,15 @@ def test_replace_rect_refuses_a_part_that_does_not_hold_the_rectangle():
     part = planes_to_rgb(planes)[10:40, 10:40]
     with pytest.raises(ValueError, match="does not hold"):
         replace_rect(planes, part, 12, 12, 40, 40, origin=(10, 10))
+
+
+def test_a_moving_region_asks_for_few_window_sizes():
+    # Each new window size costs a conversion frame (media.yuv._sited_frame); a region that
+    # drifts and breathes by fractions of a pixel must not ask for a new one at every frame.
+    sizes = set()
+    for t in range(200):
+        box = RegionBox(640.0 + 30 * np.sin(t / 20), 360.0 + 0.37 * t, 250.0 + 6 * np.sin(t / 7))
+        x0, y0, x1, y1 = window_bounds(box, 64, 1280, 720)
+        assert x0 % 2 == 0 and y0 % 2 == 0 and (x1 - x0) % SIDE_STEP == 0 and (y1 - y0) % SIDE_STEP == 0
+        sizes.add((x1 - x0, y1 - y0))
+    assert len(sizes) <= 4
