@@ -24,6 +24,9 @@ class GateConfig:
     pad_s: float = 0.06          # kept on each side of a speech span: onsets and releases
     min_silence_s: float = 0.2   # shorter gaps stay open: the closures inside a word are speech
     fade_s: float = 0.02         # ramps at the gate's edges, no clicks in what the model hears
+    # Shorter bursts are not speech. Silero's own 250 ms muted a lone quick word ("oh", "hi",
+    # "no" of 0.08-0.15 s between pauses), so the mouth stayed shut on it.
+    min_speech_s: float = 0.06
     # The detector hears the track brought to this peak (its 99.9th percentile), at most
     # max_gain louder: a quiet recording is speech all the same (at -46 dB it missed 15 % of
     # the words, none after this), and music or hiss alone stays no speech.
@@ -51,6 +54,7 @@ def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> lis
     spans = get_speech_timestamps(torch.from_numpy(heard), _MODEL[0],
                                   threshold=config.threshold, sampling_rate=SAMPLE_RATE,
                                   min_silence_duration_ms=round(1000 * config.min_silence_s),
+                                  min_speech_duration_ms=round(1000 * config.min_speech_s),
                                   speech_pad_ms=round(1000 * config.pad_s))
     return [(int(s["start"]), int(s["end"])) for s in spans]
 

@@ -63,6 +63,19 @@ def test_a_quiet_recording_is_speech_all_the_same(dialogue):
     assert all(abs(a - c) < 0.05 * RATE and abs(b - d) < 0.05 * RATE for (a, b), (c, d) in zip(loud, quiet))
 
 
+def test_a_lone_quick_word_is_speech():
+    """A single short word between pauses ("oh", "no": about 0.1 s at a quick rate) opens the
+    gate; the detector's own 250 ms minimum muted it."""
+    for word in ("oh", "no"):
+        spoken = synthesize(word, "en", rate=400).waveform
+        assert len(spoken) < 0.2 * RATE
+        pause = np.zeros(RATE, np.float32)
+        spans = speech_spans(np.concatenate([pause, spoken, pause]))
+        assert len(spans) == 1
+        start, end = spans[0]
+        assert start <= len(pause) + 0.05 * RATE and end >= len(pause) + len(spoken) - 0.05 * RATE
+
+
 def test_music_alone_is_not_speech():
     for level in (0.1, 0.001):  # loud or faint: the detector hears it at the same level
         bed = music_bed(3.0, level)
