@@ -1,12 +1,13 @@
 """The mouth track on benchmark clips: where it lands and what it costs per frame of video.
 
-    python bench/track_speed.py CORPUS [--localiser DIR] [--write bench/results/tracking.md]
+    python bench/track_speed.py CORPUS [--localiser DIR] [--pictures] [--write bench/results/tracking.md]
 
 Runs `face.track.MouthTracker` at its defaults over every benchmark clip of a corpus (the
 frames decoded beforehand, so only tracking is timed), given the source's own speech as the
 dub gives it (it picks the speaking mouth among several), and reports per style group: the track
 source, the mean mouth error against the manifest in face widths, the share of frames
-within 10 % of a face width, and milliseconds of tracking per frame of video. Per clip it also
+within 10 % of a face width, and milliseconds of tracking per frame of video. `--pictures` gives
+the tracker the pictures the dub gives it (`VideoReader.iter_pictures`), not the exact frames. Per clip it also
 sorts the localiser's looks whose track lands over 0.1 face widths off: "wrong pick" when one of
 the look's candidates was within 0.1 (the choice among mouths failed), "miss" when none was (the
 localiser did not see it). Written to run
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--localiser", type=Path, default=None, help="localiser weights (default: bundled)")
+    parser.add_argument("--pictures", action="store_true", help="track the dub's pictures (iter_pictures)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     import torch
@@ -42,7 +44,8 @@ def main() -> None:
     for clip in manifest["clips"]:
         video = args.corpus / "bench" / clip["dir"] / "source.mp4"
         with VideoReader(video) as reader:
-            frames = [f.image for f in reader.iter_frames()]
+            frames = [f.image for f in (reader.iter_pictures(FaceConfig().look_max_side) if args.pictures
+                                        else reader.iter_frames())]
         face = FaceConfig() if args.localiser is None else FaceConfig(localiser=args.localiser)
         started = time.perf_counter()
         try:
@@ -67,6 +70,7 @@ def main() -> None:
     lines = ["# Mouth tracking on the benchmark clips", "",
              f"`python bench/track_speed.py {args.corpus}"
              + ("" if args.localiser is None else f" --localiser {args.localiser}")
+             + (" --pictures" if args.pictures else "")
              + "`: MouthTracker defaults, one CPU thread, frames decoded "
              "beforehand, the source's own speech given.", "",
              "| group | clips | sources | mean error (face widths) | frames within 0.1 fw | ms / frame |",
