@@ -1,6 +1,6 @@
 """How much the dubbing model changes working regions that hold no mouth (issue: no smudges).
 
-    python bench/mouth_free.py [--segments 24] [--weights weights/cpu-small] [--audio-gate] [--sync-verdict MARGIN] [--write bench/results/mouth-free.md]
+    python bench/mouth_free.py [--segments 24] [--weights weights/cpu-small] [--audio-gate] [--write bench/results/mouth-free.md]
 
 Segments of 8 frames are cut from corpus-v2 scenes (benchmark identities) at places without a
 mouth: the background of frames without any character, the character's forehead (one face
@@ -26,7 +26,6 @@ from omnisync_cli.data.styles import GROUPS
 from omnisync_cli.data.visemes import viseme_track
 from omnisync_cli.face.localiser import open_localiser
 from omnisync_cli.face.region import RegionBox, crop_region
-from omnisync_cli.guidance.sync_verdict import VerdictConfig
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import default_weights_dir
@@ -75,12 +74,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", type=Path, default=None)
     parser.add_argument("--audio-gate", action="store_true", help="as dub --audio-gate")
-    parser.add_argument("--sync-verdict", type=float, default=None, metavar="MARGIN",
-                        help="keep the edit only where the guard expert hears a gain over MARGIN (guidance.sync_verdict)")
     args = parser.parse_args()
-    editor = ModelEditor.from_dir(args.weights or default_weights_dir(), SamplerConfig(
-        audio_gate=args.audio_gate,
-        sync_verdict=None if args.sync_verdict is None else VerdictConfig(margin=args.sync_verdict)))
+    editor = ModelEditor.from_dir(args.weights or default_weights_dir(), SamplerConfig(audio_gate=args.audio_gate))
     localiser = open_localiser(args.localiser)
     n, size = editor.segment_frames, editor.region_size
     times = np.arange(n) / 25.0
@@ -96,11 +91,8 @@ def main() -> None:
             gated.setdefault(place, []).append(diff if gate[place] else np.zeros_like(diff))
             opened.setdefault(place, []).append(gate[place])
     lines = ["# The model's change on working regions without a mouth", "",
-             f"`python bench/mouth_free.py --segments {args.segments}"
-             + ("" if args.sync_verdict is None else f" --sync-verdict {args.sync_verdict:g}")
-             + ("" if not args.audio_gate else " --audio-gate")
-             + f"`: {args.segments} segments of {n} frames per kind of region, weights "
-             f"`{args.weights or 'bundled'}`, the sampler's defaults but for the flags given.", "",
+             f"`python bench/mouth_free.py --segments {args.segments}`: {args.segments} segments of {n} frames "
+             f"per kind of region, weights `{args.weights or 'bundled'}`, shipped sampler defaults.", "",
              "| region | model alone: mean abs change (levels) | 99th pct | pixels > 8 levels | gate opens | "
              "with the gate: mean abs change | 99th pct | pixels > 8 levels |",
              "|---|---|---|---|---|---|---|---|"]

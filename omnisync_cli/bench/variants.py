@@ -11,7 +11,6 @@ from pathlib import Path
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.guidance.dscfg import GuidanceConfig
-from omnisync_cli.guidance.sync_verdict import VerdictConfig
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 
@@ -75,14 +74,6 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "the new speech (dub --mouth-bank)", SamplerConfig(), mouth_bank=True),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
-    Variant("sync-verdict", "the defaults keeping the edit only where the guard sync expert hears it follow "
-            "the speech better than the source", SamplerConfig(sync_verdict=VerdictConfig())),
-    Variant("sync-verdict-lenient", "the sync verdict dropping only edits the expert hears as worse than the source",
-            SamplerConfig(sync_verdict=VerdictConfig(margin=-0.05, ramp=0.05))),
-    Variant("sync-verdict-strict", "the sync verdict keeping only edits the expert hears as clearly better",
-            SamplerConfig(sync_verdict=VerdictConfig(margin=0.05, ramp=0.05))),
-    Variant("sync-verdict-0.1", "the sync verdict keeping only edits the expert hears as much better",
-            SamplerConfig(sync_verdict=VerdictConfig(margin=0.1, ramp=0.05))),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
             SamplerConfig(audio_gate=True)),
     # Speed (the real-time issue): the defaults with fewer sampler steps.

@@ -18,7 +18,6 @@ from omnisync_cli.diffusion.sampling import SAMPLERS, progressive_init, sigma_sc
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.guidance.attribution import GATE_BLUR, GATE_QUANTILE, AudioAttribution, attribution_mask, gate_edit
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
-from omnisync_cli.guidance.sync_verdict import VerdictConfig, verdict
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
@@ -55,9 +54,6 @@ class SamplerConfig:
     # gate, when on, still falls back to the source. 0: nothing hidden. Training hides 0.4 of
     # its crops (1.0 x the face width); a dub's region is 0.8 x, so 0.5 hides the same area.
     hide_mouth: float = 0.0
-    # Keep the edit only where the guard sync expert hears it follow the speech better than
-    # the source (guidance.sync_verdict); None: off.
-    sync_verdict: VerdictConfig | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.hide_mouth <= 1.0:
@@ -69,9 +65,6 @@ class SamplerConfig:
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
 
-
-# The dub's working region as a share of the face width (pipeline.dub.DubOptions.region_scale).
-VERDICT_REGION_SCALE = 0.8
 
 # The speech's silence is read every 10 ms over a frame's length (25 fps).
 QUIET_RATE = 100.0
@@ -188,32 +181,13 @@ class ModelEditor:
         if attribution is not None:
             mask = attribution_mask(attribution.total, GATE_BLUR * s, GATE_QUANTILE)
             x = gate_edit(source, x.float(), mask)
-        if self.sampler.sync_verdict is not None:
-            x = self._judged(source, x.float(), mouth.to(self.device), windows)
         return tensor_to_crops(x)
-
-    def _judged(self, source: torch.Tensor, edited: torch.Tensor, mouth: torch.Tensor,
-                windows: torch.Tensor) -> torch.Tensor:
-        """The edit where the guard expert hears it follow the speech better than the source
-        (guidance.sync_verdict), the source elsewhere."""
-        from omnisync_cli.bench.sync import open_guard_scorer
-        expert = open_guard_scorer().expert.to(self.device)
-        span = expert.config.mouth_span / VERDICT_REGION_SCALE
-        keep = verdict(expert, source, edited, mouth, windows, span, self.sampler.sync_verdict)
-        return source + keep.to(self.device)[:, :, None, None, None] * (edited - source)
-
-    def _quiet(self, audio: AudioFeatures, frame_times: np.ndarray) -> np.ndarray | None:
-        """(F,) bool: frames where the speech is silent (media.loudness), None where unknown."""
-        if audio.quiet is None:
-            return None
-        index = np.clip(np.round(np.asarray(frame_times) * QUIET_RATE).astype(int), 0, len(audio.quiet) - 1)
-        return audio.quiet[index]
 
     def _silence_peaks(self, audio: AudioFeatures, frame_times: np.ndarray) -> torch.Tensor | None:
         """(1, F) DS-CFG peaks: `silence_peak` on frames where the speech is silent, else w_peak."""
         guidance = self.sampler.guidance
-        quiet = self._quiet(audio, frame_times)
-        if self.sampler.silence_peak is None or quiet is None or guidance.mode != "ds":
+        if self.sampler.silence_peak is None or audio.quiet is None or guidance.mode != "ds":
             return None
-        peaks = np.where(quiet, self.sampler.silence_peak, guidance.w_peak)
+        index = np.clip(np.round(np.asarray(frame_times) * QUIET_RATE).astype(int), 0, len(audio.quiet) - 1)
+        peaks = np.where(audio.quiet[index], self.sampler.silence_peak, guidance.w_peak)
         return torch.as_tensor(peaks, dtype=torch.float32)[None]

@@ -31,7 +31,6 @@ from torch.utils.data import DataLoader
 from omnisync_cli.bench.sync import SyncExpert, load_sync_expert, open_sync_scorer
 from omnisync_cli.diffusion.flow import noise_path, velocity_error
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.guidance.sync_verdict import mouth_glimpses
 from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_device
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
@@ -41,7 +40,7 @@ from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
-from omnisync_cli.train.objectives import (change_weight_map, loss_weights, sync_loss,
+from omnisync_cli.train.objectives import (change_weight_map, loss_weights, mouth_glimpses, sync_loss,
                                           viseme_loss)
 from omnisync_cli.train.probe import PROBE_CLIPS, audio_probe
 from omnisync_cli.train.samples import validation_pairs, write_samples

@@ -14,8 +14,7 @@ synthetic rendering (data.visemes), which the diffusion loss only teaches throug
 """
 
 import torch
-
-from omnisync_cli.guidance.sync_verdict import window_agreement
+import torch.nn.functional as F
 
 LOSS_WEIGHTINGS = ("velocity", "x")
 
@@ -75,6 +74,22 @@ def viseme_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean((predicted.float()[known] - target.float()[known]) ** 2)
 
 
+def mouth_glimpses(clips: torch.Tensor, mouth_xy: torch.Tensor, span: float, size: int) -> torch.Tensor:
+    """(B, F, 3, S, S) clips in [-1, 1] -> (B, F, 3, size, size) in [0, 1]: a square of side
+    `span` x the crop's around each frame's mouth (mouth_xy (B, F, 2) in [0, 1] crop
+    coordinates), resampled bilinearly, so gradients reach the clips. It cuts the same
+    square as bench.sync.mouth_windows does with OpenCV, for the sync expert."""
+    b, f, c, s, _ = clips.shape
+    xy = mouth_xy.reshape(b * f, 2).float()
+    theta = torch.zeros(b * f, 2, 3, device=clips.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = span  # affine_grid's [-1, 1] spans the whole crop
+    theta[:, :, 2] = 2 * xy - 1
+    grid = F.affine_grid(theta, [b * f, c, size, size], align_corners=False)
+    out = F.grid_sample(clips.flatten(0, 1).float(), grid, mode="bilinear", padding_mode="border",
+                        align_corners=False)
+    return ((out + 1) / 2).reshape(b, f, c, size, size)
+
+
 def sync_loss(expert, glimpses: torch.Tensor, audio: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     """Wav2Lip's expert loss in cosine form: mean 1 - cos(video, audio embedding) over every
     window of `expert.config.frames` consecutive mouth glimpses (B, F, 3, P, P) and the audio
@@ -82,6 +97,11 @@ def sync_loss(expert, glimpses: torch.Tensor, audio: torch.Tensor, keep: torch.T
     expert's when both use the same frontend and window length). `keep` (B,) selects the
     examples whose audio was not dropped; with none kept the loss is 0 (still in the graph).
     The expert is frozen; only the clips it looks at get gradients."""
-    cos = window_agreement(expert, glimpses, audio)  # (B, n)
-    mask = keep.float()[:, None].expand_as(cos)
+    k = expert.config.frames
+    b, f = glimpses.shape[:2]
+    starts = range(f - k + 1)
+    video = torch.cat([glimpses[:, i:i + k].flatten(1, 2) for i in starts])  # (n*B, k*3, P, P)
+    sound = torch.cat([audio[:, i + k // 2] for i in starts])  # (n*B, W, C)
+    cos = (expert.embed_video(video) * expert.embed_audio(sound)).sum(-1)  # (n*B,)
+    mask = keep.repeat(len(starts)).float()
     return ((1 - cos) * mask).sum() / mask.sum().clamp(min=1.0)

@@ -9,13 +9,12 @@ import torch
 from omnisync_cli.bench.sync import SyncConfig, SyncExpert, mouth_windows, save_sync_expert
 from omnisync_cli.diffusion.flow import cfm_loss, noise_path, velocity_error
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.guidance.sync_verdict import mouth_glimpses
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import TrainingExamples
 from omnisync_cli.train.loop import frozen_sync_expert, train
-from omnisync_cli.train.objectives import sync_loss
+from omnisync_cli.train.objectives import mouth_glimpses, sync_loss
 from omnisync_cli.train.probe import audio_probe, mouth_error
 from omnisync_cli.train.samples import validation_pairs
 
