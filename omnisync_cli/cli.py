@@ -184,10 +184,10 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
                          audio_gate=audio_gate, silence_peak=silence_peak)
 
 
-def build_adapt_config(seconds: float, steps: int):
+def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False):
     from omnisync_cli.pipeline.adapt import AdaptConfig
     check_flags(adapt_seconds=seconds, adapt_steps=steps)
-    return AdaptConfig(seconds=seconds, steps=steps)
+    return AdaptConfig(seconds=seconds, steps=steps, speech_gate=not hear_everything)
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
@@ -258,7 +258,7 @@ def dub(
         if adapt and not passthrough:
             from omnisync_cli.pipeline.adapt import dub_adapted
             from omnisync_cli.pipeline.editor import default_weights_dir
-            config = build_adapt_config(adapt_seconds, adapt_steps)
+            config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
             report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(), sampler,
                                           prompt, config, options, progress)
         else:
@@ -286,7 +286,7 @@ def adapt_command(
     weights: WeightsOpt = None, adapt_seconds: AdaptSecondsOpt = 120.0, adapt_steps: AdaptStepsOpt = 0,
     seed: SeedOpt = 0, device: DeviceOpt = "auto",
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
-    region: RegionOpt = None, centre_fallback: CentreFallbackOpt = False,
+    region: RegionOpt = None, centre_fallback: CentreFallbackOpt = False, hear_everything: HearEverythingOpt = False,
     overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
 ) -> None:
@@ -305,9 +305,9 @@ def adapt_command(
             raise InputError(f"{video}: no such video file")
         if output.exists() and not overwrite:
             raise OutputError(f"{output} already exists; pass --overwrite to replace it")
-        config = build_adapt_config(adapt_seconds, adapt_steps)
+        config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
-                                centre_fallback)
+                                centre_fallback, hear_everything=hear_everything)
         sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"

@@ -25,7 +25,10 @@ from omnisync_cli.media.yuv import (
     COLOR_RANGE,
     COLORSPACE,
     RGB_FROM_YUV_FLAGS,
+    YUV_FROM_YUV_FLAGS,
+    HdrPlanes,
     Planes,
+    hdr_planes_of,
     planes_of,
     planes_to_rgb,
     rgb_to_planes,
@@ -37,13 +40,6 @@ _AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED = 1, 2
 _HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
 _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
 
-# Converting other 4:2:0 YUV (BT.601 or untagged, 10-bit, ...) straight to 8-bit BT.709
-# yuv420p: bicubic chroma kept the RGB closest to the source's own decode in a measurement
-# on hard-edged cartoon frames (~41 dB, against ~36 dB going through RGB and ~34 dB with
-# bilinear).
-_YUV_FROM_YUV_FLAGS = int(
-    Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
-)
 
 # Pictures to look at: area-averaged when shrinking (no aliasing for the detectors), exact
 # rounding (free there); full-resolution chroma would double the cost (1.6 -> 3.2 ms for 1080p
@@ -69,8 +65,14 @@ class VideoInfo:
     codec: str  # decoder name, e.g. "h264"
     pix_fmt: str  # coded pixel format, e.g. "yuv420p" or "yuv420p10le"
     # "PQ" or "HLG" for high-dynamic-range video (read into 8-bit BT.709 by its matrix alone,
-    # without tone mapping: the dub says so); None for standard range
+    # without tone mapping); None for standard range
     hdr: str | None = None
+
+    @property
+    def keeps_hdr(self) -> bool:
+        """HDR that a dub writes as HDR: 10-bit 4:2:0, each frame's decoded planes kept
+        (`Frame.hdr`). Other HDR (4:2:2, 12-bit) is written as standard range."""
+        return self.hdr is not None and self.pix_fmt == "yuv420p10le"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Frame:
     index: int  # position in presentation order, counted from 0
     time_s: float  # presentation time in seconds from the stream start (from pts)
     planes: Planes  # y (H, W), u and v (ceil(H/2), ceil(W/2)) uint8
+    hdr: HdrPlanes | None = None  # the decoded 10-bit planes, upright, where VideoInfo.keeps_hdr
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -173,6 +176,14 @@ class _Orientation:
     def apply_planes(self, planes: Planes) -> Planes:
         """Turn each plane of chroma-aligned planes (see `keeps_chroma_aligned`)."""
         return Planes(*(self.apply(p[:, :, None])[:, :, 0] for p in (planes.y, planes.u, planes.v)))
+
+    def apply_hdr_planes(self, planes: HdrPlanes) -> HdrPlanes:
+        """`apply_planes` for 10-bit planes (a dub refuses the odd sizes that would not keep
+        chroma aligned)."""
+        if self.is_identity:
+            return planes
+        return HdrPlanes(*(np.ascontiguousarray(self.apply(p[:, :, None])[:, :, 0])
+                           for p in (planes.y, planes.u, planes.v)), transfer=planes.transfer)
 
     @property
     def is_identity(self) -> bool:
@@ -312,7 +323,10 @@ class VideoReader:
         return float((frame.pts - start) * self._stream.time_base)
 
     def _to_frame(self, frame: av.VideoFrame, index: int) -> Frame:
-        return Frame(index=index, time_s=self._time_s(frame, index), planes=self._upright_planes(frame))
+        hdr = None
+        if self.info.keeps_hdr and frame.format.name == "yuv420p10le":
+            hdr = self._orientation.apply_hdr_planes(hdr_planes_of(frame, self.info.hdr))
+        return Frame(index=index, time_s=self._time_s(frame, index), planes=self._upright_planes(frame), hdr=hdr)
 
     def _upright_planes(self, frame: av.VideoFrame) -> Planes:
         """8-bit BT.709 limited yuv420p planes of the displayed picture, converted once.
@@ -332,7 +346,7 @@ class VideoReader:
         elif name.startswith("yuv420p"):
             planes = planes_of(frame.reformat(
                 format="yuv420p", src_colorspace=matrix, dst_colorspace=COLORSPACE, dst_color_range=COLOR_RANGE,
-                interpolation=_YUV_FROM_YUV_FLAGS))
+                interpolation=YUV_FROM_YUV_FLAGS))
         else:
             image = frame.to_ndarray(format="rgb24", src_colorspace=matrix, interpolation=RGB_FROM_YUV_FLAGS)
             return rgb_to_planes(orientation.apply(image))

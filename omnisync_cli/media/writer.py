@@ -1,5 +1,5 @@
 """Video encoding: frames (RGB, or the decoded YUV planes) plus a 16 kHz waveform become one
-H.264/AAC MP4, atomically.
+H.264/AAC MP4 (HEVC 10-bit for HDR video), atomically.
 
 The output is written to a hidden partial file beside the target and renamed into place only
 when everything was encoded, so an interrupted dub never leaves a playable-looking but
@@ -20,7 +20,8 @@ import numpy as np
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.media.yuv import YUV_FROM_RGB_FLAGS, Planes, rgb_to_planes, to_av_frame
+from omnisync_cli.media.yuv import (HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
+                                   rgb_to_planes, to_av_frame)
 
 __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
 
@@ -44,6 +45,9 @@ _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 # written: decoders then assume H.264's default (left), which is what `yuv` converts with.
 _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1
+# HDR video is written as it is read: 10-bit BT.2020 with its transfer (HLG or PQ), in HEVC
+# Main 10, the codec phones record HDR in and play back, tagged hvc1 as Apple's players need.
+_AVCOL_BT2020 = 9
 
 
 def _why(exc: BaseException, folder: Path) -> str:
@@ -79,6 +83,7 @@ class VideoWriter:
         audio_rate: int = SAMPLE_RATE,
         crf: int | None = None,
         preset: str | None = None,
+        hdr: str | None = None,
     ) -> None:
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
@@ -91,6 +96,9 @@ class VideoWriter:
         self.audio_rate = audio_rate
         self.crf = DEFAULT_CRF if crf is None else crf  # lower is better quality, 0 lossless
         self.preset = preset or DEFAULT_PRESET  # x264 speed/size trade-off
+        if hdr is not None and hdr not in HDR_TRANSFERS:
+            raise ValueError(f"hdr must be one of {sorted(HDR_TRANSFERS)} or None, got {hdr!r}")
+        self.hdr = hdr  # "HLG" or "PQ": 10-bit HEVC, frames given by write_hdr_planes
         self.partial_path = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self.frames_written = 0
         self._audio_written = 0
@@ -121,13 +129,23 @@ class VideoWriter:
 
     def _add_video_stream(self) -> av.video.VideoStream:
         assert self._container is not None
-        stream = self._container.add_stream("libx264", rate=self.fps,
-                                            options={"crf": str(self.crf), "preset": self.preset})
+        if self.hdr is None:
+            stream = self._container.add_stream("libx264", rate=self.fps,
+                                                options={"crf": str(self.crf), "preset": self.preset})
+            stream.pix_fmt = "yuv420p"
+            stream.colorspace = stream.color_primaries = stream.color_trc = _AVCOL_BT709
+        else:
+            # x265's crf 0 is not lossless, as x264's is: ask for lossless then.
+            params = "log-level=error" + (":lossless=1" if self.crf == 0 else "")
+            stream = self._container.add_stream("libx265", rate=self.fps, options={
+                "crf": str(self.crf), "preset": self.preset, "x265-params": params})
+            stream.pix_fmt = "yuv420p10le"
+            stream.colorspace = stream.color_primaries = _AVCOL_BT2020
+            stream.color_trc = HDR_TRANSFERS[self.hdr]
+            stream.codec_tag = "hvc1"
         stream.width = self.width + self.width % 2
         stream.height = self.height + self.height % 2
-        stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = 1 / self.fps
-        stream.colorspace = stream.color_primaries = stream.color_trc = _AVCOL_BT709
         stream.color_range = _AVCOL_RANGE_MPEG
         return stream
 
@@ -156,7 +174,23 @@ class VideoWriter:
                 f"expected planes of {self.width}x{self.height}, got "
                 f"{planes.width}x{planes.height}"
             )
-        frame = to_av_frame(planes, pad_even=True)
+        if self.hdr is not None:
+            raise ValueError("an HDR VideoWriter takes write_hdr_planes()")
+        self._encode(to_av_frame(planes, pad_even=True))
+
+    def write_hdr_planes(self, planes: HdrPlanes) -> None:
+        """Append one frame given as 10-bit BT.2020 planes (`yuv.HdrPlanes`, even size), to a
+        writer made with `hdr`."""
+        if self._container is None:
+            raise RuntimeError("VideoWriter.write_hdr_planes() called outside its `with` block")
+        if self.hdr is None or planes.transfer != self.hdr:
+            raise ValueError(f"this writer writes {self.hdr or 'standard range'}, got {planes.transfer} planes")
+        if planes.y.shape != (self.height, self.width) or self.width % 2 or self.height % 2:
+            raise ValueError(f"expected even-sized planes of {self.width}x{self.height}, got "
+                             f"{planes.width}x{planes.height}")
+        self._encode(hdr_to_av_frame(planes))
+
+    def _encode(self, frame: av.VideoFrame) -> None:
         frame.pts = self.frames_written
         frame.time_base = self._video.codec_context.time_base
         self._mux(self._video.encode(frame))

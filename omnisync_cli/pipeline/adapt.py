@@ -53,6 +53,7 @@ from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.speech_gate import speech_only, speech_spans
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
@@ -101,6 +102,10 @@ class AdaptConfig:
     sync_loss_weight: float = 0.1
     threads: int = 0
     seed: int = 0
+    # Learn from what a dub lets the model hear: the source's speech alone, its music bed and
+    # room tone muted (media.speech_gate; DubOptions.speech_gate). A source in which the voice
+    # detector hears no speech at all is not adapted on.
+    speech_gate: bool = True
 
     def __post_init__(self) -> None:
         if self.seconds <= 0 and self.steps <= 0:
@@ -192,6 +197,8 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
                 break
             crops[frame.index] = crop_region(frame.image, track.box(frame.index), size)
     waveform = load_audio(analysis.video)
+    if config.speech_gate:
+        waveform = speech_only(waveform)
     mouth = track.mouth_in_box(slice(0, count)).astype(np.float32)
     train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames,
                                            config.max_holdout_seconds)
@@ -309,15 +316,18 @@ def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
     return True, f"held-out {guard}, bundled LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}"
 
 
-def speech_notice(analysis: VideoAnalysis) -> str | None:
-    """Why the source cannot teach the model (no audio track, no speech), or None."""
+def speech_notice(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -> str | None:
+    """Why the source cannot teach the model (no audio track, no speech), or None. With
+    `config.speech_gate` a track in which the voice detector finds no speech (music, noise)
+    holds none."""
     if not analysis.info.has_audio:
         return f"{analysis.video.name} has no audio track: nothing to adapt on, the base model dubs"
     try:
         waveform = load_audio(analysis.video)
     except InputError as exc:
         return f"{analysis.video.name}: its audio cannot be used ({exc}); the base model dubs"
-    if len(waveform) == 0 or float(np.sqrt(np.mean(waveform ** 2))) < MIN_SPEECH_RMS:
+    if (len(waveform) == 0 or float(np.sqrt(np.mean(waveform ** 2))) < MIN_SPEECH_RMS
+            or (config.speech_gate and not speech_spans(waveform))):
         return f"{analysis.video.name} holds no speech in its audio: nothing to adapt on, the base model dubs"
     return None
 
@@ -331,7 +341,7 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
     base_weights, out_dir = Path(base_weights), Path(out_dir)
     if out_dir.resolve() == base_weights.resolve():
         raise ConfigError(f"{out_dir} holds the base model; write the adapted one elsewhere")
-    notice = speech_notice(analysis)
+    notice = speech_notice(analysis, config)
     if notice:
         report = AdaptReport(False, notice, str(out_dir))
         keep_base(base_weights, out_dir, analysis, config, report)

@@ -41,7 +41,7 @@ from omnisync_cli.pipeline.quiet import keep_source_weights
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
-from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of
+from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
 
 @dataclass(frozen=True)
@@ -223,9 +223,11 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
 
     with clock("render"):
         native, rate = load_audio_native(audio)
+        hdr = info.hdr if info.keeps_hdr else None
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
-                         crf=options.crf) as writer:
-            edit_frames(analysis, plan, editor, features, options, progress, writer.write_planes, keep, lend)
+                         crf=options.crf, hdr=hdr) as writer:
+            emit = writer.write_planes if hdr is None else writer.write_hdr_planes
+            edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend, hdr=hdr is not None)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -298,9 +300,10 @@ def truncation_warning(video: Path, info, decoded: int) -> str | None:
 
 
 def hdr_warning(video: Path, info) -> str | None:
-    """A warning for high-dynamic-range video: the dub is standard range, converted by the
-    YUV matrix alone (no tone mapping), so it shows flatter and less saturated than the source."""
-    if info.hdr is None:
+    """A warning for high-dynamic-range video the dub cannot keep HDR (not 10-bit 4:2:0,
+    `VideoInfo.keeps_hdr`): the dub is standard range, converted by the YUV matrix alone (no
+    tone mapping), so it shows flatter and less saturated than the source."""
+    if info.hdr is None or info.keeps_hdr:
         return None
     return (f"{video}: is HDR video ({info.hdr}); the dub is standard-range BT.709 without tone mapping, "
             "so it looks flatter than the source; convert it to SDR first where colours matter")
@@ -387,12 +390,15 @@ def _source_speech(video: Path) -> np.ndarray | None:
 
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
-                lend: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None) -> None:
+                lend: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+                hdr: bool = False) -> None:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
-    planes (`render` encodes them; `tune` shrinks them to its tiles). `features`: the speech's
-    `editor.prepare_audio`; `keep`: per output frame, the share that stays the source
-    (`quiet_keep`); `lend`: gives the crops the network sees other source mouths (`mouth_lender`)."""
+    planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
+    whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
+    (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
+    frame, the share that stays the source (`quiet_keep`); `lend`: gives the crops the network
+    sees other source mouths (`mouth_lender`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -440,13 +446,14 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.
             if not editable or np.array_equal(edited, item.crop):
-                emit(frame.planes)
+                emit(frame.hdr if hdr else frame.planes)
                 return
             u, v = item.mouth_xy
             # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside it
             # reaches the encoder exactly as it was decoded.
-            emit(paste_into_planes(frame.planes, window, edited, box, options.feather, item.crop,
-                                   (box.left + u * box.side, box.top + v * box.side), options.focus))
+            pasted = paste_into_planes(frame.planes, window, edited, box, options.feather, item.crop,
+                                       (box.left + u * box.side, box.top + v * box.side), options.focus)
+            emit(paste_into_hdr(frame.hdr, frame.planes, pasted, box) if hdr else pasted)
 
         # Decoding runs ahead of the editor and pasting and encoding behind it, each in its
         # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.

@@ -15,7 +15,7 @@ import numpy as np
 
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import Planes, planes_to_rgb, replace_rect
+from omnisync_cli.media.yuv import HdrPlanes, Planes, hdr_replace_rect, planes_to_rgb, replace_rect
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
 # frame's own neighbours (two chroma samples).
@@ -91,3 +91,9 @@ def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: R
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
     return replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
+
+
+def paste_into_hdr(hdr: HdrPlanes, before: Planes, after: Planes, box: RegionBox) -> HdrPlanes:
+    """The decoded 10-bit planes of an HDR frame with the change that `paste_into_planes` made
+    to their 8-bit reading (`before` -> `after`) carried into them, inside the paste's box."""
+    return hdr_replace_rect(hdr, before, after, *paste_bounds(box, before.width, before.height))

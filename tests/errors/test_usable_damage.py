@@ -38,11 +38,13 @@ def test_a_whole_video_gives_no_warning(tmp_path):
     assert result.exit_code == 0 and result.stderr == ""
 
 
-@pytest.mark.parametrize(("transfer", "warned"), [(18, True), (1, False)])
-def test_hdr_video_is_dubbed_with_one_warning_that_says_so(tmp_path, transfer, warned):
-    """An iPhone's HLG clip dubs, and the user is told the dub is standard range."""
+@pytest.mark.parametrize(("transfer", "pix_fmt", "warned"), [(18, "yuv422p10le", True), (18, "yuv420p10le", False),
+                                                         (1, "yuv420p10le", False)])
+def test_hdr_video_kept_as_sdr_is_dubbed_with_one_warning_that_says_so(tmp_path, transfer, pix_fmt, warned):
+    """HDR the dub cannot write as HDR (here 4:2:2) dubs, and the user is told the dub is
+    standard range; an iPhone's 4:2:0 HLG clip stays HDR (tests/pipeline/test_hdr.py)."""
     from tests.media.clips import write_tagged_clip
-    write_tagged_clip(tmp_path / "in.mp4", transfer=transfer, n_frames=10)
+    write_tagged_clip(tmp_path / "in.mp4", transfer=transfer, n_frames=10, pix_fmt=pix_fmt)
     write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
     result = runner.invoke(app, ["dub", str(tmp_path / "in.mp4"), str(tmp_path / "speech.wav"), "-o",
                                  str(tmp_path / "out.mp4"), "--passthrough", "--region", "20,14,24,24", "--json"])

@@ -209,16 +209,16 @@ def write_mjpeg_clip(path: str | Path, jpeg: str | Path, frames: int, fps: int =
 
 
 def write_tagged_clip(path: str | Path, transfer: int, n_frames: int = 3, width: int = 64,
-                      height: int = 48) -> None:
+                      height: int = 48, pix_fmt: str = "yuv420p10le") -> None:
     """10-bit H.264 whose stream names a transfer (18: HLG, 16: PQ, as an iPhone's HDR video;
     1: BT.709) with BT.2020 primaries and matrix for the HDR ones."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p10le"
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.colorspace = stream.color_primaries = 9 if transfer in (16, 18) else 1
         stream.color_trc = transfer
         for i in range(n_frames):
-            frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="rgb24").reformat(format="yuv420p10le")
+            frame = av.VideoFrame.from_ndarray(pattern(i, width, height), format="rgb24").reformat(format=pix_fmt)
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))

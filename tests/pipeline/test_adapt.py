@@ -24,15 +24,18 @@ from tests.media.clips import write_clip
 
 FPS = 25
 OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)))
-QUICK = AdaptConfig(steps=2, clip_seconds=0.4, batch_size=2, holdout=0.25)
+# The test videos speak a modulated tone, which a voice detector does not call speech.
+QUICK = AdaptConfig(steps=2, clip_seconds=0.4, batch_size=2, holdout=0.25, speech_gate=False)
 
 
-def talking_video(path, seconds=2.4, audio=True, loud=0.5):
-    """A face-like square whose dark mouth opens with the loudness of its own speech."""
+def talking_video(path, seconds=2.4, audio=True, loud=0.5, wave=None):
+    """A face-like square whose dark mouth opens with the loudness of its own speech (a
+    modulated tone, or `wave` at 16 kHz in its place)."""
     n = int(seconds * FPS)
     t = np.arange(int(seconds * 16000)) / 16000
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
-    wave = (loud * envelope * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    if wave is None:
+        wave = (loud * envelope * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     frames = []
     for j in range(n):
         img = np.full((48, 64, 3), (200, 160, 130), np.uint8)
@@ -186,11 +189,39 @@ def test_a_source_without_speech_falls_back_with_a_notice(tmp_path, base, audio,
     assert (tmp_path / "speaker" / "model.safetensors").is_file()
 
 
+def test_a_source_with_music_and_no_speech_is_not_adapted_on(tmp_path, base):
+    """Music is loud enough for the loudness check; the voice detector hears no speech in it."""
+    from dataclasses import replace
+    from tests.media.test_speech_gate import music_bed
+    video = talking_video(tmp_path / "in.mp4", wave=music_bed(2.4, 0.2))
+    analysis = analyse(video, OPTIONS)
+    report = adapt(analysis, base, tmp_path / "speaker", replace(QUICK, speech_gate=True))
+    assert not report.kept and "no speech" in report.notice and report.steps == 0
+    assert adapt(analysis, base, tmp_path / "everything", QUICK).steps == 2  # --hear-everything trains on it
+
+
+def test_the_pieces_hear_the_speech_without_its_music_bed(tmp_path):
+    from dataclasses import replace
+    from omnisync_cli.data.speech import synthesize
+    from tests.media.test_speech_gate import music_bed
+    words = synthesize("hello there, how are you today", "en", rate=170).waveform
+    pause = np.zeros(16000, np.float32)
+    speech = np.concatenate([pause, words, pause])[:int(2.4 * 16000)]
+    track = speech + music_bed(len(speech) / 16000, 0.05)
+    analysis = analyse(talking_video(tmp_path / "in.mp4", wave=track), OPTIONS)
+    gated, _ = read_pieces(analysis, 16, replace(QUICK, speech_gate=True), 4)
+    whole, _ = read_pieces(analysis, 16, QUICK, 4)
+    lead = slice(0, int(0.5 * 16000))  # music only, before the words
+    assert np.abs(whole.waveform[lead]).max() > 0.01 and not gated.waveform[lead].any()
+    inside = slice(len(pause) + len(words) // 3, len(pause) + 2 * len(words) // 3)
+    assert np.abs(gated.waveform[inside] - whole.waveform[inside]).max() < 0.02
+
+
 def test_cli_adapt_then_dub_with_it(tmp_path, base):
     video = talking_video(tmp_path / "in.mp4", seconds=7.0)  # the CLI cuts 2 s pieces
     runner = CliRunner()
     result = runner.invoke(app, ["adapt", str(video), "-o", str(tmp_path / "speaker"), "--weights", str(base),
-                                 "--adapt-steps", "1", "--region", "16,8,32,32", "--json"])
+                                 "--adapt-steps", "1", "--region", "16,8,32,32", "--hear-everything", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["weights"] == str(tmp_path / "speaker") and summary["steps"] == 1
@@ -205,7 +236,7 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     video = talking_video(tmp_path / "in.mp4", seconds=7.0)
     result = CliRunner().invoke(app, ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"),
                                       "--weights", str(base), "--adapt", "--adapt-steps", "1",
-                                      "--region", "16,8,32,32", "--json"])
+                                      "--region", "16,8,32,32", "--hear-everything", "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["adaptation"]["steps"] == 1 and "lse_c" in summary["adaptation"]["base"]
