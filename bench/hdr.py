@@ -2,8 +2,8 @@
 pictures in standard range (H.264), one run on this machine.
 
 A 10 s talking-character clip is rendered at the given size, then encoded twice by FFmpeg at
-crf 18: 8-bit BT.709 H.264, and 10-bit BT.2020 HLG H.264 (the tags an iPhone writes, without
-its wider gamut: the pictures are the same). Each is dubbed with `--passthrough` (the model's
+crf 18: 8-bit BT.709 H.264, and 10-bit BT.2020 HLG HEVC (as an iPhone records, without its
+wider gamut: the pictures are the same). Each is dubbed with `--passthrough` (the model's
 time does not depend on the output format) at a fixed `--region`, in its own process.
 Reported: wall seconds, the output's codec and format, and the output's PSNR against the
 source as decoded (8-bit RGB for the SDR clip; 10-bit luma for the HDR clip, peak 1023).
@@ -58,9 +58,9 @@ def main() -> None:
         ffmpeg("-i", str(tmp / "lossless.mp4"), "-c:v", "libx264", "-crf", "18", "-preset", "veryfast",
                "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
                str(tmp / "sdr.mp4"))
-        ffmpeg("-i", str(tmp / "lossless.mp4"), "-c:v", "libx264", "-crf", "18", "-preset", "veryfast",
-               "-pix_fmt", "yuv420p10le", "-colorspace", "bt2020nc", "-color_primaries", "bt2020",
-               "-color_trc", "arib-std-b67", str(tmp / "hlg.mp4"))
+        ffmpeg("-i", str(tmp / "lossless.mp4"), "-c:v", "libx265", "-crf", "18", "-preset", "veryfast",
+               "-pix_fmt", "yuv420p10le", "-tag:v", "hvc1", "-x265-params",
+               "log-level=error:colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc", str(tmp / "hlg.mp4"))
         for name, hdr in (("sdr", False), ("hlg", True)):
             out = tmp / f"{name}-out.mp4"
             wall, _, summary = run_dub(tmp / f"{name}.mp4", tmp / "speech.wav", out,
