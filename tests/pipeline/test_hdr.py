@@ -95,3 +95,27 @@ def test_an_hdr_writer_takes_only_hdr_planes(tmp_path):
         with VideoWriter(tmp_path / "out.mp4", 16, 16, 25, hdr="HLG") as writer:
             writer.write_hdr_planes(deep)  # PQ planes into an HLG stream
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_portrait_phone_clip_stays_hdr_and_upright(tmp_path):
+    """A phone stores portrait HDR as a landscape picture and a display rotation."""
+    from tests.media.clips import pattern
+    with av.open(str(tmp_path / "in.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p10le"
+        stream.colorspace = stream.color_primaries = 9
+        stream.color_trc = 18
+        stream.set_display_rotation(90)
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(pattern(i, 128, 96), format="rgb24").reformat(format="yuv420p10le")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
+        DubOptions(face=FaceConfig(region=(30.0, 40.0, 32.0, 32.0)), crf=0))
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.rotation, info.hdr) == (96, 128, 0, "HLG")
+    with VideoReader(tmp_path / "in.mp4") as a, VideoReader(tmp_path / "out.mp4") as b:
+        source, dubbed = next(iter(a.iter_frames())), next(iter(b.iter_frames()))
+    np.testing.assert_array_equal(dubbed.hdr.y, source.hdr.y)
