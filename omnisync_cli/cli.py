@@ -560,6 +560,7 @@ def train(
     sync_loss_weight: Annotated[float, typer.Option(help="Sync-expert loss on the predicted mouth (Wav2Lip's lever; 0: none).")] = 0.0,
     sync_expert: Annotated[Optional[Path], typer.Option(help="Sync expert for --sync-loss-weight (default: the bundled one).")] = None,
     source_start_sigma: Annotated[float, typer.Option(help="From this noise level up, pseudo-pairs start from the noised source as a dub does (Eq. 5) instead of the noised target (0: off).")] = 0.0,
+    sigma_dist: Annotated[str, typer.Option(help="Training noise levels: mixture (a fifth uniform, the rest logit-normal), uniform, logit_normal, or sampler (a fifth uniform, the rest at the shipped sampler's levels 0.92 and 0.46).")] = "mixture",
     hide_mouth_share: Annotated[float, typer.Option(help="Share of examples whose source has a box around its mouth hidden, so the mouth must come from the audio and the references (0: never, the paper's mask-free training).")] = 0.0,
     lend_mouth_share: Annotated[float, typer.Option(help="Share of examples whose source shows, at each frame, its own mouth from the moment that best fits the target's sound, as `dub --mouth-bank` does (0: never).")] = 0.0,
     region_scale: Annotated[float, typer.Option(help="Train on the central part of each stored crop: the region at this x the face width, as the dub frames it (its default 0.8); 1: the stored crops.")] = 1.0,
@@ -597,6 +598,7 @@ def train(
                              change_loss_weight=change_loss_weight, viseme_loss_weight=viseme_loss_weight,
                              sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
+                             sigma_dist=sigma_dist,
                              hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
                              reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)

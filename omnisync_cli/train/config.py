@@ -8,7 +8,7 @@ from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.config import PRESETS, ModelConfig, get_preset
 from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
-SIGMA_DISTS = ("uniform", "logit_normal", "mixture")
+SIGMA_DISTS = ("uniform", "logit_normal", "mixture", "sampler")
 # Parts a run may add to its preset (TrainConfig and ModelConfig fields of the same names,
 # `train` flags --output-flow, --reference-frames K); fine-tuning a model without them grows them.
 GROWN_PARTS = ("output_flow", "reference_frames")
@@ -54,10 +54,14 @@ class TrainConfig:
     # puts 12 % of its draws above 0.85, the pseudo-pair branch; the uniform part keeps every
     # level an Euler run from tau visits trained, down to its last step near tau / steps
     # (~0.1), where the logit-normal alone has almost no mass. Default: ~13 % pseudo-pairs.
-    sigma_dist: str = "mixture"  # uniform, logit_normal or mixture
+    sigma_dist: str = "mixture"  # uniform, logit_normal, mixture or sampler
     sigma_mean: float = 0.8  # logit-normal location
     sigma_std: float = 0.8  # logit-normal scale
-    sigma_uniform_weight: float = 0.2  # share of uniform draws in the mixture
+    sigma_uniform_weight: float = 0.2  # share of uniform draws in the mixture (and in "sampler")
+    # sampler: the rest at the noise levels the shipped sampler runs the network at (2 Euler
+    # steps from tau 0.92), each moved by N(0, sampler_jitter) (train.schedules.sigma_sampler)
+    sampler_sigmas: tuple[float, ...] = (0.92, 0.46)
+    sampler_jitter: float = 0.03
     pair_threshold: float = 0.85  # Eq. 3: sigma above it -> pseudo-pair condition (paper t 850)
     # --- loss weights (train.objectives; the defaults are Eq. 2 as written) ---------------
     loss_weighting: str = "velocity"  # velocity (Eq. 2) or x (sigma^2 x Eq. 2: the x error)

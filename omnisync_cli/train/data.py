@@ -224,7 +224,7 @@ class TrainingExamples(Dataset):
         clip, rendering = self.index.targets[item]
         target = Segment(clip, rendering, int(rng.integers(self.index.max_start(clip) + 1)))
         draw_sigma = sigma_sampler(cfg.sigma_dist, gen, cfg.sigma_mean, cfg.sigma_std,
-                                   cfg.sigma_uniform_weight)
+                                   cfg.sigma_uniform_weight, tuple(cfg.sampler_sigmas), cfg.sampler_jitter)
         sigma, condition, branch = sample_pair(target, self.index, rng, draw_sigma, cfg.pair_threshold)
         drop_audio, drop_text = draw_dropout(rng, cfg.p_drop_audio, cfg.p_drop_text, cfg.p_drop_both)
         flip = bool(rng.random() < cfg.flip_prob)

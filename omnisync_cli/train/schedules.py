@@ -30,16 +30,25 @@ def ema_decay_at(step: int, decay: float) -> float:
 
 
 def sigma_sampler(dist: str, generator: torch.Generator, mean: float = 0.8, std: float = 0.8,
-                  uniform_weight: float = 0.2) -> Callable[[], float]:
+                  uniform_weight: float = 0.2, levels: tuple[float, ...] = (0.92, 0.46),
+                  jitter: float = 0.03) -> Callable[[], float]:
     """A function drawing one training sigma from `generator`.
 
     uniform / logit_normal: diffusion.flow.sample_training_sigma. mixture: uniform with
     probability `uniform_weight` w, else logit-normal(mean, std): P(sigma > 0.85) is
-    0.15 w + 0.121 (1 - w) for mean = std = 0.8 (~13 % at w = 0.2).
+    0.15 w + 0.121 (1 - w) for mean = std = 0.8 (~13 % at w = 0.2). sampler: uniform with
+    probability w, else one of `levels` (the noise levels the shipped sampler evaluates the
+    network at: tau and tau / 2 for 2 steps from 0.92), each equally often, moved by
+    N(0, jitter), within [0.01, 0.999].
     """
     def draw() -> float:
         kind = dist
-        if dist == "mixture":
-            kind = "uniform" if torch.rand(1, generator=generator).item() < uniform_weight else "logit_normal"
+        if dist in ("mixture", "sampler") and torch.rand(1, generator=generator).item() < uniform_weight:
+            kind = "uniform"
+        elif dist == "mixture":
+            kind = "logit_normal"
+        elif dist == "sampler":
+            level = levels[int(torch.randint(len(levels), (1,), generator=generator))]
+            return float(min(0.999, max(0.01, level + jitter * torch.randn(1, generator=generator).item())))
         return sample_training_sigma(1, generator, kind, mean, std).item()
     return draw

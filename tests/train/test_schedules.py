@@ -37,3 +37,17 @@ def test_sigma_distribution_keeps_mass_for_the_pseudo_pair_branch(dist, expected
     sigmas = torch.tensor([draw() for _ in range(20000)])
     assert 0 <= sigmas.min() and sigmas.max() <= 1
     assert (sigmas > 0.85).float().mean().item() == pytest.approx(expected, abs=0.01)
+
+
+def test_the_sampler_distribution_trains_where_the_shipped_sampler_runs():
+    """A fifth uniform; the rest within a few jitters of 0.92 or 0.46, equally often."""
+    draw = sigma_sampler("sampler", torch.Generator().manual_seed(0), uniform_weight=0.2,
+                         levels=(0.92, 0.46), jitter=0.03)
+    sigmas = torch.tensor([draw() for _ in range(20000)])
+    assert 0 <= sigmas.min() and sigmas.max() <= 1
+    near_top, near_half = (sigmas - 0.92).abs() < 0.09, (sigmas - 0.46).abs() < 0.09
+    # each level's two fifths, plus the uniform fifth's share of the window around it
+    # ([0.83, 0.999] and [0.37, 0.55])
+    assert near_top.float().mean().item() == pytest.approx(0.4 + 0.2 * 0.169, abs=0.015)
+    assert near_half.float().mean().item() == pytest.approx(0.4 + 0.2 * 0.18, abs=0.015)
+    assert (sigmas < 0.3).float().mean().item() == pytest.approx(0.2 * 0.3, abs=0.01)
