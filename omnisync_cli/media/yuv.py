@@ -6,7 +6,8 @@ idempotent at hard, saturated colour edges (cartoons, drawn characters): a pass-
 goes through RGB loses ~5 dB there before x264 even starts. Keeping the planes and replacing
 only the edited rectangle avoids that round trip everywhere else.
 
-All planes here are 8-bit BT.709 limited range, the colour space `VideoWriter` tags.
+`Planes` are 8-bit BT.709 limited range, the colour space `VideoWriter` tags; `HdrPlanes`
+are an HDR source's own 10-bit BT.2020 planes, which a dub writes back as HDR.
 """
 
 from __future__ import annotations
@@ -45,8 +46,22 @@ COLOR_RANGE = "MPEG"  # limited range: Y in 16..235, U and V in 16..240
 _SITED = threading.local()  # per thread: a decoded H.264 template and frames copied from it
 
 
+class _Sized:
+    """The picture size of three planes, from their luma."""
+
+    y: np.ndarray
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+
 @dataclass(frozen=True)
-class Planes:
+class Planes(_Sized):
     """One picture as 8-bit YUV 4:2:0, BT.709 limited range.
 
     y is (H, W); u and v are (ceil(H/2), ceil(W/2)), chroma sample (r, c) covering luma rows
@@ -59,24 +74,18 @@ class Planes:
     v: np.ndarray
 
     def __post_init__(self) -> None:
-        h, w = self.y.shape if self.y.ndim == 2 else (-1, -1)
-        chroma = ((h + 1) // 2, (w + 1) // 2)
-        for name, plane in (("y", self.y), ("u", self.u), ("v", self.v)):
-            if plane.dtype != np.uint8 or plane.ndim != 2:
-                raise ValueError(f"plane {name} must be 2-D uint8, got {plane.shape} {plane.dtype}")
-        if h <= 0 or w <= 0 or self.u.shape != chroma or self.v.shape != chroma:
-            raise ValueError(
-                f"need y (H, W) and u, v (ceil(H/2), ceil(W/2)), got "
-                f"{self.y.shape}, {self.u.shape}, {self.v.shape}"
-            )
+        _check_planes(self.y, self.u, self.v, np.uint8)
 
-    @property
-    def height(self) -> int:
-        return int(self.y.shape[0])
 
-    @property
-    def width(self) -> int:
-        return int(self.y.shape[1])
+def _check_planes(y: np.ndarray, u: np.ndarray, v: np.ndarray, dtype) -> None:
+    """y (H, W) and u, v (ceil(H/2), ceil(W/2)), all 2-D of `dtype`, or ValueError."""
+    h, w = y.shape if y.ndim == 2 else (-1, -1)
+    chroma = ((h + 1) // 2, (w + 1) // 2)
+    for name, plane in (("y", y), ("u", u), ("v", v)):
+        if plane.dtype != dtype or plane.ndim != 2:
+            raise ValueError(f"plane {name} must be 2-D {np.dtype(dtype).name}, got {plane.shape} {plane.dtype}")
+    if h <= 0 or w <= 0 or u.shape != chroma or v.shape != chroma:
+        raise ValueError(f"need y (H, W) and u, v (ceil(H/2), ceil(W/2)), got {y.shape}, {u.shape}, {v.shape}")
 
 
 def planes_of(frame: av.VideoFrame) -> Planes:
@@ -269,7 +278,7 @@ _AVCOL_BT2020 = 9  # primaries and non-constant-luminance matrix alike
 
 
 @dataclass(frozen=True)
-class HdrPlanes:
+class HdrPlanes(_Sized):
     """One HDR picture as decoded: 10-bit YUV 4:2:0 (uint16 in 0..1023), BT.2020 limited
     range, its light coded by `transfer` ("HLG" or "PQ"). Shapes as `Planes`."""
 
@@ -281,22 +290,7 @@ class HdrPlanes:
     def __post_init__(self) -> None:
         if self.transfer not in HDR_TRANSFERS:
             raise ValueError(f"transfer must be one of {sorted(HDR_TRANSFERS)}, got {self.transfer!r}")
-        h, w = self.y.shape if self.y.ndim == 2 else (-1, -1)
-        chroma = ((h + 1) // 2, (w + 1) // 2)
-        for name, plane in (("y", self.y), ("u", self.u), ("v", self.v)):
-            if plane.dtype != np.uint16 or plane.ndim != 2:
-                raise ValueError(f"plane {name} must be 2-D uint16, got {plane.shape} {plane.dtype}")
-        if h <= 0 or w <= 0 or self.u.shape != chroma or self.v.shape != chroma:
-            raise ValueError(f"need y (H, W) and u, v (ceil(H/2), ceil(W/2)), got "
-                             f"{self.y.shape}, {self.u.shape}, {self.v.shape}")
-
-    @property
-    def height(self) -> int:
-        return int(self.y.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.y.shape[1])
+        _check_planes(self.y, self.u, self.v, np.uint16)
 
 
 def hdr_planes_of(frame: av.VideoFrame, transfer: str) -> HdrPlanes:
