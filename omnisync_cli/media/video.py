@@ -28,6 +28,7 @@ from omnisync_cli.media.yuv import (
     YUV_FROM_YUV_FLAGS,
     HdrPlanes,
     Planes,
+    deepened,
     hdr_planes_of,
     planes_of,
     planes_to_rgb,
@@ -323,10 +324,13 @@ class VideoReader:
         return float((frame.pts - start) * self._stream.time_base)
 
     def _to_frame(self, frame: av.VideoFrame, index: int) -> Frame:
-        hdr = None
-        if self.info.keeps_hdr and frame.format.name == "yuv420p10le":
-            hdr = self._orientation.apply_hdr_planes(hdr_planes_of(frame, self.info.hdr))
-        return Frame(index=index, time_s=self._time_s(frame, index), planes=self._upright_planes(frame), hdr=hdr)
+        planes, hdr = self._upright_planes(frame), None
+        if self.info.keeps_hdr:
+            # A frame of another format inside an HDR stream (rare: a mid-stream change) gets
+            # its 8-bit reading converted back, so an HDR dub always has 10-bit planes to write.
+            hdr = (self._orientation.apply_hdr_planes(hdr_planes_of(frame, self.info.hdr))
+                   if frame.format.name == "yuv420p10le" else deepened(planes, self.info.hdr))
+        return Frame(index=index, time_s=self._time_s(frame, index), planes=planes, hdr=hdr)
 
     def _upright_planes(self, frame: av.VideoFrame) -> Planes:
         """8-bit BT.709 limited yuv420p planes of the displayed picture, converted once.

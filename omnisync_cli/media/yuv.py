@@ -316,13 +316,18 @@ def hdr_to_av_frame(planes: HdrPlanes) -> av.VideoFrame:
     return frame
 
 
-def _deepened(planes: Planes) -> np.ndarray:
-    """(3, ...) the 8-bit BT.709 planes converted back to 10-bit BT.2020 by the matrix alone
-    (the inverse of how the reader read them), stacked as y, u, v arrays."""
+def deepened(planes: Planes, transfer: str) -> HdrPlanes:
+    """8-bit BT.709 planes converted back to 10-bit BT.2020 by the matrix alone (the inverse
+    of how the reader reads HDR), labelled with `transfer`."""
     frame = to_av_frame(planes).reformat(format="yuv420p10le", src_colorspace=COLORSPACE,
                                          src_color_range=COLOR_RANGE, dst_colorspace=HDR_COLORSPACE,
                                          dst_color_range=COLOR_RANGE, interpolation=YUV_FROM_YUV_FLAGS)
-    deep = hdr_planes_of(frame, "HLG")
+    return hdr_planes_of(frame, transfer)
+
+
+def _deepened(planes: Planes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`deepened`'s y, u, v as int32, for differences."""
+    deep = deepened(planes, "HLG")
     return deep.y.astype(np.int32), deep.u.astype(np.int32), deep.v.astype(np.int32)
 
 

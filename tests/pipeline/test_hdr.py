@@ -119,3 +119,16 @@ def test_a_portrait_phone_clip_stays_hdr_and_upright(tmp_path):
     with VideoReader(tmp_path / "in.mp4") as a, VideoReader(tmp_path / "out.mp4") as b:
         source, dubbed = next(iter(a.iter_frames())), next(iter(b.iter_frames()))
     np.testing.assert_array_equal(dubbed.hdr.y, source.hdr.y)
+
+
+def test_8_bit_planes_deepen_to_what_the_reader_would_read_back():
+    """The fallback for a frame without 10-bit planes: its 8-bit reading converted back lies
+    within a few 10-bit steps of a decoded picture's samples."""
+    from omnisync_cli.media.yuv import deepened
+    rgb = np.zeros((32, 48, 3), np.uint8)
+    rgb[:, :, 1] = np.linspace(20, 230, 48, dtype=np.uint8)[None]
+    planes = rgb_to_planes(rgb)
+    deep = deepened(planes, "PQ")
+    assert deep.transfer == "PQ" and deep.y.shape == (32, 48) and deep.u.shape == (16, 24)
+    # luma grows with the green ramp; 8-bit steps become about 4 10-bit steps
+    assert np.all(np.diff(deep.y[16].astype(int)) >= 0) and deep.y.max() - deep.y.min() > 4 * 100
