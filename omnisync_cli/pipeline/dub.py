@@ -207,12 +207,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         waveform = load_audio(audio) if waveform is None else waveform
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-        speech = heard(waveform, options, editor)
+        speech, source, keep = heard_tracks(analysis, plan, waveform, editor, options)
         features = editor.prepare_audio(speech)
-        # the source's own speech, read once for both uses
-        source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None
-        source = heard(source, options, editor)
-        keep = quiet_keep(analysis, plan, speech, source, options)
     lend, warnings = None, list(analysis.warnings)
     if options.mouth_bank:
         with clock("mouth bank"):
@@ -333,6 +329,17 @@ def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> n
     if waveform is None or not options.speech_gate or not getattr(editor, "hears_speech", True):
         return waveform
     return speech_only(waveform)
+
+
+def heard_tracks(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, editor: Editor,
+                 options: DubOptions) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(the new speech as heard, the source's own speech as heard or None where no rule needs
+    it, the quiet rule's `quiet_keep`): what `render` and `tune` read before editing. The
+    source's speech is read once for the quiet rule and the mouth bank."""
+    speech = heard(waveform, options, editor)
+    source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None
+    source = heard(source, options, editor)
+    return speech, source, quiet_keep(analysis, plan, speech, source, options)
 
 
 def source_speech(analysis: VideoAnalysis) -> np.ndarray | None:

@@ -21,8 +21,8 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames, heard,
-                                       mouth_lender, quiet_keep, source_speech)
+from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
+                                       heard_tracks, mouth_lender)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -88,10 +88,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
     first = cells[0][1]
-    speech = heard(waveform, options, first)
-    source = heard(source_speech(analysis) if options.keep_quiet_source or options.mouth_bank else None,
-                   options, first)
-    keep = quiet_keep(analysis, plan, speech, source, options)
+    speech, source, keep = heard_tracks(analysis, plan, waveform, first, options)
     lend = None  # the same weights in every cell: the bank's donors are found once
     if options.mouth_bank:
         lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
