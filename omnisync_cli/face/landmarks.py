@@ -25,6 +25,13 @@ LIP_INNER_UPPER, LIP_INNER_LOWER = 13, 14
 LIP_CORNER_RIGHT, LIP_CORNER_LEFT = 61, 291
 CHEEK_RIGHT, CHEEK_LEFT = 234, 454
 MOUTH_POINTS = (LIP_INNER_UPPER, LIP_INNER_LOWER, LIP_CORNER_RIGHT, LIP_CORNER_LEFT)
+# The face's outline (MediaPipe's FACEMESH_FACE_OVAL, clockwise from the forehead's top): its
+# box is the face's box (only compared for "largest face").
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+# The points a FaceObservation is made of: reading these 40 of the mesh's 468 from MediaPipe's
+# result objects costs 0.05 ms instead of 0.7 ms a face.
+USED_POINTS = tuple(sorted(set(MOUTH_POINTS + (CHEEK_RIGHT, CHEEK_LEFT) + FACE_OVAL)))
 
 # A face whose mouth moved more than this many face widths since the previous frame's pick
 # is taken for another person (identity kept stable when two faces are in view).
@@ -49,16 +56,18 @@ class FaceObservation:
 
 
 def observation_from_landmarks(points: np.ndarray) -> FaceObservation:
-    """Reduce one face's landmarks (N, 2) or (N, 3) in pixels to a FaceObservation.
+    """Reduce one face's landmarks (N, 2) or (N, 3) in pixels, indexed as the canonical mesh
+    (N >= 468; only USED_POINTS are read), to a FaceObservation.
 
     The mouth centre is the mean of the inner-lip midpoints and the two corners, so it stays
     between the lips whether the mouth is open or closed. Where depth is given (MediaPipe's z
     is in the same scale as x) the cheek distance is measured in 3D, so a turned head does
-    not shrink the region.
+    not shrink the region. The box is the face outline's.
     """
     mouth = points[list(MOUTH_POINTS), :2].mean(axis=0)
     face_width = float(np.linalg.norm(points[CHEEK_LEFT] - points[CHEEK_RIGHT]))
-    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    outline = points[list(FACE_OVAL), :2]
+    lo, hi = outline.min(axis=0), outline.max(axis=0)
     return FaceObservation(float(mouth[0]), float(mouth[1]), face_width,
                            (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
 
@@ -120,8 +129,13 @@ def mediapipe_available() -> bool:
 
 
 def _pixels(landmarks, width: int, height: int) -> np.ndarray:
-    # z is normalised by the image width like x (MediaPipe's convention).
-    return np.array([(p.x * width, p.y * height, p.z * width) for p in landmarks], dtype=np.float64)
+    """The mesh's USED_POINTS in pixels, (N, 3) indexed as the mesh (the other rows NaN).
+    z is normalised by the image width like x (MediaPipe's convention)."""
+    points = np.full((len(landmarks), 3), np.nan)
+    for i in USED_POINTS:
+        p = landmarks[i]
+        points[i] = p.x * width, p.y * height, p.z * width
+    return points
 
 
 class MediaPipeFaceMesh:

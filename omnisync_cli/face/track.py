@@ -46,6 +46,13 @@ LANDMARKS_MIN_SHARE = 0.5
 LANDMARKS_IDLE_S = 1.0
 LANDMARKS_IDLE_EVERY_S = 1.0
 
+# MediaPipe's mesh looking for max_faces faces runs its face detector on every look while fewer
+# are in view: 5.3 ms a 720p look with one face, 2.7 ms for a mesh that looks for one. So with
+# face_index 0 a one-face mesh follows the face between full looks, which come at least every
+# FULL_LOOK_EVERY_S, whenever no face is being followed, and on every look while the last
+# full one saw several faces (which then all need following, face/speaker.py).
+FULL_LOOK_EVERY_S = 0.5
+
 
 def editable_frames(valid: np.ndarray, max_gap: float) -> np.ndarray:
     """Frames to edit: found ones and those in runs of missed frames no longer than `max_gap`.
@@ -220,15 +227,22 @@ class MouthTracker:
     """
 
     def __init__(self, config: FaceConfig, fps: float | None = None, landmarker: Landmarker | None = None,
-                 localiser=None, frame_size: tuple[int, int] | None = None):
+                 localiser=None, frame_size: tuple[int, int] | None = None,
+                 follower: Landmarker | None = None):
         """`frame_size` (width, height): the frames' size where `observe` is given them
-        shrunk (media.video.Picture); positions are then reported in frame pixels."""
+        shrunk (media.video.Picture); positions are then reported in frame pixels.
+        `follower`: a landmarker looking for one face, used between full looks (see
+        FULL_LOOK_EVERY_S); opened here beside a landmarker opened here."""
         self.config, self.fps = config, fps
         self._pass_fps = _check_fps(fps) if fps is not None else ASSUMED_FPS
         self._override = config.mouth is not None or config.region is not None
         if landmarker is None and not self._override:
             landmarker = open_landmarker(config)
-        self._landmarker = landmarker
+            if landmarker is not None and follower is None and config.face_index == 0 and config.max_faces > 1:
+                follower = open_landmarker(dataclasses.replace(config, max_faces=1))
+        self._landmarker, self._follower = landmarker, follower
+        self._next_full = 0  # the next landmark look that must be a full one
+        self._several_faces = False  # the last full look saw several faces
         self._localiser = localiser
         self._frame_size: tuple[int, int] | None = frame_size
         self._count = 0
@@ -264,12 +278,43 @@ class MouthTracker:
         self.close()
 
     def close(self) -> None:
-        if self._landmarker is not None:
-            self._landmarker.close()
-            self._landmarker = None
+        for landmarker in (self._landmarker, self._follower):
+            if landmarker is not None:
+                landmarker.close()
+        self._landmarker = self._follower = None
 
-    def observe(self, image: np.ndarray) -> FaceObservation | None:
-        """Look at the next frame; returns the followed face found in it, if any."""
+    @property
+    def look_every(self) -> int:
+        """Frames between two scheduled looks (0: none, with `--mouth` / `--region`): the
+        frames the tracker looks at are its multiples (the localiser looks on landmark slots),
+        and others only where several mouths are followed."""
+        if self._override:
+            return 0
+        return self._landmark_stride() if self._landmarker is not None else self._localiser_stride()
+
+    def wants_picture(self) -> bool:
+        """Whether `observe` will look at the next frame (else it may be given None, and the
+        frame need not be converted): a landmark or localiser look is due, or several mouths
+        are being followed, or the frame size is not known yet."""
+        index = self._count
+        if self._frame_size is None:
+            return True
+        if self._override:
+            return False
+        if self._followed(index):
+            return True
+        if self._landmarker is not None:
+            if index < self._next_slot:
+                return False
+            if index >= self._next_landmarks:
+                return True
+        return self.config.use_localiser and index >= self._next_local
+
+    def observe(self, image: np.ndarray | None) -> FaceObservation | None:
+        """Look at the next frame (RGB uint8 (H, W, 3), or None where `wants_picture()` said
+        no); returns the followed face found in it, if any."""
+        if image is None and self.wants_picture():
+            raise ValueError("MouthTracker.observe needs this frame's picture (wants_picture() is True)")
         index = self._count
         self._count += 1
         if self._frame_size is None:
@@ -278,11 +323,8 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
-        for looks, stride in ((self._looks, self._localiser_stride()), (self._face_looks, self._landmark_stride())):
-            if looks and len(looks[-1][1]) > 1 and index <= looks[-1][0] + stride:
-                for candidate in looks[-1][1]:  # several mouths: each followed up to the next look's frame
-                    candidate.follow(image)
-        scale = (image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1])
+        for candidate in self._followed(index):  # several mouths: each followed up to the next look's frame
+            candidate.follow(image)
         pick = None
         if self._landmarker is not None:
             if index < self._next_slot:  # between two look slots
@@ -293,22 +335,39 @@ class MouthTracker:
                 self._landmark_looks += 1
                 self._record_landmarks(None)
             else:
-                pick = self._observe_landmarks(image, index, scale)
+                pick = self._observe_landmarks(image, index, self._scale(image))
         if pick is None and self.config.use_localiser and index >= self._next_local:
-            pick = self._observe_localiser(image, index, scale)
+            pick = self._observe_localiser(image, index, self._scale(image))
         return pick
+
+    def _followed(self, index: int) -> list[MouthCandidate]:
+        """The mouths followed on this frame: those of the last look (landmarks or localiser)
+        that found several, up to the next look's frame."""
+        followed = []
+        for looks, stride in ((self._looks, self._localiser_stride()), (self._face_looks, self._landmark_stride())):
+            if looks and len(looks[-1][1]) > 1 and index <= looks[-1][0] + stride:
+                followed.extend(looks[-1][1])
+        return followed
+
+    def _scale(self, image: np.ndarray) -> tuple[float, float]:
+        return image.shape[1] / self._frame_size[0], image.shape[0] / self._frame_size[1]
 
     def _observe_landmarks(self, image: np.ndarray, index: int,
                            scale: tuple[float, float]) -> FaceObservation | None:
         self._landmark_looks += 1
-        seen = self._landmarker.detect(image, round(index * 1000 / self._pass_fps))
+        if index - self._last_pick > REACQUIRE_S * self._pass_fps:
+            self._previous = None
+        full = self._follower is None or self._previous is None or self._several_faces or index >= self._next_full
+        landmarker = self._landmarker if full else self._follower
+        seen = landmarker.detect(image, round(index * 1000 / self._pass_fps))
+        if full:
+            self._next_full = index + round(FULL_LOOK_EVERY_S * self._pass_fps)
+            self._several_faces = len(seen) > 1
         faces = [in_frame_pixels(face, *scale) for face in seen]
         if faces:
             self._last_face = index
         if len(faces) > 1:
             _add_look(self._face_looks, index, image, faces, seen)
-        if index - self._last_pick > REACQUIRE_S * self._pass_fps:
-            self._previous = None
         pick = pick_face(faces, self._previous, self.config.face_index)
         self._record_landmarks(pick)
         if pick is not None:

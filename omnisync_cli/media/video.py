@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
 from pathlib import Path
@@ -100,17 +100,6 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class Picture:
-    """One decoded frame, upright, as RGB at most `max_side` pixels long: for looking at
-    (finding the mouth), not for writing. Converted from the decoded data in one swscale pass,
-    so a 1080p frame costs ~1.7 ms instead of ~17 ms for `Frame`'s exact planes and RGB."""
-
-    index: int
-    time_s: float
-    image: np.ndarray  # (h, w, 3) uint8 RGB
-
-
-@dataclass(frozen=True)
 class _Orientation:
     """How to turn coded pixels into displayed pixels, read from the display matrix.
 
@@ -194,6 +183,32 @@ class _Orientation:
 # Larger pictures are refused before the first frame is decoded: a damaged or hostile header
 # can declare sizes whose frames alone would take gigabytes. 16384 is more than 16K video.
 MAX_SIDE = 16384
+
+
+@dataclass(frozen=True, eq=False)
+class Picture:
+    """One decoded frame to look at (finding the mouth), not to write: its `image` is the
+    frame upright as RGB at most `max_side` pixels long, converted on first use in one
+    swscale pass (a 1080p frame costs ~1.7 ms instead of ~17 ms for `Frame`'s exact planes
+    and RGB). The tracker looks at one frame in two or fewer, and the frames it skips are
+    never converted."""
+
+    index: int
+    time_s: float
+    decoded: av.VideoFrame = field(repr=False)
+    max_side: int
+    orientation: _Orientation = field(repr=False)
+
+    @cached_property
+    def image(self) -> np.ndarray:
+        """(h, w, 3) uint8 RGB, upright, at most `max_side` long."""
+        frame = self.decoded
+        scale = min(1.0, self.max_side / max(frame.width, frame.height))
+        width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+        flags = _PICTURE_FLAGS if scale < 1.0 else _UNSCALED_PICTURE_FLAGS
+        image = frame.to_ndarray(format="rgb24", width=width, height=height,
+                                 src_colorspace=_untagged_matrix(frame), interpolation=flags)
+        return self.orientation.apply(image)
 
 
 def _untagged_matrix(frame: av.VideoFrame) -> str | None:
@@ -382,16 +397,19 @@ class VideoReader:
         for index, frame in self._pass():
             yield self._to_frame(frame, index)
 
-    def iter_pictures(self, max_side: int) -> Iterator[Picture]:
+    def iter_pictures(self, max_side: int, ready_every: int = 1) -> Iterator[Picture]:
         """Every frame from the first as a `Picture` no longer than `max_side` on its longer
-        side (frames that fit are kept at full size). Same one-pass rule as `iter_frames`."""
+        side (frames that fit are kept at full size). Pictures at multiples of `ready_every`
+        (none for 0) are converted as they are decoded (in the decoding thread under
+        `prefetched`, beside the consumer); the rest only if their `image` is used. Same
+        one-pass rule as `iter_frames`."""
+        if ready_every < 0:
+            raise ValueError(f"ready_every must be 0 (none) or more, got {ready_every}")
         for index, frame in self._pass():
-            scale = min(1.0, max_side / max(frame.width, frame.height))
-            width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
-            flags = _PICTURE_FLAGS if scale < 1.0 else _UNSCALED_PICTURE_FLAGS
-            image = frame.to_ndarray(format="rgb24", width=width, height=height,
-                                     src_colorspace=_untagged_matrix(frame), interpolation=flags)
-            yield Picture(index, self._time_s(frame, index), self._orientation.apply(image))
+            picture = Picture(index, self._time_s(frame, index), frame, max_side, self._orientation)
+            if ready_every and index % ready_every == 0:
+                picture.image  # converted here, ahead of use
+            yield picture
 
     def _pass(self) -> Iterator[tuple[int, av.VideoFrame]]:
         """(index, decoded frame) from the first frame; raises if `read_frames` moved the

@@ -310,11 +310,12 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
     times = []
     with MouthTracker(config, fps=float(info.fps), frame_size=(info.width, info.height)) as tracker, \
             VideoReader(video) as reader, progress.stage("tracking the mouth", info.frame_count) as advance, \
-            closing(prefetched(reader.iter_pictures(config.look_max_side), PREFETCH_FRAMES)) as pictures:
+            closing(prefetched(reader.iter_pictures(config.look_max_side, tracker.look_every),
+                               PREFETCH_FRAMES)) as pictures:
         for picture in pictures:
             if until_s is not None and times and picture.time_s >= until_s:
                 break
-            tracker.observe(picture.image)
+            tracker.observe(picture.image if tracker.wants_picture() else None)
             times.append(picture.time_s)
             advance(1)
         # The source's own speech tells which of several mouths speaks (face/speaker.py).

@@ -19,14 +19,33 @@ def face(x, y, width, size=None):
 
 def test_observation_from_landmarks_reduces_mouth_width_and_box():
     points = np.zeros((468, 3))
-    points[:, 0], points[:, 1] = np.linspace(100, 300, 468), np.linspace(50, 250, 468)
+    points[:, 0], points[:, 1] = np.linspace(150, 250, 468), np.linspace(100, 200, 468)
     points[13, :2], points[14, :2] = (200, 150), (200, 160)     # inner lips
     points[61, :2], points[291, :2] = (180, 155), (220, 155)    # corners
     points[234], points[454] = (120, 120, 0), (280, 120, 120)   # cheeks, the left one deeper
+    points[10, :2], points[152, :2] = (200, 40), (200, 270)     # forehead top, chin
+    points[1, :2] = (350, 150)                                  # a nose tip past the outline
     obs = observation_from_landmarks(points)
     assert (obs.mouth_x, obs.mouth_y) == pytest.approx((200, 155))
     assert obs.face_width == pytest.approx(200.0)                # 3D: hypot(160, 120)
-    assert obs.bbox == pytest.approx((100, 50, 300, 250))
+    assert obs.bbox == pytest.approx((120, 40, 280, 270))        # the outline's box
+
+
+def test_only_the_used_points_are_read_from_mediapipe_results():
+    class Point:
+        def __init__(self, i):
+            self.x, self.y, self.z = i / 1000, i / 2000, i / 4000
+
+    class Landmarks(list):
+        def __getitem__(self, i):
+            read.add(i)
+            return list.__getitem__(self, i)
+
+    read = set()
+    points = landmarks._pixels(Landmarks(Point(i) for i in range(468)), 640, 480)
+    assert read == set(landmarks.USED_POINTS) and len(read) == 40
+    np.testing.assert_allclose(points[61], (61 * 0.64, 61 * 0.24, 61 * 0.16))
+    assert observation_from_landmarks(points) == observation_from_landmarks(np.nan_to_num(points))
 
 
 def test_pick_face_largest_first_and_by_index():

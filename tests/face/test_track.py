@@ -390,3 +390,57 @@ def test_skipped_looks_count_as_misses_when_landmarks_and_localiser_compete(face
                            localiser=ScriptedLocaliser([[face(200, 50, 30)]] * 100))
     run(tracker, 100)
     assert tracker.finish().source == source
+
+
+def test_frames_the_tracker_does_not_look_at_need_no_picture():
+    """Given None wherever `wants_picture()` says no, the tracker builds the same track as
+    with every picture, looks at about one frame in its landmark stride, and refuses None
+    where it wants the picture. Two faces at frame 6 make it follow both mouths on every
+    frame up to the next look."""
+    fps, n = 25, 40  # landmarks every 0.08 s: every 2nd frame
+    script = [[face(100 + k, 80, 40)] for k in range(n)]
+    script[3] = [face(103, 80, 40), face(220, 90, 30)]  # the 4th look: frame 6
+    frame = textured_frame(240, 320)
+
+    def tracked(lazy: bool) -> tuple:
+        tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker(script),
+                               localiser=ScriptedLocaliser([[]] * n))
+        wanted = []
+        for k in range(n):
+            wanted.append(tracker.wants_picture())
+            tracker.observe(frame if wanted[-1] or not lazy else None)
+        return tracker.finish(), wanted
+
+    eager, _ = tracked(lazy=False)
+    lazy, wanted = tracked(lazy=True)
+    for name in ("cx", "cy", "side", "mouth_x", "mouth_y", "found"):
+        np.testing.assert_array_equal(getattr(lazy, name), getattr(eager, name))
+    assert wanted[:6] == [True, False] * 3
+    assert all(wanted[6:9]) and not wanted[9]  # both mouths followed from frame 6 to the next look
+    assert sum(wanted) == n // 2 + 1
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker(script))
+    with pytest.raises(ValueError, match="wants_picture"):
+        tracker.observe(None)
+
+
+def test_a_one_face_follower_looks_between_full_looks():
+    """With a follower, the full landmarker looks every FULL_LOOK_EVERY_S (0.5 s: 5 frames
+    at 10 fps), on every look while it last saw several faces, and whenever no face is being
+    followed; the follower looks at the rest."""
+    n = 30
+    one, two = [face(100, 80, 40)], [face(100, 80, 40), face(220, 90, 30)]
+    script = [one] * n
+    script[2] = two  # the 3rd full look (frame 10) sees two faces, the 4th (frame 11) one again
+    full = ScriptedLandmarker(script)
+    follower = ScriptedLandmarker([one] * 2 + [[]] * 3 + [one] * n)  # misses at frames 3, 4 and 6
+    tracker = MouthTracker(FaceConfig(landmarks_every_s=0), fps=10, landmarker=full, follower=follower,
+                           localiser=ScriptedLocaliser([[]] * n))
+    run(tracker, n, textured_frame(240, 320))
+    track = tracker.finish()
+    assert full.closed and follower.closed
+    full_frames = [round(t * 10 / 1000) for t in full.timestamps]
+    # 0: no face followed yet; 5, 10: every 0.5 s (the follower's misses change nothing);
+    # 11: the last full look saw two faces; 16, 21, 26: every 0.5 s again.
+    assert full_frames == [0, 5, 10, 11, 16, 21, 26]
+    assert len(follower.timestamps) == n - len(full_frames)
+    assert track.source == "landmarks" and np.allclose(track.mouth_x, 100)

@@ -277,3 +277,19 @@ def test_hdr_video_is_named(tmp_path: Path, trc: int, hdr) -> None:
     """An iPhone's HLG (or a PQ) clip is read by its matrix alone; the probe names it so the dub can say so."""
     write_tagged_clip(tmp_path / "hdr.mp4", transfer=trc)
     assert probe_video(tmp_path / "hdr.mp4").hdr == hdr
+
+
+def test_pictures_are_converted_ahead_only_at_the_asked_stride(clip_dir: Path) -> None:
+    """`iter_pictures(ready_every=3)` converts pictures 0, 3, 6, ... as it decodes them; the
+    others are converted on first use, to the same image."""
+    path = clip_dir / "ready-every.mp4"
+    write_clip(path, 7, 320, 240, 25)
+    with VideoReader(path) as reader:
+        pictures = list(reader.iter_pictures(160, ready_every=3))
+        eager = list(reader.iter_pictures(160))
+    assert ["image" in vars(p) for p in pictures] == [True, False, False, True, False, False, True]
+    assert all("image" in vars(p) for p in eager)
+    for lazy, ready in zip(pictures, eager):
+        np.testing.assert_array_equal(lazy.image, ready.image)
+    with VideoReader(path) as reader:
+        assert not any("image" in vars(p) for p in reader.iter_pictures(160, ready_every=0))
