@@ -185,7 +185,8 @@ def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
     return cut(0, split), cut(split, frames)
 
 
-def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_frames: int) -> tuple[VideoPieces, VideoPieces]:
+def read_pieces(analysis: VideoAnalysis, heard: np.ndarray, size: int, config: AdaptConfig,
+                min_frames: int) -> tuple[VideoPieces, VideoPieces]:
     """Crop the working region the default dub edits (DubOptions.region_scale) of every frame
     (up to max_source_seconds) and cut the training and held-out pieces."""
     track, fps = working_track(analysis.track, DubOptions().region_scale), float(analysis.info.fps)
@@ -196,17 +197,14 @@ def read_pieces(analysis: VideoAnalysis, size: int, config: AdaptConfig, min_fra
             if frame.index >= count:
                 break
             crops[frame.index] = crop_region(frame.image, track.box(frame.index), size)
-    waveform = load_audio(analysis.video)
-    if config.speech_gate:
-        waveform = speech_only(waveform)
     mouth = track.mouth_in_box(slice(0, count)).astype(np.float32)
     train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames,
                                            config.max_holdout_seconds)
     if len(train_spans) < 2 or len(held_spans) < 1:
         raise InputError(f"{analysis.video}: {count / fps:.1f} s is too short to adapt on (it needs two "
                          f"{config.clip_seconds:g} s pieces to train and one to validate)")
-    return (VideoPieces(crops, mouth, waveform, fps, train_spans, (train_spans[0][0], train_spans[-1][1])),
-            VideoPieces(crops, mouth, waveform, fps, held_spans, (held_spans[0][0], held_spans[-1][1])))
+    return (VideoPieces(crops, mouth, heard, fps, train_spans, (train_spans[0][0], train_spans[-1][1])),
+            VideoPieces(crops, mouth, heard, fps, held_spans, (held_spans[0][0], held_spans[-1][1])))
 
 
 def sync_weight_for(model_config, weight: float) -> float:
@@ -316,20 +314,26 @@ def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
     return True, f"held-out {guard}, bundled LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f}"
 
 
-def speech_notice(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -> str | None:
-    """Why the source cannot teach the model (no audio track, no speech), or None. With
-    `config.speech_gate` a track in which the voice detector finds no speech (music, noise)
-    holds none."""
+def heard_source(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -> tuple[np.ndarray | None, str | None]:
+    """The source's own audio as adaptation hears it (with `config.speech_gate` its speech
+    alone, media.speech_gate), or None and why it cannot teach the model: no audio track, or
+    no speech in it (silence; with the gate, music or noise the voice detector hears no
+    speech in)."""
     if not analysis.info.has_audio:
-        return f"{analysis.video.name} has no audio track: nothing to adapt on, the base model dubs"
+        return None, f"{analysis.video.name} has no audio track: nothing to adapt on, the base model dubs"
     try:
         waveform = load_audio(analysis.video)
     except InputError as exc:
-        return f"{analysis.video.name}: its audio cannot be used ({exc}); the base model dubs"
-    if (len(waveform) == 0 or float(np.sqrt(np.mean(waveform ** 2))) < MIN_SPEECH_RMS
-            or (config.speech_gate and not speech_spans(waveform))):
-        return f"{analysis.video.name} holds no speech in its audio: nothing to adapt on, the base model dubs"
-    return None
+        return None, f"{analysis.video.name}: its audio cannot be used ({exc}); the base model dubs"
+    no_speech = f"{analysis.video.name} holds no speech in its audio: nothing to adapt on, the base model dubs"
+    if len(waveform) == 0 or float(np.sqrt(np.mean(waveform ** 2))) < MIN_SPEECH_RMS:
+        return None, no_speech
+    if config.speech_gate:
+        spans = speech_spans(waveform)
+        if not spans:
+            return None, no_speech
+        waveform = speech_only(waveform, spans=spans)
+    return waveform, None
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),
@@ -341,14 +345,14 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
     base_weights, out_dir = Path(base_weights), Path(out_dir)
     if out_dir.resolve() == base_weights.resolve():
         raise ConfigError(f"{out_dir} holds the base model; write the adapted one elsewhere")
-    notice = speech_notice(analysis, config)
-    if notice:
+    heard, notice = heard_source(analysis, config)
+    if heard is None:
         report = AdaptReport(False, notice, str(out_dir))
         keep_base(base_weights, out_dir, analysis, config, report)
         return report
     base_editor = ModelEditor.from_dir(base_weights, sampler)
     model_config = base_editor.model.config
-    train_pieces, held = read_pieces(analysis, model_config.region_size, config, model_config.segment_frames)
+    train_pieces, held = read_pieces(analysis, heard, model_config.region_size, config, model_config.segment_frames)
     validating = time.perf_counter()
     with progress.stage("validating the base model", None) as advance:
         base = validate(base_editor, held, train_pieces)

@@ -52,6 +52,8 @@ def test_the_words_pass_and_the_music_between_them_is_muted(dialogue):
     assert np.all(gated[:words[0][0] - margin] == 0) and np.all(gated[words[1][1] + margin:] == 0)
     inside = slice(words[0][0] + margin, words[0][1] - margin)  # the first sentence, unchanged
     assert np.array_equal(gated[inside], track[inside])
+    assert np.array_equal(speech_only(track, spans=speech_spans(track)), gated)  # spans given: the same
+    assert not speech_only(track, spans=[]).any()
 
 
 def test_a_quiet_recording_is_speech_all_the_same(dialogue):

@@ -16,7 +16,7 @@ from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.editor import ModelEditor
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.pipeline import adapt as adapt_module
-from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, read_pieces, split_pieces
+from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, heard_source, read_pieces, split_pieces
 from omnisync_cli.pipeline.dub import DubOptions, analyse
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import TrainingExamples
@@ -77,7 +77,7 @@ def test_training_pairs_never_use_the_target_as_condition(tmp_path, base):
     """Above the threshold V_cd is the target's stand-in (its frames with another moment's
     mouths); below it another piece. Never the target's own pixels."""
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
-    pieces, held = read_pieces(analysis, 16, QUICK, 4)
+    pieces, held = read_pieces(analysis, heard_source(analysis, QUICK)[0], 16, QUICK, 4)
     assert max(b for _, b in pieces.spans) <= min(a for a, _ in held.spans)
     dataset = TrainingExamples(pieces, load_model(base).config, TrainConfig(preset="tiny", pair_threshold=0.5))
     branches = set()
@@ -98,7 +98,7 @@ def test_a_stand_in_keeps_the_frame_but_not_its_mouth(tmp_path):
     """The talking square's stand-in: the same pixels far from the mouth, another opening
     at it (the donor is half the training span away)."""
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
-    pieces, _ = read_pieces(analysis, 32, QUICK, 4)
+    pieces, _ = read_pieces(analysis, heard_source(analysis, QUICK)[0], 32, QUICK, 4)
     clip = pieces.load(0)
     real, stand_in = clip.crops[0].astype(int), clip.crops[1].astype(int)
     assert np.abs(real[:, :3] - stand_in[:, :3]).max() <= 2  # the top rows: no mouth, unchanged
@@ -175,7 +175,7 @@ def test_the_guard_passes_when_every_condition_holds():
 def test_validation_scores_with_both_experts(tmp_path, base):
     """The guard expert is a separate network: its scores are reported beside the bundled one's."""
     analysis = analyse(talking_video(tmp_path / "in.mp4"), OPTIONS)
-    pieces, held = read_pieces(analysis, 16, QUICK, 4)
+    pieces, held = read_pieces(analysis, heard_source(analysis, QUICK)[0], 16, QUICK, 4)
     result = adapt_module.validate(ModelEditor.from_dir(base), held, pieces)
     assert {"lse_c", "guard_lse_c", "mouth_psnr", "self_psnr"} <= set(result)
     assert result["lse_c"] != result["guard_lse_c"]
@@ -209,8 +209,9 @@ def test_the_pieces_hear_the_speech_without_its_music_bed(tmp_path):
     speech = np.concatenate([pause, words, pause])[:int(2.4 * 16000)]
     track = speech + music_bed(len(speech) / 16000, 0.05)
     analysis = analyse(talking_video(tmp_path / "in.mp4", wave=track), OPTIONS)
-    gated, _ = read_pieces(analysis, 16, replace(QUICK, speech_gate=True), 4)
-    whole, _ = read_pieces(analysis, 16, QUICK, 4)
+    gate = replace(QUICK, speech_gate=True)
+    gated, _ = read_pieces(analysis, heard_source(analysis, gate)[0], 16, gate, 4)
+    whole, _ = read_pieces(analysis, heard_source(analysis, QUICK)[0], 16, QUICK, 4)
     lead = slice(0, int(0.5 * 16000))  # music only, before the words
     assert np.abs(whole.waveform[lead]).max() > 0.01 and not gated.waveform[lead].any()
     inside = slice(len(pause) + len(words) // 3, len(pause) + 2 * len(words) // 3)
