@@ -93,6 +93,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 # clips in memory made a 1080p dub look like 2.2 GB instead of 1.0 GB).
 _PEAK_WRAPPER = """
 import atexit, runpy, sys
+if sys.path and sys.path[0] == '':  # -c puts the working directory first: the tree on PYTHONPATH must win
+    del sys.path[0]
 def peak():
     with open('/proc/self/status') as status:
         for line in status:

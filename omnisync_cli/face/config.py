@@ -21,10 +21,10 @@ class FaceConfig:
     smooth_size_s: float = 0.4            # Gaussian sigma (seconds) of the box-side smoothing (steadier)
     fallback_size: float = FALLBACK_SIZE  # fallback region side / shorter frame side
     max_faces: int = 4                    # faces MediaPipe looks for per frame
-    # Seconds between landmark looks (the frames between are interpolated, like gaps): every
-    # 2nd frame at 25-30 fps, every 5th at 60. MediaPipe looking for max_faces runs its face
-    # detector on every frame it sees, ~40 % of a dub's tracking time (bench/results/realtime.md);
-    # the track is smoothed over smooth_position_s anyway. 0: every frame.
+    # Seconds between landmark looks (the frames between are interpolated, like gaps, and never
+    # converted to RGB): every 2nd frame at 25-30 fps, every 5th at 60; the track is smoothed
+    # over smooth_position_s anyway. 0: every frame. (Between full looks for max_faces faces a
+    # one-face mesh follows the face: face.track.FULL_LOOK_EVERY_S.)
     landmarks_every_s: float = 0.08
     # Frames are looked at shrunk to at most this many pixels on their longer side (one swscale
     # pass: 1.7 ms for a 1080p frame instead of 17 ms for the exact planes and RGB). MediaPipe's

@@ -1,11 +1,11 @@
 """The working-region track over a whole video: gaps filled, jitter smoothed, per frame.
 
-The pipeline's first pass feeds every decoded frame to a `MouthTracker`, which keeps only a
-few floats per frame (a one-hour 60 fps video is 216,000 frames, a few MB); `finish()`
-fills missed frames from their neighbours and smooths the track with a zero-phase
-(offline, non-causal) Gaussian whose width is given in seconds, so that 24 and 60 fps
-videos are smoothed alike. The box side is smoothed more strongly than its centre: the
-face's apparent size changes slowly and any size jitter reads as zooming.
+The pipeline's first pass shows every decoded frame to a `MouthTracker` (converted to RGB
+only where it looks), which keeps only a few floats per frame (a one-hour 60 fps video is
+216,000 frames, a few MB); `finish()` fills missed frames from their neighbours and smooths
+the track with a zero-phase (offline, non-causal) Gaussian whose width is given in seconds,
+so that 24 and 60 fps videos are smoothed alike. The box side is smoothed more strongly than
+its centre: the face's apparent size changes slowly and any size jitter reads as zooming.
 """
 
 import dataclasses
@@ -208,8 +208,8 @@ class MouthTracker:
     """Builds a MouthTrack frame by frame in the pipeline's first pass over the video.
 
         with MouthTracker(config, fps) as tracker:
-            for frame in frames:          # RGB uint8 (H, W, 3)
-                tracker.observe(frame)
+            for picture in pictures:      # media.video.Picture: RGB uint8 (H, W, 3) on first use
+                tracker.observe(picture.image if tracker.wants_picture() else None)
             track = tracker.finish()
 
     The frame rate may instead be given to `finish(fps)`; until then ASSUMED_FPS spaces the
