@@ -3,9 +3,18 @@
 import cv2
 import numpy as np
 
-# Hand-annotated on matplotlib's sample grace_hopper.jpg (512 x 600): centre of the closed
-# mouth (midway between the lip corners at x ~ 230 and ~ 310, on the lip line).
-PORTRAIT_MOUTH = (270.0, 276.0)
+def drawn_face(seed: int = 5) -> tuple[np.ndarray, tuple[float, float], float]:
+    """A frontal human face drawn by the corpus generator in a 512 px frame, mouth closed:
+    (RGB uint8 image, true mouth centre (x, y), true cheek-to-cheek width), frame px. Both
+    MediaPipe's face mesh and the Haar cascade find it. (Identities "test-*", never those
+    `bench/haar_fractions.py` measures the Haar constants on.)"""
+    from omnisync_cli.data.characters import make_character
+    from omnisync_cli.data.scene import make_scene, render_scene
+
+    character = make_character("human", index=seed, seed=seed, prefix="test")
+    clip = render_scene(make_scene(character, seed=seed, fps=25, n_frames=1, frame_size=512),
+                        np.zeros((1, 5), np.float32))
+    return clip.frames[0], (float(clip.mouth_xy[0, 0]), float(clip.mouth_xy[0, 1])), float(clip.face_width[0])
 
 
 def textured_frame(height: int, width: int, seed: int = 0) -> np.ndarray:

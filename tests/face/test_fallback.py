@@ -3,7 +3,7 @@ import pytest
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.fallback import HaarFaceFinder, centre_box, haar_box_observation, override_box
-from tests.face.images import PORTRAIT_MOUTH, textured_frame
+from tests.face.images import textured_frame
 
 
 def test_haar_box_puts_the_mouth_in_the_lower_middle():
@@ -14,12 +14,14 @@ def test_haar_box_puts_the_mouth_in_the_lower_middle():
     assert obs.bbox == (100, 50, 300, 250)
 
 
-def test_haar_finds_the_real_face_and_estimates_its_mouth(portrait):
-    faces = HaarFaceFinder().detect(portrait)
+def test_haar_finds_a_frontal_face_and_estimates_its_mouth(face_still):
+    image, (mouth_x, mouth_y), width = face_still
+    faces = HaarFaceFinder().detect(image)
     assert len(faces) == 1
     (face,) = faces
     # The mouth estimate from the face box lands within a tenth of the face width.
-    assert np.hypot(face.mouth_x - PORTRAIT_MOUTH[0], face.mouth_y - PORTRAIT_MOUTH[1]) < 0.1 * face.face_width
+    assert np.hypot(face.mouth_x - mouth_x, face.mouth_y - mouth_y) < 0.1 * width
+    assert face.face_width == pytest.approx(width, rel=0.15)
 
 
 def test_haar_finds_no_face_in_texture():

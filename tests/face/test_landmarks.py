@@ -8,7 +8,6 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face import landmarks
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation, observation_from_landmarks, open_landmarker, pick_face
-from tests.face.images import PORTRAIT_MOUTH
 
 
 def face(x, y, width, size=None):
@@ -96,24 +95,26 @@ def test_invalid_landmarker_file_names_it(mediapipe, tmp_path):
         open_landmarker(FaceConfig(landmarker=path))
 
 
-def test_face_mesh_finds_the_mouth_on_a_real_portrait(mediapipe, portrait):
+def test_face_mesh_finds_the_mouth_of_a_frontal_face(mediapipe, face_still):
+    image, (mouth_x, mouth_y), width = face_still
     mesh = landmarks.MediaPipeFaceMesh(max_faces=2, video=False)
     try:
-        (found,) = mesh.detect(portrait)
+        (found,) = mesh.detect(image)
     finally:
         mesh.close()
-    assert np.hypot(found.mouth_x - PORTRAIT_MOUTH[0], found.mouth_y - PORTRAIT_MOUTH[1]) < 8
-    assert 150 < found.face_width < 220            # the head is ~190 px wide cheek to cheek
+    assert np.hypot(found.mouth_x - mouth_x, found.mouth_y - mouth_y) < 8
+    assert found.face_width == pytest.approx(width, rel=0.1)
     left, top, right, bottom = found.bbox
     assert left < found.mouth_x < right and top < found.mouth_y < bottom
 
 
-def test_face_mesh_orders_two_real_faces_by_size(mediapipe, portrait):
+def test_face_mesh_orders_two_faces_by_size(mediapipe, face_still):
     import cv2
+    image, (mouth_x, _), _ = face_still
     # FaceMesh's short-range detector misses faces under ~1/5 of the frame: keep both large.
-    frame = np.full((600, 896, 3), 200, np.uint8)
-    frame[:, :512] = portrait
-    frame[75:525, 512:896] = cv2.resize(portrait, (384, 450), interpolation=cv2.INTER_AREA)
+    frame = np.full((512, 896, 3), 200, np.uint8)
+    frame[:, :512] = image
+    frame[64:448, 512:896] = cv2.resize(image, (384, 384), interpolation=cv2.INTER_AREA)
     mesh = landmarks.MediaPipeFaceMesh(max_faces=4, video=False)
     try:
         faces = mesh.detect(frame)
@@ -121,6 +122,6 @@ def test_face_mesh_orders_two_real_faces_by_size(mediapipe, portrait):
         mesh.close()
     assert len(faces) == 2
     big, little = pick_face(faces, None, 0), pick_face(faces, None, 1)
-    assert abs(big.mouth_x - PORTRAIT_MOUTH[0]) < 8
-    assert abs(little.mouth_x - (512 + 0.75 * PORTRAIT_MOUTH[0])) < 8
+    assert abs(big.mouth_x - mouth_x) < 8
+    assert abs(little.mouth_x - (512 + 0.75 * mouth_x)) < 8
     assert little.face_width == pytest.approx(0.75 * big.face_width, rel=0.1)

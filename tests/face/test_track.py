@@ -6,7 +6,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.track import MouthTracker, build_track, editable_frames, fill_missing, gaussian_smooth
-from tests.face.images import PORTRAIT_MOUTH, textured_frame
+from tests.face.images import textured_frame
 
 
 @pytest.fixture(autouse=True)
@@ -269,16 +269,45 @@ def test_tracker_without_mediapipe_still_tracks(monkeypatch):
         assert tracker.finish().source == "localiser"
 
 
-def test_tracker_with_mediapipe_follows_a_moving_face(portrait):
+def test_tracker_with_mediapipe_follows_a_moving_face(face_still):
     pytest.importorskip("mediapipe")
+    image, (mouth_x, mouth_y), _ = face_still
     shifts = [0, 4, 8, 12, 16, 20]
     with MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0, landmarks_every_s=0), fps=25) as tracker:
         for dx in shifts:                               # the head slides right, 4 px a frame
-            tracker.observe(np.ascontiguousarray(np.roll(portrait, dx, axis=1)))
+            tracker.observe(np.ascontiguousarray(np.roll(image, dx, axis=1)))
         track = tracker.finish()
     assert track.source == "landmarks" and track.detected == len(shifts)
     np.testing.assert_allclose(track.mouth_x - track.mouth_x[0], shifts, atol=2.0)
-    assert abs(track.mouth_x[0] - PORTRAIT_MOUTH[0]) < 8 and abs(track.mouth_y[0] - PORTRAIT_MOUTH[1]) < 8
+    assert abs(track.mouth_x[0] - mouth_x) < 8 and abs(track.mouth_y[0] - mouth_y) < 8
+
+
+def test_the_one_face_follower_tracks_like_the_full_mesh(face_still, monkeypatch):
+    """The tracker opens a one-face mesh beside the full one and follows the sliding face
+    with it between full looks: the track matches the full mesh's alone within 2 px (about
+    1 % of the face width)."""
+    pytest.importorskip("mediapipe")
+    from omnisync_cli.face import track as track_module
+    from omnisync_cli.face.landmarks import open_landmarker
+    image, _, _ = face_still
+    frames = [np.ascontiguousarray(np.roll(image, 2 * k, axis=1)) for k in range(30)]
+    config = FaceConfig(smooth_position_s=0, smooth_size_s=0)
+    opened = []
+    monkeypatch.setattr(track_module, "open_landmarker",
+                        lambda c: opened.append(c.max_faces) or open_landmarker(c))
+
+    def tracked(**given):
+        with MouthTracker(config, fps=25, **given) as tracker:
+            for frame in frames:
+                tracker.observe(frame if tracker.wants_picture() else None)
+            return tracker.finish()
+
+    both = tracked()
+    assert opened == [config.max_faces, 1]
+    alone = tracked(landmarker=open_landmarker(config))
+    assert both.detected == alone.detected == len(frames)
+    np.testing.assert_allclose(both.mouth_x, alone.mouth_x, atol=2.0)
+    np.testing.assert_allclose(both.mouth_y, alone.mouth_y, atol=2.0)
 
 
 def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
