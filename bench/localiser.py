@@ -15,7 +15,6 @@ without any character. For every finder and group:
 """
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
@@ -72,16 +71,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200, help="frames per style group")
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--flip-average", choices=("on", "off"), default=None,
-                        help="override the localiser's flip_average (mirrored looks averaged in)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
 
     import torch
     torch.set_num_threads(1)
     localiser = open_localiser(args.weights)
-    if args.flip_average is not None:
-        localiser.config = dataclasses.replace(localiser.config, flip_average=args.flip_average == "on")
     finders = {"localiser": localiser.detect, "haar": HaarFaceFinder().detect}
     if mediapipe_available():
         mesh = MediaPipeFaceMesh(video=False)

@@ -45,9 +45,6 @@ class LocaliserConfig:
     # candidate needs, since the track already found a mouth there (bench/results/gate/: at
     # 0.2 it opens at 98 % of true mouths and 1-6 % of mouth-free places; at 0.3, 94 % and 0-4 %)
     gate_min_score: float = 0.2
-    # Every look also runs on the mirrored picture and the two outputs are averaged (the
-    # network was trained with horizontal flips): twice the cost of a look.
-    flip_average: bool = False
 
     @classmethod
     def from_dict(cls, doc: dict) -> "LocaliserConfig":
@@ -123,10 +120,7 @@ class MouthLocaliser:
     @torch.inference_mode()
     def _run(self, batch: list[np.ndarray]) -> np.ndarray:
         x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-        if not self.config.flip_average:
-            return self.net(x).numpy()
-        out = self.net(torch.cat([x, x.flip(-1)]))
-        return mean_with_mirrored(out[:len(x)], out[len(x):]).numpy()
+        return self.net(x).numpy()
 
     def detect(self, image: np.ndarray) -> list[FaceObservation]:
         cfg = self.config
@@ -190,15 +184,6 @@ class MouthGate:
     def closed(self) -> int:
         """Looks that found no mouth."""
         return sum(not v for v in self._seen.values())
-
-
-def mean_with_mirrored(out: torch.Tensor, mirrored: torch.Tensor) -> torch.Tensor:
-    """The mean of outputs (B, 4, H, W) for pictures and their mirror images, in the
-    pictures' frame: the mirrored maps flipped back, their x offsets negated (a cell's centre
-    + o in the mirror is the mirrored cell's centre - o here)."""
-    back = mirrored.flip(-1).clone()
-    back[:, 1] = -back[:, 1]
-    return (out + back) / 2
 
 
 def _crop(image: np.ndarray, cx: float, cy: float, side: float, size: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import torch
 
 from omnisync_cli.errors import WeightsError
 from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
-                                         decode, letterbox, load_localiser, mean_with_mirrored, save_localiser)
+                                         decode, letterbox, load_localiser, save_localiser)
 from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
 
 SMALL = LocaliserConfig(input_size=96, refine_size=64, widths=(8, 12, 16, 24))
@@ -26,20 +26,6 @@ def test_decode_finds_each_peak_with_its_offset_and_width():
     assert w == pytest.approx(40.0) and score == pytest.approx(1 / (1 + np.exp(-4)))
     assert decode(out, min_score=0.9, max_candidates=4)[0][:2] == found[0][:2]  # only the strong one
     assert len(decode(out, min_score=0.9, max_candidates=4)) == 1
-
-
-def test_a_mirrored_look_is_mapped_back_before_averaging():
-    """A mouth at cell (5, 3) + (0.25, -0.25) is, in the mirror image of a 16-cell-wide map,
-    at cell (5, 12) with x offset -0.25: mapped back and averaged, it decodes where the
-    direct look put it."""
-    out = np.full((1, 4, 16, 16), -9.0, np.float32)
-    out[0, :, 5, 3] = [4.0, 0.25, -0.25, np.log(40.0)]
-    mirrored = np.full((1, 4, 16, 16), -9.0, np.float32)
-    mirrored[0, :, 5, 12] = [2.0, -0.25, -0.25, np.log(40.0)]
-    mean = mean_with_mirrored(torch.from_numpy(out), torch.from_numpy(mirrored)).numpy()[0]
-    (x, y, w, score), = decode(mean, min_score=0.5, max_candidates=4)
-    assert (x, y) == pytest.approx(((3 + 0.5 + 0.25) * STRIDE, (5 + 0.5 - 0.25) * STRIDE))
-    assert w == pytest.approx(40.0) and score == pytest.approx(1 / (1 + np.exp(-3.0)))
 
 
 def test_letterbox_keeps_the_aspect_and_centres_the_picture():
