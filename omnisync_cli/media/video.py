@@ -26,6 +26,7 @@ from omnisync_cli.media.yuv import (
     COLORSPACE,
     RGB_FROM_YUV_FLAGS,
     YUV_FROM_YUV_FLAGS,
+    HDR_TRANSFERS,
     HdrPlanes,
     Planes,
     deepened,
@@ -38,8 +39,8 @@ from omnisync_cli.media.yuv import (
 __all__ = ["RGB_FROM_YUV_FLAGS", "Frame", "Planes", "VideoInfo", "VideoReader", "probe_video"]
 
 _AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED = 1, 2
-_HDR_TRANSFERS = {16: "PQ", 18: "HLG"}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
 _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
+_TRANSFER_NAMES = {code: name for name, code in HDR_TRANSFERS.items()}  # a stream's HDR transfer
 
 
 # Pictures to look at: area-averaged when shrinking (no aliasing for the detectors), exact
@@ -322,7 +323,7 @@ class VideoReader:
             has_audio=bool(self._container.streams.audio),
             codec=ctx.name,
             pix_fmt=ctx.pix_fmt or first.format.name,
-            hdr=_HDR_TRANSFERS.get(first.color_trc),
+            hdr=_TRANSFER_NAMES.get(first.color_trc),
         )
         return info, orientation
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.media.yuv import (HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
+from omnisync_cli.media.yuv import (AVCOL_BT2020, HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
                                    rgb_to_planes, to_av_frame)
 
 __all__ = ["DEFAULT_CRF", "DEFAULT_PRESET", "YUV_FROM_RGB_FLAGS", "VideoWriter"]
@@ -45,9 +45,6 @@ _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
 # written: decoders then assume H.264's default (left), which is what `yuv` converts with.
 _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1
-# HDR video is written as it is read: 10-bit BT.2020 with its transfer (HLG or PQ), in HEVC
-# Main 10, the codec phones record HDR in and play back, tagged hvc1 as Apple's players need.
-_AVCOL_BT2020 = 9
 
 
 def _why(exc: BaseException, folder: Path) -> str:
@@ -135,12 +132,14 @@ class VideoWriter:
             stream.pix_fmt = "yuv420p"
             stream.colorspace = stream.color_primaries = stream.color_trc = _AVCOL_BT709
         else:
-            # x265's crf 0 is not lossless, as x264's is: ask for lossless then.
+            # HDR video is written as it is read: 10-bit BT.2020 with its transfer (HLG or PQ),
+            # in HEVC Main 10, the codec phones record HDR in and play back, tagged hvc1 as
+            # Apple's players need. x265's crf 0 is not lossless, as x264's is: ask for it then.
             params = "log-level=error" + (":lossless=1" if self.crf == 0 else "")
             stream = self._container.add_stream("libx265", rate=self.fps, options={
                 "crf": str(self.crf), "preset": self.preset, "x265-params": params})
             stream.pix_fmt = "yuv420p10le"
-            stream.colorspace = stream.color_primaries = _AVCOL_BT2020
+            stream.colorspace = stream.color_primaries = AVCOL_BT2020
             stream.color_trc = HDR_TRANSFERS[self.hdr]
             stream.codec_tag = "hvc1"
         stream.width = self.width + self.width % 2

@@ -274,7 +274,7 @@ def replace_rect(
 # tracker see it) and writes the decoded 10-bit planes, with the edit's change carried back.
 HDR_TRANSFERS = {"PQ": 16, "HLG": 18}  # AVCOL_TRC_SMPTE2084, AVCOL_TRC_ARIB_STD_B67
 HDR_COLORSPACE = "bt2020"
-_AVCOL_BT2020 = 9  # primaries and non-constant-luminance matrix alike
+AVCOL_BT2020 = 9  # primaries and non-constant-luminance matrix alike
 
 
 @dataclass(frozen=True)
@@ -309,7 +309,7 @@ def hdr_to_av_frame(planes: HdrPlanes) -> av.VideoFrame:
     Reused by the next call in this thread, as `to_av_frame`'s."""
     frame = _sited_frame(planes.width, planes.height, "yuv420p10le")
     _fill(frame, tuple(p.view(np.uint8) for p in (planes.y, planes.u, planes.v)))
-    frame.colorspace = frame.color_primaries = _AVCOL_BT2020
+    frame.colorspace = frame.color_primaries = AVCOL_BT2020
     frame.color_trc = HDR_TRANSFERS[planes.transfer]
     frame.color_range = 1  # AVCOL_RANGE_MPEG
     frame.pts = None
