@@ -301,14 +301,8 @@ class MouthTracker:
             return True
         if self._override:
             return False
-        if self._followed(index):
-            return True
-        if self._landmarker is not None:
-            if index < self._next_slot:
-                return False
-            if index >= self._next_landmarks:
-                return True
-        return self.config.use_localiser and index >= self._next_local
+        slot = self._landmark_slot(index)
+        return bool(self._followed(index)) or slot == "look" or (slot != "between" and self._localiser_due(index))
 
     def observe(self, image: np.ndarray | None) -> FaceObservation | None:
         """Look at the next frame (RGB uint8 (H, W, 3), or None where `wants_picture()` said
@@ -325,20 +319,33 @@ class MouthTracker:
             return None
         for candidate in self._followed(index):  # several mouths: each followed up to the next look's frame
             candidate.follow(image)
-        pick = None
-        if self._landmarker is not None:
-            if index < self._next_slot:  # between two look slots
-                self._record_landmarks(None)
-                return None
+        slot, pick = self._landmark_slot(index), None
+        if slot == "between":
+            self._record_landmarks(None)
+            return None
+        if slot != "none":
             self._next_slot = index + self._landmark_stride()
-            if index < self._next_landmarks:  # idle: this slot's look is skipped, counted as a miss
-                self._landmark_looks += 1
-                self._record_landmarks(None)
-            else:
-                pick = self._observe_landmarks(image, index, self._scale(image))
-        if pick is None and self.config.use_localiser and index >= self._next_local:
+        if slot == "idle":  # this slot's look is skipped, counted as a miss
+            self._landmark_looks += 1
+            self._record_landmarks(None)
+        elif slot == "look":
+            pick = self._observe_landmarks(image, index, self._scale(image))
+        if pick is None and self._localiser_due(index):
             pick = self._observe_localiser(image, index, self._scale(image))
         return pick
+
+    def _landmark_slot(self, index: int) -> str:
+        """What MediaPipe does at frame `index`: "none" (no landmarker), "between" (between two
+        look slots), "idle" (a slot skipped: no face for a while, LANDMARKS_IDLE_S) or "look"."""
+        if self._landmarker is None:
+            return "none"
+        if index < self._next_slot:
+            return "between"
+        return "idle" if index < self._next_landmarks else "look"
+
+    def _localiser_due(self, index: int) -> bool:
+        """Whether the localiser looks at frame `index` where the landmarks found nothing."""
+        return self.config.use_localiser and index >= self._next_local
 
     def _followed(self, index: int) -> list[MouthCandidate]:
         """The mouths followed on this frame: those of the last look (landmarks or localiser)
