@@ -9,10 +9,16 @@ batched, one segment, as ModelEditor runs it) and the time of one training step
 
     python bench/model_forward.py --weights weights/cpu-small --compile  # + torch.compile (run twice:
                                                                        # cold, then inductor's disk cache)
+    python bench/model_forward.py --weights weights/cpu-small --onnx --repeats 20  # + ONNX Runtime
 
 With `--compile` the guided forward under bf16 autocast (the dub's precision on a CPU with
 native bf16) is timed eagerly and through `torch.compile` (inductor), with the seconds the
 first compiled call takes: what a dub would pay at start-up, once per process.
+
+With `--onnx` the fp32 guided forward is timed in eager torch and through ONNX Runtime
+(`model.onnx_cpu`, what a dub runs on a CPU without native bf16), alternating call by call
+so that both see the same load; min and median of each, the export's seconds, and the
+largest change of the velocity.
 
 With `--int8` the guided forward is also timed with every Linear layer quantised to int8
 on the fly (torch.ao's dynamic quantisation, the CPU's fbgemm kernels), and the largest and
@@ -21,6 +27,7 @@ mean change of the velocity it outputs is printed beside the speed ratio.
 
 import argparse
 import copy
+import statistics
 import time
 import warnings
 
@@ -64,6 +71,7 @@ def main() -> None:
     parser.add_argument("--weights", default=None, help="time these trained weights (their config) instead")
     parser.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation of the linears")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile under bf16 autocast")
+    parser.add_argument("--onnx", action="store_true", help="also time the forward through ONNX Runtime")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -95,6 +103,8 @@ def main() -> None:
         time_int8(model, x, audio, drop, t_fwd, args.repeats)
     if args.compile:
         time_compiled(model, x, audio, drop, args.repeats)
+    if args.onnx:
+        time_onnx(model, x, audio, drop, args.repeats)
 
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -147,6 +157,34 @@ def time_compiled(model, x, audio, drop, repeats: int) -> None:
     print(f"bf16 autocast: eager {t_eager * 1000:.1f} ms per segment, compiled {t_compiled * 1000:.1f} ms "
           f"({t_eager / t_compiled:.2f}x); first compiled call {first:.1f} s; velocity change max "
           f"{change.max():.4f}, mean {change.mean():.5f}")
+
+
+def time_onnx(model, x, audio, drop, repeats: int) -> None:
+    """Eager fp32 and ONNX Runtime, call by call in turn (the export not cached)."""
+    import tempfile
+
+    from omnisync_cli.model.onnx_cpu import OnnxNetwork
+
+    sigma = torch.full((2,), 0.5)
+    with tempfile.TemporaryDirectory() as cache:
+        network = OnnxNetwork(model, cache_dir=cache)
+        start = time.perf_counter()
+        network(x, sigma, x, audio, drop_audio=drop)
+        first = time.perf_counter() - start
+        eager, onnx = [], []
+        with torch.no_grad():
+            for _ in range(max(repeats, 10)):
+                for fn, times in ((lambda: model(x, sigma, x, audio, drop_audio=drop), eager),
+                                  (lambda: network(x, sigma, x, audio, drop_audio=drop), onnx)):
+                    start = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - start)
+            change = (network(x, sigma, x, audio, drop_audio=drop) - model(x, sigma, x, audio, drop_audio=drop)).abs()
+    med = statistics.median
+    print(f"fp32 guided forward: eager min {min(eager) * 1000:.1f} / median {med(eager) * 1000:.1f} ms, "
+          f"ONNX Runtime min {min(onnx) * 1000:.1f} / median {med(onnx) * 1000:.1f} ms "
+          f"({min(eager) / min(onnx):.2f}x / {med(eager) / med(onnx):.2f}x); first call (export + session) "
+          f"{first:.1f} s; velocity change max {change.max():.5f}")
 
 
 if __name__ == "__main__":

@@ -141,6 +141,7 @@ PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking lou
 SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).", rich_help_panel=MODEL)]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.", rich_help_panel=DEVICE)]
 DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32), fp32, fp16 or bf16.", rich_help_panel=DEVICE)]
+RuntimeOpt = Annotated[str, typer.Option(help="What runs the network: auto (ONNX Runtime for fp32 on the CPU, else torch), torch or onnx.", rich_help_panel=DEVICE)]
 ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.", rich_help_panel=LENGTH)]
 FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.", rich_help_panel=FACE)]
 LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]
@@ -169,7 +170,7 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
 
 
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
-                  audio_gate=False, passthrough=False, silence_peak=None):
+                  audio_gate=False, passthrough=False, silence_peak=None, runtime="auto"):
     """The sampler settings, flags checked; None for a pass-through dub, which then never
     imports torch (about 1.5-3 s of its start-up)."""
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
@@ -181,7 +182,7 @@ def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma
     from omnisync_cli.model.editor import SamplerConfig
     guidance = GuidanceConfig(mode=cfg_mode, w_peak=cfg_peak, w_base=cfg_base, s=cfg_sigma, gamma=cfg_gamma)
     return SamplerConfig(tau=tau, steps=steps, seed=seed, guidance=guidance, device=device, dtype=dtype,
-                         audio_gate=audio_gate, silence_peak=silence_peak)
+                         audio_gate=audio_gate, silence_peak=silence_peak, runtime=runtime)
 
 
 def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False):
@@ -215,7 +216,7 @@ def dub(
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
     cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
-    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
@@ -250,7 +251,7 @@ def dub(
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
-                                silence_peak=cfg_silence_peak)
+                                silence_peak=cfg_silence_peak, runtime=runtime)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -339,7 +340,7 @@ def tune(
     weights: WeightsOpt = None, steps: StepsOpt = 2,
     cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
     cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
-    device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
     region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
@@ -364,7 +365,7 @@ def tune(
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
                                 centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
-                                cfg_gamma, seed, device, dtype)
+                                cfg_gamma, seed, device, dtype, runtime=runtime)
         check_paths(video, audio, output, overwrite)
         model = load_editor(weights, sampler, prompt)
         run_tune(video, audio, output, lambda cell: model.with_sampler(cell), sampler, grid, options,
@@ -392,7 +393,7 @@ def batch_dub(
     cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
     cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
-    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto",
+    seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
@@ -427,7 +428,7 @@ def batch_dub(
                                 any_colours, edit_pauses, mouth_bank, hear_everything)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
-                                silence_peak=cfg_silence_peak)
+                                silence_peak=cfg_silence_peak, runtime=runtime)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_batch(items, output)  # before the model loads
@@ -640,7 +641,7 @@ def bench(
     weights: WeightsOpt = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Benchmark the EMA weights of a training checkpoint.pt instead.")] = None,
     clips: Annotated[Optional[str], typer.Option(help="N clips spread over the categories, or comma-separated clip ids (default: all).")] = None,
-    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, reuse-guidance, fp32, bf16, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, silence-peak4, silence-peak6, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
+    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, reuse-guidance, fp32, bf16, runtime=torch, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, silence-peak4, silence-peak6, focus=0, focus=0.2, focus=0.15, focus=0.1, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
     out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,

@@ -23,6 +23,7 @@ from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_fro
 from omnisync_cli.model.device import autocast, resolve_device
 from omnisync_cli.model.dit import MOUTH_PARAMETERS, OmniSyncDiT
 from omnisync_cli.model.mouth_hiding import hide_mouth
+from omnisync_cli.model.onnx_cpu import OnnxNetwork, onnx_runtime_available
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.model.weights import load_model
 
@@ -54,6 +55,9 @@ class SamplerConfig:
     # gate, when on, still falls back to the source. 0: nothing hidden. Training hides 0.4 of
     # its crops (1.0 x the face width); a dub's region is 0.8 x, so 0.5 hides the same area.
     hide_mouth: float = 0.0
+    # What runs the network: torch, or ONNX Runtime (model.onnx_cpu; fp32 on the CPU only).
+    # auto: ONNX Runtime for fp32 on the CPU where it is installed, else torch.
+    runtime: str = "auto"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.hide_mouth <= 1.0:
@@ -64,6 +68,26 @@ class SamplerConfig:
             raise ConfigError(f"steps must be at least 1, got {self.steps}")
         if self.sampler not in SAMPLERS:
             raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+        if self.runtime not in RUNTIMES:
+            raise ConfigError(f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}")
+
+
+RUNTIMES = ("auto", "torch", "onnx")
+
+
+def uses_onnx(sampler: SamplerConfig, device: torch.device, autocast_dtype: torch.dtype | None,
+              model: torch.nn.Module) -> bool:
+    """Whether the network runs through ONNX Runtime for these settings (SamplerConfig.runtime);
+    auto picks it for the project's network only (a wrapped or stand-in module runs as it is)."""
+    fp32_cpu = device.type == "cpu" and autocast_dtype is None
+    if sampler.runtime == "onnx":
+        if not fp32_cpu:
+            raise ConfigError("runtime onnx runs the network in fp32 on the CPU; use --device cpu --dtype fp32")
+        if not onnx_runtime_available():
+            raise ConfigError("runtime onnx needs the packages onnxruntime and onnx (pip install onnxruntime 'onnx<1.18')")
+        return True
+    return (sampler.runtime == "auto" and fp32_cpu and isinstance(model, OmniSyncDiT)
+            and onnx_runtime_available())
 
 
 # The speech's silence is read every 10 ms over a frame's length (25 fps).
@@ -98,6 +122,8 @@ class ModelEditor:
         self.device, self.autocast_dtype = resolve_device(sampler.device, sampler.dtype)
         self.model = model.to(self.device).eval()
         self.sampler = sampler
+        self.network = self.model
+        self.network = self._network_for(sampler)
         cfg = model.config
         self.segment_frames = cfg.segment_frames
         self.overlap_frames = cfg.overlap_frames
@@ -118,7 +144,14 @@ class ModelEditor:
         """The same loaded model with other sampling settings (one model, many previews)."""
         other = copy.copy(self)
         other.sampler = sampler
+        other.network = self._network_for(sampler)
         return other
+
+    def _network_for(self, sampler: SamplerConfig):
+        """What runs the network for `sampler`: the model, or an ONNX Runtime copy (shared)."""
+        if not uses_onnx(sampler, self.device, self.autocast_dtype, self.model):
+            return self.model
+        return self.network if isinstance(self.network, OnnxNetwork) else OnnxNetwork(self.model)
 
     def prepare_audio(self, waveform: np.ndarray) -> AudioFeatures:
         """The frontend's features of the track; the last track's are kept, so tune's cells
@@ -172,7 +205,7 @@ class ModelEditor:
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
         shown = hide_mouth(source, mouth.to(self.device), self.sampler.hide_mouth) if self.sampler.hide_mouth else source
-        velocity = guided_model(self.model, self.sampler.guidance, tau, mouth,
+        velocity = guided_model(self.network, self.sampler.guidance, tau, mouth,
                                 source=shown, audio=windows, text=text, attribution=attribution,
                                 frame_peak=self._silence_peaks(audio, frame_times), references=refs)
         x = progressive_init(shown, tau, noise)

@@ -1,0 +1,140 @@
+"""The network's forward on the CPU through ONNX Runtime, for fp32 dubs.
+
+On a CPU without native bf16 the dub runs the network in fp32; ONNX Runtime's kernels run
+that forward faster and steadier than eager PyTorch (`bench/model_forward.py --onnx`). `OnnxNetwork`
+is called exactly as `OmniSyncDiT.forward` is (the guided model and the sampler do not know
+which one runs). Each set of given arguments (text or not, references or not) is a graph of
+its own, exported from the loaded model on first use with a free batch size. Exported graphs
+are kept in a cache folder keyed by the weights, the config and the library versions, so a
+later dub with the same model skips the export (about 1.5 s).
+"""
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+# Argument order of OmniSyncDiT.forward after (x, sigma, source, audio).
+OPTIONAL_INPUTS = ("text", "drop_audio", "drop_text", "references")
+OPSET = 17
+CACHED_GRAPHS = 8  # the cache keeps the graphs of the last few models used (each ~ the weights' size)
+
+
+def onnx_runtime_available() -> bool:
+    """Whether ONNX Runtime and the exporter's `onnx` package can both be imported."""
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export needs it)
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "omnisync" / "onnx"
+
+
+class _Forward(torch.nn.Module):
+    """OmniSyncDiT.forward with the given optional arguments as positional inputs."""
+
+    def __init__(self, model: torch.nn.Module, given: tuple[str, ...]):
+        super().__init__()
+        self.model, self.given = model, given
+
+    def forward(self, x, sigma, source, audio, *optional):
+        return self.model(x, sigma, source, audio, **dict(zip(self.given, optional)))
+
+
+class OnnxNetwork:
+    """`model`'s forward, fp32, through ONNX Runtime sessions of `threads` threads."""
+
+    def __init__(self, model: torch.nn.Module, threads: int | None = None, cache_dir: Path | None = None):
+        self.model = model.eval()
+        self.config = model.config
+        self.threads = threads or torch.get_num_threads()
+        self.cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+        self._sessions: dict[tuple[str, ...], object] = {}
+        self._weights_key = _weights_key(model)
+
+    def __call__(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor, audio: torch.Tensor,
+                 text: torch.Tensor | None = None, drop_audio: torch.Tensor | None = None,
+                 drop_text: torch.Tensor | None = None, references: torch.Tensor | None = None) -> torch.Tensor:
+        b = x.shape[0]
+        sigma = torch.as_tensor(sigma, dtype=torch.float32).reshape(-1).expand(b).contiguous()
+        optional = dict(text=text, drop_audio=drop_audio, drop_text=drop_text, references=references)
+        given = tuple(name for name in OPTIONAL_INPUTS if optional[name] is not None)
+        inputs = dict(x=x, sigma=sigma, source=source, audio=audio, **{k: optional[k] for k in given})
+        session = self._session(given, inputs)
+        wanted = {i.name for i in session.get_inputs()}  # the exporter drops inputs the graph ignores
+        feed = {name: value.detach().cpu().float().numpy() if value.is_floating_point() else value.detach().cpu().numpy()
+                for name, value in inputs.items() if name in wanted}
+        return torch.from_numpy(session.run(None, feed)[0]).to(x.device)
+
+    def _session(self, given: tuple[str, ...], example: dict[str, torch.Tensor]):
+        if given not in self._sessions:
+            import onnxruntime
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            self._sessions[given] = onnxruntime.InferenceSession(self._graph(given, example), options,
+                                                                 providers=["CPUExecutionProvider"])
+        return self._sessions[given]
+
+    def _graph(self, given: tuple[str, ...], example: dict[str, torch.Tensor]) -> bytes:
+        """The exported graph for these arguments: from the cache, or exported (and cached)."""
+        path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}.onnx"
+        try:
+            graph = path.read_bytes()
+            os.utime(path)  # recently used: pruned last
+            return graph
+        except OSError:
+            pass
+        graph = export_graph(self.model, given, example)
+        try:  # written whole or not at all; a read-only cache only costs the next export
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+                tmp.write(graph)
+            os.replace(tmp.name, path)
+            prune_cache(path.parent, CACHED_GRAPHS)
+        except OSError:
+            pass
+        return graph
+
+
+def prune_cache(folder: Path, keep: int) -> None:
+    """Delete all but the `keep` most recently used graphs in `folder`."""
+    graphs = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in graphs[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def export_graph(model: torch.nn.Module, given: tuple[str, ...], example: dict[str, torch.Tensor]) -> bytes:
+    """The ONNX graph of model.forward(x, sigma, source, audio, **given), batch size free."""
+    names = ["x", "sigma", "source", "audio", *given]
+    args = tuple(example[name].float() if example[name].is_floating_point() else example[name] for name in names)
+    buffer = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants (the batch is free)
+        torch.onnx.export(_Forward(model, given).eval(), args, buffer, input_names=names, output_names=["velocity"],
+                          dynamic_axes={name: {0: "batch"} for name in [*names, "velocity"]},
+                          opset_version=OPSET, dynamo=False)
+    return buffer.getvalue()
+
+
+def _weights_key(model: torch.nn.Module) -> str:
+    """A name for these weights and config under these library versions."""
+    import onnx
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(json.dumps(asdict(model.config), sort_keys=True, default=str).encode())
+    digest.update(f"torch {torch.__version__} onnx {onnx.__version__} opset {OPSET}".encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
