@@ -10,6 +10,7 @@ it, so they only need scaling by the frame size.
 import contextlib
 import os
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -103,10 +104,31 @@ class Landmarker(Protocol):
 def _import_mediapipe():
     """Import mediapipe, or return None where it is not installed (or cannot load)."""
     try:
-        import mediapipe
+        with pyplot_deferred():
+            import mediapipe
     except ImportError:
         return None
     return mediapipe
+
+
+@contextlib.contextmanager
+def pyplot_deferred():
+    """mediapipe imports matplotlib.pyplot for a plotting helper the face mesh never calls:
+    0.55 s of every dub's start-up. While mediapipe is imported, empty stand-ins answer for
+    matplotlib and its pyplot; they are taken out again afterwards, so that any later
+    importer (the benchmark's plots) loads the real ones. Where matplotlib is already loaded,
+    nothing is stood in for."""
+    names = ("matplotlib", "matplotlib.pyplot")
+    if any(name in sys.modules for name in names):
+        yield
+        return
+    for name in names:
+        sys.modules[name] = types.ModuleType(name)
+    try:
+        yield
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
 
 
 @contextlib.contextmanager

@@ -88,6 +88,13 @@ def mediapipe():
     return pytest.importorskip("mediapipe")
 
 
+def test_mediapipe_loads_without_pyplot_which_later_importers_still_get(mediapipe):
+    code = ("import sys; from omnisync_cli.face.landmarks import mediapipe_available; assert mediapipe_available(); "
+            "assert 'matplotlib' not in sys.modules and 'matplotlib.pyplot' not in sys.modules; "
+            "import matplotlib.pyplot as plt; assert callable(plt.figure)")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_invalid_landmarker_file_names_it(mediapipe, tmp_path):
     path = tmp_path / "broken.task"
     path.write_bytes(b"not a model" * 10)
