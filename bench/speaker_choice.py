@@ -28,6 +28,11 @@ from omnisync_cli.media.video import VideoReader
 
 from markdown_out import emit  # bench/markdown_out.py
 
+try:  # trees before the sync expert judged the speaker have no judge
+    from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
+except ImportError:
+    SyncSpeakerJudge = None
+
 FOLLOWED_SHARE = 0.9  # share of frames within half a face width of the speaker's mouth
 
 
@@ -41,7 +46,8 @@ def track_clip(job: ClipJob, folder: Path) -> dict:
     with MouthTracker(FaceConfig(), fps=float(result["meta"]["fps"])) as tracker:
         for frame in frames:
             tracker.observe(frame)
-        track = tracker.finish(speech=lambda: speech.astype(np.float32))
+        judged = {} if SyncSpeakerJudge is None else {"judge": SyncSpeakerJudge()}  # as the dub judges
+        track = tracker.finish(speech=lambda: speech.astype(np.float32), **judged)
     n = min(len(track), len(source.mouth_xy))
     near = lambda xy, w: np.hypot(track.mouth_x[:n] - xy[:n, 0], track.mouth_y[:n] - xy[:n, 1]) / w[:n]
     on_speaker = near(source.mouth_xy, source.face_width) <= 0.5

@@ -29,6 +29,11 @@ from omnisync_cli.media.video import VideoReader
 
 from markdown_out import emit  # bench/markdown_out.py
 
+try:  # trees before the sync expert judged the speaker have no judge
+    from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
+except ImportError:
+    SyncSpeakerJudge = None
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,7 +57,8 @@ def main() -> None:
             with MouthTracker(face, fps=float(clip["fps"])) as tracker:
                 for frame in frames:
                     tracker.observe(frame)
-                track = tracker.finish(speech=lambda: load_audio(video))
+                judged = {} if SyncSpeakerJudge is None else {"judge": SyncSpeakerJudge()}  # as the dub judges
+                track = tracker.finish(speech=lambda: load_audio(video), **judged)
             source = track.source
             n = min(len(track), len(clip["mouth_xy"]))
             truth = np.asarray(clip["mouth_xy"])[:n]

@@ -134,8 +134,10 @@ def audio_windows(features: AudioFeatures, frame_idx: np.ndarray, fps: float, co
     return windows_at(features, np.asarray(frame_idx, np.float64) / fps, config.audio_window_s)
 
 
-def offset_distances(expert: SyncExpert, mouths: np.ndarray, features: AudioFeatures, fps: float) -> np.ndarray:
-    """(2K + 1,) mean distance between each video window and the audio K frames later, per offset."""
+def offset_distances(expert: SyncExpert, mouths: np.ndarray, features: AudioFeatures, fps: float,
+                     start: int = 0) -> np.ndarray:
+    """(2K + 1,) mean distance between each video window and the audio K frames later, per offset.
+    `start`: the frame of the track the first mouth crop shows (0: the track's start)."""
     cfg = expert.config
     half, k = cfg.frames // 2, cfg.max_offset
     n = len(mouths) - cfg.frames + 1
@@ -145,7 +147,7 @@ def offset_distances(expert: SyncExpert, mouths: np.ndarray, features: AudioFeat
     with torch.no_grad():
         video = torch.cat([expert.embed_video(stack_windows(mouths, centres[i:i + 256] - half, cfg.frames))
                            for i in range(0, n, 256)])  # (N, D)
-        audio_idx = np.arange(-k, len(mouths) + k)  # every audio frame any offset needs
+        audio_idx = np.arange(-k, len(mouths) + k) + start  # every audio frame any offset needs
         audio = expert.embed_audio(audio_windows(features, audio_idx, fps, cfg))  # (F + 2K, D)
         dists = [torch.linalg.vector_norm(video - audio[centres + k + off], dim=-1).mean()
                  for off in range(-k, k + 1)]

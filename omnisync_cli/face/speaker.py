@@ -9,12 +9,19 @@ the source's audio in the same frames: a mouth that moves when there is sound an
 the pauses is the speaker. (Sampling the change only from look to look, every 0.2 s, aliases
 the mouth's motion: on multi-character benchmark clips it chose the wrong one as often as
 the right one, bench/results/speaker.md.)
+
+Where a `SpeakerJudge` is given (the dub gives the sync expert), it decides instead: each
+followed mouth also keeps a small colour glimpse per frame (GLIMPSE_PX, PATCH_FACES wide), and
+the judge says how surely each track's glimpses speak the source's speech in sync. Loudness
+alone cannot tell the speaker from a character mouthing other words through the same
+stretches of speech; the expert hears which sounds the mouth makes.
 """
 
 import dataclasses
 from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -31,6 +38,21 @@ MIN_LOOKS = 5            # tracks shorter than this are not judged
 MIN_FRAMES = 20          # ... nor tracks followed on fewer frames
 MIN_CORRELATION = 0.1    # the speaker's motion must follow the speech at least this well (frame by frame)
 MARGIN = 0.1             # ... and better than the default pick's by this much
+GLIMPSE_PX = 48          # side of the colour glimpse a judge sees per frame (the sync expert's input)
+MIN_GLIMPSE_RUN = 12     # consecutive glimpses a judge needs to say anything
+# The judge's verdict (chosen on speaker_choice.py's seed 3): it decides where its best track's
+# sync confidence reaches MIN_SYNC (else the loudness does), and that track replaces the
+# default pick when it beats the default's confidence by SYNC_MARGIN.
+MIN_SYNC = 0.03
+SYNC_MARGIN = 0.02
+
+
+class SpeakerJudge(Protocol):
+    def confidence(self, runs: list[tuple[int, np.ndarray]], speech: np.ndarray, rate: int,
+                   fps: float) -> float | None:
+        """How surely the mouth in `runs` speaks `speech` in sync (higher: surer); None when it
+        cannot tell. Each run: (first frame index, (F, GLIMPSE_PX, GLIMPSE_PX, 3) uint8 glimpses
+        of consecutive frames)."""
 
 
 @dataclass(eq=False)
@@ -44,11 +66,17 @@ class MouthCandidate:
     view: np.ndarray | None  # grey (VIEW, VIEW) patch around it on the latest frame followed,
                              # mean-removed; None once no longer followed (`done`)
     motion: array = field(default_factory=lambda: array("f"))  # per frame look+1, look+2, ...
+    glimpses: list | None = None  # colour glimpses of the look's frame and each frame followed (None: not kept)
 
     @classmethod
-    def at(cls, image: np.ndarray, obs: FaceObservation, seen: FaceObservation) -> "MouthCandidate":
-        """The candidate `seen` in `image` (the picture looked at); `obs` is it in frame pixels."""
-        return cls(obs, seen, _view(image, seen.mouth_x, seen.mouth_y, seen.face_width))
+    def at(cls, image: np.ndarray, obs: FaceObservation, seen: FaceObservation,
+           glimpse: bool = False) -> "MouthCandidate":
+        """The candidate `seen` in `image` (the picture looked at); `obs` is it in frame pixels.
+        With `glimpse`, it keeps a glimpse of its mouth on every frame (for a SpeakerJudge)."""
+        candidate = cls(obs, seen, _view(image, seen.mouth_x, seen.mouth_y, seen.face_width))
+        if glimpse:
+            candidate.glimpses = [_glimpse(image, seen)]
+        return candidate
 
     def done(self) -> None:
         """Following is over (the next look came): drop the patch, keep the motion (a video
@@ -64,6 +92,8 @@ class MouthCandidate:
         view = _view(image, x, y, face)
         self.motion.append(float(np.abs(_descriptor(view) - _descriptor(self.view)).mean()))
         self.view, self.seen = view, dataclasses.replace(self.seen, mouth_x=x, mouth_y=y)
+        if self.glimpses is not None:
+            self.glimpses.append(_glimpse(image, self.seen))
 
 
 def _side(face_width: float) -> float:
@@ -76,6 +106,10 @@ def _view(image: np.ndarray, x: float, y: float, face_width: float) -> np.ndarra
     patch = cv2.cvtColor(crop_region(image, RegionBox(x, y, _side(face_width)), VIEW),
                          cv2.COLOR_RGB2GRAY).astype(np.float32)
     return patch - patch.mean()
+
+
+def _glimpse(image: np.ndarray, seen: FaceObservation) -> np.ndarray:
+    return crop_region(image, RegionBox(seen.mouth_x, seen.mouth_y, _side(seen.face_width)), GLIMPSE_PX)
 
 
 def _descriptor(view: np.ndarray) -> np.ndarray:
@@ -160,12 +194,40 @@ def speech_following(track: CandidateTrack, loudness: np.ndarray) -> float:
     return float(np.corrcoef(motion, loudness[frames])[0, 1])
 
 
+def glimpse_runs(track: CandidateTrack) -> list[tuple[int, np.ndarray]]:
+    """The track's glimpses as runs of consecutive frames: [(first frame, (F, P, P, 3))], runs of
+    at least MIN_GLIMPSE_RUN frames only."""
+    frames: dict[int, np.ndarray] = {}
+    for index, _, candidate in track.looks:
+        for k, glimpse in enumerate(candidate.glimpses or ()):
+            frames.setdefault(index + k, glimpse)
+    runs, start = [], None
+    order = sorted(frames)
+    for k, index in enumerate(order):
+        if start is None:
+            start = k
+        if k + 1 == len(order) or order[k + 1] != index + 1:
+            if k + 1 - start >= MIN_GLIMPSE_RUN:
+                runs.append((order[start], np.stack([frames[i] for i in order[start:k + 1]])))
+            start = None
+    return runs
+
+
 def choose_speaker(tracks: list[CandidateTrack], default: CandidateTrack | None, speech: np.ndarray, rate: int,
-                   fps: float) -> CandidateTrack | None:
-    """The track whose mouth follows the speech clearly better than `default`'s, else None."""
+                   fps: float, judge: SpeakerJudge | None = None) -> CandidateTrack | None:
+    """The track that speaks `speech` clearly better than `default`, else None: by the judge's
+    sync confidence where it scores at least two tracks and one reaches MIN_SYNC, else by
+    `speech_following`."""
     judged = [t for t in tracks if len(t.looks) >= MIN_LOOKS]
     if len(judged) < 2:
         return None
+    if judge is not None:
+        sync = {id(t): judge.confidence(glimpse_runs(t), speech, rate, fps) for t in judged}
+        scored = [t for t in judged if sync[id(t)] is not None]
+        best = max(scored, key=lambda t: sync[id(t)]) if len(scored) >= 2 else None
+        if best is not None and sync[id(best)] >= MIN_SYNC:  # the judge hears a speaker
+            base = sync.get(id(default)) if default is not None else None
+            return None if best is default or sync[id(best)] < (base or 0.0) + SYNC_MARGIN else best
     n_frames = max(i + 1 + len(c.motion) for t in judged for i, _, c in t.looks)
     loudness = frame_loudness(speech, rate, fps, n_frames)
     scores = {id(t): speech_following(t, loudness) for t in judged}

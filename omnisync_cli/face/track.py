@@ -21,7 +21,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
-from omnisync_cli.face.speaker import MouthCandidate, best_supported, choose_speaker, link_tracks
+from omnisync_cli.face.speaker import MouthCandidate, SpeakerJudge, best_supported, choose_speaker, link_tracks
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -52,6 +52,10 @@ LANDMARKS_IDLE_EVERY_S = 1.0
 # FULL_LOOK_EVERY_S, whenever no face is being followed, and on every look while the last
 # full one saw several faces (which then all need following, face/speaker.py).
 FULL_LOOK_EVERY_S = 0.5
+# Glimpses kept for a SpeakerJudge where several mouths are followed (face/speaker.py), at most:
+# 6.9 KB each, 55 MB in all (a little under 3 minutes of two characters at 25 fps); later looks
+# are judged by their motion alone.
+GLIMPSE_BUDGET = 8000
 
 
 def editable_frames(valid: np.ndarray, max_gap: float) -> np.ndarray:
@@ -265,6 +269,7 @@ class MouthTracker:
         self._local_previous: FaceObservation | None = None
         self._next_local = 0
         self.localiser_looks = 0
+        self._glimpses_left = GLIMPSE_BUDGET
 
     @property
     def localiser_looks_found(self) -> list[tuple[int, list[MouthCandidate]]]:
@@ -374,7 +379,7 @@ class MouthTracker:
         if faces:
             self._last_face = index
         if len(faces) > 1:
-            _add_look(self._face_looks, index, image, faces, seen)
+            _add_look(self._face_looks, index, image, faces, seen, self._glimpse(len(faces), self._landmark_stride()))
         pick = pick_face(faces, self._previous, self.config.face_index)
         self._record_landmarks(pick)
         if pick is not None:
@@ -390,6 +395,14 @@ class MouthTracker:
         self._x.append(pick.mouth_x if pick else nan)
         self._y.append(pick.mouth_y if pick else nan)
         self._w.append(pick.face_width if pick else nan)
+
+    def _glimpse(self, mouths: int, stride: int) -> bool:
+        """Whether a look's `mouths` keep glimpses for a SpeakerJudge (up to the next look,
+        `stride` frames on): while GLIMPSE_BUDGET lasts."""
+        if self._glimpses_left <= 0:
+            return False
+        self._glimpses_left -= mouths * (stride + 1)
+        return True
 
     def _landmark_stride(self) -> int:
         return max(1, round(self.config.landmarks_every_s * self._pass_fps))
@@ -410,19 +423,22 @@ class MouthTracker:
             self._local_previous = None
         seen = self._localiser.detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
-        _add_look(self._looks, index, image, candidates, seen)
+        _add_look(self._looks, index, image, candidates, seen,
+                  len(candidates) > 1 and self._glimpse(len(candidates), stride))
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
         if pick is not None:
             self._local_previous = pick
             self._local_picks.append((index, pick.mouth_x, pick.mouth_y, pick.face_width))
         return pick
 
-    def finish(self, fps: float | None = None, speech: Callable[[], np.ndarray | None] | None = None) -> MouthTrack:
+    def finish(self, fps: float | None = None, speech: Callable[[], np.ndarray | None] | None = None,
+               judge: SpeakerJudge | None = None) -> MouthTrack:
         """The track of every frame observed so far (also closes the landmarker).
 
         `fps` is needed here unless the tracker was given it. `speech()` gives the source
         video's own audio (16 kHz mono, or None): with several mouths in view and face_index 0,
-        the localiser track follows the one whose motion follows that speech. Landmarks make the track when
+        the localiser track follows the one whose motion follows that speech (as `judge`, where
+        given, hears it: face.speaker.SpeakerJudge). Landmarks make the track when
         they found the face in at least LANDMARKS_MIN_SHARE of the frames (or the localiser
         found nothing); else the localiser's picks do. No mouth anywhere is an InputError,
         unless `config.centre_fallback` asks for the frame centre.
@@ -441,12 +457,12 @@ class MouthTracker:
         if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
                                       or not self._local_picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
-            by_speech = self._speaking_face(x, y, w, fps, speech)
+            by_speech = self._speaking_face(x, y, w, fps, speech, judge)
             track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
                                    ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
         if self._local_picks:
-            picks, by_speech = self._speaker_picks(fps, speech)
+            picks, by_speech = self._speaker_picks(fps, speech, judge)
             x, y, w = (np.full(n, np.nan) for _ in range(3))
             picks = np.array(picks)  # (K, 4)
             frames = picks[:, 0].astype(int)
@@ -463,7 +479,7 @@ class MouthTracker:
                          "--centre-fallback")
 
 
-    def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech) -> bool:
+    def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech, judge) -> bool:
         """Where landmark looks found several faces and face_index is 0: if one face's mouth
         follows the source's speech clearly better than the face picked by size, its mouth
         replaces the picks on those looks (in place; a look where it was not linked becomes
@@ -477,7 +493,7 @@ class MouthTracker:
         waveform = speech()
         if waveform is None or not np.any(waveform):
             return False
-        speaker = choose_speaker(tracks, default, waveform, SPEECH_RATE, fps)
+        speaker = choose_speaker(tracks, default, waveform, SPEECH_RATE, fps, judge)
         if speaker is None:
             return False
         for index, _ in self._face_looks:
@@ -486,7 +502,7 @@ class MouthTracker:
             x[index], y[index], w[index] = obs.mouth_x, obs.mouth_y, obs.face_width
         return True
 
-    def _speaker_picks(self, fps: float, speech) -> tuple[list, bool]:
+    def _speaker_picks(self, fps: float, speech, judge) -> tuple[list, bool]:
         """The looks to follow: with `face_index` 0 the best-supported mouth's (face.speaker),
         or the one that follows the source's speech where looks hold several; else the picks
         by size made during the pass."""
@@ -500,19 +516,19 @@ class MouthTracker:
         waveform = speech()
         if waveform is None or not np.any(waveform):
             return picks, False
-        speaker = choose_speaker(tracks, chosen[0], waveform, SPEECH_RATE, fps)
+        speaker = choose_speaker(tracks, chosen[0], waveform, SPEECH_RATE, fps, judge)
         if speaker is None:
             return picks, False
         return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
 
 
 def _add_look(looks: list, index: int, image: np.ndarray, found: list[FaceObservation],
-              seen: list[FaceObservation]) -> None:
-    """Append a look's mouths (`found` in frame pixels, `seen` in the picture's) to be followed;
-    the previous look's are followed no more."""
+              seen: list[FaceObservation], glimpse: bool = False) -> None:
+    """Append a look's mouths (`found` in frame pixels, `seen` in the picture's) to be followed,
+    keeping glimpses with `glimpse`; the previous look's are followed no more."""
     for candidate in looks[-1][1] if looks else ():
         candidate.done()
-    looks.append((index, [MouthCandidate.at(image, obs, near) for obs, near in zip(found, seen)]))
+    looks.append((index, [MouthCandidate.at(image, obs, near, glimpse) for obs, near in zip(found, seen)]))
 
 
 def in_frame_pixels(obs: FaceObservation, sx: float, sy: float) -> FaceObservation:

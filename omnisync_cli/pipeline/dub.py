@@ -40,6 +40,7 @@ from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
+from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
@@ -318,9 +319,10 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
             tracker.observe(picture.image if tracker.wants_picture() else None)
             times.append(picture.time_s)
             advance(1)
-        # The source's own speech tells which of several mouths speaks (face/speaker.py).
+        # The source's own speech tells which of several mouths speaks (face/speaker.py), as
+        # the sync expert hears it.
         speech = (lambda: _source_speech(video)) if info.has_audio else None
-        return tracker.finish(float(info.fps), speech), np.asarray(times)
+        return tracker.finish(float(info.fps), speech, SyncSpeakerJudge()), np.asarray(times)
 
 
 def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> np.ndarray | None:

@@ -6,7 +6,8 @@ import pytest
 
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
-from omnisync_cli.face.speaker import MouthCandidate, frame_loudness
+from omnisync_cli.face.speaker import (GLIMPSE_PX, MIN_GLIMPSE_RUN, MIN_SYNC, SYNC_MARGIN, CandidateTrack,
+                                       MouthCandidate, choose_speaker, frame_loudness, glimpse_runs)
 from omnisync_cli.face.track import MouthTracker
 from tests.face.test_track import ScriptedLandmarker, ScriptedLocaliser
 
@@ -39,13 +40,76 @@ def two_mouths():
     return [a, b]
 
 
-def track_with(config, speech):
+def track_with(config, speech, judge=None):
     speech_wave, frames = speech_and_frames()
     tracker = MouthTracker(config, fps=FPS, landmarker=ScriptedLandmarker([[]] * N),
                            localiser=ScriptedLocaliser([two_mouths()] * N))
     for frame in frames:
         tracker.observe(frame)
-    return tracker.finish(speech=(lambda: speech_wave) if speech else None)
+    return tracker.finish(speech=(lambda: speech_wave) if speech else None, judge=judge)
+
+
+class BrightnessJudge:
+    """Stands in for the sync expert: hears a speaker in the brightest glimpses (mouth B's
+    colour), or in none (`confident` False); records the runs it was shown."""
+
+    def __init__(self, confident=True):
+        self.confident, self.runs = confident, []
+
+    def confidence(self, runs, speech, rate, fps):
+        self.runs.append(runs)
+        if not runs:
+            return None
+        mean = float(np.mean([g.mean() for _, glimpses in runs for g in glimpses]))
+        return mean / 255.0 if self.confident else 0.0
+
+
+def test_a_judge_that_hears_a_speaker_decides_over_the_loudness():
+    judge = BrightnessJudge()
+    track = track_with(FaceConfig(), speech=True, judge=judge)
+    assert track.speaker_by_speech is False and np.allclose(track.mouth_x, 90.0)  # B: the default pick, kept
+    # every look held both mouths, so each track is one run of every frame, glimpses at GLIMPSE_PX
+    (a_runs, b_runs) = judge.runs
+    for runs in (a_runs, b_runs):
+        assert len(runs) == 1 and runs[0][0] == 0 and runs[0][1].shape == (N, GLIMPSE_PX, GLIMPSE_PX, 3)
+
+
+def test_a_judge_that_hears_no_speaker_leaves_the_choice_to_the_loudness():
+    track = track_with(FaceConfig(), speech=True, judge=BrightnessJudge(confident=False))
+    assert track.speaker_by_speech and np.allclose(track.mouth_x, 30.0)
+
+
+def test_the_judges_verdict_needs_its_margin_over_the_default():
+    a, b = CandidateTrack([(i, mouth(30, 30, 0.8), None) for i in range(0, 50, 2)]), \
+        CandidateTrack([(i, mouth(90, 50, 0.9), None) for i in range(0, 50, 2)])
+    scores = {}
+
+    class Fixed:
+        def confidence(self, runs, speech, rate, fps):
+            return scores[runs[0][0]] if runs else None
+    speech = np.zeros(RATE, np.float32)
+    glimpse = np.zeros((GLIMPSE_PX, GLIMPSE_PX, 3), np.uint8)
+    for t, first in ((a, 0), (b, 1)):  # each track's glimpses start at its own first frame
+        t.looks = [(first + 2 * k, obs, MouthCandidate(obs, obs, None, glimpses=[glimpse] * 2))
+                   for k, (_, obs, _) in enumerate(t.looks)]
+    scores.update({0: MIN_SYNC + SYNC_MARGIN + 0.01, 1: MIN_SYNC})
+    assert choose_speaker([a, b], b, speech, RATE, FPS, Fixed()) is a
+    scores.update({0: MIN_SYNC + SYNC_MARGIN - 0.01})
+    assert choose_speaker([a, b], b, speech, RATE, FPS, Fixed()) is None
+
+
+def test_glimpse_runs_join_consecutive_frames_and_drop_short_runs():
+    glimpse = lambda v: np.full((GLIMPSE_PX, GLIMPSE_PX, 3), v, np.uint8)  # noqa: E731
+    obs = mouth(30, 30, 0.8)
+    looks = [(0, obs, MouthCandidate(obs, obs, None, glimpses=[glimpse(k) for k in range(0, 5)])),
+             (5, obs, MouthCandidate(obs, obs, None, glimpses=[glimpse(k) for k in range(5, 10)])),
+             (10, obs, MouthCandidate(obs, obs, None, glimpses=[glimpse(k) for k in range(10, 15)])),
+             (20, obs, MouthCandidate(obs, obs, None, glimpses=[glimpse(k) for k in range(20, 25)])),  # gap: short
+             (25, obs, MouthCandidate(obs, obs, None))]  # no glimpses kept
+    runs = glimpse_runs(CandidateTrack(looks))
+    assert len(runs) == 1 and runs[0][0] == 0 and len(runs[0][1]) == 15
+    assert [int(g[0, 0, 0]) for g in runs[0][1]] == list(range(15))
+    assert MIN_GLIMPSE_RUN > 5
 
 
 def test_the_mouth_that_follows_the_speech_is_chosen_over_the_larger_one():
@@ -175,3 +239,16 @@ def test_of_two_human_faces_the_one_that_speaks_is_followed(speech):
     track = tracker.finish(speech=(lambda: speech_wave) if speech else None)
     assert track.source == "landmarks" and track.speaker_by_speech == speech
     assert np.allclose(track.mouth_x, 30.0 if speech else 90.0)
+
+
+def test_glimpses_are_kept_only_where_several_mouths_are_followed_and_within_the_budget(monkeypatch):
+    import omnisync_cli.face.track as track_module
+    speech_wave, frames = speech_and_frames()
+    monkeypatch.setattr(track_module, "GLIMPSE_BUDGET", 2 * 3 * 4)  # two mouths, three looks of 2 + 1 frames
+    script = [two_mouths()] * (N // 2) + [two_mouths()[:1]] * (N - N // 2)
+    tracker = MouthTracker(FaceConfig(), fps=FPS, landmarker=ScriptedLandmarker([[]] * N),
+                           localiser=ScriptedLocaliser(script))
+    for frame in frames:
+        tracker.observe(frame)
+    kept = [candidate.glimpses is not None for _, found in tracker.localiser_looks_found for candidate in found]
+    assert kept[:8] == [True] * 8 and not any(kept[8:])  # 4 looks within the budget, then none; one mouth: none
