@@ -78,34 +78,53 @@ class OnnxNetwork:
         return torch.from_numpy(session.run(None, feed)[0]).to(x.device)
 
     def _session(self, given: tuple[str, ...], example: dict[str, torch.Tensor]):
+        """The session for these arguments: from the cached graph, else exported (and cached)."""
         if given not in self._sessions:
-            import onnxruntime
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            self._sessions[given] = onnxruntime.InferenceSession(self._graph(given, example), options,
-                                                                 providers=["CPUExecutionProvider"])
+            path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}.onnx"
+            session = None
+            cached = _read_cached(path)
+            if cached is not None:
+                try:
+                    session = self._open(cached)
+                except Exception:  # noqa: BLE001  (a damaged entry; ORT raises its own Exception types)
+                    session = None
+            if session is None:
+                graph = export_graph(self.model, given, example)
+                _write_cached(path, graph)
+                session = self._open(graph)
+            self._sessions[given] = session
         return self._sessions[given]
 
-    def _graph(self, given: tuple[str, ...], example: dict[str, torch.Tensor]) -> bytes:
-        """The exported graph for these arguments: from the cache, or exported (and cached)."""
-        path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}.onnx"
-        try:
-            graph = path.read_bytes()
-            os.utime(path)  # recently used: pruned last
-            return graph
-        except OSError:
-            pass
-        graph = export_graph(self.model, given, example)
-        try:  # written whole or not at all; a read-only cache only costs the next export
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
-                tmp.write(graph)
-            os.replace(tmp.name, path)
-            prune_cache(path.parent, CACHED_GRAPHS)
-        except OSError:
-            pass
-        return graph
+    def _open(self, graph: bytes):
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def _read_cached(path: Path) -> bytes | None:
+    try:
+        graph = path.read_bytes()
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        return None
+    return graph
+
+
+def _write_cached(path: Path, graph: bytes) -> None:
+    """Written whole or not at all; a read-only cache only costs the next dub an export."""
+    part = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as tmp:
+            part = tmp.name
+            tmp.write(graph)
+        os.replace(part, path)
+        prune_cache(path.parent, CACHED_GRAPHS)
+    except OSError:
+        if part is not None:
+            Path(part).unlink(missing_ok=True)
 
 
 def prune_cache(folder: Path, keep: int) -> None:

@@ -66,6 +66,18 @@ def test_the_cache_skips_the_export_and_tells_weights_apart(tmp_path, monkeypatc
         OnnxNetwork(model_of(2), threads=1, cache_dir=tmp_path)(**given)
 
 
+def test_a_damaged_cache_entry_is_exported_again(tmp_path):
+    model = model_of(1)
+    given = inputs(model, 2)
+    OnnxNetwork(model, threads=1, cache_dir=tmp_path)(**given)
+    (entry,) = tmp_path.glob("*.onnx")
+    entry.write_bytes(b"half a graph")
+    with torch.no_grad():
+        expected = model(**given)
+    assert torch.allclose(OnnxNetwork(model, threads=1, cache_dir=tmp_path)(**given), expected, atol=1e-4)
+    assert entry.stat().st_size > 1000  # replaced by a whole graph
+
+
 def test_an_unwritable_cache_still_runs(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
