@@ -398,8 +398,9 @@ class MouthTracker:
 
     def _glimpse(self, mouths: int, stride: int) -> bool:
         """Whether a look's `mouths` keep glimpses for a SpeakerJudge (up to the next look,
-        `stride` frames on): while GLIMPSE_BUDGET lasts."""
-        if self._glimpses_left <= 0:
+        `stride` frames on): while GLIMPSE_BUDGET lasts, and only where the speaker is chosen
+        (face_index 0)."""
+        if self._glimpses_left <= 0 or self.config.face_index != 0:
             return False
         self._glimpses_left -= mouths * (stride + 1)
         return True
