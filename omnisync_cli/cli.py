@@ -456,6 +456,7 @@ def synth(
     clip_seconds: Annotated[Optional[float], typer.Option(help="Length of every clip (overrides the preset; long sources for `bench/adapt.py`).")] = None,
     region_offset: Annotated[float, typer.Option(help="Training crops sit up to this far off the mouth (face widths), as a tracker's lasting error.")] = 0.0,
     bench_speech: Annotated[str, typer.Option(help="The benchmark's new speech: espeak (synthesized) or recorded (a person: Debian's Asterisk prompts, force-aligned with pocketsphinx); same sources either way.")] = "espeak",
+    keep_style_share: Annotated[float, typer.Option(help="Share of training clips whose renderings keep one speaking style (articulation level), as the benchmark's do; 0: each rendering draws its own.")] = 0.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the synthetic talking-character corpus (training shards + held-out benchmark).
@@ -468,7 +469,8 @@ def synth(
         check_flags(identities=identities, workers=workers, seed=seed)
         if preset not in CORPUS_PRESETS:
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
-        overrides = dict(seed=seed, workers=workers, region_offset=region_offset, bench_speech=bench_speech)
+        overrides = dict(seed=seed, workers=workers, region_offset=region_offset, bench_speech=bench_speech,
+                         keep_style_share=keep_style_share)
         if identities is not None:
             overrides["identities"] = identities
         if clip_seconds is not None:

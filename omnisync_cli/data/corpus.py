@@ -66,6 +66,11 @@ class CorpusConfig:
     # widths, uniform in a disc) off the mouth, so the model learns to find the mouth in the
     # crop instead of expecting it at the centre. 0: centred crops (the corpora before it).
     region_offset: float = 0.0
+    # Share of training clips whose renderings all keep one speaking style (articulation level),
+    # as a character keeps its own through a video and every benchmark clip does; the others
+    # draw each rendering's level anew (the prompt then tells it). 0: every clip varies it (the
+    # corpora before it; their random draws are unchanged).
+    keep_style_share: float = 0.0
     # What the benchmark's new speech is: "espeak" (synthesized, like training) or "recorded"
     # (a person: the Asterisk prompts, force-aligned; data.recorded). The sources, characters
     # and framings are the same either way, so the two splits of one seed compare the model on
@@ -92,6 +97,8 @@ class CorpusConfig:
             raise ConfigError("workers must be >= 1")
         if not 0 <= self.region_offset <= 0.3:  # also refuses NaN
             raise ConfigError(f"region offset must be between 0 and 0.3 face widths, got {self.region_offset}")
+        if not 0 <= self.keep_style_share <= 1:  # also refuses NaN
+            raise ConfigError(f"keep-style share must be between 0 and 1, got {self.keep_style_share}")
         if self.bench_speech not in BENCH_SPEECH:
             raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
@@ -215,14 +222,16 @@ def make_clip(job: ClipJob, whole_frames: bool = False) -> dict:
     scene = make_scene(character, int(rng.integers(1 << 62)), fps, n_frames, 0, framing, tuple(extras))
     sprite = sprite_for(character)
     renderings = 2 if bench else cfg.renderings_per_clip
+    # A benchmark dub keeps the source's speaking style; training renderings vary it, but for
+    # `keep_style_share` of the clips (drawn only where it is set: older corpora stay the same).
+    keep_style = bench or (cfg.keep_style_share > 0 and rng.random() < cfg.keep_style_share)
     clips, utterances = [], []
     level = None
     for index in range(renderings):
         utt = _utterance(rng, cfg, heldout=bench)  # drawn either way: the source stays the espeak split's
         if bench and index == 1 and cfg.bench_speech == "recorded":
             utt = recorded_utterance(np.random.default_rng([*job.entropy(), 97]), cfg.clip_seconds)
-        # A benchmark dub keeps the source's speaking style; training renderings vary it.
-        lvl, amp, prompt = articulation_prompt(rng, level if bench else None)
+        lvl, amp, prompt = articulation_prompt(rng, level if keep_style else None)
         level = lvl
         clips.append(render_scene(scene, viseme_track(utt.phonemes, scene.frame_times, amp), sprite))
         utterances.append(dict(text=utt.text, voice=utt.voice, language=utt.language, rate=utt.rate,

@@ -80,6 +80,19 @@ def test_an_unknown_benchmark_speech_is_refused():
         dataclasses.replace(TINY, bench_speech="whisper").validate()
 
 
+def test_a_keep_style_share_keeps_one_articulation_level_per_clip():
+    jobs = [ClipJob("train", "seen", i, 0, TINY) for i in range(12)]
+    levels = lambda config: [[u["level"] for u in make_clip(dataclasses.replace(j, config=config))["utterances"]]  # noqa: E731
+                             for j in jobs]
+    varied, kept = levels(TINY), levels(dataclasses.replace(TINY, keep_style_share=1.0))
+    assert any(len(set(lv)) > 1 for lv in varied)  # each rendering draws its own level
+    assert all(len(set(lv)) == 1 for lv in kept)
+    # share 0 draws nothing more: a corpus made before the option is made again unchanged
+    assert levels(dataclasses.replace(TINY, keep_style_share=0.0)) == varied
+    with pytest.raises(ConfigError, match="keep-style share"):
+        dataclasses.replace(TINY, keep_style_share=1.5).validate()
+
+
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
     # (JPEG-compressed renderings spread a mouth change over whole 8x8 blocks: not this one.)
     job = next(j for j in (ClipJob("train", "seen", i, 0, TINY) for i in range(20))
