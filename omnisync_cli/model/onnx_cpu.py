@@ -57,7 +57,6 @@ class OnnxNetwork:
 
     def __init__(self, model: torch.nn.Module, threads: int | None = None, cache_dir: Path | None = None):
         self.model = model.eval()
-        self.config = model.config
         self.threads = threads or torch.get_num_threads()
         self.cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
         self._sessions: dict[tuple[str, ...], object] = {}
