@@ -201,16 +201,9 @@ def glimpse_runs(track: CandidateTrack) -> list[tuple[int, np.ndarray]]:
     for index, _, candidate in track.looks:
         for k, glimpse in enumerate(candidate.glimpses or ()):
             frames.setdefault(index + k, glimpse)
-    runs, start = [], None
-    order = sorted(frames)
-    for k, index in enumerate(order):
-        if start is None:
-            start = k
-        if k + 1 == len(order) or order[k + 1] != index + 1:
-            if k + 1 - start >= MIN_GLIMPSE_RUN:
-                runs.append((order[start], np.stack([frames[i] for i in order[start:k + 1]])))
-            start = None
-    return runs
+    order = np.array(sorted(frames), dtype=np.int64)
+    runs = np.split(order, np.flatnonzero(np.diff(order) != 1) + 1) if len(order) else []
+    return [(int(run[0]), np.stack([frames[i] for i in run])) for run in runs if len(run) >= MIN_GLIMPSE_RUN]
 
 
 def choose_speaker(tracks: list[CandidateTrack], default: CandidateTrack | None, speech: np.ndarray, rate: int,
