@@ -38,7 +38,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     weights = args.weights or default_weights_dir()
     bank_only = Variant("bank-only", "the mouth bank's lent mouths pasted as they are (no network edit)",
-                        SamplerConfig(), factory=lambda _: LentMouthsOnly.from_dir(weights), mouth_bank=True)
+                        SamplerConfig(), factory=lambda _: LentMouthsOnly.from_dir(weights), mouth_bank="everywhere")
     variants = [VARIANTS["no-op"], VARIANTS["ds-cfg"], VARIANTS["mouth-bank"], bank_only]
     run_benchmark(args.corpus, variants, args.out, clips=args.clips, weights=args.weights, progress=print,
                   true_track="all" if args.true_track else "")

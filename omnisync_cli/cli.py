@@ -156,7 +156,7 @@ AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODE
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks (default: held to the source's own colours).")]
 EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
 HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
-MouthBankOpt = Annotated[bool, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Show the model, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech (needs speech in the video; off by default: see the model card).")]
+MouthBankOpt = Annotated[str, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Where the model is shown, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech: pauses (in the new speech's pauses, where the video's speaker may still be talking: the mouth closes there), everywhere, or off. Needs speech in the video.")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
@@ -192,8 +192,8 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
-                  any_colours=False, edit_pauses=False, mouth_bank=False, hear_everything=False):
-    from omnisync_cli.pipeline.dub import DubOptions
+                  any_colours=False, edit_pauses=False, mouth_bank="pauses", hear_everything=False):
+    from omnisync_cli.pipeline.dub import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
     box = parse_region(region) if region else None
@@ -202,9 +202,11 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
             check_finite(flag, values)
     face = FaceConfig(face_index=face_index, landmarker=landmarker, mouth=mouth_xy, region=box,
                       centre_fallback=centre_fallback)
-    return DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
-                      keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
-                      speech_gate=not hear_everything)
+    options = DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
+                         keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
+                         speech_gate=not hear_everything)
+    check_options(options)  # before any model loads
+    return options
 
 
 @app.command(cls=Command)
@@ -220,7 +222,7 @@ def dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False, hear_everything: HearEverythingOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -344,7 +346,7 @@ def tune(
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
     region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
-    any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False,
+    any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses",
     hear_everything: HearEverythingOpt = False,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
@@ -397,7 +399,7 @@ def batch_dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = False, hear_everything: HearEverythingOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,

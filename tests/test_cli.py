@@ -167,7 +167,8 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
 
 
 @pytest.mark.parametrize("command", ["dub", "batch-dub"])
-@pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", False), (["--mouth-bank"], "mouth_bank", True),
+@pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", "pauses"), (["--mouth-bank", "off"], "mouth_bank", "off"),
+                                              (["--mouth-bank", "everywhere"], "mouth_bank", "everywhere"),
                                               ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False)])
 def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
@@ -187,7 +188,15 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
         args = ["batch-dub", str(videos), "--audio", str(inputs / "speech.wav"), "-o", str(inputs / "dubbed")]
     result = runner.invoke(app, [*args, "-q", "--region", "20,14,24,24", *flags])
     assert result.exit_code == 0, result.output
-    assert seen and all(v is value for v in seen)
+    assert seen and all(v == value for v in seen)
+
+
+def test_an_unknown_mouth_bank_mode_is_refused_in_one_line_before_anything_is_written(inputs):
+    out = inputs / "out.mp4"
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
+                                 "--passthrough", "--mouth-bank", "always"])
+    assert result.exit_code == 2 and "--mouth-bank must be one of pauses, everywhere, off" in result.output
+    assert not out.exists()
 
 
 def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
@@ -198,9 +207,9 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
                         progress: seen.append(options))
     monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
-                                 str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank",
+                                 str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank", "everywhere",
                                  "--hear-everything", "-q"])
     assert result.exit_code == 0, result.output
     (options,) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate) == \
-        (False, False, True, False)
+        (False, False, "everywhere", False)

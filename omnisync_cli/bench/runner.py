@@ -238,7 +238,7 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
                   scorers: Sequence[Scorer], focus: float | None = None,
                   keep_colours: bool = True, region_scale: float | None = None,
-                  keep_quiet_source: bool = True, mouth_bank: bool = False,
+                  keep_quiet_source: bool = True, mouth_bank: str | None = None,
                   speech_gate: bool = True) -> tuple[dict, ScoredClip | None]:
     """Dub one clip with `editor` through the real pipeline and score the result.
 
@@ -249,11 +249,13 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     tick = time.perf_counter()
     try:
         options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours,
-                             keep_quiet_source=keep_quiet_source, mouth_bank=mouth_bank, speech_gate=speech_gate)
+                             keep_quiet_source=keep_quiet_source, speech_gate=speech_gate)
         if focus is not None:
             options = replace(options, focus=focus)
         if region_scale is not None:
             options = replace(options, region_scale=region_scale)
+        if mouth_bank is not None:
+            options = replace(options, mouth_bank=mouth_bank)
         dubbed = render(inputs.analysis, inputs.clip.speech, output_path, editor, options)
     except Exception as exc:  # recorded with its message, counted as a failure, reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None

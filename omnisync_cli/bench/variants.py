@@ -27,7 +27,7 @@ class Variant:
     keep_colours: bool = True  # DubOptions.keep_colours
     region_scale: float | None = None  # DubOptions.region_scale; None: the pipeline's default
     keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
-    mouth_bank: bool = False  # DubOptions.mouth_bank
+    mouth_bank: str | None = None  # DubOptions.mouth_bank; None: the pipeline's default
     speech_gate: bool = True  # DubOptions.speech_gate
 
     def editor(self, weights: Path | None) -> Editor:
@@ -70,8 +70,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "the model (for models trained with --hide-mouth-share)", SamplerConfig(hide_mouth=0.4)),
     Variant("hide-mouth-0.5", "the same with a box of 0.5 x the region (training's area at the dub's region scale)",
             SamplerConfig(hide_mouth=0.5)),
-    Variant("mouth-bank", "the defaults, the network shown the source's own mouth whose speech sounds most like "
-            "the new speech (dub --mouth-bank)", SamplerConfig(), mouth_bank=True),
+    Variant("mouth-bank", "the defaults, the network shown at every frame the source's own mouth whose speech "
+            "sounds most like the new speech (dub --mouth-bank everywhere)", SamplerConfig(), mouth_bank="everywhere"),
+    Variant("no-bank", "the defaults without the source's own mouths lent in the new speech's pauses "
+            "(dub --mouth-bank off)", SamplerConfig(), mouth_bank="off"),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",

@@ -166,10 +166,20 @@ class MouthBank:
         follows[1:] = np.diff(self.indices) == 1
         return choose_donors(cost.astype(np.float32), follows, config.switch_cost)
 
-    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
+    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float,
+             weights: np.ndarray | None = None) -> np.ndarray:
         """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor
         moved by `registration` to fit the crop (the tracked mouth centres of the two frames
-        err apart, and a misplaced donor mouth costs more than a wrong one)."""
+        err apart, and a misplaced donor mouth costs more than a wrong one). `weights` (F,) in
+        [0, 1]: how much of each lent crop is shown (None: all of it; 0: the crop as it is)."""
+        if weights is not None:
+            shown = np.asarray(crops).copy()
+            lent = np.flatnonzero(np.asarray(weights) > 0)
+            if len(lent):
+                w = np.asarray(weights, np.float32)[lent, None, None, None]
+                swapped = self.lend(crops[lent], np.asarray(mouth_xy)[lent], donors[lent], max_shift)
+                shown[lent] = np.round(crops[lent] * (1 - w) + swapped * w).astype(np.uint8)
+            return shown
         size = crops.shape[1]
         mouth_xy = np.asarray(mouth_xy, np.float32)
         outside = 1.0 - mouth_mask(size, (0.5, 0.5))

@@ -39,3 +39,9 @@ def keep_source_weights(new_quiet: np.ndarray, source_quiet: np.ndarray, fps: fl
             weights[i:j] = np.minimum(ramp, 1.0)
         i = j
     return weights
+
+
+def pause_weights(new_quiet: np.ndarray, fps: float) -> np.ndarray:
+    """(F,) float32 in [0, 1]: the new speech's own pauses (runs of quiet frames lasting at least
+    MIN_QUIET_S), ramped in and out over FADE_S like `keep_source_weights`, whatever the source does."""
+    return keep_source_weights(new_quiet, np.ones(len(new_quiet), dtype=bool), fps)

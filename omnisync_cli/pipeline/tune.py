@@ -90,9 +90,9 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     first = cells[0][1]
     speech, source, keep = heard_tracks(analysis, plan, waveform, first, options)
     lend = None  # the same weights in every cell: the bank's donors are found once
-    if options.mouth_bank:
+    if options.mouth_bank != "off":
         lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
-        if lend is None:
+        if lend is None and options.mouth_bank == "everywhere":
             progress.warn(NO_MOUTH_BANK)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))

@@ -76,6 +76,19 @@ def test_lend_puts_the_donor_mouth_in_and_leaves_the_rest():
     assert np.all(lent[0, :4] == 100) and np.all(lent[0, :, :3] == 100)  # far from the mouth: as it was
 
 
+def test_lend_with_weights_blends_the_donor_in_and_leaves_unweighted_crops_alone():
+    size = 32
+    crops = np.full((3, size, size, 3), 100, np.uint8)
+    donor = crops[0].copy()
+    donor[14:18, 12:20] = 200
+    bank = MouthBank(np.array([0]), donor[None], np.full((1, 2), 0.5, np.float32))
+    xy = np.full((3, 2), 0.5, np.float32)
+    lent = bank.lend(crops, xy, np.zeros(3, int), max_shift=0.1, weights=np.array([0.0, 0.5, 1.0]))
+    assert np.array_equal(lent[0], crops[0])  # weight 0: as it was
+    assert lent[1, 16, 16, 0] == 150  # half way
+    assert np.array_equal(lent[2], bank.lend(crops[2:], xy[2:], np.zeros(1, int), max_shift=0.1)[0])
+
+
 class LoudnessEditor(PassthroughEditor):
     """A pass-through editor that reads a mouth 'opening' from the audio's loudness and records
     the crops it is shown."""
@@ -129,27 +142,40 @@ REGION = FaceConfig(region=(20.0, 20.0, 24.0, 24.0))  # mouth at the region's ce
 def test_a_dub_with_the_mouth_bank_shows_the_model_the_mouth_the_new_speech_asks_for(talking):
     editor = LoudnessEditor()
     dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
-        DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+        DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False))
     shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
     centre = shown[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] > 150)  # the tone plays: the source's open (bright) mouth is shown
     assert np.all(centre[12:] < 60)  # silence: the shut (dark) mouth
 
 
+def test_lending_in_pauses_only_leaves_the_frames_with_new_speech_as_they_were(talking):
+    editor = LoudnessEditor()
+    dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
+        DubOptions(face=REGION, mouth_bank="pauses", keep_quiet_source=False))
+    shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
+    centre = shown[:, 8, 8].mean(axis=1)
+    source = np.array([20] * 10 + [240] * 10)  # the source's own mouth: shut, then open
+    assert np.all(np.abs(centre[:10] - source[:10]) < 30)  # the tone plays: nothing lent
+    assert np.all(centre[13:17] < 60)  # inside the pause the shut mouth is lent over the open one
+    assert centre[10] > centre[13] and centre[19] > centre[16]  # faded in and out at the pause's ends
+
+
 def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
     editor = LoudnessEditor()
     dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
-        DubOptions(face=REGION, keep_quiet_source=False))
-    centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
-    assert np.all(centre[:8] < 60)  # the source as it is
+        DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off"))
+    shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
+    centre = shown[:, 8, 8].mean(axis=1)
+    assert np.all(np.abs(centre - np.array([20] * 10 + [240] * 10)) < 30)  # the source as it is, pause included
     mute = talking / "mute.mp4"  # the same pictures, no speech of its own
     write_clip(mute, frames=talking_frames(), width=64, height=48, fps=25, audio=np.zeros(8000, np.float32))
     editor = LoudnessEditor()
     report = dub(mute, talking / "speech.wav", talking / "out2.mp4", editor,
-                 DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+                 DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False))
     centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] < 60)
-    assert any(w.startswith("--mouth-bank: nothing lent") for w in report.warnings)  # the user is told
+    assert any(w.startswith("--mouth-bank everywhere: nothing lent") for w in report.warnings)  # the user is told
 
 
 def test_no_bank_without_an_edited_frame(talking):
@@ -165,7 +191,7 @@ def test_tune_previews_with_the_mouth_bank_as_the_dub_does(talking):
     editor = LoudnessEditor()
     tune(talking / "in.mp4", talking / "speech.wav", talking / "grid.mp4", lambda sampler: editor, SamplerConfig(),
          TuneGrid(taus=(0.92,), cfg_peaks=(2.0,), seconds=0.8),
-         DubOptions(face=REGION, mouth_bank=True, keep_quiet_source=False))
+         DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False))
     shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
     centre = shown[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] > 150) and np.all(centre[12:] < 60)

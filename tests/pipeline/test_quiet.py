@@ -9,7 +9,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.media.loudness import quiet_at
-from omnisync_cli.pipeline.quiet import FADE_S, MIN_QUIET_S, keep_source_weights
+from omnisync_cli.pipeline.quiet import FADE_S, MIN_QUIET_S, keep_source_weights, pause_weights
 from tests.media.clips import cartoon, tone, write_audio, write_clip
 from tests.pipeline.test_dub import ShiftEditor
 
@@ -50,6 +50,16 @@ def test_the_source_is_kept_inside_common_pauses_and_faded_at_their_ends():
     short[20:20 + int(MIN_QUIET_S * FPS) - 1] = True
     assert not keep_source_weights(short, short, FPS).any()
     assert not keep_source_weights(both, np.zeros(60, bool), FPS).any()
+
+
+def test_pause_weights_mark_the_new_speechs_own_pauses_whatever_the_source_does():
+    quiet = np.zeros(60, bool)
+    quiet[20:40] = True
+    quiet[50:50 + int(MIN_QUIET_S * FPS) - 1] = True  # too short to count
+    weights = pause_weights(quiet, FPS)
+    fade = round(FADE_S * FPS)
+    assert not weights[:20].any() and not weights[40:].any()
+    assert np.all(weights[20 + fade:40 - fade] == 1.0) and 0 < weights[20] < 1 and 0 < weights[39] < 1
 
 
 @pytest.mark.parametrize("keep", [True, False])
