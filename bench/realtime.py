@@ -3,8 +3,9 @@
 One run, same clip, same machine, in turn:
   - a bare ffmpeg transcode (same x264 crf/preset, AAC audio): the floor;
   - `omnisync dub --passthrough` (the pipeline without the model);
-  - `omnisync dub` at the shipped defaults, and with the network in eager PyTorch
-    (`--runtime torch`; on a CPU without native bf16 the default runs it in ONNX Runtime);
+  - `omnisync dub` at the shipped defaults, without the mouth bank in the new speech's pauses
+    (`--mouth-bank off`: the bank's decoding pass and donor path), and with the network in eager
+    PyTorch (`--runtime torch`; on a CPU without native bf16 the default runs it in ONNX Runtime);
   - a re-dub with `--plan` (the analysis read back, tracking skipped).
 Each is a separate process (start-up included, as a user waits for it). Reported: wall
 seconds, wall / clip seconds (<= 1 is real time), wall / transcode, and the dub's own
@@ -40,6 +41,7 @@ def main() -> None:
         runs = [("bare ffmpeg transcode", transcode, None, {})]
         for name, flags in (("dub --passthrough (no model)", ["--passthrough"]),
                             ("dub, defaults", []),
+                            ("dub --mouth-bank off (no mouths lent in the new speech's pauses)", ["--mouth-bank", "off"]),
                             ("dub --runtime torch (the network in eager PyTorch)", ["--runtime", "torch"]),
                             ("dub --plan, first run (writes the plan)", ["--plan", str(tmp / "clip.plan.npz")]),
                             ("dub --plan, re-dub (reads the plan)", ["--plan", str(tmp / "clip.plan.npz")])):
