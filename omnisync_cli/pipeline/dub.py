@@ -32,7 +32,7 @@ from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
-from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig
+from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
@@ -92,6 +92,7 @@ class DubReport:
     frames_filled: int
     frames_unedited: int  # source frames in long stretches without a mouth: passed through
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
+    frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
@@ -246,7 +247,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         frames_kept_quiet=0 if keep is None else int((keep >= 1).sum()),
-        track_source=track.source,
+        frames_lent=0 if lend is None else lend.frames, track_source=track.source,
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 
@@ -380,17 +381,16 @@ NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too littl
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
-                 source: np.ndarray | None,
-                 options: DubOptions) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None:
-    """`lend(crops, output_frames, mouth_xy)`: the crops with the source mouths the new speech
-    (`waveform`, as heard) asks for (pipeline.mouth_bank), in its pauses only or everywhere
-    (`options.mouth_bank`); None where the option is off, the editor reads no mouths from audio,
-    the source (`source`: its own speech, `source_speech`) has no speech to read them from, or
-    the new speech has no pause to lend in."""
+                 source: np.ndarray | None, options: DubOptions) -> MouthLending | None:
+    """What the bank lends the output frames: the source mouths the new speech (`waveform`, as
+    heard) asks for (pipeline.mouth_bank), in its pauses only or everywhere (`options.mouth_bank`);
+    None where the option is off, the editor reads no mouths from audio, the source (`source`:
+    its own speech, `source_speech`) has no speech to read them from, or the new speech has no
+    pause to lend in."""
     if options.mouth_bank == "off" or not hasattr(editor, "mouth_parameters") or source is None:
         return None
     fps = float(analysis.info.fps)
-    shown = None  # how much of each output frame's lent mouth the network sees; None: all
+    shown = np.ones(len(plan), np.float32)
     if options.mouth_bank == "pauses":
         shown = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps), fps)
         if not shown.any():
@@ -403,8 +403,7 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config)
     if donors is None:
         return None
-    return lambda crops, frames, mouth_xy: bank.lend(crops, mouth_xy, donors[frames], config.max_shift,
-                                                     None if shown is None else shown[frames])
+    return MouthLending(bank, donors, shown, config.max_shift)
 
 
 def _source_speech(video: Path) -> np.ndarray | None:

@@ -191,6 +191,25 @@ class MouthBank:
         return swap_mouths(crops, mouth_xy, self.crops[donors], placed)
 
 
+@dataclass(frozen=True)
+class MouthLending:
+    """The bank's donors for a dub's output frames and how much of each is shown (`shown` (T,)
+    in [0, 1]); called as `lend(crops, output_frames, mouth_xy)` on the crops of those frames."""
+
+    bank: MouthBank
+    donors: np.ndarray
+    shown: np.ndarray
+    max_shift: float
+
+    def __call__(self, crops: np.ndarray, frames: np.ndarray, mouth_xy: np.ndarray) -> np.ndarray:
+        return self.bank.lend(crops, mouth_xy, self.donors[frames], self.max_shift, self.shown[frames])
+
+    @property
+    def frames(self) -> int:
+        """Output frames shown some of a lent mouth."""
+        return int((self.shown > 0).sum())
+
+
 def registration(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> tuple[int, int]:
     """Whole-pixel shift (dx, dy), each within +-limit, that moves `moving` onto `target` with the
     least weighted squared difference of their grey levels (weight: (S, S), where to compare)."""

@@ -141,8 +141,9 @@ REGION = FaceConfig(region=(20.0, 20.0, 24.0, 24.0))  # mouth at the region's ce
 
 def test_a_dub_with_the_mouth_bank_shows_the_model_the_mouth_the_new_speech_asks_for(talking):
     editor = LoudnessEditor()
-    dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
-        DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False))
+    report = dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
+                 DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False))
+    assert report.frames_lent == 20
     shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
     centre = shown[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] > 150)  # the tone plays: the source's open (bright) mouth is shown
@@ -151,8 +152,9 @@ def test_a_dub_with_the_mouth_bank_shows_the_model_the_mouth_the_new_speech_asks
 
 def test_lending_in_pauses_only_leaves_the_frames_with_new_speech_as_they_were(talking):
     editor = LoudnessEditor()
-    dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
-        DubOptions(face=REGION, mouth_bank="pauses", keep_quiet_source=False))
+    report = dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor,
+                 DubOptions(face=REGION, mouth_bank="pauses", keep_quiet_source=False))
+    assert 6 <= report.frames_lent <= 10  # the pause's frames (the tone's tail and the fades aside) only
     shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
     centre = shown[:, 8, 8].mean(axis=1)
     source = np.array([20] * 10 + [240] * 10)  # the source's own mouth: shut, then open
@@ -176,6 +178,7 @@ def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
     centre = np.concatenate([s[:6] for s in editor.shown])[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] < 60)
     assert any(w.startswith("--mouth-bank everywhere: nothing lent") for w in report.warnings)  # the user is told
+    assert report.frames_lent == 0
 
 
 def test_no_bank_without_an_edited_frame(talking):
