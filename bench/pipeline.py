@@ -39,21 +39,24 @@ from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 
 
 def render_clip(path: Path, seconds: float, fps: float, width: int, height: int, *,
-                rotate: int = 0, pts_jitter: bool = False, seed: int = 0) -> None:
+                rotate: int = 0, pts_jitter: bool = False, seed: int = 0, own_speech: bool = False) -> None:
     """A talking character (rendered square, padded to width x height), encoded at crf 0,
-    optionally stored turned with rotation metadata, or with irregular (VFR) timestamps."""
+    optionally stored turned with rotation metadata, or with irregular (VFR) timestamps, and
+    with `own_speech` carrying the speech it mouths as an AAC track (as a user's video does)."""
     rng = np.random.default_rng(seed)
     character = make_character("human", index=seed, seed=seed, prefix="bench")
     size = min(width, height)
     pad = ((0, 0), ((height - size) // 2, height - size - (height - size) // 2),
            ((width - size) // 2, width - size - (width - size) // 2), (0, 0))
     # one utterance per 3 s keeps espeak's sentences short; the mouth keeps moving throughout
-    frames = []
+    frames, voice = [], []
     for start in np.arange(0, seconds, 3.0):
         chunk = min(3.0, seconds - start)
         utt = random_utterance(rng, chunk)
         part = make_scene(character, seed=seed, fps=fps, n_frames=int(round(chunk * fps)), frame_size=size)
         frames.extend(np.pad(render_utterance(part, utt, 1.0).frames, pad, mode="reflect"))
+        voice.append(np.pad(utt.waveform, (0, max(0, round(chunk * SAMPLE_RATE) - len(utt.waveform))))[
+            :round(chunk * SAMPLE_RATE)])
     with av.open(str(path), "w") as container:
         time_base = Fraction(1, 1000) if pts_jitter else 1 / Fraction(fps).limit_denominator(1001)
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
@@ -64,6 +67,7 @@ def render_clip(path: Path, seconds: float, fps: float, width: int, height: int,
             stream.set_display_rotation(rotate)
         stream.height, stream.width = frames[0].shape[:2]
         stream.pix_fmt = "yuv420p"
+        audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono") if own_speech else None
         t = 0.0
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="yuv420p")
@@ -75,6 +79,17 @@ def render_clip(path: Path, seconds: float, fps: float, width: int, height: int,
             frame.time_base = time_base
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+        if audio is not None:
+            mux_speech(container, audio, np.concatenate(voice).astype(np.float32))
+
+
+def mux_speech(container, stream, waveform: np.ndarray) -> None:
+    """Encode `waveform` (mono, SAMPLE_RATE) into the container's audio `stream`."""
+    for start in range(0, len(waveform), 1024):
+        frame = av.AudioFrame.from_ndarray(waveform[None, start:start + 1024], format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = SAMPLE_RATE, start
+        container.mux(stream.encode(frame))
+    container.mux(stream.encode(None))
 
 
 def speech(path: Path, seconds: float, seed: int) -> None:

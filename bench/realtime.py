@@ -30,12 +30,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--fps", type=float, default=25.0)
+    parser.add_argument("--own-speech", action="store_true",
+                        help="the clip carries the speech it mouths (the quiet rule and the mouth bank then read it)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         video, audio = tmp / "clip.mp4", tmp / "speech.wav"
-        render_clip(video, args.seconds, args.fps, args.size, args.size, seed=3)
+        render_clip(video, args.seconds, args.fps, args.size, args.size, seed=3, own_speech=args.own_speech)
         speech(audio, args.seconds, seed=4)
         transcode = ffmpeg_transcode(video, audio, tmp / "transcode.mp4")
         runs = [("bare ffmpeg transcode", transcode, None, {})]
@@ -47,9 +49,10 @@ def main() -> None:
                             ("dub --plan, re-dub (reads the plan)", ["--plan", str(tmp / "clip.plan.npz")])):
             wall, rss_kib, summary = run_dub(video, audio, tmp / "out.mp4", tuple(flags))
             runs.append((name, wall, rss_kib // 1024, summary.get("seconds", {})))
-    lines = [f"# Real-time check: {args.seconds:g} s {args.size}x{args.size} {args.fps:g} fps clip, "
-             f"{args.seconds:g} s of speech", "",
-             f"`python bench/realtime.py --seconds {args.seconds:g} --size {args.size} --fps {args.fps:g}`: "
+    own = " --own-speech" if args.own_speech else ""
+    lines = [f"# Real-time check: {args.seconds:g} s {args.size}x{args.size} {args.fps:g} fps clip"
+             f"{' with its own speech' if own else ''}, {args.seconds:g} s of new speech", "",
+             f"`python bench/realtime.py --seconds {args.seconds:g} --size {args.size} --fps {args.fps:g}{own}`: "
              f"one run, each dub a separate process (start-up included), {os.cpu_count()} CPU cores, "
              f"torch {torch.__version__} with {torch.get_num_threads()} threads.", "",
              "| run | wall s | wall / clip s (<= 1: real time) | wall / transcode | peak RSS MiB | stages (s, --json) |",
