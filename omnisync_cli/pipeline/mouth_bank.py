@@ -166,20 +166,10 @@ class MouthBank:
         follows[1:] = np.diff(self.indices) == 1
         return choose_donors(cost.astype(np.float32), follows, config.switch_cost)
 
-    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float,
-             weights: np.ndarray | None = None) -> np.ndarray:
+    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
         """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor
         moved by `registration` to fit the crop (the tracked mouth centres of the two frames
-        err apart, and a misplaced donor mouth costs more than a wrong one). `weights` (F,) in
-        [0, 1]: how much of each lent crop is shown (None: all of it; 0: the crop as it is)."""
-        if weights is not None:
-            shown = np.asarray(crops).copy()
-            lent = np.flatnonzero(np.asarray(weights) > 0)
-            if len(lent):
-                w = np.asarray(weights, np.float32)[lent, None, None, None]
-                swapped = self.lend(crops[lent], np.asarray(mouth_xy)[lent], donors[lent], max_shift)
-                shown[lent] = np.round(crops[lent] * (1 - w) + swapped * w).astype(np.uint8)
-            return shown
+        err apart, and a misplaced donor mouth costs more than a wrong one)."""
         size = crops.shape[1]
         mouth_xy = np.asarray(mouth_xy, np.float32)
         outside = 1.0 - mouth_mask(size, (0.5, 0.5))
@@ -202,7 +192,16 @@ class MouthLending:
     max_shift: float
 
     def __call__(self, crops: np.ndarray, frames: np.ndarray, mouth_xy: np.ndarray) -> np.ndarray:
-        return self.bank.lend(crops, mouth_xy, self.donors[frames], self.max_shift, self.shown[frames])
+        """(F, S, S, 3) uint8: the crops of output `frames`, each blended towards its donor's
+        mouth by its `shown` weight; crops at weight 0 are not registered at all."""
+        weights = self.shown[frames]
+        lent = np.flatnonzero(weights > 0)
+        out = np.array(crops, copy=True)
+        if len(lent):
+            w = weights[lent, None, None, None].astype(np.float32)
+            swapped = self.bank.lend(out[lent], np.asarray(mouth_xy)[lent], self.donors[frames][lent], self.max_shift)
+            out[lent] = np.round(out[lent] * (1 - w) + swapped * w).astype(np.uint8)
+        return out
 
     @property
     def frames(self) -> int:

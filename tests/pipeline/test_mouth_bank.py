@@ -12,8 +12,8 @@ from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
-from omnisync_cli.pipeline.mouth_bank import (MouthBank, bank_indices, choose_donors, normalised, registration,
-                                               squared_distances)
+from omnisync_cli.pipeline.mouth_bank import (MouthBank, MouthLending, bank_indices, choose_donors, normalised,
+                                               registration, squared_distances)
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -76,17 +76,19 @@ def test_lend_puts_the_donor_mouth_in_and_leaves_the_rest():
     assert np.all(lent[0, :4] == 100) and np.all(lent[0, :, :3] == 100)  # far from the mouth: as it was
 
 
-def test_lend_with_weights_blends_the_donor_in_and_leaves_unweighted_crops_alone():
+def test_a_lending_blends_the_donor_in_by_its_weight_and_leaves_unweighted_crops_alone():
     size = 32
     crops = np.full((3, size, size, 3), 100, np.uint8)
     donor = crops[0].copy()
     donor[14:18, 12:20] = 200
     bank = MouthBank(np.array([0]), donor[None], np.full((1, 2), 0.5, np.float32))
     xy = np.full((3, 2), 0.5, np.float32)
-    lent = bank.lend(crops, xy, np.zeros(3, int), max_shift=0.1, weights=np.array([0.0, 0.5, 1.0]))
+    lending = MouthLending(bank, np.zeros(3, int), np.array([0.0, 0.5, 1.0], np.float32), max_shift=0.1)
+    lent = lending(crops, np.arange(3), xy)
     assert np.array_equal(lent[0], crops[0])  # weight 0: as it was
     assert lent[1, 16, 16, 0] == 150  # half way
     assert np.array_equal(lent[2], bank.lend(crops[2:], xy[2:], np.zeros(1, int), max_shift=0.1)[0])
+    assert lending.frames == 2
 
 
 class LoudnessEditor(PassthroughEditor):
