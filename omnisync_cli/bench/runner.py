@@ -236,11 +236,9 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
 
 
 def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: FaceConfig,
-                  scorers: Sequence[Scorer], focus: float | None = None,
-                  keep_colours: bool = True, region_scale: float | None = None,
-                  keep_quiet_source: bool = True, mouth_bank: str | None = None,
-                  speech_gate: bool = True) -> tuple[dict, ScoredClip | None]:
-    """Dub one clip with `editor` through the real pipeline and score the result.
+                  scorers: Sequence[Scorer], **overrides) -> tuple[dict, ScoredClip | None]:
+    """Dub one clip with `editor` through the real pipeline and score the result;
+    `overrides`: DubOptions fields other than the defaults (`Variant.dub_overrides`).
 
     Returns the results entry ({"ok": False, "error": ...} when the dub raised) and the
     scored clip (for the strip), or None.
@@ -248,14 +246,7 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tick = time.perf_counter()
     try:
-        options = DubOptions(face=face, overwrite=True, keep_colours=keep_colours,
-                             keep_quiet_source=keep_quiet_source, speech_gate=speech_gate)
-        if focus is not None:
-            options = replace(options, focus=focus)
-        if region_scale is not None:
-            options = replace(options, region_scale=region_scale)
-        if mouth_bank is not None:
-            options = replace(options, mouth_bank=mouth_bank)
+        options = DubOptions(face=face, overwrite=True, **overrides)
         dubbed = render(inputs.analysis, inputs.clip.speech, output_path, editor, options)
     except Exception as exc:  # recorded with its message, counted as a failure, reported
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}, None
@@ -345,8 +336,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         for variant in runs:
             entry, scored = dub_and_score(inputs, editors[variant.name],
                                           out_dir / "videos" / variant.name / f"{clip.id}.mp4", face, scorers,
-                                          variant.focus, variant.keep_colours, variant.region_scale,
-                                          variant.keep_quiet_source, variant.mouth_bank, variant.speech_gate)
+                                          **variant.dub_overrides())
             where = f"[{number}/{len(chosen)}] {clip.id} {variant.name}"
             if variant.name == noop.name:
                 if not entry["ok"]:  # without the reference nothing of this clip can be judged
