@@ -29,7 +29,6 @@ class Variant:
     keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
     mouth_bank: str | None = None  # DubOptions.mouth_bank; None: the pipeline's default
     speech_gate: bool = True  # DubOptions.speech_gate
-    steady_edit: float | None = None  # DubOptions.steady_edit_s; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -42,7 +41,7 @@ class Variant:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate, "steady_edit_s": self.steady_edit}
+                  "speech_gate": self.speech_gate}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -50,7 +49,7 @@ class Variant:
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate, "steady_edit": self.steady_edit}
+                "speech_gate": self.speech_gate}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -121,10 +120,6 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), focus=0.15),
     Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
             SamplerConfig(), focus=0.1),
-    Variant("steady=0", "the defaults without taking the edit's steady part back out", SamplerConfig(),
-            steady_edit=0.0),
-    *(Variant(f"steady={seconds:g}", f"the defaults with the edit's steady part over {seconds:g} s taken back out",
-              SamplerConfig(), steady_edit=seconds) for seconds in (0.5, 1.0, 2.0, 4.0)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

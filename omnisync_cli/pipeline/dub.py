@@ -37,11 +37,10 @@ from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
-from omnisync_cli.pipeline.quiet import both_speaking, keep_source_weights, pause_weights
+from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
-from omnisync_cli.pipeline.steady_edit import SteadyEdit
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
@@ -77,11 +76,6 @@ class DubOptions:
     # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
     # rule and reach the model. The audio written into the dub is never changed.
     speech_gate: bool = True
-    # Seconds over which the part of the edit that stays the same in every frame (the model's
-    # bias: edges it blurs, colours it shifts, edits beside the mouth) is measured, where both
-    # the new speech and the source's own speech talk, and taken back out (pipeline.steady_edit;
-    # needs the source's speech); 0: off.
-    steady_edit_s: float = 0.0
 
 
 @dataclass
@@ -183,8 +177,6 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     if not 0.3 <= options.region_scale <= 2:
         raise ConfigError(f"the region scale must be between 0.3 and 2 (x the face width), got {options.region_scale}")
-    if not 0 <= options.steady_edit_s <= 600:
-        raise ConfigError(f"the steady-edit window must be between 0 (off) and 600 s, got {options.steady_edit_s}")
     if options.mouth_bank not in MOUTH_BANK_MODES:
         raise ConfigError(f"--mouth-bank must be one of {', '.join(MOUTH_BANK_MODES)}, got {options.mouth_bank!r}")
 
@@ -243,8 +235,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf, hdr=hdr) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
-            edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
-                        steady_sources(analysis, plan, speech, source, options), hdr=hdr is not None)
+            edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend, hdr=hdr is not None)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -358,10 +349,9 @@ def heard_tracks(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray
                  options: DubOptions) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """(the new speech as heard, the source's own speech as heard or None where no rule needs
     it, the quiet rule's `quiet_keep`): what `render` and `tune` read before editing. The
-    source's speech is read once for the quiet rule, the mouth bank and the steady edit."""
+    source's speech is read once for the quiet rule and the mouth bank."""
     speech = heard(waveform, options, editor)
-    wanted = options.keep_quiet_source or options.mouth_bank != "off" or options.steady_edit_s > 0
-    source = source_speech(analysis) if wanted else None
+    source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank != "off" else None
     source = heard(source, options, editor)
     return speech, source, quiet_keep(analysis, plan, speech, source, options)
 
@@ -384,20 +374,6 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, 
     source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span)
     keep = keep_source_weights(new_quiet, source_quiet, fps)
     return keep if keep.any() else None
-
-
-def steady_sources(analysis: VideoAnalysis, plan: np.ndarray, speech: np.ndarray, source: np.ndarray | None,
-                   options: DubOptions) -> np.ndarray | None:
-    """Per output frame, how much it teaches the edit's steady part (pipeline.steady_edit): the
-    frames where the new speech (as heard) and the source's own speech (`source`) both talk;
-    None where the option is off, the source has no speech, or no frame has both."""
-    if options.steady_edit_s <= 0 or source is None:
-        return None
-    fps = float(analysis.info.fps)
-    new_quiet = quiet_at(speech, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps)
-    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], 1.0 / fps)
-    weights = both_speaking(new_quiet, source_quiet, fps)
-    return weights if weights.any() else None
 
 
 NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too little speech of its own, or the editor "
@@ -440,7 +416,7 @@ def _source_speech(video: Path) -> np.ndarray | None:
 
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
-                lend: MouthLending | None = None, steady_from: np.ndarray | None = None,
+                lend: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
                 hdr: bool = False) -> None:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
@@ -448,8 +424,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`); `lend`: gives the crops the network
-    sees other source mouths (`mouth_lender`); `steady_from`: per output frame, how much it
-    teaches the edit's steady part, which is taken back out (`steady_sources`)."""
+    sees other source mouths (`mouth_lender`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -458,7 +433,6 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     count = getattr(editor, "reference_frames", 0)
     references = reference_crops(video, track, size, count) if count else None
     pictures = {} if references is None else {"references": references}
-    steady = None if steady_from is None else SteadyEdit(options.steady_edit_s, float(info.fps), steady_from)
 
     def edit(crops, times, mouth_xy):
         frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
@@ -466,11 +440,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
-        if options.keep_colours:
-            edited = keep_source_colours(edited, crops)
-        if steady is not None:
-            edited = steady(crops, edited, frames)
-        return edited
+        return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:
         source = SourceFrames(reader, frame_count=len(track))

@@ -45,9 +45,3 @@ def pause_weights(new_quiet: np.ndarray, fps: float) -> np.ndarray:
     """(F,) float32 in [0, 1]: the new speech's own pauses (runs of quiet frames lasting at least
     MIN_QUIET_S), ramped in and out over FADE_S like `keep_source_weights`, whatever the source does."""
     return keep_source_weights(new_quiet, np.ones(len(new_quiet), dtype=bool), fps)
-
-
-def both_speaking(new_quiet: np.ndarray, source_quiet: np.ndarray, fps: float) -> np.ndarray:
-    """(F,) float32 in [0, 1]: where neither track is in a pause (`pause_weights` of each; word
-    gaps shorter than MIN_QUIET_S count as speech), 1 - each pause's weight, multiplied."""
-    return (1.0 - pause_weights(new_quiet, fps)) * (1.0 - pause_weights(source_quiet, fps))

@@ -22,7 +22,7 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       heard_tracks, mouth_lender, steady_sources)
+                                       heard_tracks, mouth_lender)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -94,7 +94,6 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
         if lend is None and options.mouth_bank == "everywhere":
             progress.warn(NO_MOUTH_BANK)
-    steady = steady_sources(analysis, plan, speech, source, options)
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     grid_cells = []
@@ -102,7 +101,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         tiles: list[Planes] = []
         edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
                     Labelled(progress, f"[{number}/{len(cells)}] {label}"),
-                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend, steady)
+                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend)
         grid_cells.append((label, tiles))
     _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output
