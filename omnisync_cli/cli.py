@@ -570,9 +570,6 @@ def train(
     lend_mouth_share: Annotated[float, typer.Option(help="Share of examples whose source shows, at each frame, its own mouth from the moment that best fits the target's sound, as `dub --mouth-bank` does (0: never).")] = 0.0,
     region_scale: Annotated[float, typer.Option(help="Train on the central part of each stored crop: the region at this x the face width, as the dub frames it (its default 0.8); 1: the stored crops.")] = 1.0,
     output_flow: Annotated[bool, typer.Option("--output-flow", help="Let the model move the source's pixels (a displacement head) under its residual; with --init-from a model without it, grows it.")] = False,
-    output_gate: Annotated[bool, typer.Option("--output-gate", help="Let the model choose, per pixel, how much of its edit to keep (an edit gate); with --init-from a model without it, grows it.")] = False,
-    gate_loss_weight: Annotated[float, typer.Option(help="Price of the edit gate's mean opening: the gate closes where the edit does not lower the error (needs --output-gate; 0: none).")] = 0.0,
-    gate_loss_radius: Annotated[float, typer.Option(help="The gate's price falls to 0 at the mouth: 1 - a Gaussian of this standard deviation (a fraction of the crop) around it (0: the same price everywhere).")] = 0.0,
     depth: Annotated[int, typer.Option(help="Transformer blocks (0: the preset's); with --init-from a shallower model, new blocks start as the identity between its own.")] = 0,
     reference_frames: Annotated[int, typer.Option(help="Show the model this many crops of the source at other moments (a reference attention in every block); with --init-from a model without them, grows it (0: none).")] = 0,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
@@ -607,9 +604,7 @@ def train(
                              sync_loss_weight=sync_loss_weight,
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
                              sigma_dist=sigma_dist,
-                             hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow,
-                             output_gate=output_gate, gate_loss_weight=gate_loss_weight,
-                             gate_loss_radius=gate_loss_radius, depth=depth,
+                             hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
                              reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)

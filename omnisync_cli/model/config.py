@@ -48,12 +48,6 @@ class ModelConfig:
     # mouth's interior) is the residual. Zero-initialised: a model grown from one without it
     # starts as that model. Needs prediction "x".
     output_flow: bool = False
-    # With source_skip: a third head predicts, per pixel, how much of the edit is kept (a
-    # sigmoid gate g: x_hat = source + g * (the edit x_hat would be without it)); trained with
-    # a small price on g (train gate_loss_weight), it keeps the source wherever the network
-    # sees no reason to change it (do no harm on what it does not know). It starts nearly open
-    # (GATE_START), so a model grown from one without it starts as that model, less 5 %.
-    output_gate: bool = False
     # Reference frames: K crops of the same video at other moments (spread over its mouth
     # track), seen through a cross-attention in every block whose output starts at zero, so
     # that the network can copy how this character's mouth looks open, closed or showing
@@ -94,8 +88,6 @@ class ModelConfig:
             (self.reference_frames >= 0, "reference_frames must be >= 0"),
             (not self.output_flow or (self.prediction == "x" and self.source_skip),
              "output_flow needs prediction 'x' with source_skip"),
-            (not self.output_gate or (self.prediction == "x" and self.source_skip),
-             "output_gate needs prediction 'x' with source_skip"),
         ]
         for ok, message in checks:
             if not ok:

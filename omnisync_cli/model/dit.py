@@ -30,9 +30,6 @@ MOUTH_PARAMETERS = 5
 # Pixels of displacement per unit of the flow head's output (config.output_flow): a unit
 # output moves a pixel by a few pixels of the working region, the size of a lip's travel.
 FLOW_PIXELS = 4.0
-# The edit gate's logit before training (config.output_gate): sigmoid(3) = 0.95 keeps 95 % of
-# the edit, near the model it was grown from, while leaving the sigmoid room to learn.
-GATE_START = 3.0
 
 
 def clean_estimate(config: ModelConfig, x_sigma: torch.Tensor, velocity: torch.Tensor,
@@ -92,7 +89,6 @@ class OmniSyncDiT(nn.Module):
             self.reference_index = nn.Parameter(torch.zeros(config.reference_frames, d))
         self.final_layer = FinalLayer(d, p, 3)
         self.flow_head = FinalLayer(d, p, 2) if config.output_flow else None
-        self.gate_head = FinalLayer(d, p, 1) if config.output_gate else None
         grid = config.region_size // p
         self.register_buffer("pos_spatial", sincos_2d(d, grid), persistent=False)  # (N, D)
         self.initialize_weights()
@@ -136,11 +132,6 @@ class OmniSyncDiT(nn.Module):
             nn.init.zeros_(self.flow_head.adaLN_modulation[-1].bias)
             nn.init.zeros_(self.flow_head.linear.weight)
             nn.init.zeros_(self.flow_head.linear.bias)
-        if self.gate_head is not None:  # the same gate everywhere until trained (GATE_START)
-            nn.init.zeros_(self.gate_head.adaLN_modulation[-1].weight)
-            nn.init.zeros_(self.gate_head.adaLN_modulation[-1].bias)
-            nn.init.zeros_(self.gate_head.linear.weight)
-            nn.init.constant_(self.gate_head.linear.bias, GATE_START)
 
     def audio_visemes(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, F, W, C) audio windows -> (B, F, 5) predicted mouth parameters (training aid)."""
@@ -174,12 +165,11 @@ class OmniSyncDiT(nn.Module):
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
                 drop_text: torch.Tensor | None = None,
-                references: torch.Tensor | None = None, with_gate: bool = False):
+                references: torch.Tensor | None = None) -> torch.Tensor:
         """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim);
         references (B, K, 3, S, S) crops of the same video at other moments, or None.
 
-        Returns the velocity (B, F, 3, S, S); with `with_gate` (a model with config.output_gate,
-        for its training loss) also the edit gate (B, F, 1, S, S) in [0, 1].
+        Returns the velocity (B, F, 3, S, S).
         """
         b, f, _, s, _ = x.shape
         sigma = torch.as_tensor(sigma, dtype=torch.float32, device=x.device).reshape(-1).expand(b)
@@ -193,20 +183,15 @@ class OmniSyncDiT(nn.Module):
             tokens = block(tokens, c, refs)
         out = self.unpatchify(self.final_layer(tokens, c), s)  # (B, F, 3, S, S)
         if self.config.prediction == "v":
-            return (out, None) if with_gate else out
+            return out
         if self.flow_head is not None:
             flow = FLOW_PIXELS * self.unpatchify(self.flow_head(tokens, c), s).float()  # (B, F, 2, S, S)
             x_hat = out.float() + warp(source.float(), flow)
         else:
             x_hat = out.float() + source if self.config.source_skip else out.float()
-        gate = None
-        if self.gate_head is not None:
-            gate = torch.sigmoid(self.unpatchify(self.gate_head(tokens, c), s).float())  # (B, F, 1, S, S)
-            x_hat = source.float() + gate * (x_hat - source.float())
         # v = eps - x_data = (x_sigma - x_data) / sigma on the path; the floor keeps the
         # last steps finite (the network can still represent any v there).
-        v = (x.float() - x_hat) / sigma.clamp(min=SIGMA_FLOOR).view(b, 1, 1, 1, 1)
-        return (v, gate) if with_gate else v
+        return (x.float() - x_hat) / sigma.clamp(min=SIGMA_FLOOR).view(b, 1, 1, 1, 1)
 
     def unpatchify(self, out: torch.Tensor, size: int) -> torch.Tensor:
         b, f, n, _ = out.shape

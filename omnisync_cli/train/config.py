@@ -10,8 +10,8 @@ from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture", "sampler")
 # Parts a run may add to its preset (TrainConfig and ModelConfig fields of the same names,
-# `train` flags --output-flow, --output-gate, --reference-frames K); fine-tuning a model without them grows them.
-GROWN_PARTS = ("output_flow", "output_gate", "reference_frames")
+# `train` flags --output-flow, --reference-frames K); fine-tuning a model without them grows them.
+GROWN_PARTS = ("output_flow", "reference_frames")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -25,8 +25,6 @@ class TrainConfig:
     # Add the displacement head (model.config.output_flow) to the preset; fine-tuning a
     # model without it grows it (the new weights start as a no-op).
     output_flow: bool = False
-    # Add the edit gate (model.config.output_gate); fine-tuning a model without it grows it.
-    output_gate: bool = False
     # Give the model this many reference frames (model.config.reference_frames): crops of the
     # condition clip's rendering at other moments, never a frame of the target window itself;
     # fine-tuning a model without them grows the reference attention (starting as a no-op).
@@ -73,12 +71,6 @@ class TrainConfig:
     # pixel's change (train.objectives.change_weight_map); 0: none.
     change_loss_weight: float = 0.0
     viseme_loss_weight: float = 0.0  # auxiliary audio -> mouth-parameter loss (synthetic clips)
-    # The price of the edit gate's mean opening (a model with output_gate): where keeping the
-    # edit does not lower the error, the gate closes and the source is kept. 0: no price.
-    gate_loss_weight: float = 0.0
-    # Near the mouth the gate costs less: each pixel's price is 1 - a Gaussian bump of this
-    # standard deviation (a fraction of the crop) at the mouth; 0: the same price everywhere.
-    gate_loss_radius: float = 0.0
     # Wav2Lip's lever: a frozen sync expert (bench.sync) scores the one-step clean estimate's
     # mouth against the audio; 0 = off. It must use the model's audio frontend and window.
     sync_loss_weight: float = 0.0
@@ -145,9 +137,6 @@ class TrainConfig:
             (self.change_loss_weight >= 0, "change_loss_weight must be >= 0"),
             (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
             (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
-            (self.gate_loss_weight >= 0, "gate_loss_weight must be >= 0"),
-            (self.gate_loss_weight == 0 or self.output_gate, "gate_loss_weight needs output_gate"),
-            (self.gate_loss_radius >= 0, "gate_loss_radius must be >= 0"),
             (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
             (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
             (0 <= self.hide_mouth_share <= 1, "hide_mouth_share must be in [0, 1]"),

@@ -40,8 +40,8 @@ from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
 from omnisync_cli.train.ema import ema_update
-from omnisync_cli.train.objectives import (change_weight_map, gate_price, loss_weights, mouth_glimpses,
-                                          sync_loss, viseme_loss)
+from omnisync_cli.train.objectives import (change_weight_map, loss_weights, mouth_glimpses, sync_loss,
+                                          viseme_loss)
 from omnisync_cli.train.probe import PROBE_CLIPS, audio_probe
 from omnisync_cli.train.samples import validation_pairs, write_samples
 from omnisync_cli.train.schedules import ema_decay_at, lr_factor
@@ -145,7 +145,7 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     state, target = {placed(k): v for k, v in trained.state_dict().items()}, model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = (("audio_embed.", "flow_head.", "gate_head.", "reference_")
+    grown = (("audio_embed.", "flow_head.", "reference_")
              + tuple(f"blocks.{i}." for i in range(ours["depth"]) if i not in positions)
              + tuple(f"blocks.{i}.ref_attn." for i in range(ours["depth"])))
     if any(not k.startswith(grown) for k in fresh):
@@ -187,12 +187,10 @@ def batch_loss(net: torch.nn.Module, model: OmniSyncDiT, batch: dict, config: Tr
         weight = weight * change_weight_map(batch["x"], batch["source"], batch["pseudo"],
                                             config.change_loss_weight)
     x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
-    v, gate = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
-                  text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
-                  references=batch["references"] if model_config.reference_frames else None, with_gate=True)
+    v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
+            text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
+            references=batch["references"] if model_config.reference_frames else None)
     loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
-    if config.gate_loss_weight > 0:
-        loss = loss + config.gate_loss_weight * gate_price(gate, batch["mouth_xy"], config.gate_loss_radius)
     if expert is not None:
         # The expert's span is a share of a 1.0 region: of a smaller crop, more.
         glimpses = mouth_glimpses(clean_estimate(model_config, x_sigma, v, batch["sigma"]),

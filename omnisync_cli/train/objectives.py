@@ -46,16 +46,6 @@ def mouth_weight_map(mouth_xy: torch.Tensor, size: int, strength: float, radius:
     return (1.0 + strength * bump)[:, :, None]
 
 
-def gate_price(gate: torch.Tensor, mouth_xy: torch.Tensor, radius: float) -> torch.Tensor:
-    """The edit gate's mean opening (gate (B, F, 1, S, S) in [0, 1]), each pixel priced
-    1 - exp(-d^2 / (2 radius^2)) by its distance d to the frame's mouth (`mouth_weight_map`'s
-    units): free at the mouth, full price away from it. radius 0 prices every pixel alike."""
-    if radius <= 0:
-        return gate.float().mean()
-    bump = mouth_weight_map(mouth_xy, gate.shape[-1], 1.0, radius) - 1.0
-    return (gate.float() * (1.0 - bump)).mean()
-
-
 def change_weight_map(x: torch.Tensor, source: torch.Tensor, pseudo: torch.Tensor,
                       strength: float) -> torch.Tensor:
     """(B, F, 1, S, S) pixel weights 1 + strength * |x - source| (mean over colour, in [0, 1]

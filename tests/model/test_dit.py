@@ -54,7 +54,7 @@ def test_x_prediction_is_converted_to_the_velocity():
     assert torch.allclose(x_model(**kw), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("grown", [{}, {"output_flow": True}, {"output_flow": True, "output_gate": True}])
+@pytest.mark.parametrize("grown", [{}, {"output_flow": True}])
 def test_every_condition_reaches_the_output(grown):
     torch.manual_seed(0)
     model = perturbed(OmniSyncDiT(get_preset("tiny", **grown)))
@@ -122,29 +122,6 @@ def test_displacement_head_starts_as_a_no_op_and_then_moves_the_source():
     assert torch.allclose(x_flat, flat, atol=1e-5)
     with pytest.raises(ConfigError, match="output_flow"):
         get_preset("tiny", output_flow=True, prediction="v")
-
-
-def test_edit_gate_starts_nearly_open_and_a_closed_gate_keeps_the_source():
-    from omnisync_cli.model.dit import GATE_START
-    from omnisync_cli.train.loop import init_from_trained
-    torch.manual_seed(0)
-    plain = perturbed(OmniSyncDiT(get_preset("tiny", output_flow=True)))
-    gated = OmniSyncDiT(get_preset("tiny", output_flow=True, output_gate=True))
-    fresh = init_from_trained(gated, plain, "plain/")
-    assert fresh and all(k.startswith("gate_head.") for k in fresh)
-    kw = inputs(plain)
-    kw["sigma"] = torch.tensor([0.5, 0.5])
-    source = kw["source"]
-    edit_plain = kw["x"] - 0.5 * plain(**kw) - source  # x_hat - source
-    v, gate = gated(**kw, with_gate=True)
-    assert gate.shape == (2, kw["x"].shape[1], 1, *kw["x"].shape[-2:])
-    assert torch.allclose(gate, torch.sigmoid(torch.tensor(GATE_START)))  # the same everywhere until trained
-    assert torch.allclose(kw["x"] - 0.5 * v - source, gate * edit_plain, atol=1e-5)
-    with torch.no_grad():
-        gated.gate_head.linear.bias.fill_(-40.0)  # closed: whatever the rest says, the source
-    assert torch.allclose(kw["x"] - 0.5 * gated(**kw), source, atol=1e-5)
-    with pytest.raises(ConfigError, match="output_gate"):
-        get_preset("tiny", output_gate=True, prediction="v")
 
 
 def test_reference_attention_starts_as_a_no_op_then_reads_the_references():

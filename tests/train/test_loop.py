@@ -133,8 +133,6 @@ def test_fine_tuning_onto_another_audio_frontend_keeps_all_but_the_audio_encoder
     # a model with the displacement head does not shrink back into one without it
     with pytest.raises(ConfigError, match="--output-flow"):
         init_from_trained(OmniSyncDiT(get_preset("tiny")), OmniSyncDiT(get_preset("tiny", output_flow=True)), "grown/")
-    with pytest.raises(ConfigError, match="--output-gate"):
-        init_from_trained(OmniSyncDiT(get_preset("tiny")), OmniSyncDiT(get_preset("tiny", output_gate=True)), "grown/")
 
 
 def test_grown_blocks_sit_between_the_trained_ones():
@@ -191,22 +189,3 @@ def test_a_run_grows_reference_frames_on_trained_weights_and_trains_them(tmp_pat
     assert grown.blocks[0].ref_attn.proj.weight.abs().sum() > 0
     info = json.loads((tmp_path / "refs" / "training.json").read_text())
     assert info["config"]["reference_frames"] == 2
-
-
-def test_the_gate_price_adds_the_gates_mean_to_the_first_loss_and_the_gate_learns(tmp_path, corpus):
-    """The first step sees the same weights and batch at either price; the untrained gate is
-    sigmoid(GATE_START) everywhere, so the price adds exactly weight x that. Trained with a
-    price, the gate's head moves off its start."""
-    from omnisync_cli.model.dit import GATE_START
-    losses = []
-    for price in (0.0, 0.5):
-        out = tmp_path / f"gate-{price:g}"
-        train(tiny(out, steps=1, output_gate=True, gate_loss_weight=price), corpus, progress=False)
-        losses.append(json.loads((out / "training.json").read_text())["loss_curve"][0][1])
-    start = torch.sigmoid(torch.tensor(GATE_START)).item()
-    assert abs((losses[1] - losses[0]) - 0.5 * start) < 1e-4, losses
-    train(tiny(tmp_path / "gated", steps=4, output_gate=True, gate_loss_weight=0.5), corpus, progress=False)
-    head = load_model(tmp_path / "gated").gate_head.linear
-    assert head.weight.abs().sum() > 0 and head.bias.mean() < GATE_START
-    with pytest.raises(ConfigError, match="gate_loss_weight needs output_gate"):
-        tiny(tmp_path, gate_loss_weight=0.1)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from omnisync_cli.diffusion.flow import cfm_loss
-from omnisync_cli.train.objectives import (change_weight_map, gate_price, loss_weights, mouth_weight_map, sigma_weight,
+from omnisync_cli.train.objectives import (change_weight_map, loss_weights, mouth_weight_map, sigma_weight,
                                           viseme_loss)
 
 
@@ -75,19 +75,3 @@ def test_viseme_loss_skips_unknown_targets():
     assert torch.equal(pred.grad[1], torch.zeros(1, 5))
     none_known = viseme_loss(pred, torch.full_like(target, float("nan")))
     assert none_known.item() == 0.0 and none_known.requires_grad
-
-
-def test_gate_price_is_the_mean_opening_and_is_free_at_the_mouth():
-    size = 32
-    mouth = torch.tensor([[[0.25, 0.75]]])  # (B=1, F=1, 2)
-    gate = torch.full((1, 1, 1, size, size), 0.6)
-    assert math.isclose(gate_price(gate, mouth, 0.0).item(), 0.6, rel_tol=1e-6)  # the same price everywhere
-    at_mouth = torch.zeros_like(gate)
-    at_mouth[..., 24, 8] = 1.0  # open only on the pixel at the mouth centre
-    far = torch.zeros_like(gate)
-    far[..., 2, 30] = 1.0  # open only far from it
-    near_price = gate_price(at_mouth, mouth, 0.1).item() * size * size
-    far_price = gate_price(far, mouth, 0.1).item() * size * size
-    d2 = (0.5 / size) ** 2 * 2  # the pixel centre is half a pixel from the mouth on each axis
-    assert math.isclose(near_price, 1 - math.exp(-d2 / (2 * 0.1 ** 2)), rel_tol=1e-4)
-    assert near_price < 0.05 and far_price > 0.99
