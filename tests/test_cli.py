@@ -169,7 +169,8 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
 @pytest.mark.parametrize("command", ["dub", "batch-dub"])
 @pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", "pauses"), (["--mouth-bank", "off"], "mouth_bank", "off"),
                                               (["--mouth-bank", "everywhere"], "mouth_bank", "everywhere"),
-                                              ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False)])
+                                              ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False),
+                                              (["--min-face", "48"], "min_face_px", 48.0)])
 def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -189,6 +190,14 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
     result = runner.invoke(app, [*args, "-q", "--region", "20,14,24,24", *flags])
     assert result.exit_code == 0, result.output
     assert seen and all(v == value for v in seen)
+
+
+def test_a_negative_minimum_face_width_is_refused_in_one_line(inputs):
+    out = inputs / "out.mp4"
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
+                                 "--passthrough", "--min-face", "-5"])
+    assert result.exit_code == 2 and "minimum face width" in result.output
+    assert not out.exists()
 
 
 def test_an_unknown_mouth_bank_mode_is_refused_in_one_line_before_anything_is_written(inputs):

@@ -29,6 +29,7 @@ class Variant:
     keep_quiet_source: bool = True  # DubOptions.keep_quiet_source
     mouth_bank: str | None = None  # DubOptions.mouth_bank; None: the pipeline's default
     speech_gate: bool = True  # DubOptions.speech_gate
+    min_face_px: float | None = None  # DubOptions.min_face_px; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -41,7 +42,7 @@ class Variant:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate}
+                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -49,7 +50,7 @@ class Variant:
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate}
+                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -120,6 +121,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), focus=0.15),
     Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
             SamplerConfig(), focus=0.1),
+    *(Variant(f"min-face={px:g}", f"the defaults, faces narrower than {px:g} px kept as the source" if px else
+              "the defaults, every face dubbed however small", SamplerConfig(), min_face_px=float(px))
+      for px in (0, 24, 32, 48)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

@@ -76,6 +76,10 @@ class DubOptions:
     # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
     # rule and reach the model. The audio written into the dub is never changed.
     speech_gate: bool = True
+    # Faces narrower than this many source pixels keep the source: a mouth of a few pixels,
+    # blown up to the model's 64 px region, only gets smeared (bench/results/region-size-loss.md).
+    # The edit fades in from 0.75x this width to this width; 0: every face is dubbed.
+    min_face_px: float = 0.0
 
 
 @dataclass
@@ -92,6 +96,7 @@ class DubReport:
     frames_filled: int
     frames_unedited: int  # source frames in long stretches without a mouth: passed through
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
+    frames_face_too_small: int  # output frames kept as the source: the face narrower than min_face_px
     frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
@@ -177,6 +182,8 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     if not 0.3 <= options.region_scale <= 2:
         raise ConfigError(f"the region scale must be between 0.3 and 2 (x the face width), got {options.region_scale}")
+    if not 0 <= options.min_face_px <= 4096:
+        raise ConfigError(f"the minimum face width must be between 0 (off) and 4096 px, got {options.min_face_px}")
     if options.mouth_bank not in MOUTH_BANK_MODES:
         raise ConfigError(f"--mouth-bank must be one of {', '.join(MOUTH_BANK_MODES)}, got {options.mouth_bank!r}")
 
@@ -219,9 +226,14 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         waveform = load_audio(audio) if waveform is None else waveform
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-        speech, source, keep = heard_tracks(analysis, plan, waveform, editor, options)
+        speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)
         features = editor.prepare_audio(speech)
+    small = small_face_keep(analysis.track, plan, options.min_face_px)
+    keep = either_kept(quiet, small)
     lend, warnings = None, list(analysis.warnings)
+    if small is not None:
+        warnings.append(small_face_warning(analysis.track, plan, small, options.min_face_px))
+        progress.warn(warnings[-1])
     if options.mouth_bank != "off":
         with clock("mouth bank"):
             lend = mouth_lender(analysis, plan, editor, speech, features, source, options)
@@ -246,7 +258,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         fps=float(info.fps), width=info.width, height=info.height,
         audio_seconds=audio_seconds, video_seconds=info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
-        frames_kept_quiet=0 if keep is None else int((keep >= 1).sum()),
+        frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
+        frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, track_source=track.source,
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
@@ -376,6 +389,31 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, 
     return keep if keep.any() else None
 
 
+def small_face_keep(track: MouthTrack, plan: np.ndarray, min_face_px: float) -> np.ndarray | None:
+    """Per output frame, the share that stays the source because the tracked face (`track`,
+    source frames `plan`) is narrower than `min_face_px`: 1 at 0.75x that width and below, 0 at
+    it and above, linear between; None where no frame is kept (or the rule is off). A region
+    the user gives (`--region`, `--mouth`) is always dubbed."""
+    if min_face_px <= 0 or track.source == "override":
+        return None
+    face_width = track.side[plan] / REGION_SCALE
+    keep = np.clip((min_face_px - face_width) / (0.25 * min_face_px), 0.0, 1.0).astype(np.float32)
+    return keep if keep.any() else None
+
+
+def small_face_warning(track: MouthTrack, plan: np.ndarray, small: np.ndarray, min_face_px: float) -> str:
+    width = float(np.median(track.side[plan][small > 0] / REGION_SCALE))
+    return (f"the face is about {width:.0f} px wide in {int((small > 0).sum())} of {len(small)} frames, under "
+            f"{min_face_px:g} px: too small to redraw its mouth, so those frames keep the source")
+
+
+def either_kept(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
+    """Per frame, the share kept as the source by either rule: 1 - (1 - a)(1 - b)."""
+    if first is None or second is None:
+        return second if first is None else first
+    return 1.0 - (1.0 - first) * (1.0 - second)
+
+
 NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too little speech of its own, or the editor "
                  "reads no mouths from audio); dubbed without it")
 
@@ -423,7 +461,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
-    frame, the share that stays the source (`quiet_keep`); `lend`: gives the crops the network
+    frame, the share that stays the source (`quiet_keep`, `small_face_keep`); `lend`: gives the crops the network
     sees other source mouths (`mouth_lender`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
@@ -467,7 +505,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done
             frame, box, window, editable, j = item.payload
-            if keep is not None and keep[j] > 0:  # a pause in both speech tracks: towards the source
+            if keep is not None and keep[j] > 0:  # a pause in both speech tracks, or a tiny face: the source
                 edited = np.rint(keep[j] * item.crop + (1 - keep[j]) * edited.astype(np.float32)).astype(np.uint8)
             # No mouth near this frame (a long stretch without one), or nothing changed: the
             # decoded frame as is.

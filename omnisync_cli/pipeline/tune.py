@@ -22,7 +22,7 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       heard_tracks, mouth_lender)
+                                       either_kept, heard_tracks, mouth_lender, small_face_keep)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -88,7 +88,8 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
     first = cells[0][1]
-    speech, source, keep = heard_tracks(analysis, plan, waveform, first, options)
+    speech, source, quiet = heard_tracks(analysis, plan, waveform, first, options)
+    keep = either_kept(quiet, small_face_keep(analysis.track, plan, options.min_face_px))
     lend = None  # the same weights in every cell: the bank's donors are found once
     if options.mouth_bank != "off":
         lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
