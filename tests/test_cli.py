@@ -192,19 +192,13 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
     assert seen and all(v == value for v in seen)
 
 
-def test_a_negative_minimum_face_width_is_refused_in_one_line(inputs):
+@pytest.mark.parametrize("flags,message", [(["--mouth-bank", "always"], "--mouth-bank must be one of pauses, everywhere, off"),
+                                           (["--min-face", "-5"], "minimum face width")])
+def test_a_bad_option_value_is_refused_in_one_line_before_anything_is_written(inputs, flags, message):
     out = inputs / "out.mp4"
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
-                                 "--passthrough", "--min-face", "-5"])
-    assert result.exit_code == 2 and "minimum face width" in result.output
-    assert not out.exists()
-
-
-def test_an_unknown_mouth_bank_mode_is_refused_in_one_line_before_anything_is_written(inputs):
-    out = inputs / "out.mp4"
-    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
-                                 "--passthrough", "--mouth-bank", "always"])
-    assert result.exit_code == 2 and "--mouth-bank must be one of pauses, everywhere, off" in result.output
+                                 "--passthrough", *flags])
+    assert result.exit_code == 2 and message in result.output
     assert not out.exists()
 
 
