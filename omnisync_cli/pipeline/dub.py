@@ -228,12 +228,12 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)
         features = editor.prepare_audio(speech)
-    small = small_face_keep(analysis.track, plan, options.min_face_px)
+    small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
     keep = either_kept(quiet, small)
     lend, warnings = None, list(analysis.warnings)
-    if small is not None:
-        warnings.append(small_face_warning(analysis.track, plan, small, options.min_face_px))
-        progress.warn(warnings[-1])
+    if small_warning:
+        warnings.append(small_warning)
+        progress.warn(small_warning)
     if options.mouth_bank != "off":
         with clock("mouth bank"):
             lend = mouth_lender(analysis, plan, editor, speech, features, source, options)
@@ -389,22 +389,20 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, 
     return keep if keep.any() else None
 
 
-def small_face_keep(track: MouthTrack, plan: np.ndarray, min_face_px: float) -> np.ndarray | None:
-    """Per output frame, the share that stays the source because the tracked face (`track`,
+def small_faces(track: MouthTrack, plan: np.ndarray, min_face_px: float) -> tuple[np.ndarray | None, str | None]:
+    """(per output frame, the share that stays the source because the tracked face (`track`,
     source frames `plan`) is narrower than `min_face_px`: 1 at 0.75x that width and below, 0 at
-    it and above, linear between; None where no frame is kept (or the rule is off). A region
-    the user gives (`--region`, `--mouth`) is always dubbed."""
+    it and above, linear between; the warning that says so), or (None, None) where no frame is
+    kept or the rule is off. A region the user gives (`--region`, `--mouth`) is always dubbed."""
     if min_face_px <= 0 or track.source == "override":
-        return None
+        return None, None
     face_width = track.side[plan] / REGION_SCALE
     keep = np.clip((min_face_px - face_width) / (0.25 * min_face_px), 0.0, 1.0).astype(np.float32)
-    return keep if keep.any() else None
-
-
-def small_face_warning(track: MouthTrack, plan: np.ndarray, small: np.ndarray, min_face_px: float) -> str:
-    width = float(np.median(track.side[plan][small > 0] / REGION_SCALE))
-    return (f"the face is about {width:.0f} px wide in {int((small > 0).sum())} of {len(small)} frames, under "
-            f"{min_face_px:g} px: too small to redraw its mouth, so those frames keep the source")
+    if not keep.any():
+        return None, None
+    return keep, (f"the face is about {np.median(face_width[keep > 0]):.0f} px wide in {int((keep > 0).sum())} of "
+                  f"{len(keep)} frames, under {min_face_px:g} px: too small to redraw its mouth, so those frames "
+                  "keep the source")
 
 
 def either_kept(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
@@ -461,7 +459,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
-    frame, the share that stays the source (`quiet_keep`, `small_face_keep`); `lend`: gives the crops the network
+    frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
     sees other source mouths (`mouth_lender`)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size

@@ -7,7 +7,7 @@ import pytest
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.pipeline.dub import (DubOptions, analyse, check_options, either_kept, render,
-                                       small_face_keep)
+                                       small_faces)
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.pipeline.test_dub import FIXED_REGION, ShiftEditor, clip, read_all  # noqa: F401 (fixture)
 
@@ -22,11 +22,12 @@ def test_the_source_is_kept_below_the_width_and_the_edit_fades_in_up_to_it(clip)
     analysis = analyse(folder / "in.mp4", DubOptions(face=FIXED_REGION))
     track = track_of_widths(analysis, [10, 30, 35, 40, 50, 60, 70, 80, 90, 100])
     plan = np.arange(10)
-    keep = small_face_keep(track, plan, 40.0)
+    keep, warning = small_faces(track, plan, 40.0)
     np.testing.assert_allclose(keep, [1, 1, 0.5, 0, 0, 0, 0, 0, 0, 0])  # 1 at <= 30 px, 0 at >= 40
-    assert small_face_keep(track, plan, 0.0) is None  # off
-    assert small_face_keep(track, plan, 10.0) is None  # nothing that small
-    assert small_face_keep(dataclasses.replace(track, source="override"), plan, 40.0) is None  # the user's region
+    assert "about 30 px wide in 3 of 10 frames" in warning
+    assert small_faces(track, plan, 0.0) == (None, None)  # off
+    assert small_faces(track, plan, 10.0) == (None, None)  # nothing that small
+    assert small_faces(dataclasses.replace(track, source="override"), plan, 40.0) == (None, None)  # the user's region
 
 
 def test_either_rule_keeps_its_share():
