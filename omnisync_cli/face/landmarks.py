@@ -10,6 +10,7 @@ it, so they only need scaling by the frame size.
 import contextlib
 import os
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,19 +132,50 @@ def pyplot_deferred():
             sys.modules.pop(name, None)
 
 
+class _NativeStderr:
+    """File descriptor 2, sent to /dev/null while any holder asks for quiet.
+
+    Holders overlap and let go in any order (the tracker's two meshes each stay quiet for
+    their own first frames), so the real descriptor is saved by the first holder and
+    restored by the last: a stack of dup/dup2 pairs closed out of order would restore
+    /dev/null and swallow every later warning and error of the process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._saved: int | None = None
+
+    def hold(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                sys.stderr.flush()
+                self._saved = os.dup(2)
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), 2)
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0:
+                os.dup2(self._saved, 2)
+                os.close(self._saved)
+                self._saved = None
+
+
+_NATIVE_STDERR = _NativeStderr()
+
+
 @contextlib.contextmanager
 def native_stderr_silenced():
     """MediaPipe's C++ side logs its set-up straight to file descriptor 2 (no Python logger
-    or environment variable turns it off); send that descriptor to /dev/null meanwhile."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    or environment variable turns it off); send that descriptor to /dev/null meanwhile.
+    Nested and overlapping uses are safe: fd 2 comes back when the last one ends."""
+    _NATIVE_STDERR.hold()
     try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        _NATIVE_STDERR.release()
 
 
 def mediapipe_available() -> bool:

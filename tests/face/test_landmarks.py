@@ -95,6 +95,36 @@ def test_mediapipe_loads_without_pyplot_which_later_importers_still_get(mediapip
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def stderr_after(code: str) -> str:
+    """What a fresh interpreter running `code` and then printing "still heard" to stderr
+    leaves on its stderr."""
+    script = code + "\nimport sys; print('still heard', file=sys.stderr, flush=True)"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stderr
+
+
+def test_overlapping_quiet_spans_give_stderr_back_whichever_ends_last():
+    code = ("from omnisync_cli.face.landmarks import native_stderr_silenced\n"
+            "first, second = native_stderr_silenced(), native_stderr_silenced()\n"
+            "first.__enter__(); second.__enter__()\n"
+            "import os; os.write(2, b'hidden')\n"
+            "first.__exit__(None, None, None); second.__exit__(None, None, None)")
+    err = stderr_after(code)
+    assert "still heard" in err and "hidden" not in err
+
+
+def test_the_trackers_two_meshes_leave_stderr_working(mediapipe):
+    # The tracker opens a four-face mesh and a one-face follower; each is quiet for its own
+    # first frames and they end out of order. Stderr used to stay at /dev/null afterwards,
+    # so every later progress line, warning and error of a dub vanished.
+    code = ("import numpy as np\n"
+            "from omnisync_cli.face.landmarks import MediaPipeFaceMesh\n"
+            "full, follower = MediaPipeFaceMesh(4), MediaPipeFaceMesh(1)\n"
+            "frame = np.zeros((64, 64, 3), np.uint8)\n"
+            "for mesh in (full, full, full, follower, follower, follower): mesh.detect(frame)\n"
+            "full.close(); follower.close()")
+    assert "still heard" in stderr_after(code)
+
+
 def test_invalid_landmarker_file_names_it(mediapipe, tmp_path):
     path = tmp_path / "broken.task"
     path.write_bytes(b"not a model" * 10)
