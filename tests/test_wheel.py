@@ -35,7 +35,7 @@ def installed(tmp_path_factory):
 def test_the_wheel_dubs_with_its_bundled_model_from_another_folder(installed, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    write_wav(elsewhere / "speech.wav", load_audio(ROOT / "examples" / "speech.wav")[:8000])  # 0.5 s
+    write_wav(elsewhere / "speech.wav", load_audio(ROOT / "examples" / "speech.wav")[8000:16000])  # 0.5 s of its speech
     env = {k: v for k, v in os.environ.items() if k != "OMNISYNC_WEIGHTS"}
     env["PYTHONPATH"] = str(installed / "site")
     where = run([sys.executable, "-c", "import omnisync_cli.pipeline.editor as e; print(e.__file__); "

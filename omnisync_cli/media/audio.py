@@ -30,6 +30,22 @@ def load_audio(path: str | Path) -> np.ndarray:
     return waveform.mean(axis=0).astype(np.float32, copy=False)
 
 
+# A speech track whose loudest sample stays below this (-60 dBFS) holds no speech: a muted
+# export, a wrong file, digital silence with dither. Real speech peaks 30-50 dB above it.
+SILENT_PEAK = 1e-3
+
+
+def load_speech(path: str | Path) -> np.ndarray:
+    """`load_audio` of the speech to dub, refused when it is silent throughout (a dub of
+    nothing is a mistake, not a request: the mouth would only be closed and held)."""
+    waveform = load_audio(path)
+    peak = float(np.abs(waveform).max())
+    if peak < SILENT_PEAK:
+        level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
+        raise InputError(f"{path}: the speech is silent ({level}); give the speech to dub")
+    return waveform
+
+
 def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
     """The same track at its own sample rate and channels (at most two), as (channels,
     samples) float32, for muxing into the finished video without losing quality."""

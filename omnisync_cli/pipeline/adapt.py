@@ -52,7 +52,7 @@ from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.region import crop_region
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS
@@ -450,7 +450,7 @@ def dub_adapted(video: Path, audio: Path, output: Path, base_weights: Path, samp
     video, audio, output = Path(video), Path(audio), Path(output)
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
-    waveform = load_audio(audio)  # a bad speech file fails before tracking and training
+    waveform = load_speech(audio)  # a bad speech file fails before tracking and training
     analysis = analyse(video, options, progress)
     with tempfile.TemporaryDirectory(prefix="omnisync-adapted-") as folder:
         adapted = adapt(analysis, base_weights, Path(folder) / "model", config, sampler, progress)

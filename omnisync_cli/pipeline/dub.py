@@ -23,7 +23,7 @@ from omnisync_cli.face.colours import keep_source_colours
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack, MouthTracker
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native, load_speech
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, probe_video
@@ -138,7 +138,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         check_comparison(output, options.overwrite)
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
-    waveform = load_audio(audio)
+    waveform = load_speech(audio)
     analysis, plan_use = analysed(video, options, progress, plan)
     report = render(analysis, audio, output, editor, options, progress, waveform)
     report.plan = plan_use
@@ -223,7 +223,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     info, track = analysis.info, analysis.track
     clock = _StageClock()
     with clock("audio"):
-        waveform = load_audio(audio) if waveform is None else waveform
+        waveform = load_speech(audio) if waveform is None else waveform
         audio_seconds = len(waveform) / SAMPLE_RATE
         plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
         speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
+from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
@@ -78,7 +78,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         raise ConfigError(f"the tile width must be even and at least 32 px, got {grid.tile_width}")
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
-    waveform = load_audio(audio)[: int(grid.seconds * SAMPLE_RATE)]
+    waveform = load_speech(audio)[: int(grid.seconds * SAMPLE_RATE)]
     # The mouth is tracked once, for every cell, and only over the preview's part of the video.
     analysis = analyse(video, options, progress, until_s=grid.seconds)
     info = analysis.info

@@ -63,6 +63,7 @@ def make_inputs(folder: Path) -> Path:
     write_audio(folder / "trunc.m4a", tone(2.0, 16000), 16000)
     truncate(folder / "trunc.m4a", 0.3)
     write_audio(folder / "no-samples.wav", np.zeros(0, np.float32), 16000)
+    write_audio(folder / "silent.wav", np.zeros(16000, np.float32), 16000)
     write_zero_frame_video(folder / "no-frames.mkv")
     (folder / "huge.y4m").write_bytes(b"YUV4MPEG2 W16400 H200 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(4096))
     write_png_clip(folder / "one-pixel.mov", 1, 1)

@@ -125,10 +125,24 @@ def test_every_extension_mode_gives_the_audio_length(clip, mode):
     assert probe_video(folder / f"{mode.value}.mp4").frame_count == report.output_frames == 15
 
 
-def test_silent_speech_is_valid(clip):
+@pytest.mark.parametrize("level", [0.0, 3e-4])  # digital silence; hiss at -70 dBFS
+def test_silent_speech_is_refused_before_tracking_and_nothing_is_written(clip, level, monkeypatch):
     folder, _ = clip
-    write_audio(folder / "silence.wav", np.zeros(8000, np.float32), 16000)
-    dub(folder / "in.mp4", folder / "silence.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
+    noise = np.random.default_rng(0).uniform(-level, level, 8000).astype(np.float32)
+    write_audio(folder / "silence.wav", noise, 16000)
+    monkeypatch.setattr("omnisync_cli.pipeline.dub.analysed", lambda *a, **k: pytest.fail("tracked"))
+    with pytest.raises(InputError, match="the speech is silent"):
+        dub(folder / "in.mp4", folder / "silence.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
+            DubOptions(face=FIXED_REGION))
+    assert not (folder / "out.mp4").exists()
+
+
+def test_quiet_speech_with_long_silences_is_dubbed(clip):
+    folder, _ = clip
+    quiet = np.zeros(8000, np.float32)
+    quiet[3000:3400] = 0.01 * np.sin(np.arange(400) * 0.3)  # a short word at -40 dBFS
+    write_audio(folder / "quiet.wav", quiet, 16000)
+    dub(folder / "in.mp4", folder / "quiet.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
         DubOptions(face=FIXED_REGION))
     assert probe_video(folder / "out.mp4").frame_count == round(0.5 * 25)
 
