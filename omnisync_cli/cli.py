@@ -157,6 +157,7 @@ AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MO
 EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
 HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
 MinFaceOpt = Annotated[float, typer.Option("--min-face", rich_help_panel=MODEL, help="Faces narrower than this many pixels keep the source (a mouth of a few pixels only gets smeared); the edit fades in from 0.75x this width. 0: dub every face. --region and --mouth are always dubbed.")]
+EditRateOpt = Annotated[float, typer.Option("--edit-rate", rich_help_panel=MODEL, help="On videos faster than twice this rate, the network edits every k-th frame (at least this many a second) and the frames between take their neighbours' edits blended: a 60 fps video at 24 costs half the model time. 0: edit every frame.")]
 MouthBankOpt = Annotated[str, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Where the model is shown, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech: pauses (in the new speech's pauses, where the video's speaker may still be talking: the mouth closes there), everywhere, or off. Needs speech in the video.")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
@@ -193,7 +194,8 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
-                  any_colours=False, edit_pauses=False, mouth_bank="pauses", hear_everything=False, min_face=0.0):
+                  any_colours=False, edit_pauses=False, mouth_bank="pauses", hear_everything=False, min_face=0.0,
+                  edit_rate=0.0):
     from omnisync_cli.pipeline.dub import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -205,7 +207,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
                       centre_fallback=centre_fallback)
     options = DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
                          keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
-                         speech_gate=not hear_everything, min_face_px=min_face)
+                         speech_gate=not hear_everything, min_face_px=min_face, edit_rate=edit_rate)
     check_options(options)  # before any model loads
     return options
 
@@ -224,7 +226,7 @@ def dub(
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
-    min_face: MinFaceOpt = 0.0, audio_gate: AudioGateOpt = False,
+    min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 0.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -250,7 +252,8 @@ def dub(
     progress = progress_for(quiet or json_summary)
     with dubbing(output):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours, edit_pauses, mouth_bank, hear_everything, min_face)
+                                any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
+                                edit_rate)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
@@ -348,7 +351,7 @@ def tune(
     region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
     any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses",
-    hear_everything: HearEverythingOpt = False, min_face: MinFaceOpt = 0.0,
+    hear_everything: HearEverythingOpt = False, min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 0.0,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
 
@@ -366,7 +369,8 @@ def tune(
         for peak in grid.cfg_peaks:
             check_flags(cfg_peak=peak)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
-                                centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything, min_face)
+                                centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
+                                edit_rate)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype, runtime=runtime)
         check_paths(video, audio, output, overwrite)
@@ -401,7 +405,7 @@ def batch_dub(
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
-    min_face: MinFaceOpt = 0.0, audio_gate: AudioGateOpt = False,
+    min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 0.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
 ) -> None:
@@ -428,7 +432,8 @@ def batch_dub(
         else:
             items = items_from_folder(videos, audio)
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
-                                any_colours, edit_pauses, mouth_bank, hear_everything, min_face)
+                                any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
+                                edit_rate)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
                                 silence_peak=cfg_silence_peak, runtime=runtime)
@@ -646,7 +651,7 @@ def bench(
     weights: WeightsOpt = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Benchmark the EMA weights of a training checkpoint.pt instead.")] = None,
     clips: Annotated[Optional[str], typer.Option(help="N clips spread over the categories, or comma-separated clip ids (default: all).")] = None,
-    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, reuse-guidance, fp32, bf16, runtime=torch, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, silence-peak4, silence-peak6, focus=0, focus=0.2, focus=0.15, focus=0.1, min-face=0, min-face=24, min-face=32, min-face=48, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
+    variants: Annotated[str, typer.Option(help="Comma-separated variants: no-op (the source with the new audio), tau=1, static-low, static-high, ds-cfg, ds-peak2, ds-peak4, ds-peak6, ds-to-cond, steps=8, steps=4, steps=1, reuse-guidance, fp32, bf16, runtime=torch, audio-gate, none, prompt-loud, prompt-soft, any-colours, edit-pauses, silence-peak4, silence-peak6, focus=0, focus=0.2, focus=0.15, focus=0.1, min-face=0, min-face=24, min-face=32, min-face=48, edit-rate=0, edit-rate=24, region=1, region=0.9, region=0.8, region=0.7.")] = "no-op,tau=1,static-low,static-high,ds-cfg",
     out: Annotated[Path, typer.Option("--out", help="Results folder: results.json, report.md, PNGs, videos/.")] = Path("bench/results/quality"),
     max_drop: Annotated[float, typer.Option(help="Success: mouth PSNR at most this many dB below the no-op's.")] = 1.0,
     threads: Annotated[int, typer.Option(help="torch and OpenCV threads (0: their defaults).")] = 1,

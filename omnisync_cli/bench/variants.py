@@ -30,6 +30,7 @@ class Variant:
     mouth_bank: str | None = None  # DubOptions.mouth_bank; None: the pipeline's default
     speech_gate: bool = True  # DubOptions.speech_gate
     min_face_px: float | None = None  # DubOptions.min_face_px; None: the pipeline's default
+    edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -42,7 +43,7 @@ class Variant:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px}
+                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -50,7 +51,7 @@ class Variant:
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px}
+                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -124,6 +125,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"min-face={px:g}", f"the defaults, faces narrower than {px:g} px kept as the source" if px else
               "the defaults, every face dubbed however small", SamplerConfig(), min_face_px=float(px))
       for px in (0, 24, 32, 48)),
+    *(Variant(f"edit-rate={rate:g}", f"the defaults, the network editing every k-th frame of fast videos (at least "
+              f"{rate:g} a second), the frames between blended from their neighbours' edits" if rate else
+              "the defaults, the network editing every frame", SamplerConfig(), edit_rate=float(rate))
+      for rate in (0, 24)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

@@ -39,7 +39,7 @@ from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
 from omnisync_cli.pipeline.references import reference_crops
-from omnisync_cli.pipeline.segments import SegmentItem, edit_in_segments
+from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
@@ -80,6 +80,10 @@ class DubOptions:
     # blown up to the model's 64 px region, only gets smeared (bench/results/region-size-loss.md).
     # The edit fades in from 0.75x this width to this width; 0: every face is dubbed.
     min_face_px: float = 0.0
+    # The network edits every k-th frame of a fast video, the largest k that still edits this
+    # many frames a second (the default model was trained on 24-30 fps clips); the frames in
+    # between take their neighbours' edits, blended by their place between them. 0: every frame.
+    edit_rate: float = 0.0
 
 
 @dataclass
@@ -182,6 +186,9 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     if not 0.3 <= options.region_scale <= 2:
         raise ConfigError(f"the region scale must be between 0.3 and 2 (x the face width), got {options.region_scale}")
+    if not (options.edit_rate == 0 or 1 <= options.edit_rate <= 1000):
+        raise ConfigError(f"the edit rate must be 0 (every frame) or between 1 and 1000 frames a second, "
+                          f"got {options.edit_rate}")
     if not 0 <= options.min_face_px <= 4096:
         raise ConfigError(f"the minimum face width must be between 0 (off) and 4096 px, got {options.min_face_px}")
     if options.mouth_bank not in MOUTH_BANK_MODES:
@@ -521,9 +528,18 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         # own thread (pipeline.prefetch): the network is not kept waiting for FFmpeg.
         depth = prefetch_depth(info)
         with closing(prefetched(items(), depth)) as ahead, Drain(write, depth) as behind:
-            for done in edit_in_segments(ahead, edit, editor.segment_frames, editor.overlap_frames):
+            every = edit_every(float(info.fps), options.edit_rate)
+            for done in edit_at_cadence(ahead, edit, editor.segment_frames, editor.overlap_frames, every):
                 behind(done)
                 advance(1)
+
+
+def edit_every(fps: float, edit_rate: float) -> int:
+    """Edit every k-th frame (DubOptions.edit_rate): the largest k with fps / k >= edit_rate; 1
+    when the rule is off (0) or the video is slower than twice the rate."""
+    if edit_rate <= 0:
+        return 1
+    return max(1, int(fps / edit_rate + 1e-9))
 
 
 def _mouth_gate(track: MouthTrack, face: FaceConfig):

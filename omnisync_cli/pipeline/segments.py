@@ -7,6 +7,7 @@ shows as a jump. Only one segment (plus its overlap) is held at a time, whatever
 of the video.
 """
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
@@ -76,6 +77,41 @@ def edit_in_segments(items: Iterable[SegmentItem], edit: EditFn, segment_frames:
         return
     for it, crop in zip(pending, out):
         yield it, _to_uint8(crop)
+
+
+def edit_at_cadence(items: Iterable[SegmentItem], edit: EditFn, segment_frames: int, overlap_frames: int,
+                    every: int) -> Iterator[tuple[SegmentItem, np.ndarray]]:
+    """`edit_in_segments` over every `every`-th item (the key items, the first one included);
+    yields (item, edited crop) for every item in input order. An item between two keys gets
+    the keys' edits (edited - crop) blended by its place between them, added to its own crop;
+    items after the last key take its edit. every = 1: every item is edited."""
+    if every <= 1:
+        yield from edit_in_segments(items, edit, segment_frames, overlap_frames)
+        return
+    key_places: deque[int] = deque()  # places of the key items fed to the editor, in order
+    between: deque[tuple[int, SegmentItem]] = deque()  # (place, item) of the others, in order
+
+    def keys() -> Iterator[SegmentItem]:
+        for place, item in enumerate(items):
+            if place % every == 0:
+                key_places.append(place)
+                yield item
+            else:
+                between.append((place, item))
+
+    last_place, last_edit = 0, None
+    for item, edited in edit_in_segments(keys(), edit, segment_frames, overlap_frames):
+        place = key_places.popleft()
+        change = edited.astype(np.float32) - item.crop
+        while between and between[0][0] < place:
+            other_place, other = between.popleft()
+            w = (other_place - last_place) / (place - last_place)
+            yield other, _to_uint8(other.crop + (1 - w) * last_edit + w * change)
+        yield item, edited
+        last_place, last_edit = place, change
+    while between:
+        _, other = between.popleft()
+        yield other, _to_uint8(other.crop + last_edit)
 
 
 def _to_uint8(crop: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.paste import paste_bounds
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import DubOptions, dub, edit_every
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.timeline import Extend
 from tests.media.clips import cartoon, tone, write_audio, write_clip, write_garbage
@@ -272,3 +272,45 @@ def test_a_region_scale_out_of_range_is_refused(clip):
     with pytest.raises(ConfigError, match="region scale"):
         dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", PassthroughEditor(),
             DubOptions(region_scale=0.1))
+
+
+class TimesEditor(ShiftEditor):
+    """ShiftEditor that notes the frame times it is asked to edit."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.times = []
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        self.times.extend(np.asarray(frame_times).tolist())
+        return super().edit(crops, frame_times, mouth_xy, audio)
+
+
+@pytest.mark.parametrize("rate, edited_share", [(0, 1.0), (24, 0.5)])
+def test_a_fast_video_is_edited_at_the_edit_rate_and_every_frame_shows_the_edit(tmp_path, rate, edited_share):
+    frames = [textured(i, 64, 48) for i in range(30)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=50, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(0.6, 16000), 16000)  # 30 frames at 50 fps
+    editor = TimesEditor(region_size=16)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", editor,
+        DubOptions(face=FIXED_REGION, edit_rate=rate, crf=0))
+    assert len(set(np.round(np.array(editor.times) * 50).astype(int))) == round(30 * edited_share)
+    with VideoReader(tmp_path / "out.mp4") as reader:
+        out = [f.image for f in reader.iter_frames()]
+    assert len(out) == 30
+    for dubbed, source in zip(out, frames):  # the brightened region shows on every frame
+        assert dubbed[20:28, 28:36].astype(int).mean() > source[20:28, 28:36].astype(int).mean() + 30
+
+
+@pytest.mark.parametrize("fps, rate, every", [(60, 24, 2), (50, 24, 2), (48, 24, 2), (30, 24, 1), (25, 24, 1),
+                                              (120, 24, 5), (60, 0, 1), (6, 24, 1)])
+def test_edit_every_keeps_at_least_the_edit_rate(fps, rate, every):
+    assert edit_every(fps, rate) == every
+
+
+@pytest.mark.parametrize("rate", [0.5, -1, float("nan"), 5000])
+def test_a_bad_edit_rate_is_refused(clip, rate):
+    folder, _ = clip
+    with pytest.raises(ConfigError, match="edit rate"):
+        dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
+            DubOptions(face=FIXED_REGION, edit_rate=rate))

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.pipeline.segments import SegmentItem, crossfade_weights, edit_in_segments
+from omnisync_cli.pipeline.segments import SegmentItem, crossfade_weights, edit_at_cadence, edit_in_segments
 
 
 def make_items(n, size=4):
@@ -48,3 +48,41 @@ def test_overlaps_are_crossfaded_between_segments():
 def test_bad_segment_geometry_is_refused():
     with pytest.raises(ConfigError):
         list(edit_in_segments(make_items(3), lambda c, t, m: c, 4, 4))
+
+
+def add_time(crops, times, mouth):
+    """An editor whose edit of a frame is 100 x its time (s) added to every pixel."""
+    return crops + np.round(100 * times).astype(np.uint8)[:, None, None, None]
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16, 17, 31])
+def test_at_cadence_one_every_item_is_edited_as_in_segments(n):
+    expected = [crop for _, crop in edit_in_segments(make_items(n), add_time, 8, 2)]
+    got = [crop for _, crop in edit_at_cadence(make_items(n), add_time, 8, 2, every=1)]
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got)) and len(got) == n
+
+
+@pytest.mark.parametrize("n, every", [(1, 2), (2, 2), (17, 2), (18, 2), (25, 3), (40, 4)])
+def test_at_cadence_the_editor_sees_only_key_items_and_the_rest_blend_their_edits(n, every):
+    seen = []
+
+    def edit(crops, times, mouth):
+        seen.extend(np.round(times * 25).astype(int))
+        return add_time(crops, times, mouth)
+
+    out = list(edit_at_cadence(make_items(n), edit, 8, 2, every))
+    assert [it.payload for it, _ in out] == list(range(n))  # every item once, in order
+    assert set(seen) == set(range(0, n, every))  # the network saw the keys only
+    last_key = (n - 1) // every * every
+    for item, crop in out:
+        k = item.payload
+        change = crop.astype(int) - item.crop
+        assert (change == change.flat[0]).all()
+        if k % every == 0:
+            assert change.flat[0] == round(100 * k / 25)  # a key: its own edit
+        elif k > last_key:
+            assert change.flat[0] == round(100 * last_key / 25)  # after the last key: its edit held
+        else:  # between two keys: their edits blended by place (here linear in time, so its own)
+            before = k // every * every
+            w = (k - before) / every
+            assert abs(change.flat[0] - ((1 - w) * round(4 * before) + w * round(4 * (before + every)))) <= 0.5
