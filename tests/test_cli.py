@@ -171,7 +171,7 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
                                               (["--mouth-bank", "everywhere"], "mouth_bank", "everywhere"),
                                               ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False),
                                               (["--min-face", "48"], "min_face_px", 48.0),
-                                              (["--edit-rate", "24"], "edit_rate", 24.0)])
+                                              ([], "edit_rate", 24.0), (["--edit-rate", "0"], "edit_rate", 0.0)])
 def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -213,8 +213,8 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
     monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                                  str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank", "everywhere",
-                                 "--hear-everything", "--edit-rate", "24", "-q"])
+                                 "--hear-everything", "--edit-rate", "30", "-q"])
     assert result.exit_code == 0, result.output
     (options,) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate,
-            options.edit_rate) == (False, False, "everywhere", False, 24.0)
+            options.edit_rate) == (False, False, "everywhere", False, 30.0)
