@@ -128,7 +128,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"edit-rate={rate:g}", f"the defaults, the network editing every k-th frame of fast videos (at least "
               f"{rate:g} a second), the frames between blended from their neighbours' edits" if rate else
               "the defaults, the network editing every frame", SamplerConfig(), edit_rate=float(rate))
-      for rate in (0, 24)),
+      for rate in (0, 12, 24)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}
