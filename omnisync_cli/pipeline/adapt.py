@@ -58,8 +58,8 @@ from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
-from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, render,
-                                       working_track)
+from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, edit_every,
+                                       render, working_track)
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.references import spread
@@ -187,17 +187,24 @@ def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
 
 def read_pieces(analysis: VideoAnalysis, heard: np.ndarray, size: int, config: AdaptConfig,
                 min_frames: int) -> tuple[VideoPieces, VideoPieces]:
-    """Crop the working region the default dub edits (DubOptions.region_scale) of every frame
-    (up to max_source_seconds) and cut the training and held-out pieces."""
-    track, fps = working_track(analysis.track, DubOptions().region_scale), float(analysis.info.fps)
-    count = min(len(track), int(config.max_source_seconds * fps))
+    """Crop the working region the default dub edits (DubOptions.region_scale) of the frames it
+    edits (up to max_source_seconds; on fast video every k-th, at the dub's edit rate, so the
+    model learns and is validated at the frame rate it will dub at) and cut the training and
+    held-out pieces."""
+    defaults = DubOptions()
+    track, source_fps = working_track(analysis.track, defaults.region_scale), float(analysis.info.fps)
+    every = edit_every(source_fps, defaults.edit_rate)
+    fps = source_fps / every
+    used = range(0, min(len(track), int(config.max_source_seconds * source_fps)), every)
+    count = len(used)
     crops = np.empty((count, size, size, 3), np.uint8)
     with VideoReader(analysis.video) as reader:
         for frame in reader.iter_frames():
-            if frame.index >= count:
+            if frame.index >= used.stop:
                 break
-            crops[frame.index] = crop_region(frame.image, track.box(frame.index), size)
-    mouth = track.mouth_in_box(slice(0, count)).astype(np.float32)
+            if frame.index % every == 0:
+                crops[frame.index // every] = crop_region(frame.image, track.box(frame.index), size)
+    mouth = track.mouth_in_box(slice(used.start, used.stop, every)).astype(np.float32)
     train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames,
                                            config.max_holdout_seconds)
     if len(train_spans) < 2 or len(held_spans) < 1:

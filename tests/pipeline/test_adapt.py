@@ -11,13 +11,15 @@ from typer.testing import CliRunner
 from omnisync_cli.cli import app
 from omnisync_cli.data.pairs import Segment, overlaps
 from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.region import crop_region
+from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.editor import ModelEditor
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.pipeline import adapt as adapt_module
 from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, heard_source, read_pieces, split_pieces
-from omnisync_cli.pipeline.dub import DubOptions, analyse
+from omnisync_cli.pipeline.dub import DubOptions, analyse, working_track
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import TrainingExamples
 from tests.media.clips import write_clip
@@ -28,10 +30,10 @@ OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)))
 QUICK = AdaptConfig(steps=2, clip_seconds=0.4, batch_size=2, holdout=0.25, speech_gate=False)
 
 
-def talking_video(path, seconds=2.4, audio=True, loud=0.5, wave=None):
+def talking_video(path, seconds=2.4, audio=True, loud=0.5, wave=None, fps=FPS):
     """A face-like square whose dark mouth opens with the loudness of its own speech (a
     modulated tone, or `wave` at 16 kHz in its place)."""
-    n = int(seconds * FPS)
+    n = int(seconds * fps)
     t = np.arange(int(seconds * 16000)) / 16000
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
     if wave is None:
@@ -39,10 +41,10 @@ def talking_video(path, seconds=2.4, audio=True, loud=0.5, wave=None):
     frames = []
     for j in range(n):
         img = np.full((48, 64, 3), (200, 160, 130), np.uint8)
-        opening = 1 + int(round(envelope[min(int(j / FPS * 16000), len(t) - 1)] * 8))
+        opening = 1 + int(round(envelope[min(int(j / fps * 16000), len(t) - 1)] * 8))
         img[24:24 + opening, 24:40] = 30
         frames.append(img)
-    write_clip(path, frames=frames, width=64, height=48, fps=FPS, audio=wave if audio else None)
+    write_clip(path, frames=frames, width=64, height=48, fps=fps, audio=wave if audio else None)
     return path
 
 
@@ -92,6 +94,19 @@ def test_training_pairs_never_use_the_target_as_condition(tmp_path, base):
         else:
             assert c[1] == 0 and not overlaps(Segment(*t), Segment(*c), dataset.index.segment_frames)
     assert branches == {True, False}
+
+
+def test_fast_video_is_learnt_at_the_dubs_edit_rate(tmp_path):
+    """A 50 fps source is dubbed on every 2nd frame (DubOptions.edit_rate): the pieces hold
+    those frames, at 25 fps, each with the mouth of its own source frame."""
+    analysis = analyse(talking_video(tmp_path / "in.mp4", fps=50), OPTIONS)
+    pieces, held = read_pieces(analysis, heard_source(analysis, QUICK)[0], 16, QUICK, 4)
+    assert pieces.fps == held.fps == 25 and len(pieces.crops) == 60
+    with VideoReader(analysis.video) as reader:
+        full = np.stack([f.image for f in reader.iter_frames()])
+    box = working_track(analysis.track, OPTIONS.region_scale).box(10)
+    np.testing.assert_array_equal(pieces.crops[5], crop_region(full[10], box, 16))
+    assert max(b for _, b in pieces.spans) <= min(a for a, _ in held.spans) and held.spans[-1][1] <= 60
 
 
 def test_a_stand_in_keeps_the_frame_but_not_its_mouth(tmp_path):
