@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from fractions import Fraction
@@ -394,14 +394,16 @@ class VideoReader:
         self._container.seek(pts, stream=self._stream)
         self._moves += 1
 
-    def iter_frames(self) -> Iterator[Frame]:
-        """Every frame from the first, one at a time.
+    def iter_frames(self, wanted: Callable[[int], bool] | None = None) -> Iterator[Frame]:
+        """Every frame from the first, one at a time; with `wanted`, only the frames whose
+        index it accepts (the others are decoded, as they must be, but never converted).
 
         One pass at a time: a `read_frames` call moves the shared decoder, after which an
         unfinished pass raises instead of yielding wrong frames.
         """
         for index, frame in self._pass():
-            yield self._to_frame(frame, index)
+            if wanted is None or wanted(index):
+                yield self._to_frame(frame, index)
 
     def iter_pictures(self, max_side: int, ready_every: int = 1) -> Iterator[Picture]:
         """Every frame from the first as a `Picture` no longer than `max_side` on its longer

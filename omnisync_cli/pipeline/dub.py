@@ -443,7 +443,8 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
             return None  # before the bank's decoding pass
     config = MouthBankConfig()
     track = working_track(analysis.track, options.region_scale)
-    bank = MouthBank.collect(analysis.video, track, editor.region_size, config.max_frames)
+    bank = MouthBank.collect(analysis.video, track, editor.region_size, config.max_frames,
+                             edit_every(fps, options.edit_rate))
     if bank is None:
         return None
     donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config)

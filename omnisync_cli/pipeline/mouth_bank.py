@@ -55,10 +55,12 @@ class MouthBankConfig:
     max_shift: float = 0.1  # a donor is moved by at most this share of the crop side to fit
 
 
-def bank_indices(editable: np.ndarray, max_frames: int) -> np.ndarray:
-    """Source frame indices of the bank: the frames the dub may edit, thinned evenly to at
-    most `max_frames` (runs of consecutive frames survive when they fit)."""
+def bank_indices(editable: np.ndarray, max_frames: int, stride: int = 1) -> np.ndarray:
+    """Source frame indices of the bank: the frames the dub may edit that are multiples of
+    `stride` (the frames the network edits on fast video, DubOptions.edit_rate), thinned
+    evenly to at most `max_frames` (runs survive when they fit)."""
     frames = np.flatnonzero(editable)
+    frames = frames[frames % stride == 0]
     if len(frames) <= max_frames:
         return frames
     return frames[np.linspace(0, len(frames) - 1, max_frames).round().astype(int)]
@@ -111,32 +113,35 @@ def choose_donors(cost: np.ndarray, follows: np.ndarray, switch_cost: float) -> 
 
 
 class MouthBank:
-    """Working-region crops of the source frames (`indices`) and their mouth centres."""
+    """Working-region crops of the source frames (`indices`, every `stride`-th frame at most)
+    and their mouth centres."""
 
-    def __init__(self, indices: np.ndarray, crops: np.ndarray, mouth_xy: np.ndarray):
-        self.indices, self.crops, self.mouth_xy = indices, crops, mouth_xy
+    def __init__(self, indices: np.ndarray, crops: np.ndarray, mouth_xy: np.ndarray, stride: int = 1):
+        self.indices, self.crops, self.mouth_xy, self.stride = indices, crops, mouth_xy, stride
 
     @classmethod
-    def collect(cls, video: Path, track: MouthTrack, size: int, max_frames: int) -> "MouthBank | None":
-        """One decoding pass; None where the track edits no frame."""
+    def collect(cls, video: Path, track: MouthTrack, size: int, max_frames: int,
+                stride: int = 1) -> "MouthBank | None":
+        """One decoding pass (only the bank's frames converted); None where the track edits
+        no frame. `stride`: bank frames are multiples of it (`bank_indices`)."""
         editable = np.ones(len(track), bool) if track.edit is None else np.asarray(track.edit, bool)
-        indices = bank_indices(editable, max_frames)
+        indices = bank_indices(editable, max_frames, stride)
         if len(indices) == 0:
             return None
         wanted = set(int(k) for k in indices)
         crops = {}
         with VideoReader(video) as reader:
-            for k, frame in enumerate(reader.iter_frames()):
+            for frame in reader.iter_frames(wanted=lambda k: k in wanted or k > indices[-1]):
+                k = frame.index
                 if k > indices[-1]:
                     break
-                if k in wanted:
-                    box = track.box(k)
-                    crops[k] = crop_from_window(window_of(frame.planes, box, size), box, size)
+                box = track.box(k)
+                crops[k] = crop_from_window(window_of(frame.planes, box, size), box, size)
         indices = np.array([k for k in indices if k in crops], dtype=int)
         if len(indices) == 0:
             return None
         return cls(indices, np.stack([crops[int(k)] for k in indices]),
-                   np.stack([track.mouth_in_box(int(k)) for k in indices]).astype(np.float32))
+                   np.stack([track.mouth_in_box(int(k)) for k in indices]).astype(np.float32), stride)
 
     def donors(self, editor, source_speech: np.ndarray, speech: np.ndarray, speech_features,
                source_times: np.ndarray, plan: np.ndarray, fps: float, config: MouthBankConfig) -> np.ndarray | None:
@@ -163,8 +168,12 @@ class MouthBank:
         pose = squared_distances(own[position], own)
         cost = normalised(sound) + config.pose_weight * normalised(pose)
         follows = np.zeros(len(self.indices), bool)
-        follows[1:] = np.diff(self.indices) == 1
-        return choose_donors(cost.astype(np.float32), follows, config.switch_cost)
+        follows[1:] = np.diff(self.indices) == self.stride
+        # The path runs over the output frames the network edits (every stride-th: the dub's
+        # edit rate), so a run of donors advances one bank frame per edited frame; the frames
+        # between take the donor of the edited frame before them.
+        path = choose_donors(cost[::self.stride].astype(np.float32), follows, config.switch_cost)
+        return path[np.arange(len(plan)) // self.stride]
 
     def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
         """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor

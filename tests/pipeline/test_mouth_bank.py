@@ -12,7 +12,7 @@ from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
-from omnisync_cli.pipeline.mouth_bank import (MouthBank, MouthLending, bank_indices, choose_donors, normalised,
+from omnisync_cli.pipeline.mouth_bank import (MouthBank, MouthBankConfig, MouthLending, bank_indices, choose_donors, normalised,
                                                registration, squared_distances)
 from tests.media.clips import tone, write_audio, write_clip
 
@@ -188,6 +188,40 @@ def test_no_bank_without_an_edited_frame(talking):
     assert MouthBank.collect(talking / "in.mp4", replace(track, edit=np.zeros(20, bool)), 16, 100) is None
     bank = MouthBank.collect(talking / "in.mp4", track, 16, 100)
     assert bank.crops.shape == (20, 16, 16, 3) and bank.indices.tolist() == list(range(20))
+
+
+def test_at_a_stride_the_bank_holds_every_stride_th_frame_as_at_full_rate(talking):
+    track = constant_track(20, 25.0, (64, 48), RegionBox(32, 32, 24), (32, 32), "override")
+    full = MouthBank.collect(talking / "in.mp4", track, 16, 100)
+    thin = MouthBank.collect(talking / "in.mp4", track, 16, 100, stride=2)
+    assert thin.indices.tolist() == list(range(0, 20, 2)) and thin.stride == 2
+    np.testing.assert_array_equal(thin.crops, full.crops[::2])
+    assert bank_indices(np.ones(10, bool), 100, stride=3).tolist() == [0, 3, 6, 9]
+
+
+def test_at_a_stride_donors_run_one_bank_frame_per_edited_frame(talking):
+    """The donor path runs over the output frames the network edits; the frames between take
+    the donor before them, so a run of donors moves at the source's own pace."""
+    track = constant_track(20, 25.0, (64, 48), RegionBox(32, 32, 24), (32, 32), "override")
+    bank = MouthBank.collect(talking / "in.mp4", track, 16, 100, stride=2)
+    own = np.concatenate([np.zeros(6400, np.float32), tone(0.4, SAMPLE_RATE)])
+    editor = LoudnessEditor()
+    donors = bank.donors(editor, own, own, own, np.arange(20) / 25.0, np.arange(20), 25.0, MouthBankConfig())
+    assert donors.shape == (20,) and np.array_equal(donors[1::2], donors[::2])
+    # the new speech is the source's own: the path runs along the bank at the source's pace, each
+    # edited frame taking its own source frame, up to where the last frames (all alike: the same
+    # open mouth, the same steady tone) tie
+    assert np.array_equal(bank.indices[donors[::2]][:8], np.arange(0, 16, 2))
+
+
+def test_the_video_reader_converts_only_the_wanted_frames(talking):
+    from omnisync_cli.media.video import VideoReader
+    with VideoReader(talking / "in.mp4") as reader:
+        every = [f.planes.y for f in reader.iter_frames()]
+    with VideoReader(talking / "in.mp4") as reader:
+        some = list(reader.iter_frames(wanted=lambda k: k % 3 == 1))
+    assert [f.index for f in some] == list(range(1, 20, 3))
+    assert all(np.array_equal(f.planes.y, every[f.index]) for f in some)
 
 
 def test_tune_previews_with_the_mouth_bank_as_the_dub_does(talking):
