@@ -105,6 +105,7 @@ class DubReport:
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
     frames_face_too_small: int  # output frames kept as the source: the face narrower than min_face_px
     frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
+    frames_edited: int  # output frames the network edited (the rest: kept, or blended at the edit rate)
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
@@ -257,7 +258,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf, hdr=hdr) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
-            edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend, hdr=hdr is not None)
+            edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
+                                 hdr=hdr is not None)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -270,7 +272,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
-        frames_lent=0 if lend is None else lend.frames, track_source=track.source,
+        frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 
@@ -464,14 +466,14 @@ def _source_speech(video: Path) -> np.ndarray | None:
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
                 lend: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
-                hdr: bool = False) -> None:
+                hdr: bool = False) -> int:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
-    sees other source mouths (`mouth_lender`)."""
+    sees other source mouths (`mouth_lender`). Returns how many output frames the network edited."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -481,10 +483,13 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     references = reference_crops(video, track, size, count) if count else None
     pictures = {} if references is None else {"references": references}
 
+    network_frames = set()  # output frames the network edited (overlaps and padding counted once)
+
     def edit(crops, times, mouth_xy):
         frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
         if keep is not None and np.all(keep[frames] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
+        network_frames.update(frames.tolist())
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
         return keep_source_colours(edited, crops) if options.keep_colours else edited
@@ -536,6 +541,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             for done in edit_at_cadence(ahead, edit, editor.segment_frames, editor.overlap_frames, every):
                 behind(done)
                 advance(1)
+    return len(network_frames)
 
 
 def edit_every(fps: float, edit_rate: float) -> int:

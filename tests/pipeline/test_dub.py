@@ -292,9 +292,10 @@ def test_a_fast_video_is_edited_at_the_edit_rate_and_every_frame_shows_the_edit(
     write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=50, bt709=True)
     write_audio(tmp_path / "speech.wav", tone(0.6, 16000), 16000)  # 30 frames at 50 fps
     editor = TimesEditor(region_size=16)
-    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", editor,
-        DubOptions(face=FIXED_REGION, edit_rate=rate, crf=0))
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", editor,
+                 DubOptions(face=FIXED_REGION, edit_rate=rate, crf=0))
     assert len(set(np.round(np.array(editor.times) * 50).astype(int))) == round(30 * edited_share)
+    assert report.frames_edited == round(30 * edited_share) and report.output_frames == 30
     with VideoReader(tmp_path / "out.mp4") as reader:
         out = [f.image for f in reader.iter_frames()]
     assert len(out) == 30
