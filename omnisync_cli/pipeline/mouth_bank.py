@@ -128,15 +128,14 @@ class MouthBank:
         indices = bank_indices(editable, max_frames, stride)
         if len(indices) == 0:
             return None
-        wanted = set(int(k) for k in indices)
+        wanted, last = set(int(k) for k in indices), int(indices[-1])
         crops = {}
         with VideoReader(video) as reader:
-            for frame in reader.iter_frames(wanted=lambda k: k in wanted or k > indices[-1]):
-                k = frame.index
-                if k > indices[-1]:
+            for frame in reader.iter_frames(wanted=wanted.__contains__):
+                box = track.box(frame.index)
+                crops[frame.index] = crop_from_window(window_of(frame.planes, box, size), box, size)
+                if frame.index == last:
                     break
-                box = track.box(k)
-                crops[k] = crop_from_window(window_of(frame.planes, box, size), box, size)
         indices = np.array([k for k in indices if k in crops], dtype=int)
         if len(indices) == 0:
             return None
