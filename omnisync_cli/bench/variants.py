@@ -31,7 +31,6 @@ class Variant:
     speech_gate: bool = True  # DubOptions.speech_gate
     min_face_px: float | None = None  # DubOptions.min_face_px; None: the pipeline's default
     edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
-    lent_as_is: bool = False  # DubOptions.lent_as_is
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -44,8 +43,7 @@ class Variant:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                  "lent_as_is": self.lent_as_is}
+                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -53,8 +51,7 @@ class Variant:
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                "lent_as_is": self.lent_as_is}
+                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -86,8 +83,6 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "sounds most like the new speech (dub --mouth-bank everywhere)", SamplerConfig(), mouth_bank="everywhere"),
     Variant("no-bank", "the defaults without the source's own mouths lent in the new speech's pauses "
             "(dub --mouth-bank off)", SamplerConfig(), mouth_bank="off"),
-    Variant("lent-as-is", "the defaults, the mouths lent in the new speech's pauses pasted as lent instead of "
-            "the network's edit of them", SamplerConfig(), lent_as_is=True),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",

@@ -72,10 +72,6 @@ class DubOptions:
     # it more (opening r, both sync experts) at the same mouth PSNR on both benchmark splits;
     # everywhere costs 0.4 dB.
     mouth_bank: str = "pauses"
-    # Where a mouth is lent, paste the lent crop as it is (blended by the lending weight)
-    # instead of the network's edit of it: the network smears a lent mouth as it smears the
-    # source's. The network is not run on segments lent throughout.
-    lent_as_is: bool = False
     # The model and the quiet rule hear only what a voice detector calls speech in both tracks
     # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
     # rule and reach the model. The audio written into the dub is never changed.
@@ -493,14 +489,10 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
         if keep is not None and np.all(keep[frames] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
-        shown = crops if lend is None else lend(crops, frames, mouth_xy)
-        as_is = lend.shown[frames] if lend is not None and options.lent_as_is else None
-        if as_is is not None and np.all(as_is >= 1):
-            return shown  # lent throughout, and pasted as lent: nothing for the network to do
         network_frames.update(frames.tolist())
+        shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
-        edited = keep_source_colours(edited, crops) if options.keep_colours else edited
-        return edited if as_is is None else blend_towards(edited, shown, as_is)
+        return keep_source_colours(edited, crops) if options.keep_colours else edited
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:
         source = SourceFrames(reader, frame_count=len(track))
@@ -550,12 +542,6 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                 behind(done)
                 advance(1)
     return len(network_frames)
-
-
-def blend_towards(edited: np.ndarray, other: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(F, S, S, 3) uint8: each crop of `edited` moved towards `other` by its `weight` (F,) in [0, 1]."""
-    w = np.asarray(weight, np.float32)[:, None, None, None]
-    return np.rint(edited * (1 - w) + other.astype(np.float32) * w).astype(np.uint8)
 
 
 def edit_every(fps: float, edit_rate: float) -> int:

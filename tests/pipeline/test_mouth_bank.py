@@ -10,7 +10,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import RegionBox
 from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.pipeline.dub import DubOptions, blend_towards, dub
+from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.mouth_bank import (MouthBank, MouthBankConfig, MouthLending, bank_indices, choose_donors, normalised,
                                                registration, squared_distances)
@@ -181,47 +181,6 @@ def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
     assert np.all(centre[:8] < 60)
     assert any(w.startswith("--mouth-bank everywhere: nothing lent") for w in report.warnings)  # the user is told
     assert report.frames_lent == 0
-
-
-class GreyEditor(LoudnessEditor):
-    """Reads mouths as LoudnessEditor does, but its 'network' paints every crop mid-grey."""
-
-    def edit(self, crops, frame_times, mouth_xy, audio):
-        self.shown.append(crops.copy())
-        return np.full_like(crops, 128)
-
-
-def output_mouths(path) -> np.ndarray:
-    """The mouth's mean level (frame pixels 30-33 x 28-35) in each frame of a written video."""
-    import av
-    with av.open(str(path)) as container:
-        return np.array([f.to_ndarray(format="rgb24")[30:34, 28:36].mean() for f in container.decode(video=0)])
-
-
-def test_lent_as_is_pastes_the_lent_mouth_in_pauses_and_the_network_edit_elsewhere(talking):
-    editor = GreyEditor()
-    options = DubOptions(face=REGION, mouth_bank="pauses", keep_quiet_source=False, lent_as_is=True, focus=0.0,
-                         keep_colours=False)
-    report = dub(talking / "in.mp4", talking / "speech.wav", talking / "out.mp4", editor, options)
-    mouths = output_mouths(talking / "out.mp4")
-    assert np.all(np.abs(mouths[:8] - 128) < 20)  # the tone plays: the network's (grey) edit
-    assert np.all(mouths[13:17] < 90)  # inside the pause: the lent shut mouth (20), not the grey edit (128)
-    assert report.frames_edited == 20 and report.frames_lent < 20
-    editor = GreyEditor()
-    dub(talking / "in.mp4", talking / "speech.wav", talking / "grey.mp4", editor, replace(options, lent_as_is=False))
-    assert np.all(output_mouths(talking / "grey.mp4")[13:17] > 120)  # by default the grey edit over the open mouth
-    editor = GreyEditor()  # lent everywhere, as lent: the network never runs
-    report = dub(talking / "in.mp4", talking / "speech.wav", talking / "all.mp4", editor,
-                 replace(options, mouth_bank="everywhere"))
-    assert report.frames_lent == 20 and report.frames_edited == 0 and editor.shown == []
-    assert np.all(output_mouths(talking / "all.mp4")[13:17] < 90)
-
-
-def test_blend_towards_moves_each_crop_by_its_weight():
-    edited = np.full((3, 2, 2, 3), 100, np.uint8)
-    other = np.full((3, 2, 2, 3), 200, np.uint8)
-    out = blend_towards(edited, other, np.array([0.0, 0.25, 1.0]))
-    assert out.dtype == np.uint8 and out[:, 0, 0, 0].tolist() == [100, 125, 200]
 
 
 def test_no_bank_without_an_edited_frame(talking):
