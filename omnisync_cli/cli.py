@@ -14,6 +14,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
@@ -81,7 +82,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, markup=False)  # paths may hold "[...]", which is not markup
 
 
 def show_version(value: bool) -> None:
@@ -103,22 +104,22 @@ def progress_for(quiet: bool) -> TerminalProgress:
 
 
 def fail(error: OmniSyncError) -> None:
-    err_console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
 @contextmanager
 def dubbing(output: Path) -> Iterator[None]:
-    """Around a command that writes video: user errors exit 2 with one line; SIGTERM and
-    Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal."""
+    """Around a command that writes video: user errors exit 2 with one line; SIGTERM, SIGHUP
+    and Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal."""
     try:
         with stop_on_signals():
             yield
     except OmniSyncError as error:
         fail(error)
     except Stopped as stop:
-        err_console.print(f"stopped by {stop.signal_name}: nothing more written to {output}",
-                          highlight=False, soft_wrap=True)
+        what = f"nothing more written to {output}" if output.is_dir() else f"{output} was not written"
+        err_console.print(f"stopped by {stop.signal_name}: {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(stop.code) from None
 
 
@@ -303,15 +304,15 @@ def adapt_command(
 
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
-    from omnisync_cli.pipeline.adapt import adapt as run_adapt
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output
     from omnisync_cli.pipeline.dub import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
     try:
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
-        if output.exists() and not overwrite:
-            raise OutputError(f"{output} already exists; pass --overwrite to replace it")
+        check_adapt_output(output, video, overwrite)
+        output = output.resolve()  # "-o ." has no name to put the partial folder beside
         config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
                                 centre_fallback, hear_everything=hear_everything)
@@ -321,7 +322,7 @@ def adapt_command(
         try:
             report = run_adapt(analyse(video, options, progress), weights or default_weights_dir(), partial,
                                config, sampler, progress)
-            if output.exists():
+            if output.exists():  # check_adapt_output: only a model folder, holding nothing else
                 shutil.rmtree(output)
             partial.rename(output)
             report.weights = str(output)

@@ -1,14 +1,15 @@
-"""Stopping on SIGTERM exactly as on Ctrl-C: unwind, remove the partial output, exit.
+"""Stopping on SIGTERM and SIGHUP exactly as on Ctrl-C: unwind, remove the partial output, exit.
 
 Python turns SIGINT into KeyboardInterrupt, which runs every `with` block's exit on the way
 out, so `VideoWriter` deletes its partial file. SIGTERM (what `timeout`, batch schedulers and
-`kill` send) would end the process on the spot and leave the partial file beside the output.
-Inside `stop_on_signals()` both signals raise `Stopped`, which unwinds the same way.
+`kill` send) and SIGHUP (a closed terminal, a dropped SSH session) would end the process on
+the spot and leave the partial file beside the output. Inside `stop_on_signals()` all three
+raise `Stopped`, which unwinds the same way.
 
 SIGKILL cannot be caught. What it leaves is the writer's hidden partial file
-(`.<name>.partial.mp4`), never a file at the output path; the next run that writes the same
-output overwrites it and removes it when done, and `batch-dub` redoes the item because its
-output does not exist.
+(`.<name>.<random>.partial.mp4`), never a file at the output path; the next run that
+finishes the same output removes it, and `batch-dub` redoes the item because its output
+does not exist.
 """
 
 import signal
@@ -26,11 +27,13 @@ class Stopped(SystemExit):
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """SIGTERM and SIGINT raise `Stopped` in the main thread while inside the block."""
+    """SIGTERM, SIGINT and SIGHUP (where there is one) raise `Stopped` in the main thread while
+    inside the block."""
     def handler(signum: int, frame) -> None:
         raise Stopped(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    stops = (signal.SIGTERM, signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
+    previous = {sig: signal.signal(sig, handler) for sig in stops}
     try:
         yield
     finally:

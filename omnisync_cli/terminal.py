@@ -52,7 +52,7 @@ class TerminalProgress:
 
     @contextmanager
     def _bar(self, name: str, total: Optional[int]) -> Iterator[Callable[[int], None]]:
-        columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        columns = [TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
         with Progress(*columns, console=self.console, transient=False) as bar:
             task = bar.add_task(name, total=total)

@@ -3,7 +3,11 @@ H.264/AAC MP4 (HEVC 10-bit for HDR video), atomically.
 
 The output is written to a hidden partial file beside the target and renamed into place only
 when everything was encoded, so an interrupted dub never leaves a playable-looking but
-truncated video at the output path.
+truncated video at the output path. Each writer's partial file has a name of its own
+(`.<stem>.<random>.partial<suffix>`, created new), so no existing file (an input named like
+a partial file) is ever opened for writing, and two runs writing the same output never write
+into one file. A partial file is locked while it is written; one left unlocked (its run was
+killed) is removed by the next writer of the same output that finishes.
 """
 
 from __future__ import annotations
@@ -11,12 +15,19 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import tempfile
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
 import av
 import numpy as np
+
+try:
+    import fcntl  # POSIX; without it, partial files of killed runs are not swept
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE
@@ -81,7 +92,10 @@ class VideoWriter:
         crf: int | None = None,
         preset: str | None = None,
         hdr: str | None = None,
+        overwrite: bool = True,
     ) -> None:
+        """`overwrite`: False refuses to replace a file that appeared at the output path while
+        this writer ran (another run finished first); the finished video is then discarded."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -96,7 +110,9 @@ class VideoWriter:
         if hdr is not None and hdr not in HDR_TRANSFERS:
             raise ValueError(f"hdr must be one of {sorted(HDR_TRANSFERS)} or None, got {hdr!r}")
         self.hdr = hdr  # "HLG" or "PQ": 10-bit HEVC, frames given by write_hdr_planes
-        self.partial_path = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.overwrite = overwrite
+        self.partial_path: Path | None = None  # made in __enter__
+        self._partial_lock: int | None = None
         self.frames_written = 0
         self._audio_written = 0
         self._container: av.container.OutputContainer | None = None
@@ -109,6 +125,7 @@ class VideoWriter:
         if self.path.is_dir():
             raise OutputError(f"{self.path}: is a directory; give a file name ending in .mp4")
         try:
+            self.partial_path, self._partial_lock = _new_partial(self.path)
             self._container = av.open(
                 str(self.partial_path),
                 mode="w",
@@ -116,6 +133,7 @@ class VideoWriter:
                 options={"movflags": "+faststart"},  # index up front: playable while downloading
             )
         except (av.error.FFmpegError, OSError) as exc:
+            self._drop_partial()
             raise OutputError(f"{self.path}: cannot write here: {_why(exc, self.path.parent)}") from exc
         self._video = self._add_video_stream()
         self._audio_stream = None
@@ -249,9 +267,73 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-                os.replace(self.partial_path, self.path)
+                _move_into_place(self.partial_path, self.path, self.overwrite)
+                _sweep_stale_partials(self.path)
         finally:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._container.close()  # no-op after a clean finish
             self._container = None
-            self.partial_path.unlink(missing_ok=True)  # gone already after a clean rename
+            self._drop_partial()
+
+    def _drop_partial(self) -> None:
+        """Remove the partial file (gone already after a clean rename) and release its lock."""
+        if self.partial_path is not None:
+            self.partial_path.unlink(missing_ok=True)
+        if self._partial_lock is not None:
+            os.close(self._partial_lock)
+            self._partial_lock = None
+
+
+def _partial_pattern(path: Path) -> re.Pattern:
+    return re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}" + re.escape(f".partial{path.suffix}"))
+
+
+def _new_partial(path: Path) -> tuple[Path, int]:
+    """A new, empty, locked partial file beside `path` (mkstemp's name: no existing file is
+    reused), and the descriptor holding its lock."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return Path(name), fd
+
+
+def _move_into_place(partial: Path, path: Path, overwrite: bool) -> None:
+    """Rename the finished `partial` to `path`; without `overwrite`, never over a file that
+    appeared there meanwhile (a hard link fails where the name exists)."""
+    if overwrite:
+        os.replace(partial, path)
+        return
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
+                          "dub discarded (pass --overwrite to replace it, or choose another name)") from None
+    except OSError:  # a file system without hard links
+        if path.exists():
+            raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
+                              "dub discarded (pass --overwrite to replace it, or choose another name)") from None
+        os.replace(partial, path)
+        return
+    partial.unlink()
+
+
+def _sweep_stale_partials(path: Path) -> None:
+    """Remove the partial files of `path` that no running writer holds (runs that were killed)."""
+    if fcntl is None:
+        return
+    pattern = _partial_pattern(path)
+    for candidate in path.parent.iterdir():
+        if not pattern.fullmatch(candidate.name):
+            continue
+        try:
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another writer is still at work on it
+        else:
+            candidate.unlink(missing_ok=True)
+        finally:
+            os.close(fd)

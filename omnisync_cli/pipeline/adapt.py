@@ -50,7 +50,7 @@ from omnisync_cli.bench.metrics import psnr_from_mse
 from omnisync_cli.bench.sync import open_guard_scorer, open_sync_scorer
 from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
-from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.errors import ConfigError, InputError, OutputError
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
@@ -341,6 +341,33 @@ def heard_source(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -
             return None, no_speech
         waveform = speech_only(waveform, spans=spans)
     return waveform, None
+
+
+# What an adapted model's folder holds (`save_model`, `write_card` / `keep_base`): the only
+# files `omnisync adapt --overwrite` replaces.
+MODEL_FOLDER_FILES = frozenset({"config.json", "model.safetensors", "README.md", ADAPT_FILE})
+
+
+def check_adapt_output(output: Path, video: Path, overwrite: bool) -> None:
+    """Before any work: `output` is a new folder, or (with `overwrite`) a model folder that
+    `omnisync adapt` wrote, holding nothing else; never a file, nor a folder holding the video."""
+    output = Path(output)
+    if not output.exists():
+        folder = output.resolve().parent
+        if not folder.is_dir():
+            raise OutputError(f"{output}: folder {folder} does not exist; create it first")
+        return
+    if not output.is_dir():
+        raise OutputError(f"{output} is a file; adapt writes a model folder: give a folder name")
+    if not overwrite:
+        raise OutputError(f"{output} already exists; pass --overwrite to replace it")
+    if Path(video).resolve().is_relative_to(output.resolve()):
+        raise OutputError(f"{output} holds the video; write the model to a folder of its own")
+    others = sorted(p.name for p in output.iterdir() if p.name not in MODEL_FOLDER_FILES)
+    if others:
+        raise OutputError(f"{output} holds files that are not an adapted model's ({', '.join(others[:3])}"
+                          f"{', ...' if len(others) > 3 else ''}); --overwrite replaces only a folder that "
+                          "`omnisync adapt` wrote: give a new folder name")
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),

@@ -16,6 +16,7 @@ from omnisync_cli.media.audio import load_audio_native
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.pipeline.frames import SourceFrames
+from omnisync_cli.pipeline.paths import is_one_of
 from omnisync_cli.pipeline.progress import Progress
 
 COMPARE_WIDTH = 1920  # both halves together, at most
@@ -25,9 +26,11 @@ def comparison_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.compare{output.suffix}")
 
 
-def check_comparison(output: Path, overwrite: bool) -> None:
-    """Before any work: the comparison file is not silently replaced."""
+def check_comparison(output: Path, overwrite: bool, inputs: tuple[Path, ...]) -> None:
+    """Before any work: the comparison file is not silently replaced, and never one of `inputs`."""
     path = comparison_path(output)
+    if is_one_of(path, inputs):
+        raise OutputError(f"{path} (where --compare writes) is one of the inputs; choose another -o name")
     if path.exists() and not overwrite:
         raise OutputError(f"{path} (the --compare video) already exists; pass --overwrite to replace it")
 

@@ -34,7 +34,7 @@ from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths
-from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
+from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
@@ -143,7 +143,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     if options.compare:
-        check_comparison(output, options.overwrite)
+        check_comparison(output, options.overwrite, (video, audio))
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
     waveform = load_speech(audio)
@@ -178,6 +178,12 @@ def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
             raise ConfigError(f"--plan {plan} is {role}; give the plan its own file name")
     if plan.is_dir():
         raise ConfigError(f"--plan {plan} is a folder; give a file name such as {video.stem}.plan.npz")
+    folder = plan.parent if str(plan.parent) else Path(".")
+    if not folder.is_dir():
+        raise ConfigError(f"--plan {plan}: folder {folder} does not exist; create it first")
+    if plan.exists() and not is_plan_file(plan):
+        raise ConfigError(f"--plan {plan} exists and is not an omnisync plan; give the plan its own file name "
+                          f"(the file was left as it is)")
 
 
 MOUTH_BANK_MODES = ("pauses", "everywhere", "off")  # DubOptions.mouth_bank
@@ -230,7 +236,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     check_options(options)
     check_paths(analysis.video, audio, output, options.overwrite)
     if options.compare:
-        check_comparison(output, options.overwrite)
+        check_comparison(output, options.overwrite, (analysis.video, audio))
     info, track = analysis.info, analysis.track
     clock = _StageClock()
     with clock("audio"):
@@ -256,7 +262,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         native, rate = load_audio_native(audio)
         hdr = info.hdr if info.keeps_hdr else None
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
-                         crf=options.crf, hdr=hdr) as writer:
+                         crf=options.crf, hdr=hdr, overwrite=options.overwrite) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
                                  hdr=hdr is not None)

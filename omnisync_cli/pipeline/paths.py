@@ -21,9 +21,8 @@ def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None
             raise InputError(f"{kind} file is empty: {path}")
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise OutputError(f"output must be an MP4 file (.mp4, .m4v or .mov), got {output.name}")
-    for path in (video, audio):
-        if output.resolve() == path.resolve() or (output.exists() and os.path.samefile(output, path)):
-            raise OutputError(f"output {output} is one of the inputs; choose another -o path")
+    if is_one_of(output, (video, audio)):
+        raise OutputError(f"output {output} is one of the inputs; choose another -o path")
     if output.is_dir():
         raise OutputError(f"output {output} is a directory; give a file name such as {output / 'dubbed.mp4'}")
     if output.exists() and not overwrite:
@@ -35,3 +34,12 @@ def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None
         raise OutputError(f"output folder does not exist: {folder}; create it first")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(f"output folder is not writable: {folder}")
+
+
+def is_one_of(path: Path, inputs) -> bool:
+    """Whether `path` names one of the files `inputs` (the same path, a link to it, a hard link)."""
+    path = Path(path)
+    for other in map(Path, inputs):
+        if path.resolve() == other.resolve() or (path.exists() and other.exists() and os.path.samefile(path, other)):
+            return True
+    return False

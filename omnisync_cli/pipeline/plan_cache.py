@@ -12,6 +12,7 @@ overwrites it. Timings are not kept: a reused analysis reports the time to read 
 import dataclasses
 import json
 import os
+import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -50,13 +51,27 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
     arrays = {name: getattr(track, name) for name in TRACK_ARRAYS}
     if track.edit is not None:
         arrays["edit"] = track.edit
-    partial = path.with_name(f".{path.name}.partial.npz")
+    partial = None
     try:
-        np.savez(partial, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        partial = Path(name)
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(partial, path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write the plan ({error.strerror or error})") from None
+
+
+def is_plan_file(path: Path) -> bool:
+    """Whether `path` is a file `save_analysis` wrote (of any video or version): only such a
+    file is ever replaced by a new plan."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "meta" in data.files and "key" in json.loads(str(data["meta"]))
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
@@ -78,7 +93,7 @@ def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
         t = meta["track"]
         track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
                            speaker_by_speech=t["speaker_by_speech"], edit=edit, **arrays)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, EOFError, ValueError, KeyError, TypeError):
         return None
     return {"video": Path(video), "info": info, "track": track, "frame_times": frame_times,
             "warnings": tuple(meta["warnings"]), "seconds": {"plan": round(time.perf_counter() - started, 3)}}

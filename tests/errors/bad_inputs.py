@@ -80,4 +80,6 @@ def make_inputs(folder: Path) -> Path:
     (folder / "no-videos").mkdir()
     (folder / "escape.csv").write_text("video,audio,output\nvideos/a.mp4,speech.wav,../../escaped.mp4\n")
     (folder / "unknown.json").write_text('[{"video": "videos/a.mp4", "speed": 2}]')
+    (folder / "c.compare.mp4").write_bytes((folder / "in.mp4").read_bytes())  # where -o c.mp4 --compare writes
+    (folder / "notes.txt").write_text("a user's notes, not a plan")
     return folder

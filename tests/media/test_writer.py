@@ -133,6 +133,49 @@ def test_success_replaces_atomically_and_cleans_up(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 
+def test_a_file_named_like_a_partial_file_is_never_touched(tmp_path: Path) -> None:
+    precious = tmp_path / ".out.partial.mp4"  # an input named as partial files once were
+    precious.write_bytes(b"an input")
+    write(tmp_path / "out.mp4", [pattern(0, 32, 32)])
+    assert precious.read_bytes() == b"an input"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.partial.mp4", "out.mp4"]
+
+
+def test_two_writers_of_one_output_write_two_files(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with VideoWriter(path, 32, 32, Fraction(25)) as first, VideoWriter(path, 32, 32, Fraction(25)) as second:
+        assert first.partial_path != second.partial_path
+        for i in range(30):
+            first.write(pattern(i, 32, 32))
+        for i in range(20):
+            second.write(pattern(i, 32, 32))
+    assert probe_video(path).frame_count == 30  # the last to finish, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def test_without_overwrite_a_file_that_appeared_meanwhile_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    with pytest.raises(OutputError, match="another run wrote this file"):
+        with VideoWriter(path, 32, 32, Fraction(25), overwrite=False) as writer:
+            writer.write(pattern(0, 32, 32))
+            path.write_bytes(b"the other run's dub")
+    assert path.read_bytes() == b"the other run's dub"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+    write(tmp_path / "new.mp4", [pattern(0, 32, 32)], overwrite=False)  # a free name is written
+    assert probe_video(tmp_path / "new.mp4").frame_count == 1
+
+
+def test_a_finished_write_sweeps_partial_files_of_killed_runs_only(tmp_path: Path) -> None:
+    stale = tmp_path / ".out.abcd1234.partial.mp4"  # a killed run's: nobody holds its lock
+    stale.write_bytes(b"half a video")
+    with VideoWriter(tmp_path / "out.mp4", 32, 32, Fraction(25)) as running:
+        running.write(pattern(0, 32, 32))
+        write(tmp_path / "out.mp4", [pattern(0, 32, 32)])
+        assert not stale.exists()
+        assert running.partial_path.exists()  # still being written: kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
 def test_wrong_frame_shape_is_a_caller_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected"):
         write(tmp_path / "out.mp4", [np.zeros((32, 32, 3), np.uint8), np.zeros((32, 30, 3), np.uint8)])

@@ -50,21 +50,28 @@ def test_a_redub_with_new_speech_skips_tracking_and_matches_a_fresh_dub(folder, 
     assert (folder / "b.mp4").read_bytes() == (folder / "fresh.mp4").read_bytes()
 
 
-@pytest.mark.parametrize("change", ["face flags", "video edited", "corrupt plan"])
+@pytest.mark.parametrize("change", ["face flags", "video edited"])
 def test_a_plan_that_does_not_match_is_made_again(folder, change):
     plan = folder / "in.plan.npz"
     dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
     options = OPTIONS
     if change == "face flags":
         options = DubOptions(face=FaceConfig(region=(8, 8, 32, 32)))
-    elif change == "video edited":
+    else:
         stat = os.stat(folder / "in.mp4")
         os.utime(folder / "in.mp4", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    else:
-        plan.write_bytes(b"not a plan")
     report = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), options, plan=plan)
     assert report.plan == "written" and "track" in report.seconds
     assert load_analysis(plan, folder / "in.mp4", options.face) is not None
+
+
+@pytest.mark.parametrize("content", [b"not a plan", b""])
+def test_a_file_that_is_not_a_plan_is_never_replaced(folder, content):
+    notes = folder / "notes.npz"
+    notes.write_bytes(content)
+    with pytest.raises(ConfigError, match="is not an omnisync plan"):
+        dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=notes)
+    assert notes.read_bytes() == content and not (folder / "a.mp4").exists()
 
 
 @pytest.mark.parametrize("name", ["in.mp4", "a.wav", "out.mp4"])
