@@ -93,9 +93,11 @@ class VideoWriter:
         preset: str | None = None,
         hdr: str | None = None,
         overwrite: bool = True,
+        comment: str | None = None,
     ) -> None:
         """`overwrite`: False refuses to replace a file that appeared at the output path while
-        this writer ran (another run finished first); the finished video is then discarded."""
+        this writer ran (another run finished first); the finished video is then discarded.
+        `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths)."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -111,6 +113,7 @@ class VideoWriter:
             raise ValueError(f"hdr must be one of {sorted(HDR_TRANSFERS)} or None, got {hdr!r}")
         self.hdr = hdr  # "HLG" or "PQ": 10-bit HEVC, frames given by write_hdr_planes
         self.overwrite = overwrite
+        self.comment = comment
         self.partial_path: Path | None = None  # made in __enter__
         self._partial_lock: int | None = None
         self.frames_written = 0
@@ -135,6 +138,8 @@ class VideoWriter:
         except (av.error.FFmpegError, OSError) as exc:
             self._drop_partial()
             raise OutputError(f"{self.path}: cannot write here: {_why(exc, self.path.parent)}") from exc
+        if self.comment is not None:
+            self._container.metadata["comment"] = self.comment
         self._video = self._add_video_stream()
         self._audio_stream = None
         if self.audio is not None:

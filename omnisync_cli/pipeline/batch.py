@@ -3,11 +3,14 @@
 One editor (one model load) serves every item. `shard=(i, n)` takes every n-th item of the
 sorted list starting at i, so n cluster jobs or torchrun ranks split a batch without talking
 to each other. `batch_dub_jobs` runs a shard in several processes the same way: job j of J
-takes shard (i + n j, n J), with one model load per job. An output that already exists is verified (decodes, has audio, as many frames
-as its speech needs, last frame readable) and skipped; one that fails the check is redone,
-so a rerun after a crash or a kill redoes exactly the unfinished items. One failing item
-does not stop the rest. A JSON report in the output folder is rewritten after every item,
-so it is current even if the batch is killed.
+takes shard (i + n j, n J), with one model load per job. An output that already exists is
+verified (a dub of this very video and speech by its provenance tag, `paths.provenance`;
+decodes, has audio, as many frames as its speech needs, last frame readable) and skipped; a
+dub of ours that fails the check (made from other inputs, or cut short by hand) is redone, so
+a rerun after a crash, a kill or a changed speech file redoes exactly what is not finished.
+A file at an output path that omnisync did not write is never replaced without --overwrite:
+that item fails and says so. One failing item does not stop the rest. A JSON report in the
+output folder is rewritten after every item, so it is current even if the batch is killed.
 """
 
 import dataclasses
@@ -19,12 +22,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import av
+
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import BatchItem
+from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, is_one_of, provenance
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.stopping import stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
@@ -100,6 +106,11 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
             raise ConfigError(f"{seen[item.output]} and {item.video} would both be written to {item.output}; "
                               "rename one (or give output names in a --manifest)")
         seen[item.output] = item.video
+    inputs = [path for item in items for path in (item.video, item.audio) if path is not None]
+    for item in items:
+        output = out_dir / item.output
+        if is_one_of(output, inputs):
+            raise ConfigError(f"{output} is an input of this batch; give {item.video.name} another output name")
 
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
@@ -158,6 +169,10 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     try:
         item_options = item.dub_options(options)
         if output.exists() and not item_options.overwrite:
+            if not written_by_omnisync(output):
+                result.status = "failed"
+                result.error = f"{output} exists and is not a dub omnisync wrote; pass --overwrite to replace it"
+                return
             problem = verify_output(output, item.video, item.audio)
             if problem is None:
                 result.status = "skipped"
@@ -173,12 +188,28 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     result.seconds = dubbed.seconds
 
 
+def comment_tag(path: Path) -> str:
+    """The file's comment tag ("" where it has none or cannot be read)."""
+    try:
+        with av.open(str(path)) as container:
+            return str(container.metadata.get("comment", ""))
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return ""
+
+
+def written_by_omnisync(path: Path) -> bool:
+    """Whether `path` is a dub omnisync wrote (its provenance tag), of whatever inputs."""
+    return comment_tag(path).startswith(PROVENANCE_PREFIX)
+
+
 def verify_output(output: Path, video: Path, audio: Path) -> str | None:
     """None if `output` is a finished dub of `video` with `audio`; else what is wrong with it.
 
     Finished outputs are renamed into place only when complete, so this catches outputs made
-    another way (copied, cut short, made from other inputs) rather than our own crashes.
+    another way (made from other inputs, copied, cut short) rather than our own crashes.
     """
+    if comment_tag(output) != provenance(video, audio):
+        return "was made from other inputs (or they changed since)"
     try:
         expected = output_frame_count(len(load_audio(audio)) / SAMPLE_RATE, probe_video(video).fps)
         with VideoReader(output) as reader:

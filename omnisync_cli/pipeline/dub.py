@@ -33,7 +33,7 @@ from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig, MouthLending
-from omnisync_cli.pipeline.paths import check_paths
+from omnisync_cli.pipeline.paths import check_paths, provenance
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
@@ -262,7 +262,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         native, rate = load_audio_native(audio)
         hdr = info.hdr if info.keeps_hdr else None
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
-                         crf=options.crf, hdr=hdr, overwrite=options.overwrite) as writer:
+                         crf=options.crf, hdr=hdr, overwrite=options.overwrite,
+                         comment=provenance(analysis.video, audio)) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
                                  hdr=hdr is not None)

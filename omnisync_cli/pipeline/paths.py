@@ -1,5 +1,8 @@
-"""Checks on the files of a dub, made before any work starts."""
+"""Checks on the files of a dub, made before any work starts, and the tag that says which
+inputs a finished dub was made from."""
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -43,3 +46,17 @@ def is_one_of(path: Path, inputs) -> bool:
         if path.resolve() == other.resolve() or (path.exists() and other.exists() and os.path.samefile(path, other)):
             return True
     return False
+
+
+PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (VideoWriter's comment)
+
+
+def provenance(video: Path, audio: Path) -> str:
+    """The comment tag a dub of `video` with `audio` carries: a hash of both files' resolved
+    paths, sizes and modification times, so `batch-dub` can tell its own finished outputs, and
+    which inputs made them, from other files."""
+    def identity(path: Path) -> list:
+        stat = Path(path).stat()
+        return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
+    digest = hashlib.sha1(json.dumps([identity(video), identity(audio)]).encode()).hexdigest()[:16]
+    return PROVENANCE_PREFIX + digest

@@ -1,6 +1,7 @@
 """batch-dub as a batch tool: items by stem or from a manifest, outputs kept inside -o,
 verified resume, deterministic shards and a JSON report."""
 
+import dataclasses
 import functools
 import json
 import shutil
@@ -111,22 +112,45 @@ def test_resume_verifies_and_redoes_only_what_is_unfinished(folder):
     first = batch_dub(items, out, editor, OPTIONS)
     assert editor.dubs == 5 and first.done == [str(i.video) for i in items]
     truncate(out / "b.mp4", 0.5)  # damaged
-    shutil.copy(folder / "videos" / "c.mp4", out / "c.mp4")  # wrong length, no audio
+    shutil.copy(folder / "videos" / "c.mp4", out / "c.mp4")  # a file omnisync did not write
     (out / "d.mp4").unlink()  # never finished
     editor.dubs = 0
     second = batch_dub(items, out, editor, OPTIONS)
-    assert editor.dubs == 3  # b, c, d: the two verified outputs are not recomputed
+    assert editor.dubs == 2  # b, d: the two verified outputs are not recomputed, c is not ours to replace
     assert second.skipped == [str(folder / "videos" / n) for n in ("a.mp4", "e.mp4")]
     statuses = {r.output: (r.status, r.error) for r in second.items}
-    assert statuses["b.mp4"][0] == "dubbed" and "cannot be read" in statuses["b.mp4"][1]
-    assert statuses["c.mp4"] == ("dubbed", "redone: the existing output has no audio track")
+    assert statuses["b.mp4"][0] == "dubbed" and statuses["b.mp4"][1].startswith("redone: the existing output")
+    assert statuses["c.mp4"][0] == "failed" and "is not a dub omnisync wrote" in statuses["c.mp4"][1]
+    assert (out / "c.mp4").read_bytes() == (folder / "videos" / "c.mp4").read_bytes()
     assert statuses["d.mp4"] == ("dubbed", None)
     assert all(verify_output(out / f"{n}.mp4", folder / "videos" / f"{n}.mp4", folder / "speech.wav") is None
-               for n in "abcde")
+               for n in "abde")
     report = json.loads((out / "batch-report.json").read_text())
-    assert (report["dubbed"], report["skipped"], report["failed"]) == (3, 2, 0)
+    assert (report["dubbed"], report["skipped"], report["failed"]) == (2, 2, 1)
     assert report["items"][3]["output_frames"] == 5 and report["items"][3]["rss_mb"] > 0
     assert set(report["items"][3]["seconds"]) >= {"probe", "track", "render"}
+
+
+def test_a_rerun_with_changed_speech_redoes_every_item(folder):
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS)
+    speech = folder / "speech.wav"
+    write_audio(speech, tone(0.2, 16000, freq=330.0), 16000)  # other speech, same length
+    again = batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS)
+    assert [r.status for r in again.items] == ["dubbed"] * 5
+    assert all(r.error == "redone: the existing output was made from other inputs (or they changed since)"
+               for r in again.items)
+    assert [r.status for r in batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS).items] == ["skipped"] * 5
+
+
+def test_an_output_that_is_another_items_input_is_refused(folder):
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    clash = [dataclasses.replace(items[0], audio=folder / "out" / items[1].output)] + items[1:]
+    (folder / "out").mkdir()
+    (folder / "out" / items[1].output).write_bytes((folder / "speech.wav").read_bytes())
+    with pytest.raises(ConfigError, match="is an input of this batch"):
+        check_batch(clash, folder / "out")
 
 
 def test_two_shards_cover_every_item_exactly_once(folder):
