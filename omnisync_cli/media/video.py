@@ -74,6 +74,9 @@ class VideoInfo:
     # "PQ" or "HLG" for high-dynamic-range video (read into 8-bit BT.709 by its matrix alone,
     # without tone mapping); None for standard range
     hdr: str | None = None
+    # The shape of one pixel as shown, width / height, upright (after the rotation): 1 for
+    # square pixels; anamorphic video (DV, HDV, some exports) stores e.g. 4/3. A dub keeps it.
+    pixel_aspect: Fraction = Fraction(1)
 
     @property
     def keeps_hdr(self) -> bool:
@@ -310,8 +313,12 @@ class VideoReader:
         if fps == 0 and duration > 0:
             fps = Fraction(frame_count / duration).limit_denominator(1001)
         width, height = first.width, first.height
+        pixel_aspect = Fraction(stream.sample_aspect_ratio or ctx.sample_aspect_ratio or 1)
+        if pixel_aspect <= 0:  # 0/1: unknown, i.e. square
+            pixel_aspect = Fraction(1)
         if orientation.transpose:
             width, height = height, width
+            pixel_aspect = 1 / pixel_aspect
         info = VideoInfo(
             width=width,
             height=height,
@@ -324,6 +331,7 @@ class VideoReader:
             codec=ctx.name,
             pix_fmt=ctx.pix_fmt or first.format.name,
             hdr=_TRANSFER_NAMES.get(first.color_trc),
+            pixel_aspect=pixel_aspect,
         )
         return info, orientation
 

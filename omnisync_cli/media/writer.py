@@ -94,10 +94,12 @@ class VideoWriter:
         hdr: str | None = None,
         overwrite: bool = True,
         comment: str | None = None,
+        pixel_aspect: Fraction = Fraction(1),
     ) -> None:
         """`overwrite`: False refuses to replace a file that appeared at the output path while
         this writer ran (another run finished first); the finished video is then discarded.
-        `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths)."""
+        `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths).
+        `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect)."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -114,6 +116,7 @@ class VideoWriter:
         self.hdr = hdr  # "HLG" or "PQ": 10-bit HEVC, frames given by write_hdr_planes
         self.overwrite = overwrite
         self.comment = comment
+        self.pixel_aspect = Fraction(pixel_aspect)
         self.partial_path: Path | None = None  # made in __enter__
         self._partial_lock: int | None = None
         self.frames_written = 0
@@ -168,6 +171,8 @@ class VideoWriter:
         stream.width = self.width + self.width % 2
         stream.height = self.height + self.height % 2
         stream.codec_context.time_base = 1 / self.fps
+        if self.pixel_aspect != 1:
+            stream.codec_context.sample_aspect_ratio = self.pixel_aspect.limit_denominator(65535)
         stream.color_range = _AVCOL_RANGE_MPEG
         return stream
 

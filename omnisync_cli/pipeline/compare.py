@@ -50,7 +50,8 @@ def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Prog
         width, height = half_size(info.width, info.height)
         source = SourceFrames(source_reader, frame_count=source_reader.info.frame_count)
         source.start()
-        with VideoWriter(path, 2 * width, height, info.fps, audio, audio_rate=rate) as writer, \
+        with VideoWriter(path, 2 * width, height, info.fps, audio, audio_rate=rate,
+                         pixel_aspect=info.pixel_aspect) as writer, \
                 progress.stage("side-by-side comparison", len(plan)) as advance:
             for k, frame in zip(plan, dubbed_reader.iter_frames()):
                 halves = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)

@@ -263,7 +263,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         hdr = info.hdr if info.keeps_hdr else None
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf, hdr=hdr, overwrite=options.overwrite,
-                         comment=provenance(analysis.video, audio)) as writer:
+                         comment=provenance(analysis.video, audio), pixel_aspect=info.pixel_aspect) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
                                  hdr=hdr is not None)

@@ -24,7 +24,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
 
-FORMAT = 1
+FORMAT = 2  # 2: VideoInfo.pixel_aspect
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
 
 
@@ -43,7 +43,7 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
     track, info = analysis.track, analysis.info
     meta = {
         "key": cache_key(analysis.video, face),
-        "info": {**dataclasses.asdict(info), "fps": str(info.fps)},
+        "info": {**dataclasses.asdict(info), "fps": str(info.fps), "pixel_aspect": str(info.pixel_aspect)},
         "track": {"fps": track.fps, "frame_size": list(track.frame_size), "source": track.source,
                   "speaker_by_speech": track.speaker_by_speech},
         "warnings": list(analysis.warnings),
@@ -89,7 +89,8 @@ def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
             arrays = {name: data[name] for name in TRACK_ARRAYS}
             edit = data["edit"] if "edit" in data.files else None
             frame_times = data["frame_times"]
-        info = VideoInfo(**{**meta["info"], "fps": Fraction(meta["info"]["fps"])})
+        info = VideoInfo(**{**meta["info"], "fps": Fraction(meta["info"]["fps"]),
+                            "pixel_aspect": Fraction(meta["info"]["pixel_aspect"])})
         t = meta["track"]
         track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
                            speaker_by_speech=t["speaker_by_speech"], edit=edit, **arrays)

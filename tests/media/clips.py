@@ -107,12 +107,13 @@ def write_clip(
     frames: Sequence[np.ndarray] | None = None,
     audio: np.ndarray | None = None,
     bt709: bool = False,
+    pixel_aspect: Fraction | None = None,
 ) -> list[np.ndarray]:
     """Encode `frames` (default: `pattern(i, ...)`) and return the RGB frames given.
 
     `rotation` (counter-clockwise degrees) and `hflip` set the display matrix; `pts` with
     `time_base` give irregular timestamps (variable frame rate); `audio` adds a 16 kHz mono
-    AAC track.
+    AAC track; `pixel_aspect` a non-square pixel shape (the stream's sample aspect ratio).
     """
     if frames is None:
         frames = [pattern(i, width, height) for i in range(n_frames)]
@@ -128,6 +129,8 @@ def write_clip(
             stream.color_range = 1
         if rotation or hflip:
             stream.set_display_rotation(rotation, hflip=hflip)
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         audio_stream = None
         if audio is not None:
             audio_stream = container.add_stream("aac", rate=16000, layout="mono")

@@ -107,6 +107,18 @@ def test_longer_video_is_cut_and_rotation_is_applied(tmp_path):
     assert report.output_frames == info.frame_count == 10
 
 
+@pytest.mark.parametrize("rotation,shown", [(0, Fraction(4, 3)), (90, Fraction(3, 4))])
+def test_non_square_pixels_keep_their_shape(tmp_path, rotation, shown):
+    write_clip(tmp_path / "in.mp4", n_frames=10, width=64, height=48, rotation=rotation,
+               pixel_aspect=Fraction(4, 3))
+    assert probe_video(tmp_path / "in.mp4").pixel_aspect == shown  # upright: a turned pixel is turned too
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
+        DubOptions(face=FIXED_REGION))
+    info = probe_video(tmp_path / "out.mp4")
+    assert info.pixel_aspect == shown and info.rotation == 0
+
+
 def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
     pts = [0, 1, 3, 4, 7, 8, 9, 12, 13, 14]  # in 1/50 s: irregular gaps
     write_clip(tmp_path / "in.mp4", n_frames=10, fps=25, pts=pts, time_base=Fraction(1, 50))
