@@ -54,24 +54,27 @@ def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
         if not container.streams.audio:
             raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
         stream = container.streams.audio[0]
-        rate, channels = stream.rate or SAMPLE_RATE, stream.channels or 1
-    waveform, rate = _decode(path, rate)
-    if channels > 2:  # surround: speech is a centre voice, mono keeps it everywhere
-        waveform = waveform.mean(axis=0, keepdims=True)
-    return waveform, rate
+        rate = stream.rate or SAMPLE_RATE
+    return _decode(path, rate)
 
 
 def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
-    """All channels of the first audio stream at `rate`, as (channels, samples) float32."""
+    """All channels of the first audio stream at `rate`, as (channels, samples) float32;
+    surround (more than two channels) mixed down to stereo.
+
+    The downmix is FFmpeg's standard one: the centre (where a film's dialogue is) at -3 dB in
+    each side, as it sounds from a centre speaker (an average of six channels made a voice
+    15 dB quieter); scaled down only where the mix would clip."""
     with open_input(path) as container:
         if not container.streams.audio:
             raise InputError(
                 f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)"
             )
         stream = container.streams.audio[0]
-        # Keep the channels through resampling and average them in the caller: FFmpeg's own
+        # Keep mono and stereo through resampling and average them in the caller: FFmpeg's own
         # stereo -> mono mix adds the channels at -3 dB, which changes the level and can clip.
-        resampler = av.AudioResampler(format="fltp", layout=None, rate=rate)  # keep layout
+        surround = (stream.channels or 1) > 2
+        resampler = av.AudioResampler(format="fltp", layout="stereo" if surround else None, rate=rate)
         chunks: list[np.ndarray] = []
         try:
             for frame in container.decode(stream):
@@ -91,6 +94,9 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
         declared = _declared_seconds(path, container, stream, decoded)
     if waveform.shape[1] == 0:
         raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
+    peak = float(np.abs(waveform).max()) if surround else 0.0
+    if peak > 1.0:  # a loud surround mix would clip in the dub's AAC track
+        waveform = waveform / peak
     if declared is not None and decoded < 0.9 * declared:
         # The speech sets the dub's length: a dub of part of it would be silently wrong.
         raise InputError(f"{path}: audio ends early: {decoded:.2f} of the {declared:.2f} s its header "

@@ -1,11 +1,12 @@
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, write_wav
+from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native, write_wav
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -86,3 +87,27 @@ def test_empty_wav(tmp_path: Path) -> None:
     soundfile.write(str(path), np.zeros(0, np.float32), SAMPLE_RATE)
     with pytest.raises(InputError, match="no samples"):
         load_audio(path)
+
+
+def write_surround(path: Path, channels: np.ndarray, layout: str, rate: int = 48000) -> None:
+    """A float WAV of `channels` (C, samples) in FFmpeg's `layout` (e.g. "5.1")."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_f32le", rate=rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channels.T.reshape(1, -1)), format="flt",
+                                           layout=layout)
+        frame.sample_rate = rate
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def test_surround_speech_is_mixed_down_as_a_centre_voice_sounds(tmp_path: Path) -> None:
+    voice = 0.5 * np.sin(2 * np.pi * 300 * np.arange(48000) / 48000).astype(np.float32)
+    channels = np.zeros((6, 48000), np.float32)
+    channels[2] = voice  # 5.1's centre: FL FR FC LFE BL BR
+    write_surround(tmp_path / "film.wav", channels, "5.1")
+    native, rate = load_audio_native(tmp_path / "film.wav")
+    assert rate == 48000 and native.shape == (2, 48000)
+    assert np.allclose(np.abs(native).max(axis=1), 0.5 / np.sqrt(2), rtol=0.02)  # -3 dB in each side
+    assert np.isclose(np.abs(load_audio(tmp_path / "film.wav")).max(), 0.5 / np.sqrt(2), rtol=0.02)
+    write_surround(tmp_path / "loud.wav", np.tile(voice * 1.9, (6, 1)), "5.1")
+    assert np.abs(load_audio_native(tmp_path / "loud.wav")[0]).max() <= 1.0  # never clipped
