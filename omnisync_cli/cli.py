@@ -21,7 +21,7 @@ from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags
-from omnisync_cli.pipeline.paths import check_paths
+from omnisync_cli.pipeline.paths import check_out_folder, check_paths
 from omnisync_cli.pipeline.timeline import Extend
 from omnisync_cli.stopping import Stopped, stop_on_signals
 from omnisync_cli.terminal import TerminalProgress
@@ -447,8 +447,8 @@ def batch_dub(
         else:
             editor = build_editor(passthrough, weights, sampler, prompt)
             report = run_batch_dub(items, output, editor, options, shard_range, progress)
-    for video, reason in report.failed.items():
-        progress.line(f"failed: {video}: {reason}")
+    for video, reason in report.failed.items():  # most reasons name the file already
+        progress.line(f"failed: {reason}" if reason.startswith(video) else f"failed: {video}: {reason}")
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "
                   f"{len(report.failed)} failed; report: {report_path(output, shard_range)}")
     if report.failed:
@@ -476,6 +476,7 @@ def synth(
     from omnisync_cli.data.corpus import build_corpus
     try:
         check_flags(identities=identities, workers=workers, seed=seed)
+        check_out_folder(out, "the folder")
         if preset not in CORPUS_PRESETS:
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
         overrides = dict(seed=seed, workers=workers, region_offset=region_offset, bench_speech=bench_speech,
@@ -513,6 +514,7 @@ def train_localiser_command(
     from omnisync_cli.train.localiser import LocaliserTrainConfig, train_localiser
     try:
         check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads, lr=lr)
+        check_out_folder(out, "--out")
         TRAIN_STEPS.check("--steps", steps)
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
@@ -543,6 +545,7 @@ def train_sync_command(
     from omnisync_cli.train.sync import SyncTrainConfig, train_sync
     try:
         check_flags(batch_size=batch_size, lr=lr, threads=threads, seed=seed)
+        check_out_folder(out, "--out")
         TRAIN_STEPS.check("--steps", steps)
         if max_clips < 0:
             raise ConfigError(f"--max-clips must be 0 (all) or more, got {max_clips}")
@@ -604,6 +607,7 @@ def train(
                     sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight)
         if max_minutes < 0:
             raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
+        check_out_folder(out, "--out")
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
@@ -637,6 +641,7 @@ def prepare_data(
     from omnisync_cli.data.prepare import prepare_data as run_prepare
     try:
         check_flags(clip_seconds=clip_seconds, face_index=face_index)
+        check_out_folder(out, "the folder")
         config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
                                face=FaceConfig(face_index=face_index, landmarker=landmarker))
         with progress_for(quiet).stage("preparing videos", None) as advance:
@@ -676,6 +681,7 @@ def bench(
 
     try:
         check_flags(max_drop=max_drop, threads=threads)
+        check_out_folder(out, "--out")
         if true_part not in TRUE_TRACK_PARTS:
             raise ConfigError(f"--true-part must be one of {', '.join(TRUE_TRACK_PARTS)}, got {true_part!r}")
         if track_offset and not (true_track and true_part != "scale"):

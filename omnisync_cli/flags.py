@@ -37,7 +37,7 @@ _FACES = FaceConfig().max_faces
 
 RANGES: dict[str, Range] = {
     "--tau": Range(0, 1, low_open=True, why="noise level of the progressive init; 1 = from pure noise"),
-    "--steps": Range(1, 100, why="sampler steps per segment; each costs two model passes, 8 is the default"),
+    "--steps": Range(1, 100, why="sampler steps per segment; each costs two model passes, 2 is the default"),
     "--cfg-peak": Range(0, 20, why="guidance scale at the mouth; 2 is the default"),
     "--cfg-silence-peak": Range(0, 20, why="guidance scale at the mouth in silent frames"),
     "--cfg-base": Range(0, 20, why="guidance scale far from the mouth; 1 is the default"),

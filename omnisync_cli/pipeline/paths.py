@@ -60,3 +60,11 @@ def provenance(video: Path, audio: Path) -> str:
         return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
     digest = hashlib.sha1(json.dumps([identity(video), identity(audio)]).encode()).hexdigest()[:16]
     return PROVENANCE_PREFIX + digest
+
+
+def check_out_folder(folder: Path, flag: str) -> None:
+    """Before any work: `folder` (a command's results folder, `flag` naming it) is a folder
+    or can become one: not a file, nor below one."""
+    for path in (Path(folder), *Path(folder).parents):
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"{flag} {folder}: {path} is a file, not a folder; give a folder")

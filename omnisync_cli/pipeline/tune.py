@@ -28,6 +28,7 @@ from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.pipeline.timeline import plan_source_frames
 
+MAX_GRID_SIDE = 8192  # px: the grid video's width and height at most (the encoder refuses larger)
 LABEL_BAND = 18  # px: the dark band along each tile's top that carries its settings
 
 
@@ -76,12 +77,20 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         raise ConfigError("tune needs at least one tau, one CFG peak and a positive preview length")
     if grid.tile_width < 32 or grid.tile_width % 2:
         raise ConfigError(f"the tile width must be even and at least 32 px, got {grid.tile_width}")
+    if len(grid.cfg_peaks) * grid.tile_width > MAX_GRID_SIDE:
+        raise ConfigError(f"{len(grid.cfg_peaks)} CFG peaks make a grid {len(grid.cfg_peaks) * grid.tile_width} px "
+                          f"wide; at most {MAX_GRID_SIDE // grid.tile_width} fit in {MAX_GRID_SIDE} px: tune fewer at once")
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_speech(audio)[: int(grid.seconds * SAMPLE_RATE)]
     # The mouth is tracked once, for every cell, and only over the preview's part of the video.
     analysis = analyse(video, options, progress, until_s=grid.seconds)
     info = analysis.info
+    tile_width = grid.tile_width
+    tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
+    if len(grid.taus) * tile_height > MAX_GRID_SIDE:
+        raise ConfigError(f"{len(grid.taus)} tau values make a grid {len(grid.taus) * tile_height} px high for this "
+                          f"video; at most {MAX_GRID_SIDE // tile_height} fit in {MAX_GRID_SIDE} px: tune fewer at once")
     plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(waveform) / SAMPLE_RATE,
                               options.extend)
     cells = [(f"tau {tau:g}  cfg peak {peak:g}", make_editor(dataclasses.replace(
@@ -98,8 +107,6 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
         if lend is None and options.mouth_bank == "everywhere":
             progress.warn(NO_MOUTH_BANK)
-    tile_width = grid.tile_width
-    tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     grid_cells = []
     for number, (label, editor) in enumerate(cells, start=1):
         tiles: list[Planes] = []

@@ -138,6 +138,13 @@ CASES = {
                        "--seconds"),
     "train lr nan": (["train", "{d}/videos", "--out", "{o}/run", "--lr", "nan"], "--lr"),
     "synth workers 0": (["synth", "{o}/corpus", "--workers", "0"], "--workers"),
+    "synth into a file": (["synth", "{d}/notes.txt"], "is a file, not a folder"),
+    "prepare-data into a file": (["prepare-data", "{d}/videos", "{d}/notes.txt"], "is a file, not a folder"),
+    "train-localiser into a file": (["train-localiser", "--out", "{d}/notes.txt", "--steps", "1", "--samples", "1"],
+                                    "is a file, not a folder"),
+    "train-sync below a file": (["train-sync", "{d}/videos", "--out", "{d}/notes.txt/run"], "is a file, not a folder"),
+    "train into a file": (["train", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
+    "bench into a file": (["bench", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
 }
 
 

@@ -11,6 +11,7 @@ from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
+from omnisync_cli.pipeline import tune as tune_module
 from omnisync_cli.pipeline.tune import TuneGrid, tune
 from tests.media.clips import tone, write_audio, write_clip
 
@@ -120,3 +121,15 @@ def test_an_odd_or_tiny_tile_width_is_refused(inputs):
     with pytest.raises(ConfigError, match="tile width"):
         tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
              TuneGrid(tile_width=101), OPTIONS)
+
+
+def test_a_grid_too_large_to_encode_is_refused_before_any_work(inputs, monkeypatch):
+    monkeypatch.setattr(tune_module, "analyse", lambda *a, **k: pytest.fail("analysed a grid it must refuse"))
+    with pytest.raises(ConfigError, match="tune fewer at once"):
+        tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+             TuneGrid(cfg_peaks=tuple(float(p) for p in range(1, 61))), OPTIONS)
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="tau values make a grid"):
+        tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
+             TuneGrid(taus=tuple(0.5 + i / 200 for i in range(100))), OPTIONS)
+    assert not (inputs / "grid.mp4").exists()
