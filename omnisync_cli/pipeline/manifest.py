@@ -89,7 +89,12 @@ def items_from_manifest(manifest: Path, default_audio: Path | None = None) -> li
         where = f"{manifest} item {number}"
         if not isinstance(row, dict):
             raise ConfigError(f"{where}: each item must be an object with a 'video' field")
-        row = {str(k).strip(): v for k, v in row.items() if v not in (None, "")}
+        # CSV cells lose the spaces around them ("a.mp4, b.wav"); a None key holds the cells
+        # of a row longer than its header (an unquoted comma).
+        if None in row:
+            raise ConfigError(f"{where}: more cells than the header has columns (quote a value that holds a comma)")
+        row = {str(k).strip(): v.strip() if isinstance(v, str) else v for k, v in row.items()}
+        row = {k: v for k, v in row.items() if v not in (None, "")}
         unknown = set(row) - {"video", "audio", "output", *OPTION_COLUMNS}
         if unknown:
             raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; known: video, audio, "
@@ -130,7 +135,7 @@ def _options(row: dict, where: str) -> dict:
             options["extend"] = Extend(str(row["extend"]))
         for name, kind in (("face_index", int), ("feather", float), ("crf", int)):
             if name in row:
-                options[name] = kind(row[name])
+                options[name] = _number(row[name], kind, name)
         check_flags(**{k: options[k] for k in ("face_index", "feather", "crf") if k in options})
         for name, parse in (("mouth", parse_mouth), ("region", parse_region)):
             if name in row:
@@ -139,3 +144,11 @@ def _options(row: dict, where: str) -> dict:
     except (ValueError, TypeError, ConfigError) as exc:  # TypeError: a JSON list or object as a number
         raise ConfigError(f"{where}: {exc}") from None
     return options
+
+
+def _number(value, kind: type, name: str):
+    """`value` (a CSV cell's text or a JSON number) as `kind`; a JSON true, or 0.9 for a whole
+    number, is an error rather than 1 or 0."""
+    if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+    return kind(value)

@@ -87,6 +87,22 @@ def test_manifest_outputs_never_escape_the_output_folder(folder, name):
         items_from_manifest(folder / "jobs.json")
 
 
+def test_manifest_cells_lose_their_spaces_and_overlong_rows_are_named(folder):
+    (folder / "jobs.csv").write_text("video, audio, output\nvideos/a.mp4, speech.wav, first.mp4\n")
+    item = items_from_manifest(folder / "jobs.csv")[0]
+    assert (item.video, item.audio, item.output) == (folder / "videos/a.mp4", folder / "speech.wav", "first.mp4")
+    (folder / "jobs.csv").write_text("video,audio\nvideos/a.mp4,my, speech.wav\n")
+    with pytest.raises(ConfigError, match="item 1: more cells than the header"):
+        items_from_manifest(folder / "jobs.csv")
+
+
+@pytest.mark.parametrize("field,value", [("face_index", True), ("face_index", 0.9), ("crf", 9.7)])
+def test_json_manifest_numbers_are_not_coerced(folder, field, value):
+    (folder / "jobs.json").write_text(json.dumps([{"video": "videos/a.mp4", field: value}]))
+    with pytest.raises(ConfigError, match=f"item 1: {field} must be a"):
+        items_from_manifest(folder / "jobs.json")
+
+
 def test_bad_manifest_values_name_the_item(folder):
     (folder / "jobs.csv").write_text("video,crf\nvideos/a.mp4,20\nvideos/b.mp4,nan\n")
     with pytest.raises(ConfigError, match="item 2: invalid literal"):
