@@ -21,7 +21,8 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
-from omnisync_cli.face.speaker import MouthCandidate, SpeakerJudge, best_supported, choose_speaker, link_tracks
+from omnisync_cli.face.speaker import (MouthCandidate, SpeakerJudge, best_supported, choose_speaker, confident,
+                                      link_tracks)
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -455,15 +456,15 @@ class MouthTracker:
         if self._override:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
-        if self._n_landmarks > 0 and (self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
-                                      or not self._local_picks):
+        landmarks = self._n_landmarks > 0 and self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
+        picks, by_speech = ([], False) if landmarks or not self._local_picks else self._speaker_picks(fps, speech, judge)
+        if self._n_landmarks > 0 and (landmarks or not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
             track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
                                    ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
-        if self._local_picks:
-            picks, by_speech = self._speaker_picks(fps, speech, judge)
+        if picks:
             x, y, w = (np.full(n, np.nan) for _ in range(3))
             picks = np.array(picks)  # (K, 4)
             frames = picks[:, 0].astype(int)
@@ -475,9 +476,10 @@ class MouthTracker:
         if cfg.centre_fallback:
             box = centre_box(*size, cfg.fallback_size)
             return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
-        raise InputError("no mouth found in any frame (neither face landmarks nor the mouth localiser saw one); "
-                         "give its place with --mouth X,Y or --region X,Y,W,H, or edit the frame centre with "
-                         "--centre-fallback")
+        why = ("the mouth localiser saw only shapes it was unsure of" if self._local_picks else
+               "neither face landmarks nor the mouth localiser saw one")
+        raise InputError(f"no mouth found in any frame ({why}); give its place with --mouth X,Y or --region "
+                         "X,Y,W,H, or edit the frame centre with --centre-fallback")
 
 
     def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech, judge) -> bool:
@@ -509,8 +511,10 @@ class MouthTracker:
         by size made during the pass."""
         if self.config.face_index != 0:
             return self._local_picks, False
-        tracks = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps))
+        tracks = [t for t in link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps)) if confident(t, len(self._looks))]
         chosen = best_supported(tracks)
+        if not chosen:
+            return [], False
         picks = sorted((i, o.mouth_x, o.mouth_y, o.face_width) for t in chosen for i, o, _ in t.looks)
         if speech is None or not any(len(c) > 1 for _, c in self._looks):
             return picks, False

@@ -100,10 +100,10 @@ def test_the_cli_refuses_a_video_with_no_character_in_one_line(tmp_path):
 
 
 class DoubtingLocaliser(FirstSecondLocaliser):
-    """Its full-frame look claims a mouth everywhere; the close look at the region sees none."""
+    """Its full-frame look claims a mouth everywhere, surely; the close look at the region sees none."""
 
     def detect(self, image):
-        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.35)]
+        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.9)]
 
     def mouth_score(self, image, x, y, face_width):
         return 0.0
@@ -117,3 +117,31 @@ def test_the_gate_keeps_the_model_off_a_region_without_a_mouth(tmp_path, monkeyp
     dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PaintEditor(region_size=16),
         DubOptions(face=no_mediapipe, crf=0))
     assert all(f.max() < 200 for f in read_all(tmp_path / "out.mp4"))
+
+
+class UnsureLocaliser(FirstSecondLocaliser):
+    """Sees a 'mouth' on every look, never surely (a pattern, noise, a gift box), except where told."""
+
+    def __init__(self, sure_every: int = 0):
+        self.looks, self.sure_every = 0, sure_every
+
+    def detect(self, image):
+        self.looks += 1
+        sure = self.sure_every and self.looks % self.sure_every == 0
+        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.9 if sure else 0.45)]
+
+
+@pytest.mark.parametrize("sure_every,refused", [(0, True), (8, True), (4, False)])
+def test_a_mouth_the_localiser_is_never_sure_of_is_no_mouth(tmp_path, monkeypatch, no_mediapipe, sure_every, refused):
+    localiser = UnsureLocaliser(sure_every)
+    monkeypatch.setattr(localiser_module, "open_localiser", lambda directory=None: localiser)
+    write_clip(tmp_path / "in.mp4", frames=frames(3 * FPS)[:FPS] * 3, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    run = lambda: dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",  # noqa: E731
+                      PaintEditor(region_size=16), DubOptions(face=no_mediapipe))
+    if refused:  # never sure, or sure on one look of 15: not a mouth
+        with pytest.raises(InputError, match="only shapes it was unsure of.*--mouth X,Y"):
+            run()
+        assert not (tmp_path / "out.mp4").exists()
+    else:  # sure on a quarter of its looks: followed
+        assert run().track_source == "localiser"
