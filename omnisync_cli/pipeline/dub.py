@@ -105,7 +105,7 @@ class DubReport:
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
     frames_face_too_small: int  # output frames kept as the source: the face narrower than min_face_px
     frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
-    frames_edited: int  # output frames the network edited (the rest: kept, or blended at the edit rate)
+    frames_edited: int  # output frames the network edited, written with the edit (the rest: kept, or blended at the edit rate)
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
@@ -480,7 +480,8 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
-    sees other source mouths (`mouth_lender`). Returns how many output frames the network edited."""
+    sees other source mouths (`mouth_lender`). Returns how many output frames the network edited
+    and were written with that edit (a frame the quiet rule keeps whole is not counted)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -491,6 +492,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     pictures = {} if references is None else {"references": references}
 
     network_frames = set()  # output frames the network edited (overlaps and padding counted once)
+    changed_frames = set()  # output frames written with an edit pasted in (not kept as the source)
 
     def edit(crops, times, mouth_xy):
         frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
@@ -533,6 +535,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             if not editable or np.array_equal(edited, item.crop):
                 emit(frame.hdr if hdr else frame.planes)
                 return
+            changed_frames.add(j)
             u, v = item.mouth_xy
             # Only the pasted rectangle goes back through RGB -> YUV: every pixel outside it
             # reaches the encoder exactly as it was decoded.
@@ -548,7 +551,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             for done in edit_at_cadence(ahead, edit, editor.segment_frames, editor.overlap_frames, every):
                 behind(done)
                 advance(1)
-    return len(network_frames)
+    return len(network_frames & changed_frames)
 
 
 def edit_every(fps: float, edit_rate: float) -> int:

@@ -101,9 +101,11 @@ def test_segments_wholly_inside_a_common_pause_skip_the_model(tmp_path):
     counts, outputs = [], []
     for name, keep in (("kept", True), ("edited", False)):
         editor = CountingShift(region_size=16)
-        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / f"{name}.mp4", editor,
-            dataclasses.replace(options, keep_quiet_source=keep))
+        report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / f"{name}.mp4", editor,
+                     dataclasses.replace(options, keep_quiet_source=keep))
         counts.append(editor.frames_edited)
+        # a frame kept whole is not also counted as edited
+        assert report.frames_edited + report.frames_kept_quiet <= report.output_frames
         with VideoReader(tmp_path / f"{name}.mp4") as reader:
             outputs.append([f.image for f in reader.iter_frames()])
     assert counts[0] <= counts[1] - 2 * 8  # at least two 8-frame segments skipped
