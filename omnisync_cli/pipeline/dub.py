@@ -248,6 +248,10 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
     keep = either_kept(quiet, small)
     lend, warnings = None, list(analysis.warnings)
+    unheard = no_speech_warning(audio, waveform, speech)
+    if unheard:
+        warnings.append(unheard)
+        progress.warn(unheard)
     if small_warning:
         warnings.append(small_warning)
         progress.warn(small_warning)
@@ -386,6 +390,15 @@ def heard_tracks(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray
     source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank != "off" else None
     source = heard(source, options, editor)
     return speech, source, quiet_keep(analysis, plan, speech, source, options)
+
+
+def no_speech_warning(audio: Path, waveform: np.ndarray, heard_speech: np.ndarray | None) -> str | None:
+    """A warning where the voice detector heard no speech at all in a new track that is not
+    silent (music, noise, a wrong file): the model then hears silence and closes the mouth."""
+    if heard_speech is None or heard_speech is waveform or np.any(heard_speech):
+        return None
+    return (f"{audio}: the voice detector hears no speech in it (music or noise?), so the mouth is dubbed as "
+            "silent; give speech, or --hear-everything to dub to the whole track")
 
 
 def source_speech(analysis: VideoAnalysis) -> np.ndarray | None:

@@ -22,7 +22,8 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       either_kept, heard_tracks, mouth_lender, small_faces)
+                                       either_kept, heard_tracks, mouth_lender, no_speech_warning,
+                                       small_faces)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -98,6 +99,9 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
     first = cells[0][1]
     speech, source, quiet = heard_tracks(analysis, plan, waveform, first, options)
+    unheard = no_speech_warning(audio, waveform, speech)
+    if unheard:
+        progress.warn(unheard)
     small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
     keep = either_kept(quiet, small)
     if small_warning:

@@ -149,3 +149,17 @@ def test_music_in_the_pauses_is_neither_heard_nor_taken_for_speech(tmp_path, gat
     assert (report.frames_kept_quiet > 0) == gate
     written = load_audio(tmp_path / "out.mp4")
     assert np.sqrt(np.mean(written[middle] ** 2)) > 0.01  # the music is still in the dub
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_a_new_track_of_music_alone_is_dubbed_as_silence_with_a_warning(tmp_path, gate):
+    from tests.media.test_speech_gate import music_bed
+
+    frames = [cartoon(i % 7, 64, 48) for i in range(50)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "music.wav", music_bed(2.0, 0.3), RATE)
+    options = DubOptions(face=FaceConfig(region=(16.0, 8.0, 32.0, 32.0)), speech_gate=gate)
+    report = dub(tmp_path / "in.mp4", tmp_path / "music.wav", tmp_path / "out.mp4", HearingShift(region_size=16),
+                 options)
+    warned = [w for w in report.warnings if "hears no speech" in w]
+    assert len(warned) == gate  # without the detector the whole track is heard, as asked
