@@ -514,7 +514,9 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         network_frames.update(frames.tolist())
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
-        return keep_source_colours(edited, crops) if options.keep_colours else edited
+        edited = keep_source_colours(edited, crops) if options.keep_colours else edited
+        # nothing to redraw on a black frame or a blank screen
+        return np.where(flat_crops(crops)[:, None, None, None], crops, edited)
 
     with VideoReader(video) as reader, progress.stage("dubbing", len(plan)) as advance:
         source = SourceFrames(reader, frame_count=len(track))
@@ -565,6 +567,18 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                 behind(done)
                 advance(1)
     return len(network_frames & changed_frames)
+
+
+# A working region whose grey levels vary less than this (standard deviation, 8-bit levels)
+# holds no mouth: a black frame in a fade, a blank screen. There the source is kept, whatever
+# the model would paint (found by a user tour: a ghost mouth on the black frames of a fade).
+FLAT_LEVELS = 2.0
+
+
+def flat_crops(crops: np.ndarray) -> np.ndarray:
+    """(F,) bool: which of the crops (F, S, S, 3) uint8 are flat (FLAT_LEVELS)."""
+    grey = crops.astype(np.float32).mean(axis=3)
+    return grey.reshape(len(crops), -1).std(axis=1) < FLAT_LEVELS
 
 
 def edit_every(fps: float, edit_rate: float) -> int:

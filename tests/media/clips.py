@@ -266,3 +266,13 @@ def truncate(path: str | Path, keep: float = 0.5) -> None:
     """Cut a file to a fraction of its size; an MP4 written without faststart loses its index."""
     data = Path(path).read_bytes()
     Path(path).write_bytes(data[: int(len(data) * keep)])
+
+
+def faint_checker(image: np.ndarray, amplitude: int = 3, block: int = 8) -> np.ndarray:
+    """`image` with a +-amplitude checkerboard of `block` px squares: texture enough not to be
+    a flat (mouthless) region to the dub (pipeline.dub.flat_crops) at a crop's scale, too faint
+    to change a test's levels."""
+    height, width = image.shape[:2]
+    cells = np.arange(height)[:, None] // block + np.arange(width)[None, :] // block
+    sign = np.where(cells % 2, amplitude, -amplitude)
+    return np.clip(image.astype(np.int16) + sign[..., None], 0, 255).astype(np.uint8)

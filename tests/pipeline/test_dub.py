@@ -14,7 +14,7 @@ from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.pipeline.dub import DubOptions, dub, edit_every
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.timeline import Extend
-from tests.media.clips import cartoon, tone, write_audio, write_clip, write_garbage
+from tests.media.clips import cartoon, faint_checker, tone, write_audio, write_clip, write_garbage
 
 FIXED_REGION = FaceConfig(region=(20.0, 14.0, 24.0, 24.0))  # no detection: a known box
 
@@ -249,7 +249,7 @@ class GreenEditor(PassthroughEditor):
 def test_the_edit_keeps_the_source_hues_unless_told_otherwise(tmp_path, keep_colours):
     skin = np.zeros((48, 64, 3), np.uint8)
     skin[:] = (190, 140, 115)
-    write_clip(tmp_path / "in.mp4", frames=[skin] * 6, width=64, height=48)
+    write_clip(tmp_path / "in.mp4", frames=[faint_checker(skin)] * 6, width=64, height=48)
     write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
     options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, focus=0.0,
                          keep_colours=keep_colours)

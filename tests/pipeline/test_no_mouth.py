@@ -145,3 +145,15 @@ def test_a_mouth_the_localiser_is_never_sure_of_is_no_mouth(tmp_path, monkeypatc
         assert not (tmp_path / "out.mp4").exists()
     else:  # sure on a quarter of its looks: followed
         assert run().track_source == "localiser"
+
+
+def test_black_frames_in_a_fade_stay_black(tmp_path):
+    source = frames(3 * FPS)[:FPS] + [np.zeros((48, 64, 3), np.uint8)] * FPS + frames(3 * FPS)[:FPS]
+    write_clip(tmp_path / "in.mp4", frames=source, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(3.0, 16000), 16000)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+        PaintEditor(region_size=16, segment_frames=4, overlap_frames=1),
+        DubOptions(face=FaceConfig(region=(20.0, 14.0, 24.0, 24.0)), crf=0, focus=0.0))
+    out = read_all(tmp_path / "out.mp4")
+    assert all(f.max() == 255 for f in out[:FPS - 1])  # a textured region: painted
+    assert all(f.max() <= 2 for f in out[FPS + 1:2 * FPS - 1])  # black: kept black

@@ -13,7 +13,7 @@ from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline import tune as tune_module
 from omnisync_cli.pipeline.tune import TuneGrid, tune
-from tests.media.clips import tone, write_audio, write_clip
+from tests.media.clips import faint_checker, tone, write_audio, write_clip
 
 # The cells are told apart by colour, so the edit may bring hues the grey source lacks.
 OPTIONS = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, keep_colours=False)
@@ -32,7 +32,7 @@ class CellColourEditor(PassthroughEditor):
 
 @pytest.fixture
 def inputs(tmp_path):
-    grey = np.full((48, 64, 3), 128, np.uint8)  # flat: a pasted change shows as the editor's colour
+    grey = faint_checker(np.full((48, 64, 3), 128, np.uint8))  # a pasted change shows as the editor's colour
     write_clip(tmp_path / "in.mp4", frames=[grey] * 10, width=64, height=48)
     write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
     return tmp_path
