@@ -267,6 +267,7 @@ class MouthTracker:
         self._looks: list[tuple[int, list[MouthCandidate]]] = []
         # Landmark looks that found several faces, their mouths followed the same way.
         self._face_looks: list[tuple[int, list[MouthCandidate]]] = []
+        self._most_faces = 0  # the most faces (or mouths) one look found
         self._local_previous: FaceObservation | None = None
         self._next_local = 0
         self.localiser_looks = 0
@@ -377,6 +378,7 @@ class MouthTracker:
             self._next_full = index + round(FULL_LOOK_EVERY_S * self._pass_fps)
             self._several_faces = len(seen) > 1
         faces = [in_frame_pixels(face, *scale) for face in seen]
+        self._most_faces = max(self._most_faces, len(faces))
         if faces:
             self._last_face = index
         if len(faces) > 1:
@@ -425,6 +427,7 @@ class MouthTracker:
             self._local_previous = None
         seen = self._localiser.detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
+        self._most_faces = max(self._most_faces, len(candidates))
         _add_look(self._looks, index, image, candidates, seen,
                   len(candidates) > 1 and self._glimpse(len(candidates), stride))
         pick = pick_face(candidates, self._local_previous, self.config.face_index)
@@ -476,6 +479,10 @@ class MouthTracker:
         if cfg.centre_fallback:
             box = centre_box(*size, cfg.fallback_size)
             return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")
+        if cfg.face_index > 0 and self._most_faces:
+            raise InputError(f"--face-index {cfg.face_index} asks for face number {cfg.face_index + 1} (0 = the "
+                             f"largest), but no frame showed more than {self._most_faces}; use a lower "
+                             "--face-index, or --mouth X,Y")
         why = ("the mouth localiser saw only shapes it was unsure of" if self._local_picks else
                "neither face landmarks nor the mouth localiser saw one")
         raise InputError(f"no mouth found in any frame ({why}); give its place with --mouth X,Y or --region "

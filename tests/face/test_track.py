@@ -161,6 +161,15 @@ def test_tracker_face_index_follows_the_second_face():
     assert np.allclose(tracker.finish().mouth_x, 240)
 
 
+def test_a_face_index_beyond_the_faces_seen_says_how_many_there_were():
+    script = [[face(80, 120, 60), face(240, 120, 40)]] * 10
+    tracker = MouthTracker(FaceConfig(face_index=2, use_localiser=False), fps=25,
+                           landmarker=ScriptedLandmarker(script))
+    run(tracker, 10)
+    with pytest.raises(InputError, match="--face-index 2 asks for face number 3.*no frame showed more than 2"):
+        tracker.finish()
+
+
 def test_tracker_chooses_afresh_after_a_long_gap():
     # The followed face leaves; after more than a second the remaining face is taken.
     script = [[face(80, 120, 60)]] * 5 + [[face(250, 120, 50)]] * 40
