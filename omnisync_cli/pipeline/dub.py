@@ -531,14 +531,20 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                                                float(track.mouth_y[k]), float(face_width[k]))
 
         def items() -> Iterator[SegmentItem]:
+            seen = None  # the crop of the last frame whose mouth was found, not filled
             for j, k in enumerate(plan):
                 frame = source.get(int(k))
                 box = track.box(int(k))
                 # Only the part of the frame around the region goes through RGB (pipeline.window).
                 window = window_of(frame.planes, box, size)
-                yield SegmentItem(crop=crop_from_window(window, box, size), time=j / float(info.fps),
-                                  mouth_xy=track.mouth_in_box(int(k)),
-                                  payload=(frame, box, window, may_edit(int(k), frame), j))
+                crop = crop_from_window(window, box, size)
+                if track.found[k]:
+                    seen = crop
+                # A filled frame (a short dropout) is edited only while it shows what the found
+                # frames showed: a cutaway to another scene keeps its picture.
+                editable = may_edit(int(k), frame) and (track.found[k] or seen is None or same_scene(crop, seen))
+                yield SegmentItem(crop=crop, time=j / float(info.fps), mouth_xy=track.mouth_in_box(int(k)),
+                                  payload=(frame, box, window, editable, j))
 
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done
@@ -567,6 +573,23 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                 behind(done)
                 advance(1)
     return len(network_frames & changed_frames)
+
+
+# A filled frame's crop whose grey levels correlate less than this with the last found frame's
+# shows another scene (a cutaway shorter than the gaps that are filled). Measured (stop 29): the
+# filled frames of the 48 benchmark clips correlate at 0.21 at the least (a moving character),
+# most at 0.5-0.95; a user tour's 0.8 s cutaway to a landscape at 0.05.
+SAME_SCENE_CORRELATION = 0.15
+
+
+def same_scene(crop: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two crops (S, S, 3) uint8 show one scene: their grey levels' correlation reaches
+    SAME_SCENE_CORRELATION (flat crops, which correlate with nothing, count as the same)."""
+    a = crop.astype(np.float32).mean(axis=2).ravel()
+    b = other.astype(np.float32).mean(axis=2).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return norm < 1e-6 or float((a * b).sum()) / norm >= SAME_SCENE_CORRELATION
 
 
 # A working region whose grey levels vary less than this (standard deviation, 8-bit levels)

@@ -157,3 +157,30 @@ def test_black_frames_in_a_fade_stay_black(tmp_path):
     out = read_all(tmp_path / "out.mp4")
     assert all(f.max() == 255 for f in out[:FPS - 1])  # a textured region: painted
     assert all(f.max() <= 2 for f in out[FPS + 1:2 * FPS - 1])  # black: kept black
+
+
+class SceneLocaliser(FirstSecondLocaliser):
+    """Sees the mouth at (40, 30) on the dark character frames, nothing on the cutaway."""
+
+    def detect(self, image):
+        if image[:, :, 1].mean() > image[:, :, 0].mean() + 20:  # the green cutaway
+            return []
+        return [FaceObservation(40.0, 30.0, 24.0, (28.0, 16.0, 52.0, 36.0), 0.9)]
+
+
+def test_a_short_cutaway_to_another_scene_is_not_edited(tmp_path, monkeypatch, no_mediapipe):
+    monkeypatch.setattr(localiser_module, "open_localiser", lambda directory=None: SceneLocaliser())
+    character = frames(FPS)  # dark, textured rows
+    grass = np.zeros((48, 64, 3), np.uint8)
+    grass[:, :, 1] = 120
+    grass[:, ::5] = (30, 160, 30)  # another texture, another scene
+    source = character * 2 + [grass] * 6 + character * 2  # a 0.6 s cutaway: shorter than a filled gap
+    write_clip(tmp_path / "in.mp4", frames=source, width=64, height=48, fps=FPS, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(len(source) / FPS, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PaintEditor(region_size=16, segment_frames=4, overlap_frames=1),
+                 DubOptions(face=no_mediapipe, crf=0, focus=0.0))
+    out = read_all(tmp_path / "out.mp4")
+    assert report.frames_filled >= 5  # the cutaway's frames were filled from the neighbours...
+    assert all(f.max() == 255 for f in out[:2 * FPS - 1])  # the character: edited
+    assert all(f.max() < 200 for f in out[2 * FPS + 1:2 * FPS + 5])  # ...but not edited
