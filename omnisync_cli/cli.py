@@ -18,7 +18,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
-from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags
 from omnisync_cli.pipeline.paths import check_out_folder, check_paths

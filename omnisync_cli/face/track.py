@@ -460,7 +460,9 @@ class MouthTracker:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
         landmarks = self._n_landmarks > 0 and self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
-        picks, by_speech = ([], False) if landmarks or not self._local_picks else self._speaker_picks(fps, speech, judge)
+        picks, by_speech = ([], False)
+        if not landmarks and self._local_picks:
+            picks, by_speech = self._speaker_picks(fps, speech, judge)
         if self._n_landmarks > 0 and (landmarks or not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
@@ -518,7 +520,8 @@ class MouthTracker:
         by size made during the pass."""
         if self.config.face_index != 0:
             return self._local_picks, False
-        tracks = [t for t in link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps)) if confident(t, len(self._looks))]
+        linked = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps))
+        tracks = [t for t in linked if confident(t, len(self._looks))]
         chosen = best_supported(tracks)
         if not chosen:
             return [], False

@@ -105,7 +105,8 @@ class DubReport:
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
     frames_face_too_small: int  # output frames kept as the source: the face narrower than min_face_px
     frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
-    frames_edited: int  # output frames the network edited, written with the edit (the rest: kept, or blended at the edit rate)
+    # output frames the network edited, written with the edit (the rest: kept, or blended at the edit rate)
+    frames_edited: int
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise

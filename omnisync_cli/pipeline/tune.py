@@ -80,7 +80,8 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         raise ConfigError(f"the tile width must be even and at least 32 px, got {grid.tile_width}")
     if len(grid.cfg_peaks) * grid.tile_width > MAX_GRID_SIDE:
         raise ConfigError(f"{len(grid.cfg_peaks)} CFG peaks make a grid {len(grid.cfg_peaks) * grid.tile_width} px "
-                          f"wide; at most {MAX_GRID_SIDE // grid.tile_width} fit in {MAX_GRID_SIDE} px: tune fewer at once")
+                          f"wide; at most {MAX_GRID_SIDE // grid.tile_width} fit in {MAX_GRID_SIDE} px: "
+                          "tune fewer at once")
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_speech(audio)[: int(grid.seconds * SAMPLE_RATE)]
@@ -90,8 +91,9 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     tile_width = grid.tile_width
     tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
     if len(grid.taus) * tile_height > MAX_GRID_SIDE:
-        raise ConfigError(f"{len(grid.taus)} tau values make a grid {len(grid.taus) * tile_height} px high for this "
-                          f"video; at most {MAX_GRID_SIDE // tile_height} fit in {MAX_GRID_SIDE} px: tune fewer at once")
+        raise ConfigError(f"{len(grid.taus)} tau values make a grid {len(grid.taus) * tile_height} px high for "
+                          f"this video; at most {MAX_GRID_SIDE // tile_height} fit in {MAX_GRID_SIDE} px: "
+                          "tune fewer at once")
     plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, len(waveform) / SAMPLE_RATE,
                               options.extend)
     cells = [(f"tau {tau:g}  cfg peak {peak:g}", make_editor(dataclasses.replace(
