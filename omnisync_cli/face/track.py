@@ -46,6 +46,13 @@ LANDMARKS_MIN_SHARE = 0.5
 # the track is the same; a face that appears later is found within LANDMARKS_IDLE_EVERY_S.
 LANDMARKS_IDLE_S = 1.0
 LANDMARKS_IDLE_EVERY_S = 1.0
+# ... but once MediaPipe has followed a human face for a second, it looks for it every
+# LANDMARKS_RETURN_EVERY_S while it is away, so a face that comes back is dubbed again within
+# that (a user tour: at one look a second, 0.4-0.56 s of the old mouth under the new speech).
+# Drawn characters, which MediaPipe never follows that long, keep the slow rate: its extra
+# looks there find spurious faces now and then and displace the localiser's looks (measured
+# on a beak clip: -0.7 dB).
+LANDMARKS_RETURN_EVERY_S = 0.25
 
 # MediaPipe's mesh looking for max_faces faces runs its face detector on every look while fewer
 # are in view: 5.3 ms a 720p look with one face, 2.7 ms for a mesh that looks for one. So with
@@ -389,7 +396,9 @@ class MouthTracker:
             self._previous, self._last_pick = pick, index
             self._n_landmarks += 1
         if index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps:  # no face for a while: idle
-            self._next_landmarks = index + round(LANDMARKS_IDLE_EVERY_S * self._pass_fps)
+            followed = self._n_landmarks * self._landmark_stride() >= LANDMARKS_IDLE_S * self._pass_fps
+            every = LANDMARKS_RETURN_EVERY_S if followed else LANDMARKS_IDLE_EVERY_S
+            self._next_landmarks = index + round(every * self._pass_fps)
         return pick
 
     def _record_landmarks(self, pick: FaceObservation | None) -> None:

@@ -421,6 +421,27 @@ def test_a_face_that_appears_later_is_found_within_a_second_and_then_looked_at_d
     assert track.source == "landmarks" and np.allclose(track.mouth_x[first:], 100)
 
 
+class AwayLandmarker(TimedLandmarker):
+    """Finds the face at frames [0, leave) and again from `back` on."""
+
+    def __init__(self, leave: int, back: int):
+        super().__init__(0, leave)
+        self.back = back
+
+    def detect(self, image, timestamp_ms):
+        found = super().detect(image, timestamp_ms)
+        return found or ([face(100, 120, 60)] if self.frames[-1] >= self.back else [])
+
+
+def test_a_followed_face_that_comes_back_is_found_within_a_quarter_second():
+    landmarker = AwayLandmarker(50, 105)
+    tracker = MouthTracker(FaceConfig(), fps=25, landmarker=landmarker, localiser=ScriptedLocaliser([[]] * 60))
+    run(tracker, 200)
+    first = next(f for f in landmarker.frames if f >= 105)
+    assert first - 105 <= round(0.25 * 25) + 1  # at one look a second it was 21 frames here
+    assert tracker.finish().found[first:].all()
+
+
 @pytest.mark.parametrize("face_frames, source", [(30, "localiser"), (70, "landmarks")])
 def test_skipped_looks_count_as_misses_when_landmarks_and_localiser_compete(face_frames, source):
     """The share of looks that found the face is what it would be looking every 2nd frame."""
