@@ -109,16 +109,21 @@ def fail(error: OmniSyncError) -> None:
 
 
 @contextmanager
-def dubbing(output: Path) -> Iterator[None]:
+def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
     """Around a command that writes video: user errors exit 2 with one line; SIGTERM, SIGHUP
-    and Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal."""
+    and Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal. With
+    `json_summary` (--json) the failure is also a JSON object on stdout, as success is."""
     try:
         with stop_on_signals():
             yield
     except OmniSyncError as error:
+        if json_summary:
+            print(json.dumps({"error": str(error), "exit_code": 2}))
         fail(error)
     except Stopped as stop:
         what = f"nothing more written to {output}" if output.is_dir() else f"{output} was not written"
+        if json_summary:
+            print(json.dumps({"error": f"stopped by {stop.signal_name}: {what}", "exit_code": stop.code}))
         err_console.print(f"stopped by {stop.signal_name}: {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(stop.code) from None
 
@@ -251,7 +256,7 @@ def dub(
     """
     from omnisync_cli.pipeline.dub import dub as run_dub
     progress = progress_for(quiet or json_summary)
-    with dubbing(output):
+    with dubbing(output, json_summary):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
                                 edit_rate)

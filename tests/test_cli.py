@@ -33,6 +33,15 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+def test_a_failed_dub_with_json_says_why_on_stdout_too(inputs):
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "missing.wav"),
+                                 "-o", str(inputs / "out.mp4"), "--passthrough", "--json"])
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == 2 and "audio file not found" in summary["error"]
+    assert result.stderr.strip().startswith("error: audio file not found")
+
+
 def test_a_passthrough_dub_never_imports_torch(inputs):
     """Its start-up is part of the pipeline's overhead (bench/realtime.py): no network, no torch."""
     code = ("import sys; from omnisync_cli.cli import app\n"
