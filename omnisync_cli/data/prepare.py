@@ -136,6 +136,7 @@ def prepare_data(video_dir: str | Path, out_dir: str | Path, config: PrepareConf
     if not videos:
         raise InputError(f"{video_dir} holds no video ({', '.join(VIDEO_SUFFIXES)}); add some or "
                          "point at another folder")
+    created = not Path(out_dir).exists()
     writer = ShardWriter(out_dir, config.clips_per_shard, config={
         "source": "prepare-data", "video_dir": str(video_dir),
         **{k: v for k, v in asdict(config).items() if k != "face"}})
@@ -151,5 +152,7 @@ def prepare_data(video_dir: str | Path, out_dir: str | Path, config: PrepareConf
     if writer.counts["clips"] == 0:
         reasons = "; ".join(skipped.values()) or (f"every video was shorter than {config.min_clip_seconds} s "
                                                   "or had no face in most frames")
+        if created and not any(Path(out_dir).iterdir()):
+            Path(out_dir).rmdir()  # no corpus: no folder left behind either
         raise InputError(f"no usable clip in {video_dir}: {reasons}")
     return writer.close(extra={"videos": per_video, "skipped": skipped})

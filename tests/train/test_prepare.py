@@ -74,3 +74,13 @@ def test_prepared_videos_become_shards_that_training_reads(tmp_path):
 def test_an_empty_folder_is_a_user_error(tmp_path):
     with pytest.raises(InputError, match="no video"):
         prepare_data(tmp_path, tmp_path / "corpus")
+
+
+def test_no_usable_clip_leaves_no_corpus_folder(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_talking_video(videos / "short.mp4", 0)
+    config = PrepareConfig(clip_seconds=10.0, min_clip_seconds=9.0, face=FaceConfig(region=(16, 16, 32, 32)))
+    with pytest.raises(InputError, match="no usable clip"):
+        prepare_data(videos, tmp_path / "corpus", config)
+    assert not (tmp_path / "corpus").exists()
