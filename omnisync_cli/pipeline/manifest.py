@@ -73,9 +73,22 @@ def items_from_folder(videos: Path, audio: Path) -> list[BatchItem]:
     if audio.is_file():
         speech = {clip.stem: audio for clip in clips}
     else:
-        speech = {p.stem: p for p in sorted(audio.iterdir()) if p.suffix.lower() in AUDIO_SUFFIXES}
-    return [BatchItem(clip, speech.get(clip.stem), check_output_name(f"{clip.stem}.mp4", str(clip)))
+        files = [p for p in sorted(audio.iterdir()) if p.is_file() and not p.name.startswith(".")
+                 and p.suffix.lower() in AUDIO_SUFFIXES]
+        speech = {clip.stem: speech_file(clip, files) for clip in clips}
+    return [BatchItem(clip, speech[clip.stem], check_output_name(f"{clip.stem}.mp4", str(clip)))
             for clip in clips]
+
+
+def speech_file(clip: Path, files: list[Path]) -> Path | None:
+    """The speech file among `files` with the stem of `clip` (the same stem, else the same in
+    another case: Beta.MP4 and beta.wav), or None; two candidates are an error, not a guess."""
+    found = [p for p in files if p.stem.casefold() == clip.stem.casefold()]
+    candidates = [p for p in found if p.stem == clip.stem] or found
+    if len(candidates) > 1:
+        raise ConfigError(f"{clip.name} has {len(candidates)} speech files "
+                          f"({', '.join(p.name for p in candidates)}); keep one")
+    return candidates[0] if candidates else None
 
 
 def items_from_manifest(manifest: Path, default_audio: Path | None = None) -> list[BatchItem]:

@@ -54,6 +54,18 @@ def test_folder_items_pair_by_stem_and_skip_hidden_files(folder):
     assert len(items) == 5
 
 
+def test_folder_pairing_forgives_case_but_never_guesses_between_two_files(folder):
+    speech = folder / "speech"
+    speech.mkdir()
+    shutil.copy(folder / "speech.wav", speech / "A.wav")  # a.mp4's, in another case
+    shutil.copy(folder / "speech.wav", speech / "b.wav")
+    items = items_from_folder(folder / "videos", speech)
+    assert [i.audio and i.audio.name for i in items][:2] == ["A.wav", "b.wav"]
+    shutil.copy(folder / "speech.wav", speech / "b.flac")  # two files for b.mp4
+    with pytest.raises(ConfigError, match="b.mp4 has 2 speech files"):
+        items_from_folder(folder / "videos", speech)
+
+
 def test_a_folder_also_gives_its_portraits_but_not_its_videos_thumbnails(folder):
     import cv2
     videos = folder / "videos"
