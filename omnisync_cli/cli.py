@@ -426,6 +426,7 @@ def batch_dub(
     """
     from omnisync_cli.pipeline.batch import batch_dub as run_batch_dub
     from omnisync_cli.pipeline.batch import batch_dub_jobs, check_batch, parse_shard, report_path
+    from omnisync_cli.media.audio import load_speech
     from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
     progress = progress_for(quiet)
     with dubbing(output):
@@ -437,6 +438,8 @@ def batch_dub(
             raise ConfigError("--audio is needed with a VIDEOS folder: a folder of speech files or one file")
         else:
             items = items_from_folder(videos, audio)
+        if audio is not None and audio.is_file():
+            load_speech(audio)  # one speech file for every item: a bad one is one error, not N failures
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
                                 edit_rate)

@@ -120,6 +120,8 @@ CASES = {
                                 "--passthrough", "-q"], "is a file"),
     "batch folder without videos": (["batch-dub", "{d}/no-videos", "--audio", "{d}/speech.wav", "-o", "{o}/b",
                                      "--passthrough", "-q"], "no videos"),
+    "batch with a speech file that is not audio": (["batch-dub", "{d}/videos", "--audio", "{d}/garbage.wav", "-o",
+                                                   "{o}/b", "--passthrough", "-q"], "cannot be read as media"),
     "batch jobs 0": (["batch-dub", "{d}/videos", "--audio", "{d}/speech.wav", "-o", "{o}/b", "--jobs", "0",
                       "--passthrough", "-q"], "--jobs must be between 1 and 64"),
     "batch shard out of range": (["batch-dub", "{d}/videos", "--audio", "{d}/speech.wav", "-o", "{o}/b",
