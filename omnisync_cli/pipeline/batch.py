@@ -85,9 +85,11 @@ def parse_shard(text: str) -> tuple[int, int]:
     return index, count
 
 
-def report_path(out_dir: Path, shard: tuple[int, int]) -> Path:
-    """One report per shard, so shards sharing an output folder never overwrite each other's."""
-    return out_dir / ("batch-report.json" if shard == (0, 1) else f"batch-report.shard-{shard[0]}-of-{shard[1]}.json")
+def report_path(out_dir: Path, shard: tuple[int, int], job: tuple[int, int] | None = None) -> Path:
+    """One report per shard, so shards sharing an output folder never overwrite each other's;
+    with `job` (j, J), job j's of the shard's J processes (`batch_dub_jobs`)."""
+    name = "batch-report" + ("" if shard == (0, 1) else f".shard-{shard[0]}-of-{shard[1]}")
+    return out_dir / (name + ("" if job is None else f".job-{job[0]}-of-{job[1]}") + ".json")
 
 
 def check_batch(items: list[BatchItem], out_dir: Path) -> None:
@@ -114,8 +116,12 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
 
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
-              shard: tuple[int, int] = (0, 1), progress: Progress = SilentProgress()) -> BatchReport:
+              shard: tuple[int, int] = (0, 1), progress: Progress = SilentProgress(),
+              report_file: Path | None = None) -> BatchReport:
+    """Dub the items of `shard`, writing the report after every item to `report_file`
+    (default: `report_path(out_dir, shard)`)."""
     out_dir = Path(out_dir)
+    report_file = report_path(out_dir, shard) if report_file is None else report_file
     check_batch(items, out_dir)
     mine = items[shard[0]::shard[1]]
     try:
@@ -129,7 +135,7 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
         _run_item(item, result, out_dir, editor, options, Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
         result.wall_seconds = round(time.perf_counter() - start, 3)
         result.rss_mb = _rss_mb()
-        _write_report(report, report_path(out_dir, shard))
+        _write_report(report, report_file)
     return report
 
 
@@ -146,7 +152,8 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
     with context.Pool(jobs) as pool:
         try:
-            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress) for s in shards])
+            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress,
+                                           report_path(out_dir, shard, (j, jobs))) for j, s in enumerate(shards)])
         finally:
             pool.terminate()  # on a stop signal the jobs get SIGTERM and unwind as the parent does
     order = {item.output: number for number, item in enumerate(items)}  # outputs are unique
@@ -155,9 +162,9 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     return merged
 
 
-def _job(items, out_dir, make_editor, options, shard, make_progress) -> BatchReport:
+def _job(items, out_dir, make_editor, options, shard, make_progress, report_file) -> BatchReport:
     with stop_on_signals():
-        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress())
+        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress(), report_file)
 
 
 def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor, options: DubOptions,

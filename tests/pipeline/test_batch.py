@@ -207,6 +207,6 @@ def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     assert [r.output for r in report.items] == ["a.mp4", "b.mp4", "c.mp4", "d.mp4", "e.mp4"]
     assert report.done == [str(i.video) for i in items]
     merged = json.loads((out / "batch-report.json").read_text())
-    jobs = [json.loads((out / f"batch-report.shard-{j}-of-2.json").read_text()) for j in (0, 1)]
+    jobs = [json.loads((out / f"batch-report.job-{j}-of-2.json").read_text()) for j in (0, 1)]  # not --shard's names
     assert [len(j["items"]) for j in jobs] == [3, 2] and merged["dubbed"] == 5
     assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
