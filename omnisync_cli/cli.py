@@ -21,7 +21,7 @@ from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags
-from omnisync_cli.pipeline.paths import check_out_folder, check_paths
+from omnisync_cli.pipeline.paths import check_out_folder, check_paths, check_run_folder
 from omnisync_cli.pipeline.timeline import Extend
 from omnisync_cli.stopping import Stopped, stop_on_signals
 from omnisync_cli.terminal import TerminalProgress
@@ -523,6 +523,7 @@ def train_localiser_command(
     try:
         check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads, lr=lr)
         check_out_folder(out, "--out")
+        check_run_folder(out, "--out", {"the --init-from localiser": init_from})
         TRAIN_STEPS.check("--steps", steps)
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
@@ -554,6 +555,7 @@ def train_sync_command(
     try:
         check_flags(batch_size=batch_size, lr=lr, threads=threads, seed=seed)
         check_out_folder(out, "--out")
+        check_run_folder(out, "--out", {**{f"corpus {c}": c for c in corpus}, "the --val-corpus": val_corpus})
         TRAIN_STEPS.check("--steps", steps)
         if max_clips < 0:
             raise ConfigError(f"--max-clips must be 0 (all) or more, got {max_clips}")
@@ -602,7 +604,7 @@ def train(
 
       omnisync train corpus/ --out runs/cpu-small --steps 3000
 
-      omnisync train corpus/ --out runs/tune --init-from weights/cpu-small --pair-threshold 0.1 --loss-weighting x --mouth-loss-weight 10 --viseme-loss-weight 1
+      omnisync train corpus/ --out runs/tune --init-from weights/cpu-small --output-flow --pair-threshold 0.1 --loss-weighting x --mouth-loss-weight 10 --viseme-loss-weight 1
 
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
@@ -616,6 +618,8 @@ def train(
         if max_minutes < 0:
             raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
         check_out_folder(out, "--out")
+        check_run_folder(out, "--out", {"the --init-from weights": init_from, "the --sync-expert": sync_expert,
+                                        **{f"corpus {c}": c for c in corpus}})
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,

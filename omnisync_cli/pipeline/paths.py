@@ -68,3 +68,20 @@ def check_out_folder(folder: Path, flag: str) -> None:
     for path in (Path(folder), *Path(folder).parents):
         if path.exists() and not path.is_dir():
             raise OutputError(f"{flag} {folder}: {path} is a file, not a folder; give a folder")
+
+
+def check_run_folder(folder: Path, flag: str, inputs: dict[str, Path | None]) -> None:
+    """Before any training: the run folder `folder` is neither one of the `inputs` (role ->
+    folder: the weights it starts from, the corpora it reads), nor inside or around one, and
+    holds no model that is not a run's own (model.safetensors without checkpoint.pt: the
+    shipped model, an adapted one, a finished localiser), which a new run would overwrite."""
+    folder = Path(folder).resolve()
+    for role, path in inputs.items():
+        if path is None:
+            continue
+        other = Path(path).resolve()
+        if folder == other or folder.is_relative_to(other) or other.is_relative_to(folder):
+            raise OutputError(f"{flag} {folder} is {role} ({path}) or holds it; write the run to a folder of its own")
+    if (folder / "model.safetensors").exists() and not (folder / "checkpoint.pt").exists():
+        raise OutputError(f"{flag} {folder} already holds a model and no run to resume; write the run to a new "
+                          "folder")

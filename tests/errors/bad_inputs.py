@@ -82,4 +82,6 @@ def make_inputs(folder: Path) -> Path:
     (folder / "unknown.json").write_text('[{"video": "videos/a.mp4", "speed": 2}]')
     (folder / "c.compare.mp4").write_bytes((folder / "in.mp4").read_bytes())  # where -o c.mp4 --compare writes
     (folder / "notes.txt").write_text("a user's notes, not a plan")
+    (folder / "shipped").mkdir()  # a model folder, not a training run's
+    (folder / "shipped" / "model.safetensors").write_bytes(b"weights")
     return folder

@@ -146,6 +146,13 @@ CASES = {
                                     "is a file, not a folder"),
     "train-sync below a file": (["train-sync", "{d}/videos", "--out", "{d}/notes.txt/run"], "is a file, not a folder"),
     "train into a file": (["train", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
+    "train into its --init-from weights": (["train", "{d}/videos", "--out", "{d}/shipped", "--init-from",
+                                            "{d}/shipped"], "is the --init-from weights"),
+    "train over a model": (["train", "{d}/videos", "--out", "{d}/shipped"], "already holds a model"),
+    "train inside its corpus": (["train", "{d}/videos", "--out", "{d}/videos/run"], "is corpus"),
+    "train-localiser over its --init-from": (["train-localiser", "--out", "{d}/shipped", "--init-from", "{d}/shipped",
+                                              "--steps", "1", "--samples", "1"], "is the --init-from localiser"),
+    "train-sync into its corpus": (["train-sync", "{d}/videos", "--out", "{d}/videos"], "is corpus"),
     "bench into a file": (["bench", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
 }
 
