@@ -73,6 +73,9 @@ class ModelConfig:
     text_dim: int = 256  # width of the prompt embedding the network receives
 
     def __post_init__(self) -> None:
+        for name in POSITIVE_SIZES:  # before the checks below divide by them
+            if getattr(self, name) < 1:
+                raise ConfigError(f"Invalid model config: {name} must be at least 1, got {getattr(self, name)}")
         checks = [
             (self.region_size % self.patch_size == 0, "region_size must be a multiple of patch_size"),
             (self.hidden_size % self.num_heads == 0, "hidden_size must be a multiple of num_heads"),
@@ -107,8 +110,21 @@ class ModelConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"Unknown model config keys {unknown}; known keys: {sorted(known)}")
+        defaults = cls()
+        for name, value in data.items():
+            kind = type(getattr(defaults, name))
+            fits = (isinstance(value, (int, float)) and not isinstance(value, bool) if kind is float
+                    else isinstance(value, kind) and (kind is bool or not isinstance(value, bool)))
+            if not fits:
+                wanted = {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}
+                raise ConfigError(f"Invalid model config: {name} must be {wanted.get(kind, kind.__name__)}, "
+                                  f"got {value!r}")
         return cls(**data)
 
+
+# Fields that are counts or sizes: each at least 1.
+POSITIVE_SIZES = ("region_size", "segment_frames", "patch_size", "hidden_size", "depth", "num_heads",
+                  "n_mels", "audio_hidden", "text_dim")
 
 PRESETS: dict[str, ModelConfig] = {
     # For unit tests and smoke runs: builds and runs in milliseconds, learns nothing useful.

@@ -46,8 +46,8 @@ def load_config(directory: str | Path) -> ModelConfig:
         raise WeightsError(f"{path} is not an omnisync model config (expected \"format\": \"{FORMAT}\" "
                            "and a \"model\" object)")
     if doc.get("version") != FORMAT_VERSION:
-        raise WeightsError(f"{path} has format version {doc.get('version')}; this omnisync reads "
-                           f"version {FORMAT_VERSION}")
+        raise WeightsError(f"{path} has format version {doc.get('version')!r}; this omnisync reads "
+                           f"version {FORMAT_VERSION!r}")
     try:
         return ModelConfig.from_dict(doc["model"])
     except (ConfigError, TypeError) as exc:

@@ -71,6 +71,12 @@ def test_config_that_does_not_match_the_weights(saved):
     (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"colour": 1}}), "Unknown model config keys"),
     (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"attention": "sparse"}}), "attention"),
     (json.dumps({"format": "omnisync-dit", "version": 9, "model": {}}), "version"),
+    (json.dumps({"format": "omnisync-dit", "version": "1", "model": {}}), "version '1'; this omnisync reads version 1"),
+    (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"num_heads": 0}}), "num_heads must be at least 1"),
+    (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"patch_size": 0}}), "patch_size must be at least 1"),
+    (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"depth": 6.5}}), "depth must be a whole number"),
+    (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"hidden_size": "192"}}), "hidden_size must be a"),
+    (json.dumps({"format": "omnisync-dit", "version": 1, "model": {"hidden_size": None}}), "hidden_size must be a"),
 ])
 def test_bad_config_files_name_the_file(saved, content, message):
     _, path = saved
