@@ -110,8 +110,9 @@ def fail(error: OmniSyncError) -> None:
 
 @contextmanager
 def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
-    """Around a command that writes video: user errors exit 2 with one line; SIGTERM, SIGHUP
-    and Ctrl-C unwind (the writer removes its partial file) and exit 128 + the signal. With
+    """Around a command that writes results (a video, a model, a corpus, a run): user errors
+    exit 2 with one line; SIGTERM, SIGHUP and Ctrl-C unwind (partial files and temporary
+    folders are removed; training first saves a checkpoint) and exit 128 + the signal. With
     `json_summary` (--json) the failure is also a JSON object on stdout, as success is."""
     try:
         with stop_on_signals():
@@ -313,7 +314,7 @@ def adapt_command(
     from omnisync_cli.pipeline.dub import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
-    try:
+    with dubbing(output):
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
         check_adapt_output(output, video, overwrite)
@@ -333,8 +334,6 @@ def adapt_command(
             report.weights = str(output)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
-    except OmniSyncError as error:
-        fail(error)
     if json_summary:
         print(json.dumps(report.to_dict(), indent=2))
     elif not quiet:
@@ -482,7 +481,7 @@ def synth(
     """
     from omnisync_cli.data.corpus import PRESETS as CORPUS_PRESETS
     from omnisync_cli.data.corpus import build_corpus
-    try:
+    with dubbing(out):
         check_flags(identities=identities, workers=workers, seed=seed)
         check_out_folder(out, "the folder")
         if preset not in CORPUS_PRESETS:
@@ -497,8 +496,6 @@ def synth(
         config.validate()
         with progress_for(quiet).stage("rendering clips", None) as advance:
             index = build_corpus(out, config, progress=lambda done, total: advance(1))
-    except OmniSyncError as error:
-        fail(error)
     err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
@@ -520,7 +517,7 @@ def train_localiser_command(
     Example: omnisync train-localiser --out runs/localiser   (the shipped one: weights/mouth-localiser)
     """
     from omnisync_cli.train.localiser import LocaliserTrainConfig, train_localiser
-    try:
+    with dubbing(out):
         check_flags(workers=workers, seed=seed, samples=samples, batch_size=batch_size, threads=threads, lr=lr)
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from localiser": init_from})
@@ -529,8 +526,6 @@ def train_localiser_command(
                                       seed=seed, workers=workers, threads=threads,
                                       init_from=str(init_from) if init_from else None)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
-    except OmniSyncError as error:
-        fail(error)
     err_console.print(f"wrote the mouth localiser to {path}")
 
 
@@ -552,7 +547,7 @@ def train_sync_command(
     Example: omnisync train-sync corpus/ --out runs/sync-expert   (the shipped one: weights/sync-expert)
     """
     from omnisync_cli.train.sync import SyncTrainConfig, train_sync
-    try:
+    with dubbing(out):
         check_flags(batch_size=batch_size, lr=lr, threads=threads, seed=seed)
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {**{f"corpus {c}": c for c in corpus}, "the --val-corpus": val_corpus})
@@ -562,8 +557,6 @@ def train_sync_command(
         config = SyncTrainConfig(corpus=tuple(str(c) for c in corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                                  max_clips=max_clips, val_corpus=str(val_corpus or ""), threads=threads, seed=seed)
         path = train_sync(config, say=(lambda line: None) if quiet else err_console.print)
-    except OmniSyncError as error:
-        fail(error)
     err_console.print(f"wrote the sync expert to {path}")
 
 
@@ -610,7 +603,7 @@ def train(
     """
     from omnisync_cli.train import TrainConfig
     from omnisync_cli.train import train as run_training
-    try:
+    with dubbing(out):
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
@@ -631,8 +624,6 @@ def train(
                              reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
-    except OmniSyncError as error:
-        fail(error)
     err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
 
 
@@ -651,15 +642,13 @@ def prepare_data(
     """
     from omnisync_cli.data.prepare import PrepareConfig
     from omnisync_cli.data.prepare import prepare_data as run_prepare
-    try:
+    with dubbing(out):
         check_flags(clip_seconds=clip_seconds, face_index=face_index)
         check_out_folder(out, "the folder")
         config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
                                face=FaceConfig(face_index=face_index, landmarker=landmarker))
         with progress_for(quiet).stage("preparing videos", None) as advance:
             index = run_prepare(videos, out, config, progress=lambda *args: advance(1))
-    except OmniSyncError as error:
-        fail(error)
     err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
@@ -691,7 +680,7 @@ def bench(
     from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
     from omnisync_cli.bench.variants import get_variants
 
-    try:
+    with dubbing(out):
         check_flags(max_drop=max_drop, threads=threads)
         check_out_folder(out, "--out")
         if true_part not in TRUE_TRACK_PARTS:
@@ -717,8 +706,6 @@ def bench(
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
                                 face=FaceConfig(localiser=localiser),
                                 true_track=true_part if true_track else "", track_offset=track_offset)
-    except OmniSyncError as error:
-        fail(error)
     if label:
         print(label + "\n")
     print(summary_table(results, DEFAULT_METRICS, "all"))

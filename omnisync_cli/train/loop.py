@@ -35,6 +35,7 @@ from omnisync_cli.model.device import autocast, cpu_has_native_bf16, resolve_dev
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.model.weights import load_model, save_model
+from omnisync_cli.stopping import stop_requested
 from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
@@ -279,7 +280,10 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     val_pairs = validation_pairs(dataset, config.sample_clips, config.seed) if writer else []
     probe_pairs = validation_pairs(dataset, PROBE_CLIPS, config.seed) if writer else []
 
+    saved = [step]  # the step of the last checkpoint
+
     def checkpoint() -> None:
+        saved[0] = step
         save_checkpoint(out / CHECKPOINT_FILE, {
             "config": config.to_dict(), "step": step, "world_size": world,
             "sampler_position": step * config.batch_size,
@@ -291,11 +295,13 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     # --- loop --------------------------------------------------------------------------------
     started = time.perf_counter()
     window_start, window_loss, window_steps = time.perf_counter(), torch.zeros((), device=device), 0
-    with _bar(progress and writer) as bar:
+    with _bar(progress and writer) as bar, stop_requested() as stop:
         task = bar.add_task("train", total=config.steps, completed=step, info="")
         batches = iter(loader)
-        while step < config.steps and not (config.max_seconds
-                                           and time.perf_counter() - started >= config.max_seconds):
+        # Ctrl-C, SIGTERM or SIGHUP stop it at the next step as the time budget would (a
+        # checkpoint and the weights written), then raise Stopped (below).
+        while step < config.steps and stop.signal is None and not (
+                config.max_seconds and time.perf_counter() - started >= config.max_seconds):
             batch = {k: v.to(device, non_blocking=True) for k, v in next(batches).items()}
             model.train()
             with autocast(device, amp_dtype):
@@ -313,8 +319,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
             window_loss += loss.detach()
             window_steps += 1
 
-            last = step == config.steps or (config.max_seconds
-                                            and time.perf_counter() - started >= config.max_seconds)
+            last = step == config.steps or stop.signal is not None or (
+                config.max_seconds and time.perf_counter() - started >= config.max_seconds)
             if step % config.log_every == 0 or last:
                 if world > 1:  # the curve is the mean over all ranks' batches
                     dist.all_reduce(window_loss)
@@ -339,6 +345,8 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
                 checkpoint()
             if on_step is not None:
                 on_step(StepInfo(step, loss.item(), rank, model, ema))
+        if writer and stop.signal is not None and saved[0] != step:  # the signal came after the step's save
+            checkpoint()
     wall_s += time.perf_counter() - started
 
     # --- the result: EMA weights and what the model card needs --------------------------------
@@ -361,4 +369,5 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
         }, indent=2) + "\n")
     if opened_group:
         dist.destroy_process_group()
+    stop.raise_if_asked()  # stopped by a signal: what was done is saved; the same command resumes
     return out

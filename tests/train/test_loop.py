@@ -2,6 +2,8 @@
 and a killed run resumes to exactly the weights of one that never stopped."""
 
 import json
+import os
+import signal
 
 import pytest
 import torch
@@ -16,6 +18,7 @@ from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.weights import load_model
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import TrainingExamples
+from omnisync_cli.stopping import Stopped
 from omnisync_cli.train.loop import train
 
 
@@ -86,6 +89,31 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, corpus):
     cb = torch.load(tmp_path / "killed" / "checkpoint.pt", weights_only=True)
     assert all(torch.equal(v, cb["model"][k]) for k, v in ca["model"].items())
     assert [round(x, 6) for _, x in ca["curve"]] == [round(x, 6) for _, x in cb["curve"]]
+
+
+def signal_at(step, signum):
+    def hook(info):
+        if info.step == step:
+            os.kill(os.getpid(), signum)
+    return hook
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_saves_the_step_it_reached_and_the_run_resumes_from_it(tmp_path, corpus, signum):
+    """Ctrl-C or SIGTERM at step 4 (checkpoints every 3): the run stops there with step 4
+    checkpointed and its weights written, exits as stopped, and the same call goes on to the
+    weights of a run that never stopped."""
+    train(tiny(tmp_path / "straight"), corpus, progress=False)
+    with pytest.raises(Stopped) as info:
+        train(tiny(tmp_path / "stopped"), corpus, progress=False, on_step=signal_at(4, signum))
+    assert info.value.code == 128 + signum
+    assert torch.load(tmp_path / "stopped" / "checkpoint.pt", weights_only=True)["step"] == 4
+    assert (tmp_path / "stopped" / "model.safetensors").is_file()
+    assert signal.getsignal(signum) is not None  # the handlers were given back
+    train(tiny(tmp_path / "stopped"), corpus, progress=False)
+    a = load_file(tmp_path / "straight" / "model.safetensors")
+    b = load_file(tmp_path / "stopped" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_finished_run_can_be_extended_but_not_changed(tmp_path, corpus):
