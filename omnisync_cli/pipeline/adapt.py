@@ -450,7 +450,9 @@ def write_card(out_dir: Path, analysis: VideoAnalysis, base_weights: Path, confi
                report: AdaptReport) -> None:
     (out_dir / ADAPT_FILE).write_text(json.dumps({
         "source_video": str(analysis.video), "base_weights": str(base_weights),
-        "config": asdict(config), "report": report.to_dict()}, indent=2) + "\n")
+        # (the report without its "weights": the folder this file lies in, wherever it is moved)
+        "config": asdict(config), "report": {k: v for k, v in report.to_dict().items() if k != "weights"}},
+        indent=2) + "\n")
     if not report.kept:
         (out_dir / "README.md").write_text(
             f"# Base model kept for {analysis.video.name}\n\n{report.notice}.\n\n"

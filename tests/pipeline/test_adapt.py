@@ -128,7 +128,9 @@ def test_adapt_writes_a_model_that_loads_and_reports_its_validation(tmp_path, ba
     assert load_model(tmp_path / "speaker").config == load_model(base).config
     card = (tmp_path / "speaker" / "README.md").read_text()
     assert "in.mp4" in card
-    assert json.loads((tmp_path / "speaker" / "adaptation.json").read_text())["report"]["kept"] == report.kept
+    stored = json.loads((tmp_path / "speaker" / "adaptation.json").read_text())["report"]
+    assert stored["kept"] == report.kept
+    assert "weights" not in stored  # its own folder, which `omnisync adapt` renames into place
 
 
 def test_the_guard_keeps_the_base_model_when_adaptation_hurts(tmp_path, base, monkeypatch):
