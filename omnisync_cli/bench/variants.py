@@ -140,6 +140,6 @@ def get_variants(names: str | list[str]) -> list[Variant]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
     if unknown or not names:
-        raise ConfigError(f"unknown benchmark variant(s) {unknown or names}; choose from "
-                          f"{', '.join(VARIANTS)} (comma-separated)")
+        what = f"unknown benchmark variant(s) {unknown}" if unknown else "no benchmark variant given"
+        raise ConfigError(f"{what}; choose from {', '.join(VARIANTS)} (comma-separated)")
     return [VARIANTS[n] for n in names]

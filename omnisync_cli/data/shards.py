@@ -70,7 +70,10 @@ class ShardWriter:
         if (self.out_dir / INDEX).exists():
             raise OutputError(f"{self.out_dir} already holds a corpus ({INDEX}); pick an empty "
                               "folder or delete the old corpus first")
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create {self.out_dir} ({exc.strerror or exc}); choose another folder") from None
         self.clips_per_shard = max(1, int(clips_per_shard))
         self.config = config or {}
         self._tensors: dict[str, np.ndarray] = {}

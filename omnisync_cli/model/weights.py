@@ -33,6 +33,8 @@ def save_config(config: ModelConfig, directory: str | Path) -> Path:
 
 def load_config(directory: str | Path) -> ModelConfig:
     path = Path(directory) / CONFIG_FILE
+    if Path(directory).is_file():
+        raise WeightsError(f"{directory} is a file; pass the weights folder holding {CONFIG_FILE} and {WEIGHTS_FILE}")
     if not Path(directory).is_dir():
         raise WeightsError(f"Weights directory {directory} does not exist; pass a directory "
                            f"holding {CONFIG_FILE} and {WEIGHTS_FILE}")

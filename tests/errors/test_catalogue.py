@@ -153,6 +153,10 @@ CASES = {
     "train-localiser over its --init-from": (["train-localiser", "--out", "{d}/shipped", "--init-from", "{d}/shipped",
                                               "--steps", "1", "--samples", "1"], "is the --init-from localiser"),
     "train-sync into its corpus": (["train-sync", "{d}/videos", "--out", "{d}/videos"], "is corpus"),
+    "synth where no folder can be made": (["synth", "/proc/omnisync-nope", "--preset", "tiny"], "cannot create"),
+    "bench without variants": (["bench", "{d}/videos", "--variants", "", "--out", "{o}/b"], "no benchmark variant"),
+    "weights is a file": (dub(*["{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--weights", "{d}/notes.txt", "-q"],
+                              fast=False), "is a file; pass the weights folder"),
     "bench into a file": (["bench", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
 }
 
