@@ -268,6 +268,8 @@ def dub(
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
+        if not adapt and (adapt_seconds != 120.0 or adapt_steps != 0):
+            raise ConfigError("--adapt-seconds and --adapt-steps set the --adapt budget; add --adapt (or drop them)")
         adapted = None
         if adapt and not passthrough:
             from omnisync_cli.pipeline.adapt import dub_adapted

@@ -155,6 +155,8 @@ CASES = {
     "train-sync into its corpus": (["train-sync", "{d}/videos", "--out", "{d}/videos"], "is corpus"),
     "synth where no folder can be made": (["synth", "/proc/omnisync-nope", "--preset", "tiny"], "cannot create"),
     "bench without variants": (["bench", "{d}/videos", "--variants", "", "--out", "{o}/b"], "no benchmark variant"),
+    "adapt budget without --adapt": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--adapt-steps", "3"),
+                                     "add --adapt"),
     "weights is a file": (dub(*["{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--weights", "{d}/notes.txt", "-q"],
                               fast=False), "is a file; pass the weights folder"),
     "bench into a file": (["bench", "{d}/videos", "--out", "{d}/notes.txt"], "is a file, not a folder"),
