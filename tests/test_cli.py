@@ -227,3 +227,13 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
     (options,) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate,
             options.edit_rate) == (False, False, "everywhere", False, 30.0)
+
+
+def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
+    import omnisync_cli.data.prepare as prepare_module
+    (tmp_path / "videos").mkdir()
+    monkeypatch.setattr(prepare_module, "prepare_data", lambda videos, out, config, progress=None: {
+        "clips": 3, "videos": {"a.mp4": 3}, "skipped": {"b.mp4": "b.mp4: has no audio stream"}})
+    result = runner.invoke(app, ["prepare-data", str(tmp_path / "videos"), str(tmp_path / "corpus"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "skipped b.mp4: b.mp4: has no audio stream" in result.stderr
