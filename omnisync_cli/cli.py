@@ -652,7 +652,8 @@ def prepare_data(
         with progress_for(quiet).stage("preparing videos", None) as advance:
             index = run_prepare(videos, out, config, progress=lambda *args: advance(1))
     for name, reason in index.get("skipped", {}).items():  # also in index.json
-        err_console.print(f"skipped {name}: {reason}", highlight=False, soft_wrap=True)
+        err_console.print(f"skipped: {reason}" if name in reason else f"skipped {name}: {reason}",
+                          highlight=False, soft_wrap=True)
     err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 

@@ -236,4 +236,4 @@ def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
         "clips": 3, "videos": {"a.mp4": 3}, "skipped": {"b.mp4": "b.mp4: has no audio stream"}})
     result = runner.invoke(app, ["prepare-data", str(tmp_path / "videos"), str(tmp_path / "corpus"), "-q"])
     assert result.exit_code == 0, result.output
-    assert "skipped b.mp4: b.mp4: has no audio stream" in result.stderr
+    assert "skipped: b.mp4: has no audio stream" in result.stderr  # the reason names the file: once
