@@ -185,6 +185,10 @@ def split_pieces(frames: int, fps: float, clip_seconds: float, holdout: float,
     return cut(0, split), cut(split, frames)
 
 
+class TooShortToAdapt(InputError):
+    """The video has too few frames for the training and held-out pieces."""
+
+
 def read_pieces(analysis: VideoAnalysis, heard: np.ndarray, size: int, config: AdaptConfig,
                 min_frames: int) -> tuple[VideoPieces, VideoPieces]:
     """Crop the working region the default dub edits (DubOptions.region_scale) of the frames it
@@ -197,6 +201,15 @@ def read_pieces(analysis: VideoAnalysis, heard: np.ndarray, size: int, config: A
     fps = source_fps / every
     used = range(0, min(len(track), int(config.max_source_seconds * source_fps)), every)
     count = len(used)
+
+    def enough(frames: int) -> bool:  # two pieces to train on and one held out to validate on
+        train, held = split_pieces(frames, fps, config.clip_seconds, config.holdout, min_frames,
+                                   config.max_holdout_seconds)
+        return len(train) >= 2 and len(held) >= 1
+    if not enough(count):
+        needed = next((n for n in range(count, count + round(60 * fps)) if enough(n)), count)
+        raise TooShortToAdapt(f"{analysis.video.name} is too short to adapt on ({count / fps:.1f} s; adapting "
+                              f"takes {needed / fps:.1f} s: two pieces to train on and one to validate on)")
     crops = np.empty((count, size, size, 3), np.uint8)
     with VideoReader(analysis.video) as reader:
         for frame in reader.iter_frames():
@@ -207,9 +220,6 @@ def read_pieces(analysis: VideoAnalysis, heard: np.ndarray, size: int, config: A
     mouth = track.mouth_in_box(slice(used.start, used.stop, every)).astype(np.float32)
     train_spans, held_spans = split_pieces(count, fps, config.clip_seconds, config.holdout, min_frames,
                                            config.max_holdout_seconds)
-    if len(train_spans) < 2 or len(held_spans) < 1:
-        raise InputError(f"{analysis.video}: {count / fps:.1f} s is too short to adapt on (it needs two "
-                         f"{config.clip_seconds:g} s pieces to train and one to validate)")
     return (VideoPieces(crops, mouth, heard, fps, train_spans, (train_spans[0][0], train_spans[-1][1])),
             VideoPieces(crops, mouth, heard, fps, held_spans, (held_spans[0][0], held_spans[-1][1])))
 
@@ -386,7 +396,13 @@ def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: Ad
         return report
     base_editor = ModelEditor.from_dir(base_weights, sampler)
     model_config = base_editor.model.config
-    train_pieces, held = read_pieces(analysis, heard, model_config.region_size, config, model_config.segment_frames)
+    try:
+        train_pieces, held = read_pieces(analysis, heard, model_config.region_size, config,
+                                         model_config.segment_frames)
+    except TooShortToAdapt as short:  # as a video without speech: nothing to adapt on, the base dubs
+        report = AdaptReport(False, f"{short}: the base model dubs", str(out_dir))
+        keep_base(base_weights, out_dir, analysis, config, report)
+        return report
     validating = time.perf_counter()
     with progress.stage("validating the base model", None) as advance:
         base = validate(base_editor, held, train_pieces)

@@ -206,6 +206,18 @@ def test_a_source_without_speech_falls_back_with_a_notice(tmp_path, base, audio,
     assert (tmp_path / "speaker" / "model.safetensors").is_file()
 
 
+def test_a_source_too_short_to_adapt_on_falls_back_saying_how_long_it_takes(tmp_path, base):
+    video = talking_video(tmp_path / "in.mp4", seconds=0.6)
+    report = adapt(analyse(video, OPTIONS), base, tmp_path / "speaker", QUICK)
+    assert not report.kept and report.steps == 0 and "too short to adapt on" in report.notice
+    needed = float(report.notice.split("adapting takes ")[1].split(" s")[0])
+    assert needed > 0.6  # and a source of that length adapts:
+    longer = analyse(talking_video(tmp_path / "long.mp4", seconds=needed + 0.05), OPTIONS)
+    pieces, held = read_pieces(longer, heard_source(longer, QUICK)[0], 16, QUICK, 4)
+    assert len(pieces.spans) >= 2 and len(held.spans) >= 1
+    assert (tmp_path / "speaker" / "model.safetensors").is_file()
+
+
 def test_a_source_with_music_and_no_speech_is_not_adapted_on(tmp_path, base):
     """Music is loud enough for the loudness check; the voice detector hears no speech in it."""
     from dataclasses import replace
