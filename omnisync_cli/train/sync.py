@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from omnisync_cli.bench.sync import (SyncConfig, SyncExpert, audio_windows, mouth_windows, save_sync_expert,
                                      stack_windows)
 from omnisync_cli.data.shards import CorpusReader
+from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend
 from omnisync_cli.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -47,6 +48,15 @@ class SyncTrainConfig:
     seed: int = 0
     threads: int = 1              # torch threads (0 = the library default)
     model: SyncConfig = field(default_factory=SyncConfig)
+
+
+# What a resumed run may change; any other setting differs from the checkpoint's run: an error.
+SYNC_RESUME_MAY_CHANGE = {"steps", "out_dir", "threads", "checkpoint_every", "val_corpus", "corpus"}
+
+
+def run_settings(cfg: SyncTrainConfig) -> dict:
+    """The settings a checkpoint records (JSON types), less those a resume may change."""
+    return {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k not in SYNC_RESUME_MAY_CHANGE}
 
 
 @dataclass
@@ -166,6 +176,11 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
     ckpt = out / "checkpoint.pt"
     if ckpt.is_file():
         state = load_checkpoint(ckpt)
+        saved = json.loads(state["settings"]) if "settings" in state else None  # older runs did not record them
+        changed = sorted(k for k, v in run_settings(cfg).items() if saved is not None and saved.get(k) != v)
+        if changed:
+            raise ConfigError(f"{out} holds a checkpoint of a run with other settings ({', '.join(changed)}); "
+                              "resume it with the same ones, or start in a new --out folder")
         expert.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -197,7 +212,7 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
             seconds = spent + time.perf_counter() - tick
             save_checkpoint(ckpt, {"model": expert.state_dict(), "optimizer": opt.state_dict(),
                                    "scheduler": sched.state_dict(), "step": step, "log": json.dumps(log),
-                                   "seconds": seconds})
+                                   "seconds": seconds, "settings": json.dumps(run_settings(cfg))})
             save_sync_expert(expert.eval(), out)
             expert.train()
     doc = {"config": asdict(cfg), "renderings": len(data.mouths), "log": log,

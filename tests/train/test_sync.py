@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from omnisync_cli.bench.sync import SyncConfig, load_sync_expert
 from omnisync_cli.cli import app
 from omnisync_cli.data.shards import ShardWriter
+from omnisync_cli.errors import ConfigError
 from omnisync_cli.train.sync import SyncTrainConfig, augment, draw_batch, info_nce, load_sync_data, train_sync
 from tests.train.fake_corpus import FakeCorpus
 
@@ -73,6 +74,8 @@ def test_learns_a_planted_sync_and_resumes(shard_corpus, tmp_path):
     assert "resumed at step 100" in lines
     assert json.loads((tmp_path / "training.json").read_text())["log"][-1]["step"] == 110
     assert load_sync_expert(tmp_path).config == TINY
+    with pytest.raises(ConfigError, match="other settings \\(batch_size\\)"):  # not a silent change of recipe
+        train_sync(SyncTrainConfig(**{**cfg.__dict__, "steps": 120, "batch_size": 8}), say=lines.append)
 
 
 def test_train_sync_command(shard_corpus, tmp_path):
