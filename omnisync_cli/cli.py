@@ -706,6 +706,9 @@ def bench(
             weights = out / "weights"
             label = f"EMA weights of {checkpoint} at step {export_weights(checkpoint, weights)}"
             err_console.print(label)
+        elif weights is not None:  # a bad folder is one line before any dub, whatever the variants
+            from omnisync_cli.model.weights import load_config
+            load_config(weights)
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,

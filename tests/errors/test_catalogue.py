@@ -154,6 +154,8 @@ CASES = {
                                               "--steps", "1", "--samples", "1"], "is the --init-from localiser"),
     "train-sync into its corpus": (["train-sync", "{d}/videos", "--out", "{d}/videos"], "is corpus"),
     "synth where no folder can be made": (["synth", "/proc/omnisync-nope", "--preset", "tiny"], "cannot create"),
+    "bench with broken weights": (["bench", "{d}/videos", "--variants", "no-op", "--weights", "{d}/bad-weights",
+                                   "--out", "{o}/b"], "not valid JSON"),
     "bench without variants": (["bench", "{d}/videos", "--variants", "", "--out", "{o}/b"], "no benchmark variant"),
     "adapt budget without --adapt": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--adapt-steps", "3"),
                                      "add --adapt"),
