@@ -45,6 +45,17 @@ class StopRequest:
 
 
 @contextmanager
+def _handling(handler) -> Iterator[None]:
+    """`handler` for every stop signal inside the block, the previous handlers after it."""
+    previous = {sig: signal.signal(sig, handler) for sig in _stop_signals()}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
 def stop_requested() -> Iterator[StopRequest]:
     """Inside the block, a stop signal is recorded in the yielded request (a second one raises
     `Stopped` at once); outside the main thread, where handlers cannot be set, nothing is."""
@@ -58,12 +69,8 @@ def stop_requested() -> Iterator[StopRequest]:
             raise Stopped(signum)
         request.signal = signum
 
-    previous = {sig: signal.signal(sig, handler) for sig in _stop_signals()}
-    try:
+    with _handling(handler):
         yield request
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 @contextmanager
@@ -73,9 +80,5 @@ def stop_on_signals() -> Iterator[None]:
     def handler(signum: int, frame) -> None:
         raise Stopped(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in _stop_signals()}
-    try:
+    with _handling(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

@@ -472,7 +472,7 @@ class MouthTracker:
         picks, by_speech = ([], False)
         if not landmarks and self._local_picks:
             picks, by_speech = self._speaker_picks(fps, speech, judge)
-        if self._n_landmarks > 0 and (landmarks or not picks):
+        if landmarks or (self._n_landmarks > 0 and not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
             track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),

@@ -30,7 +30,7 @@ from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import BatchItem
-from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, is_one_of, provenance
+from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, identities, provenance
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.stopping import stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
@@ -108,10 +108,11 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
             raise ConfigError(f"{seen[item.output]} and {item.video} would both be written to {item.output}; "
                               "rename one (or give output names in a --manifest)")
         seen[item.output] = item.video
-    inputs = [path for item in items for path in (item.video, item.audio) if path is not None]
+    inputs = {path for item in items for path in (item.video, item.audio) if path is not None}  # one speech: once
+    taken = set().union(*map(identities, inputs))  # read once, not once per output
     for item in items:
         output = out_dir / item.output
-        if is_one_of(output, inputs):
+        if identities(output) & taken:
             raise ConfigError(f"{output} is an input of this batch; give {item.video.name} another output name")
 
 
@@ -176,11 +177,12 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     try:
         item_options = item.dub_options(options)
         if output.exists() and not item_options.overwrite:
-            if not written_by_omnisync(output):
+            tag = comment_tag(output)
+            if not tag.startswith(PROVENANCE_PREFIX):
                 result.status = "failed"
                 result.error = f"{output} exists and is not a dub omnisync wrote; pass --overwrite to replace it"
                 return
-            problem = verify_output(output, item.video, item.audio)
+            problem = verify_output(output, item.video, item.audio, tag)
             if problem is None:
                 result.status = "skipped"
                 return
@@ -204,18 +206,14 @@ def comment_tag(path: Path) -> str:
         return ""
 
 
-def written_by_omnisync(path: Path) -> bool:
-    """Whether `path` is a dub omnisync wrote (its provenance tag), of whatever inputs."""
-    return comment_tag(path).startswith(PROVENANCE_PREFIX)
-
-
-def verify_output(output: Path, video: Path, audio: Path) -> str | None:
+def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None) -> str | None:
     """None if `output` is a finished dub of `video` with `audio`; else what is wrong with it.
+    `tag`: its `comment_tag`, where the caller read it already.
 
     Finished outputs are renamed into place only when complete, so this catches outputs made
     another way (made from other inputs, copied, cut short) rather than our own crashes.
     """
-    if comment_tag(output) != provenance(video, audio):
+    if (comment_tag(output) if tag is None else tag) != provenance(video, audio):
         return "was made from other inputs (or they changed since)"
     try:
         expected = output_frame_count(len(load_audio(audio)) / SAMPLE_RATE, probe_video(video).fps)

@@ -39,13 +39,20 @@ def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None
         raise OutputError(f"output folder is not writable: {folder}")
 
 
+def identities(path: Path) -> set[tuple]:
+    """What names a file: its resolved path (links followed) and, if it exists, its device and
+    inode (a hard link). Two paths share one where they name the same file."""
+    path = Path(path)
+    names: set[tuple] = {("path", str(path.resolve()))}
+    if path.exists():
+        stat = path.stat()
+        names.add(("inode", stat.st_dev, stat.st_ino))
+    return names
+
+
 def is_one_of(path: Path, inputs) -> bool:
     """Whether `path` names one of the files `inputs` (the same path, a link to it, a hard link)."""
-    path = Path(path)
-    for other in map(Path, inputs):
-        if path.resolve() == other.resolve() or (path.exists() and other.exists() and os.path.samefile(path, other)):
-            return True
-    return False
+    return bool(identities(path) & set().union(*map(identities, inputs)))
 
 
 PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (VideoWriter's comment)
