@@ -503,9 +503,9 @@ def synth(
 
 @app.command(cls=Command, name="train-localiser")
 def train_localiser_command(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the localiser's weights, config and log.")] = Path("runs/localiser"),
+    out: Annotated[Path, typer.Option("--out", help="Run folder: the localiser's weights, config, log and checkpoint. An existing run resumes.")] = Path("runs/localiser"),
     samples: Annotated[int, typer.Option(help="Corpus-v2 frames rendered to train on.")] = 6000,
-    steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 2500,
+    steps: Annotated[int, typer.Option(help="Optimizer steps in total (raise it to extend a finished run).")] = 2500,
     batch_size: Annotated[int, typer.Option(help="Frames per step.")] = 24,
     workers: Annotated[int, typer.Option(help="Processes rendering the frames.")] = 2,
     threads: Annotated[int, typer.Option(help="torch threads for training (0: the library default).")] = 2,

@@ -9,9 +9,15 @@ at all, and some are close crops around the mouth at the scale of the localiser'
 refinement look. Samples are rendered once into memory by worker processes, then the
 network trains on them with flips for `steps` steps (penalty-reduced focal loss on the heat
 map, L1 on the offsets and the log face width at each mouth).
+
+Every `checkpoint_every` steps, and when a stop signal arrives, the run writes
+`out_dir/checkpoint.pt` (network, optimizer, schedule, sampler state) beside the weights; the
+same command resumes it from there after a kill or a stop, rendering the same samples again
+from the seed (a changed setting other than `steps`, `workers` or `threads` is refused).
 """
 
 import json
+import math
 import multiprocessing
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +30,8 @@ import torch
 from omnisync_cli.data.corpus import TRAIN, ClipJob, CorpusConfig, character_for, draw_framing
 from omnisync_cli.data.scene import make_scene, render_scene
 from omnisync_cli.errors import ConfigError
+from omnisync_cli.stopping import stop_requested
+from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from omnisync_cli.face.localiser import (REFINE_FACES, STRIDE, LocaliserConfig, LocaliserNet, _crop, letterbox,
                                          load_localiser, save_localiser)
 
@@ -43,6 +51,16 @@ class LocaliserTrainConfig:
     threads: int = 2
     model: LocaliserConfig = LocaliserConfig()
     init_from: str | None = None  # start from these localiser weights (a fine-tune) instead of fresh ones
+    checkpoint_every: int = 500  # steps between checkpoints (weights and checkpoint.pt)
+
+
+# Settings a resumed run may change; any other change would make it another run.
+RESUME_MAY_CHANGE = {"out_dir", "steps", "workers", "threads", "checkpoint_every"}
+
+
+def run_settings(cfg: LocaliserTrainConfig) -> dict:
+    """The settings a checkpoint records (JSON types), less those a resume may change."""
+    return {k: v for k, v in json.loads(json.dumps(asdict(cfg))).items() if k not in RESUME_MAY_CHANGE}
 
 
 def render_scene_frame(rng: np.random.Generator, job: ClipJob, empty: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -138,47 +156,79 @@ def localiser_loss(output: torch.Tensor, heat: torch.Tensor, reg: torch.Tensor, 
 
 
 def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
+    """Train (or resume, from `out_dir/checkpoint.pt`) and write the localiser to `out_dir`."""
     torch.manual_seed(cfg.seed)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     size = cfg.model.input_size
+    out = Path(cfg.out_dir)
     started = time.perf_counter()
     images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers)
     say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     net = LocaliserNet(cfg.model)
-    if cfg.init_from:
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    warmup = max(1, cfg.steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine to zero
+        opt, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(k, cfg.steps) / cfg.steps)))
+    rng = np.random.default_rng(cfg.seed)
+    step, log, spent = 0, [], 0.0
+    if (out / CHECKPOINT_FILE).is_file():
+        state = load_checkpoint(out / CHECKPOINT_FILE)
+        saved = json.loads(state["settings"])
+        changed = sorted(k for k, v in run_settings(cfg).items() if saved.get(k) != v)
+        if changed:
+            raise ConfigError(f"{out} holds a checkpoint of a run with other settings ({', '.join(changed)}); "
+                              "resume it with the same ones, or start in a new --out folder")
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = json.loads(state["sampler"])
+        step, log, spent = int(state["step"]), json.loads(state["log"]), float(state["seconds"])
+        say(f"resumed at step {step}")
+    elif cfg.init_from:
         start = load_localiser(cfg.init_from)
         if start.config != cfg.model:
             raise ConfigError(f"--init-from {cfg.init_from} holds a localiser of another shape ({start.config})")
         net.load_state_dict(start.net.state_dict())
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    warmup = max(1, cfg.steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(  # linear warm-up, then cosine to zero
-        opt, lambda k: min(1.0, (k + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * min(k, cfg.steps) / cfg.steps)))
-    rng = np.random.default_rng(cfg.seed)
-    log = []
+    tick = time.perf_counter()
+
+    def seconds() -> float:
+        return spent + time.perf_counter() - tick
+
+    def checkpoint() -> None:
+        save_localiser(net.eval(), cfg.model, out)
+        save_checkpoint(out / CHECKPOINT_FILE, {
+            "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "sampler": json.dumps(rng.bit_generator.state), "step": step, "log": json.dumps(log),
+            "seconds": seconds(), "settings": json.dumps(run_settings(cfg))})
+        net.train()
+
     net.train()
-    for step in range(1, cfg.steps + 1):
-        pick = rng.integers(0, len(images), cfg.batch_size)
-        batch, ms = images[pick].copy(), [mouths[i].copy() for i in pick]
-        for b in np.nonzero(rng.random(cfg.batch_size) < 0.5)[0]:  # horizontal flips
-            batch[b] = batch[b, :, ::-1]
-            ms[b][:, 0] = size - ms[b][:, 0]
-        heat, reg, mask = (torch.from_numpy(a) for a in targets(ms, size))
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
-        loss = localiser_loss(net(x), heat, reg, mask)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 50 == 0 or step == cfg.steps:
-            log.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(time.perf_counter() - started, 1)})
-            say(f"step {step}/{cfg.steps} loss {loss.item():.4f} ({time.perf_counter() - started:.0f} s)")
-        if step % 500 == 0 or step == cfg.steps:
-            save_localiser(net.eval(), cfg.model, cfg.out_dir)
-            net.train()
-    out = save_localiser(net.eval(), cfg.model, cfg.out_dir)
-    doc = {"config": asdict(cfg), "log": log, "seconds": round(time.perf_counter() - started, 1),
-           "threads": cfg.threads}
+    with stop_requested() as stop:  # a stop signal ends the run at the next step, checkpointed
+        while step < cfg.steps and stop.signal is None:
+            pick = rng.integers(0, len(images), cfg.batch_size)
+            batch, ms = images[pick].copy(), [mouths[i].copy() for i in pick]
+            for b in np.nonzero(rng.random(cfg.batch_size) < 0.5)[0]:  # horizontal flips
+                batch[b] = batch[b, :, ::-1]
+                ms[b][:, 0] = size - ms[b][:, 0]
+            heat, reg, mask = (torch.from_numpy(a) for a in targets(ms, size))
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
+            loss = localiser_loss(net(x), heat, reg, mask)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0 or step == cfg.steps:
+                log.append({"step": step, "loss": round(loss.item(), 4), "seconds": round(seconds(), 1)})
+                say(f"step {step}/{cfg.steps} loss {loss.item():.4f} ({seconds():.0f} s)")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                checkpoint()
+        if stop.signal is not None:
+            checkpoint()
+            say(f"stopped at step {step}; the same command resumes the run")
+    stop.raise_if_asked()
+    out = save_localiser(net.eval(), cfg.model, out)
+    doc = {"config": asdict(cfg), "log": log, "seconds": round(seconds(), 1), "threads": cfg.threads}
     (out / "training.json").write_text(json.dumps(doc, indent=1) + "\n")
     return out

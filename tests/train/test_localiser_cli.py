@@ -27,3 +27,52 @@ def test_train_localiser_writes_loadable_weights_and_a_log(tmp_path):
 def test_train_localiser_rejects_absurd_flags(tmp_path):
     result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "x"), "--samples", "0"])
     assert result.exit_code == 2 and "--samples" in result.stderr
+
+
+def _config(out, **changes):
+    from omnisync_cli.train.localiser import LocaliserTrainConfig
+    return LocaliserTrainConfig(**{"out_dir": str(out), "samples": 4, "steps": 4, "batch_size": 2, "workers": 1,
+                                   "threads": 1, "checkpoint_every": 2, **changes})
+
+
+def test_a_stopped_localiser_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import pytest
+
+    from omnisync_cli.stopping import Stopped
+    from omnisync_cli.train import localiser as training
+
+    whole = training.train_localiser(_config(tmp_path / "whole"), say=lambda line: None)
+    # The same run, sent SIGTERM during its second step: it stops there with a checkpoint...
+    loss, calls = training.localiser_loss, []
+
+    def loss_then_stop(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return loss(*args)
+
+    monkeypatch.setattr(training, "localiser_loss", loss_then_stop)
+    with pytest.raises(Stopped):
+        training.train_localiser(_config(tmp_path / "stopped"), say=lambda line: None)
+    assert len(calls) == 2 and (tmp_path / "stopped" / "checkpoint.pt").is_file()
+    monkeypatch.setattr(training, "localiser_loss", loss)
+    # ... and the same command resumes it at step 2, ending where the unbroken run ended.
+    said = []
+    resumed = training.train_localiser(_config(tmp_path / "stopped"), say=said.append)
+    assert "resumed at step 2" in said
+    a, b = load_localiser(whole).net.state_dict(), load_localiser(resumed).net.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_localiser_run_refuses_to_resume_with_other_settings(tmp_path):
+    import pytest
+
+    from omnisync_cli.errors import ConfigError
+    from omnisync_cli.train.localiser import train_localiser
+
+    train_localiser(_config(tmp_path / "run", steps=2), say=lambda line: None)
+    with pytest.raises(ConfigError, match="lr"):
+        train_localiser(_config(tmp_path / "run", steps=2, lr=1e-4), say=lambda line: None)
