@@ -603,8 +603,10 @@ def train(
 
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
+    from omnisync_cli.model.weights import load_config
     from omnisync_cli.train import TrainConfig
     from omnisync_cli.train import train as run_training
+    from omnisync_cli.train.config import keeping_parts_of
     with dubbing(out):
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
@@ -625,6 +627,10 @@ def train(
                              hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
                              reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
+        if init_from is not None:
+            config, kept = keeping_parts_of(config, load_config(init_from))
+            if kept and not quiet:
+                err_console.print(f"fine-tuning with {' '.join(kept)}, as {init_from} has it", highlight=False)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
 

@@ -191,3 +191,19 @@ def preset_and_grown_parts(config: ModelConfig) -> tuple[str, dict[str, Any]] | 
         if replace(plain, depth=preset.depth).to_dict() == preset.to_dict() and plain.depth >= preset.depth:
             return name, grown | ({"depth": plain.depth} if plain.depth > preset.depth else {})
     return None
+
+
+def keeping_parts_of(config: TrainConfig, init: ModelConfig) -> tuple[TrainConfig, list[str]]:
+    """A fine-tune of `init` (the --init-from model's configuration) with the parts that model
+    has and the run did not ask for (its displacement head, reference frames, a greater
+    depth than the preset's): a run may grow a model, never drop what it learned. Also the
+    flags that were added, as a user would spell them."""
+    changes: dict[str, Any] = {}
+    if init.output_flow and not config.output_flow:
+        changes["output_flow"] = True
+    if init.reference_frames and not config.reference_frames:
+        changes["reference_frames"] = init.reference_frames
+    if not config.depth and init.depth > get_preset(config.preset).depth:
+        changes["depth"] = init.depth
+    flags = ["--" + k.replace("_", "-") + ("" if v is True else f" {v}") for k, v in changes.items()]
+    return replace(config, **changes), flags

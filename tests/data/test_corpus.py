@@ -177,6 +177,11 @@ def test_the_cli_trains_on_the_written_corpus_with_the_stage_3_losses(corpus, tm
     assert (saved["loss_weighting"], saved["mouth_loss_weight"], saved["viseme_loss_weight"]) == ("x", 10.0, 1.0)
     model = load_model(run)
     assert model.config.region_size == 16 and model.config.output_flow and model.flow_head is not None
+    # A fine-tune of that model keeps its displacement head without being told.
+    tuned = CliRunner().invoke(app, ["train", str(out), "--out", str(tmp_path / "tuned"), "--preset", "tiny",
+                                     "--steps", "1", "--batch-size", "2", "--init-from", str(run)])
+    assert tuned.exit_code == 0, tuned.output
+    assert "fine-tuning with --output-flow" in tuned.stderr and load_model(tmp_path / "tuned").config.output_flow
     bad = CliRunner().invoke(app, ["train", str(out), "--out", str(tmp_path / "bad"), "--preset", "tiny",
                                    "--loss-weighting", "eps"])
     assert bad.exit_code == 2 and "loss_weighting" in bad.stderr

@@ -21,3 +21,18 @@ def test_a_run_may_grow_the_presets_depth_but_not_shrink_it():
     assert run_model_config(TrainConfig(preset="tiny").to_dict()).depth == 2
     with pytest.raises(ConfigError, match="depth"):
         TrainConfig(preset="cpu-small", depth=4)
+
+
+def test_a_fine_tune_keeps_the_parts_its_model_has_and_may_grow_more():
+    from omnisync_cli.model.config import get_preset
+    from omnisync_cli.train.config import TrainConfig, keeping_parts_of
+    grown = get_preset("cpu-small", output_flow=True, reference_frames=4, depth=8)
+    config, flags = keeping_parts_of(TrainConfig(preset="cpu-small"), grown)
+    assert (config.output_flow, config.reference_frames, config.depth) == (True, 4, 8)
+    assert flags == ["--output-flow", "--reference-frames 4", "--depth 8"]
+    # What the run asks for stays: more blocks than the model has, more references.
+    config, flags = keeping_parts_of(TrainConfig(preset="cpu-small", depth=10, reference_frames=6), grown)
+    assert (config.output_flow, config.reference_frames, config.depth, flags) == (True, 6, 10, ["--output-flow"])
+    # A plain preset model adds nothing.
+    config, flags = keeping_parts_of(TrainConfig(preset="cpu-small"), get_preset("cpu-small"))
+    assert config == TrainConfig(preset="cpu-small") and flags == []
