@@ -415,6 +415,7 @@ def batch_dub(
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
+    json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print the batch report (as written to the output folder) on stdout.")] = False,
 ) -> None:
     """Dub every video in VIDEOS (or every item of --manifest) with one model load; finished
     outputs are verified and skipped, so a rerun resumes. A JSON report goes to the output folder.
@@ -429,8 +430,8 @@ def batch_dub(
     from omnisync_cli.pipeline.batch import batch_dub_jobs, check_batch, parse_shard, report_path
     from omnisync_cli.media.audio import load_speech
     from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
-    progress = progress_for(quiet)
-    with dubbing(output):
+    progress = progress_for(quiet or json_summary)
+    with dubbing(output, json_summary):
         if (videos is None) == (manifest is None):
             raise ConfigError("give a VIDEOS folder or --manifest (one of them)")
         if manifest is not None:
@@ -452,10 +453,12 @@ def batch_dub(
         check_batch(items, output)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
-                                    options, shard_range, jobs, functools.partial(progress_for, quiet))
+                                    options, shard_range, jobs, functools.partial(progress_for, quiet or json_summary))
         else:
             editor = build_editor(passthrough, weights, sampler, prompt)
             report = run_batch_dub(items, output, editor, options, shard_range, progress)
+    if json_summary:
+        print(json.dumps({**report.to_dict(), "report": str(report_path(output, shard_range))}, indent=2))
     for video, reason in report.failed.items():  # most reasons name the file already
         progress.line(f"failed: {reason}" if reason.startswith(video) else f"failed: {video}: {reason}")
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "

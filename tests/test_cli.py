@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -111,6 +112,14 @@ def test_batch_dub_shards_and_resumes(inputs):
     second = runner.invoke(app, base)
     assert "1 dubbed, 1 already done (verified), 1 failed" in second.stderr
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "b.mp4"]
+    # --json: the report on stdout, as written to the folder; a failed item still exits 1.
+    third = runner.invoke(app, base + ["--json"])
+    summary = json.loads(third.stdout)
+    assert third.exit_code == 1 and (summary["dubbed"], summary["skipped"], summary["failed"]) == (0, 2, 1)
+    assert json.loads(Path(summary["report"]).read_text())["items"] == summary["items"]
+    # ... and an error that stops the whole batch is a JSON object too.
+    refused = runner.invoke(app, ["batch-dub", str(videos), "-o", str(out), "--json"])
+    assert refused.exit_code == 2 and "--audio" in json.loads(refused.stdout)["error"]
 
 
 def test_installed_console_script(inputs):
