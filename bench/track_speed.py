@@ -33,6 +33,19 @@ try:  # trees before the sync expert judged the speaker have no judge
     from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 except ImportError:
     SyncSpeakerJudge = None
+try:  # trees before the track followed the camera's shake measure no camera
+    from omnisync_cli.face.motion import THUMBNAIL_SIDE
+except ImportError:
+    THUMBNAIL_SIDE = None
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    """The grey thumbnail the dub gives the tracker (media.video.Picture.grey), from RGB."""
+    import cv2
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    scale = min(1.0, THUMBNAIL_SIDE / max(luma.shape))
+    size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
+    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
 
 
 def main() -> None:
@@ -56,7 +69,10 @@ def main() -> None:
         try:
             with MouthTracker(face, fps=float(clip["fps"])) as tracker:
                 for frame in frames:
-                    tracker.observe(frame)
+                    if THUMBNAIL_SIDE is None:
+                        tracker.observe(frame)
+                    else:
+                        tracker.observe(frame, grey(frame))
                 judged = {} if SyncSpeakerJudge is None else {"judge": SyncSpeakerJudge()}  # as the dub judges
                 track = tracker.finish(speech=lambda: load_audio(video), **judged)
             source = track.source

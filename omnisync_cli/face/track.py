@@ -20,6 +20,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
+from omnisync_cli.face.motion import TRUST_WINDOW_S, frame_shift, trusted_path
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.speaker import (MouthCandidate, SpeakerJudge, best_supported, choose_speaker, confident,
                                       link_tracks)
@@ -188,13 +189,23 @@ class MouthTrack:
 
 
 def build_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray, valid: np.ndarray,
-                fps: float, frame_size: tuple[int, int], config: FaceConfig, source: str) -> MouthTrack:
-    """Fill the invalid frames of per-frame observations, smooth, and make the region track."""
+                fps: float, frame_size: tuple[int, int], config: FaceConfig, source: str,
+                camera: tuple[np.ndarray, np.ndarray] | None = None) -> MouthTrack:
+    """Fill the invalid frames of per-frame observations, smooth, and make the region track.
+
+    `camera` (per-frame shifts x, y from the frame before, frame pixels; face.motion): the
+    positions are filled and smoothed relative to the camera's path where it explains the
+    looks (`trusted_path`), so the region follows a shaking camera between looks."""
     if not valid.any():
         raise ValueError("build_track needs at least one valid frame")
-    mx, my, fw = (fill_missing(np.asarray(a, dtype=np.float64), valid) for a in (mouth_x, mouth_y, face_width))
-    cx = gaussian_smooth(mx, config.smooth_position_s * fps)
-    cy = gaussian_smooth(my, config.smooth_position_s * fps)
+    mouth_x, mouth_y = np.asarray(mouth_x, dtype=np.float64), np.asarray(mouth_y, dtype=np.float64)
+    path_x = path_y = np.zeros(len(mouth_x))
+    if camera is not None:
+        path_x, path_y = trusted_path(camera[0], camera[1], mouth_x, mouth_y, valid, round(TRUST_WINDOW_S * fps))
+    mx, my = fill_missing(mouth_x - path_x, valid) + path_x, fill_missing(mouth_y - path_y, valid) + path_y
+    fw = fill_missing(np.asarray(face_width, dtype=np.float64), valid)
+    cx = gaussian_smooth(mx - path_x, config.smooth_position_s * fps) + path_x
+    cy = gaussian_smooth(my - path_y, config.smooth_position_s * fps) + path_y
     side = REGION_SCALE * gaussian_smooth(fw, config.smooth_size_s * fps)
     side = np.maximum(side, 1.0)  # a degenerate detection must not give an empty box
     f32 = lambda a: np.asarray(a, dtype=np.float32)
@@ -279,6 +290,10 @@ class MouthTracker:
         self._next_local = 0
         self.localiser_looks = 0
         self._glimpses_left = GLIMPSE_BUDGET
+        # Camera shifts, one entry per frame (face.motion): 8 bytes a frame.
+        self._camera_x, self._camera_y = array("f"), array("f")
+        self._camera_moved = False
+        self._thumbnail: np.ndarray | None = None
 
     @property
     def localiser_looks_found(self) -> list[tuple[int, list[MouthCandidate]]]:
@@ -318,9 +333,11 @@ class MouthTracker:
         slot = self._landmark_slot(index)
         return bool(self._followed(index)) or slot == "look" or (slot != "between" and self._localiser_due(index))
 
-    def observe(self, image: np.ndarray | None) -> FaceObservation | None:
+    def observe(self, image: np.ndarray | None, thumbnail: np.ndarray | None = None) -> FaceObservation | None:
         """Look at the next frame (RGB uint8 (H, W, 3), or None where `wants_picture()` said
-        no); returns the followed face found in it, if any."""
+        no); returns the followed face found in it, if any. `thumbnail`: the frame as a small
+        grey picture (face.motion.grey_thumbnail), given for every frame so that the track
+        follows the camera's shake between looks; without it the camera counts as still."""
         if image is None and self.wants_picture():
             raise ValueError("MouthTracker.observe needs this frame's picture (wants_picture() is True)")
         index = self._count
@@ -331,6 +348,7 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
+        self._record_camera(thumbnail)
         for candidate in self._followed(index):  # several mouths: each followed up to the next look's frame
             candidate.follow(image)
         slot, pick = self._landmark_slot(index), None
@@ -347,6 +365,24 @@ class MouthTracker:
         if pick is None and self._localiser_due(index):
             pick = self._observe_localiser(image, index, self._scale(image))
         return pick
+
+    def _record_camera(self, thumbnail: np.ndarray | None) -> None:
+        """This frame's shift from the one before, in frame pixels (0 without two thumbnails)."""
+        previous, self._thumbnail = self._thumbnail, thumbnail
+        dx = dy = 0.0
+        if previous is not None and thumbnail is not None and previous.shape == thumbnail.shape:
+            dx, dy = frame_shift(previous, thumbnail)
+            scale = self._frame_size[0] / thumbnail.shape[1]
+            dx, dy = dx * scale, dy * scale
+            self._camera_moved = self._camera_moved or dx != 0 or dy != 0
+        self._camera_x.append(dx)
+        self._camera_y.append(dy)
+
+    def _camera(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-frame camera shifts, frame pixels; None where none was measured."""
+        if not self._camera_moved:
+            return None
+        return np.frombuffer(self._camera_x, dtype=np.float32), np.frombuffer(self._camera_y, dtype=np.float32)
 
     def _landmark_slot(self, index: int) -> str:
         """What MediaPipe does at frame `index`: "none" (no landmarker), "between" (between two
@@ -475,7 +511,7 @@ class MouthTracker:
         if landmarks or (self._n_landmarks > 0 and not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
-            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks"),
+            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks", self._camera()),
                                    ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
         if picks:
@@ -484,7 +520,7 @@ class MouthTracker:
             frames = picks[:, 0].astype(int)
             x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
             stride = max(1, round(cfg.localiser_every_s * fps))
-            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser")
+            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser", self._camera())
             track = _between_looks(track, ~np.isnan(x), stride, cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
         if cfg.centre_fallback:

@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 from av.video.reformatter import Interpolation
 
@@ -218,6 +219,21 @@ class Picture:
         image = frame.to_ndarray(format="rgb24", width=width, height=height,
                                  src_colorspace=_untagged_matrix(frame), interpolation=flags)
         return self.orientation.apply(image)
+
+    def grey(self, max_side: int) -> np.ndarray:
+        """(h, w) uint8 luma, upright, shrunk by area averaging to at most `max_side` on its longer
+        side: an 8-bit YUV frame's Y plane as decoded (no colour conversion, ~0.2 ms a frame),
+        other formats through swscale."""
+        frame = self.decoded
+        if frame.format.name.startswith(("yuv", "nv", "gray")) and frame.format.components[0].bits == 8:
+            plane = frame.planes[0]
+            luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+        else:
+            luma = frame.to_ndarray(format="gray")
+        scale = min(1.0, max_side / max(luma.shape))
+        size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
+        small = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        return self.orientation.apply(small[:, :, None])[:, :, 0]
 
 
 def _untagged_matrix(frame: av.VideoFrame) -> str | None:

@@ -22,6 +22,7 @@ from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.colours import keep_source_colours
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.face.motion import THUMBNAIL_SIDE
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native, load_speech
 from omnisync_cli.media.loudness import quiet_at
@@ -364,7 +365,9 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
         for picture in pictures:
             if until_s is not None and times and picture.time_s >= until_s:
                 break
-            tracker.observe(picture.image if tracker.wants_picture() else None)
+            # every frame's thumbnail lets the track follow a shaking camera between looks
+            thumbnail = picture.grey(THUMBNAIL_SIDE) if tracker.look_every else None
+            tracker.observe(picture.image if tracker.wants_picture() else None, thumbnail)
             times.append(picture.time_s)
             advance(1)
         # The source's own speech tells which of several mouths speaks (face/speaker.py), as

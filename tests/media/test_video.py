@@ -152,6 +152,12 @@ def test_pictures_to_look_at_are_the_upright_frames_shrunk(clip_dir: Path) -> No
     shrunk = cv2.resize(frames[1].image, (180, 320), interpolation=cv2.INTER_AREA)
     assert np.abs(pictures[1].image.astype(int) - shrunk).mean() < 3
     assert full[1].image.shape == frames[1].image.shape  # a frame that fits keeps its size
+    # The grey thumbnail the camera's motion is measured on: upright too, the frame's brightness.
+    grey = pictures[1].grey(128)
+    luma = cv2.resize(cv2.cvtColor(frames[1].image, cv2.COLOR_RGB2GRAY), (72, 128), interpolation=cv2.INTER_AREA)
+    assert grey.shape == (128, 72) and grey.dtype == np.uint8
+    assert np.corrcoef(grey.ravel(), luma.ravel())[0, 1] > 0.95
+    assert np.corrcoef(grey[::-1, ::-1].ravel(), luma.ravel())[0, 1] < 0.5  # not turned the other way
 
 
 def test_variable_frame_rate_times_come_from_pts(tmp_path: Path) -> None:

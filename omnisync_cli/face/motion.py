@@ -1,0 +1,58 @@
+"""The camera's motion between frames, so that the track follows a shaking camera between looks.
+
+The mouth is looked for only now and then (MediaPipe every 0.08 s, the localiser every 0.2 s),
+and the track between looks is interpolated and smoothed over 0.1 s: right for a steady camera,
+but a hand-held one shakes at 1-4 Hz and the region then lags the mouth (a user tour: 10 px under
+strong shake; on benchmark clips shaken by 8 px at about 2 Hz, 5-7 px, up to a third of a face
+width). So the tracking pass measures every frame's shift against the one before on a small grey
+thumbnail (phase correlation, `frame_shift`); the track then fills and smooths the looks relative
+to that camera path and adds the path back (face.track.build_track), following the shake while
+the looks' own jitter is still smoothed away.
+
+The path is trusted only where it explains the looks (`trusted_path`): where taking it out makes
+the looked-at positions move less. A moving background in front of a still camera, or a
+character that moves while the background stays, leaves the track exactly as it was.
+"""
+
+import numpy as np
+import cv2
+
+THUMBNAIL_SIDE = 128  # longer side of the grey thumbnails the shifts are measured on, pixels
+MIN_RESPONSE = 0.1    # a phase-correlation peak below this measures nothing (a cut, a flat frame)
+TRUST_RATIO = 0.7     # the path is used where it brings the looks' roughness below this share
+TRUST_WINDOW_S = 2.0  # ... judged over windows this long
+
+
+def frame_shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    """(dx, dy), thumbnail pixels: how far the picture moved from `previous` to `current` (two
+    grey thumbnails of one size, media.video.Picture.grey), by phase correlation under a Hann
+    window; (0, 0) where the peak is too weak to mean anything. OpenCV's peak centroid is off
+    by 0.1-0.4 thumbnail pixels (measured on shifted textures); the looks correct what that
+    adds up to between them."""
+    window = cv2.createHanningWindow((current.shape[1], current.shape[0]), cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(previous.astype(np.float32), current.astype(np.float32), window)
+    return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
+
+
+def roughness(values: np.ndarray, valid: np.ndarray) -> float:
+    """Mean absolute second difference of the valid entries, in order (0 for fewer than 3)."""
+    looked = np.asarray(values, np.float64)[valid]
+    return float(np.abs(np.diff(looked, 2)).mean()) if len(looked) > 2 else 0.0
+
+
+def trusted_path(steps_x: np.ndarray, steps_y: np.ndarray, looks_x: np.ndarray, looks_y: np.ndarray,
+                 valid: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(path_x, path_y), frame pixels: the camera's position at every frame, summed from the
+    per-frame shifts (`steps_*`, step k is frame k's shift from frame k - 1) inside the windows of
+    `window` frames where taking the path out of the looks (`looks_*` at the `valid` frames)
+    brings their roughness below TRUST_RATIO of its value; elsewhere the path stands still."""
+    steps_x, steps_y = np.asarray(steps_x, np.float64), np.asarray(steps_y, np.float64)
+    path_x, path_y = np.cumsum(steps_x), np.cumsum(steps_y)
+    trusted = np.zeros(len(steps_x), bool)
+    for start in range(0, len(steps_x), max(1, window)):
+        span = slice(start, start + window)
+        looked = valid[span]
+        before = roughness(looks_x[span], looked) + roughness(looks_y[span], looked)
+        after = roughness(looks_x[span] - path_x[span], looked) + roughness(looks_y[span] - path_y[span], looked)
+        trusted[span] = after < TRUST_RATIO * before
+    return np.cumsum(np.where(trusted, steps_x, 0.0)), np.cumsum(np.where(trusted, steps_y, 0.0))
