@@ -34,6 +34,11 @@ PATCH_FACES = 0.6        # side of the patch around a mouth, in face widths (the
 VIEW = 32                # ... px, as registered from frame to frame
 PATCH = 12               # ... px, as compared (the descriptor)
 MAX_JUMP_FACES = 0.75    # a look continues a track when its mouth moved less than this
+# ... and its face width is within this factor of the track's last one: a face does not double
+# or halve in one look's time, while a false alarm beside a mouth (a whisker's end, an eye)
+# is read as a face a third of the size (a user tour's drawn cat: the track took its whiskers
+# on the looks where the localiser missed the closed mouth, 20 px off a 120 px face)
+MAX_SIZE_RATIO = 2.0
 MIN_LOOKS = 5            # tracks shorter than this are not judged
 MIN_FRAMES = 20          # ... nor tracks followed on fewer frames
 MIN_CORRELATION = 0.1    # the speaker's motion must follow the speech at least this well (frame by frame)
@@ -153,7 +158,8 @@ def link_tracks(looks: list[tuple[int, list[MouthCandidate]]], max_gap: int) -> 
                 if t in taken or index - track.looks[-1][0] > max_gap:
                     continue
                 d = np.hypot(obs.mouth_x - track.last.mouth_x, obs.mouth_y - track.last.mouth_y)
-                if d <= MAX_JUMP_FACES * max(obs.face_width, track.last.face_width) and (best_d is None or d < best_d):
+                small, large = sorted((obs.face_width, track.last.face_width))
+                if d <= MAX_JUMP_FACES * large and large <= MAX_SIZE_RATIO * small and (best_d is None or d < best_d):
                     best, best_d = t, d
             if best is None:
                 tracks.append(CandidateTrack())
