@@ -252,3 +252,20 @@ def test_glimpses_are_kept_only_where_several_mouths_are_followed_and_within_the
         tracker.observe(frame)
     kept = [candidate.glimpses is not None for _, found in tracker.localiser_looks_found for candidate in found]
     assert kept[:8] == [True] * 8 and not any(kept[8:])  # 4 looks within the budget, then none; one mouth: none
+
+
+def test_a_look_continues_only_a_track_of_a_similar_face_size():
+    """A false alarm beside a mouth (a whisker's end, read as a face a third the size) on a look
+    that missed the mouth starts a track of its own instead of pulling the mouth's track to it."""
+    from omnisync_cli.face.speaker import link_tracks
+
+    def candidate(x, width, score):
+        obs = FaceObservation(x, 100.0, width, (x - width / 2, 60.0, x + width / 2, 125.0), score)
+        return MouthCandidate(obs, obs, None)
+
+    looks = [(0, [candidate(200, 120, 0.6)]), (5, [candidate(163, 38, 0.25)]), (10, [candidate(201, 118, 0.7)]),
+             (15, [candidate(162, 40, 0.24)]), (20, [candidate(199, 121, 0.6)])]
+    tracks = link_tracks(looks, max_gap=25)
+    by_size = sorted(tracks, key=lambda t: -t.looks[0][1].face_width)
+    assert [i for i, _, _ in by_size[0].looks] == [0, 10, 20]  # the mouth, its misses left as gaps
+    assert [i for i, _, _ in by_size[1].looks] == [5, 15]
