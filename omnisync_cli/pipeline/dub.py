@@ -335,8 +335,12 @@ def check_face_found(track: MouthTrack, face: FaceConfig) -> None:
 def truncation_warning(video: Path, info, decoded: int) -> str | None:
     """A warning when clearly fewer frames decode than the header declares (a truncated or
     damaged file), saying how much was usable. A frame or two short is normal (edit lists);
-    a count estimated from the duration (no frame count in the container) gets 10 % slack."""
+    a count estimated from the duration (no frame count in the container) gets 10 % slack. The
+    header's count includes the frames an edit list skips (a stream-copied trim keeps the GOP
+    before its cut), so no more are expected than the stream's duration holds."""
     expected = info.frame_count
+    if info.duration > 0:
+        expected = min(expected, round(info.duration * float(info.fps)))
     slack = max(2, expected // 100) if info.frame_count_exact else max(2, expected // 10)
     if expected - decoded <= slack:
         return None

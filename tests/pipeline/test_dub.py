@@ -129,6 +129,24 @@ def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
     assert info.frame_count == report.output_frames == round(0.3 * report.fps)
 
 
+def test_a_stream_copied_trim_is_not_called_truncated(tmp_path):
+    """`ffmpeg -ss T -c copy` keeps the GOP before the cut and hides it with an edit list: the
+    header counts those frames, the decoder rightly skips them; that is not a damaged file."""
+    import subprocess
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    write_clip(tmp_path / "in.mp4", n_frames=60, fps=30, options={"g": "30", "preset": "ultrafast", "crf": "18"})
+    subprocess.run([ffmpeg, "-v", "error", "-ss", "0.34", "-i", str(tmp_path / "in.mp4"), "-c", "copy",
+                    str(tmp_path / "trim.mp4")], check=True)
+    info = probe_video(tmp_path / "trim.mp4")
+    with VideoReader(tmp_path / "trim.mp4") as reader:
+        decoded = sum(1 for _ in reader.iter_frames())
+    assert info.frame_count - decoded > 2  # the header's count holds the skipped frames
+    write_audio(tmp_path / "speech.wav", tone(0.5, 16000), 16000)
+    report = dub(tmp_path / "trim.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
+    assert not any("truncated" in w for w in report.warnings)
+
+
 @pytest.mark.parametrize("mode", list(Extend))
 def test_every_extension_mode_gives_the_audio_length(clip, mode):
     folder, _ = clip
