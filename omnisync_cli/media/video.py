@@ -261,9 +261,20 @@ def _video_stream(container: av.container.InputContainer, path: Path) -> av.vide
     raise InputError(f"{path}: has no video stream ({kind}); give a video file")
 
 
+# A stream whose average rate is below its nominal one by at most this factor dropped frames
+# (a phone in low light, an encoder that could not keep up): it plays on the nominal grid.
+MAX_DROP_FACTOR = Fraction(5, 4)
+
+
 def _frame_rate(stream: av.video.VideoStream) -> Fraction:
-    """Average rate, falling back to the rate FFmpeg guesses from timestamps."""
-    for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
+    """The rate the video plays at: its nominal rate (FFmpeg's r_frame_rate) where frames were
+    dropped from it, so a 30 fps phone clip missing one frame in twenty is dubbed at 30 fps,
+    the drops held, and not at 28.66 (a user tour; editors' timelines are 30); otherwise the
+    average rate, falling back to the rate FFmpeg guesses from timestamps."""
+    average, nominal = stream.average_rate, stream.base_rate
+    if average and nominal and average < nominal <= min(MAX_DROP_FACTOR * average, 120):
+        return Fraction(nominal)
+    for rate in (average, stream.guessed_rate, nominal):
         if rate:
             return Fraction(rate)
     return Fraction(0)

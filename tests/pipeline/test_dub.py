@@ -129,6 +129,19 @@ def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
     assert info.frame_count == report.output_frames == round(0.3 * report.fps)
 
 
+def test_a_clip_that_dropped_frames_plays_on_its_nominal_rate(tmp_path):
+    """One frame in ten missing from a 30 fps stream (a phone in low light): the dub is 30 fps,
+    the frame before each gap held, and no frame is lost or shifted."""
+    pts = [i for i in range(60) if i % 10 != 9]
+    write_clip(tmp_path / "in.mp4", n_frames=len(pts), fps=30, pts=pts, time_base=Fraction(1, 30))
+    assert probe_video(tmp_path / "in.mp4").fps == 30
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
+    info = probe_video(tmp_path / "out.mp4")
+    assert report.fps == info.fps == 30 and info.frame_count == report.output_frames == 30
+
+
 def test_a_stream_copied_trim_is_not_called_truncated(tmp_path):
     """`ffmpeg -ss T -c copy` keeps the GOP before the cut and hides it with an edit list: the
     header counts those frames, the decoder rightly skips them; that is not a damaged file."""
