@@ -90,6 +90,7 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
                              "repair or re-export the file")
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
         waveform = _drop_end_padding(waveform, stream, rate)
+        waveform = _from_first_frame(waveform, container, stream, rate)
         decoded = waveform.shape[1] / rate
         declared = _declared_seconds(path, container, stream, decoded)
     if waveform.shape[1] == 0:
@@ -102,6 +103,23 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
         raise InputError(f"{path}: audio ends early: {decoded:.2f} of the {declared:.2f} s its header "
                          "declares could be decoded; the file is truncated or damaged, re-export it")
     return waveform.astype(np.float32, copy=False), rate
+
+
+def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStream, rate: int) -> np.ndarray:
+    """A video's audio on the video's clock: sample 0 at its first frame. Where the two streams
+    start apart (an audio track that starts late, a video delayed against its sound), the
+    audio is padded with silence or cut by the difference, as a player lines them up; a file
+    without a video stream is left as it starts. Without this a source whose picture starts
+    0.5 s after its sound had its own speech read 0.5 s off its frames, and a speech taken
+    from such a file lost its place (a user tour)."""
+    video = next((v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic), None)
+    if video is None or video.start_time is None or stream.start_time is None:
+        return waveform
+    lead = float(stream.start_time * stream.time_base - video.start_time * video.time_base)
+    samples = round(abs(lead) * rate)
+    if lead > 0:
+        return np.pad(waveform, ((0, 0), (samples, 0)))
+    return waveform[:, samples:]
 
 
 # Containers whose header states the exact length of the audio (besides WAV, read below).

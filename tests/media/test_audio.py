@@ -111,3 +111,25 @@ def test_surround_speech_is_mixed_down_as_a_centre_voice_sounds(tmp_path: Path) 
     assert np.isclose(np.abs(load_audio(tmp_path / "film.wav")).max(), 0.5 / np.sqrt(2), rtol=0.02)
     write_surround(tmp_path / "loud.wav", np.tile(voice * 1.9, (6, 1)), "5.1")
     assert np.abs(load_audio_native(tmp_path / "loud.wav")[0]).max() <= 1.0  # never clipped
+
+
+@pytest.mark.parametrize("delayed,shift", [("video", -0.5), ("audio", 0.5)])
+def test_a_videos_audio_is_read_on_the_videos_clock(tmp_path: Path, delayed: str, shift: float) -> None:
+    """Streams that start apart (ffmpeg -itsoffset): sample 0 of the audio read is the moment
+    of the first video frame, as a player lines them up."""
+    import subprocess
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    write_clip(tmp_path / "v.mp4", n_frames=75, fps=25)
+    click = np.zeros(3 * SAMPLE_RATE, np.float32)
+    click[SAMPLE_RATE:SAMPLE_RATE + 16] = 0.9  # a click 1 s into the sound
+    write_audio(tmp_path / "a.wav", click, SAMPLE_RATE)
+    offset = ["-itsoffset", "0.5"]
+    inputs = ([*offset, "-i", str(tmp_path / "v.mp4"), "-i", str(tmp_path / "a.wav")] if delayed == "video"
+              else ["-i", str(tmp_path / "v.mp4"), *offset, "-i", str(tmp_path / "a.wav")])
+    subprocess.run([ffmpeg, "-v", "error", *inputs, "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "flac",
+                    str(tmp_path / "both.mkv")], check=True)
+    waveform = load_audio(tmp_path / "both.mkv")
+    assert np.argmax(np.abs(waveform)) / SAMPLE_RATE == pytest.approx(1.0 + shift, abs=0.01)
+    assert len(waveform) / SAMPLE_RATE == pytest.approx(3.0 + shift, abs=0.02)
+    # An audio file alone keeps its own start.
+    assert np.argmax(np.abs(load_audio(tmp_path / "a.wav"))) / SAMPLE_RATE == pytest.approx(1.0, abs=0.001)
