@@ -222,7 +222,7 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     check_face_found(track, options.face)
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
-    warnings = tuple(w for w in [truncation_warning(video, info, len(frame_times)), hdr_warning(video, info)] if w)
+    warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info)] if w)
     for warning in warnings:
         progress.warn(warning)
     return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds)
@@ -332,20 +332,22 @@ def check_face_found(track: MouthTrack, face: FaceConfig) -> None:
                          f"--face-index, or --mouth X,Y")
 
 
-def truncation_warning(video: Path, info, decoded: int) -> str | None:
+def truncation_warning(video: Path, info, frame_times: np.ndarray) -> str | None:
     """A warning when clearly fewer frames decode than the header declares (a truncated or
     damaged file), saying how much was usable. A frame or two short is normal (edit lists);
-    a count estimated from the duration (no frame count in the container) gets 10 % slack. The
-    header's count includes the frames an edit list skips (a stream-copied trim keeps the GOP
-    before its cut), so no more are expected than the stream's duration holds."""
-    expected = info.frame_count
-    if info.duration > 0:
-        expected = min(expected, round(info.duration * float(info.fps)))
+    a count estimated from the duration (no frame count in the container) gets 10 % slack.
+    Decoded frames that reach the stream's stated end are the whole video, however many the
+    header counts: a stream-copied trim (ffmpeg -ss T -c copy) keeps the GOP before its cut,
+    counted in the header and hidden by an edit list."""
+    expected, decoded = info.frame_count, len(frame_times)
     slack = max(2, expected // 100) if info.frame_count_exact else max(2, expected // 10)
     if expected - decoded <= slack:
         return None
+    frame = 1.0 / float(info.fps)
+    if decoded and info.duration > 0 and frame_times[-1] + frame >= info.duration - 2 * frame:
+        return None
     return (f"{video}: only {decoded} of {expected} frames could be decoded "
-            f"({decoded / float(info.fps):.2f} of {info.duration:.2f} s); the file is truncated or "
+            f"({decoded * frame:.2f} of {info.duration:.2f} s); the file is truncated or "
             f"damaged, so the dub uses the readable part")
 
 
