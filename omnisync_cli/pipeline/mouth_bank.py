@@ -53,6 +53,7 @@ class MouthBankConfig:
     # Below this share of speaking frames the source's own speech cannot tell mouths apart.
     min_speech_share: float = 0.1
     max_shift: float = 0.1  # a donor is moved by at most this share of the crop side to fit
+    min_quiet_donors: int = 3  # a source quiet on this many bank frames lends only those in pauses
 
 
 def bank_indices(editable: np.ndarray, max_frames: int, stride: int = 1) -> np.ndarray:
@@ -166,6 +167,12 @@ class MouthBank:
         own = pose_vectors(self.crops, config.pose_side)
         pose = squared_distances(own[position], own)
         cost = normalised(sound) + config.pose_weight * normalised(pose)
+        # In the new speech's pauses only the source's own quiet moments may lend their mouth
+        # (where the source has a few): by sound and pose alone a pause could take a frame of
+        # the source talking, even the output frame's own (its pose matches best), and show
+        # its open mouth through the silence (a user tour: 23 of 32 pause frames open).
+        if source_quiet.sum() >= config.min_quiet_donors:
+            cost[np.ix_(new_quiet, ~source_quiet)] = np.inf
         follows = np.zeros(len(self.indices), bool)
         follows[1:] = np.diff(self.indices) == self.stride
         # The path runs over the output frames the network edits (every stride-th: the dub's

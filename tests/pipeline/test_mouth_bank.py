@@ -234,3 +234,30 @@ def test_tune_previews_with_the_mouth_bank_as_the_dub_does(talking):
     shown = np.concatenate([s[:6] for s in editor.shown[:-1]] + [editor.shown[-1]])[:20]
     centre = shown[:, 8, 8].mean(axis=1)
     assert np.all(centre[:8] > 150) and np.all(centre[12:] < 60)
+
+
+class DeafEditor(LoudnessEditor):
+    """Reads the same mouth from any sound: only the silent flag and the pose tell donors apart."""
+
+    def mouth_parameters(self, audio, times):
+        return np.zeros((len(times), 5), np.float32)
+
+
+def test_in_the_new_speechs_pauses_only_the_sources_quiet_frames_lend():
+    """A pause must not take a frame of the source talking, not even the output frame's own,
+    whose pose fits best: where the source has quiet frames, only those lend there."""
+    n, fps = 20, 25.0
+    crops = np.full((n, 16, 16, 3), 90, np.uint8)
+    for i in range(n):
+        crops[i, :, :3] = 12 * i  # a pose that drifts frame by frame (outside the mouth)
+        crops[i, 6:10, 6:10] = 20 if i < 5 else 240  # shut while the source is quiet, open as it talks
+    bank = MouthBank(np.arange(n), crops, np.full((n, 2), 0.5, np.float32))
+    sound = tone(0.6, SAMPLE_RATE)
+    source = np.concatenate([np.zeros(3200, np.float32), sound[:12800 - 3200]])  # quiet for frames 0-4
+    speech = np.concatenate([sound[:6400], np.zeros(6400, np.float32)])  # a pause from frame 10
+    donors = bank.donors(DeafEditor(), source, speech, speech, np.arange(n) / fps, np.arange(n), fps,
+                         MouthBankConfig())
+    assert set(donors[12:].tolist()) <= {0, 1, 2, 3, 4}
+    loose = bank.donors(DeafEditor(), source, speech, speech, np.arange(n) / fps, np.arange(n), fps,
+                        MouthBankConfig(min_quiet_donors=n + 1))  # the rule off: the pose's pick talks
+    assert not set(loose[12:].tolist()) <= {0, 1, 2, 3, 4}
