@@ -31,6 +31,7 @@ class Variant:
     speech_gate: bool = True  # DubOptions.speech_gate
     min_face_px: float | None = None  # DubOptions.min_face_px; None: the pipeline's default
     edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
+    redrawn_levels: float | None = None  # DubOptions.redrawn_levels; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -43,7 +44,8 @@ class Variant:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
+                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
+                  "redrawn_levels": self.redrawn_levels}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -51,7 +53,8 @@ class Variant:
                 "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate}
+                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
+                "redrawn_levels": self.redrawn_levels}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -122,6 +125,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), focus=0.15),
     Variant("focus=0.1", "the defaults with the edit's mouth focus narrowed to sd 0.1 of the region side",
             SamplerConfig(), focus=0.1),
+    *(Variant(f"redrawn={levels:g}", f"the defaults, the source's fine detail dropped where the edit reaches {levels:g} "
+              "levels" if levels else "the defaults, the source's fine detail kept under every edit",
+              SamplerConfig(), redrawn_levels=float(levels)) for levels in (0, 12, 24, 48)),
     *(Variant(f"min-face={px:g}", f"the defaults, faces narrower than {px:g} px kept as the source" if px else
               "the defaults, every face dubbed however small", SamplerConfig(), min_face_px=float(px))
       for px in (0, 24, 32, 48)),

@@ -48,7 +48,7 @@ def focus_weight(dx: np.ndarray, dy: np.ndarray, spread: float) -> np.ndarray:
 
 def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: float = 0.1,
                  original: np.ndarray | None = None, mouth: tuple[float, float] | None = None,
-                 focus: float = 0.0) -> np.ndarray:
+                 focus: float = 0.0, redrawn: float = 0.0) -> np.ndarray:
     """Blend an edited crop `patch` (S, S, C) back into a copy of `frame` (H, W, C) at `box`.
 
     `feather` is the fraction of the box side over which the blend ramps up from the edge
@@ -59,7 +59,10 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     `patch - original` is resized and added to the frame: where the model changed
     nothing, the frame keeps its full-resolution detail (a 64 px crop of a 180 px face
     otherwise blurs the whole box), at the price of the source's fine detail showing
-    through where the mouth changed.
+    through where the mouth changed. With `redrawn` > 0 (levels) that detail is dropped where
+    the edit is that large or larger (in proportion below it): a mouth the model redrew, closed
+    where the source's was open, shows no ring of the old mouth's outline (a user tour measured
+    half its edge contrast left), while the unchanged skin around it keeps its detail.
 
     With `focus` > 0 the edit also fades with the distance from `mouth` (frame px; default
     the box centre): a Gaussian of `focus` x side, so what the model changes far from the
@@ -74,10 +77,6 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
         return out
     size = patch.shape[0]
     scale = size / box.side  # patch pixels per frame pixel
-    if original is not None:
-        patch = patch.astype(np.float32) - original.astype(np.float32)
-    if scale > 1.0:  # the box is smaller than the patch: low-pass before shrinking
-        patch = cv2.GaussianBlur(patch, (0, 0), antialias_sigma(scale), borderType=cv2.BORDER_REPLICATE)
     # Frame pixel centre x + 0.5 sits at patch continuous coordinate (x + 0.5 - left) * scale,
     # i.e. patch pixel index that minus 0.5. Maps ROI pixel (j, i) -> patch (u, v).
     matrix = np.array(
@@ -85,9 +84,16 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
          [0.0, scale, (y0 + 0.5 - box.top) * scale - 0.5]],
         dtype=np.float64,
     )
-    warped = cv2.warpAffine(patch, matrix, (x1 - x0, y1 - y0),
-                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-    warped = warped.reshape(y1 - y0, x1 - x0, -1)  # warpAffine drops a channel axis of 1
+
+    def to_frame(picture: np.ndarray) -> np.ndarray:  # (S, S, C) patch pixels -> (h, w, C) frame pixels
+        picture = picture.astype(np.float32)
+        if scale > 1.0:  # the box is smaller than the patch: low-pass before shrinking
+            picture = cv2.GaussianBlur(picture, (0, 0), antialias_sigma(scale), borderType=cv2.BORDER_REPLICATE)
+        warped = cv2.warpAffine(picture, matrix, (x1 - x0, y1 - y0),
+                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        return warped.reshape(y1 - y0, x1 - x0, -1)  # warpAffine drops a channel axis of 1
+
+    warped = to_frame(patch if original is None else patch.astype(np.float32) - original.astype(np.float32))
     # Distance of each pixel centre to the nearer box edge, per axis.
     xs = np.arange(x0, x1) + 0.5
     ys = np.arange(y0, y1) + 0.5
@@ -98,7 +104,12 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     mx, my = mouth if mouth is not None else (box.cx, box.cy)
     mask = mask * focus_weight((xs - mx)[None, :], (ys - my)[:, None], focus * box.side)
     source = out[y0:y1, x0:x1].astype(np.float32)
-    edit = warped.astype(np.float32) if original is not None else warped.astype(np.float32) - source
+    edit = warped if original is not None else warped - source
+    if original is not None and redrawn > 0:
+        detail = source - to_frame(original)  # what the model's resolution does not hold
+        strength = np.clip(np.abs(edit).max(axis=-1) / redrawn, 0.0, 1.0)
+        strength = cv2.GaussianBlur(strength, (0, 0), max(1.0, 1.0 / scale))  # a patch pixel's reach
+        edit = edit - strength[..., None] * detail
     blended = source + edit * mask[..., None]
     out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8).reshape(out[y0:y1, x0:x1].shape)
     return out

@@ -83,12 +83,12 @@ def crop_from_window(window: Window, box: RegionBox, size: int) -> np.ndarray:
 
 
 def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: RegionBox, feather: float,
-                      original: np.ndarray, mouth: tuple[float, float], focus: float) -> Planes:
+                      original: np.ndarray, mouth: tuple[float, float], focus: float, redrawn: float = 0.0) -> Planes:
     """face.paste.paste_region into the frame, then back to YUV inside the box only
     (media.yuv.replace_rect), done on the window; `mouth` in frame pixels."""
     local = window.box(box)
     pasted = paste_region(window.image, edited, local, feather, original=original,
-                          mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus)
+                          mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
     return replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
 

@@ -101,3 +101,21 @@ def test_pasting_the_edit_only_keeps_full_resolution_detail():
     changed = np.abs(out - frame).max(axis=2) > 0
     assert changed[y0:y1, x0:x1].mean() < 0.2                      # only around the edit
     assert out[91, 95].max() < 40                                   # and there it is dark
+
+
+def test_a_redrawn_place_drops_the_source_detail_and_the_rest_keeps_it():
+    """`redrawn`: where the edit reaches that many levels the pasted picture is the model's own
+    (no outline of the old mouth shows through); where the model changed nothing, the source's."""
+    frame = textured_frame(180, 200, seed=5)
+    box = RegionBox(100.4, 90.7, 120.0)
+    crop = crop_region(frame, box, 48)
+    edited = crop.copy()
+    edited[18:30, 14:34] = 200  # a flat redrawn mouth, 100+ levels from the textured source
+    kept = paste_region(frame, edited, box, 0.1, original=crop).astype(float)
+    dropped = paste_region(frame, edited, box, 0.1, original=crop, redrawn=24).astype(float)
+    inside = (slice(88, 94), slice(92, 108))  # well inside the redrawn place, frame pixels
+    assert kept[inside].std() > 10 * max(dropped[inside].std(), 0.5)  # the source's texture showed through
+    assert np.abs(dropped[inside] - 200).max() <= 2
+    far = (slice(125, 140), slice(60, 80))  # unchanged skin: the source's detail, bit for bit
+    np.testing.assert_array_equal(dropped[far], kept[far])
+    np.testing.assert_array_equal(paste_region(frame, crop, box, 0.1, original=crop, redrawn=24), frame)

@@ -1,6 +1,5 @@
 import sys, torch, numpy as np
 from omnisync_cli.model.dit import OmniSyncDiT
-from omnisync_cli.model.config import get_preset
 from omnisync_cli.model.weights import load_model
 torch.set_num_threads(1)
 ck = torch.load(sys.argv[1], weights_only=False, map_location="cpu")
