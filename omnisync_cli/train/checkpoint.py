@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from omnisync_cli.errors import WeightsError
+from omnisync_cli.errors import ConfigError, WeightsError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -64,3 +64,12 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
                            "or restore it from a copy") from exc
     set_rng_states(state["rng"])
     return state
+
+
+def check_same_settings(out: str | Path, saved: dict | None, settings: dict) -> None:
+    """A checkpoint in `out` resumes only the run it was written by: `saved` (its recorded
+    settings; None for runs that recorded none) must equal `settings` wherever both name one."""
+    changed = sorted(k for k, v in settings.items() if saved is not None and saved.get(k) != v)
+    if changed:
+        raise ConfigError(f"{out} holds a checkpoint of a run with other settings ({', '.join(changed)}); "
+                          "resume it with the same ones, or start in a new --out folder")

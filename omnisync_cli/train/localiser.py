@@ -31,7 +31,7 @@ from omnisync_cli.data.corpus import TRAIN, ClipJob, CorpusConfig, character_for
 from omnisync_cli.data.scene import make_scene, render_scene
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.stopping import stop_requested
-from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, check_same_settings, load_checkpoint, save_checkpoint
 from omnisync_cli.face.localiser import (REFINE_FACES, STRIDE, LocaliserConfig, LocaliserNet, _crop, letterbox,
                                          load_localiser, save_localiser)
 
@@ -174,11 +174,7 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     step, log, spent = 0, [], 0.0
     if (out / CHECKPOINT_FILE).is_file():
         state = load_checkpoint(out / CHECKPOINT_FILE)
-        saved = json.loads(state["settings"])
-        changed = sorted(k for k, v in run_settings(cfg).items() if saved.get(k) != v)
-        if changed:
-            raise ConfigError(f"{out} holds a checkpoint of a run with other settings ({', '.join(changed)}); "
-                              "resume it with the same ones, or start in a new --out folder")
+        check_same_settings(out, json.loads(state["settings"]), run_settings(cfg))
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])

@@ -27,9 +27,8 @@ import torch.nn.functional as F
 from omnisync_cli.bench.sync import (SyncConfig, SyncExpert, audio_windows, mouth_windows, save_sync_expert,
                                      stack_windows)
 from omnisync_cli.data.shards import CorpusReader
-from omnisync_cli.errors import ConfigError
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend
-from omnisync_cli.train.checkpoint import load_checkpoint, save_checkpoint
+from omnisync_cli.train.checkpoint import check_same_settings, load_checkpoint, save_checkpoint
 
 MIN_SHIFT = 2  # frames: the nearest shift trained as off-sync
 
@@ -177,10 +176,7 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
     if ckpt.is_file():
         state = load_checkpoint(ckpt)
         saved = json.loads(state["settings"]) if "settings" in state else None  # older runs did not record them
-        changed = sorted(k for k, v in run_settings(cfg).items() if saved is not None and saved.get(k) != v)
-        if changed:
-            raise ConfigError(f"{out} holds a checkpoint of a run with other settings ({', '.join(changed)}); "
-                              "resume it with the same ones, or start in a new --out folder")
+        check_same_settings(out, saved, run_settings(cfg))
         expert.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
