@@ -336,7 +336,7 @@ class MouthTracker:
     def observe(self, image: np.ndarray | None, thumbnail: np.ndarray | None = None) -> FaceObservation | None:
         """Look at the next frame (RGB uint8 (H, W, 3), or None where `wants_picture()` said
         no); returns the followed face found in it, if any. `thumbnail`: the frame as a small
-        grey picture (face.motion.grey_thumbnail), given for every frame so that the track
+        grey picture (media.video.Picture.grey), given for every frame so that the track
         follows the camera's shake between looks; without it the camera counts as still."""
         if image is None and self.wants_picture():
             raise ValueError("MouthTracker.observe needs this frame's picture (wants_picture() is True)")
