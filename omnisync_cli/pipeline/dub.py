@@ -231,7 +231,8 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     check_face_found(track, options.face)
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
-    warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info)] if w)
+    warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info),
+                                 unedited_warning(video, track, options.face.max_gap_s)] if w)
     for warning in warnings:
         progress.warn(warning)
     return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds)
@@ -358,6 +359,19 @@ def truncation_warning(video: Path, info, frame_times: np.ndarray) -> str | None
     return (f"{video}: only {decoded} of {expected} frames could be decoded "
             f"({decoded * frame:.2f} of {info.duration:.2f} s); the file is truncated or "
             f"damaged, so the dub uses the readable part")
+
+
+def unedited_warning(video: Path, track: MouthTrack, max_gap_s: float) -> str | None:
+    """A warning where the mouth was not found for more than a second at a time, so those
+    frames pass through as the source (the old mouth keeps talking there): the user is told
+    how much, and how to have them dubbed (a user tour: 1.8 s of a 8 s clip left as it was, and
+    only the --json count said so)."""
+    if not track.passed_through:
+        return None
+    seconds = track.passed_through / track.fps
+    return (f"{video}: no mouth was found for {track.passed_through} of {len(track)} frames ({seconds:.1f} s, in "
+            f"stretches over {max_gap_s:g} s); they are left as the source, so the old mouth shows there: give its "
+            "place with --mouth X,Y or --region X,Y,W,H to dub them")
 
 
 def hdr_warning(video: Path, info) -> str | None:

@@ -503,3 +503,19 @@ def test_a_one_face_follower_looks_between_full_looks():
     assert full_frames == [0, 5, 10, 11, 16, 21, 26]
     assert len(follower.timestamps) == n - len(full_frames)
     assert track.source == "landmarks" and np.allclose(track.mouth_x, 100)
+
+
+def test_a_long_stretch_without_a_mouth_is_told_to_the_user():
+    """The dub warns where frames pass through because no mouth was found for over max_gap_s."""
+    from omnisync_cli.pipeline.dub import unedited_warning
+    fps = 10
+    script = [[face(100, 80, 40)]] * 5 + [[]] * 10 + [[face(100, 80, 40)]] * 5
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 40),
+                           localiser=ScriptedLocaliser(script))
+    run(tracker, 40)
+    warning = unedited_warning("in.mp4", tracker.finish(), FaceConfig().max_gap_s)
+    assert warning.startswith("in.mp4: no mouth was found for 20 of 40 frames (2.0 s") and "--mouth" in warning
+    found = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 40),
+                         localiser=ScriptedLocaliser([[face(100, 80, 40)]] * 20))
+    run(found, 40)
+    assert unedited_warning("in.mp4", found.finish(), FaceConfig().max_gap_s) is None
