@@ -415,7 +415,7 @@ def batch_dub(
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
-    json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print the batch report (as written to the output folder) on stdout.")] = False,
+    json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print the batch report on stdout: as written to the output folder, plus its path (\"report\").")] = False,
 ) -> None:
     """Dub every video in VIDEOS (or every item of --manifest) with one model load; finished
     outputs are verified and skipped, so a rerun resumes. A JSON report goes to the output folder.
