@@ -21,6 +21,8 @@ def keep_source_weights(new_quiet: np.ndarray, source_quiet: np.ndarray, fps: fl
 
     1 inside runs of frames where both tracks are quiet lasting at least MIN_QUIET_S, rising
     linearly from the run's first frame over FADE_S and falling likewise to its last; 0 elsewhere.
+    A run at the video's start or end has nothing to fade from or to there: it is 1 up to that
+    edge (a pause ending the dub faded its last frames back towards the talking mouth).
     """
     both = np.asarray(new_quiet, dtype=bool) & np.asarray(source_quiet, dtype=bool)
     weights = np.zeros(len(both), dtype=np.float32)
@@ -35,7 +37,9 @@ def keep_source_weights(new_quiet: np.ndarray, source_quiet: np.ndarray, fps: fl
             j += 1
         if (j - i) >= MIN_QUIET_S * fps:
             steps = np.arange(j - i, dtype=np.float32)
-            ramp = np.minimum(steps + 1, (j - i) - steps) / (fade + 1)
+            rise = steps + 1 if i > 0 else np.inf
+            fall = (j - i) - steps if j < len(both) else np.inf
+            ramp = np.minimum(rise, fall) / (fade + 1)
             weights[i:j] = np.minimum(ramp, 1.0)
         i = j
     return weights

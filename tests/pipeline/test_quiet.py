@@ -62,6 +62,18 @@ def test_pause_weights_mark_the_new_speechs_own_pauses_whatever_the_source_does(
     assert np.all(weights[20 + fade:40 - fade] == 1.0) and 0 < weights[20] < 1 and 0 < weights[39] < 1
 
 
+def test_a_pause_at_the_videos_start_or_end_is_not_faded_there():
+    """Nothing comes before the first frame or after the last: a pause that reaches either is
+    whole up to it (a dub ending in silence showed its last frames half back to the talking mouth)."""
+    quiet = np.zeros(60, bool)
+    quiet[:20] = quiet[45:] = True
+    weights = pause_weights(quiet, FPS)
+    fade = round(FADE_S * FPS)
+    assert np.all(weights[:20 - fade] == 1.0) and weights[19] < 1  # faded only into the speech
+    assert np.all(weights[45 + fade:] == 1.0) and weights[45] < 1
+    assert np.all(keep_source_weights(quiet, quiet, FPS)[50:] == 1.0)
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_a_dub_keeps_the_source_frame_where_nobody_speaks(tmp_path, keep):
     frames = [cartoon(i % 7, 64, 48) for i in range(50)]
