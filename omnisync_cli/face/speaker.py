@@ -146,18 +146,31 @@ class CandidateTrack:
         return self.looks[-1][1]
 
 
-def link_tracks(looks: list[tuple[int, list[MouthCandidate]]], max_gap: int) -> list[CandidateTrack]:
-    """Greedy linking of every look's candidates into tracks (nearest continuing mouth)."""
+def link_tracks(looks: list[tuple[int, list[MouthCandidate]]], max_gap: int,
+                camera: tuple[np.ndarray, np.ndarray] | None = None) -> list[CandidateTrack]:
+    """Greedy linking of every look's candidates into tracks (nearest continuing mouth).
+    `camera` (face.motion.moving_camera_path, per frame): positions are compared after taking
+    out how far the camera moved between the two looks, so a shaking or panning shot does not
+    break a mouth's track into pieces the sure-track rule then refuses."""
+    def moved(index: int) -> tuple[float, float]:
+        if camera is None:
+            return 0.0, 0.0
+        k = min(index, len(camera[0]) - 1)
+        return float(camera[0][k]), float(camera[1][k])
+
     tracks: list[CandidateTrack] = []
     for index, candidates in looks:
         taken = set()
+        here = moved(index)
         for candidate in sorted(candidates, key=lambda c: -c.obs.score):
             obs = candidate.obs
             best, best_d = None, None
             for t, track in enumerate(tracks):
                 if t in taken or index - track.looks[-1][0] > max_gap:
                     continue
-                d = np.hypot(obs.mouth_x - track.last.mouth_x, obs.mouth_y - track.last.mouth_y)
+                there = moved(track.looks[-1][0])
+                d = np.hypot(obs.mouth_x - here[0] - (track.last.mouth_x - there[0]),
+                             obs.mouth_y - here[1] - (track.last.mouth_y - there[1]))
                 small, large = sorted((obs.face_width, track.last.face_width))
                 if d <= MAX_JUMP_FACES * large and large <= MAX_SIZE_RATIO * small and (best_d is None or d < best_d):
                     best, best_d = t, d

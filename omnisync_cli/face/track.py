@@ -20,7 +20,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
-from omnisync_cli.face.motion import TRUST_WINDOW_S, frame_shift, trusted_path
+from omnisync_cli.face.motion import TRUST_WINDOW_S, frame_shift, moving_camera_path, trusted_path
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.speaker import (MouthCandidate, SpeakerJudge, best_supported, choose_speaker, confident,
                                       link_tracks)
@@ -384,6 +384,11 @@ class MouthTracker:
             return None
         return np.frombuffer(self._camera_x, dtype=np.float32), np.frombuffer(self._camera_y, dtype=np.float32)
 
+    def _moving_camera(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The path of a camera that moves (face.motion.moving_camera_path), None otherwise."""
+        camera = self._camera()
+        return None if camera is None else moving_camera_path(*camera)
+
     def _landmark_slot(self, index: int) -> str:
         """What MediaPipe does at frame `index`: "none" (no landmarker), "between" (between two
         look slots), "idle" (a slot skipped: no face for a while, LANDMARKS_IDLE_S) or "look"."""
@@ -543,7 +548,7 @@ class MouthTracker:
         a gap). Returns whether it did."""
         if self.config.face_index != 0 or speech is None or not self._face_looks:
             return False
-        tracks = link_tracks(self._face_looks, max_gap=round(REACQUIRE_S * fps))
+        tracks = link_tracks(self._face_looks, max_gap=round(REACQUIRE_S * fps), camera=self._moving_camera())
         picked = lambda t: sum(bool(np.isclose(x[i], o.mouth_x) and np.isclose(y[i], o.mouth_y))  # noqa: E731
                                for i, o, _ in t.looks)
         default = max(tracks, key=picked)
@@ -565,7 +570,7 @@ class MouthTracker:
         by size made during the pass."""
         if self.config.face_index != 0:
             return self._local_picks, False
-        linked = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps))
+        linked = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps), camera=self._moving_camera())
         tracks = [t for t in linked if confident(t, len(self._looks))]
         chosen = best_supported(tracks)
         if not chosen:

@@ -67,3 +67,28 @@ def test_a_track_with_the_camera_path_follows_the_shake_between_looks():
     same = build_track(looks, np.full(n, 90.0), width, valid, fps, (320, 240), FaceConfig(), "localiser",
                        camera=(np.zeros(n), np.zeros(n)))
     assert np.array_equal(same.cx, still.cx) and np.array_equal(same.mouth_x, still.mouth_x)
+
+
+def test_a_still_camera_has_no_path_and_a_moving_one_is_summed():
+    from omnisync_cli.face.motion import moving_camera_path
+    rng = np.random.default_rng(3)
+    assert moving_camera_path(rng.normal(0, 0.2, 100), rng.normal(0, 0.2, 100)) is None  # noise of a still shot
+    path, steps = shaking()
+    px, py = moving_camera_path(steps, np.zeros_like(steps))
+    assert np.allclose(px, path) and np.all(py == 0)
+
+
+def test_looks_are_linked_across_the_cameras_shake():
+    """A small mouth seen through a shaking camera jumps further between looks than a track may
+    jump; with the camera's path taken out its looks make one track."""
+    from omnisync_cli.face.landmarks import FaceObservation
+    from omnisync_cli.face.speaker import MouthCandidate, link_tracks
+    path, steps = shaking()
+    looks = []
+    for index in range(0, 100, 5):
+        x = 160 + path[index]
+        obs = FaceObservation(x, 90.0, 8.0, (x - 4, 85.0, x + 4, 95.0), 0.7)  # a face 8 px wide
+        looks.append((index, [MouthCandidate(obs, obs, None)]))
+    assert len(link_tracks(looks, max_gap=25)) > 1
+    tracks = link_tracks(looks, max_gap=25, camera=(path, np.zeros_like(path)))
+    assert len(tracks) == 1 and len(tracks[0].looks) == 20
