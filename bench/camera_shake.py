@@ -23,7 +23,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.motion import THUMBNAIL_SIDE
 from omnisync_cli.face.track import MouthTracker
 from omnisync_cli.media.audio import load_audio
-from omnisync_cli.media.video import VideoReader
+from omnisync_cli.media.video import VideoReader, shrunk_grey
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 
 from markdown_out import emit  # bench/markdown_out.py
@@ -31,10 +31,7 @@ from markdown_out import emit  # bench/markdown_out.py
 
 def grey(image: np.ndarray) -> np.ndarray:
     """The dub's thumbnail (media.video.Picture.grey), made from RGB."""
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, THUMBNAIL_SIDE / max(luma.shape))
-    size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
-    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    return shrunk_grey(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), THUMBNAIL_SIDE)
 
 
 def shake(n: int, fps: float, amplitude: float, hz: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

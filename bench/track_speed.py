@@ -35,17 +35,15 @@ except ImportError:
     SyncSpeakerJudge = None
 try:  # trees before the track followed the camera's shake measure no camera
     from omnisync_cli.face.motion import THUMBNAIL_SIDE
+    from omnisync_cli.media.video import shrunk_grey
 except ImportError:
     THUMBNAIL_SIDE = None
 
 
 def grey(image: np.ndarray) -> np.ndarray:
-    """The grey thumbnail the dub gives the tracker (media.video.Picture.grey), from RGB."""
+    """The dub's thumbnail (media.video.Picture.grey), made from RGB."""
     import cv2
-    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    scale = min(1.0, THUMBNAIL_SIDE / max(luma.shape))
-    size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
-    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+    return shrunk_grey(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), THUMBNAIL_SIDE)
 
 
 def main() -> None:

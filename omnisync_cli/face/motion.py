@@ -14,6 +14,8 @@ the looked-at positions move less. A moving background in front of a still camer
 character that moves while the background stays, leaves the track exactly as it was.
 """
 
+from functools import lru_cache
+
 import numpy as np
 import cv2
 
@@ -32,9 +34,15 @@ def frame_shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     window; (0, 0) where the peak is too weak to mean anything. OpenCV's peak centroid is off
     by 0.1-0.4 thumbnail pixels (measured on shifted textures); the looks correct what that
     adds up to between them."""
-    window = cv2.createHanningWindow((current.shape[1], current.shape[0]), cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(previous.astype(np.float32), current.astype(np.float32), window)
+    window = hann_window(current.shape[1], current.shape[0])
+    (dx, dy), response = cv2.phaseCorrelate(np.asarray(previous, np.float32), np.asarray(current, np.float32), window)
     return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
+
+
+@lru_cache(maxsize=8)
+def hann_window(width: int, height: int) -> np.ndarray:
+    """(height, width) float32 Hann window for phase correlation, made once per size."""
+    return cv2.createHanningWindow((width, height), cv2.CV_32F)
 
 
 def roughness(values: np.ndarray, valid: np.ndarray) -> float:

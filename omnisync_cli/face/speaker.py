@@ -20,13 +20,13 @@ stretches of speech; the expert hears which sounds the mouth makes.
 import dataclasses
 from array import array
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol
 
 import cv2
 import numpy as np
 
 from omnisync_cli.face.landmarks import FaceObservation
+from omnisync_cli.face.motion import hann_window
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.media.loudness import window_rms
 
@@ -100,7 +100,7 @@ class MouthCandidate:
     def follow(self, image: np.ndarray) -> None:
         """Record the mouth's own change on the next frame, and follow it there."""
         x, y, face = self.seen.mouth_x, self.seen.mouth_y, self.seen.face_width
-        (dx, dy), _ = cv2.phaseCorrelate(self.view, _view(image, x, y, face), _hann())
+        (dx, dy), _ = cv2.phaseCorrelate(self.view, _view(image, x, y, face), hann_window(VIEW, VIEW))
         step = _side(face) / VIEW
         x, y = x + dx * step, y + dy * step
         view = _view(image, x, y, face)
@@ -130,11 +130,6 @@ def _descriptor(view: np.ndarray) -> np.ndarray:
     """The (PATCH, PATCH) descriptor whose change is the mouth's motion: coarse, so that
     noise and sub-pixel residue of the registration average out."""
     return cv2.resize(view, (PATCH, PATCH), interpolation=cv2.INTER_AREA)
-
-
-@lru_cache(maxsize=1)
-def _hann() -> np.ndarray:
-    return cv2.createHanningWindow((VIEW, VIEW), cv2.CV_32F)
 
 
 @dataclass

@@ -230,10 +230,14 @@ class Picture:
             luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
         else:
             luma = frame.to_ndarray(format="gray")
-        scale = min(1.0, max_side / max(luma.shape))
-        size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
-        small = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
-        return self.orientation.apply(small[:, :, None])[:, :, 0]
+        return self.orientation.apply(shrunk_grey(luma, max_side)[:, :, None])[:, :, 0]
+
+
+def shrunk_grey(luma: np.ndarray, max_side: int) -> np.ndarray:
+    """(h, w) grey picture shrunk by area averaging to at most `max_side` on its longer side."""
+    scale = min(1.0, max_side / max(luma.shape))
+    size = (max(1, round(luma.shape[1] * scale)), max(1, round(luma.shape[0] * scale)))
+    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
 
 
 def _untagged_matrix(frame: av.VideoFrame) -> str | None:
