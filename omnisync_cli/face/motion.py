@@ -35,7 +35,8 @@ def frame_shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     by 0.1-0.4 thumbnail pixels (measured on shifted textures); the looks correct what that
     adds up to between them."""
     window = hann_window(current.shape[1], current.shape[0])
-    (dx, dy), response = cv2.phaseCorrelate(np.asarray(previous, np.float32), np.asarray(current, np.float32), window)
+    # copies: OpenCV's phaseCorrelate applies the window to its inputs in place
+    (dx, dy), response = cv2.phaseCorrelate(np.array(previous, np.float32), np.array(current, np.float32), window)
     return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
 
 

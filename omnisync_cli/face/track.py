@@ -368,8 +368,6 @@ class MouthTracker:
 
     def _record_camera(self, thumbnail: np.ndarray | None) -> None:
         """This frame's shift from the one before, in frame pixels (0 without two thumbnails)."""
-        if thumbnail is not None:
-            thumbnail = np.asarray(thumbnail, np.float32)  # converted once, compared twice
         previous, self._thumbnail = self._thumbnail, thumbnail
         dx = dy = 0.0
         if previous is not None and thumbnail is not None and previous.shape == thumbnail.shape:

@@ -92,3 +92,12 @@ def test_looks_are_linked_across_the_cameras_shake():
     assert len(link_tracks(looks, max_gap=25)) > 1
     tracks = link_tracks(looks, max_gap=25, camera=(path, np.zeros_like(path)))
     assert len(tracks) == 1 and len(tracks[0].looks) == 20
+
+
+def test_frame_shift_leaves_its_pictures_as_they_were():
+    """OpenCV's phaseCorrelate windows its inputs in place; the tracker keeps each thumbnail
+    to compare with the next frame's, so frame_shift must not hand it over."""
+    pictures = [np.random.default_rng(k).uniform(0, 255, (72, 128)).astype(np.float32) for k in (1, 2)]
+    kept = [p.copy() for p in pictures]
+    frame_shift(*pictures)
+    assert all(np.array_equal(p, k) for p, k in zip(pictures, kept))
