@@ -23,6 +23,7 @@ import numpy as np
 from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig, make_clip, write_mp4
 from omnisync_cli.data.styles import GROUPS
 from omnisync_cli.face.config import FaceConfig
+from omnisync_cli.errors import InputError
 from omnisync_cli.face.track import MouthTracker
 from omnisync_cli.media.video import VideoReader
 
@@ -47,7 +48,11 @@ def track_clip(job: ClipJob, folder: Path) -> dict:
         for frame in frames:
             tracker.observe(frame)
         judged = {} if SyncSpeakerJudge is None else {"judge": SyncSpeakerJudge()}  # as the dub judges
-        track = tracker.finish(speech=lambda: speech.astype(np.float32), **judged)
+        try:
+            track = tracker.finish(speech=lambda: speech.astype(np.float32), **judged)
+        except InputError:  # no mouth the tracker was sure of: the dub refuses the clip
+            return dict(group=job.group, key=job.key, followed=False, on_other=False, by_speech=False,
+                        speaker_share=0.0, refused=True)
     n = min(len(track), len(source.mouth_xy))
     near = lambda xy, w: np.hypot(track.mouth_x[:n] - xy[:n, 0], track.mouth_y[:n] - xy[:n, 1]) / w[:n]
     on_speaker = near(source.mouth_xy, source.face_width) <= 0.5
@@ -56,7 +61,7 @@ def track_clip(job: ClipJob, folder: Path) -> dict:
         on_other |= near(source.others[:, k, :2], source.others[:, k, 2]) <= 0.5
     return dict(group=job.group, key=job.key, followed=bool(on_speaker.mean() >= FOLLOWED_SHARE),
                 on_other=bool(on_other.mean() >= 0.5), by_speech=bool(getattr(track, "speaker_by_speech", False)),
-                speaker_share=float(on_speaker.mean()))
+                speaker_share=float(on_speaker.mean()), refused=False)
 
 
 def main() -> None:
@@ -80,11 +85,13 @@ def main() -> None:
              f"`python bench/speaker_choice.py --clips {args.clips} --seed {args.seed}`: every clip has one "
              "or two other characters (silent, or mouthing words not in the audio); MouthTracker "
              "defaults with the source's speech, one CPU thread.", "",
-             "| group | clips | speaker followed | followed by speech | on another character |", "|---|---|---|---|---|"]
+             "| group | clips | speaker followed | followed by speech | on another character | refused (no mouth) |",
+             "|---|---|---|---|---|---|"]
     for group in GROUPS + ("all",):
         items = [r for r in rows if group in ("all", r["group"])]
         count = lambda key: sum(r[key] for r in items)  # noqa: E731
-        lines.append(f"| {group} | {len(items)} | {count('followed')} | {count('by_speech')} | {count('on_other')} |")
+        lines.append(f"| {group} | {len(items)} | {count('followed')} | {count('by_speech')} | {count('on_other')} | "
+                     f"{count('refused')} |")
     emit(lines, args.write)
 
 

@@ -100,7 +100,9 @@ class MouthCandidate:
     def follow(self, image: np.ndarray) -> None:
         """Record the mouth's own change on the next frame, and follow it there."""
         x, y, face = self.seen.mouth_x, self.seen.mouth_y, self.seen.face_width
-        (dx, dy), _ = cv2.phaseCorrelate(self.view, _view(image, x, y, face), hann_window(VIEW, VIEW))
+        # phaseCorrelate windows its inputs in place: it gets a copy of the kept patch, whose
+        # descriptor is compared below
+        (dx, dy), _ = cv2.phaseCorrelate(self.view.copy(), _view(image, x, y, face), hann_window(VIEW, VIEW))
         step = _side(face) / VIEW
         x, y = x + dx * step, y + dy * step
         view = _view(image, x, y, face)

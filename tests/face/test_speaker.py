@@ -269,3 +269,17 @@ def test_a_look_continues_only_a_track_of_a_similar_face_size():
     by_size = sorted(tracks, key=lambda t: -t.looks[0][1].face_width)
     assert [i for i, _, _ in by_size[0].looks] == [0, 10, 20]  # the mouth, its misses left as gaps
     assert [i for i, _, _ in by_size[1].looks] == [5, 15]
+
+
+def test_a_still_mouth_records_no_motion():
+    """Followed over frames that do not change, a mouth's recorded motion is zero: the patch it
+    keeps is compared as it was cut (phase correlation windows its inputs in place)."""
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3)).astype(np.uint8), (0, 0), 2)
+    obs = FaceObservation(80.0, 60.0, 40.0, (60.0, 40.0, 100.0, 80.0))
+    candidate = MouthCandidate.at(image, obs, obs)
+    for _ in range(3):
+        candidate.follow(image)
+    assert len(candidate.motion) == 3
+    assert max(candidate.motion) < 1e-3
+    assert abs(candidate.seen.mouth_x - 80.0) < 0.1 and abs(candidate.seen.mouth_y - 60.0) < 0.1
