@@ -28,6 +28,7 @@ from omnisync_cli.media.yuv import (
     RGB_FROM_YUV_FLAGS,
     YUV_FROM_YUV_FLAGS,
     HDR_TRANSFERS,
+    bt601_to_bt709,
     HdrPlanes,
     Planes,
     deepened,
@@ -39,7 +40,7 @@ from omnisync_cli.media.yuv import (
 
 __all__ = ["RGB_FROM_YUV_FLAGS", "Frame", "Planes", "VideoInfo", "VideoReader", "probe_video"]
 
-_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED = 1, 2
+_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED, _AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M = 1, 2, 5, 6
 _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
 _TRANSFER_NAMES = {code: name for name, code in HDR_TRANSFERS.items()}  # a stream's HDR transfer
 
@@ -396,17 +397,21 @@ class VideoReader:
         """8-bit BT.709 limited yuv420p planes of the displayed picture, converted once.
 
         yuv420p BT.709 is taken as decoded (range unspecified counts as limited, as swscale
-        reads it), and so is untagged HD yuv420p (`_untagged_matrix`). Other 4:2:0 YUV (BT.601,
-        untagged SD, 10-bit, full range) is converted YUV to YUV by swscale, honouring the
+        reads it), and so is untagged HD yuv420p (`_untagged_matrix`). Limited-range BT.601
+        yuv420p (tagged so, or untagged SD) goes through `yuv.bt601_to_bt709`. Other 4:2:0 YUV
+        (10-bit, full range, other matrices) is converted YUV to YUV by swscale, honouring the
         frame's tags. Anything else (RGB, alpha, 4:2:2, 4:4:4, JPEG's
         centred-chroma yuvj420p) goes through RGB exactly as decoded before (alpha dropped).
         """
         orientation = self._orientation
         name = frame.format.name
         matrix = _untagged_matrix(frame)
-        if name == "yuv420p" and (frame.colorspace == _AVCOL_SPC_BT709 or matrix == COLORSPACE) \
-                and frame.color_range in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG):
+        limited = frame.color_range in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG)
+        if name == "yuv420p" and (frame.colorspace == _AVCOL_SPC_BT709 or matrix == COLORSPACE) and limited:
             planes = planes_of(frame)
+        elif name == "yuv420p" and limited and (frame.colorspace in (_AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M)
+                                                or frame.colorspace == _AVCOL_SPC_UNSPECIFIED):
+            planes = bt601_to_bt709(planes_of(frame))  # SD, tagged or not (_untagged_matrix)
         elif name.startswith("yuv420p"):
             planes = planes_of(frame.reformat(
                 format="yuv420p", src_colorspace=matrix, dst_colorspace=COLORSPACE, dst_color_range=COLOR_RANGE,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 from av.video.reformatter import Interpolation
 
@@ -97,6 +98,59 @@ def planes_of(frame: av.VideoFrame) -> Planes:
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
         arrays.append(np.ascontiguousarray(rows[:, : plane.width]))
     return Planes(*arrays)
+
+
+# Luma weights (Kr, Kb) of the two matrices an 8-bit SD or HD video is coded in.
+BT601 = (0.299, 0.114)
+BT709 = (0.2126, 0.0722)
+
+
+def ycbcr_matrix(kr: float, kb: float) -> np.ndarray:
+    """(3, 3): R'G'B' in 0..1 -> (Y' in 0..1, Cb and Cr in -0.5..0.5) for luma weights Kr, Kb."""
+    kg = 1.0 - kr - kb
+    return np.array([[kr, kg, kb],
+                     [-kr / (2 * (1 - kb)), -kg / (2 * (1 - kb)), 0.5],
+                     [0.5, -kg / (2 * (1 - kr)), -kb / (2 * (1 - kr))]])
+
+
+def _bt709_from_bt601() -> np.ndarray:
+    """(3, 3) on limited-range code values less (16, 128, 128): BT.601 YCbCr -> BT.709 YCbCr of
+    the same colour. Its luma row is (1, a, b) and its chroma rows have no luma term (grey is
+    grey in both), so chroma converts at its own resolution and luma needs only a small
+    correction from the chroma beside it."""
+    to709 = ycbcr_matrix(*BT709) @ np.linalg.inv(ycbcr_matrix(*BT601))
+    scale = np.diag([219.0, 224.0, 224.0])  # limited range: Y 16..235, Cb and Cr 16..240
+    return scale @ to709 @ np.linalg.inv(scale)
+
+
+_BT709_FROM_BT601 = _bt709_from_bt601().astype(np.float32)
+
+
+def bt601_to_bt709(planes: Planes) -> Planes:
+    """BT.601 limited-range planes as BT.709 limited-range planes of the same picture.
+
+    The chroma planes are mapped sample by sample; the luma gets the chroma's share, taken at
+    each luma pixel from the chroma samples around it as H.264 sites them (co-sited with the
+    even columns, centred between rows). swscale's YUV -> YUV conversion (bicubic, through
+    4:4:4) took 2.9 ms a 512x512 frame and its RGB lay 47.0 dB from the source's own decode;
+    this takes 1.3 ms and lies 51.4 dB from it (bench/results/bt601.md)."""
+    m = _BT709_FROM_BT601
+    u = planes.u.astype(np.float32) - 128.0
+    v = planes.v.astype(np.float32) - 128.0
+    luma_share = m[0, 1] * u + m[0, 2] * v
+    height, width = planes.height, planes.width
+    wide = np.empty((u.shape[0], 2 * u.shape[1]), np.float32)
+    wide[:, 0::2] = luma_share
+    wide[:, 1:-1:2] = 0.5 * (luma_share[:, :-1] + luma_share[:, 1:])
+    wide[:, -1] = luma_share[:, -1]
+    tall = cv2.resize(wide, (wide.shape[1], 2 * wide.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return Planes(_to_levels(planes.y + tall[:height, :width]),
+                  _to_levels(m[1, 1] * u + m[1, 2] * v + 128.0),
+                  _to_levels(m[2, 1] * u + m[2, 2] * v + 128.0))
+
+
+def _to_levels(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 def _sited_frame(width: int, height: int, format: str) -> av.VideoFrame:
