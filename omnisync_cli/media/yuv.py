@@ -33,8 +33,8 @@ YUV_FROM_RGB_FLAGS = int(
     Interpolation.AREA | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INP
 )
 
-# YUV -> YUV of another matrix or depth (BT.601, untagged, 10-bit, ... to 8-bit BT.709, and
-# back for HDR): bicubic chroma kept the RGB closest to the source's own decode in a
+# YUV -> YUV of another depth, range or matrix (10-bit, full range, ... to 8-bit BT.709, and
+# back for HDR; 8-bit BT.601 has its own equation, bt601_to_bt709): bicubic chroma kept the RGB closest to the source's own decode in a
 # measurement on hard-edged cartoon frames (~41 dB, against ~36 dB going through RGB and
 # ~34 dB with bilinear).
 YUV_FROM_YUV_FLAGS = int(
