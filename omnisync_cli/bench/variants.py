@@ -32,6 +32,7 @@ class Variant:
     min_face_px: float | None = None  # DubOptions.min_face_px; None: the pipeline's default
     edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
     redrawn_levels: float | None = None  # DubOptions.redrawn_levels; None: the pipeline's default
+    overlap_frames: int | None = None  # DubOptions.overlap_frames; None: the model's own
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -45,7 +46,7 @@ class Variant:
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                   "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                  "redrawn_levels": self.redrawn_levels}
+                  "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -54,7 +55,7 @@ class Variant:
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                 "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                "redrawn_levels": self.redrawn_levels}
+                "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -135,6 +136,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
               f"{rate:g} a second), the frames between blended from their neighbours' edits" if rate else
               "the defaults, the network editing every frame", SamplerConfig(), edit_rate=float(rate))
       for rate in (0, 12, 24)),
+    *(Variant(f"overlap={frames}", f"the defaults, consecutive network segments sharing {frames} frame(s) "
+              "(the default model's own: 1)", SamplerConfig(), overlap_frames=frames) for frames in (0, 1, 2)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}
