@@ -226,21 +226,16 @@ class MouthLending:
 
 def registration(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> tuple[int, int]:
     """Whole-pixel shift (dx, dy), each within +-limit, that moves `moving` onto `target` with the
-    least weighted squared difference of their grey levels (weight: (S, S), where to compare)."""
+    least weighted squared difference of their grey levels (weight: (S, S), where to compare).
+    Ties keep the donor where it is (a flat picture), then go to the first shift in (dy, dx) order."""
     a = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
     b = cv2.cvtColor(moving, cv2.COLOR_RGB2GRAY).astype(np.float32)
     b = cv2.copyMakeBorder(b, limit, limit, limit, limit, cv2.BORDER_REFLECT_101)
-    size = a.shape[0]
-
-    def error(dx: int, dy: int) -> float:
-        # the moved image's pixel (y, x) is the original's (y - dy, x - dx)
-        window = b[limit - dy: limit - dy + size, limit - dx: limit - dx + size]
-        return float((weight * (window - a) ** 2).sum())
-
-    best, best_shift = error(0, 0), (0, 0)  # ties (a flat picture) keep the donor where it is
-    for dy in range(-limit, limit + 1):
-        for dx in range(-limit, limit + 1):
-            e = error(dx, dy)
-            if e < best:
-                best, best_shift = e, (dx, dy)
-    return best_shift
+    # windows[i, j] is the moved image for dy = limit - i, dx = limit - j: its pixel (y, x) is
+    # the original's (y - dy, x - dx)
+    windows = np.lib.stride_tricks.sliding_window_view(b, a.shape)
+    errors = np.einsum("ijyx,yx->ij", (windows - a) ** 2, weight.astype(np.float32))
+    if errors[limit, limit] <= errors.min():
+        return 0, 0
+    i, j = np.unravel_index(int(errors.argmin()), errors.shape)
+    return limit - int(j), limit - int(i)

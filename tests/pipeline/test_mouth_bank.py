@@ -62,6 +62,14 @@ def test_registration_finds_the_shift_that_undoes_a_move():
     moved = shifted(image, 3, -2)
     assert registration(image, moved, np.ones((64, 64), np.float32), 6) == (-3, 2)
     assert registration(image, image, np.ones((64, 64), np.float32), 6) == (0, 0)
+    flat = np.full((64, 64, 3), 90, np.uint8)  # every shift ties: the donor stays where it is
+    assert registration(flat, flat, np.ones((64, 64), np.float32), 6) == (0, 0)
+    # the weight decides which pixels count: a move seen only where the weight is zero is no move
+    half = np.ones((64, 64), np.float32)
+    half[:, 32:] = 0
+    other = image.copy()
+    other[:, 40:] = moved[:, 40:]
+    assert registration(image, other, half, 6) == (0, 0)
 
 
 def test_lend_puts_the_donor_mouth_in_and_leaves_the_rest():
