@@ -101,8 +101,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("fp32", "the defaults with the network in fp32 (auto picks bf16 on CPUs with native bf16)",
             SamplerConfig(dtype="fp32")),
     Variant("bf16", "the defaults with the network under bf16 autocast", SamplerConfig(dtype="bf16")),
-    Variant("runtime=torch", "the defaults with the network in eager PyTorch (auto runs fp32 on the CPU in "
-            "ONNX Runtime)", SamplerConfig(runtime="torch")),
+    Variant("onnx-fp32", "the defaults with the network in fp32 in ONNX Runtime (auto quantises its weights "
+            "to int8 on the CPU)", SamplerConfig(runtime="onnx")),
+    Variant("int8", "the defaults with the network's weights quantised to int8 (ONNX Runtime, dynamic)",
+            SamplerConfig(runtime="onnx-int8")),
+    Variant("runtime=torch", "the defaults with the network in eager PyTorch (auto runs the CPU network in "
+            "ONNX Runtime, int8 weights)", SamplerConfig(runtime="torch")),
     Variant("none", "progressive init, conditional prediction only (no CFG)",
             SamplerConfig(guidance=GuidanceConfig(mode="none"))),
     # The prompt's effect (paper appendix D): the defaults with an articulation prompt.

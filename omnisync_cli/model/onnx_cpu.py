@@ -12,6 +12,7 @@ later dub with the same model skips the export (about 1.5 s).
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -55,8 +56,10 @@ class _Forward(torch.nn.Module):
 class OnnxNetwork:
     """`model`'s forward, fp32, through ONNX Runtime sessions of `threads` threads."""
 
-    def __init__(self, model: torch.nn.Module, threads: int | None = None, cache_dir: Path | None = None):
+    def __init__(self, model: torch.nn.Module, threads: int | None = None, cache_dir: Path | None = None,
+                 int8: bool = False):
         self.model = model.eval()
+        self.int8 = int8  # weights quantised to int8, activations per call (`quantised`)
         self.threads = threads or torch.get_num_threads()
         self.cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
         self._sessions: dict[tuple[str, ...], object] = {}
@@ -79,7 +82,7 @@ class OnnxNetwork:
     def _session(self, given: tuple[str, ...], example: dict[str, torch.Tensor]):
         """The session for these arguments: from the cached graph, else exported (and cached)."""
         if given not in self._sessions:
-            path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}.onnx"
+            path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}{'-int8' if self.int8 else ''}.onnx"
             session = None
             cached = _read_cached(path)
             if cached is not None:
@@ -89,6 +92,7 @@ class OnnxNetwork:
                     session = None
             if session is None:
                 graph = export_graph(self.model, given, example)
+                graph = quantised(graph) if self.int8 else graph
                 _write_cached(path, graph)
                 session = self._open(graph)
             self._sessions[given] = session
@@ -144,6 +148,22 @@ def export_graph(model: torch.nn.Module, given: tuple[str, ...], example: dict[s
                           dynamic_axes={name: {0: "batch"} for name in [*names, "velocity"]},
                           opset_version=OPSET, dynamo=False)
     return buffer.getvalue()
+
+
+def quantised(graph: bytes) -> bytes:
+    """The graph with its matrix products' weights in int8 and their inputs quantised on each
+    call (ONNX Runtime's dynamic quantisation)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process the graph first
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "int8.onnx"
+            quantize_dynamic(onnx.load_from_string(graph), out, weight_type=QuantType.QInt8)
+            return out.read_bytes()
+    finally:
+        logging.getLogger().setLevel(level)
 
 
 def _weights_key(model: torch.nn.Module) -> str:

@@ -100,16 +100,38 @@ def test_prune_keeps_the_most_recently_used(tmp_path):
 
 def test_the_editor_picks_onnx_for_fp32_on_the_cpu_and_dubs_as_torch_does():
     model = model_of(3)
-    onnx_editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", dtype="fp32"))
+    onnx_editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", dtype="fp32", runtime="onnx"))
     torch_editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", dtype="fp32", runtime="torch"))
-    assert isinstance(onnx_editor.network, OnnxNetwork) and torch_editor.network is model
+    auto_editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", dtype="fp32"))
+    assert isinstance(onnx_editor.network, OnnxNetwork) and not onnx_editor.network.int8
+    assert torch_editor.network is model
+    assert isinstance(auto_editor.network, OnnxNetwork) and auto_editor.network.int8  # auto: int8 weights
     args = segment(onnx_editor)
     a, b = onnx_editor.edit(*args).astype(int), torch_editor.edit(*args).astype(int)
     assert np.abs(a - b).max() <= 1 and np.mean(a != b) < 0.01
+    c = auto_editor.edit(*args).astype(int)
+    assert np.abs(c - b).mean() < 1.0  # int8 weights move the crops by less than a level on average
     # a sampler copy switches runtime; copies with the same runtime share one ONNX network
     assert onnx_editor.with_sampler(SamplerConfig(runtime="torch", device="cpu")).network is model
     assert torch_editor.with_sampler(SamplerConfig(device="cpu", dtype="fp32")).network is not model
-    assert onnx_editor.with_sampler(SamplerConfig(steps=1, device="cpu")).network is onnx_editor.network
+    assert onnx_editor.with_sampler(SamplerConfig(steps=1, device="cpu", runtime="onnx")).network is onnx_editor.network
+    assert onnx_editor.with_sampler(SamplerConfig(device="cpu")).network is not onnx_editor.network  # fp32 -> int8
+
+
+def test_int8_weights_keep_the_velocity_and_are_cached_apart(tmp_path):
+    model = model_of(1, output_flow=True)
+    given = inputs(model, 2)
+    with torch.no_grad():
+        expected = model(**given)
+    fp32 = OnnxNetwork(model, threads=1, cache_dir=tmp_path)(**given)
+    int8 = OnnxNetwork(model, threads=1, cache_dir=tmp_path, int8=True)(**given)
+    assert torch.allclose(fp32, expected, atol=1e-4)
+    assert not torch.equal(int8, fp32)  # quantised for real
+    assert (int8 - expected).abs().mean() < 0.1 * expected.abs().mean()  # 5 % on this small random network
+    names = sorted(p.name for p in tmp_path.glob("*.onnx"))
+    assert len(names) == 2 and names[0].endswith("-int8.onnx") != names[1].endswith("-int8.onnx")
+    smaller = min(tmp_path.glob("*.onnx"), key=lambda p: p.stat().st_size)
+    assert smaller.name.endswith("-int8.onnx")
 
 
 def test_runtime_rules():
@@ -118,7 +140,9 @@ def test_runtime_rules():
     assert not uses_onnx(SamplerConfig(runtime="torch"), cpu, None, model)
     assert not uses_onnx(SamplerConfig(), cpu, None, torch.nn.Identity())  # auto: only the project's network
     assert uses_onnx(SamplerConfig(runtime="onnx"), cpu, None, torch.nn.Identity())
-    with pytest.raises(ConfigError, match="fp32 on the CPU"):
+    with pytest.raises(ConfigError, match="on the CPU"):
         uses_onnx(SamplerConfig(runtime="onnx"), torch.device("cuda"), torch.float16, model)
+    with pytest.raises(ConfigError, match="on the CPU"):
+        uses_onnx(SamplerConfig(runtime="onnx-int8"), torch.device("cuda"), torch.float16, model)
     with pytest.raises(ConfigError, match="runtime"):
         SamplerConfig(runtime="tensorrt")
