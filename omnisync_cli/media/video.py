@@ -40,7 +40,8 @@ from omnisync_cli.media.yuv import (
 
 __all__ = ["RGB_FROM_YUV_FLAGS", "Frame", "Planes", "VideoInfo", "VideoReader", "probe_video"]
 
-_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED, _AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M = 1, 2, 5, 6
+_AVCOL_SPC_BT709, _AVCOL_SPC_UNSPECIFIED = 1, 2
+_BT601_TAGS = (_AVCOL_SPC_UNSPECIFIED, 5, 6)  # none (read as BT.601 below HD), bt470bg, smpte170m
 _AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG, _AVCOL_RANGE_JPEG = 0, 1, 2
 _TRANSFER_NAMES = {code: name for name, code in HDR_TRANSFERS.items()}  # a stream's HDR transfer
 
@@ -409,9 +410,8 @@ class VideoReader:
         limited = frame.color_range in (_AVCOL_RANGE_UNSPECIFIED, _AVCOL_RANGE_MPEG)
         if name == "yuv420p" and (frame.colorspace == _AVCOL_SPC_BT709 or matrix == COLORSPACE) and limited:
             planes = planes_of(frame)
-        elif name == "yuv420p" and limited and (frame.colorspace in (_AVCOL_SPC_BT470BG, _AVCOL_SPC_SMPTE170M)
-                                                or frame.colorspace == _AVCOL_SPC_UNSPECIFIED):
-            planes = bt601_to_bt709(planes_of(frame))  # SD, tagged or not (_untagged_matrix)
+        elif name == "yuv420p" and limited and frame.colorspace in _BT601_TAGS:  # untagged: SD here
+            planes = bt601_to_bt709(planes_of(frame))
         elif name.startswith("yuv420p"):
             planes = planes_of(frame.reformat(
                 format="yuv420p", src_colorspace=matrix, dst_colorspace=COLORSPACE, dst_color_range=COLOR_RANGE,
