@@ -31,7 +31,10 @@ BUNDLED_LOCALISER = bundled_weights("mouth-localiser")
 FORMAT = "omnisync-mouth-localiser"
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 STRIDE = 4
-REFINE_FACES = 2.5  # refinement crop side, in face widths
+REFINE_FACES = 2.5  # refinement crop side, in face widths (the mouth gate's look)
+# detect()'s refinement crop: 2 face widths, not 2.5 (bench/localiser.py frames: pixel-art hits 73.5 -> 76.5 %
+# on the tuning frames, 79.5 -> 82.5 % held out; median error lower in every group; same cost)
+DETECT_REFINE_FACES = 2.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ class MouthLocaliser:
         crops, frames = [], []
         for x, y, w, _ in coarse:  # back to frame px, then a closer look around each
             fx, fy, fw = (x - ox) / scale, (y - oy) / scale, w / scale
-            side = max(8.0, REFINE_FACES * fw)
+            side = max(8.0, DETECT_REFINE_FACES * fw)
             frames.append((fx, fy, fw, side))
             crops.append(_crop(image, fx, fy, side, cfg.refine_size))
         fine = self._run(crops)
