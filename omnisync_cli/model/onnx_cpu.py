@@ -100,6 +100,8 @@ class OnnxNetwork:
 
     def _open(self, graph: bytes):
         import onnxruntime
+        # errors only: its warnings (a telemetry id it cannot store in a read-only cache) are not the user's
+        onnxruntime.set_default_logger_severity(3)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
@@ -109,9 +111,12 @@ class OnnxNetwork:
 def _read_cached(path: Path) -> bytes | None:
     try:
         graph = path.read_bytes()
-        os.utime(path)  # recently used: pruned last
     except OSError:
         return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass  # a read-only cache (another user's, a read-only mount) is still read
     return graph
 
 

@@ -88,6 +88,22 @@ def test_an_unwritable_cache_still_runs(tmp_path):
     assert torch.allclose(OnnxNetwork(model, threads=1, cache_dir=blocked / "onnx")(**given), expected, atol=1e-4)
 
 
+def test_a_cache_that_cannot_be_touched_is_still_read(tmp_path, monkeypatch):
+    """Marking an entry as recently used fails in a read-only cache; its graph is used anyway."""
+    model = model_of(1)
+    given = inputs(model, 2)
+    OnnxNetwork(model, threads=1, cache_dir=tmp_path)(**given)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again")
+    monkeypatch.setattr(onnx_cpu.os, "utime", read_only)
+    monkeypatch.setattr(onnx_cpu, "export_graph", no_export)
+    OnnxNetwork(model, threads=1, cache_dir=tmp_path)(**given)
+
+
 def test_prune_keeps_the_most_recently_used(tmp_path):
     now = time.time()
     for age in range(5):
