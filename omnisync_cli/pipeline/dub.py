@@ -33,7 +33,7 @@ from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
-from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig, MouthLending
+from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths, provenance
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
@@ -256,28 +256,33 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         check_comparison(output, options.overwrite, (analysis.video, audio))
     info, track = analysis.info, analysis.track
     clock = _StageClock()
-    with clock("audio"):
-        waveform = load_speech(audio) if waveform is None else waveform
-        audio_seconds = len(waveform) / SAMPLE_RATE
-        plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-        speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)
-        features = editor.prepare_audio(speech)
-    small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
-    keep = either_kept(quiet, small)
-    lend, warnings = None, list(analysis.warnings)
-    unheard = no_speech_warning(audio, waveform, speech)
-    if unheard:
-        warnings.append(unheard)
-        progress.warn(unheard)
-    if small_warning:
-        warnings.append(small_warning)
-        progress.warn(small_warning)
-    if options.mouth_bank != "off":
-        with clock("mouth bank"):
-            lend = mouth_lender(analysis, plan, editor, speech, features, source, options)
-        if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
-            warnings.append(NO_MOUTH_BANK)
-            progress.warn(NO_MOUTH_BANK)
+    collecting = start_bank_collection(analysis, editor, options)
+    try:
+        with clock("audio"):
+            waveform = load_speech(audio) if waveform is None else waveform
+            audio_seconds = len(waveform) / SAMPLE_RATE
+            plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
+            speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)
+            features = editor.prepare_audio(speech)
+        small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
+        keep = either_kept(quiet, small)
+        lend, warnings = None, list(analysis.warnings)
+        unheard = no_speech_warning(audio, waveform, speech)
+        if unheard:
+            warnings.append(unheard)
+            progress.warn(unheard)
+        if small_warning:
+            warnings.append(small_warning)
+            progress.warn(small_warning)
+        if options.mouth_bank != "off":
+            with clock("mouth bank"):
+                lend = mouth_lender(analysis, plan, editor, speech, features, source, options, collecting)
+            if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
+                warnings.append(NO_MOUTH_BANK)
+                progress.warn(NO_MOUTH_BANK)
+    finally:
+        if collecting is not None:
+            collecting.cancel()  # not wanted after all (no pause to lend in), or the dub failed
 
     with clock("render"):
         native, rate = load_audio_native(audio)
@@ -486,13 +491,25 @@ NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too littl
                  "reads no mouths from audio); dubbed without it")
 
 
+def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubOptions) -> BankCollection | None:
+    """The mouth bank's decoding pass, started in the background (`BankCollection`) where a dub
+    may lend: the option is on, the editor reads mouths from audio and the video has a sound
+    track; None otherwise."""
+    if options.mouth_bank == "off" or not hasattr(editor, "mouth_parameters") or not analysis.info.has_audio:
+        return None
+    track = working_track(analysis.track, options.region_scale)
+    return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
+                          edit_every(float(analysis.info.fps), options.edit_rate))
+
+
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
-                 source: np.ndarray | None, options: DubOptions) -> MouthLending | None:
+                 source: np.ndarray | None, options: DubOptions,
+                 collecting: BankCollection | None = None) -> MouthLending | None:
     """What the bank lends the output frames: the source mouths the new speech (`waveform`, as
     heard) asks for (pipeline.mouth_bank), in its pauses only or everywhere (`options.mouth_bank`);
     None where the option is off, the editor reads no mouths from audio, the source (`source`:
     its own speech, `source_speech`) has no speech to read them from, or the new speech has no
-    pause to lend in."""
+    pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`)."""
     if options.mouth_bank == "off" or not hasattr(editor, "mouth_parameters") or source is None:
         return None
     fps = float(analysis.info.fps)
@@ -500,11 +517,11 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     if options.mouth_bank == "pauses":
         shown = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps), fps)
         if not shown.any():
-            return None  # before the bank's decoding pass
+            return None  # before the bank's decoding pass (or while it runs: the caller cancels it)
     config = MouthBankConfig()
-    track = working_track(analysis.track, options.region_scale)
-    bank = MouthBank.collect(analysis.video, track, editor.region_size, config.max_frames,
-                             edit_every(fps, options.edit_rate))
+    if collecting is None:
+        collecting = start_bank_collection(analysis, editor, options)
+    bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
     donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config)

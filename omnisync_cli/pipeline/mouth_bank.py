@@ -26,6 +26,7 @@ Each donor is then moved onto its crop by a whole-pixel registration outside the
 (`registration`) and blended in through `data.mouth_swap`'s feathered ellipse.
 """
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,9 +123,9 @@ class MouthBank:
 
     @classmethod
     def collect(cls, video: Path, track: MouthTrack, size: int, max_frames: int,
-                stride: int = 1) -> "MouthBank | None":
+                stride: int = 1, stop: threading.Event | None = None) -> "MouthBank | None":
         """One decoding pass (only the bank's frames converted); None where the track edits
-        no frame. `stride`: bank frames are multiples of it (`bank_indices`)."""
+        no frame, or once `stop` is set. `stride`: bank frames are multiples of it (`bank_indices`)."""
         editable = np.ones(len(track), bool) if track.edit is None else np.asarray(track.edit, bool)
         indices = bank_indices(editable, max_frames, stride)
         if len(indices) == 0:
@@ -133,6 +134,8 @@ class MouthBank:
         crops = {}
         with VideoReader(video) as reader:
             for frame in reader.iter_frames(wanted=wanted.__contains__):
+                if stop is not None and stop.is_set():
+                    return None
                 box = track.box(frame.index)
                 crops[frame.index] = crop_from_window(window_of(frame.planes, box, size), box, size)
                 if frame.index == last:
@@ -194,6 +197,36 @@ class MouthBank:
             dx, dy = registration(crop, donor, outside, limit)
             placed[t] = mouth_xy[t] - np.array([dx, dy], np.float32) / size
         return swap_mouths(crops, mouth_xy, self.crops[donors], placed)
+
+
+class BankCollection:
+    """`MouthBank.collect` in a thread of its own, started before the dub reads the speech
+    tracks: that stage and the bank's decoding pass each keep one core busy, so on two cores
+    they overlap. `result()` waits for the bank (and raises what the pass raised); `cancel()`
+    stops a pass whose bank is not wanted after all."""
+
+    def __init__(self, video: Path, track: MouthTrack, size: int, max_frames: int, stride: int = 1):
+        self._stop = threading.Event()
+        self._bank: MouthBank | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(video, track, size, max_frames, stride),
+                                        name="mouth-bank", daemon=True)
+        self._thread.start()
+
+    def _run(self, *args) -> None:
+        try:
+            self._bank = MouthBank.collect(*args, stop=self._stop)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> "MouthBank | None":
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._bank
+
+    def cancel(self) -> None:
+        self._stop.set()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The mouth bank: the donor path (Viterbi), the registration, the lending, and a dub that lends."""
 
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -12,8 +13,9 @@ from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
-from omnisync_cli.pipeline.mouth_bank import (MouthBank, MouthBankConfig, MouthLending, bank_indices, choose_donors, normalised,
-                                               registration, squared_distances)
+from omnisync_cli.errors import InputError
+from omnisync_cli.pipeline.mouth_bank import (BankCollection, MouthBank, MouthBankConfig, MouthLending, bank_indices,
+                                               choose_donors, normalised, registration, squared_distances)
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -197,6 +199,25 @@ def test_no_bank_without_an_edited_frame(talking):
     assert MouthBank.collect(talking / "in.mp4", replace(track, edit=np.zeros(20, bool)), 16, 100) is None
     bank = MouthBank.collect(talking / "in.mp4", track, 16, 100)
     assert bank.crops.shape == (20, 16, 16, 3) and bank.indices.tolist() == list(range(20))
+
+
+def test_a_bank_collected_in_the_background_is_the_bank(talking, tmp_path):
+    """The dub starts the bank's pass beside the speech's stage: the same crops; a cancelled
+    pass stops and gives no bank; a pass that fails raises where the dub asks for the bank."""
+    track = constant_track(20, 25.0, (64, 48), RegionBox(32, 32, 24), (32, 32), "override")
+    direct = MouthBank.collect(talking / "in.mp4", track, 16, 100)
+    background = BankCollection(talking / "in.mp4", track, 16, 100).result()
+    np.testing.assert_array_equal(background.crops, direct.crops)
+    assert background.indices.tolist() == direct.indices.tolist()
+    cancelled = BankCollection(talking / "in.mp4", track, 16, 100)
+    cancelled.cancel()
+    assert cancelled.result() is None or len(cancelled.result().indices) == 20  # stopped, or done before
+    stopped = threading.Event()
+    stopped.set()
+    assert MouthBank.collect(talking / "in.mp4", track, 16, 100, stop=stopped) is None
+    missing = BankCollection(tmp_path / "gone.mp4", track, 16, 100)
+    with pytest.raises(InputError):
+        missing.result()
 
 
 def test_at_a_stride_the_bank_holds_every_stride_th_frame_as_at_full_rate(talking):
