@@ -9,6 +9,7 @@ are kept in a cache folder keyed by the weights, the config and the library vers
 later dub with the same model skips the export (about 1.5 s).
 """
 
+import contextlib
 import hashlib
 import io
 import json
@@ -113,10 +114,8 @@ def _read_cached(path: Path) -> bytes | None:
         graph = path.read_bytes()
     except OSError:
         return None
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache (another user's, a read-only mount) is still read
         os.utime(path)  # recently used: pruned last
-    except OSError:
-        pass  # a read-only cache (another user's, a read-only mount) is still read
     return graph
 
 
