@@ -27,6 +27,7 @@ Each donor is then moved onto its crop by a whole-pixel registration outside the
 """
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,23 +208,12 @@ class BankCollection:
 
     def __init__(self, video: Path, track: MouthTrack, size: int, max_frames: int, stride: int = 1):
         self._stop = threading.Event()
-        self._bank: MouthBank | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(video, track, size, max_frames, stride),
-                                        name="mouth-bank", daemon=True)
-        self._thread.start()
-
-    def _run(self, *args) -> None:
-        try:
-            self._bank = MouthBank.collect(*args, stop=self._stop)
-        except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mouth-bank")
+        self._bank = pool.submit(MouthBank.collect, video, track, size, max_frames, stride, self._stop)
+        pool.shutdown(wait=False)
 
     def result(self) -> "MouthBank | None":
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._bank
+        return self._bank.result()
 
     def cancel(self) -> None:
         self._stop.set()
