@@ -212,6 +212,8 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     if not 0.3 <= options.region_scale <= 2:
         raise ConfigError(f"the region scale must be between 0.3 and 2 (x the face width), got {options.region_scale}")
+    if options.overlap_frames is not None and options.overlap_frames < 0:
+        raise ConfigError(f"segments cannot share a negative number of frames, got {options.overlap_frames}")
     if not (options.edit_rate == 0 or 1 <= options.edit_rate <= 1000):
         raise ConfigError(f"the edit rate must be 0 (every frame) or between 1 and 1000 frames a second, "
                           f"got {options.edit_rate}")

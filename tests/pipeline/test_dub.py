@@ -358,3 +358,29 @@ def test_a_bad_edit_rate_is_refused(clip, rate):
     with pytest.raises(ConfigError, match="edit rate"):
         dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", PassthroughEditor(region_size=16),
             DubOptions(face=FIXED_REGION, edit_rate=rate))
+
+
+class SegmentCounter(ShiftEditor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.segments = 0
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        self.segments += 1
+        return super().edit(crops, frame_times, mouth_xy, audio)
+
+
+def test_the_segments_overlap_the_options_say(clip):
+    """DubOptions.overlap_frames overrides the editor's own overlap: 15 output frames in
+    segments of 4 take 5 segments sharing 1 frame (the editor's), 4 sharing none, 7 sharing 2."""
+    folder, _ = clip
+    counts = {}
+    for overlap in (None, 0, 2):
+        editor = SegmentCounter(region_size=16, segment_frames=4, overlap_frames=1)
+        dub(folder / "in.mp4", folder / "speech.wav", folder / f"out{overlap}.mp4", editor,
+            DubOptions(face=FaceConfig(mouth=(32.0, 24.0)), overlap_frames=overlap, keep_quiet_source=False))
+        counts[overlap] = editor.segments
+    assert counts == {None: 5, 0: 4, 2: 7}
+    with pytest.raises(ConfigError, match="negative"):
+        dub(folder / "in.mp4", folder / "speech.wav", folder / "bad.mp4", PassthroughEditor(region_size=16),
+            DubOptions(face=FaceConfig(mouth=(32.0, 24.0)), overlap_frames=-1))
