@@ -33,6 +33,7 @@ class Variant:
     edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
     redrawn_levels: float | None = None  # DubOptions.redrawn_levels; None: the pipeline's default
     overlap_frames: int | None = None  # DubOptions.overlap_frames; None: the model's own
+    chroma_gain: float | None = None  # DubOptions.chroma_gain; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -46,7 +47,8 @@ class Variant:
         chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                   "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                  "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames}
+                  "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
+                  "chroma_gain": self.chroma_gain}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -55,7 +57,8 @@ class Variant:
                 "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                 "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames}
+                "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
+                "chroma_gain": self.chroma_gain}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -142,6 +145,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
       for rate in (0, 12, 24)),
     *(Variant(f"overlap={frames}", f"the defaults, consecutive network segments sharing {frames} frame(s) "
               "(the default model's own: 1)", SamplerConfig(), overlap_frames=frames) for frames in (0, 1, 2)),
+    *(Variant(f"chroma-gain={gain:g}", f"the defaults, {gain:g} of the edit's chroma change kept (face.colours)",
+              SamplerConfig(), chroma_gain=gain) for gain in (1.0, 0.5, 0.25)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

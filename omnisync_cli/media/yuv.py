@@ -347,6 +347,25 @@ class HdrPlanes(_Sized):
         _check_planes(self.y, self.u, self.v, np.uint16)
 
 
+def scale_chroma_change(before: Planes, after: Planes, gain: float,
+                        left: int, top: int, right: int, bottom: int) -> Planes:
+    """`after` with each chroma sample covering the rectangle [left, right) x [top, bottom)
+    (luma pixels, end-exclusive) moved only `gain` of the way from `before`'s value to its own
+    (rounded); luma, and chroma outside the rectangle, as in `after`."""
+    cx0, cy0 = max(0, int(left) // 2), max(0, int(top) // 2)
+    cx1, cy1 = min(after.u.shape[1], -(-int(right) // 2)), min(after.u.shape[0], -(-int(bottom) // 2))
+    if gain == 1 or cx1 <= cx0 or cy1 <= cy0:
+        return after
+
+    def moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        out = new.copy()
+        a = old[cy0:cy1, cx0:cx1].astype(np.int16)
+        out[cy0:cy1, cx0:cx1] = a + np.rint(gain * (new[cy0:cy1, cx0:cx1].astype(np.int16) - a)).astype(np.int16)
+        return out
+
+    return Planes(after.y, moved(before.u, after.u), moved(before.v, after.v))
+
+
 def hdr_planes_of(frame: av.VideoFrame, transfer: str) -> HdrPlanes:
     """Copy the three planes of a yuv420p10le `av.VideoFrame`."""
     if frame.format.name != "yuv420p10le":

@@ -15,7 +15,8 @@ import numpy as np
 
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import HdrPlanes, Planes, hdr_replace_rect, planes_to_rgb, replace_rect
+from omnisync_cli.media.yuv import (HdrPlanes, Planes, hdr_replace_rect, planes_to_rgb, replace_rect,
+                                    scale_chroma_change)
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
 # frame's own neighbours (two chroma samples).
@@ -83,14 +84,17 @@ def crop_from_window(window: Window, box: RegionBox, size: int) -> np.ndarray:
 
 
 def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: RegionBox, feather: float,
-                      original: np.ndarray, mouth: tuple[float, float], focus: float, redrawn: float = 0.0) -> Planes:
+                      original: np.ndarray, mouth: tuple[float, float], focus: float, redrawn: float = 0.0,
+                      chroma_gain: float = 1.0) -> Planes:
     """face.paste.paste_region into the frame, then back to YUV inside the box only
-    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels."""
+    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels. `chroma_gain`: the
+    share of the paste's chroma change that is kept (media.yuv.scale_chroma_change)."""
     local = window.box(box)
     pasted = paste_region(window.image, edited, local, feather, original=original,
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
-    return replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
+    replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
+    return scale_chroma_change(planes, replaced, chroma_gain, x0, y0, x1, y1)
 
 
 def paste_into_hdr(hdr: HdrPlanes, before: Planes, after: Planes, box: RegionBox) -> HdrPlanes:

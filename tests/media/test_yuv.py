@@ -19,6 +19,7 @@ from omnisync_cli.media.yuv import (
     planes_to_rgb,
     replace_rect,
     rgb_to_planes,
+    scale_chroma_change,
     ycbcr_matrix,
 )
 from tests.media.clips import cartoon, pattern, write_clip, write_rgba_clip
@@ -340,3 +341,18 @@ def test_bt601_to_bt709_shows_the_picture_as_a_bt601_decode(tmp_path: Path) -> N
     assert 10 * np.log10(255 ** 2 / error) >= 48
     odd = bt601_to_bt709(Planes(frame.y[:7, :9].copy(), frame.u[:4, :5].copy(), frame.v[:4, :5].copy()))
     assert odd.y.shape == (7, 9) and odd.u.shape == (4, 5)
+
+
+def test_scale_chroma_change_moves_chroma_part_way_inside_the_rectangle_only() -> None:
+    rng = np.random.default_rng(1)
+    before = Planes(*(rng.integers(40, 200, shape, dtype=np.uint8) for shape in ((8, 12), (4, 6), (4, 6))))
+    after = Planes(*(np.clip(p.astype(int) + 40, 0, 255).astype(np.uint8) for p in (before.y, before.u, before.v)))
+    half = scale_chroma_change(before, after, 0.5, 3, 2, 9, 6)  # chroma columns 1-4, rows 1-2
+    assert np.array_equal(half.y, after.y)
+    for old, new, out in ((before.u, after.u, half.u), (before.v, after.v, half.v)):
+        inside = np.zeros(old.shape, bool)
+        inside[1:3, 1:5] = True
+        assert np.array_equal(out[inside], old[inside] + 20)
+        assert np.array_equal(out[~inside], new[~inside])
+    assert scale_chroma_change(before, after, 1.0, 3, 2, 9, 6) is after
+    assert np.array_equal(scale_chroma_change(before, after, 0.0, 0, 0, 12, 8).u, before.u)

@@ -291,6 +291,25 @@ def test_the_edit_keeps_the_source_hues_unless_told_otherwise(tmp_path, keep_col
     assert greenish != keep_colours, centre
 
 
+@pytest.mark.parametrize("gain", [1.0, 0.0])
+def test_the_chroma_gain_sets_how_much_of_the_edits_colour_change_is_kept(tmp_path, gain):
+    """A green the source region also shows (so the colour hold's range allows it), painted
+    on skin: kept at gain 1, back to the skin's own chroma at gain 0."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:] = (190, 140, 115)
+    frame[:, 44:] = (30, 200, 40)  # inside the region's right edge
+    write_clip(tmp_path / "in.mp4", frames=[faint_checker(frame)] * 6, width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
+    options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, focus=0.0, chroma_gain=gain)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", GreenEditor(region_size=16), options)
+    with VideoReader(tmp_path / "out.mp4") as reader:
+        centre = next(iter(reader.iter_frames())).image[24, 32].astype(int)
+    assert (centre[1] > centre[0] + 40) == (gain == 1.0), centre
+    with pytest.raises(ConfigError, match="chroma gain"):
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "bad.mp4", PassthroughEditor(),
+            DubOptions(chroma_gain=1.5))
+
+
 @pytest.mark.parametrize("source,shrunk", [("landmarks", True), ("override", False)])
 def test_the_region_scale_shrinks_a_tracked_region_but_not_one_given_by_hand(clip, source, shrunk):
     """region_scale 0.5 of a tracked face: the edit stays in the central half of the box;
