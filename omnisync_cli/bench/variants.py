@@ -33,7 +33,7 @@ class Variant:
     edit_rate: float | None = None  # DubOptions.edit_rate; None: the pipeline's default
     redrawn_levels: float | None = None  # DubOptions.redrawn_levels; None: the pipeline's default
     overlap_frames: int | None = None  # DubOptions.overlap_frames; None: the model's own
-    chroma_gain: float | None = None  # DubOptions.chroma_gain; None: the pipeline's default
+    chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -48,7 +48,7 @@ class Variant:
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                   "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                   "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                  "chroma_gain": self.chroma_gain}
+                  "chroma_focus": self.chroma_focus}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -58,7 +58,7 @@ class Variant:
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                 "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                 "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                "chroma_gain": self.chroma_gain}
+                "chroma_focus": self.chroma_focus}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -145,8 +145,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
       for rate in (0, 12, 24)),
     *(Variant(f"overlap={frames}", f"the defaults, consecutive network segments sharing {frames} frame(s) "
               "(the default model's own: 1)", SamplerConfig(), overlap_frames=frames) for frames in (0, 1, 2)),
-    *(Variant(f"chroma-gain={gain:g}", f"the defaults, {gain:g} of the edit's chroma change kept (face.colours)",
-              SamplerConfig(), chroma_gain=gain) for gain in (1.0, 0.5, 0.25)),
+    *(Variant(f"chroma-focus={sd:g}", f"the defaults, the edit's chroma change fading from the mouth with sd {sd:g} of "
+              "the region side" if sd else "the defaults, the edit's whole chroma change kept", SamplerConfig(),
+              chroma_focus=float(sd)) for sd in (0, 0.15, 0.2, 0.3)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

@@ -347,23 +347,31 @@ class HdrPlanes(_Sized):
         _check_planes(self.y, self.u, self.v, np.uint16)
 
 
-def scale_chroma_change(before: Planes, after: Planes, gain: float,
+def scale_chroma_change(before: Planes, after: Planes, gain: float | np.ndarray,
                         left: int, top: int, right: int, bottom: int) -> Planes:
     """`after` with each chroma sample covering the rectangle [left, right) x [top, bottom)
     (luma pixels, end-exclusive) moved only `gain` of the way from `before`'s value to its own
-    (rounded); luma, and chroma outside the rectangle, as in `after`."""
-    cx0, cy0 = max(0, int(left) // 2), max(0, int(top) // 2)
-    cx1, cy1 = min(after.u.shape[1], -(-int(right) // 2)), min(after.u.shape[0], -(-int(bottom) // 2))
-    if gain == 1 or cx1 <= cx0 or cy1 <= cy0:
+    (rounded); luma, and chroma outside the rectangle, as in `after`. `gain` is one number or
+    one per chroma sample of the rectangle (`chroma_rect`'s shape)."""
+    cx0, cy0, cx1, cy1 = chroma_rect(after, left, top, right, bottom)
+    if cx1 <= cx0 or cy1 <= cy0 or np.all(np.asarray(gain) == 1):
         return after
 
     def moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
         out = new.copy()
-        a = old[cy0:cy1, cx0:cx1].astype(np.int16)
-        out[cy0:cy1, cx0:cx1] = a + np.rint(gain * (new[cy0:cy1, cx0:cx1].astype(np.int16) - a)).astype(np.int16)
+        a = old[cy0:cy1, cx0:cx1].astype(np.float32)
+        out[cy0:cy1, cx0:cx1] = np.rint(a + gain * (new[cy0:cy1, cx0:cx1] - a)).astype(np.uint8)
         return out
 
     return Planes(after.y, moved(before.u, after.u), moved(before.v, after.v))
+
+
+def chroma_rect(planes: Planes, left: int, top: int, right: int, bottom: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end-exclusive, of the chroma samples covering the luma rectangle
+    [left, right) x [top, bottom), clipped to the planes. Sample (r, c) covers luma rows 2r,
+    2r + 1 and columns 2c, 2c + 1: its centre is luma (2c + 1, 2r + 1)."""
+    return (max(0, int(left) // 2), max(0, int(top) // 2),
+            min(planes.u.shape[1], -(-int(right) // 2)), min(planes.u.shape[0], -(-int(bottom) // 2)))
 
 
 def hdr_planes_of(frame: av.VideoFrame, transfer: str) -> HdrPlanes:

@@ -69,11 +69,11 @@ class DubOptions:
     overwrite: bool = False  # replace an existing output file
     compare: bool = False  # also write <output>.compare.mp4: source | dubbed, side by side
     keep_colours: bool = True  # hold the edit to the source region's own hues (face.colours)
-    # With keep_colours, the share of the edit's chroma change that is written. The default model
-    # gets the colour of a change less right than its light and shade (a noisy estimate is best
-    # applied in part): on the tuning split's 22 dubs, mouth PSNR 31.18 dB at 1, 31.50 at 0.5 and
-    # 31.51 at 0.25, 0.5 losing no style family more than 0.02 dB (bench/results/chroma-gain/).
-    chroma_gain: float = 0.5
+    # With keep_colours, the edit's chroma change fades with the distance from the mouth faster
+    # than its light and shade: a Gaussian of this sd, fraction of the region side (0: off, the
+    # whole chroma change kept). The default model gets the colour of a change less right than
+    # its light and shade, and beside the mouth not at all (bench/results/chroma-focus/).
+    chroma_focus: float = 0.2
     # Where the new speech and the source's own speech are both silent, keep the source's
     # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
     keep_quiet_source: bool = True
@@ -215,8 +215,8 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"the redrawn level must be between 0 (off) and 255, got {options.redrawn_levels}")
     if not 0 <= options.focus <= 10:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
-    if not 0 <= options.chroma_gain <= 1:
-        raise ConfigError(f"the chroma gain must be between 0 (no colour change) and 1, got {options.chroma_gain}")
+    if not 0 <= options.chroma_focus <= 10:
+        raise ConfigError(f"the chroma focus must be between 0 (off) and 10, got {options.chroma_focus}")
     if not 0.3 <= options.region_scale <= 2:
         raise ConfigError(f"the region scale must be between 0.3 and 2 (x the face width), got {options.region_scale}")
     if options.overlap_frames is not None and options.overlap_frames < 0:
@@ -626,7 +626,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             # reaches the encoder exactly as it was decoded.
             pasted = paste_into_planes(frame.planes, window, edited, box, options.feather, item.crop,
                                        (box.left + u * box.side, box.top + v * box.side), options.focus,
-                                       options.redrawn_levels, options.chroma_gain if options.keep_colours else 1.0)
+                                       options.redrawn_levels, options.chroma_focus if options.keep_colours else 0.0)
             emit(paste_into_hdr(frame.hdr, frame.planes, pasted, box) if hdr else pasted)
 
         # Decoding runs ahead of the editor and pasting and encoding behind it, each in its

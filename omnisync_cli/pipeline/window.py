@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from omnisync_cli.face.paste import paste_bounds, paste_region
+from omnisync_cli.face.paste import focus_weight, paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import (HdrPlanes, Planes, hdr_replace_rect, planes_to_rgb, replace_rect,
+from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, planes_to_rgb, replace_rect,
                                     scale_chroma_change)
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
@@ -85,16 +85,22 @@ def crop_from_window(window: Window, box: RegionBox, size: int) -> np.ndarray:
 
 def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: RegionBox, feather: float,
                       original: np.ndarray, mouth: tuple[float, float], focus: float, redrawn: float = 0.0,
-                      chroma_gain: float = 1.0) -> Planes:
+                      chroma_focus: float = 0.0) -> Planes:
     """face.paste.paste_region into the frame, then back to YUV inside the box only
-    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels. `chroma_gain`: the
-    share of the paste's chroma change that is kept (media.yuv.scale_chroma_change)."""
+    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels. With `chroma_focus`
+    > 0 the paste's chroma change also fades with the distance from the mouth, a Gaussian of
+    `chroma_focus` x the box side (media.yuv.scale_chroma_change)."""
     local = window.box(box)
     pasted = paste_region(window.image, edited, local, feather, original=original,
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
     replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
-    return scale_chroma_change(planes, replaced, chroma_gain, x0, y0, x1, y1)
+    if chroma_focus <= 0:
+        return replaced
+    cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)
+    xs, ys = 2.0 * np.arange(cx0, cx1) + 1.0, 2.0 * np.arange(cy0, cy1) + 1.0  # sample centres, luma pixels
+    gain = focus_weight((xs - mouth[0])[None, :], (ys - mouth[1])[:, None], chroma_focus * box.side)
+    return scale_chroma_change(planes, replaced, gain, x0, y0, x1, y1)
 
 
 def paste_into_hdr(hdr: HdrPlanes, before: Planes, after: Planes, box: RegionBox) -> HdrPlanes:

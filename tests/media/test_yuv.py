@@ -356,3 +356,6 @@ def test_scale_chroma_change_moves_chroma_part_way_inside_the_rectangle_only() -
         assert np.array_equal(out[~inside], new[~inside])
     assert scale_chroma_change(before, after, 1.0, 3, 2, 9, 6) is after
     assert np.array_equal(scale_chroma_change(before, after, 0.0, 0, 0, 12, 8).u, before.u)
+    per_sample = np.array([[0.0, 0.25, 0.5, 1.0]] * 2)  # one gain per chroma sample of the rectangle
+    assert np.array_equal(scale_chroma_change(before, after, per_sample, 3, 2, 9, 6).v[1, 1:5],
+                          before.v[1, 1:5] + np.array([0, 10, 20, 40]))

@@ -85,7 +85,7 @@ def test_focus_keeps_the_edit_near_the_mouth(clip):
     for focus in (0.0, 0.3):
         out = folder / f"focus{focus}.mp4"
         dub(folder / "in.mp4", folder / "speech.wav", out, ShiftEditor(region_size=16),
-            DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=focus, redrawn_levels=0.0))
+            DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=focus, redrawn_levels=0.0, chroma_focus=0.0))
         change = read_all(out)[0].astype(float).mean(axis=2) - read_all(folder / "in.mp4")[0].astype(float).mean(axis=2)
         gains[focus] = (change[26, 32], change[17, 23])  # the mouth (region centre) and near a corner
     assert gains[0.0][0] == pytest.approx(gains[0.0][1], abs=3) and gains[0.0][0] > 30
@@ -291,23 +291,27 @@ def test_the_edit_keeps_the_source_hues_unless_told_otherwise(tmp_path, keep_col
     assert greenish != keep_colours, centre
 
 
-@pytest.mark.parametrize("gain", [1.0, 0.0])
-def test_the_chroma_gain_sets_how_much_of_the_edits_colour_change_is_kept(tmp_path, gain):
-    """A green the source region also shows (so the colour hold's range allows it), painted
-    on skin: kept at gain 1, back to the skin's own chroma at gain 0."""
+def test_the_chroma_focus_keeps_the_edits_colour_change_only_near_the_mouth(tmp_path):
+    """A green the source region also shows (so the colour hold's range allows it), painted on
+    skin over the middle half of the region: with the chroma focus off it is green everywhere;
+    with a narrow one, green at the mouth (the region's centre) and skin-coloured 6 px away."""
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:] = (190, 140, 115)
     frame[:, 44:] = (30, 200, 40)  # inside the region's right edge
     write_clip(tmp_path / "in.mp4", frames=[faint_checker(frame)] * 6, width=64, height=48)
     write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
-    options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, focus=0.0, chroma_gain=gain)
-    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", GreenEditor(region_size=16), options)
-    with VideoReader(tmp_path / "out.mp4") as reader:
-        centre = next(iter(reader.iter_frames())).image[24, 32].astype(int)
-    assert (centre[1] > centre[0] + 40) == (gain == 1.0), centre
-    with pytest.raises(ConfigError, match="chroma gain"):
+    greenish = {}
+    for sd in (0.0, 0.05):
+        options = DubOptions(face=FaceConfig(region=(16, 8, 32, 32)), feather=0.0, focus=0.0, chroma_focus=sd)
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / f"out{sd}.mp4", GreenEditor(region_size=16),
+            options)
+        with VideoReader(tmp_path / f"out{sd}.mp4") as reader:
+            image = next(iter(reader.iter_frames())).image.astype(int)
+        greenish[sd] = [bool(image[y, x, 1] > image[y, x, 0] + 40) for y, x in ((24, 32), (24, 38))]
+    assert greenish == {0.0: [True, True], 0.05: [True, False]}
+    with pytest.raises(ConfigError, match="chroma focus"):
         dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "bad.mp4", PassthroughEditor(),
-            DubOptions(chroma_gain=1.5))
+            DubOptions(chroma_focus=-1))
 
 
 @pytest.mark.parametrize("source,shrunk", [("landmarks", True), ("override", False)])
@@ -318,7 +322,7 @@ def test_the_region_scale_shrinks_a_tracked_region_but_not_one_given_by_hand(cli
 
     from omnisync_cli.pipeline.dub import analyse, render
     folder, _ = clip
-    options = DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=0.0, region_scale=0.5)
+    options = DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=0.0, chroma_focus=0.0, region_scale=0.5)
     analysis = analyse(folder / "in.mp4", options)
     analysis = dataclasses.replace(analysis, track=dataclasses.replace(analysis.track, source=source))
     render(analysis, folder / "speech.wav", folder / "out.mp4", ShiftEditor(region_size=16), options)
