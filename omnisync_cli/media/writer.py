@@ -168,8 +168,8 @@ class VideoWriter:
             stream.colorspace = stream.color_primaries = AVCOL_BT2020
             stream.color_trc = HDR_TRANSFERS[self.hdr]
             stream.codec_tag = "hvc1"
-        # Frame threads, as the ffmpeg tool encodes: PyAV's default (slice threads) leaves x264
-        # 17 % slower on 720p at 2 cores (bench/results/encoder-threads.md).
+        # Frame threads, as the ffmpeg tool encodes: with PyAV's default (slice threads) x264
+        # took a fifth longer on 720p at 2 cores (bench/results/encoder-threads.md).
         stream.codec_context.thread_type = "AUTO"
         stream.width = self.width + self.width % 2
         stream.height = self.height + self.height % 2
