@@ -347,6 +347,31 @@ class HdrPlanes(_Sized):
         _check_planes(self.y, self.u, self.v, np.uint16)
 
 
+def keep_unchanged(before: Planes, after: Planes, changed: np.ndarray, left: int, top: int) -> Planes:
+    """`after` with the pixels of the rectangle whose top-left pixel is (left, top), both even,
+    and whose shape is `changed`'s, given back their `before` luma where `changed` is False, and
+    each chroma sample none of whose pixels changed its `before` chroma.
+
+    A converted rectangle (`replace_rect`) is not the decoded one even where nothing was pasted:
+    colours outside the RGB cube (saturated video) clip on the way through RGB and come back
+    a few levels off, a step at the rectangle's edge."""
+    if left % 2 or top % 2:
+        raise ValueError(f"the rectangle must start at even coordinates, got ({left}, {top})")
+    height, width = changed.shape
+    y = after.y.copy()
+    rows, cols = slice(top, top + height), slice(left, left + width)
+    y[rows, cols] = np.where(changed, after.y[rows, cols], before.y[rows, cols])
+    ch, cw = -(-height // 2), -(-width // 2)
+    padded = np.zeros((2 * ch, 2 * cw), bool)
+    padded[:height, :width] = changed
+    sample_changed = padded.reshape(ch, 2, cw, 2).any(axis=(1, 3))
+    crows, ccols = slice(top // 2, top // 2 + ch), slice(left // 2, left // 2 + cw)
+    u, v = after.u.copy(), after.v.copy()
+    u[crows, ccols] = np.where(sample_changed, after.u[crows, ccols], before.u[crows, ccols])
+    v[crows, ccols] = np.where(sample_changed, after.v[crows, ccols], before.v[crows, ccols])
+    return Planes(y, u, v)
+
+
 def scale_chroma_change(before: Planes, after: Planes, gain: float | np.ndarray,
                         left: int, top: int, right: int, bottom: int) -> Planes:
     """`after` with each chroma sample covering the rectangle [left, right) x [top, bottom)

@@ -15,8 +15,8 @@ import numpy as np
 
 from omnisync_cli.face.paste import focus_weight, paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, planes_to_rgb, replace_rect,
-                                    scale_chroma_change)
+from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, keep_unchanged, planes_to_rgb,
+                                    replace_rect, scale_chroma_change)
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
 # frame's own neighbours (two chroma samples).
@@ -95,6 +95,14 @@ def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: R
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
     replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
+    # the rectangle replace_rect converted (grown to even ends): what the paste left as it was
+    # keeps its decoded values
+    ex0, ey0 = max(0, x0 // 2 * 2), max(0, y0 // 2 * 2)
+    ex1, ey1 = min(planes.width, -(-x1 // 2) * 2), min(planes.height, -(-y1 // 2) * 2)
+    if ex1 > ex0 and ey1 > ey0:
+        rows, cols = slice(ey0 - window.top, ey1 - window.top), slice(ex0 - window.left, ex1 - window.left)
+        changed = np.any(pasted[rows, cols] != window.image[rows, cols], axis=-1)
+        replaced = keep_unchanged(planes, replaced, changed, ex0, ey0)
     if chroma_focus <= 0:
         return replaced
     cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)

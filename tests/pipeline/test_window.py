@@ -6,7 +6,7 @@ import pytest
 
 from omnisync_cli.face.paste import paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region
-from omnisync_cli.media.yuv import planes_to_rgb, replace_rect, rgb_to_planes
+from omnisync_cli.media.yuv import Planes, keep_unchanged, planes_to_rgb, replace_rect, rgb_to_planes
 from omnisync_cli.pipeline.window import (
     CHROMA_MARGIN, SIDE_STEP, crop_from_window, paste_into_planes, window_bounds, window_of,
 )
@@ -50,7 +50,12 @@ def test_window_crop_and_paste_equal_the_whole_frame(box, size, shape):
     mouth = (box.cx + 0.31 * box.side / 4, box.cy + 0.17 * box.side / 3)
     ours = paste_into_planes(planes, window, edited, box, 0.2, crop, mouth, 0.3)
     pasted = paste_region(whole, edited, box, 0.2, original=crop, mouth=mouth, focus=0.3)
-    theirs = replace_rect(planes, pasted, *paste_bounds(box, shape[1], shape[0]))
+    x0, y0, x1, y1 = paste_bounds(box, shape[1], shape[0])
+    theirs = replace_rect(planes, pasted, x0, y0, x1, y1)
+    ex0, ey0, ex1, ey1 = x0 // 2 * 2, y0 // 2 * 2, min(shape[1], -(-x1 // 2) * 2), min(shape[0], -(-y1 // 2) * 2)
+    if ex1 > ex0 and ey1 > ey0:
+        changed = np.any(pasted[ey0:ey1, ex0:ex1] != whole[ey0:ey1, ex0:ex1], axis=-1)
+        theirs = keep_unchanged(planes, theirs, changed, ex0, ey0)
     for a, b in zip((ours.y, ours.u, ours.v), (theirs.y, theirs.u, theirs.v)):
         np.testing.assert_array_equal(a, b)
 
@@ -78,3 +83,23 @@ def test_a_moving_region_asks_for_few_window_sizes():
         assert x0 % 2 == 0 and y0 % 2 == 0 and (x1 - x0) % SIDE_STEP == 0 and (y1 - y0) % SIDE_STEP == 0
         sizes.add((x1 - x0, y1 - y0))
     assert len(sizes) <= 4
+
+
+def test_pixels_the_paste_left_alone_keep_their_decoded_values_on_saturated_video():
+    """Saturated colours clip on the way through RGB: converting the whole pasted rectangle back
+    would move its untouched pixels by a few levels (a step at the box's edge); they are kept."""
+    rng = np.random.default_rng(3)
+    y = rng.integers(40, 200, (64, 64), dtype=np.uint8)
+    u = np.full((32, 32), 240, np.uint8)  # far outside the RGB cube with most lumas
+    v = np.full((32, 32), 20, np.uint8)
+    planes = Planes(y, u, v)
+    assert not np.array_equal(rgb_to_planes(planes_to_rgb(planes)).y, y)  # the round trip is lossy here
+    box = RegionBox(32.0, 32.0, 40.0)
+    window = window_of(planes, box, 16)
+    crop = crop_from_window(window, box, 16)
+    edited = crop.copy()
+    edited[7:9, 7:9] = 0  # a small dark mouth at the centre
+    out = paste_into_planes(planes, window, edited, box, 0.0, crop, (32.0, 32.0), 0.05)
+    changed = np.argwhere(out.y != planes.y)
+    assert len(changed) > 0
+    assert np.abs(changed - 32).max() <= 8  # only around the centre, not at the box's edge (12..52)
