@@ -277,7 +277,7 @@ def rgb_to_planes(rgb: np.ndarray) -> Planes:
 
 def replace_rect(
     planes: Planes, rgb_frame: np.ndarray, left: int, top: int, right: int, bottom: int,
-    origin: tuple[int, int] = (0, 0),
+    origin: tuple[int, int] = (0, 0), changed: np.ndarray | None = None,
 ) -> Planes:
     """New planes equal to `planes` except inside the rectangle [left, right) x [top, bottom)
     (end-exclusive, like `face.paste.paste_bounds`), where they are `rgb_frame` converted by
@@ -289,6 +289,11 @@ def replace_rect(
     `origin` (x, y), holding the rectangle and two pixels around it (or up to the frame's
     edge): the conversion of the rectangle sees the pixels around it the way `rgb_to_planes`
     of the whole frame would at its edges.
+
+    `changed`: a bool mask over the expanded rectangle; the pixels it leaves False keep their
+    luma in `planes`, and so does each chroma sample none of whose pixels it marks. Colours
+    outside the RGB cube (saturated video) clip on the way through RGB and come back a few
+    levels off: without the mask a rectangle pasted with a small change shows its edge.
     """
     height, width = planes.height, planes.width
     ox, oy = origin
@@ -311,13 +316,23 @@ def replace_rect(
     if mx0 < ox or my0 < oy or mx1 > ox + rgb_frame.shape[1] or my1 > oy + rgb_frame.shape[0]:
         raise ValueError(f"the RGB part at {origin} of size {rgb_frame.shape[:2]} does not hold "
                          f"[{mx0}, {mx1}) x [{my0}, {my1})")
+    if changed is not None and changed.shape != (y1 - y0, x1 - x0):
+        raise ValueError(f"the mask must cover [{x0}, {x1}) x [{y0}, {y1}), got shape {changed.shape}")
     part = rgb_to_planes(rgb_frame[my0 - oy:my1 - oy, mx0 - ox:mx1 - ox])
     y, u, v = planes.y.copy(), planes.u.copy(), planes.v.copy()
-    y[y0:y1, x0:x1] = part.y[y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0]
+    new_y = part.y[y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0]
     cy0, cx0, cy1, cx1 = y0 // 2, x0 // 2, (y1 + 1) // 2, (x1 + 1) // 2
     py, px = (y0 - my0) // 2, (x0 - mx0) // 2
-    u[cy0:cy1, cx0:cx1] = part.u[py : py + cy1 - cy0, px : px + cx1 - cx0]
-    v[cy0:cy1, cx0:cx1] = part.v[py : py + cy1 - cy0, px : px + cx1 - cx0]
+    new_u = part.u[py : py + cy1 - cy0, px : px + cx1 - cx0]
+    new_v = part.v[py : py + cy1 - cy0, px : px + cx1 - cx0]
+    if changed is not None:
+        padded = np.zeros((2 * (cy1 - cy0), 2 * (cx1 - cx0)), bool)
+        padded[: y1 - y0, : x1 - x0] = changed
+        sample_changed = padded.reshape(cy1 - cy0, 2, cx1 - cx0, 2).any(axis=(1, 3))
+        new_y = np.where(changed, new_y, y[y0:y1, x0:x1])
+        new_u = np.where(sample_changed, new_u, u[cy0:cy1, cx0:cx1])
+        new_v = np.where(sample_changed, new_v, v[cy0:cy1, cx0:cx1])
+    y[y0:y1, x0:x1], u[cy0:cy1, cx0:cx1], v[cy0:cy1, cx0:cx1] = new_y, new_u, new_v
     return Planes(y, u, v)
 
 
@@ -345,31 +360,6 @@ class HdrPlanes(_Sized):
         if self.transfer not in HDR_TRANSFERS:
             raise ValueError(f"transfer must be one of {sorted(HDR_TRANSFERS)}, got {self.transfer!r}")
         _check_planes(self.y, self.u, self.v, np.uint16)
-
-
-def keep_unchanged(before: Planes, after: Planes, changed: np.ndarray, left: int, top: int) -> Planes:
-    """`after` with the pixels of the rectangle whose top-left pixel is (left, top), both even,
-    and whose shape is `changed`'s, given back their `before` luma where `changed` is False, and
-    each chroma sample none of whose pixels changed its `before` chroma.
-
-    A converted rectangle (`replace_rect`) is not the decoded one even where nothing was pasted:
-    colours outside the RGB cube (saturated video) clip on the way through RGB and come back
-    a few levels off, a step at the rectangle's edge."""
-    if left % 2 or top % 2:
-        raise ValueError(f"the rectangle must start at even coordinates, got ({left}, {top})")
-    height, width = changed.shape
-    y = after.y.copy()
-    rows, cols = slice(top, top + height), slice(left, left + width)
-    y[rows, cols] = np.where(changed, after.y[rows, cols], before.y[rows, cols])
-    ch, cw = -(-height // 2), -(-width // 2)
-    padded = np.zeros((2 * ch, 2 * cw), bool)
-    padded[:height, :width] = changed
-    sample_changed = padded.reshape(ch, 2, cw, 2).any(axis=(1, 3))
-    crows, ccols = slice(top // 2, top // 2 + ch), slice(left // 2, left // 2 + cw)
-    u, v = after.u.copy(), after.v.copy()
-    u[crows, ccols] = np.where(sample_changed, after.u[crows, ccols], before.u[crows, ccols])
-    v[crows, ccols] = np.where(sample_changed, after.v[crows, ccols], before.v[crows, ccols])
-    return Planes(y, u, v)
 
 
 def scale_chroma_change(before: Planes, after: Planes, gain: float | np.ndarray,

@@ -15,8 +15,8 @@ import numpy as np
 
 from omnisync_cli.face.paste import focus_weight, paste_bounds, paste_region
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, keep_unchanged, planes_to_rgb,
-                                    replace_rect, scale_chroma_change)
+from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, planes_to_rgb, replace_rect,
+                                    scale_chroma_change)
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
 # frame's own neighbours (two chroma samples).
@@ -90,19 +90,23 @@ def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: R
     (media.yuv.replace_rect), done on the window; `mouth` in frame pixels. With `chroma_focus`
     > 0 the paste's chroma change also fades with the distance from the mouth, a Gaussian of
     `chroma_focus` x the box side (media.yuv.scale_chroma_change)."""
+    if np.array_equal(edited, original):  # nothing edited (a pass-through, a kept frame): nothing to paste
+        return planes
     local = window.box(box)
     pasted = paste_region(window.image, edited, local, feather, original=original,
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
     x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
-    replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top))
-    # the rectangle replace_rect converted (grown to even ends): what the paste left as it was
-    # keeps its decoded values
+    # the rectangle replace_rect converts (grown to even ends): what the paste left as it was
+    # keeps its decoded values, and a paste that changed nothing converts nothing
     ex0, ey0 = max(0, x0 // 2 * 2), max(0, y0 // 2 * 2)
     ex1, ey1 = min(planes.width, -(-x1 // 2) * 2), min(planes.height, -(-y1 // 2) * 2)
-    if ex1 > ex0 and ey1 > ey0:
-        rows, cols = slice(ey0 - window.top, ey1 - window.top), slice(ex0 - window.left, ex1 - window.left)
-        changed = np.any(pasted[rows, cols] != window.image[rows, cols], axis=-1)
-        replaced = keep_unchanged(planes, replaced, changed, ex0, ey0)
+    if ex1 <= ex0 or ey1 <= ey0:
+        return planes
+    rows, cols = slice(ey0 - window.top, ey1 - window.top), slice(ex0 - window.left, ex1 - window.left)
+    changed = np.any(pasted[rows, cols] != window.image[rows, cols], axis=-1)
+    if not changed.any():
+        return planes
+    replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top), changed=changed)
     if chroma_focus <= 0:
         return replaced
     cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)
