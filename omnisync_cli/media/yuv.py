@@ -290,8 +290,9 @@ def replace_rect(
     edge): the conversion of the rectangle sees the pixels around it the way `rgb_to_planes`
     of the whole frame would at its edges.
 
-    `changed`: a bool mask over the expanded rectangle; the pixels it leaves False keep their
-    luma in `planes`, and so does each chroma sample none of whose pixels it marks. Colours
+    `changed`: a bool mask of `rgb_frame`'s shape (H, W) marking the pixels the caller changed;
+    in the rectangle, the pixels it leaves False keep their luma in `planes`, and so does each
+    chroma sample none of whose pixels it marks. Colours
     outside the RGB cube (saturated video) clip on the way through RGB and come back a few
     levels off: without the mask a rectangle pasted with a small change shows its edge.
     """
@@ -316,16 +317,17 @@ def replace_rect(
     if mx0 < ox or my0 < oy or mx1 > ox + rgb_frame.shape[1] or my1 > oy + rgb_frame.shape[0]:
         raise ValueError(f"the RGB part at {origin} of size {rgb_frame.shape[:2]} does not hold "
                          f"[{mx0}, {mx1}) x [{my0}, {my1})")
-    if changed is not None and changed.shape != (y1 - y0, x1 - x0):
-        raise ValueError(f"the mask must cover [{x0}, {x1}) x [{y0}, {y1}), got shape {changed.shape}")
+    if changed is not None and changed.shape != rgb_frame.shape[:2]:
+        raise ValueError(f"the mask must have the RGB part's shape {rgb_frame.shape[:2]}, got {changed.shape}")
     part = rgb_to_planes(rgb_frame[my0 - oy:my1 - oy, mx0 - ox:mx1 - ox])
     y, u, v = planes.y.copy(), planes.u.copy(), planes.v.copy()
     new_y = part.y[y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0]
-    cy0, cx0, cy1, cx1 = y0 // 2, x0 // 2, (y1 + 1) // 2, (x1 + 1) // 2
+    cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)
     py, px = (y0 - my0) // 2, (x0 - mx0) // 2
     new_u = part.u[py : py + cy1 - cy0, px : px + cx1 - cx0]
     new_v = part.v[py : py + cy1 - cy0, px : px + cx1 - cx0]
     if changed is not None:
+        changed = changed[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
         padded = np.zeros((2 * (cy1 - cy0), 2 * (cx1 - cx0)), bool)
         padded[: y1 - y0, : x1 - x0] = changed
         sample_changed = padded.reshape(cy1 - cy0, 2, cx1 - cx0, 2).any(axis=(1, 3))

@@ -95,17 +95,12 @@ def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: R
     local = window.box(box)
     pasted = paste_region(window.image, edited, local, feather, original=original,
                           mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
-    x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
-    # the rectangle replace_rect converts (grown to even ends): what the paste left as it was
-    # keeps its decoded values, and a paste that changed nothing converts nothing
-    ex0, ey0 = max(0, x0 // 2 * 2), max(0, y0 // 2 * 2)
-    ex1, ey1 = min(planes.width, -(-x1 // 2) * 2), min(planes.height, -(-y1 // 2) * 2)
-    if ex1 <= ex0 or ey1 <= ey0:
-        return planes
-    rows, cols = slice(ey0 - window.top, ey1 - window.top), slice(ex0 - window.left, ex1 - window.left)
-    changed = np.any(pasted[rows, cols] != window.image[rows, cols], axis=-1)
+    # what the paste left as it was keeps its decoded values; a paste that changed nothing
+    # converts nothing
+    changed = np.any(pasted != window.image, axis=-1)
     if not changed.any():
         return planes
+    x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
     replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top), changed=changed)
     if chroma_focus <= 0:
         return replaced
