@@ -95,8 +95,8 @@ def crop_mouths(frames: np.ndarray, boxes: list[RegionBox], size: int = MOUTH_CR
 def editable_rect(box: RegionBox, width: int, height: int) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1), end-exclusive: every pixel a dub may change for a frame with `box`.
 
-    `paste_bounds`, widened outward to even coordinates as `media.yuv.replace_rect` does so
-    that whole 4:2:0 chroma samples are replaced. Pixels outside it reach the encoder as
+    `paste_bounds`, widened outward to even coordinates: the 4:2:0 chroma samples that
+    `media.yuv.add_rgb_change` moves cover whole 2 x 2 blocks. Pixels outside it reach the encoder as
     decoded; all they may lose is the re-encode.
     """
     x0, y0, x1, y1 = paste_bounds(box, width, height)

@@ -11,6 +11,8 @@ darker), and pixels the editor did not change stay exactly as decoded.
 import cv2
 import numpy as np
 
+from omnisync_cli.media.pixels import any_channel
+
 GAMUT_QUANTILE = 0.005  # the source's chroma range ignores this share at each end (noise, stray pixels)
 
 
@@ -29,5 +31,5 @@ def keep_source_colours(edited: np.ndarray, source: np.ndarray, quantile: float 
     ycc = cv2.cvtColor(edited.reshape(-1, 1, 3), cv2.COLOR_RGB2YCrCb).reshape(edited.shape).astype(np.float32)
     ycc[..., 1:] = np.clip(ycc[..., 1:], low, high)
     held = cv2.cvtColor(np.rint(ycc).astype(np.uint8).reshape(-1, 1, 3), cv2.COLOR_YCrCb2RGB).reshape(edited.shape)
-    changed = np.any(edited != source, axis=-1, keepdims=True)
+    changed = any_channel(edited != source)[..., None]
     return np.where(changed, held, edited)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from omnisync_cli.face.region import RegionBox, antialias_sigma
+from omnisync_cli.media.pixels import max_channel
 
 
 def paste_bounds(box: RegionBox, frame_width: int, frame_height: int) -> tuple[int, int, int, int]:
@@ -49,11 +50,25 @@ def focus_weight(dx: np.ndarray, dy: np.ndarray, spread: float) -> np.ndarray:
 def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: float = 0.1,
                  original: np.ndarray | None = None, mouth: tuple[float, float] | None = None,
                  focus: float = 0.0, redrawn: float = 0.0) -> np.ndarray:
-    """Blend an edited crop `patch` (S, S, C) back into a copy of `frame` (H, W, C) at `box`.
+    """`frame` with `paste_change` added (rounded, clipped): a new uint8 frame; `frame` is not
+    modified."""
+    out = frame.copy()
+    x0, y0, change = paste_change(frame, patch, box, feather, original, mouth, focus, redrawn)
+    if change.size:
+        part = out[y0:y0 + change.shape[0], x0:x0 + change.shape[1]]
+        part[...] = np.clip(np.rint(part.reshape(change.shape) + change), 0, 255).astype(np.uint8).reshape(part.shape)
+    return out
+
+
+def paste_change(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: float = 0.1,
+                 original: np.ndarray | None = None, mouth: tuple[float, float] | None = None,
+                 focus: float = 0.0, redrawn: float = 0.0) -> tuple[int, int, np.ndarray]:
+    """What blending an edited crop `patch` (S, S, C) back into `frame` (H, W, C) at `box`
+    adds to it: (x0, y0, change), `change` (h, w, C) float32 levels over the frame pixels
+    [x0, x0 + w) x [y0, y0 + h) (`paste_bounds`; empty where the box misses the frame).
 
     `feather` is the fraction of the box side over which the blend ramps up from the edge
-    (0: hard edge, at most 0.5). Parts of the box outside the frame are dropped. Returns a
-    new uint8 frame; `frame` is not modified.
+    (0: hard edge, at most 0.5). Parts of the box outside the frame are dropped.
 
     With `original` (the unedited crop the patch was made from), only the edit
     `patch - original` is resized and added to the frame: where the model changed
@@ -70,11 +85,10 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     """
     if not 0.0 <= feather <= 0.5:
         raise ValueError(f"feather must be in [0, 0.5] of the box side, got {feather}")
-    out = frame.copy()
     height, width = frame.shape[:2]
     x0, y0, x1, y1 = paste_bounds(box, width, height)
     if x1 <= x0 or y1 <= y0:
-        return out
+        return x0, y0, np.zeros((0, 0, frame.shape[2] if frame.ndim == 3 else 1), np.float32)
     size = patch.shape[0]
     scale = size / box.side  # patch pixels per frame pixel
     # Frame pixel centre x + 0.5 sits at patch continuous coordinate (x + 0.5 - left) * scale,
@@ -103,13 +117,11 @@ def paste_region(frame: np.ndarray, patch: np.ndarray, box: RegionBox, feather: 
     mask = feather_ramp(dy, ramp_width)[:, None] * feather_ramp(dx, ramp_width)[None, :]  # (h, w)
     mx, my = mouth if mouth is not None else (box.cx, box.cy)
     mask = mask * focus_weight((xs - mx)[None, :], (ys - my)[:, None], focus * box.side)
-    source = out[y0:y1, x0:x1].astype(np.float32)
+    source = frame[y0:y1, x0:x1].astype(np.float32).reshape(warped.shape)
     edit = warped if original is not None else warped - source
     if original is not None and redrawn > 0:
         detail = source - to_frame(original)  # what the model's resolution does not hold
-        strength = np.clip(np.abs(edit).max(axis=-1) / redrawn, 0.0, 1.0)
+        strength = np.clip(max_channel(np.abs(edit)) / redrawn, 0.0, 1.0)
         strength = cv2.GaussianBlur(strength, (0, 0), max(1.0, 1.0 / scale))  # a patch pixel's reach
         edit = edit - strength[..., None] * detail
-    blended = source + edit * mask[..., None]
-    out[y0:y1, x0:x1] = np.clip(np.rint(blended), 0, 255).astype(np.uint8).reshape(out[y0:y1, x0:x1].shape)
-    return out
+    return x0, y0, edit * mask[..., None]

@@ -183,7 +183,7 @@ class VideoWriter:
         """Append one (height, width, 3) uint8 RGB frame (converted by `yuv.rgb_to_planes`).
 
         Converting decoded pixels back to YUV is not exact at hard colour edges; to keep
-        unedited pixels as decoded, use `write_planes` with `yuv.replace_rect`.
+        unedited pixels as decoded, use `write_planes` with `yuv.add_rgb_change`.
         """
         if self._container is None:
             raise RuntimeError("VideoWriter.write() called outside its `with` block")

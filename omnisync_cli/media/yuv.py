@@ -67,7 +67,7 @@ class Planes(_Sized):
 
     y is (H, W); u and v are (ceil(H/2), ceil(W/2)), chroma sample (r, c) covering luma rows
     2r, 2r+1 and columns 2c, 2c+1 (only the first of each at an odd edge). All uint8 and
-    C-contiguous; treat them as read-only (`replace_rect` returns new planes).
+    C-contiguous; treat them as read-only (`add_rgb_change` returns new planes).
     """
 
     y: np.ndarray
@@ -275,69 +275,6 @@ def rgb_to_planes(rgb: np.ndarray) -> Planes:
     return planes
 
 
-def replace_rect(
-    planes: Planes, rgb_frame: np.ndarray, left: int, top: int, right: int, bottom: int,
-    origin: tuple[int, int] = (0, 0), changed: np.ndarray | None = None,
-) -> Planes:
-    """New planes equal to `planes` except inside the rectangle [left, right) x [top, bottom)
-    (end-exclusive, like `face.paste.paste_bounds`), where they are `rgb_frame` converted by
-    `rgb_to_planes`.
-
-    The rectangle is first expanded outward to even coordinates so that whole chroma samples
-    are replaced, and clipped to the frame; an empty rectangle returns `planes` unchanged.
-    `rgb_frame` is the whole (H, W, 3) frame, or the part of it whose top-left pixel is
-    `origin` (x, y), holding the rectangle and two pixels around it (or up to the frame's
-    edge): the conversion of the rectangle sees the pixels around it the way `rgb_to_planes`
-    of the whole frame would at its edges.
-
-    `changed`: a bool mask of `rgb_frame`'s shape (H, W) marking the pixels the caller changed;
-    in the rectangle, the pixels it leaves False keep their luma in `planes`, and so does each
-    chroma sample none of whose pixels it marks. Colours
-    outside the RGB cube (saturated video) clip on the way through RGB and come back a few
-    levels off: without the mask a rectangle pasted with a small change shows its edge.
-    """
-    height, width = planes.height, planes.width
-    ox, oy = origin
-    if rgb_frame.ndim != 3 or rgb_frame.shape[2] != 3 or rgb_frame.dtype != np.uint8 \
-            or ox < 0 or oy < 0 or ox + rgb_frame.shape[1] > width or oy + rgb_frame.shape[0] > height:
-        raise ValueError(
-            f"expected uint8 RGB within the ({height}, {width}) frame at {origin}, "
-            f"got {rgb_frame.shape} {rgb_frame.dtype}"
-        )
-    x0, y0 = max(0, int(left) // 2 * 2), max(0, int(top) // 2 * 2)
-    x1 = min(width, -(-int(right) // 2) * 2)
-    y1 = min(height, -(-int(bottom) // 2) * 2)
-    if x1 <= x0 or y1 <= y0:
-        return planes
-    # Convert the rectangle with a margin of two pixels (one chroma sample) of real
-    # neighbours on each side, so the area/bilinear filters see what they would see in a
-    # whole-frame conversion; a rectangle at an odd frame edge is padded like the writer does.
-    mx0, my0 = max(0, x0 - 2), max(0, y0 - 2)
-    mx1, my1 = min(width, x1 + 2), min(height, y1 + 2)
-    if mx0 < ox or my0 < oy or mx1 > ox + rgb_frame.shape[1] or my1 > oy + rgb_frame.shape[0]:
-        raise ValueError(f"the RGB part at {origin} of size {rgb_frame.shape[:2]} does not hold "
-                         f"[{mx0}, {mx1}) x [{my0}, {my1})")
-    if changed is not None and changed.shape != rgb_frame.shape[:2]:
-        raise ValueError(f"the mask must have the RGB part's shape {rgb_frame.shape[:2]}, got {changed.shape}")
-    part = rgb_to_planes(rgb_frame[my0 - oy:my1 - oy, mx0 - ox:mx1 - ox])
-    y, u, v = planes.y.copy(), planes.u.copy(), planes.v.copy()
-    new_y = part.y[y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0]
-    cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)
-    py, px = (y0 - my0) // 2, (x0 - mx0) // 2
-    new_u = part.u[py : py + cy1 - cy0, px : px + cx1 - cx0]
-    new_v = part.v[py : py + cy1 - cy0, px : px + cx1 - cx0]
-    if changed is not None:
-        changed = changed[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
-        padded = np.zeros((2 * (cy1 - cy0), 2 * (cx1 - cx0)), bool)
-        padded[: y1 - y0, : x1 - x0] = changed
-        sample_changed = padded.reshape(cy1 - cy0, 2, cx1 - cx0, 2).any(axis=(1, 3))
-        new_y = np.where(changed, new_y, y[y0:y1, x0:x1])
-        new_u = np.where(sample_changed, new_u, u[cy0:cy1, cx0:cx1])
-        new_v = np.where(sample_changed, new_v, v[cy0:cy1, cx0:cx1])
-    y[y0:y1, x0:x1], u[cy0:cy1, cx0:cx1], v[cy0:cy1, cx0:cx1] = new_y, new_u, new_v
-    return Planes(y, u, v)
-
-
 # ----------------------------------------------------------------------------- HDR video
 
 # High-dynamic-range video (a phone's HLG, HDR10's PQ) is 10-bit BT.2020. The dub works on
@@ -364,23 +301,40 @@ class HdrPlanes(_Sized):
         _check_planes(self.y, self.u, self.v, np.uint16)
 
 
-def scale_chroma_change(before: Planes, after: Planes, gain: float | np.ndarray,
-                        left: int, top: int, right: int, bottom: int) -> Planes:
-    """`after` with each chroma sample covering the rectangle [left, right) x [top, bottom)
-    (luma pixels, end-exclusive) moved only `gain` of the way from `before`'s value to its own
-    (rounded); luma, and chroma outside the rectangle, as in `after`. `gain` is one number or
-    one per chroma sample of the rectangle (`chroma_rect`'s shape)."""
-    cx0, cy0, cx1, cy1 = chroma_rect(after, left, top, right, bottom)
-    if cx1 <= cx0 or cy1 <= cy0 or np.all(np.asarray(gain) == 1):
-        return after
+# An RGB change (8-bit levels) as the change of BT.709 limited-range code values (Y, Cb, Cr).
+_YCC_FROM_RGB_CHANGE = (np.diag([219.0, 224.0, 224.0]) @ ycbcr_matrix(*BT709) / 255.0).astype(np.float32)
 
-    def moved(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-        out = new.copy()
-        a = old[cy0:cy1, cx0:cx1].astype(np.float32)
-        out[cy0:cy1, cx0:cx1] = np.rint(a + gain * (new[cy0:cy1, cx0:cx1] - a)).astype(np.uint8)
-        return out
 
-    return Planes(after.y, moved(before.u, after.u), moved(before.v, after.v))
+def add_rgb_change(planes: Planes, change: np.ndarray, left: int, top: int,
+                   chroma_gain: np.ndarray | None = None) -> Planes:
+    """New planes with an RGB change added: `change` (h, w, 3) float32, in 8-bit RGB levels,
+    covers frame pixels [left, left + w) x [top, top + h) (inside the frame).
+
+    The change is converted by BT.709's linear equations: luma at each pixel, chroma as the
+    mean over each chroma sample's 2 x 2 pixels (the area filter of `rgb_to_planes`; pixels
+    outside the rectangle add nothing), times `chroma_gain` where given (one factor per
+    chroma sample of `chroma_rect(planes, left, top, left + w, top + h)`). Each sample moves by
+    its change rounded, clipped to 0..255: one whose change rounds to 0 keeps its decoded
+    value, and no sample goes through RGB (where saturated colours would clip)."""
+    h, w = change.shape[:2]
+    if left < 0 or top < 0 or left + w > planes.width or top + h > planes.height:
+        raise ValueError(f"a {w}x{h} change at ({left}, {top}) does not fit the {planes.width}x{planes.height} frame")
+    if h == 0 or w == 0:
+        return planes
+    ycc = cv2.transform(np.ascontiguousarray(change, dtype=np.float32), _YCC_FROM_RGB_CHANGE)
+    y = planes.y.copy()
+    y[top:top + h, left:left + w] = np.clip(np.rint(y[top:top + h, left:left + w] + ycc[..., 0]), 0, 255)
+    cx0, cy0, cx1, cy1 = chroma_rect(planes, left, top, left + w, top + h)
+    blocks = np.zeros((2 * (cy1 - cy0), 2 * (cx1 - cx0), 2), np.float32)
+    blocks[top - 2 * cy0:top - 2 * cy0 + h, left - 2 * cx0:left - 2 * cx0 + w] = ycc[..., 1:]
+    mean = 0.25 * (blocks[0::2, 0::2] + blocks[0::2, 1::2] + blocks[1::2, 0::2] + blocks[1::2, 1::2])
+    if chroma_gain is not None:
+        mean *= np.asarray(chroma_gain, np.float32)[..., None]
+    u, v = planes.u.copy(), planes.v.copy()
+    for c, plane in enumerate((u, v)):
+        part = plane[cy0:cy1, cx0:cx1]
+        part[...] = np.clip(np.rint(part + mean[..., c]), 0, 255)
+    return Planes(y, u, v)
 
 
 def chroma_rect(planes: Planes, left: int, top: int, right: int, bottom: int) -> tuple[int, int, int, int]:
@@ -443,7 +397,7 @@ def hdr_replace_rect(hdr: HdrPlanes, before: Planes, after: Planes,
     x1, y1 = min(width, -(-int(right) // 2) * 2), min(height, -(-int(bottom) // 2) * 2)
     if x1 <= x0 or y1 <= y0:
         return hdr
-    # The conversion's chroma filter sees two pixels around the rectangle, as replace_rect's.
+    # The conversion's chroma filter sees two pixels around the rectangle.
     mx0, my0, mx1, my1 = max(0, x0 - 2), max(0, y0 - 2), min(width, x1 + 2), min(height, y1 + 2)
     mx1 -= (mx1 - mx0) % 2
     my1 -= (my1 - my0) % 2

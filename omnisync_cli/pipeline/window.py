@@ -1,28 +1,26 @@
-"""The part of a frame a dub reads and writes, so that only it goes through RGB.
+"""The part of a frame a dub reads, so that only it goes through RGB, and the edit's paste.
 
 A dub crops the working region out of each frame and pastes the edit back; everything else
 is written as decoded (media.yuv). Converting the whole frame to RGB for that costs ~7 ms a
 1080p frame; the window around the region costs a fraction of it and gives the same bytes:
 it holds every pixel the crop reads (face.region.crop_source_bounds) and every pixel the
-paste and its conversion back read (face.paste.paste_bounds plus media.yuv.replace_rect's two),
-plus a margin for the chroma interpolation of the conversion to RGB, and it is cut at even
-coordinates so its chroma samples are the frame's.
+paste reads (face.paste.paste_bounds), plus a margin for the chroma interpolation of the
+conversion to RGB, and it is cut at even coordinates so its chroma samples are the frame's.
+The paste itself adds the edit's change to the decoded planes (media.yuv.add_rgb_change):
+the picture never goes back from RGB to YUV.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from omnisync_cli.face.paste import focus_weight, paste_bounds, paste_region
+from omnisync_cli.face.paste import focus_weight, paste_bounds, paste_change
 from omnisync_cli.face.region import RegionBox, crop_region, crop_source_bounds
-from omnisync_cli.media.yuv import (HdrPlanes, Planes, chroma_rect, hdr_replace_rect, planes_to_rgb, replace_rect,
-                                    scale_chroma_change)
+from omnisync_cli.media.yuv import HdrPlanes, Planes, add_rgb_change, chroma_rect, hdr_replace_rect, planes_to_rgb
 
 # Pixels around what is read for the bilinear chroma interpolation of YUV -> RGB to see the
 # frame's own neighbours (two chroma samples).
 CHROMA_MARGIN = 4
-# media.yuv.replace_rect converts the rectangle with two pixels around it.
-REPLACE_MARGIN = 2
 # Window sides are grown to a multiple of this: a conversion frame of a new size costs about
 # 0.6 ms to make (media.yuv._sited_frame), and a moving region would ask for a new size at
 # nearly every frame (1 s of a 60 s 720p pass-through went to it).
@@ -48,8 +46,7 @@ def window_bounds(box: RegionBox, size: int, width: int, height: int) -> tuple[i
     cx0, cy0, cx1, cy1 = crop_source_bounds(box, size, width, height)
     px0, py0, px1, py1 = paste_bounds(box, width, height)
     if px1 > px0 and py1 > py0:
-        cx0, cy0 = min(cx0, px0 - REPLACE_MARGIN), min(cy0, py0 - REPLACE_MARGIN)
-        cx1, cy1 = max(cx1, px1 + REPLACE_MARGIN), max(cy1, py1 + REPLACE_MARGIN)
+        cx0, cy0, cx1, cy1 = min(cx0, px0), min(cy0, py0), max(cx1, px1), max(cy1, py1)
     x0, x1 = _grown(cx0 - CHROMA_MARGIN, cx1 + CHROMA_MARGIN, width)
     y0, y1 = _grown(cy0 - CHROMA_MARGIN, cy1 + CHROMA_MARGIN, height)
     return x0, y0, x1, y1
@@ -86,28 +83,27 @@ def crop_from_window(window: Window, box: RegionBox, size: int) -> np.ndarray:
 def paste_into_planes(planes: Planes, window: Window, edited: np.ndarray, box: RegionBox, feather: float,
                       original: np.ndarray, mouth: tuple[float, float], focus: float, redrawn: float = 0.0,
                       chroma_focus: float = 0.0) -> Planes:
-    """face.paste.paste_region into the frame, then back to YUV inside the box only
-    (media.yuv.replace_rect), done on the window; `mouth` in frame pixels. With `chroma_focus`
-    > 0 the paste's chroma change also fades with the distance from the mouth, a Gaussian of
-    `chroma_focus` x the box side (media.yuv.scale_chroma_change)."""
+    """The change face.paste.paste_change makes to the window, held inside the RGB cube and
+    added to the planes (media.yuv.add_rgb_change); `mouth` in frame pixels. With
+    `chroma_focus` > 0 the change's chroma also fades with the distance from the mouth, a
+    Gaussian of `chroma_focus` x the box side."""
     if np.array_equal(edited, original):  # nothing edited (a pass-through, a kept frame): nothing to paste
         return planes
-    local = window.box(box)
-    pasted = paste_region(window.image, edited, local, feather, original=original,
-                          mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus, redrawn=redrawn)
-    # what the paste left as it was keeps its decoded values; a paste that changed nothing
-    # converts nothing
-    changed = np.any(pasted != window.image, axis=-1)
-    if not changed.any():
-        return planes
-    x0, y0, x1, y1 = paste_bounds(box, planes.width, planes.height)
-    replaced = replace_rect(planes, pasted, x0, y0, x1, y1, origin=(window.left, window.top), changed=changed)
-    if chroma_focus <= 0:
-        return replaced
-    cx0, cy0, cx1, cy1 = chroma_rect(planes, x0, y0, x1, y1)
-    xs, ys = 2.0 * np.arange(cx0, cx1) + 1.0, 2.0 * np.arange(cy0, cy1) + 1.0  # sample centres, luma pixels
-    gain = focus_weight((xs - mouth[0])[None, :], (ys - mouth[1])[:, None], chroma_focus * box.side)
-    return scale_chroma_change(planes, replaced, gain, x0, y0, x1, y1)
+    x0, y0, change = paste_change(window.image, edited, window.box(box), feather, original=original,
+                                  mouth=(mouth[0] - window.left, mouth[1] - window.top), focus=focus,
+                                  redrawn=redrawn)
+    # The change the frame can show: the pasted colour stays inside the RGB cube, as a paste
+    # in RGB would have kept it (unclipped, a change past black or full red would spill into
+    # the neighbours sharing its chroma sample).
+    shown = window.image[y0:y0 + change.shape[0], x0:x0 + change.shape[1]].astype(np.float32)
+    change = np.clip(shown + change, 0.0, 255.0) - shown
+    left, top = x0 + window.left, y0 + window.top
+    gain = None
+    if chroma_focus > 0 and change.size:
+        cx0, cy0, cx1, cy1 = chroma_rect(planes, left, top, left + change.shape[1], top + change.shape[0])
+        xs, ys = 2.0 * np.arange(cx0, cx1) + 1.0, 2.0 * np.arange(cy0, cy1) + 1.0  # sample centres, luma pixels
+        gain = focus_weight((xs - mouth[0])[None, :], (ys - mouth[1])[:, None], chroma_focus * box.side)
+    return add_rgb_change(planes, change, left, top, gain)
 
 
 def paste_into_hdr(hdr: HdrPlanes, before: Planes, after: Planes, box: RegionBox) -> HdrPlanes:

@@ -16,10 +16,10 @@ from omnisync_cli.media.yuv import (
     Planes,
     bt601_to_bt709,
     planes_of,
+    add_rgb_change,
+    chroma_rect,
     planes_to_rgb,
-    replace_rect,
     rgb_to_planes,
-    scale_chroma_change,
     ycbcr_matrix,
 )
 from tests.media.clips import cartoon, pattern, write_clip, write_rgba_clip
@@ -75,55 +75,62 @@ def test_planes_reject_wrong_shapes() -> None:
         Planes(np.zeros((4, 4), np.uint8), np.zeros((2, 2), np.int16), np.zeros((2, 2), np.uint8))
 
 
-@pytest.mark.parametrize(
-    ("size", "rect"),
-    [
-        ((64, 48), (9, 7, 41, 33)),  # odd corners: grows to (8, 6, 42, 34)
-        ((64, 48), (10, 6, 40, 30)),  # already even
-        ((101, 77), (80, 60, 101, 77)),  # reaches the odd right and bottom edges
-        ((101, 77), (-5, -3, 20, 200)),  # hangs off the frame: clipped
-    ],
-)
-def test_replace_rect_changes_only_the_even_grown_rectangle(size, rect) -> None:
-    width, height = size
-    rng = np.random.default_rng(0)
-    source = rgb_to_planes(cartoon(0, width, height))
-    edited = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    out = replace_rect(source, edited, *rect)
-    left, top, right, bottom = rect
-    x0, y0 = max(0, left // 2 * 2), max(0, top // 2 * 2)
-    x1, y1 = min(width, -(-right // 2) * 2), min(height, -(-bottom // 2) * 2)
-    inside = np.zeros((height, width), bool)
-    inside[y0:y1, x0:x1] = True
-    inside_c = inside[::2, ::2]  # chroma sample (r, c) sits on luma (2r, 2c)'s block
-    assert np.array_equal(out.y[~inside], source.y[~inside])  # bit-exact outside
-    assert np.array_equal(out.u[~inside_c], source.u[~inside_c])
-    assert np.array_equal(out.v[~inside_c], source.v[~inside_c])
-    # Inside: what converting the whole edited frame would give there.
-    whole = rgb_to_planes(edited)
-    assert np.array_equal(out.y[inside], whole.y[inside])
-    assert np.array_equal(out.u[inside_c], whole.u[inside_c])
-    assert np.array_equal(out.v[inside_c], whole.v[inside_c])
-    # The inputs are not modified.
-    assert same(source, rgb_to_planes(cartoon(0, width, height)))
+def solid(rgb: tuple[int, int, int], height: int = 12, width: int = 16) -> np.ndarray:
+    return np.broadcast_to(np.array(rgb, np.uint8), (height, width, 3)).copy()
 
 
-def test_replace_rect_with_nothing_to_replace() -> None:
+def test_add_rgb_change_is_the_conversion_of_the_changed_colour() -> None:
+    source = rgb_to_planes(solid((100, 100, 100)))
+    change = np.broadcast_to(np.array([30.0, -10.0, 5.0], np.float32), (12, 16, 3))
+    out = add_rgb_change(source, change, 0, 0)
+    expected = rgb_to_planes(solid((130, 90, 105)))
+    for a, b in ((out.y, expected.y), (out.u, expected.u), (out.v, expected.v)):
+        assert np.abs(a.astype(int) - b).max() <= 1
+    assert np.array_equal(source.y, rgb_to_planes(solid((100, 100, 100))).y)  # the input is not modified
+
+
+def test_add_rgb_change_touches_only_what_its_change_reaches() -> None:
     source = rgb_to_planes(cartoon(0, 64, 48))
-    edited = np.zeros((48, 64, 3), np.uint8)
-    assert replace_rect(source, edited, 30, 20, 30, 40) is source  # empty
-    assert replace_rect(source, edited, 70, 0, 90, 10) is source  # outside the frame
-    with pytest.raises(ValueError):  # a part that does not reach the rectangle's margin
-        replace_rect(source, edited[:, :11], 0, 0, 10, 10)
-    with pytest.raises(ValueError):  # a part that would stick out of the frame
-        replace_rect(source, edited, 0, 0, 10, 10, origin=(2, 0))
-    assert same(replace_rect(source, edited[:, :12], 0, 0, 10, 10), replace_rect(source, edited, 0, 0, 10, 10))
+    change = np.zeros((10, 9, 3), np.float32)
+    change[:, :, 0] = 40.0
+    change[0, 0] = 0.3  # rounds to no change
+    out = add_rgb_change(source, change, 11, 7)  # luma columns 11..19, rows 7..16
+    inside = np.zeros((48, 64), bool)
+    inside[7:17, 11:20] = True
+    inside[7, 11] = False
+    assert np.array_equal(out.y[~inside], source.y[~inside])
+    assert (out.y[inside] != source.y[inside]).all()
+    cx0, cy0, cx1, cy1 = chroma_rect(source, 11, 7, 20, 17)
+    assert (cx0, cy0, cx1, cy1) == (5, 3, 10, 9)
+    outside_c = np.ones((24, 32), bool)
+    outside_c[cy0:cy1, cx0:cx1] = False
+    assert np.array_equal(out.v[outside_c], source.v[outside_c])
+    # Cr grows with red: a sample whose 2 x 2 block the change covers whole moves twice as far
+    # as one it covers half (column 5 holds luma columns 10 and 11, of which only 11 changed).
+    whole_move = int(out.v[4, 6]) - int(source.v[4, 6])
+    half_move = int(out.v[4, 5]) - int(source.v[4, 5])
+    assert whole_move > 0 and abs(2 * half_move - whole_move) <= 1
 
 
-def test_replace_rect_of_the_whole_frame_is_the_conversion() -> None:
-    rgb = cartoon(2, 101, 77)
-    assert same(replace_rect(rgb_to_planes(pattern(0, 101, 77)), rgb, 0, 0, 101, 77),
-                rgb_to_planes(rgb))
+def test_add_rgb_change_scales_each_chroma_sample_by_its_gain() -> None:
+    source = rgb_to_planes(solid((100, 100, 100)))
+    change = np.zeros((12, 16, 3), np.float32)
+    change[..., 2] = 60.0  # bluer: Cb up
+    gain = np.tile(np.array([0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0], np.float32), (6, 1))
+    out = add_rgb_change(source, change, 0, 0, gain)
+    moved = out.u.astype(int) - source.u
+    full = moved[0, 2]
+    assert full > 20 and moved[0, 0] == 0 and moved[0, 7] == 0 and abs(moved[0, 1] - full / 2) <= 0.5
+    assert np.array_equal(out.y, add_rgb_change(source, change, 0, 0).y)  # luma keeps its whole change
+
+
+def test_add_rgb_change_refuses_a_change_outside_the_frame() -> None:
+    source = rgb_to_planes(cartoon(0, 64, 48))
+    assert add_rgb_change(source, np.zeros((0, 5, 3), np.float32), 3, 3) is source
+    with pytest.raises(ValueError, match="does not fit"):
+        add_rgb_change(source, np.zeros((10, 10, 3), np.float32), 60, 0)
+    with pytest.raises(ValueError, match="does not fit"):
+        add_rgb_change(source, np.zeros((10, 10, 3), np.float32), -1, 0)
 
 
 # --- reader -------------------------------------------------------------------------------
@@ -341,21 +348,3 @@ def test_bt601_to_bt709_shows_the_picture_as_a_bt601_decode(tmp_path: Path) -> N
     assert 10 * np.log10(255 ** 2 / error) >= 48
     odd = bt601_to_bt709(Planes(frame.y[:7, :9].copy(), frame.u[:4, :5].copy(), frame.v[:4, :5].copy()))
     assert odd.y.shape == (7, 9) and odd.u.shape == (4, 5)
-
-
-def test_scale_chroma_change_moves_chroma_part_way_inside_the_rectangle_only() -> None:
-    rng = np.random.default_rng(1)
-    before = Planes(*(rng.integers(40, 200, shape, dtype=np.uint8) for shape in ((8, 12), (4, 6), (4, 6))))
-    after = Planes(*(np.clip(p.astype(int) + 40, 0, 255).astype(np.uint8) for p in (before.y, before.u, before.v)))
-    half = scale_chroma_change(before, after, 0.5, 3, 2, 9, 6)  # chroma columns 1-4, rows 1-2
-    assert np.array_equal(half.y, after.y)
-    for old, new, out in ((before.u, after.u, half.u), (before.v, after.v, half.v)):
-        inside = np.zeros(old.shape, bool)
-        inside[1:3, 1:5] = True
-        assert np.array_equal(out[inside], old[inside] + 20)
-        assert np.array_equal(out[~inside], new[~inside])
-    assert scale_chroma_change(before, after, 1.0, 3, 2, 9, 6) is after
-    assert np.array_equal(scale_chroma_change(before, after, 0.0, 0, 0, 12, 8).u, before.u)
-    per_sample = np.array([[0.0, 0.25, 0.5, 1.0]] * 2)  # one gain per chroma sample of the rectangle
-    assert np.array_equal(scale_chroma_change(before, after, per_sample, 3, 2, 9, 6).v[1, 1:5],
-                          before.v[1, 1:5] + np.array([0, 10, 20, 40]))

@@ -87,7 +87,9 @@ def test_focus_keeps_the_edit_near_the_mouth(clip):
         dub(folder / "in.mp4", folder / "speech.wav", out, ShiftEditor(region_size=16),
             DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=focus, redrawn_levels=0.0, chroma_focus=0.0))
         change = read_all(out)[0].astype(float).mean(axis=2) - read_all(folder / "in.mp4")[0].astype(float).mean(axis=2)
-        gains[focus] = (change[26, 32], change[17, 23])  # the mouth (region centre) and near a corner
+        # the mouth (region centre) and near a corner, 4 x 4 pixels each (whole chroma samples:
+        # on this random texture 4:2:0 moves single pixels by several levels)
+        gains[focus] = (change[24:28, 30:34].mean(), change[16:20, 22:26].mean())
     assert gains[0.0][0] == pytest.approx(gains[0.0][1], abs=3) and gains[0.0][0] > 30
     assert gains[0.3][0] > 30 and gains[0.3][1] < 0.5 * gains[0.3][0]
 

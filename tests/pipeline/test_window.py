@@ -1,12 +1,12 @@
 """Cropping and pasting through a window of the frame gives exactly the bytes of doing it on
-the whole frame's RGB."""
+the whole frame's RGB, and a paste moves only the samples its change reaches."""
 
 import numpy as np
 import pytest
 
-from omnisync_cli.face.paste import paste_bounds, paste_region
+from omnisync_cli.face.paste import paste_change
 from omnisync_cli.face.region import RegionBox, crop_region
-from omnisync_cli.media.yuv import Planes, planes_to_rgb, replace_rect, rgb_to_planes
+from omnisync_cli.media.yuv import Planes, add_rgb_change, planes_to_rgb, rgb_to_planes
 from omnisync_cli.pipeline.window import (
     CHROMA_MARGIN, SIDE_STEP, crop_from_window, paste_into_planes, window_bounds, window_of,
 )
@@ -48,10 +48,10 @@ def test_window_crop_and_paste_equal_the_whole_frame(box, size, shape):
 
     edited = np.random.default_rng(1).integers(0, 256, crop.shape, dtype=np.uint8)
     mouth = (box.cx + 0.31 * box.side / 4, box.cy + 0.17 * box.side / 3)
-    ours = paste_into_planes(planes, window, edited, box, 0.2, crop, mouth, 0.3)
-    pasted = paste_region(whole, edited, box, 0.2, original=crop, mouth=mouth, focus=0.3)
-    changed = np.any(pasted != whole, axis=-1)
-    theirs = replace_rect(planes, pasted, *paste_bounds(box, shape[1], shape[0]), changed=changed)
+    ours = paste_into_planes(planes, window, edited, box, 0.2, crop, mouth, 0.3, redrawn=24.0)
+    x0, y0, change = paste_change(whole, edited, box, 0.2, original=crop, mouth=mouth, focus=0.3, redrawn=24.0)
+    shown = whole[y0:y0 + change.shape[0], x0:x0 + change.shape[1]].astype(np.float32)
+    theirs = add_rgb_change(planes, np.clip(shown + change, 0, 255) - shown, x0, y0)
     for a, b in zip((ours.y, ours.u, ours.v), (theirs.y, theirs.u, theirs.v)):
         np.testing.assert_array_equal(a, b)
 
@@ -60,13 +60,6 @@ def test_the_window_is_a_small_part_of_a_large_frame():
     planes = textured_planes(1080, 1920)
     window = window_of(planes, RegionBox(900.0, 600.0, 240.0), 64)
     assert window.image.size < 0.05 * 1080 * 1920 * 3
-
-
-def test_replace_rect_refuses_a_part_that_does_not_hold_the_rectangle():
-    planes = textured_planes(64, 64)
-    part = planes_to_rgb(planes)[10:40, 10:40]
-    with pytest.raises(ValueError, match="does not hold"):
-        replace_rect(planes, part, 12, 12, 40, 40, origin=(10, 10))
 
 
 def test_a_moving_region_asks_for_few_window_sizes():
