@@ -11,6 +11,7 @@ second holds one segment of frames.
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -166,8 +167,12 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
     waveform = load_speech(audio)
-    analysis, plan_use = analysed(video, options, progress, plan)
-    report = render(analysis, audio, output, editor, options, progress, waveform)
+    # Reading the two speech tracks (the voice detector, the model's audio features) needs
+    # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
+    with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
+        hearing = pool.submit(hear, waveform, video, editor, options)
+        analysis, plan_use = analysed(video, options, progress, plan)
+        report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
     report.plan = plan_use
     return report
 
@@ -254,10 +259,11 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
 
 def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
            options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
-           waveform: np.ndarray | None = None) -> DubReport:
+           waveform: np.ndarray | None = None, hearing: "Hearing | None" = None) -> DubReport:
     """Write `output` from an analysed video and a speech track (the second pass): plan the
     output frames (length rules), edit the working region in overlapping segments, paste
-    back, encode with the new audio. `waveform`: the speech already read at 16 kHz, if it was."""
+    back, encode with the new audio. `waveform`: the speech already read at 16 kHz, if it
+    was; `hearing`: that waveform's `hear`, if it was made."""
     audio, output = Path(audio), Path(output)
     check_options(options)
     check_paths(analysis.video, audio, output, options.overwrite)
@@ -271,8 +277,9 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             waveform = load_speech(audio) if waveform is None else waveform
             audio_seconds = len(waveform) / SAMPLE_RATE
             plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-            speech, source, quiet = heard_tracks(analysis, plan, waveform, editor, options)
-            features = editor.prepare_audio(speech)
+            hearing = hear(waveform, analysis.video, editor, options) if hearing is None else hearing
+            speech, features, source = hearing.speech, hearing.features, hearing.source
+            quiet = quiet_keep(analysis, plan, speech, source, options)
         small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
         keep = either_kept(quiet, small)
         lend, warnings = None, list(analysis.warnings)
@@ -433,15 +440,21 @@ def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> n
     return speech_only(waveform)
 
 
-def heard_tracks(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, editor: Editor,
-                 options: DubOptions) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """(the new speech as heard, the source's own speech as heard or None where no rule needs
-    it, the quiet rule's `quiet_keep`): what `render` and `tune` read before editing. The
-    source's speech is read once for the quiet rule and the mouth bank."""
+@dataclass(frozen=True)
+class Hearing:
+    """Both speech tracks as the dub reads them (`heard`): what `render` and `tune` read
+    before editing, none of it from the tracking pass."""
+
+    speech: np.ndarray          # the new speech
+    features: object            # the editor's audio features of it (`prepare_audio`)
+    source: np.ndarray | None   # the source's own speech, read once for the quiet rule and the
+                                # mouth bank; None where neither reads it or the video has none
+
+
+def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions) -> Hearing:
     speech = heard(waveform, options, editor)
-    source = source_speech(analysis) if options.keep_quiet_source or options.mouth_bank != "off" else None
-    source = heard(source, options, editor)
-    return speech, source, quiet_keep(analysis, plan, speech, source, options)
+    source = _source_speech(video) if options.keep_quiet_source or options.mouth_bank != "off" else None
+    return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor))
 
 
 def no_speech_warning(audio: Path, waveform: np.ndarray, heard_speech: np.ndarray | None) -> str | None:
@@ -453,15 +466,10 @@ def no_speech_warning(audio: Path, waveform: np.ndarray, heard_speech: np.ndarra
             "silent; give speech, or --hear-everything to dub to the whole track")
 
 
-def source_speech(analysis: VideoAnalysis) -> np.ndarray | None:
-    """The source video's own audio at 16 kHz, or None where it has none (or it cannot be read)."""
-    return _source_speech(analysis.video) if analysis.info.has_audio else None
-
-
 def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, source: np.ndarray | None,
                options: DubOptions) -> np.ndarray | None:
     """Per output frame, how much of it stays the source because both the new speech and the
-    source's own speech (`source`, `source_speech`) are silent there (pipeline.quiet); None
+    source's own speech (`source`, `Hearing.source`) are silent there (pipeline.quiet); None
     where nothing is kept."""
     if not options.keep_quiet_source or source is None:
         return None
@@ -517,7 +525,7 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     """What the bank lends the output frames: the source mouths the new speech (`waveform`, as
     heard) asks for (pipeline.mouth_bank), in its pauses only or everywhere (`options.mouth_bank`);
     None where the option is off, the editor reads no mouths from audio, the source (`source`:
-    its own speech, `source_speech`) has no speech to read them from, or the new speech has no
+    its own speech, `Hearing.source`) has no speech to read them from, or the new speech has no
     pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`)."""
     if options.mouth_bank == "off" or not hasattr(editor, "mouth_parameters") or source is None:
         return None

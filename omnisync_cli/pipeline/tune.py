@@ -22,7 +22,7 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       either_kept, heard_tracks, mouth_lender, no_speech_warning,
+                                       either_kept, hear, mouth_lender, no_speech_warning, quiet_keep,
                                        small_faces)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
@@ -100,7 +100,9 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
     first = cells[0][1]
-    speech, source, quiet = heard_tracks(analysis, plan, waveform, first, options)
+    hearing = hear(waveform, analysis.video, first, options)
+    speech, source = hearing.speech, hearing.source
+    quiet = quiet_keep(analysis, plan, speech, source, options)
     unheard = no_speech_warning(audio, waveform, speech)
     if unheard:
         progress.warn(unheard)
@@ -110,7 +112,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         progress.warn(small_warning)
     lend = None  # the same weights in every cell: the bank's donors are found once
     if options.mouth_bank != "off":
-        lend = mouth_lender(analysis, plan, first, speech, first.prepare_audio(speech), source, options)
+        lend = mouth_lender(analysis, plan, first, speech, hearing.features, source, options)
         if lend is None and options.mouth_bank == "everywhere":
             progress.warn(NO_MOUTH_BANK)
     grid_cells = []
