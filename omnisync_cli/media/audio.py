@@ -19,14 +19,15 @@ from omnisync_cli.media.container import open_input
 SAMPLE_RATE = 16000  # Hz; every waveform in the project is mono float32 at this rate
 
 
-def load_audio(path: str | Path) -> np.ndarray:
+def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
     """Decode the first audio stream of `path` (wav, flac, mp3, m4a, a video's track) to
-    a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono.
+    a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono: a video's track on its
+    picture's clock (`_from_first_frame`), or with `whole` as a player plays the file.
 
     Silence is valid and comes back as zeros; a file with no audio stream or no samples
     raises `InputError`.
     """
-    waveform, _ = _decode(Path(path), SAMPLE_RATE)
+    waveform, _ = _decode(Path(path), SAMPLE_RATE, whole)
     return waveform.mean(axis=0).astype(np.float32, copy=False)
 
 
@@ -36,9 +37,10 @@ SILENT_PEAK = 1e-3
 
 
 def load_speech(path: str | Path) -> np.ndarray:
-    """`load_audio` of the speech to dub, refused when it is silent throughout (a dub of
-    nothing is a mistake, not a request: the mouth would only be closed and held)."""
-    waveform = load_audio(path)
+    """`load_audio` of the speech to dub, whole (a speech taken from a video whose picture
+    starts after its sound keeps its first words), refused when it is silent throughout (a
+    dub of nothing is a mistake, not a request: the mouth would only be closed and held)."""
+    waveform = load_audio(path, whole=True)
     peak = float(np.abs(waveform).max())
     if peak < SILENT_PEAK:
         level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
@@ -46,21 +48,33 @@ def load_speech(path: str | Path) -> np.ndarray:
     return waveform
 
 
+# The sample rates a dub's AAC track can have (MPEG-4 audio's table, 7.35-96 kHz).
+AAC_RATES = tuple(sorted(av.codec.Codec("aac", "w").audio_rates))
+
+
+def aac_rate(rate: int) -> int:
+    """`rate` where AAC takes it, else the nearest rate it does (192 kHz -> 96 kHz, 50 kHz ->
+    48 kHz, 4 kHz -> 7.35 kHz)."""
+    return min(AAC_RATES, key=lambda r: (abs(r - rate), -r))
+
+
 def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
-    """The same track at its own sample rate and channels (at most two), as (channels,
-    samples) float32, for muxing into the finished video without losing quality."""
+    """The same track at its own sample rate (or the nearest one AAC takes, `aac_rate`) and
+    channels (at most two), as (channels, samples) float32, for muxing into the finished
+    video without losing quality; played whole, from the file's start (`load_speech`)."""
     path = Path(path)
     with open_input(path) as container:
         if not container.streams.audio:
             raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
         stream = container.streams.audio[0]
-        rate = stream.rate or SAMPLE_RATE
-    return _decode(path, rate)
+        rate = aac_rate(stream.rate or SAMPLE_RATE)
+    return _decode(path, rate, whole=True)
 
 
-def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
-    """All channels of the first audio stream at `rate`, as (channels, samples) float32;
-    surround (more than two channels) mixed down to stereo.
+def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int]:
+    """All channels of the first audio stream at `rate`, as (channels, samples) float32, on
+    the picture's clock of a video (`_from_first_frame`; with `whole`, only a late start is
+    padded); surround (more than two channels) mixed down to stereo.
 
     The downmix is FFmpeg's standard one: the centre (where a film's dialogue is) at -3 dB in
     each side, as it sounds from a centre speaker (an average of six channels made a voice
@@ -90,7 +104,7 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
                              "repair or re-export the file")
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
         waveform = _drop_end_padding(waveform, stream, rate)
-        waveform = _from_first_frame(waveform, container, stream, rate)
+        waveform = _from_first_frame(waveform, container, stream, rate, cut=not whole)
         decoded = waveform.shape[1] / rate
         declared = _declared_seconds(path, container, stream, decoded)
     if waveform.shape[1] == 0:
@@ -105,13 +119,15 @@ def _decode(path: Path, rate: int) -> tuple[np.ndarray, int]:
     return waveform.astype(np.float32, copy=False), rate
 
 
-def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStream, rate: int) -> np.ndarray:
+def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStream, rate: int,
+                      cut: bool = True) -> np.ndarray:
     """A video's audio on the video's clock: sample 0 at its first frame. Where the two streams
     start apart (an audio track that starts late, a video delayed against its sound), the
-    audio is padded with silence or cut by the difference, as a player lines them up; a file
-    without a video stream is left as it starts. Without this a source whose picture starts
-    0.5 s after its sound had its own speech read 0.5 s off its frames, and a speech taken
-    from such a file lost its place (a user tour)."""
+    audio is padded with silence or (with `cut`) cut by the difference, as a player lines them
+    up; a file without a video stream is left as it starts. Without this a source whose
+    picture starts 0.5 s after its sound had its own speech read 0.5 s off its frames, and a
+    speech taken from such a file lost its place (a user tour). A speech is not cut: a player
+    plays the sound before the picture starts (another tour: 0.5 s of speech was lost)."""
     video = next((v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic), None)
     if video is None or video.start_time is None or stream.start_time is None:
         return waveform
@@ -119,7 +135,7 @@ def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStr
     samples = round(abs(lead) * rate)
     if lead > 0:
         return np.pad(waveform, ((0, 0), (samples, 0)))
-    return waveform[:, samples:]
+    return waveform[:, samples:] if cut else waveform
 
 
 # Containers whose header states the exact length of the audio (besides WAV, read below).

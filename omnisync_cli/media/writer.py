@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +31,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from omnisync_cli.errors import OutputError
-from omnisync_cli.media.audio import SAMPLE_RATE
+from omnisync_cli.media.audio import AAC_RATES, SAMPLE_RATE
 from omnisync_cli.media.yuv import (AVCOL_BT2020, HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
                                    rgb_to_planes, to_av_frame)
 
@@ -108,6 +109,8 @@ class VideoWriter:
         self.width, self.height, self.fps = width, height, Fraction(fps)
         # (channels, samples) float32; a 1-D waveform is mono
         self.audio = None if audio is None else np.atleast_2d(np.asarray(audio, dtype=np.float32))
+        if self.audio is not None and audio_rate not in AAC_RATES:
+            raise ValueError(f"AAC cannot store {audio_rate} Hz audio; resample it (media.audio.aac_rate)")
         self.audio_rate = audio_rate
         self.crf = DEFAULT_CRF if crf is None else crf  # lower is better quality, 0 lossless
         self.preset = preset or DEFAULT_PRESET  # x264 speed/size trade-off
@@ -303,11 +306,25 @@ def _partial_pattern(path: Path) -> re.Pattern:
 
 def _new_partial(path: Path) -> tuple[Path, int]:
     """A new, empty, locked partial file beside `path` (mkstemp's name: no existing file is
-    reused), and the descriptor holding its lock."""
+    reused), and the descriptor holding its lock. It gets `path`'s permissions
+    (`output_mode`), not mkstemp's owner-only 0600."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
+    with contextlib.suppress(OSError):  # a file system without permissions keeps its own
+        os.fchmod(fd, output_mode(path))
     return Path(name), fd
+
+
+def output_mode(path: Path) -> int:
+    """The permissions a file written to `path` gets: those of the file it replaces, or a new
+    file's (0666 less the umask), as any program that writes a file gives it (a user tour:
+    every dub was readable by its owner only)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _move_into_place(partial: Path, path: Path, overwrite: bool) -> None:

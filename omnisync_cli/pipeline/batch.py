@@ -29,7 +29,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import Editor
-from omnisync_cli.pipeline.manifest import BatchItem
+from omnisync_cli.pipeline.manifest import AUDIO_SUFFIXES, BatchItem
 from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, identities, provenance
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.stopping import stop_on_signals
@@ -172,7 +172,8 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
               progress: Progress) -> None:
     output = out_dir / item.output
     if item.audio is None:
-        result.status, result.error = "failed", f"no speech file named {item.video.stem}.* for {item.video}"
+        result.status, result.error = "failed", (f"no speech file named {item.video.stem}.* "
+                                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}) for {item.video}")
         return
     try:
         item_options = item.dub_options(options)
@@ -191,6 +192,10 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
         dubbed = dub(item.video, item.audio, output, editor, item_options, progress)
     except OmniSyncError as error:
         result.status, result.error = "failed", str(error)
+        return
+    except Exception as error:  # a bug met on one item must not cost the rest of the batch
+        result.status = "failed"
+        result.error = f"internal error ({type(error).__name__}: {error}); please report it with this file"
         return
     result.status = "dubbed"
     result.audio_seconds, result.output_frames = round(dubbed.audio_seconds, 3), dubbed.output_frames
@@ -216,7 +221,7 @@ def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None
     if (comment_tag(output) if tag is None else tag) != provenance(video, audio):
         return "was made from other inputs (or they changed since)"
     try:
-        expected = output_frame_count(len(load_audio(audio)) / SAMPLE_RATE, probe_video(video).fps)
+        expected = output_frame_count(len(load_audio(audio, whole=True)) / SAMPLE_RATE, probe_video(video).fps)
         with VideoReader(output) as reader:
             info = reader.info
             if not info.has_audio:

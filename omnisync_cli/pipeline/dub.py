@@ -247,6 +247,7 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
         check_frame_size(video, info.width, info.height)
     with clock("track"):
         track, frame_times = _track_mouth(video, info, options.face, progress, until_s)
+    info = decoded_length(info, frame_times)
     check_face_found(track, options.face)
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
@@ -368,6 +369,17 @@ def check_face_found(track: MouthTrack, face: FaceConfig) -> None:
                          f"--face-index, or --mouth X,Y")
 
 
+def decoded_length(info: VideoInfo, frame_times: np.ndarray) -> VideoInfo:
+    """`info` with the length its decoded frames show where the header states none (a
+    browser's MediaRecorder WebM, a Matroska file written to a pipe): the last frame's time
+    plus one frame, and the frames counted. Without it such a video read as one frame 0 s
+    long, and its dub held the first frame throughout (a user tour)."""
+    if info.duration > 0 or not len(frame_times):
+        return info
+    return dataclasses.replace(info, duration=float(frame_times[-1]) + 1.0 / float(info.fps),
+                               frame_count=len(frame_times), frame_count_exact=True)
+
+
 def truncation_warning(video: Path, info, frame_times: np.ndarray) -> str | None:
     """A warning when clearly fewer frames decode than the header declares (a truncated or
     damaged file), saying how much was usable. A frame or two short is normal (edit lists);
@@ -414,7 +426,8 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
                  until_s: float | None = None) -> tuple[MouthTrack, np.ndarray]:
     times = []
     with MouthTracker(config, fps=float(info.fps), frame_size=(info.width, info.height)) as tracker, \
-            VideoReader(video) as reader, progress.stage("tracking the mouth", info.frame_count) as advance, \
+            VideoReader(video) as reader, \
+            progress.stage("tracking the mouth", info.frame_count if info.duration > 0 else None) as advance, \
             closing(prefetched(reader.iter_pictures(config.look_max_side, tracker.look_every),
                                PREFETCH_FRAMES)) as pictures:
         for picture in pictures:

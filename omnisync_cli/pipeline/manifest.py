@@ -21,11 +21,16 @@ from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.paths import OUTPUT_SUFFIXES
 from omnisync_cli.pipeline.timeline import Extend
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif"}
+# What phones, cameras and generators write (a camcorder's .mts, a phone's .3gp, a broadcast
+# .ts), and what dub reads anyway: a folder's file left out is a file silently not dubbed.
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif", ".3gp", ".3g2", ".mts", ".m2ts",
+                  ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv"}
 # Still images dub too (a portrait held for the speech's length); in a folder, one that shares
 # its stem with a video is that video's thumbnail and is left out.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
-AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus"}
+# ... and the speech: a browser's voice recording is .webm, a phone's voice memo .m4a or .amr.
+AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mka", ".aif", ".aiff",
+                  ".amr", ".wma"}
 OPTION_COLUMNS = ("extend", "face_index", "mouth", "region", "feather", "crf")
 
 

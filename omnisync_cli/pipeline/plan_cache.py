@@ -23,6 +23,7 @@ from omnisync_cli.errors import OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
+from omnisync_cli.media.writer import output_mode
 
 FORMAT = 2  # 2: VideoInfo.pixel_aspect
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
@@ -55,6 +56,7 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
     try:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
         partial = Path(name)
+        os.fchmod(fd, output_mode(path))
         with os.fdopen(fd, "wb") as file:
             np.savez(file, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(partial, path)

@@ -6,7 +6,7 @@ import pytest
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native, write_wav
+from omnisync_cli.media.audio import SAMPLE_RATE, aac_rate, load_audio, load_audio_native, load_speech, write_wav
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -131,5 +131,24 @@ def test_a_videos_audio_is_read_on_the_videos_clock(tmp_path: Path, delayed: str
     waveform = load_audio(tmp_path / "both.mkv")
     assert np.argmax(np.abs(waveform)) / SAMPLE_RATE == pytest.approx(1.0 + shift, abs=0.01)
     assert len(waveform) / SAMPLE_RATE == pytest.approx(3.0 + shift, abs=0.02)
+    # The same file as the speech to dub plays whole, as a player plays it: a sound that starts
+    # before the picture is not cut (a tour lost 0.5 s of speech), a late one still waits.
+    native, native_rate = load_audio_native(tmp_path / "both.mkv")
+    for whole, rate in ((load_speech(tmp_path / "both.mkv"), SAMPLE_RATE), (native.mean(axis=0), native_rate)):
+        assert np.argmax(np.abs(whole)) / rate == pytest.approx(1.0 + max(shift, 0.0), abs=0.01)
+        assert len(whole) / rate == pytest.approx(3.0 + max(shift, 0.0), abs=0.02)
     # An audio file alone keeps its own start.
     assert np.argmax(np.abs(load_audio(tmp_path / "a.wav"))) / SAMPLE_RATE == pytest.approx(1.0, abs=0.001)
+
+
+@pytest.mark.parametrize("rate,written", [(192000, 96000), (50000, 48000), (4000, 7350), (44100, 44100)])
+def test_speech_is_kept_at_a_rate_aac_takes(tmp_path: Path, rate: int, written: int) -> None:
+    """A dub writes its speech as AAC, which takes 7.35-96 kHz from a fixed table: a track at
+    another rate (a 192 kHz studio export) is resampled to the nearest one (a tour: 192, 50
+    and 4 kHz speech crashed the dub after its tracking pass)."""
+    assert aac_rate(rate) == written
+    t = np.arange(rate) / rate
+    write_audio(tmp_path / "s.wav", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
+    native, native_rate = load_audio_native(tmp_path / "s.wav")
+    assert native_rate == written and native.shape[1] == pytest.approx(written, abs=2)
+

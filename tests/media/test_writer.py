@@ -219,3 +219,25 @@ def test_the_default_preset_keeps_no_x264_lookahead_at_any_size(tmp_path):
         settings = path.read_bytes()
         assert b"rc_lookahead=" not in settings and b"mbtree=0" in settings  # no look-ahead at all
         assert f"crf={DEFAULT_CRF}.0".encode() in settings
+
+
+def test_an_output_gets_the_permissions_any_written_file_gets(tmp_path: Path) -> None:
+    """0666 less the umask for a new file, the replaced file's own with --overwrite; not
+    mkstemp's owner-only 0600 (a user tour: no other account or web server could read a dub)."""
+    import os
+    frames = [pattern(0, 32, 32)]
+    old_umask = os.umask(0o022)
+    try:
+        write(tmp_path / "new.mp4", frames)
+        assert (tmp_path / "new.mp4").stat().st_mode & 0o777 == 0o644
+        (tmp_path / "shared.mp4").write_bytes(b"old")
+        (tmp_path / "shared.mp4").chmod(0o664)
+        write(tmp_path / "shared.mp4", frames)
+        assert (tmp_path / "shared.mp4").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old_umask)
+
+
+def test_audio_at_a_rate_aac_cannot_store_is_a_caller_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="AAC cannot store 50000 Hz"):
+        VideoWriter(tmp_path / "out.mp4", 32, 32, Fraction(25), tone(0.1, 50000), audio_rate=50000)

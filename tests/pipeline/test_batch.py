@@ -200,6 +200,48 @@ def test_a_failing_item_does_not_stop_the_rest(folder):
     assert list(report.failed) == [str(folder / "videos" / "b.mp4")] and len(report.done) == 4
 
 
+class BrokenOnB(PassthroughEditor):
+    """An editor with a bug that only item b meets."""
+
+    def edit(self, crops, *args, **kwargs):
+        if self.current == "b":
+            raise ZeroDivisionError("a bug")
+        return super().edit(crops, *args, **kwargs)
+
+
+def test_a_bug_met_on_one_item_is_reported_and_the_rest_are_dubbed(folder, monkeypatch):
+    editor = BrokenOnB(region_size=16)
+    import omnisync_cli.pipeline.batch as batch
+    real_dub = batch.dub
+
+    def dub(video, *args, **kwargs):
+        editor.current = video.stem
+        return real_dub(video, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "dub", dub)
+    report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out", editor, OPTIONS)
+    assert list(report.failed) == [str(folder / "videos" / "b.mp4")] and len(report.done) == 4
+    assert "internal error (ZeroDivisionError: a bug)" in report.failed[str(folder / "videos" / "b.mp4")]
+    assert not (folder / "out" / "b.mp4").exists()
+
+
+def test_a_folder_pairs_what_phones_and_browsers_record(folder):
+    """A phone's .3gp, a camcorder's .mts and a browser's .webm voice recording are dubbed, as
+    dub takes them (a user tour: batch-dub left them out without a word)."""
+    videos, speech = folder / "phone", folder / "voices"
+    videos.mkdir()
+    speech.mkdir()
+    for name in ("call.3gp", "holiday.MTS", "clip.mp4"):
+        shutil.copy(folder / "videos" / "a.mp4", videos / name)
+    shutil.copy(folder / "speech.wav", speech / "call.webm")
+    items = items_from_folder(videos, speech)
+    assert sorted(i.video.name for i in items) == ["call.3gp", "clip.mp4", "holiday.MTS"]
+    assert {i.video.name: i.audio and i.audio.name for i in items}["call.3gp"] == "call.webm"
+    missing = batch_dub([i for i in items if i.video.name == "clip.mp4"], folder / "out", PassthroughEditor(region_size=16),
+                        OPTIONS)
+    assert ".webm" in missing.failed[str(videos / "clip.mp4")]  # the message says what is looked for
+
+
 def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     items = items_from_folder(folder / "videos", folder / "speech.wav")
     out = folder / "out"

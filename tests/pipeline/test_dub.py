@@ -409,3 +409,25 @@ def test_the_segments_overlap_the_options_say(clip):
     with pytest.raises(ConfigError, match="negative"):
         dub(folder / "in.mp4", folder / "speech.wav", folder / "bad.mp4", PassthroughEditor(region_size=16),
             DubOptions(face=FaceConfig(mouth=(32.0, 24.0)), overlap_frames=-1))
+
+
+def test_a_video_without_a_stated_length_is_dubbed_to_its_end(tmp_path):
+    """A Matroska file written to a pipe (as a browser's MediaRecorder WebM) states no
+    duration: its length is its frames', not one frame 0 s long (a user tour: the dub held
+    the first frame throughout)."""
+    import subprocess
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    frames = [textured(i, 64, 48) for i in range(10)]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=25, bt709=True)
+    with open(tmp_path / "piped.mkv", "wb") as piped:
+        subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "in.mp4"), "-c", "copy", "-f", "matroska",
+                        "pipe:1"], stdout=piped, check=True)
+    assert probe_video(tmp_path / "piped.mkv").duration == 0  # the header states none
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)  # 10 frames
+    report = dub(tmp_path / "piped.mkv", tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
+                 DubOptions(face=FIXED_REGION, crf=0))
+    assert report.video_seconds == pytest.approx(0.4)
+    decoded, source = read_all(tmp_path / "out.mp4"), read_all(tmp_path / "in.mp4")
+    assert len(decoded) == 10
+    for out, src in zip(decoded, source):
+        assert psnr(out, src) >= 40
