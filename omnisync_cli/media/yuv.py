@@ -243,13 +243,24 @@ def to_av_frame(planes: Planes, pad_even: bool = False) -> av.VideoFrame:
 
 
 def planes_to_rgb(planes: Planes) -> np.ndarray:
-    """(H, W, 3) uint8 RGB, converted exactly as `VideoReader` converts decoded frames."""
-    return to_av_frame(planes).to_ndarray(
-        format="rgb24",
+    """(H, W, 3) uint8 RGB, converted exactly as `VideoReader` converts decoded frames.
+
+    swscale converts to planar RGB (gbrp) and OpenCV interleaves the planes: the same bytes
+    as its packed rgb24 output with these flags, in half the time (0.45 against 0.95 ms a
+    384 x 384 window; its packed writer is the slow part). At an odd size the two round a few
+    pixels apart, so odd sizes (which a dub refuses) take the packed route."""
+    if planes.width % 2 or planes.height % 2:
+        return to_av_frame(planes).to_ndarray(format="rgb24", src_colorspace=COLORSPACE, src_color_range=COLOR_RANGE,
+                                              interpolation=RGB_FROM_YUV_FLAGS)
+    frame = to_av_frame(planes).reformat(
+        format="gbrp",
         src_colorspace=COLORSPACE,
         src_color_range=COLOR_RANGE,
         interpolation=RGB_FROM_YUV_FLAGS,
     )
+    g, b, r = (np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)[:, :plane.width]
+               for plane in frame.planes)
+    return cv2.merge([r, g, b])
 
 
 def rgb_to_planes(rgb: np.ndarray) -> Planes:

@@ -20,6 +20,7 @@ from omnisync_cli.media.yuv import (
     chroma_rect,
     planes_to_rgb,
     rgb_to_planes,
+    to_av_frame,
     ycbcr_matrix,
 )
 from tests.media.clips import cartoon, pattern, write_clip, write_rgba_clip
@@ -348,3 +349,16 @@ def test_bt601_to_bt709_shows_the_picture_as_a_bt601_decode(tmp_path: Path) -> N
     assert 10 * np.log10(255 ** 2 / error) >= 48
     odd = bt601_to_bt709(Planes(frame.y[:7, :9].copy(), frame.u[:4, :5].copy(), frame.v[:4, :5].copy()))
     assert odd.y.shape == (7, 9) and odd.u.shape == (4, 5)
+
+
+@pytest.mark.parametrize("size", [(64, 48), (102, 78), (2, 2), (30, 2), (640, 360), (101, 77), (7, 9)])
+def test_planes_to_rgb_is_swscales_packed_rgb(size) -> None:
+    """The planar route gives the bytes of swscale's own rgb24 conversion with the reader's flags."""
+    width, height = size
+    rng = np.random.default_rng(width)
+    planes = Planes(rng.integers(0, 256, (height, width), dtype=np.uint8),
+                    *(rng.integers(0, 256, ((height + 1) // 2, (width + 1) // 2), dtype=np.uint8) for _ in range(2)))
+    packed = to_av_frame(planes).to_ndarray(format="rgb24", src_colorspace="itu709", src_color_range="MPEG",
+                                            interpolation=RGB_FROM_YUV_FLAGS)
+    assert np.array_equal(planes_to_rgb(planes), packed)
+
