@@ -25,10 +25,18 @@ class Range:
             return
         below = value <= self.low if self.low_open else value < self.low
         if not math.isfinite(value) or below or value > self.high:
-            span = (f"above {self.low:g} and at most {self.high:g}" if self.low_open
-                    else f"between {self.low:g} and {self.high:g}")
+            span = (f"above {shown(self.low)} and at most {shown(self.high)}" if self.low_open
+                    else f"between {shown(self.low)} and {shown(self.high)}")
             why = f" ({self.why})" if self.why else ""
-            raise ConfigError(f"{flag} must be {span}, got {value:g}{why}")
+            raise ConfigError(f"{flag} must be {span}, got {shown(value)}{why}")
+
+
+def shown(value: float) -> str:
+    """A number as a user reads it: whole numbers in full (a seed's bound is 4294967295, not
+    4.29497e+09), others in `g` form."""
+    if math.isfinite(value) and float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
 
 
 # At most this many faces are looked for (FaceConfig.max_faces), so a higher index can never

@@ -6,6 +6,7 @@ steps from tau to 0 (Eq. 6) with DS-CFG (Eq. 7-9), all frames of the segment in 
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import zlib
 from dataclasses import dataclass, field
@@ -135,6 +136,7 @@ class ModelEditor:
         self.reference_frames = cfg.reference_frames  # crops of the source edit() also wants (0: none)
         self.audio_frontend = audio_frontend or build_audio_frontend(cfg, self.device)
         encoder = text_encoder or build_text_encoder(cfg, self.device)
+        self.prompt = prompt
         self.text = encoder(prompt)  # (text_dim,) or None -> learned null text
         self._last_features = [None, None]  # (key, features) of the last track; shared by with_sampler copies
 
@@ -143,6 +145,21 @@ class ModelEditor:
                  prompt: str = "") -> "ModelEditor":
         device, _ = resolve_device(sampler.device, sampler.dtype)
         return cls(load_model(directory, device), sampler, prompt)
+
+    @property
+    def settings(self) -> dict:
+        """What shapes this editor's output (pipeline.editor.Editor): its weights (a digest of
+        the network's parameters), the sampling settings and the prompt."""
+        return {"editor": "omnisync", "weights": self.weights_digest, "sampler": dataclasses.asdict(self.sampler),
+                "prompt": self.prompt}
+
+    @functools.cached_property
+    def weights_digest(self) -> str:
+        digest = hashlib.sha1()
+        for name, tensor in self.model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def with_sampler(self, sampler: SamplerConfig) -> "ModelEditor":
         """The same loaded model with other sampling settings (one model, many previews)."""

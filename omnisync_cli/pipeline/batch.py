@@ -27,7 +27,7 @@ import av
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import DubOptions, dub, dub_settings
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import AUDIO_SUFFIXES, BatchItem
 from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, identities, provenance
@@ -183,7 +183,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
                 result.status = "failed"
                 result.error = f"{output} exists and is not a dub omnisync wrote; pass --overwrite to replace it"
                 return
-            problem = verify_output(output, item.video, item.audio, tag)
+            problem = verify_output(output, item.video, item.audio, tag, dub_settings(editor, item_options))
             if problem is None:
                 result.status = "skipped"
                 return
@@ -211,15 +211,17 @@ def comment_tag(path: Path) -> str:
         return ""
 
 
-def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None) -> str | None:
-    """None if `output` is a finished dub of `video` with `audio`; else what is wrong with it.
-    `tag`: its `comment_tag`, where the caller read it already.
+def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None,
+                  settings: dict | None = None) -> str | None:
+    """None if `output` is a finished dub of `video` with `audio` at `settings`
+    (pipeline.dub.dub_settings); else what is wrong with it. `tag`: its `comment_tag`, where
+    the caller read it already.
 
     Finished outputs are renamed into place only when complete, so this catches outputs made
     another way (made from other inputs, copied, cut short) rather than our own crashes.
     """
-    if (comment_tag(output) if tag is None else tag) != provenance(video, audio):
-        return "was made from other inputs (or they changed since)"
+    if (comment_tag(output) if tag is None else tag) != provenance(video, audio, settings):
+        return "was made from other inputs or settings (or the inputs changed since)"
     try:
         expected = output_frame_count(len(load_audio(audio, whole=True)) / SAMPLE_RATE, probe_video(video).fps)
         with VideoReader(output) as reader:

@@ -306,7 +306,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         hdr = info.hdr if info.keeps_hdr else None
         with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
                          crf=options.crf, hdr=hdr, overwrite=options.overwrite,
-                         comment=provenance(analysis.video, audio), pixel_aspect=info.pixel_aspect) as writer:
+                         comment=provenance(analysis.video, audio, dub_settings(editor, options)),
+                         pixel_aspect=info.pixel_aspect) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
                                  hdr=hdr is not None)
@@ -442,6 +443,13 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
         # the sync expert hears it.
         speech = (lambda: _source_speech(video)) if info.has_audio else None
         return tracker.finish(float(info.fps), speech, SyncSpeakerJudge()), np.asarray(times)
+
+
+def dub_settings(editor: Editor, options: DubOptions) -> dict:
+    """What shapes a dub's output besides its two inputs: the options (less those about the
+    output file) and the editor's `settings` (its class name where it has none)."""
+    shaping = {k: v for k, v in asdict(options).items() if k not in ("overwrite", "compare")}
+    return {"options": shaping, "editor": getattr(editor, "settings", type(editor).__name__)}
 
 
 def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> np.ndarray | None:
@@ -693,7 +701,7 @@ def flat_crops(crops: np.ndarray) -> np.ndarray:
 
 def edit_every(fps: float, edit_rate: float) -> int:
     """Edit every k-th frame (DubOptions.edit_rate): the largest k with fps / k >= edit_rate; 1
-    when the rule is off (0) or the video is slower than twice the rate."""
+    when the rule is off (0) or the video is slower than twice the rate (48 fps at 24: every 2nd)."""
     if edit_rate <= 0:
         return 1
     return max(1, int(fps / edit_rate + 1e-9))

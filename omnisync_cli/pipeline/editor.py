@@ -26,6 +26,8 @@ class Editor(Protocol):
     # of the source at other moments (pipeline.references); editors without it are called without.
     # An editor with `hears_speech = False` ignores the audio: the pipeline then runs no voice
     # detector for it (pipeline.dub.heard); editors without the attribute hear.
+    # An editor's `settings` (JSON-able) say what shapes its output: a dub's provenance tag
+    # holds a hash of them (pipeline.dub.dub_settings); editors without it are named by class.
 
     def prepare_audio(self, waveform: np.ndarray) -> Any:
         """Whole-track audio features from 16 kHz mono float32, computed once per dub."""
@@ -40,6 +42,7 @@ class PassthroughEditor:
     """Returns every crop unchanged."""
 
     hears_speech = False
+    settings = {"editor": "passthrough"}
 
     def __init__(self, segment_frames: int = 8, overlap_frames: int = 2, region_size: int = 64):
         self.segment_frames = segment_frames

@@ -58,15 +58,16 @@ def is_one_of(path: Path, inputs) -> bool:
 PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (VideoWriter's comment)
 
 
-def provenance(video: Path, audio: Path) -> str:
+def provenance(video: Path, audio: Path, settings: dict | None = None) -> str:
     """The comment tag a dub of `video` with `audio` carries: a hash of both files' resolved
-    paths, sizes and modification times, so `batch-dub` can tell its own finished outputs, and
-    which inputs made them, from other files."""
+    paths, sizes and modification times and of the dub's `settings` (pipeline.dub.dub_settings),
+    so `batch-dub` can tell its own finished outputs, and which inputs and settings made them,
+    from other files (a user tour: a rerun with other settings kept pass-through outputs)."""
     def identity(path: Path) -> list:
         stat = Path(path).stat()
         return [str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns]
-    digest = hashlib.sha1(json.dumps([identity(video), identity(audio)]).encode()).hexdigest()[:16]
-    return PROVENANCE_PREFIX + digest
+    made_of = json.dumps([identity(video), identity(audio), settings], sort_keys=True, default=str)
+    return PROVENANCE_PREFIX + hashlib.sha1(made_of.encode()).hexdigest()[:16]
 
 
 def check_out_folder(folder: Path, flag: str) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -66,13 +67,24 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
         raise OutputError(f"{path}: cannot write the plan ({error.strerror or error})") from None
 
 
+def sound_track_arrays(arrays: dict, edit: np.ndarray | None, frame_times: np.ndarray) -> bool:
+    """Whether a saved track is whole: one finite entry per frame in every array, a positive
+    region side (a damaged or hand-edited file is analysed again, not dubbed from)."""
+    n = len(frame_times)
+    if n == 0 or any(len(a) != n for a in (*arrays.values(), *([] if edit is None else [edit]))):
+        return False
+    numbers = [np.asarray(arrays[name], np.float64) for name in ("cx", "cy", "side", "mouth_x", "mouth_y")]
+    return bool(all(np.isfinite(a).all() for a in [*numbers, np.asarray(frame_times, np.float64)])
+                and (numbers[2] > 0).all())
+
+
 def is_plan_file(path: Path) -> bool:
     """Whether `path` is a file `save_analysis` wrote (of any video or version): only such a
     file is ever replaced by a new plan."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return "meta" in data.files and "key" in json.loads(str(data["meta"]))
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile):
         return False
 
 
@@ -94,9 +106,11 @@ def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
         info = VideoInfo(**{**meta["info"], "fps": Fraction(meta["info"]["fps"]),
                             "pixel_aspect": Fraction(meta["info"]["pixel_aspect"])})
         t = meta["track"]
+        if not sound_track_arrays(arrays, edit, frame_times):
+            return None
         track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
                            speaker_by_speech=t["speaker_by_speech"], edit=edit, **arrays)
-    except (OSError, EOFError, ValueError, KeyError, TypeError):
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None
     return {"video": Path(video), "info": info, "track": track, "frame_times": frame_times,
             "warnings": tuple(meta["warnings"]), "seconds": {"plan": round(time.perf_counter() - started, 3)}}

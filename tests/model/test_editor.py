@@ -191,3 +191,14 @@ def test_mouth_parameters_are_the_viseme_heads_reading_at_each_time(model):
     assert np.allclose(params[[0, 299]], direct.numpy(), atol=1e-5)
     assert not np.allclose(params[0], params[150])  # the reading follows the audio
     assert editor.mouth_parameters(features, np.zeros(0)).shape == (0, 5)
+
+
+def test_settings_name_the_weights_the_sampling_and_the_prompt(model):
+    """What a dub's provenance hashes (pipeline.dub.dub_settings): equal for the same model and
+    settings, different for other weights, sampling or prompt."""
+    base = ModelEditor(model, SamplerConfig())
+    assert base.settings == ModelEditor(model, SamplerConfig()).settings
+    assert base.settings != base.with_sampler(SamplerConfig(tau=0.5)).settings
+    assert base.settings != ModelEditor(model, SamplerConfig(), prompt="speaking loudly").settings
+    other = perturbed(OmniSyncDiT(get_preset("tiny")), seed=2)
+    assert base.settings != ModelEditor(other, SamplerConfig()).settings

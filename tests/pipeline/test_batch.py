@@ -13,7 +13,7 @@ from omnisync_cli.errors import ConfigError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import probe_video
 from omnisync_cli.pipeline.batch import batch_dub, batch_dub_jobs, check_batch, verify_output
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.dub import DubOptions, dub_settings
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
 from omnisync_cli.pipeline.timeline import Extend
@@ -151,8 +151,9 @@ def test_resume_verifies_and_redoes_only_what_is_unfinished(folder):
     assert statuses["c.mp4"][0] == "failed" and "is not a dub omnisync wrote" in statuses["c.mp4"][1]
     assert (out / "c.mp4").read_bytes() == (folder / "videos" / "c.mp4").read_bytes()
     assert statuses["d.mp4"] == ("dubbed", None)
-    assert all(verify_output(out / f"{n}.mp4", folder / "videos" / f"{n}.mp4", folder / "speech.wav") is None
-               for n in "abde")
+    settings = dub_settings(editor, OPTIONS)
+    assert all(verify_output(out / f"{n}.mp4", folder / "videos" / f"{n}.mp4", folder / "speech.wav",
+                             settings=settings) is None for n in "abde")
     report = json.loads((out / "batch-report.json").read_text())
     assert (report["dubbed"], report["skipped"], report["failed"]) == (2, 2, 1)
     assert report["items"][3]["output_frames"] == 5 and report["items"][3]["rss_mb"] > 0
@@ -167,9 +168,23 @@ def test_a_rerun_with_changed_speech_redoes_every_item(folder):
     write_audio(speech, tone(0.2, 16000, freq=330.0), 16000)  # other speech, same length
     again = batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS)
     assert [r.status for r in again.items] == ["dubbed"] * 5
-    assert all(r.error == "redone: the existing output was made from other inputs (or they changed since)"
-               for r in again.items)
+    assert all(r.error == "redone: the existing output was made from other inputs or settings (or the inputs "
+               "changed since)" for r in again.items)
     assert [r.status for r in batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS).items] == ["skipped"] * 5
+
+
+def test_a_rerun_with_other_settings_redoes_every_item(folder):
+    """Outputs made with other dub settings (another editor, other options) are not "already
+    done" (a user tour: a rerun with model flags kept the pass-through outputs as verified)."""
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS)
+    brighter = dataclasses.replace(OPTIONS, feather=0.1)
+    assert [r.status for r in batch_dub(items, out, PassthroughEditor(region_size=16), brighter).items] == ["dubbed"] * 5
+    other = PassthroughEditor(region_size=16)
+    other.settings = {"editor": "another model"}
+    assert [r.status for r in batch_dub(items, out, other, brighter).items] == ["dubbed"] * 5
+    assert [r.status for r in batch_dub(items, out, other, brighter).items] == ["skipped"] * 5
 
 
 def test_an_output_that_is_another_items_input_is_refused(folder):

@@ -74,6 +74,31 @@ def test_a_file_that_is_not_a_plan_is_never_replaced(folder, content):
     assert notes.read_bytes() == content and not (folder / "a.mp4").exists()
 
 
+def test_a_cut_short_plan_is_refused_in_one_line(folder):
+    """A plan file truncated (a full disk, a copy cut short) is a zip without its directory: it
+    is refused as not a plan, not a traceback (a user tour)."""
+    plan = folder / "in.plan.npz"
+    dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
+    cut = folder / "cut.plan.npz"
+    cut.write_bytes(plan.read_bytes()[:400])
+    with pytest.raises(ConfigError, match="is not an omnisync plan"):
+        dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), OPTIONS, plan=cut)
+
+
+@pytest.mark.parametrize("damage", ["nan", "short"])
+def test_a_plan_with_a_damaged_track_is_made_again(folder, damage):
+    plan = folder / "in.plan.npz"
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    save_analysis(analysis, OPTIONS.face, plan)
+    with np.load(plan) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["cx"] = arrays["cx"][:4] if damage == "short" else np.full_like(arrays["cx"], np.nan)
+    np.savez(plan, **arrays)
+    assert load_analysis(plan, folder / "in.mp4", OPTIONS.face) is None
+    report = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), OPTIONS, plan=plan)
+    assert report.plan == "written" and load_analysis(plan, folder / "in.mp4", OPTIONS.face) is not None
+
+
 @pytest.mark.parametrize("name", ["in.mp4", "a.wav", "out.mp4"])
 def test_the_plan_is_never_an_input_or_the_output(folder, name):
     with pytest.raises(ConfigError, match="--plan"):
