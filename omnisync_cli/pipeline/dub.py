@@ -10,6 +10,7 @@ second holds one segment of frames.
 """
 
 import dataclasses
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
@@ -171,28 +172,42 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
     with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
         hearing = pool.submit(hear, waveform, video, editor, options)
-        analysis, plan_use = analysed(video, options, progress, plan)
+        analysis, plan_use = analysed(video, options, progress, plan, analysis_span(len(waveform) / SAMPLE_RATE))
         report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
     report.plan = plan_use
     return report
 
 
-def analysed(video: Path, options: DubOptions, progress: Progress,
-             plan: Path | None) -> tuple[VideoAnalysis, str | None]:
+def analysed(video: Path, options: DubOptions, progress: Progress, plan: Path | None,
+             until_s: float | None = None) -> tuple[VideoAnalysis, str | None]:
     """`analyse(video)`, or the analysis saved in `plan` when it was made for this video and
-    these face settings (pipeline.plan_cache); a fresh one is saved there. Also says what
-    happened to the plan: "read", "written", or None without one."""
+    these face settings (pipeline.plan_cache); a fresh one is saved there. Without a plan,
+    only the frames shown before `until_s` are analysed. Also says what happened to the plan:
+    "read", "written", or None without one."""
     saved = load_analysis(plan, video, options.face) if plan is not None else None
     if saved is not None:
         analysis = VideoAnalysis(**saved)
         for warning in analysis.warnings:
             progress.warn(warning)
         return analysis, "read"
+    if plan is None:  # only the part of the video the speech will show (a plan is for any speech)
+        return analyse(video, options, progress, until_s), None
     analysis = analyse(video, options, progress)
-    if plan is None:
-        return analysis, None
     save_analysis(analysis, options.face, plan)
     return analysis, "written"
+
+
+# The tracking pass reads this far past the speech's end: the track's smoothing and gap
+# filling at the last frames shown see what follows them, as in a whole-video pass.
+ANALYSIS_MARGIN_S = 2.0
+
+
+def analysis_span(audio_seconds: float) -> float:
+    """How much of the video a dub of `audio_seconds` of speech analyses: a video longer than
+    the speech is shown only up to the speech's end (a user tour: 4 s of speech on a 180 s
+    video tracked all 180 s, 20 s of its 35). A shorter one is analysed whole (`analyse` stops
+    at the video's end) and played back and forth or looped."""
+    return audio_seconds + ANALYSIS_MARGIN_S
 
 
 def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
@@ -370,6 +385,16 @@ def check_face_found(track: MouthTrack, face: FaceConfig) -> None:
                          f"--face-index, or --mouth X,Y")
 
 
+def frames_to_track(info: VideoInfo, until_s: float | None) -> int | None:
+    """The tracking bar's total: the frames before `until_s` (all without it); None where the
+    header gives no length."""
+    if info.duration <= 0:
+        return None
+    if until_s is None or until_s >= info.duration:
+        return info.frame_count
+    return min(info.frame_count, math.ceil(until_s * float(info.fps)))
+
+
 def decoded_length(info: VideoInfo, frame_times: np.ndarray) -> VideoInfo:
     """`info` with the length its decoded frames show where the header states none (a
     browser's MediaRecorder WebM, a Matroska file written to a pipe): the last frame's time
@@ -428,7 +453,7 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
     times = []
     with MouthTracker(config, fps=float(info.fps), frame_size=(info.width, info.height)) as tracker, \
             VideoReader(video) as reader, \
-            progress.stage("tracking the mouth", info.frame_count if info.duration > 0 else None) as advance, \
+            progress.stage("tracking the mouth", frames_to_track(info, until_s)) as advance, \
             closing(prefetched(reader.iter_pictures(config.look_max_side, tracker.look_every),
                                PREFETCH_FRAMES)) as pictures:
         for picture in pictures:

@@ -431,3 +431,20 @@ def test_a_video_without_a_stated_length_is_dubbed_to_its_end(tmp_path):
     assert len(decoded) == 10
     for out, src in zip(decoded, source):
         assert psnr(out, src) >= 40
+
+
+def test_only_the_part_of_the_video_the_speech_shows_is_analysed(tmp_path):
+    """A 4 s video with 0.4 s of speech is tracked up to 0.4 + ANALYSIS_MARGIN_S s, not to its
+    end (a user tour: 4 s of speech on a 180 s video tracked all 180 s); a plan, which any later
+    speech may reuse, still covers the whole video."""
+    from omnisync_cli.pipeline.dub import ANALYSIS_MARGIN_S
+    write_clip(tmp_path / "in.mp4", frames=[textured(i % 10, 64, 48) for i in range(100)], width=64, height=48,
+               fps=25, bt709=True)
+    write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
+                 DubOptions(face=FIXED_REGION))
+    assert report.source_frames == round((0.4 + ANALYSIS_MARGIN_S) * 25) and report.output_frames == 10
+    planned = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "planned.mp4",
+                  PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION), plan=tmp_path / "in.plan.npz")
+    assert planned.source_frames == 100
+    assert read_all(tmp_path / "out.mp4")[-1].tobytes() == read_all(tmp_path / "planned.mp4")[-1].tobytes()
