@@ -170,9 +170,10 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     waveform = load_speech(audio)
     # Reading the two speech tracks (the voice detector, the model's audio features) needs
     # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
+    span = analysis_span(len(waveform) / SAMPLE_RATE)
     with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
-        hearing = pool.submit(hear, waveform, video, editor, options)
-        analysis, plan_use = analysed(video, options, progress, plan, analysis_span(len(waveform) / SAMPLE_RATE))
+        hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
+        analysis, plan_use = analysed(video, options, progress, plan, span)
         report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
     report.plan = plan_use
     return report
@@ -293,7 +294,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             waveform = load_speech(audio) if waveform is None else waveform
             audio_seconds = len(waveform) / SAMPLE_RATE
             plan = plan_source_frames(analysis.frame_times, info.fps, info.duration, audio_seconds, options.extend)
-            hearing = hear(waveform, analysis.video, editor, options) if hearing is None else hearing
+            if hearing is None:
+                hearing = hear(waveform, analysis.video, editor, options, analysis.info.duration)
             speech, features, source = hearing.speech, hearing.features, hearing.source
             quiet = quiet_keep(analysis, plan, speech, source, options)
         small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
@@ -497,9 +499,14 @@ class Hearing:
                                 # mouth bank; None where neither reads it or the video has none
 
 
-def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions) -> Hearing:
+def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
+         until_s: float | None = None) -> Hearing:
+    """`Hearing` of the new speech `waveform` and of `video`'s own speech up to `until_s` (the
+    part of the video analysed: the rules read it at the analysed frames only)."""
     speech = heard(waveform, options, editor)
     source = _source_speech(video) if options.keep_quiet_source or options.mouth_bank != "off" else None
+    if source is not None and until_s is not None:
+        source = source[:math.ceil(until_s * SAMPLE_RATE)]
     return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor))
 
 

@@ -100,7 +100,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         sampler, tau=tau, guidance=dataclasses.replace(sampler.guidance, w_peak=peak))))
         for tau, peak in itertools.product(grid.taus, grid.cfg_peaks)]
     first = cells[0][1]
-    hearing = hear(waveform, analysis.video, first, options)
+    hearing = hear(waveform, analysis.video, first, options, analysis.info.duration)
     speech, source = hearing.speech, hearing.source
     quiet = quiet_keep(analysis, plan, speech, source, options)
     unheard = no_speech_warning(audio, waveform, speech)
