@@ -176,6 +176,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         analysis, plan_use = analysed(video, options, progress, plan, span)
         report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
     report.plan = plan_use
+    # the whole video's length, where only the part the speech shows was analysed
+    report.video_seconds = max(report.video_seconds, probe_video(video).duration)
     return report
 
 

@@ -444,6 +444,7 @@ def test_only_the_part_of_the_video_the_speech_shows_is_analysed(tmp_path):
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
                  DubOptions(face=FIXED_REGION))
     assert report.source_frames == round((0.4 + ANALYSIS_MARGIN_S) * 25) and report.output_frames == 10
+    assert report.video_seconds == pytest.approx(4.0)  # the video's length, not the part analysed
     planned = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "planned.mp4",
                   PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION), plan=tmp_path / "in.plan.npz")
     assert planned.source_frames == 100
