@@ -152,7 +152,7 @@ RuntimeOpt = Annotated[str, typer.Option(help="What runs the network: auto (ONNX
 ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.", rich_help_panel=LENGTH)]
 FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.", rich_help_panel=FACE)]
 LandmarkerOpt = Annotated[Optional[Path], typer.Option(help="MediaPipe Tasks face_landmarker.task to use instead of the built-in face mesh.", rich_help_panel=FACE)]
-MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection).", rich_help_panel=FACE)]
+MouthOpt = Annotated[Optional[str], typer.Option(help="Mouth centre X,Y in pixels (skips face detection); with --region, where in that region the mouth is (the guidance centres on it; the region is what is edited).", rich_help_panel=FACE)]
 RegionOpt = Annotated[Optional[str], typer.Option(help="Working region X,Y,W,H in pixels (skips face detection).", rich_help_panel=FACE)]
 CentreFallbackOpt = Annotated[bool, typer.Option("--centre-fallback", help="Where no mouth is found at all, edit the frame centre instead of stopping.", rich_help_panel=FACE)]
 FeatherOpt = Annotated[float, typer.Option(help="Width of the soft paste edge, fraction of the region.", rich_help_panel=FACE)]
