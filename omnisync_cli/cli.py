@@ -171,6 +171,14 @@ AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MOD
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
 
 
+def check_passthrough(passthrough: bool, **model_flags) -> None:
+    """A pass-through dub runs no model: a model flag given with it is a mistake to say, not
+    to ignore (a user tour: `--passthrough --weights missing-folder` ran without a word)."""
+    given = [f"--{name.replace('_', '-')}" for name, value in model_flags.items() if value]
+    if passthrough and given:
+        raise ConfigError(f"--passthrough runs no model, so {', '.join(given)} would do nothing; drop one of them")
+
+
 def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: str):
     from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
     if passthrough:
@@ -270,6 +278,7 @@ def dub(
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
         if not adapt and (adapt_seconds != 120.0 or adapt_steps != 0):
             raise ConfigError("--adapt-seconds and --adapt-steps set the --adapt budget; add --adapt (or drop them)")
+        check_passthrough(passthrough, weights=weights, prompt=prompt, adapt=adapt)
         adapted = None
         if adapt and not passthrough:
             from omnisync_cli.pipeline.adapt import dub_adapted
@@ -450,6 +459,7 @@ def batch_dub(
                                 silence_peak=cfg_silence_peak, runtime=runtime)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
+        check_passthrough(passthrough, weights=weights, prompt=prompt)
         check_batch(items, output)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),

@@ -34,6 +34,15 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+@pytest.mark.parametrize("flags,named", [(["--weights", "nowhere"], "--weights"), (["--prompt", "hi"], "--prompt"),
+                                         (["--adapt", "--prompt", "hi"], "--prompt, --adapt")])
+def test_passthrough_with_a_model_flag_is_refused(inputs, flags, named):
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
+                                 "-o", str(inputs / "out.mp4"), "--passthrough", *flags])
+    assert result.exit_code == 2 and f"--passthrough runs no model, so {named} would do nothing" in result.stderr
+    assert not (inputs / "out.mp4").exists()
+
+
 def test_a_failed_dub_with_json_says_why_on_stdout_too(inputs):
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "missing.wav"),
                                  "-o", str(inputs / "out.mp4"), "--passthrough", "--json"])
