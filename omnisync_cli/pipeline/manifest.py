@@ -119,6 +119,9 @@ def items_from_manifest(manifest: Path, default_audio: Path | None = None) -> li
                               f"output, {', '.join(OPTION_COLUMNS)}")
         if "video" not in row:
             raise ConfigError(f"{where}: no 'video'")
+        for field_name in ("video", "audio", "output"):
+            if field_name in row and not isinstance(row[field_name], str):
+                raise ConfigError(f"{where}: '{field_name}' must be a file name, got {row[field_name]!r}")
         video = base / str(row["video"])
         audio = base / str(row["audio"]) if "audio" in row else default_audio
         output = check_output_name(str(row.get("output", f"{video.stem}.mp4")), where)
@@ -150,6 +153,8 @@ def _options(row: dict, where: str) -> dict:
     options = {}
     try:
         if "extend" in row:
+            if str(row["extend"]) not in {e.value for e in Extend}:
+                raise ValueError(f"extend must be one of {', '.join(e.value for e in Extend)}, got {row['extend']!r}")
             options["extend"] = Extend(str(row["extend"]))
         for name, kind in (("face_index", int), ("feather", float), ("crf", int)):
             if name in row:
@@ -167,6 +172,10 @@ def _options(row: dict, where: str) -> dict:
 def _number(value, kind: type, name: str):
     """`value` (a CSV cell's text or a JSON number) as `kind`; a JSON true, or 0.9 for a whole
     number, is an error rather than 1 or 0."""
+    wanted = f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}"
     if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
-        raise ValueError(f"{name} must be a {'whole ' if kind is int else ''}number, got {value!r}")
-    return kind(value)
+        raise ValueError(wanted)
+    try:
+        return kind(value)
+    except (ValueError, TypeError):  # Python's own wording names neither the field nor what it takes
+        raise ValueError(wanted) from None

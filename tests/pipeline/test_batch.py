@@ -117,8 +117,19 @@ def test_json_manifest_numbers_are_not_coerced(folder, field, value):
 
 def test_bad_manifest_values_name_the_item(folder):
     (folder / "jobs.csv").write_text("video,crf\nvideos/a.mp4,20\nvideos/b.mp4,nan\n")
-    with pytest.raises(ConfigError, match="item 2: invalid literal"):
+    with pytest.raises(ConfigError, match="item 2: crf must be a whole number, got 'nan'"):
         items_from_manifest(folder / "jobs.csv")
+    # in the user's words, not Python's (a user tour: "'sideways' is not a valid Extend",
+    # "invalid literal for int() with base 10")
+    (folder / "jobs.csv").write_text("video,extend,face_index\nvideos/a.mp4,sideways,0\nvideos/b.mp4,loop,abc\n")
+    with pytest.raises(ConfigError, match="item 1: extend must be one of pingpong, loop, freeze, got 'sideways'"):
+        items_from_manifest(folder / "jobs.csv")
+    (folder / "jobs.csv").write_text("video,face_index\nvideos/b.mp4,abc\n")
+    with pytest.raises(ConfigError, match="item 1: face_index must be a whole number, got 'abc'"):
+        items_from_manifest(folder / "jobs.csv")
+    (folder / "jobs.json").write_text(json.dumps([{"video": ["videos/a.mp4"]}]))
+    with pytest.raises(ConfigError, match="item 1: 'video' must be a file name"):
+        items_from_manifest(folder / "jobs.json")
     (folder / "jobs.csv").write_text("video,feather\nvideos/a.mp4,inf\n")
     with pytest.raises(ConfigError, match="item 1: --feather"):
         items_from_manifest(folder / "jobs.csv")
