@@ -147,7 +147,7 @@ CfgGammaOpt = Annotated[float, typer.Option(help="Decay of guidance over the noi
 PromptOpt = Annotated[str, typer.Option(help='Speaking style, e.g. "speaking loudly with clear teeth".', rich_help_panel=MODEL)]
 SeedOpt = Annotated[int, typer.Option(help="Noise seed (same seed, same output).", rich_help_panel=MODEL)]
 DeviceOpt = Annotated[str, typer.Option(help="auto (CUDA when present), cpu or cuda.", rich_help_panel=DEVICE)]
-DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32), fp32, fp16 or bf16.", rich_help_panel=DEVICE)]
+DtypeOpt = Annotated[str, typer.Option(help="auto (fp16 on CUDA; on the CPU bf16 where it has native bf16, else fp32), fp32, fp16 or bf16 (on a CPU without native bf16, AMX or AVX-512 BF16, bf16 is emulated and a few times slower than fp32).", rich_help_panel=DEVICE)]
 RuntimeOpt = Annotated[str, typer.Option(help="What runs the network: auto (ONNX Runtime with int8 weights for fp32 on the CPU, else torch), torch, onnx (fp32) or onnx-int8.", rich_help_panel=DEVICE)]
 ExtendOpt = Annotated[Extend, typer.Option(help="How a video shorter than the audio is extended.", rich_help_panel=LENGTH)]
 FaceIndexOpt = Annotated[int, typer.Option(help="Which face to dub, 0 = largest.", rich_help_panel=FACE)]
