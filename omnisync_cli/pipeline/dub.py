@@ -149,6 +149,8 @@ class VideoAnalysis:
     frame_times: np.ndarray  # (N,) presentation time of every decoded source frame, s
     warnings: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)  # probe, track
+    # The whole video's length where `info` describes only the part analysed (`until_s`); 0: info's
+    video_seconds: float = 0.0
 
 
 def dub(video: Path, audio: Path, output: Path, editor: Editor,
@@ -176,8 +178,6 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
         analysis, plan_use = analysed(video, options, progress, plan, span)
         report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
     report.plan = plan_use
-    # the whole video's length, where only the part the speech shows was analysed
-    report.video_seconds = max(report.video_seconds, probe_video(video).duration)
     return report
 
 
@@ -267,13 +267,14 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
         track, frame_times = _track_mouth(video, info, options.face, progress, until_s)
     info = decoded_length(info, frame_times)
     check_face_found(track, options.face)
+    video_seconds = info.duration
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
     warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info),
                                  unedited_warning(video, track, options.face.max_gap_s)] if w)
     for warning in warnings:
         progress.warn(warning)
-    return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds)
+    return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds, video_seconds)
 
 
 def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
@@ -338,7 +339,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     return DubReport(
         output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),
         fps=float(info.fps), width=info.width, height=info.height,
-        audio_seconds=audio_seconds, video_seconds=info.duration,
+        audio_seconds=audio_seconds, video_seconds=analysis.video_seconds or info.duration,
         faces_detected=track.detected, frames_filled=track.filled, frames_unedited=track.passed_through,
         frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
