@@ -34,10 +34,17 @@ def frame_shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     window; (0, 0) where the peak is too weak to mean anything. OpenCV's peak centroid is off
     by 0.1-0.4 thumbnail pixels (measured on shifted textures); the looks correct what that
     adds up to between them."""
+    (dx, dy), response = phase_correlation(previous, current)
+    return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
+
+
+def phase_correlation(previous: np.ndarray, current: np.ndarray) -> tuple[tuple[float, float], float]:
+    """((dx, dy), peak): OpenCV's phase correlation of two grey thumbnails of one size under a
+    Hann window; the peak is near 1 where one is the other shifted, low across a cut."""
     window = hann_window(current.shape[1], current.shape[0])
     # copies: OpenCV's phaseCorrelate applies the window to its inputs in place
     (dx, dy), response = cv2.phaseCorrelate(np.array(previous, np.float32), np.array(current, np.float32), window)
-    return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
+    return (float(dx), float(dy)), float(response)
 
 
 @lru_cache(maxsize=8)

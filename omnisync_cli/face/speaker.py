@@ -198,12 +198,23 @@ def best_supported(tracks: list[CandidateTrack]) -> list[CandidateTrack]:
     [] without tracks."""
     chosen: list[CandidateTrack] = []
     for track in sorted(tracks, key=support, reverse=True):
-        first, last = track.looks[0][0], track.looks[-1][0]
-        if chosen and (len(track.looks) < MIN_LOOKS or any(
-                first <= t.looks[-1][0] and t.looks[0][0] <= last for t in chosen)):
+        if chosen and (len(track.looks) < MIN_LOOKS or any(overlap(track, t) for t in chosen)):
             continue
         chosen.append(track)
     return chosen
+
+
+def with_speaker(chosen: list[CandidateTrack], speaker: CandidateTrack) -> list[CandidateTrack]:
+    """The tracks to follow once `speaker` is chosen: it replaces the tracks `best_supported`
+    chose where they overlap it in time; those chosen for other stretches (another shot, the
+    character back after leaving) stay (a user tour: with a cut between two characters, the
+    speaker of the second shot left the first undubbed)."""
+    return [speaker, *(t for t in chosen if t is not speaker and not overlap(t, speaker))]
+
+
+def overlap(a: CandidateTrack, b: CandidateTrack) -> bool:
+    """Whether two tracks' looks span overlapping stretches of the video."""
+    return a.looks[0][0] <= b.looks[-1][0] and b.looks[0][0] <= a.looks[-1][0]
 
 
 def frame_loudness(speech: np.ndarray, rate: int, fps: float, n_frames: int) -> np.ndarray:

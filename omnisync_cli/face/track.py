@@ -12,7 +12,7 @@ import dataclasses
 import math
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,10 +20,11 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
-from omnisync_cli.face.motion import TRUST_WINDOW_S, frame_shift, moving_camera_path, trusted_path
+from omnisync_cli.face.motion import MIN_RESPONSE, TRUST_WINDOW_S, moving_camera_path, phase_correlation, trusted_path
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
+from omnisync_cli.face.shots import cut_frames, is_cut, picture_change, same_shot, shot_slices
 from omnisync_cli.face.speaker import (MouthCandidate, SpeakerJudge, best_supported, choose_speaker, confident,
-                                      link_tracks)
+                                      link_tracks, with_speaker)
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -67,13 +68,20 @@ FULL_LOOK_EVERY_S = 0.5
 GLIMPSE_BUDGET = 8000
 
 
-def editable_frames(valid: np.ndarray, max_gap: float) -> np.ndarray:
-    """Frames to edit: found ones and those in runs of missed frames no longer than `max_gap`.
+def editable_frames(valid: np.ndarray, max_gap: float, cuts: np.ndarray = np.zeros(0, int)) -> np.ndarray:
+    """Frames to edit: found ones and those in runs of missed frames no longer than `max_gap`,
+    within each shot (`cuts`: the frames that start one, face.shots); a shot where the mouth
+    was never found is not edited at all.
 
     A longer stretch without the mouth (the character left, a cut, a close-up of something
     else) passes through unedited rather than being edited at a guessed place.
     """
     valid = np.asarray(valid, dtype=bool)
+    if len(cuts):
+        edit = np.zeros(len(valid), bool)
+        for shot in shot_slices(len(valid), cuts):
+            edit[shot] = editable_frames(valid[shot], max_gap) & valid[shot].any()
+        return edit
     edit = valid.copy()
     n, i = len(valid), 0
     while i < n:
@@ -137,6 +145,7 @@ class MouthTrack:
     source: str                   # "landmarks", "localiser", "centre", or "override"
     edit: np.ndarray | None = None  # bool: frames to edit (None: all); the rest pass through unchanged
     speaker_by_speech: bool = False  # of several mouths, the one following the source's speech was chosen
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # frames that start a new shot (face.shots)
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -158,6 +167,10 @@ class MouthTrack:
 
     def edits(self, index: int) -> bool:
         return self.edit is None or bool(self.edit[index])
+
+    def same_shot(self, a: int, b: int) -> bool:
+        """Whether source frames `a` and `b` lie in one shot (no cut between them)."""
+        return same_shot(self.cuts, a, b)
 
     def box(self, index: int) -> RegionBox:
         return RegionBox(float(self.cx[index]), float(self.cy[index]), float(self.side[index]))
@@ -190,28 +203,49 @@ class MouthTrack:
 
 def build_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray, valid: np.ndarray,
                 fps: float, frame_size: tuple[int, int], config: FaceConfig, source: str,
-                camera: tuple[np.ndarray, np.ndarray] | None = None) -> MouthTrack:
-    """Fill the invalid frames of per-frame observations, smooth, and make the region track.
+                camera: tuple[np.ndarray, np.ndarray] | None = None,
+                cuts: np.ndarray = np.zeros(0, int)) -> MouthTrack:
+    """Fill the invalid frames of per-frame observations, smooth, and make the region track,
+    each shot on its own (`cuts`: the frames that start one, face.shots): nothing is filled or
+    smoothed across a cut. A shot where the mouth was never found holds its neighbours'
+    region and is not edited.
 
     `camera` (per-frame shifts x, y from the frame before, frame pixels; face.motion): the
     positions are filled and smoothed relative to the camera's path where it explains the
     looks (`trusted_path`), so the region follows a shaking camera between looks."""
+    valid = np.asarray(valid, dtype=bool)
     if not valid.any():
         raise ValueError("build_track needs at least one valid frame")
-    mouth_x, mouth_y = np.asarray(mouth_x, dtype=np.float64), np.asarray(mouth_y, dtype=np.float64)
+    n = len(valid)
+    columns = np.full((5, n), np.nan)  # mouth x, mouth y, centre x, centre y, side
+    for shot in shot_slices(n, cuts):
+        if valid[shot].any():
+            shot_camera = None if camera is None else (camera[0][shot], camera[1][shot])
+            columns[:, shot] = _shot_track(np.asarray(mouth_x, np.float64)[shot], np.asarray(mouth_y, np.float64)[shot],
+                                           np.asarray(face_width, np.float64)[shot], valid[shot], fps, config,
+                                           shot_camera)
+    looked = ~np.isnan(columns[0])
+    mx, my, cx, cy, side = (fill_missing(c, looked) for c in columns)
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+    return MouthTrack(float(fps), frame_size, f32(cx), f32(cy), f32(side), f32(mx), f32(my),
+                      valid.copy(), source, editable_frames(valid, config.max_gap_s * fps, cuts),
+                      cuts=np.asarray(cuts, dtype=int))
+
+
+def _shot_track(mouth_x: np.ndarray, mouth_y: np.ndarray, face_width: np.ndarray, valid: np.ndarray, fps: float,
+                config: FaceConfig, camera: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """(5, N) float64 for one shot with at least one valid frame: the mouth centre filled
+    (x, y), the region centre smoothed (x, y) and the region side (`build_track`)."""
     path_x = path_y = np.zeros(len(mouth_x))
     if camera is not None:
         path_x, path_y = trusted_path(camera[0], camera[1], mouth_x, mouth_y, valid, round(TRUST_WINDOW_S * fps))
     mx, my = fill_missing(mouth_x - path_x, valid) + path_x, fill_missing(mouth_y - path_y, valid) + path_y
-    fw = fill_missing(np.asarray(face_width, dtype=np.float64), valid)
+    fw = fill_missing(face_width, valid)
     cx = gaussian_smooth(mx - path_x, config.smooth_position_s * fps) + path_x
     cy = gaussian_smooth(my - path_y, config.smooth_position_s * fps) + path_y
     side = REGION_SCALE * gaussian_smooth(fw, config.smooth_size_s * fps)
     side = np.maximum(side, 1.0)  # a degenerate detection must not give an empty box
-    f32 = lambda a: np.asarray(a, dtype=np.float32)
-    return MouthTrack(float(fps), frame_size, f32(cx), f32(cy), f32(side), f32(mx), f32(my),
-                      np.asarray(valid, dtype=bool).copy(), source,
-                      editable_frames(valid, config.max_gap_s * fps))
+    return np.stack([mx, my, cx, cy, side])
 
 
 def constant_track(n_frames: int, fps: float, frame_size: tuple[int, int], box: RegionBox,
@@ -293,7 +327,9 @@ class MouthTracker:
         # Camera shifts, one entry per frame (face.motion): 8 bytes a frame.
         self._camera_x, self._camera_y = array("f"), array("f")
         self._camera_moved = False
-        self._thumbnail: np.ndarray | None = None
+        # What tells a cut (face.shots), one entry per frame: 12 bytes a frame.
+        self._change, self._response, self._changed_after = array("f"), array("f"), array("f")
+        self._thumbnails: list[np.ndarray | None] = [None, None]  # the frames before the last and the last
 
     @property
     def localiser_looks_found(self) -> list[tuple[int, list[MouthCandidate]]]:
@@ -348,7 +384,16 @@ class MouthTracker:
             override_box(self.config.mouth, self.config.region, *self._frame_size, self.config.fallback_size)
         if self._override:
             return None
-        self._record_camera(thumbnail)
+        cut = self._record_picture(thumbnail)
+        if cut:  # the faces followed so far are in another shot: pick afresh
+            self._previous = self._local_previous = None
+        pick = self._look(image, index)
+        if cut:  # a cut's first frame is often a poor picture (a new GOP, a blend): look again at the next
+            self._look_at(index + 1)
+        return pick
+
+    def _look(self, image: np.ndarray | None, index: int) -> FaceObservation | None:
+        """The looks due at frame `index` (landmarks, then the localiser where they missed)."""
         for candidate in self._followed(index):  # several mouths: each followed up to the next look's frame
             candidate.follow(image)
         slot, pick = self._landmark_slot(index), None
@@ -366,17 +411,42 @@ class MouthTracker:
             pick = self._observe_localiser(image, index, self._scale(image))
         return pick
 
-    def _record_camera(self, thumbnail: np.ndarray | None) -> None:
-        """This frame's shift from the one before, in frame pixels (0 without two thumbnails)."""
-        previous, self._thumbnail = self._thumbnail, thumbnail
-        dx = dy = 0.0
+    def _record_picture(self, thumbnail: np.ndarray | None) -> bool:
+        """Record this frame's shift from the one before, in frame pixels (0 without two
+        thumbnails), and what tells a cut there (face.shots); returns whether the frames so far
+        say this one starts a new shot."""
+        before, previous = self._thumbnails
+        self._thumbnails = [previous, thumbnail]
+        dx = dy = change = 0.0
+        response = 1.0
         if previous is not None and thumbnail is not None and previous.shape == thumbnail.shape:
-            dx, dy = frame_shift(previous, thumbnail)
-            scale = self._frame_size[0] / thumbnail.shape[1]
+            (dx, dy), response = phase_correlation(previous, thumbnail)
+            change = picture_change(previous, thumbnail)
+            scale = self._frame_size[0] / thumbnail.shape[1] if response >= MIN_RESPONSE else 0.0
             dx, dy = dx * scale, dy * scale
             self._camera_moved = self._camera_moved or dx != 0 or dy != 0
         self._camera_x.append(dx)
         self._camera_y.append(dy)
+        self._change.append(change)
+        self._response.append(response)
+        self._changed_after.append(float("nan"))
+        if before is not None and thumbnail is not None and before.shape == thumbnail.shape:
+            self._changed_after[-2] = picture_change(before, thumbnail)
+        signals = [np.frombuffer(a, dtype=np.float32) for a in (self._change, self._response, self._changed_after)]
+        return is_cut(*signals, len(self._change) - 1, causal=True)
+
+    def _look_at(self, index: int) -> None:
+        """Look at frame `index` with everything the tracker has (landmarks, a full look, the
+        localiser), whenever the next looks were due."""
+        self._next_slot = min(self._next_slot, index)
+        self._next_landmarks = min(self._next_landmarks, index)
+        self._next_full = min(self._next_full, index)
+        self._next_local = min(self._next_local, index)
+
+    def _cuts(self) -> np.ndarray:
+        """The frames that start a new shot, judged with the frames either side (face.shots)."""
+        return cut_frames(*(np.frombuffer(a, dtype=np.float32) for a in (self._change, self._response,
+                                                                          self._changed_after)))
 
     def _camera(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Per-frame camera shifts, frame pixels; None where none was measured."""
@@ -510,13 +580,14 @@ class MouthTracker:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
         landmarks = self._n_landmarks > 0 and self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
+        cuts = self._cuts()
         picks, by_speech = ([], False)
         if not landmarks and self._local_picks:
             picks, by_speech = self._speaker_picks(fps, speech, judge)
         if landmarks or (self._n_landmarks > 0 and not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
-            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks", self._camera()),
+            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks", self._camera(), cuts),
                                    ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
         if picks:
@@ -525,7 +596,7 @@ class MouthTracker:
             frames = picks[:, 0].astype(int)
             x[frames], y[frames], w[frames] = picks[:, 1], picks[:, 2], picks[:, 3]
             stride = max(1, round(cfg.localiser_every_s * fps))
-            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser", self._camera())
+            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser", self._camera(), cuts)
             track = _between_looks(track, ~np.isnan(x), stride, cfg.max_gap_s * fps)
             return dataclasses.replace(track, speaker_by_speech=by_speech)
         if cfg.centre_fallback:
@@ -584,7 +655,8 @@ class MouthTracker:
         speaker = choose_speaker(tracks, chosen[0], waveform, SPEECH_RATE, fps, judge)
         if speaker is None:
             return picks, False
-        return [(i, o.mouth_x, o.mouth_y, o.face_width) for i, o, _ in speaker.looks], True
+        return sorted((i, o.mouth_x, o.mouth_y, o.face_width) for t in with_speaker(chosen, speaker)
+                      for i, o, _ in t.looks), True
 
 
 def _add_look(looks: list, index: int, image: np.ndarray, found: list[FaceObservation],
@@ -607,14 +679,17 @@ def in_frame_pixels(obs: FaceObservation, sx: float, sy: float) -> FaceObservati
 
 def _between_looks(track: MouthTrack, found: np.ndarray, stride: int, max_gap: float) -> MouthTrack:
     """The frames between two looks were not looked at: a frame counts as found when the look
-    before it found the mouth, and a gap (to pass through unedited) runs from look to look."""
-    spread = _spread(found, stride)
-    return dataclasses.replace(track, found=spread, edit=editable_frames(spread, max_gap))
+    before it, in its shot, found the mouth, and a gap (to pass through unedited) runs from
+    look to look."""
+    spread = _spread(found, stride, track.cuts)
+    return dataclasses.replace(track, found=spread, edit=editable_frames(spread, max_gap, track.cuts))
 
 
-def _spread(found: np.ndarray, stride: int) -> np.ndarray:
-    """Mark the stride-1 unlooked frames after each found look as found too."""
+def _spread(found: np.ndarray, stride: int, cuts: np.ndarray = np.zeros(0, int)) -> np.ndarray:
+    """Mark the stride-1 unlooked frames after each found look as found too, up to the next cut."""
     out = found.copy()
+    cuts = np.sort(np.asarray(cuts, int))
     for k in np.nonzero(found)[0]:
-        out[k:k + stride] = True
+        after = cuts[cuts > k]
+        out[k:min(k + stride, int(after[0]) if len(after) else len(out))] = True
     return out

@@ -661,6 +661,9 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         def items() -> Iterator[SegmentItem]:
             seen = None  # the crop of the last frame whose mouth was found, not filled
             for j, k in enumerate(plan):
+                new_shot = j > 0 and not track.same_shot(int(plan[j - 1]), int(k))
+                if new_shot:
+                    seen = None  # a cut: the frames filled at the new shot's start show that shot
                 frame = source.get(int(k))
                 box = track.box(int(k))
                 # Only the part of the frame around the region goes through RGB (pipeline.window).
@@ -672,7 +675,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
                 # frames showed: a cutaway to another scene keeps its picture.
                 editable = may_edit(int(k), frame) and (track.found[k] or seen is None or same_scene(crop, seen))
                 yield SegmentItem(crop=crop, time=j / float(info.fps), mouth_xy=track.mouth_in_box(int(k)),
-                                  payload=(frame, box, window, editable, j))
+                                  payload=(frame, box, window, editable, j), new_shot=new_shot)
 
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done

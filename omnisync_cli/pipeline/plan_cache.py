@@ -26,7 +26,7 @@ from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
 from omnisync_cli.media.writer import output_mode
 
-FORMAT = 2  # 2: VideoInfo.pixel_aspect
+FORMAT = 3  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
 
 
@@ -51,6 +51,7 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
         "warnings": list(analysis.warnings),
     }
     arrays = {name: getattr(track, name) for name in TRACK_ARRAYS}
+    arrays["cuts"] = track.cuts
     if track.edit is not None:
         arrays["edit"] = track.edit
     partial = None
@@ -101,15 +102,16 @@ def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
             if meta.get("key") != cache_key(video, face):
                 return None
             arrays = {name: data[name] for name in TRACK_ARRAYS}
+            cuts = np.asarray(data["cuts"], dtype=int)
             edit = data["edit"] if "edit" in data.files else None
             frame_times = data["frame_times"]
         info = VideoInfo(**{**meta["info"], "fps": Fraction(meta["info"]["fps"]),
                             "pixel_aspect": Fraction(meta["info"]["pixel_aspect"])})
         t = meta["track"]
-        if not sound_track_arrays(arrays, edit, frame_times):
+        if not sound_track_arrays(arrays, edit, frame_times) or np.any((cuts < 1) | (cuts >= len(frame_times))):
             return None
         track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
-                           speaker_by_speech=t["speaker_by_speech"], edit=edit, **arrays)
+                           speaker_by_speech=t["speaker_by_speech"], edit=edit, cuts=cuts, **arrays)
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None
     return {"video": Path(video), "info": info, "track": track, "frame_times": frame_times,

@@ -4,7 +4,8 @@ The editor sees `segment_frames` frames at a time. Consecutive segments share
 `overlap_frames` frames; in the shared frames the output fades linearly from the earlier
 segment's edit to the later one's, so a change in the model's output between segments never
 shows as a jump. Only one segment (plus its overlap) is held at a time, whatever the length
-of the video.
+of the video. An item that starts a new shot (`SegmentItem.new_shot`, after a cut) starts a
+new segment: no segment holds two shots, and nothing is faded across a cut.
 """
 
 from collections import deque
@@ -24,6 +25,7 @@ class SegmentItem:
     time: float  # seconds on the audio's clock
     mouth_xy: np.ndarray  # (2,) mouth centre inside the crop, in [0, 1]
     payload: Any = None  # whatever the caller needs back with the edit (frame, box, ...)
+    new_shot: bool = False  # the first frame after a cut: starts a segment of its own
 
 
 def crossfade_weights(overlap: int) -> np.ndarray:
@@ -59,7 +61,19 @@ def edit_in_segments(items: Iterable[SegmentItem], edit: EditFn, segment_frames:
             out[:shared] = (1 - w) * carried + w * out[:shared]
         return out
 
+    def finished() -> Iterator[tuple[SegmentItem, np.ndarray]]:
+        """The pending items' final edits, at the end of the stream or of a shot."""
+        if pending and (carried is None or len(pending) > len(carried)):
+            out = run(pending)
+        else:
+            out = carried  # only already-edited overlap frames remain: their last edit is final
+        for it, crop in zip(pending, out if pending else ()):
+            yield it, _to_uint8(crop)
+
     for item in items:
+        if item.new_shot and pending:
+            yield from finished()
+            pending, carried = [], None
         pending.append(item)
         if len(pending) == segment_frames:
             out = run(pending)
@@ -69,22 +83,16 @@ def edit_in_segments(items: Iterable[SegmentItem], edit: EditFn, segment_frames:
             pending, carried = pending[keep:], out[keep:]
             if not pending:
                 carried = None
-    if pending and (carried is None or len(pending) > len(carried)):
-        out = run(pending)
-    elif pending:
-        out = carried  # only already-edited overlap frames remain: their last edit is final
-    else:
-        return
-    for it, crop in zip(pending, out):
-        yield it, _to_uint8(crop)
+    yield from finished()
 
 
 def edit_at_cadence(items: Iterable[SegmentItem], edit: EditFn, segment_frames: int, overlap_frames: int,
                     every: int) -> Iterator[tuple[SegmentItem, np.ndarray]]:
-    """`edit_in_segments` over every `every`-th item (the key items, the first one included);
-    yields (item, edited crop) for every item in input order. An item between two keys gets
-    the keys' edits (edited - crop) blended by its place between them, added to its own crop;
-    items after the last key take its edit. every = 1: every item is edited."""
+    """`edit_in_segments` over every `every`-th item of each shot (the key items, the shot's
+    first one included); yields (item, edited crop) for every item in input order. An item
+    between two keys of its shot gets the keys' edits (edited - crop) blended by its place
+    between them, added to its own crop; items after the last key of a shot take its edit.
+    every = 1: every item is edited."""
     if every <= 1:
         yield from edit_in_segments(items, edit, segment_frames, overlap_frames)
         return
@@ -92,8 +100,11 @@ def edit_at_cadence(items: Iterable[SegmentItem], edit: EditFn, segment_frames: 
     between: deque[tuple[int, SegmentItem]] = deque()  # (place, item) of the others, in order
 
     def keys() -> Iterator[SegmentItem]:
+        shot_start = 0
         for place, item in enumerate(items):
-            if place % every == 0:
+            if item.new_shot:
+                shot_start = place
+            if (place - shot_start) % every == 0:
                 key_places.append(place)
                 yield item
             else:
@@ -105,6 +116,9 @@ def edit_at_cadence(items: Iterable[SegmentItem], edit: EditFn, segment_frames: 
         change = edited.astype(np.float32) - item.crop
         while between and between[0][0] < place:
             other_place, other = between.popleft()
+            if item.new_shot:  # the last items of the shot before: its last key's edit
+                yield other, _to_uint8(other.crop + last_edit)
+                continue
             w = (other_place - last_place) / (place - last_place)
             yield other, _to_uint8(other.crop + (1 - w) * last_edit + w * change)
         yield item, edited

@@ -1,5 +1,6 @@
 """`dub --plan FILE`: a saved analysis is reused for the same video and face settings only."""
 
+import dataclasses
 import os
 
 import numpy as np
@@ -104,3 +105,11 @@ def test_the_plan_is_never_an_input_or_the_output(folder, name):
     with pytest.raises(ConfigError, match="--plan"):
         dub(folder / "in.mp4", folder / "a.wav", folder / "out.mp4", PassthroughEditor(), OPTIONS, plan=folder / name)
     assert (folder / "in.mp4").stat().st_size > 1000 and not (folder / "out.mp4").exists()
+
+
+def test_the_shot_cuts_travel_with_the_plan(folder):
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    cut = dataclasses.replace(analysis, track=dataclasses.replace(analysis.track, cuts=np.array([3, 7])))
+    save_analysis(cut, OPTIONS.face, folder / "in.plan.npz")
+    loaded = load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face)
+    np.testing.assert_array_equal(loaded["track"].cuts, [3, 7])

@@ -86,3 +86,45 @@ def test_at_cadence_the_editor_sees_only_key_items_and_the_rest_blend_their_edit
             before = k // every * every
             w = (k - before) / every
             assert abs(change.flat[0] - ((1 - w) * round(4 * before) + w * round(4 * (before + every)))) <= 0.5
+
+
+def shots(n, cut):
+    """make_items with a cut before item `cut`: the shots' crops are 0 and 100 (plus the index)."""
+    items = make_items(n)
+    for item in items[cut:]:
+        item.crop = item.crop + 100
+        item.new_shot = item.payload == cut
+    return items
+
+
+@pytest.mark.parametrize("n, cut", [(20, 5), (20, 8), (20, 7), (9, 8), (30, 1)])
+def test_no_segment_holds_two_shots_and_nothing_is_faded_across_a_cut(n, cut):
+    seen = []
+
+    def edit(crops, times, mouth):
+        seen.append(crops[:, 0, 0, 0].astype(int))
+        return np.clip(crops.astype(int) + 10, 0, 255).astype(np.uint8)  # a change of +10 everywhere
+
+    out = list(edit_in_segments(shots(n, cut), edit, segment_frames=8, overlap_frames=2))
+    assert [it.payload for it, _ in out] == list(range(n))
+    for crops in seen:  # every call's frames lie in one shot (padding repeats its last frame)
+        assert (crops < 100).all() or (crops >= 100).all()
+    # every frame carries exactly its own edit: no blend with a segment of the other shot
+    assert all(int(crop[0, 0, 0]) == int(it.crop[0, 0, 0]) + 10 for it, crop in out)
+
+
+@pytest.mark.parametrize("every", [2, 3])
+def test_at_cadence_a_cut_starts_a_key_and_the_last_items_of_a_shot_keep_its_edit(every):
+    n, cut = 20, 7
+
+    def edit(crops, times, mouth):  # shot one's change +10, shot two's +50
+        return np.where(crops < 100, crops + 10, crops + 50).astype(np.uint8)
+
+    keys = []
+    out = list(edit_at_cadence(shots(n, cut), lambda c, t, m: (keys.extend(c[:, 0, 0, 0].tolist()), edit(c, t, m))[1],
+                               8, 2, every))
+    assert [it.payload for it, _ in out] == list(range(n))
+    assert 100 + cut in keys  # the first item of the new shot is a key
+    for it, crop in out:
+        want = 10 if it.payload < cut else 50
+        assert int(crop[0, 0, 0]) - int(it.crop[0, 0, 0]) == want
