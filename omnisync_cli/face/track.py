@@ -407,9 +407,19 @@ class MouthTracker:
             self._record_landmarks(None)
         elif slot == "look":
             pick = self._observe_landmarks(image, index, self._scale(image))
-        if pick is None and self._localiser_due(index):
-            pick = self._observe_localiser(image, index, self._scale(image))
+        # Where the landmarks find the face on fewer than LANDMARKS_MIN_SHARE of their looks so
+        # far, the track will likely be the localiser's: it then keeps its own pace on the frames
+        # the landmarks found too, or its track has holes there (a user tour: a drawn character
+        # that MediaPipe found now and then; after a title card the localiser had looked 4 times
+        # in 1.5 s, too few to be sure of, and the returning shot was not dubbed).
+        if (pick is None or not self._landmarks_leading()) and self._localiser_due(index):
+            local = self._observe_localiser(image, index, self._scale(image))
+            pick = pick or local
         return pick
+
+    def _landmarks_leading(self) -> bool:
+        """Whether the landmarks have found the face on LANDMARKS_MIN_SHARE of their looks so far."""
+        return self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
 
     def _record_picture(self, thumbnail: np.ndarray | None) -> bool:
         """Record this frame's shift from the one before, in frame pixels (0 without two

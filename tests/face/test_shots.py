@@ -123,3 +123,28 @@ def test_the_speaker_replaces_only_the_tracks_it_overlaps():
     first_shot, rival, second_shot = spanning(0, 50), spanning(0, 40), spanning(60, 100)
     assert with_speaker([first_shot, second_shot], rival) == [rival, second_shot]
     assert with_speaker([first_shot, second_shot], second_shot) == [second_shot, first_shot]
+
+
+def test_the_localiser_keeps_its_pace_where_the_landmarks_find_the_face_now_and_then():
+    """Landmarks that find a drawn face on a third of their looks lose to the localiser, so the
+    localiser looks on its own schedule, also on the frames the landmarks found; where they
+    lead (two looks in three), it looks only where they missed."""
+    def looked_by_localiser(found_every):
+        n = 40
+        script = [[face_at(100.0)] if k % found_every == 0 else [] for k in range(n)]
+        localiser = CountingLocaliser(lambda k: (100.0, 100.0))
+        tracker = MouthTracker(FaceConfig(landmarks_every_s=0.1, localiser_every_s=0.2), fps=10,
+                               landmarker=ScriptedLandmarker(script), localiser=localiser, frame_size=(320, 240))
+        for k in range(n):
+            image = np.zeros((240, 320, 3), np.uint8)
+            image[0, 0, 0] = k
+            tracker.observe(image if tracker.wants_picture() else None)
+        return localiser.looked
+    sometimes = looked_by_localiser(3)
+    assert max(np.diff(sometimes[1:])) <= 2  # every 0.2 s once the landmarks stop leading
+    assert sum(k % 3 == 0 for k in sometimes) >= 5  # also on frames the landmarks found
+    assert looked_by_localiser(1) == []  # landmarks that find the face on every look: never
+
+
+def face_at(x):
+    return FaceObservation(x, 100.0, 60.0, (x - 30, 40.0, x + 30, 120.0))
