@@ -171,10 +171,26 @@ AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MOD
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
 
 
-def check_passthrough(passthrough: bool, **model_flags) -> None:
+# The sampler's flags: typed beside --passthrough, they would do nothing.
+SAMPLER_FLAGS = ("tau", "steps", "cfg_mode", "cfg_peak", "cfg_silence_peak", "cfg_base", "cfg_sigma", "cfg_gamma",
+                 "seed", "device", "dtype", "runtime", "audio_gate")
+
+
+def typed_flags(ctx: typer.Context, names: tuple[str, ...]) -> list[str]:
+    """Of the command's parameters `names`, those given on the command line (or by an
+    environment variable), not left at their defaults."""
+    sources = {name: ctx.get_parameter_source(name) for name in names}
+    # by name: typer may bring its own copy of click, with its own ParameterSource
+    return [name for name, source in sources.items() if source is not None
+            and source.name in ("COMMANDLINE", "ENVIRONMENT")]
+
+
+def check_passthrough(ctx: typer.Context, passthrough: bool, **model_flags) -> None:
     """A pass-through dub runs no model: a model flag given with it is a mistake to say, not
-    to ignore (a user tour: `--passthrough --weights missing-folder` ran without a word)."""
-    given = [f"--{name.replace('_', '-')}" for name, value in model_flags.items() if value]
+    to ignore (a user tour: `--passthrough --weights missing-folder` ran without a word; a later
+    one: `--passthrough --tau 0.5`)."""
+    named = [name for name, value in model_flags.items() if value] + (typed_flags(ctx, SAMPLER_FLAGS) if passthrough else [])
+    given = [f"--{name.replace('_', '-')}" for name in named]
     if passthrough and given:
         raise ConfigError(f"--passthrough runs no model, so {', '.join(given)} would do nothing; drop one of them")
 
@@ -229,6 +245,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
 
 @app.command(cls=Command)
 def dub(
+    ctx: typer.Context,
     video: Annotated[Path, typer.Argument(help="Video (or still image, held for the speech's length) whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
@@ -245,7 +262,7 @@ def dub(
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
-    compare: Annotated[bool, typer.Option("--compare", rich_help_panel=IO, help="Also write <output name>.compare.mp4: source | dubbed side by side, with the speech.")] = False,
+    compare: Annotated[bool, typer.Option("--compare", rich_help_panel=IO, help="Also write <output name>.compare.<its extension>: source | dubbed side by side, with the speech.")] = False,
     passthrough: PassthroughOpt = False,
     plan: Annotated[Optional[Path], typer.Option("--plan", rich_help_panel=IO, help="Analysis cache file (e.g. in.plan.npz): read when it was made for this video and face flags, written otherwise; a re-dub with new speech then skips tracking.")] = None,
     adapt: Annotated[bool, typer.Option("--adapt", rich_help_panel=MODEL, help="First fine-tune a copy of the model on the video's own speech (about 2 min), keep it only if it validates better.")] = False,
@@ -278,7 +295,7 @@ def dub(
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
         if not adapt and (adapt_seconds != 120.0 or adapt_steps != 0):
             raise ConfigError("--adapt-seconds and --adapt-steps set the --adapt budget; add --adapt (or drop them)")
-        check_passthrough(passthrough, weights=weights, prompt=prompt, adapt=adapt)
+        check_passthrough(ctx, passthrough, weights=weights, prompt=prompt, adapt=adapt)
         adapted = None
         if adapt and not passthrough:
             from omnisync_cli.pipeline.adapt import dub_adapted
@@ -406,6 +423,7 @@ def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
 
 @app.command("batch-dub", cls=Command)
 def batch_dub(
+    ctx: typer.Context,
     videos: Annotated[Optional[Path], typer.Argument(help="Folder of videos and still images (or give --manifest).", show_default=False)] = None,
     audio: Annotated[Optional[Path], typer.Option("--audio", rich_help_panel=IO, help="Folder of speech files named like the videos, or one speech file for all (with --manifest: for items without their own).")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output folder: one <video name>.mp4 each, and batch-report.json.")] = ...,
@@ -459,7 +477,7 @@ def batch_dub(
                                 silence_peak=cfg_silence_peak, runtime=runtime)
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
-        check_passthrough(passthrough, weights=weights, prompt=prompt)
+        check_passthrough(ctx, passthrough, weights=weights, prompt=prompt)
         check_batch(items, output)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),

@@ -35,7 +35,8 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
 
 
 @pytest.mark.parametrize("flags,named", [(["--weights", "nowhere"], "--weights"), (["--prompt", "hi"], "--prompt"),
-                                         (["--adapt", "--prompt", "hi"], "--prompt, --adapt")])
+                                         (["--adapt", "--prompt", "hi"], "--prompt, --adapt"),
+                                         (["--tau", "0.5"], "--tau"), (["--cfg-peak", "2", "--seed", "3"], "--cfg-peak, --seed")])
 def test_passthrough_with_a_model_flag_is_refused(inputs, flags, named):
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
                                  "-o", str(inputs / "out.mp4"), "--passthrough", *flags])

@@ -59,6 +59,10 @@ class FaceConfig:
             raise ConfigError(f"the longest filled gap must be in [0, 3600] seconds, got {self.max_gap_s}")
         if self.region is not None and (self.region[2] <= 0 or self.region[3] <= 0):
             raise ConfigError(f"--region needs a positive width and height, got {self.region}")
+        if self.centre_fallback and (self.mouth is not None or self.region is not None):
+            given = "--region" if self.region is not None else "--mouth"
+            raise ConfigError(f"--centre-fallback guesses a place where no mouth is found, but {given} gives it and "
+                              "nothing is looked for; drop one of them")
         if self.landmarker is not None and not isinstance(self.landmarker, Path):
             object.__setattr__(self, "landmarker", Path(self.landmarker))
         if self.localiser is not None and not isinstance(self.localiser, Path):

@@ -59,7 +59,7 @@ _AVCOL_BT709 = 1
 _AVCOL_RANGE_MPEG = 1
 
 
-def _why(exc: BaseException, folder: Path) -> str:
+def why_write_failed(exc: BaseException, folder: Path) -> str:
     """What a failed write means to the user, from its errno (FFmpeg's errors carry one too)."""
     code = getattr(exc, "errno", None)
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # EFBIG: a file-size limit
@@ -143,7 +143,7 @@ class VideoWriter:
             )
         except (av.error.FFmpegError, OSError) as exc:
             self._drop_partial()
-            raise OutputError(f"{self.path}: cannot write here: {_why(exc, self.path.parent)}") from exc
+            raise OutputError(f"{self.path}: cannot write here: {why_write_failed(exc, self.path.parent)}") from exc
         if self.comment is not None:
             self._container.metadata["comment"] = self.comment
         self._video = self._add_video_stream()
@@ -263,14 +263,14 @@ class VideoWriter:
         try:
             self._container.close()  # writes the index (moved to the front: faststart)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"{self.path}: could not finish the file: {_why(exc, self.path.parent)}") from exc
+            raise OutputError(f"{self.path}: could not finish the file: {why_write_failed(exc, self.path.parent)}") from exc
 
     def _mux(self, packets: list[av.Packet]) -> None:
         assert self._container is not None
         try:
             self._container.mux(packets)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"{self.path}: writing failed: {_why(exc, self.path.parent)}") from exc
+            raise OutputError(f"{self.path}: writing failed: {why_write_failed(exc, self.path.parent)}") from exc
 
     def __exit__(
         self,

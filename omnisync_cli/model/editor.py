@@ -138,6 +138,9 @@ class ModelEditor:
         encoder = text_encoder or build_text_encoder(cfg, self.device)
         self.prompt = prompt
         self.text = encoder(prompt)  # (text_dim,) or None -> learned null text
+        if self.text is None and prompt.strip():  # a user tour: a Japanese prompt dubbed as if none were given
+            raise ConfigError(f"--prompt {prompt!r}: this model reads prompts as English words (letters a-z, "
+                              "digits) and finds none in it; write the prompt in English, or leave it out")
         self._last_features = [None, None]  # (key, features) of the last track; shared by with_sampler copies
 
     @classmethod

@@ -27,10 +27,11 @@ import av
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.writer import why_write_failed
 from omnisync_cli.pipeline.dub import DubOptions, dub, dub_settings
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import AUDIO_SUFFIXES, BatchItem
-from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, identities, provenance
+from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, check_out_folder, identities, provenance
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.stopping import stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
@@ -48,6 +49,7 @@ class ItemResult:
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, from the dub
     wall_seconds: float = 0.0
     rss_mb: float | None = None  # resident memory after the item (Linux)
+    warnings: list[str] = field(default_factory=list)  # the dub's (a damaged video, no speech heard, ...)
 
 
 @dataclass
@@ -96,6 +98,7 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
     """Before any work: outputs get a folder of their own, and no two items share an output."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
+    check_out_folder(out_dir, "-o")
     for folder in sorted({item.video.parent.resolve() for item in items}):
         # In a video folder, outputs would be taken for inputs (and an input named like an
         # output counted as already done).
@@ -200,6 +203,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     result.status = "dubbed"
     result.audio_seconds, result.output_frames = round(dubbed.audio_seconds, 3), dubbed.output_frames
     result.seconds = dubbed.seconds
+    result.warnings = list(dubbed.warnings)
 
 
 def comment_tag(path: Path) -> str:
@@ -238,10 +242,16 @@ def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None
 
 
 def _write_report(report: BatchReport, path: Path) -> None:
-    """Atomically: a kill mid-write leaves the previous report, never half a file."""
+    """Atomically: a kill mid-write leaves the previous report, never half a file. A report
+    that cannot be written stops the batch in one line (the dubs finished so far stay; a rerun
+    skips them)."""
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    os.replace(partial, path)
+    try:
+        partial.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the batch report: {why_write_failed(error, path.parent)}") from None
 
 
 def _rss_mb() -> float | None:

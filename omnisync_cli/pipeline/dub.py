@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.errors import ConfigError, InputError, OutputError
 from omnisync_cli.face.colours import keep_source_colours
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.config import FaceConfig
@@ -125,13 +125,14 @@ class DubReport:
     frames_kept_quiet: int  # output frames kept as the source: both speech tracks silent there
     frames_face_too_small: int  # output frames kept as the source: the face narrower than min_face_px
     frames_lent: int  # output frames whose editor was shown a mouth of the source's own (DubOptions.mouth_bank)
-    # output frames the network edited, written with the edit (the rest: kept, or blended at the edit rate)
+    # output frames written with an edit: the network's, or at the edit rate its neighbours' blended
+    # (so edited + kept quiet + too small + unedited is about the output's frames)
     frames_edited: int
     track_source: str
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
-    plan: str | None = None  # the --plan file: "read" (analysis reused) or "written"
+    plan: str | None = None  # the --plan file: "read" (analysis reused), "written" or "not written"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -186,7 +187,7 @@ def analysed(video: Path, options: DubOptions, progress: Progress, plan: Path | 
     """`analyse(video)`, or the analysis saved in `plan` when it was made for this video and
     these face settings (pipeline.plan_cache); a fresh one is saved there. Without a plan,
     only the frames shown before `until_s` are analysed. Also says what happened to the plan:
-    "read", "written", or None without one."""
+    "read", "written", "not written" (the file could not be saved: a warning), or None without one."""
     saved = load_analysis(plan, video, options.face) if plan is not None else None
     if saved is not None:
         analysis = VideoAnalysis(**saved)
@@ -196,7 +197,11 @@ def analysed(video: Path, options: DubOptions, progress: Progress, plan: Path | 
     if plan is None:  # only the part of the video the speech will show (a plan is for any speech)
         return analyse(video, options, progress, until_s), None
     analysis = analyse(video, options, progress)
-    save_analysis(analysis, options.face, plan)
+    try:
+        save_analysis(analysis, options.face, plan)
+    except OutputError as error:  # the plan only saves time later: the dub goes on without it
+        progress.warn(f"{error}; dubbing without saving the plan")
+        return analysis, "not written"
     return analysis, "written"
 
 
@@ -334,7 +339,10 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     comparison = None
     if options.compare:
         with clock("compare"):
-            comparison = str(write_comparison(analysis.video, output, plan, progress))
+            try:
+                comparison = str(write_comparison(analysis.video, output, plan, progress))
+            except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
+                raise OutputError(f"{error} (the dub itself is written: {output})") from None
 
     return DubReport(
         output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),
@@ -438,9 +446,9 @@ def unedited_warning(video: Path, track: MouthTrack, max_gap_s: float) -> str | 
     if not track.passed_through:
         return None
     seconds = track.passed_through / track.fps
-    return (f"{video}: no mouth was found for {track.passed_through} of {len(track)} frames ({seconds:.1f} s, in "
-            f"stretches over {max_gap_s:g} s); they are left as the source, so the old mouth shows there: give its "
-            "place with --mouth X,Y or --region X,Y,W,H to dub them")
+    return (f"{video}: no mouth was found on {track.passed_through} of {len(track)} frames ({seconds:.1f} s, in "
+            f"stretches longer than {max_gap_s:g} s or shots without one); they are left as the source, so where the "
+            "character is in view its old mouth shows: give its place with --mouth X,Y or --region X,Y,W,H to dub them")
 
 
 def hdr_warning(video: Path, info) -> str | None:
@@ -621,8 +629,8 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
-    sees other source mouths (`mouth_lender`). Returns how many output frames the network edited
-    and were written with that edit (a frame the quiet rule keeps whole is not counted)."""
+    sees other source mouths (`mouth_lender`). Returns how many output frames were written with an
+    edit (the network's, or at the edit rate its neighbours'; a frame kept whole is not counted)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
     track = working_track(track, options.region_scale)
@@ -632,14 +640,12 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     references = reference_crops(video, track, size, count) if count else None
     pictures = {} if references is None else {"references": references}
 
-    network_frames = set()  # output frames the network edited (overlaps and padding counted once)
     changed_frames = set()  # output frames written with an edit pasted in (not kept as the source)
 
     def edit(crops, times, mouth_xy):
         frames = np.rint(times * float(info.fps)).astype(int).clip(0, len(plan) - 1)
         if keep is not None and np.all(keep[frames] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
-        network_frames.update(frames.tolist())
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
         edited = keep_source_colours(edited, crops) if options.keep_colours else edited
@@ -705,7 +711,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             for done in edit_at_cadence(ahead, edit, editor.segment_frames, overlap, every):
                 behind(done)
                 advance(1)
-    return len(network_frames & changed_frames)
+    return len(changed_frames)
 
 
 # A filled frame's crop whose grey levels correlate less than this with the last found frame's

@@ -22,12 +22,12 @@ def check_paths(video: Path, audio: Path, output: Path, overwrite: bool) -> None
             raise InputError(f"{kind} file is not readable: {path} (check its permissions)")
         if path.stat().st_size == 0:
             raise InputError(f"{kind} file is empty: {path}")
+    if output.is_dir():
+        raise OutputError(f"output {output} is a folder; give a file name such as {output / 'dubbed.mp4'}")
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise OutputError(f"output must be an MP4 file (.mp4, .m4v or .mov), got {output.name}")
+        raise OutputError(f"output must be an MP4 file (.mp4, .m4v or .mov), got {output}")
     if is_one_of(output, (video, audio)):
         raise OutputError(f"output {output} is one of the inputs; choose another -o path")
-    if output.is_dir():
-        raise OutputError(f"output {output} is a directory; give a file name such as {output / 'dubbed.mp4'}")
     if output.exists() and not overwrite:
         raise OutputError(f"output {output} already exists; pass --overwrite to replace it")
     folder = output.parent if str(output.parent) else Path(".")
@@ -76,6 +76,9 @@ def check_out_folder(folder: Path, flag: str) -> None:
     for path in (Path(folder), *Path(folder).parents):
         if path.exists() and not path.is_dir():
             raise OutputError(f"{flag} {folder}: {path} is a file, not a folder; give a folder")
+    if not Path(folder).exists() and Path(folder).suffix.lower() in OUTPUT_SUFFIXES:  # a user tour: -o dubbed.mp4
+        raise OutputError(f"{flag} {folder} names a file, but this command writes a folder of results; "
+                          f"give a folder, such as {Path(folder).with_suffix('')}")
 
 
 def check_run_folder(folder: Path, flag: str, inputs: dict[str, Path | None]) -> None:

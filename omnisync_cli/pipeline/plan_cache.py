@@ -10,6 +10,7 @@ overwrites it. Timings are not kept: a reused analysis reports the time to read 
 """
 
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -24,7 +25,7 @@ from omnisync_cli.errors import OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
-from omnisync_cli.media.writer import output_mode
+from omnisync_cli.media.writer import output_mode, why_write_failed
 
 FORMAT = 3  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
@@ -59,13 +60,17 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
         partial = Path(name)
         os.fchmod(fd, output_mode(path))
+        # made in memory first (a few floats a frame): a zip file whose write failed half-way
+        # would complain again from its finaliser
+        packed = io.BytesIO()
+        np.savez(packed, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
         with os.fdopen(fd, "wb") as file:
-            np.savez(file, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
+            file.write(packed.getbuffer())
         os.replace(partial, path)
     except OSError as error:
         if partial is not None:
             partial.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the plan ({error.strerror or error})") from None
+        raise OutputError(f"{path}: cannot write the plan: {why_write_failed(error, path.parent)}") from None
 
 
 def sound_track_arrays(arrays: dict, edit: np.ndarray | None, frame_times: np.ndarray) -> bool:

@@ -64,7 +64,7 @@ CASES = {
     "output not mp4": (dub(output="{o}/dub.avi"), "must be an MP4"),
     "output folder missing": (dub(output="{o}/missing/dub.mp4"), "does not exist"),
     "output folder is a file": (dub(output="{d}/a file/dub.mp4"), "is a file, not a folder"),
-    "output is a folder": (dub(output="{d}/a folder.mp4"), "is a directory"),
+    "output is a folder": (dub(output="{d}/a folder.mp4"), "is a folder"),
     "output unwritable": (dub(output="/sys/omnisync-dub.mp4"), "not writable"),
     "compare video is an input": (dub("{d}/c.compare.mp4", "{d}/speech.wav", "{d}/c.mp4", "--compare", "--overwrite"),
                                   "is one of the inputs"),

@@ -34,3 +34,9 @@ def test_config_is_frozen_and_takes_path_strings():
     assert config.landmarker.name == "face_landmarker.task"
     with pytest.raises(AttributeError):
         config.face_index = 1
+
+
+@pytest.mark.parametrize("given", [dict(mouth=(10.0, 10.0)), dict(region=(0.0, 0.0, 20.0, 20.0))])
+def test_the_centre_fallback_with_a_given_place_is_refused(given):
+    with pytest.raises(ConfigError, match="--centre-fallback guesses a place"):
+        FaceConfig(centre_fallback=True, **given)

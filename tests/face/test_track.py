@@ -514,7 +514,7 @@ def test_a_long_stretch_without_a_mouth_is_told_to_the_user():
                            localiser=ScriptedLocaliser(script))
     run(tracker, 40)
     warning = unedited_warning("in.mp4", tracker.finish(), FaceConfig().max_gap_s)
-    assert warning.startswith("in.mp4: no mouth was found for 20 of 40 frames (2.0 s") and "--mouth" in warning
+    assert warning.startswith("in.mp4: no mouth was found on 20 of 40 frames (2.0 s") and "--mouth" in warning
     found = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 40),
                          localiser=ScriptedLocaliser([[face(100, 80, 40)]] * 20))
     run(found, 40)

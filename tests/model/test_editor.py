@@ -95,6 +95,13 @@ def test_from_dir_prompt_and_bf16(model, tmp_path):
         replace(SamplerConfig(), tau=0.0)
 
 
+@pytest.mark.parametrize("prompt", ["大声で話す、歯がはっきり見える", "говорит громко", "!!!"])
+def test_a_prompt_the_model_reads_no_word_of_is_refused(model, prompt):
+    with pytest.raises(ConfigError, match="English words"):
+        ModelEditor(model, SamplerConfig(steps=1, device="cpu"), prompt=prompt)
+    assert ModelEditor(model, SamplerConfig(steps=1, device="cpu"), prompt="  ").text is None  # blank: no prompt
+
+
 def test_audio_gate_keeps_the_source_where_the_audio_changed_nothing(model):
     """With the gate, an edit lands only where the two guided passes differ: on a network
     whose audio path is cut (the null audio equals the audio), the crops come back as they were."""

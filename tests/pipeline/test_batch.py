@@ -278,3 +278,34 @@ def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     jobs = [json.loads((out / f"batch-report.job-{j}-of-2.json").read_text()) for j in (0, 1)]  # not --shard's names
     assert [len(j["items"]) for j in jobs] == [3, 2] and merged["dubbed"] == 5
     assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
+
+
+def test_an_items_warnings_are_kept_in_the_report(folder, monkeypatch):
+    import omnisync_cli.pipeline.batch as batch
+    real_dub = batch.dub
+
+    def dub(*args, **kwargs):  # e.g. a video of which only a few frames decode
+        report = real_dub(*args, **kwargs)
+        report.warnings.append("only 3 of 100 frames could be decoded")
+        return report
+
+    monkeypatch.setattr(batch, "dub", dub)
+    report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
+                       PassthroughEditor(region_size=16), OPTIONS)
+    saved = json.loads((folder / "out" / "batch-report.json").read_text())
+    assert [item["warnings"] for item in saved["items"]] == [["only 3 of 100 frames could be decoded"]] * 5
+    assert report.items[0].warnings == saved["items"][0]["warnings"]
+
+
+def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_partial_file(tmp_path):
+    from omnisync_cli.pipeline.batch import BatchReport, _write_report
+    with pytest.raises(OutputError, match="cannot write the batch report"):
+        _write_report(BatchReport(), tmp_path / "gone" / "batch-report.json")
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_an_output_folder_named_like_a_video_file_is_refused_before_any_work(folder):
+    with pytest.raises(OutputError, match="names a file, but this command writes a folder"):
+        check_batch(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "dubbed.mp4")
+    (folder / "made.mp4").mkdir()  # a folder that exists under such a name is the user's choice
+    check_batch(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "made.mp4")

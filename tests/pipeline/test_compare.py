@@ -73,3 +73,17 @@ def test_the_command_writes_and_names_it(tmp_path):
                                       "--compare"])
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == f"wrote {tmp_path / 'out.compare.mp4'}: source | dubbed"
+
+
+def test_a_comparison_that_cannot_be_written_says_the_dub_is(tmp_path, monkeypatch):
+    import omnisync_cli.pipeline.dub as dub_module
+    write_clip(tmp_path / "in.mp4", frames=levels(6), width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
+
+    def full(*args, **kwargs):
+        raise OutputError(f"{tmp_path / 'out.compare.mp4'}: writing failed: the disk is full")
+
+    monkeypatch.setattr(dub_module, "write_comparison", full)
+    with pytest.raises(OutputError, match="the dub itself is written"):
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", Whiten(), OPTIONS)
+    assert (tmp_path / "out.mp4").exists()

@@ -363,7 +363,7 @@ def test_a_fast_video_is_edited_at_the_edit_rate_and_every_frame_shows_the_edit(
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", editor,
                  DubOptions(face=FIXED_REGION, edit_rate=rate, crf=0))
     assert len(set(np.round(np.array(editor.times) * 50).astype(int))) == round(30 * edited_share)
-    assert report.frames_edited == round(30 * edited_share) and report.output_frames == 30
+    assert report.frames_edited == 30 and report.output_frames == 30  # every frame is written with an edit
     with VideoReader(tmp_path / "out.mp4") as reader:
         out = [f.image for f in reader.iter_frames()]
     assert len(out) == 30

@@ -113,3 +113,22 @@ def test_the_shot_cuts_travel_with_the_plan(folder):
     save_analysis(cut, OPTIONS.face, folder / "in.plan.npz")
     loaded = load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face)
     np.testing.assert_array_equal(loaded["track"].cuts, [3, 7])
+
+
+def test_a_plan_that_cannot_be_saved_is_a_warning_and_the_dub_goes_on(folder, monkeypatch):
+    import errno
+    import types
+
+    import omnisync_cli.pipeline.plan_cache as plan_cache
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(plan_cache, "tempfile", types.SimpleNamespace(mkstemp=full))  # the plan's alone
+    warned = []
+    progress = dub_module.SilentProgress()
+    progress.warn = warned.append
+    report = dub(folder / "in.mp4", folder / "a.wav", folder / "out.mp4", PassthroughEditor(), OPTIONS,
+                 progress, plan=folder / "in.plan.npz")
+    assert report.plan == "not written" and (folder / "out.mp4").exists() and not (folder / "in.plan.npz").exists()
+    assert len(warned) == 1 and "the disk is full" in warned[0] and "dubbing without saving the plan" in warned[0]
