@@ -1,6 +1,7 @@
 """Mouth finders on corpus-v2 frames of every style group: the localiser vs MediaPipe vs Haar.
 
     python bench/localiser.py [--frames 200] [--weights weights/mouth-localiser] [--write bench/results/localiser.md]
+                              [--captions] [--localiser-only]
 
 Frames come from the benchmark seed space (identities never trained on), `--frames` per
 style group (seen families and each held-out one), plus as many frames of the same scenes
@@ -12,6 +13,8 @@ without any character. For every finder and group:
     every true mouth (character frames) and any candidate on a frame without a character;
   - milliseconds per look, and per frame of video as the tracker runs it (MediaPipe every
     frame, the localiser every 0.2 s at 25 fps where landmarks miss).
+With `--captions` every frame (with or without a character) carries a line of burned-in text
+(data.captions: subtitles, captions, timecodes), never over a mouth.
 """
 
 import argparse
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omnisync_cli.data.captions import draw_caption
 from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
 from omnisync_cli.data.styles import GROUPS
 from omnisync_cli.face.fallback import HaarFaceFinder
@@ -30,19 +34,25 @@ from omnisync_cli.train.localiser import render_scene_frame
 from markdown_out import emit  # bench/markdown_out.py
 
 
-def frames_of(group: str, count: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def frames_of(group: str, count: int, seed: int, captions: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     corpus = CorpusConfig(seed=seed)
     out = []
     for k in range(count):
         rng = np.random.default_rng([seed, GROUPS.index(group), k, 31])
-        out.append(render_scene_frame(rng, ClipJob(BENCH, group, k, 0, corpus), empty=False))
+        frame, mouths = render_scene_frame(rng, ClipJob(BENCH, group, k, 0, corpus), empty=False)
+        if captions:
+            frame = draw_caption(np.random.default_rng([seed, GROUPS.index(group), k, 41]), frame, mouths)
+        out.append((frame, mouths))
     return out
 
 
-def empty_frames(count: int, seed: int) -> list[np.ndarray]:
+def empty_frames(count: int, seed: int, captions: bool = False) -> list[np.ndarray]:
     corpus = CorpusConfig(seed=seed)
-    return [render_scene_frame(np.random.default_rng([seed, k, 37]), ClipJob(BENCH, "seen", k, 0, corpus),
-                               empty=True)[0] for k in range(count)]
+    frames = [render_scene_frame(np.random.default_rng([seed, k, 37]), ClipJob(BENCH, "seen", k, 0, corpus),
+                                 empty=True)[0] for k in range(count)]
+    if captions:
+        frames = [draw_caption(np.random.default_rng([seed, k, 43]), f, np.zeros((0, 3))) for k, f in enumerate(frames)]
+    return frames
 
 
 def score(finder, frames, empties) -> dict:
@@ -72,28 +82,33 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--captions", action="store_true", help="burned-in text on every frame (data.captions)")
+    parser.add_argument("--localiser-only", action="store_true", help="measure the localiser alone")
     args = parser.parse_args()
 
     import torch
     torch.set_num_threads(1)
     localiser = open_localiser(args.weights)
     finders = {"localiser": localiser.detect, "haar": HaarFaceFinder().detect}
-    if mediapipe_available():
+    if args.localiser_only:
+        finders = {"localiser": localiser.detect}
+    elif mediapipe_available():
         mesh = MediaPipeFaceMesh(video=False)
         finders["mediapipe"] = mesh.detect
-    empties = empty_frames(max(20, args.frames // 4), args.seed)
+    empties = empty_frames(max(20, args.frames // 4), args.seed, args.captions)
     rows = []
     for group in GROUPS:
-        frames = frames_of(group, args.frames, args.seed)
+        frames = frames_of(group, args.frames, args.seed, args.captions)
         for name, finder in finders.items():
             r = score(finder, frames, empties)
             rows.append((group, name, r))
             print(f"{group:15s} {name:10s} hit {100 * r['hit']:5.1f}%  misses/1000 {r['miss_per_1000']:6.1f}  "
                   f"false alarms/1000 {r['false_alarm_per_1000']:6.1f}  {r['ms_per_look']:.1f} ms/look", flush=True)
-    lines = ["# Mouth finders on corpus-v2 frames", "",
-             f"`python bench/localiser.py --frames {args.frames} --seed {args.seed}`: {args.frames} frames per style "
-             f"group (benchmark identities, never trained on) + {len(empties)} frames without any character; "
-             "one CPU thread.", "",
+    flags = (" --captions" if args.captions else "") + (" --localiser-only" if args.localiser_only else "")
+    lines = ["# Mouth finders on corpus-v2 frames" + (", with burned-in text" if args.captions else ""), "",
+             f"`python bench/localiser.py --frames {args.frames} --seed {args.seed}{flags}`: {args.frames} frames per "
+             f"style group (benchmark identities, never trained on) + {len(empties)} frames without any character"
+             f"{', every frame with a line of text (data.captions)' if args.captions else ''}; one CPU thread.", "",
              "hit = best candidate within 10 % of the face width of a true mouth; false alarms count best "
              "candidates over half a face width from every mouth and any candidate on character-free frames.", "",
              "| group | finder | hit | misses / 1000 | false alarms / 1000 | ms / look | ms / video frame |",

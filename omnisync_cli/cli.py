@@ -542,6 +542,7 @@ def train_localiser_command(
     threads: Annotated[int, typer.Option(help="torch threads for training (0: the library default).")] = 2,
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 2e-3,
     init_from: Annotated[Optional[Path], typer.Option(help="Fine-tune these localiser weights instead of starting fresh.")] = None,
+    captions: Annotated[float, typer.Option(help="Share of frames with burned-in text (subtitles, captions, timecodes), never over a mouth.")] = 0.0,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -555,9 +556,11 @@ def train_localiser_command(
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from localiser": init_from})
         TRAIN_STEPS.check("--steps", steps)
+        if not 0 <= captions <= 1:
+            raise ConfigError(f"--captions is a share of the frames, between 0 and 1; got {captions}")
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
-                                      init_from=str(init_from) if init_from else None)
+                                      init_from=str(init_from) if init_from else None, captions=captions)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
     err_console.print(f"wrote the mouth localiser to {path}")
 

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 import torch
 
+from omnisync_cli.data.captions import draw_caption
 from omnisync_cli.data.corpus import TRAIN, ClipJob, CorpusConfig, character_for, draw_framing
 from omnisync_cli.data.scene import make_scene, render_scene
 from omnisync_cli.errors import ConfigError
@@ -51,6 +52,7 @@ class LocaliserTrainConfig:
     threads: int = 2
     model: LocaliserConfig = LocaliserConfig()
     init_from: str | None = None  # start from these localiser weights (a fine-tune) instead of fresh ones
+    captions: float = 0.0  # share of frames with burned-in text (data.captions), never over a mouth
     checkpoint_every: int = 500  # steps between checkpoints (weights and checkpoint.pt)
 
 
@@ -86,12 +88,18 @@ def render_scene_frame(rng: np.random.Generator, job: ClipJob, empty: bool = Fal
     return clip.frames[0], np.asarray(mouths, np.float32)
 
 
-def render_sample(seed: int, size: int, corpus: CorpusConfig = CorpusConfig()) -> tuple[np.ndarray, np.ndarray]:
-    """One training sample of side `size` and its mouths (K, 3): x, y, face width in its px."""
+def render_sample(seed: int, size: int, corpus: CorpusConfig = CorpusConfig(),
+                  captions: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """One training sample of side `size` and its mouths (K, 3): x, y, face width in its px;
+    with burned-in text on a `captions` share of the frames (its own random stream: the rest of
+    the sample is the same with or without)."""
     rng = np.random.default_rng([seed, 77])
     job = ClipJob(TRAIN, "seen", int(rng.integers(1 << 30)), 0, corpus)
     kind = rng.random()
     frame, mouths = render_scene_frame(rng, job, empty=kind < EMPTY_SHARE)
+    text_rng = np.random.default_rng([seed, 78])
+    if text_rng.random() < captions:
+        frame = draw_caption(text_rng, frame, mouths)
     mouths = mouths.astype(np.float64)
     if len(mouths) and kind < EMPTY_SHARE + CLOSE_SHARE:  # a close look, like the refinement pass
         x, y, fw = mouths[0]
@@ -115,8 +123,9 @@ def _render(args):
     return render_sample(*args)
 
 
-def render_samples(count: int, size: int, seed: int, workers: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    jobs = [(seed * 1_000_003 + i, size) for i in range(count)]
+def render_samples(count: int, size: int, seed: int, workers: int,
+                   captions: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
+    jobs = [(seed * 1_000_003 + i, size, CorpusConfig(), captions) for i in range(count)]
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             out = pool.map(_render, jobs, chunksize=16)
@@ -163,7 +172,7 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     size = cfg.model.input_size
     out = Path(cfg.out_dir)
     started = time.perf_counter()
-    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers)
+    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions)
     say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     net = LocaliserNet(cfg.model)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
