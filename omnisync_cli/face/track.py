@@ -23,8 +23,8 @@ from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landma
 from omnisync_cli.face.motion import MIN_RESPONSE, TRUST_WINDOW_S, moving_camera_path, phase_correlation, trusted_path
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.shots import cut_frames, is_cut, picture_change, same_shot, shot_slices
-from omnisync_cli.face.speaker import (MouthCandidate, SpeakerJudge, best_supported, choose_speaker, confident,
-                                      link_tracks, with_speaker)
+from omnisync_cli.face.speaker import (CONFIDENT_SCORE, MouthCandidate, SpeakerJudge, best_supported, choose_speaker,
+                                      confident, link_tracks, with_speaker)
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -618,6 +618,10 @@ class MouthTracker:
                              "--face-index, or --mouth X,Y")
         why = ("the mouth localiser saw only shapes it was unsure of" if self._local_picks else
                "neither face landmarks nor the mouth localiser saw one")
+        if self._local_picks:  # how unsure (a tour: clips under a second refused, and no way to tell why)
+            sure = sum(any(c.obs.score >= CONFIDENT_SCORE for c in found) for _, found in self._looks)
+            why += (f": a sure look (score {CONFIDENT_SCORE:g} or more) on {sure} of its {len(self._looks)} looks, "
+                    "and it needs two on one mouth")
         raise InputError(f"no mouth found in any frame ({why}); give its place with --mouth X,Y or --region "
                          "X,Y,W,H, or edit the frame centre with --centre-fallback")
 

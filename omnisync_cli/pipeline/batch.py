@@ -35,6 +35,7 @@ from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, check_out_folder, ide
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
 from omnisync_cli.stopping import stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
+from omnisync_cli.stopping import Stopped
 
 
 @dataclass
@@ -42,7 +43,7 @@ class ItemResult:
     video: str
     audio: str | None
     output: str
-    status: str = "pending"  # dubbed, skipped (a verified finished output) or failed
+    status: str = "pending"  # dubbed, skipped (a verified finished output), failed, or stopped (by a signal, mid-dub)
     error: str | None = None  # why it failed, or why an existing output was redone
     audio_seconds: float | None = None
     output_frames: int | None = None
@@ -73,7 +74,7 @@ class BatchReport:
 
     def to_dict(self) -> dict:
         return {"dubbed": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
-                "items": [asdict(r) for r in self.items]}
+                "stopped": any(r.status == "stopped" for r in self.items), "items": [asdict(r) for r in self.items]}
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -136,7 +137,13 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
                           for i in mine])
     for number, (item, result) in enumerate(zip(mine, report.items), start=1):
         start = time.perf_counter()
-        _run_item(item, result, out_dir, editor, options, Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
+        try:
+            _run_item(item, result, out_dir, editor, options,
+                      Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
+        except Stopped as stop:  # the report says where the batch was stopped (a user tour: it read "pending")
+            result.status, result.error = "stopped", f"stopped by {stop.signal_name}; rerun the batch to go on"
+            _write_report(report, report_file)
+            raise
         result.wall_seconds = round(time.perf_counter() - start, 3)
         result.rss_mb = _rss_mb()
         _write_report(report, report_file)

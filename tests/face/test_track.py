@@ -519,3 +519,13 @@ def test_a_long_stretch_without_a_mouth_is_told_to_the_user():
                          localiser=ScriptedLocaliser([[face(100, 80, 40)]] * 20))
     run(found, 40)
     assert unedited_warning("in.mp4", found.finish(), FaceConfig().max_gap_s) is None
+
+
+def test_an_unsure_localiser_says_how_unsure_it_was():
+    """Looks whose best mouth scores under CONFIDENT_SCORE: the refusal counts the sure looks."""
+    unsure = [[FaceObservation(100.0, 100.0, 40.0, (80, 60, 120, 110), 0.4)]] * 10
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 10),
+                           localiser=ScriptedLocaliser(unsure))
+    run(tracker, 10, textured_frame(240, 320))
+    with pytest.raises(InputError, match=r"a sure look \(score 0.6 or more\) on 0 of its 5 looks, and it needs two"):
+        tracker.finish()

@@ -309,3 +309,25 @@ def test_an_output_folder_named_like_a_video_file_is_refused_before_any_work(fol
         check_batch(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "dubbed.mp4")
     (folder / "made.mp4").mkdir()  # a folder that exists under such a name is the user's choice
     check_batch(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "made.mp4")
+
+
+def test_a_batch_stopped_by_a_signal_says_so_in_its_report(folder, monkeypatch):
+    import signal
+
+    import omnisync_cli.pipeline.batch as batch
+    from omnisync_cli.stopping import Stopped
+    real_dub = batch.dub
+
+    def dub(video, *args, **kwargs):
+        if video.stem == "c":
+            raise Stopped(signal.SIGINT)
+        return real_dub(video, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "dub", dub)
+    with pytest.raises(Stopped):
+        batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
+                  PassthroughEditor(region_size=16), OPTIONS)
+    saved = json.loads((folder / "out" / "batch-report.json").read_text())
+    assert saved["stopped"] is True and saved["dubbed"] == 2
+    assert [item["status"] for item in saved["items"]] == ["dubbed", "dubbed", "stopped", "pending", "pending"]
+    assert "stopped by SIGINT" in saved["items"][2]["error"]
