@@ -35,6 +35,7 @@ class GateConfig:
 
 
 _MODEL: list = []  # loaded once per process
+DETECTOR_WINDOW = 512  # samples the detector judges at a time (32 ms at 16 kHz)
 
 
 def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> list[tuple[int, int]]:
@@ -46,7 +47,7 @@ def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> lis
         with warnings.catch_warnings():  # the package's own use of deprecated importlib and torch.jit calls
             warnings.simplefilter("ignore", DeprecationWarning)
             _MODEL.append(load_silero_vad())
-    if len(waveform) < 512:  # shorter than one detector window
+    if len(waveform) < DETECTOR_WINDOW:
         return []
     peak = float(np.percentile(np.abs(waveform), 99.9))
     level = min(config.max_gain, config.detect_peak / max(peak, 1e-9))
@@ -77,7 +78,11 @@ def gate_mask(n: int, spans: list[tuple[int, int]], fade: int) -> np.ndarray:
 def speech_only(waveform: np.ndarray, config: GateConfig = GateConfig(),
                 spans: list[tuple[int, int]] | None = None) -> np.ndarray:
     """`waveform` (16 kHz) with everything but its speech muted; `spans`: its `speech_spans`
-    where the caller has them already (the detector is the costly part)."""
+    where the caller has them already (the detector is the costly part). A track shorter than
+    one detector window cannot be judged and is returned as it is (a user tour: `tune
+    --seconds 0.01` was told its speech held none)."""
+    if len(waveform) < DETECTOR_WINDOW:
+        return waveform
     fade = round(config.fade_s * SAMPLE_RATE)
     spans = speech_spans(waveform, config) if spans is None else spans
     return (waveform * gate_mask(len(waveform), spans, fade)).astype(np.float32)
