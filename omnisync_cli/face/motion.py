@@ -34,8 +34,12 @@ def frame_shift(previous: np.ndarray, current: np.ndarray) -> tuple[float, float
     window; (0, 0) where the peak is too weak to mean anything. OpenCV's peak centroid is off
     by 0.1-0.4 thumbnail pixels (measured on shifted textures); the looks correct what that
     adds up to between them."""
-    (dx, dy), response = phase_correlation(previous, current)
-    return (dx, dy) if response >= MIN_RESPONSE else (0.0, 0.0)
+    return measured_shift(*phase_correlation(previous, current))
+
+
+def measured_shift(shift: tuple[float, float], response: float) -> tuple[float, float]:
+    """A `phase_correlation`'s shift, or (0, 0) where its peak is too weak to mean anything."""
+    return shift if response >= MIN_RESPONSE else (0.0, 0.0)
 
 
 def phase_correlation(previous: np.ndarray, current: np.ndarray) -> tuple[tuple[float, float], float]:

@@ -49,6 +49,7 @@ def cut_frames(change: np.ndarray, response: np.ndarray, changed_after: np.ndarr
     """(C,) int: the frames that start a new shot (`is_cut`, seeing the frames either side)."""
     change, response = np.asarray(change, np.float64), np.asarray(response, np.float64)
     changed_after = np.asarray(changed_after, np.float64)
+    # is_cut's first tests, on every frame at once: only these few frames are judged one by one
     candidates = np.flatnonzero((change >= CUT_LEVELS) & (response < CUT_RESPONSE))
     return np.array([k for k in candidates if is_cut(change, response, changed_after, int(k))], dtype=int)
 

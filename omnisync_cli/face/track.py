@@ -20,7 +20,8 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
-from omnisync_cli.face.motion import MIN_RESPONSE, TRUST_WINDOW_S, moving_camera_path, phase_correlation, trusted_path
+from omnisync_cli.face.motion import (TRUST_WINDOW_S, measured_shift, moving_camera_path, phase_correlation,
+                                     trusted_path)
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.shots import cut_frames, is_cut, picture_change, same_shot, shot_slices
 from omnisync_cli.face.speaker import (CONFIDENT_SCORE, MouthCandidate, SpeakerJudge, best_supported, choose_speaker,
@@ -430,10 +431,10 @@ class MouthTracker:
         dx = dy = change = 0.0
         response = 1.0
         if previous is not None and thumbnail is not None and previous.shape == thumbnail.shape:
-            (dx, dy), response = phase_correlation(previous, thumbnail)
+            shift, response = phase_correlation(previous, thumbnail)
             change = picture_change(previous, thumbnail)
-            scale = self._frame_size[0] / thumbnail.shape[1] if response >= MIN_RESPONSE else 0.0
-            dx, dy = dx * scale, dy * scale
+            scale = self._frame_size[0] / thumbnail.shape[1]
+            dx, dy = (v * scale for v in measured_shift(shift, response))
             self._camera_moved = self._camera_moved or dx != 0 or dy != 0
         self._camera_x.append(dx)
         self._camera_y.append(dy)
@@ -589,7 +590,7 @@ class MouthTracker:
         if self._override:
             box, mouth = override_box(cfg.mouth, cfg.region, *size, cfg.fallback_size)
             return constant_track(n, fps, size, box, mouth, "override")
-        landmarks = self._n_landmarks > 0 and self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
+        landmarks = self._n_landmarks > 0 and self._landmarks_leading()
         cuts = self._cuts()
         picks, by_speech = ([], False)
         if not landmarks and self._local_picks:
@@ -702,8 +703,7 @@ def _between_looks(track: MouthTrack, found: np.ndarray, stride: int, max_gap: f
 def _spread(found: np.ndarray, stride: int, cuts: np.ndarray = np.zeros(0, int)) -> np.ndarray:
     """Mark the stride-1 unlooked frames after each found look as found too, up to the next cut."""
     out = found.copy()
-    cuts = np.sort(np.asarray(cuts, int))
+    ends = np.append(np.sort(np.asarray(cuts, int)), len(out))  # where each frame's shot ends
     for k in np.nonzero(found)[0]:
-        after = cuts[cuts > k]
-        out[k:min(k + stride, int(after[0]) if len(after) else len(out))] = True
+        out[k:min(k + stride, int(ends[np.searchsorted(ends, k, side="right")]))] = True
     return out
