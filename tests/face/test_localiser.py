@@ -8,7 +8,7 @@ import torch
 
 from omnisync_cli.errors import WeightsError
 from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
-                                         decode, letterbox, load_localiser, save_localiser)
+                                         combine_views, decode, letterbox, load_localiser, save_localiser)
 from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
 
 SMALL = LocaliserConfig(input_size=96, refine_size=64, widths=(8, 12, 16, 24))
@@ -26,6 +26,19 @@ def test_decode_finds_each_peak_with_its_offset_and_width():
     assert w == pytest.approx(40.0) and score == pytest.approx(1 / (1 + np.exp(-4)))
     assert decode(out, min_score=0.9, max_candidates=4)[0][:2] == found[0][:2]  # only the strong one
     assert len(decode(out, min_score=0.9, max_candidates=4)) == 1
+
+
+def test_views_that_agree_are_averaged_by_score_and_the_reference_keeps_its_confidence():
+    looks = np.array([[100.0, 50.0, 40.0, 0.8],    # the reference view
+                      [104.0, 50.0, 40.0, 0.4],    # agrees (0.1 face widths away)
+                      [100.0, 54.0, 10.0, 0.8],    # agrees, with a smaller face width
+                      [140.0, 50.0, 40.0, 0.99]])  # a full face width away: another mouth, left out
+    x, y, w, score = combine_views(looks)
+    assert x == pytest.approx((100 * 0.8 + 104 * 0.4 + 100 * 0.8) / 2.0)
+    assert y == pytest.approx((50 * 0.8 + 50 * 0.4 + 54 * 0.8) / 2.0)
+    assert w == pytest.approx((40 * 40 * 10) ** (1 / 3))
+    assert score == 0.8
+    assert combine_views(looks[:1]) == pytest.approx((100.0, 50.0, 40.0, 0.8))
 
 
 def test_letterbox_keeps_the_aspect_and_centres_the_picture():
@@ -143,3 +156,21 @@ def test_the_bundled_localiser_finds_held_out_style_mouths():
                 d = np.hypot(mouths[:, 0] - found[0].mouth_x, mouths[:, 1] - found[0].mouth_y) / mouths[:, 2]
                 hits += d.min() <= 0.1
     assert hits >= 0.5 * total
+
+
+@pytest.mark.skipif(not (BUNDLED_LOCALISER / "model.safetensors").is_file(), reason="no bundled localiser")
+def test_a_mirrored_frame_gives_the_mirrored_mouth():
+    """detect() looks at each candidate mirrored too and maps that view back: a bug in the
+    mapping would put the mirrored frame's mouth elsewhere than the mirror of the first."""
+    from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
+    from omnisync_cli.train.localiser import render_scene_frame
+
+    localiser = load_localiser(BUNDLED_LOCALISER)
+    for k in range(8):  # the first frame whose mouth is found
+        frame, mouths = render_scene_frame(np.random.default_rng(k), ClipJob(BENCH, "seen", k, 0, CorpusConfig()))
+        found = localiser.detect(frame)
+        if found and np.hypot(found[0].mouth_x - mouths[0, 0], found[0].mouth_y - mouths[0, 1]) < 0.1 * mouths[0, 2]:
+            break
+    first, (mirrored, *_) = found[0], localiser.detect(np.ascontiguousarray(frame[:, ::-1]))
+    assert (frame.shape[1] - mirrored.mouth_x, mirrored.mouth_y) == pytest.approx(
+        (first.mouth_x, first.mouth_y), abs=0.03 * mouths[0, 2])
