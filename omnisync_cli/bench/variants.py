@@ -34,6 +34,7 @@ class Variant:
     redrawn_levels: float | None = None  # DubOptions.redrawn_levels; None: the pipeline's default
     overlap_frames: int | None = None  # DubOptions.overlap_frames; None: the model's own
     chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
+    articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -48,7 +49,7 @@ class Variant:
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                   "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                   "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                  "chroma_focus": self.chroma_focus}
+                  "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -58,7 +59,7 @@ class Variant:
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                 "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                 "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                "chroma_focus": self.chroma_focus}
+                "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -148,6 +149,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"chroma-focus={sd:g}", f"the defaults, the edit's chroma change fading from the mouth with sd {sd:g} of "
               "the region side" if sd else "the defaults, the edit's whole chroma change kept", SamplerConfig(),
               chroma_focus=float(sd)) for sd in (0, 0.15, 0.2, 0.3)),
+    *(Variant(f"articulation={floor:g}", "the defaults, the edit kept where the source's mouth moves and faded to "
+              f"{floor:g} where it never moves" if floor < 1 else "the defaults, the whole edit everywhere",
+              SamplerConfig(), articulation_floor=float(floor)) for floor in (0, 0.25, 0.5, 1)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

@@ -19,8 +19,31 @@ from omnisync_cli.media.container import open_input
 SAMPLE_RATE = 16000  # Hz; every waveform in the project is mono float32 at this rate
 
 
+def played_track(container) -> av.audio.AudioStream:
+    """The audio track a player plays: the one marked default, else the first (a film's second
+    language track, a music bed beside the dialogue: the file's own flag says which is meant)."""
+    tracks = container.streams.audio
+    return next((s for s in tracks if s.disposition & av.stream.Disposition.default), tracks[0])
+
+
+def track_note(path: str | Path) -> str | None:
+    """A warning where `path` holds several audio tracks: which one the dub takes, and why."""
+    with open_input(Path(path)) as container:
+        tracks = list(container.streams.audio)
+        if len(tracks) < 2:
+            return None
+        chosen = played_track(container)
+        name = ", ".join(v for v in (chosen.metadata.get("title"), chosen.metadata.get("language")) if v)
+        why = "marked default" if chosen.disposition & av.stream.Disposition.default else "none is marked default"
+    used = tracks.index(chosen)
+    other = next(k for k in range(len(tracks)) if k != used)
+    return (f"{path}: has {len(tracks)} audio tracks; using track {used + 1}{f' ({name})' if name else ''}, {why}; "
+            f"to use track {other + 1} instead, extract it first: ffmpeg -i {Path(path).name} -map 0:a:{other} "
+            f"track{other + 1}.mka")
+
+
 def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
-    """Decode the first audio stream of `path` (wav, flac, mp3, m4a, a video's track) to
+    """Decode the played audio track (`played_track`) of `path` (wav, flac, mp3, m4a, a video's track) to
     a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono: a video's track on its
     picture's clock (`_from_first_frame`), or with `whole` as a player plays the file.
 
@@ -66,13 +89,13 @@ def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
     with open_input(path) as container:
         if not container.streams.audio:
             raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
-        stream = container.streams.audio[0]
+        stream = played_track(container)
         rate = aac_rate(stream.rate or SAMPLE_RATE)
     return _decode(path, rate, whole=True)
 
 
 def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int]:
-    """All channels of the first audio stream at `rate`, as (channels, samples) float32, on
+    """All channels of the played audio track (`played_track`) at `rate`, as (channels, samples) float32, on
     the picture's clock of a video (`_from_first_frame`; with `whole`, only a late start is
     padded); surround (more than two channels) mixed down to stereo.
 
@@ -84,7 +107,7 @@ def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int
             raise InputError(
                 f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)"
             )
-        stream = container.streams.audio[0]
+        stream = played_track(container)
         # Keep mono and stereo through resampling and average them in the caller: FFmpeg's own
         # stereo -> mono mix adds the channels at -3 dB, which changes the level and can clip.
         surround = (stream.channels or 1) > 2
@@ -154,6 +177,21 @@ def _declared_seconds(path: Path, container, stream: av.audio.AudioStream,
     if not _EXACT_LENGTH_FORMATS & formats or not stream.duration:
         return None
     return float(stream.duration * stream.time_base)
+
+
+def length_note(path: str | Path, decoded_seconds: float) -> str | None:
+    """A warning where a file whose header only estimates its length (MP3, ADTS AAC, Ogg; an
+    exact header is checked by `_decode`, which refuses a short one) decoded to under 80 % of
+    that estimate: a truncated download or copy plays shorter without an error."""
+    with open_input(Path(path)) as container:
+        formats = set(container.format.name.split(","))
+        if "wav" in formats or _EXACT_LENGTH_FORMATS & formats or not container.duration:
+            return None
+        estimate = container.duration / av.time_base
+    if decoded_seconds >= 0.8 * estimate:
+        return None
+    return (f"{path}: only {decoded_seconds:.2f} s of the about {estimate:.2f} s its header estimates could be "
+            "decoded; the file may be truncated (the dub follows what was decoded): check it, or re-export it")
 
 
 def _wav_data_sizes(path: Path) -> tuple[int, int] | None:

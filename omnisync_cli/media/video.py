@@ -8,6 +8,7 @@ path, damaged file, an audio file given as the video) becomes a one-line `InputE
 from __future__ import annotations
 
 import bisect
+import re
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -562,3 +563,26 @@ def probe_video(path: str | Path) -> VideoInfo:
     """Size, rate, length and orientation of a video; decodes only its first frame."""
     with VideoReader(path) as reader:
         return reader.info
+
+
+def has_transparency(path: str | Path) -> bool:
+    """Whether the video's first picture has transparent parts (an RGBA PNG or ProRes 4444, a
+    GIF with a transparent colour, a VP9 WebM with alpha): the dub, like H.264, shows only
+    its colour."""
+    with open_input(Path(path)) as container:
+        stream = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
+                      None)
+        if stream is None:
+            return False
+        if stream.metadata.get("alpha_mode") == "1":  # VP9 / VP8 alpha: FFmpeg's own decoder drops it
+            return True
+        if not _ALPHA_FORMATS.search(stream.codec_context.pix_fmt or ""):
+            return False
+        try:
+            frame = next(container.decode(stream))
+        except (StopIteration, av.error.FFmpegError):
+            return False
+        return bool(frame.to_ndarray(format="rgba")[..., 3].min() < 255)
+
+
+_ALPHA_FORMATS = re.compile(r"^(yuva|gbrap|ya\d)|rgba|bgra|argb|abgr")

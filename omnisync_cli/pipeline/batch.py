@@ -183,7 +183,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     output = out_dir / item.output
     if item.audio is None:
         result.status, result.error = "failed", (f"no speech file named {item.video.stem}.* "
-                                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}) for {item.video}")
+                                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}, or a video) for {item.video}")
         return
     try:
         item_options = item.dub_options(options)

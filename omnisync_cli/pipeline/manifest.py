@@ -30,7 +30,9 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".gif", ".3gp
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 # ... and the speech: a browser's voice recording is .webm, a phone's voice memo .m4a or .amr.
 AUDIO_SUFFIXES = {".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".webm", ".mka", ".aif", ".aiff",
-                  ".amr", ".wma"}
+                  ".amr", ".wma", ".caf", ".w64", ".au"}
+# A speech folder may also hold the speech as videos (a recorded take): dub reads their sound.
+SPEECH_SUFFIXES = AUDIO_SUFFIXES | VIDEO_SUFFIXES
 OPTION_COLUMNS = ("extend", "face_index", "mouth", "region", "feather", "crf")
 
 
@@ -79,8 +81,9 @@ def items_from_folder(videos: Path, audio: Path) -> list[BatchItem]:
         speech = {clip.stem: audio for clip in clips}
     else:
         files = [p for p in sorted(audio.iterdir()) if p.is_file() and not p.name.startswith(".")
-                 and p.suffix.lower() in AUDIO_SUFFIXES]
-        speech = {clip.stem: speech_file(clip, files) for clip in clips}
+                 and p.suffix.lower() in SPEECH_SUFFIXES]
+        # a speech folder that is the video folder too: a video is not its own speech
+        speech = {clip.stem: speech_file(clip, [p for p in files if not p.samefile(clip)]) for clip in clips}
     return [BatchItem(clip, speech[clip.stem], check_output_name(f"{clip.stem}.mp4", str(clip)))
             for clip in clips]
 

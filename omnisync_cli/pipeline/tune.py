@@ -23,7 +23,7 @@ from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
                                        either_kept, hear, mouth_lender, no_speech_warning, quiet_keep,
-                                       small_faces)
+                                       small_faces, source_articulation, start_bank_collection)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -110,17 +110,26 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     keep = either_kept(quiet, small)
     if small_warning:
         progress.warn(small_warning)
-    lend = None  # the same weights in every cell: the bank's donors are found once
-    if options.mouth_bank != "off":
-        lend = mouth_lender(analysis, plan, first, speech, hearing.features, source, options)
-        if lend is None and options.mouth_bank == "everywhere":
-            progress.warn(NO_MOUTH_BANK)
+    # The same weights in every cell: the bank's donors and the articulation map are found once,
+    # from one decoding pass.
+    collecting = start_bank_collection(analysis, first, options)
+    try:
+        lend = None
+        if options.mouth_bank != "off":
+            lend = mouth_lender(analysis, plan, first, speech, hearing.features, source, options, collecting)
+            if lend is None and options.mouth_bank == "everywhere":
+                progress.warn(NO_MOUTH_BANK)
+        articulation = source_articulation(analysis, first, options, collecting)
+    finally:
+        if collecting is not None:
+            collecting.cancel()
     grid_cells = []
     for number, (label, editor) in enumerate(cells, start=1):
         tiles: list[Planes] = []
         edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
                     Labelled(progress, f"[{number}/{len(cells)}] {label}"),
-                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend)
+                    lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend,
+                    articulation=articulation)
         grid_cells.append((label, tiles))
     _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output

@@ -6,7 +6,8 @@ import pytest
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.audio import SAMPLE_RATE, aac_rate, load_audio, load_audio_native, load_speech, write_wav
+from omnisync_cli.media.audio import (SAMPLE_RATE, aac_rate, length_note, load_audio, load_audio_native, load_speech,
+                                     track_note, write_wav)
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -152,3 +153,56 @@ def test_speech_is_kept_at_a_rate_aac_takes(tmp_path: Path, rate: int, written: 
     native, native_rate = load_audio_native(tmp_path / "s.wav")
     assert native_rate == written and native.shape[1] == pytest.approx(written, abs=2)
 
+
+
+def write_two_tracks(path: Path, default: int) -> None:
+    """A Matroska audio file: track 1 a 440 Hz tone ("music"), track 2 a 1 kHz tone ("dialogue"),
+    track `default` (0 or 1) marked default, the other not."""
+    with av.open(str(path), "w") as out:
+        streams = []
+        for k, title in enumerate(("music", "dialogue")):
+            stream = out.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
+            stream.metadata["title"] = title
+            stream.disposition = av.stream.Disposition.default if k == default else av.stream.Disposition(0)
+            streams.append(stream)
+        t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+        for start in range(0, SAMPLE_RATE, 1024):  # the two tracks interleaved, as a muxer wants them
+            for stream, hz in zip(streams, (440.0, 1000.0)):
+                samples = (0.5 * np.sin(2 * np.pi * hz * t[start:start + 1024])).astype(np.float32)
+                frame = av.AudioFrame.from_ndarray(samples[None], format="flt", layout="mono")
+                frame.sample_rate, frame.pts = SAMPLE_RATE, start
+                out.mux(stream.encode(frame))
+        for stream in streams:
+            out.mux(stream.encode(None))
+
+
+def dominant_hz(waveform: np.ndarray) -> float:
+    spectrum = np.abs(np.fft.rfft(waveform))
+    return float(np.argmax(spectrum) * SAMPLE_RATE / len(waveform))
+
+
+@pytest.mark.parametrize("default", [0, 1])
+def test_the_track_marked_default_is_the_one_dubbed_and_the_choice_is_said(tmp_path: Path, default: int) -> None:
+    path = tmp_path / "two.mka"
+    write_two_tracks(path, default)
+    assert dominant_hz(load_speech(path)) == pytest.approx((440.0, 1000.0)[default], abs=5)
+    native, _ = load_audio_native(path)
+    assert dominant_hz(native.mean(axis=0)) == pytest.approx((440.0, 1000.0)[default], abs=5)
+    note = track_note(path)
+    assert f"using track {default + 1} ({('music', 'dialogue')[default]}), marked default" in note
+    assert f"-map 0:a:{1 - default}" in note
+    write_audio(tmp_path / "one.wav", tone(1.0, SAMPLE_RATE), SAMPLE_RATE)
+    assert track_note(tmp_path / "one.wav") is None
+
+
+def test_an_mp3_cut_short_is_dubbed_with_a_warning(tmp_path: Path) -> None:
+    """MP3 headers only estimate the length, so a cut file cannot be refused as a WAV is; but
+    a user must hear of it (a user tour: a 3 s MP3 cut to 5 kB dubbed 1.55 s silently)."""
+    whole = tmp_path / "whole.mp3"
+    write_audio(whole, tone(3.0, SAMPLE_RATE), SAMPLE_RATE)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert length_note(whole, len(load_speech(whole)) / SAMPLE_RATE) is None
+    seconds = len(load_speech(cut)) / SAMPLE_RATE
+    assert seconds < 2.0
+    assert "may be truncated" in length_note(cut, seconds)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.video import VideoReader, has_transparency, probe_video
 from omnisync_cli.media.yuv import planes_to_rgb, rgb_to_planes
 from tests.media.clips import (
     QUADRANT_COLOURS,
@@ -205,6 +205,20 @@ def test_alpha_is_dropped(tmp_path: Path) -> None:
     frames = read_all(path)
     # PNG is lossless and alpha is ignored: the RGB is carried exactly as 4:2:0 planes of it.
     assert np.array_equal(frames[1].image, planes_to_rgb(rgb_to_planes(written[1])))
+
+
+def test_transparency_is_noticed_only_where_a_pixel_is_transparent(tmp_path: Path) -> None:
+    import cv2
+    write_rgba_clip(tmp_path / "alpha.mov", 2, 40, 30)
+    assert has_transparency(tmp_path / "alpha.mov")
+    opaque = np.full((30, 40, 4), 255, np.uint8)
+    cv2.imwrite(str(tmp_path / "opaque.png"), opaque)  # RGBA, but nothing transparent
+    assert not has_transparency(tmp_path / "opaque.png")
+    opaque[:5, :5, 3] = 0
+    cv2.imwrite(str(tmp_path / "cutout.png"), opaque)
+    assert has_transparency(tmp_path / "cutout.png")
+    write_clip(tmp_path / "plain.mp4", n_frames=2, width=40, height=30)
+    assert not has_transparency(tmp_path / "plain.mp4")
 
 
 def test_read_frames_equals_sequential_decoding(gop_clip: Path) -> None:

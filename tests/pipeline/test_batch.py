@@ -66,6 +66,20 @@ def test_folder_pairing_forgives_case_but_never_guesses_between_two_files(folder
         items_from_folder(folder / "videos", speech)
 
 
+def test_speech_given_as_videos_pairs_and_a_shared_folder_never_pairs_a_video_with_itself(folder):
+    """dub takes speech from a video's sound, so a speech folder's videos pair too (a user tour:
+    batch-dub said 'no speech file' beside c.mp4); with one folder for both, a.mp4 is not a.mp4's speech."""
+    speech = folder / "takes"
+    speech.mkdir()
+    shutil.copy(folder / "videos" / "a.mp4", speech / "a.mp4")
+    shutil.copy(folder / "speech.wav", speech / "b.caf")
+    paired = {i.video.name: i.audio and i.audio.name for i in items_from_folder(folder / "videos", speech)}
+    assert paired["a.mp4"] == "a.mp4" and paired["b.mp4"] == "b.caf"
+    shutil.copy(folder / "speech.wav", folder / "videos" / "c.wav")
+    shared = {i.video.name: i.audio for i in items_from_folder(folder / "videos", folder / "videos")}
+    assert shared["c.mp4"] == folder / "videos" / "c.wav" and shared["a.mp4"] is None
+
+
 def test_a_folder_also_gives_its_portraits_but_not_its_videos_thumbnails(folder):
     import cv2
     videos = folder / "videos"

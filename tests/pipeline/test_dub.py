@@ -162,6 +162,17 @@ def test_a_stream_copied_trim_is_not_called_truncated(tmp_path):
     assert not any("truncated" in w for w in report.warnings)
 
 
+def test_the_dub_says_which_speech_track_it_took_and_that_transparency_is_lost(tmp_path):
+    from tests.media.clips import write_rgba_clip
+    from tests.media.test_audio import write_two_tracks
+    write_rgba_clip(tmp_path / "cutout.mov", 20, 64, 48)
+    write_two_tracks(tmp_path / "speech.mka", default=1)
+    report = dub(tmp_path / "cutout.mov", tmp_path / "speech.mka", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
+    assert any("has 2 audio tracks; using track 2 (dialogue)" in w for w in report.warnings)
+    assert any("has transparent parts" in w for w in report.warnings)
+
+
 @pytest.mark.parametrize("mode", list(Extend))
 def test_every_extension_mode_gives_the_audio_length(clip, mode):
     folder, _ = clip
