@@ -285,7 +285,7 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
     warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info),
-                                 transparency_warning(video), unedited_warning(video, track, options.face.max_gap_s)]
+                                 odd_size_warning(video, info), transparency_warning(video), unedited_warning(video, track, options.face.max_gap_s)]
                      if w)
     for warning in warnings:
         progress.warn(warning)
@@ -391,15 +391,21 @@ MIN_SIDE = 16
 
 
 def check_frame_size(video: Path, width: int, height: int) -> None:
-    """Refuse frames too small to hold a mouth region, and odd sizes, which H.264 4:2:0
-    cannot store: the output would silently gain a row or column."""
+    """Refuse frames too small to hold a mouth region."""
     if min(width, height) < MIN_SIDE:
         raise InputError(f"{video}: is {width}x{height} pixels; a dub needs at least "
                          f"{MIN_SIDE}x{MIN_SIDE}")
-    if width % 2 or height % 2:
-        even = f"{width - width % 2}:{height - height % 2}"
-        raise InputError(f"{video}: is {width}x{height} pixels; H.264 output needs an even width and "
-                         f"height, so crop one pixel first (e.g. ffmpeg -i in -vf crop={even} out.mp4)")
+
+
+def odd_size_warning(video: Path, info) -> str | None:
+    """A warning for an odd width or height (a GIF, a screen grab): H.264 4:2:0 stores only even
+    sizes, so the dub repeats the last column or row (media.writer) and is one pixel larger."""
+    if not (info.width % 2 or info.height % 2):
+        return None
+    return (f"{video}: is {info.width}x{info.height} pixels; H.264 stores only even sizes, so the dub is "
+            f"{info.width + info.width % 2}x{info.height + info.height % 2}, its last "
+            f"{'column and row' if info.width % 2 and info.height % 2 else 'column' if info.width % 2 else 'row'} "
+            "repeated")
 
 
 def check_face_found(track: MouthTrack, face: FaceConfig) -> None:

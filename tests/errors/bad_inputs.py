@@ -68,7 +68,6 @@ def make_inputs(folder: Path) -> Path:
     (folder / "huge.y4m").write_bytes(b"YUV4MPEG2 W16400 H200 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + bytes(4096))
     write_png_clip(folder / "one-pixel.mov", 1, 1)
     write_png_clip(folder / "tiny.mov", 7, 5)
-    write_png_clip(folder / "odd.mov", 65, 49)
     (folder / "a file").write_bytes(b"not a folder")
     (folder / NON_UTF8).write_bytes((folder / "garbage.mp4").read_bytes())
     weights = folder / "bad-weights"

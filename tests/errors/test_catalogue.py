@@ -58,7 +58,6 @@ CASES = {
     "huge declared size": (dub("{d}/huge.y4m"), "16400x200"),
     "1x1 video": (dub("{d}/one-pixel.mov", *[], fast=False) + ["-q", "--passthrough"], "1x1 pixels"),
     "7x5 video": (dub("{d}/tiny.mov", *[], fast=False) + ["-q", "--passthrough"], "7x5 pixels"),
-    "odd size": (dub("{d}/odd.mov"), "even width and height"),
     # outputs
     "output is the video": (dub(output="{d}/in.mp4"), "one of the inputs"),
     "output not mp4": (dub(output="{o}/dub.avi"), "must be an MP4"),
