@@ -565,24 +565,30 @@ def probe_video(path: str | Path) -> VideoInfo:
         return reader.info
 
 
-def has_transparency(path: str | Path) -> bool:
-    """Whether the video's first picture has transparent parts (an RGBA PNG or ProRes 4444, a
-    GIF with a transparent colour, a VP9 WebM with alpha): the dub, like H.264, shows only
-    its colour."""
+@dataclass(frozen=True)
+class PictureTraits:
+    """What a dub cannot carry over from a video's first picture."""
+
+    transparent: bool  # an alpha channel with transparent parts (H.264 shows only the colour)
+    interlaced: bool  # coded as two fields (the dub is progressive and does not deinterlace)
+
+
+def picture_traits(path: str | Path) -> PictureTraits:
+    """The first picture's `PictureTraits`: transparency (an RGBA PNG or ProRes 4444, a GIF with
+    a transparent colour, a VP9 WebM with alpha) and interlacing (broadcast .ts, camcorder .mts)."""
     with open_input(Path(path)) as container:
         stream = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
                       None)
         if stream is None:
-            return False
-        if stream.metadata.get("alpha_mode") == "1":  # VP9 / VP8 alpha: FFmpeg's own decoder drops it
-            return True
-        if not _ALPHA_FORMATS.search(stream.codec_context.pix_fmt or ""):
-            return False
+            return PictureTraits(False, False)
         try:
             frame = next(container.decode(stream))
         except (StopIteration, av.error.FFmpegError):
-            return False
-        return bool(frame.to_ndarray(format="rgba")[..., 3].min() < 255)
+            return PictureTraits(False, False)
+        alpha = stream.metadata.get("alpha_mode") == "1"  # VP9 / VP8 alpha: FFmpeg's own decoder drops it
+        if not alpha and _ALPHA_FORMATS.search(frame.format.name):
+            alpha = bool(frame.to_ndarray(format="rgba")[..., 3].min() < 255)
+        return PictureTraits(alpha, bool(frame.interlaced_frame))
 
 
 _ALPHA_FORMATS = re.compile(r"^(yuva|gbrap|ya\d)|rgba|bgra|argb|abgr")

@@ -29,7 +29,7 @@ from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import SAMPLE_RATE, length_note, load_audio, load_audio_native, load_speech, track_note
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.media.speech_gate import speech_only
-from omnisync_cli.media.video import VideoInfo, VideoReader, has_transparency, probe_video
+from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
@@ -285,8 +285,8 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
     warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info),
-                                 odd_size_warning(video, info), transparency_warning(video), unedited_warning(video, track, options.face.max_gap_s)]
-                     if w)
+                                 odd_size_warning(video, info), *picture_warnings(video),
+                                 unedited_warning(video, track, options.face.max_gap_s)] if w)
     for warning in warnings:
         progress.warn(warning)
     return VideoAnalysis(video, info, track, frame_times, warnings, clock.seconds, video_seconds)
@@ -470,13 +470,21 @@ def unedited_warning(video: Path, track: MouthTrack, max_gap_s: float) -> str | 
             "character is in view its old mouth shows: give its place with --mouth X,Y or --region X,Y,W,H to dub them")
 
 
-def transparency_warning(video: Path) -> str | None:
-    """A warning for a picture with an alpha channel: an MP4 dub keeps only its colour, so what
-    was transparent shows whatever colour lies under it (often black, sometimes not)."""
-    if not has_transparency(video):
-        return None
-    return (f"{video}: has transparent parts; the dub (MP4) cannot keep them, so they show the colour stored "
-            "under them; put the picture on a background first where that matters")
+def picture_warnings(video: Path) -> list[str]:
+    """Warnings for what an MP4 dub cannot keep of the picture: transparent parts show the
+    colour stored under them (often black, sometimes not); an interlaced picture is written as
+    progressive frames without deinterlacing, so players that deinterlaced the source show its
+    combing."""
+    traits = picture_traits(video)
+    warnings = []
+    if traits.transparent:
+        warnings.append(f"{video}: has transparent parts; the dub (MP4) cannot keep them, so they show the colour "
+                        "stored under them; put the picture on a background first where that matters")
+    if traits.interlaced:
+        warnings.append(f"{video}: is interlaced; the dub is written as progressive frames without deinterlacing, "
+                        "so moving edges may show combing; deinterlace it first (ffmpeg -i IN -vf bwdif OUT.mp4) "
+                        "where that matters")
+    return warnings
 
 
 def hdr_warning(video: Path, info) -> str | None:

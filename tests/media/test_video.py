@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.video import VideoReader, has_transparency, probe_video
+from omnisync_cli.media.video import VideoReader, picture_traits, probe_video
 from omnisync_cli.media.yuv import planes_to_rgb, rgb_to_planes
 from tests.media.clips import (
     QUADRANT_COLOURS,
@@ -210,15 +210,22 @@ def test_alpha_is_dropped(tmp_path: Path) -> None:
 def test_transparency_is_noticed_only_where_a_pixel_is_transparent(tmp_path: Path) -> None:
     import cv2
     write_rgba_clip(tmp_path / "alpha.mov", 2, 40, 30)
-    assert has_transparency(tmp_path / "alpha.mov")
+    assert picture_traits(tmp_path / "alpha.mov").transparent
     opaque = np.full((30, 40, 4), 255, np.uint8)
     cv2.imwrite(str(tmp_path / "opaque.png"), opaque)  # RGBA, but nothing transparent
-    assert not has_transparency(tmp_path / "opaque.png")
+    assert not picture_traits(tmp_path / "opaque.png").transparent
     opaque[:5, :5, 3] = 0
     cv2.imwrite(str(tmp_path / "cutout.png"), opaque)
-    assert has_transparency(tmp_path / "cutout.png")
+    assert picture_traits(tmp_path / "cutout.png").transparent
     write_clip(tmp_path / "plain.mp4", n_frames=2, width=40, height=30)
-    assert not has_transparency(tmp_path / "plain.mp4")
+    assert not picture_traits(tmp_path / "plain.mp4").transparent
+
+
+def test_an_interlaced_picture_is_noticed(tmp_path: Path) -> None:
+    write_clip(tmp_path / "fields.mp4", n_frames=4, width=64, height=48, options={"flags": "+ilme+ildct"})
+    write_clip(tmp_path / "frames.mp4", n_frames=4, width=64, height=48)
+    assert picture_traits(tmp_path / "fields.mp4").interlaced
+    assert not picture_traits(tmp_path / "frames.mp4").interlaced
 
 
 def test_read_frames_equals_sequential_decoding(gop_clip: Path) -> None:
