@@ -136,6 +136,9 @@ class DubReport:
     # (so edited + kept quiet + too small + unedited is about the output's frames)
     frames_edited: int
     track_source: str
+    # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
+    # the whole edit everywhere (off, or the source's motion stood out nowhere)
+    articulation_map: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
@@ -365,6 +368,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
+        articulation_map=articulation is not None,
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 

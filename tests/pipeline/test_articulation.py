@@ -107,10 +107,11 @@ def mean_change(folder, name) -> tuple[float, float]:
 
 def test_a_dub_keeps_the_edit_on_the_moving_mouth_and_fades_it_on_the_still_face(speaking_video):
     options = dict(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off")
-    dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "whole.mp4", BrighteningEditor(),
-        DubOptions(articulation_floor=1.0, **options))
-    dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "focused.mp4",
-        BrighteningEditor(), DubOptions(articulation_floor=0.0, **options))
+    whole = dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "whole.mp4",
+                BrighteningEditor(), DubOptions(articulation_floor=1.0, **options))
+    focused = dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "focused.mp4",
+                  BrighteningEditor(), DubOptions(articulation_floor=0.0, **options))
+    assert not whole.articulation_map and focused.articulation_map  # the --json summary says which
     whole_mouth, whole_face = mean_change(speaking_video, "whole.mp4")
     mouth, face = mean_change(speaking_video, "focused.mp4")
     assert whole_face > 10  # without the map the still face is brightened too
