@@ -32,10 +32,10 @@ from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
+from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
-from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths, provenance
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
