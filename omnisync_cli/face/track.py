@@ -24,8 +24,8 @@ from omnisync_cli.face.motion import (TRUST_WINDOW_S, measured_shift, moving_cam
                                      trusted_path)
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.shots import cut_frames, is_cut, picture_change, same_shot, shot_slices
-from omnisync_cli.face.speaker import (CONFIDENT_SCORE, MouthCandidate, SpeakerJudge, best_supported, choose_speaker,
-                                      confident, link_tracks, with_speaker)
+from omnisync_cli.face.speaker import (CONFIDENT_SCORE, MIN_LOOKS, MouthCandidate, SpeakerJudge, best_supported,
+                                      choose_speaker, confident, link_tracks, with_speaker)
 
 SPEECH_RATE = 16_000  # sample rate of the speech `finish` is given (media.audio.SAMPLE_RATE)
 
@@ -619,12 +619,28 @@ class MouthTracker:
                              "--face-index, or --mouth X,Y")
         why = ("the mouth localiser saw only shapes it was unsure of" if self._local_picks else
                "neither face landmarks nor the mouth localiser saw one")
+        hint = ""
         if self._local_picks:  # how unsure (a tour: clips under a second refused, and no way to tell why)
             sure = sum(any(c.obs.score >= CONFIDENT_SCORE for c in found) for _, found in self._looks)
             why += (f": a sure look (score {CONFIDENT_SCORE:g} or more) on {sure} of its {len(self._looks)} looks, "
                     "and it needs two on one mouth")
-        raise InputError(f"no mouth found in any frame ({why}); give its place with --mouth X,Y or --region "
+            hint = self._likeliest_place(fps)
+        raise InputError(f"no mouth found in any frame ({why}); {hint}give its place with --mouth X,Y or --region "
                          "X,Y,W,H, or edit the frame centre with --centre-fallback")
+
+    def _likeliest_place(self, fps: float) -> str:
+        """Where the localiser kept seeing a mouth without being sure of it (a character of a
+        style it never learned: a helper's fish and ghost were seen at their mouths on 16 and 7
+        of 25 looks, scores 0.2-0.5), as a hint for --mouth; "" where no place recurs."""
+        linked = link_tracks(self._looks, max_gap=round(REACQUIRE_S * fps), camera=self._moving_camera())
+        steady = [t for t in linked if len(t.looks) >= min(MIN_LOOKS, len(self._looks))]
+        if not steady:
+            return ""
+        best = max(steady, key=lambda t: (len(t.looks), sum(o.score for _, o, _ in t.looks)))
+        x = float(np.median([o.mouth_x for _, o, _ in best.looks]))
+        y = float(np.median([o.mouth_y for _, o, _ in best.looks]))
+        return (f"the place it saw most often, never surely, is {x:.0f},{y:.0f} (on {len(best.looks)} of its "
+                f"{len(self._looks)} looks): if the mouth is there, give --mouth {x:.0f},{y:.0f}; else ")
 
 
     def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech, judge) -> bool:

@@ -529,3 +529,22 @@ def test_an_unsure_localiser_says_how_unsure_it_was():
     run(tracker, 10, textured_frame(240, 320))
     with pytest.raises(InputError, match=r"a sure look \(score 0.6 or more\) on 0 of its 5 looks, and it needs two"):
         tracker.finish()
+
+
+def test_an_unsure_localiser_names_the_place_it_kept_seeing():
+    """A character of a style the localiser never learned: seen at one place on every look,
+    never surely. The refusal hands the user that place for --mouth; a place seen once is no hint."""
+    unsure = [[FaceObservation(100.0, 90.0, 40.0, (80, 60, 120, 110), 0.4)]] * 10
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 10),
+                           localiser=ScriptedLocaliser(unsure))
+    run(tracker, 10, textured_frame(240, 320))
+    with pytest.raises(InputError, match=r"never surely, is 100,90 \(on 5 of its 5 looks\): if the mouth is there, "
+                                         r"give --mouth 100,90; else give its place"):
+        tracker.finish()
+    scattered = [[FaceObservation(40.0 + 50 * k, 90.0, 20.0, (0, 0, 1, 1), 0.4)] for k in range(5) for _ in range(2)]
+    tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 10),
+                           localiser=ScriptedLocaliser(scattered))
+    run(tracker, 10, textured_frame(240, 320))
+    with pytest.raises(InputError) as refused:
+        tracker.finish()
+    assert "never surely" not in str(refused.value)
