@@ -39,8 +39,8 @@ def articulation_map(crops: np.ndarray, floor: float) -> np.ndarray | None:
     if floor >= 1.0 or len(crops) < MIN_FRAMES:
         return None
     activity = moving_activity(crops)
-    peak = float(np.percentile(activity, PEAK_PERCENTILE))
-    if peak < MIN_PEAK or peak <= MIN_CONTRAST * max(float(np.median(activity)), 1e-6):
+    peak, contrast = _peak_and_contrast(activity)
+    if peak < MIN_PEAK or contrast <= MIN_CONTRAST:
         return None
     return np.clip(activity / (FULL * peak), floor, 1.0).astype(np.float32)
 
@@ -66,7 +66,10 @@ def running_mean(frames: np.ndarray, width: int) -> np.ndarray:
 def map_peak(crops: np.ndarray) -> tuple[float, float]:
     """The activity's peak (grey levels) and how far it stands above the median (a ratio): what
     MIN_PEAK and MIN_CONTRAST are compared with."""
-    activity = moving_activity(crops)
+    return _peak_and_contrast(moving_activity(crops))
+
+
+def _peak_and_contrast(activity: np.ndarray) -> tuple[float, float]:
     peak = float(np.percentile(activity, PEAK_PERCENTILE))
     return peak, peak / max(float(np.median(activity)), 1e-6)
 
