@@ -43,9 +43,10 @@ def track_note(path: str | Path) -> str | None:
 
 
 def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
-    """Decode the played audio track (`played_track`) of `path` (wav, flac, mp3, m4a, a video's track) to
-    a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono: a video's track on its
-    picture's clock (`_from_first_frame`), or with `whole` as a player plays the file.
+    """Decode the played audio track (`played_track`) of `path` (wav, flac, mp3, m4a, a
+    video's track) to a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono: a
+    video's track on its picture's clock (`_from_first_frame`), or with `whole` as a player
+    plays the file.
 
     Silence is valid and comes back as zeros; a file with no audio stream or no samples
     raises `InputError`.
@@ -95,9 +96,9 @@ def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int]:
-    """All channels of the played audio track (`played_track`) at `rate`, as (channels, samples) float32, on
-    the picture's clock of a video (`_from_first_frame`; with `whole`, only a late start is
-    padded); surround (more than two channels) mixed down to stereo.
+    """All channels of the played audio track (`played_track`) at `rate`, as (channels,
+    samples) float32, on the picture's clock of a video (`_from_first_frame`; with `whole`,
+    only a late start is padded); surround (more than two channels) mixed down to stereo.
 
     The downmix is FFmpeg's standard one: the centre (where a film's dialogue is) at -3 dB in
     each side, as it sounds from a centre speaker (an average of six channels made a voice
@@ -185,7 +186,9 @@ def length_note(path: str | Path, decoded_seconds: float) -> str | None:
     that estimate: a truncated download or copy plays shorter without an error."""
     with open_input(Path(path)) as container:
         formats = set(container.format.name.split(","))
-        if "wav" in formats or _EXACT_LENGTH_FORMATS & formats or not container.duration:
+        pictures = [v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic]
+        # a video's length is its longest stream's: its sound may rightly end before its picture
+        if "wav" in formats or _EXACT_LENGTH_FORMATS & formats or pictures or not container.duration:
             return None
         estimate = container.duration / av.time_base
     if decoded_seconds >= 0.8 * estimate:
