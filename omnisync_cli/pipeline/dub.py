@@ -337,7 +337,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
                 warnings.append(NO_MOUTH_BANK)
                 progress.warn(NO_MOUTH_BANK)
         with clock("mouth bank"):
-            articulation = source_articulation(analysis, editor, options, collecting)
+            articulation = source_articulation(analysis, editor, options, source, collecting)
     finally:
         if collecting is not None:
             collecting.cancel()  # not wanted after all (no pause to lend in), or the dub failed
@@ -546,8 +546,8 @@ class Hearing:
 
     speech: np.ndarray          # the new speech
     features: object            # the editor's audio features of it (`prepare_audio`)
-    source: np.ndarray | None   # the source's own speech, read once for the quiet rule and the
-                                # mouth bank; None where neither reads it or the video has none
+    source: np.ndarray | None   # the source's own speech, read once for the quiet rule, the mouth
+                                # bank and the articulation map; None where none reads it or the video has none
 
 
 def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
@@ -555,7 +555,8 @@ def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
     """`Hearing` of the new speech `waveform` and of `video`'s own speech up to `until_s` (the
     part of the video analysed: the rules read it at the analysed frames only)."""
     speech = heard(waveform, options, editor)
-    source = _source_speech(video) if options.keep_quiet_source or options.mouth_bank != "off" else None
+    reads_source = options.keep_quiet_source or options.mouth_bank != "off" or options.articulation_floor < 1
+    source = _source_speech(video) if reads_source else None
     if source is not None and until_s is not None:
         source = source[:math.ceil(until_s * SAMPLE_RATE)]
     return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor))
@@ -613,31 +614,35 @@ NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too littl
 
 
 def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubOptions) -> BankCollection | None:
-    """The mouth bank's decoding pass, started in the background (`BankCollection`) where a dub
-    may lend (the option is on, the editor reads mouths from audio and the video has a sound
-    track) or reads the articulation map from its crops (`DubOptions.articulation_floor`);
-    None otherwise."""
-    if not hasattr(editor, "mouth_parameters"):
+    """The mouth bank's decoding pass, started in the background (`BankCollection`) where the
+    editor reads mouths from audio, the video has a sound track (its own speech), and a dub may
+    lend (`DubOptions.mouth_bank`) or read the articulation map (`articulation_floor`) from its
+    crops; None otherwise."""
+    if not hasattr(editor, "mouth_parameters") or not analysis.info.has_audio:
         return None
-    lends = options.mouth_bank != "off" and analysis.info.has_audio
-    if not lends and options.articulation_floor >= 1:
+    if options.mouth_bank == "off" and options.articulation_floor >= 1:
         return None
     track = working_track(analysis.track, options.region_scale)
     return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
                           edit_every(float(analysis.info.fps), options.edit_rate))
 
 
-def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOptions,
+def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
                         collecting: BankCollection | None = None) -> np.ndarray | None:
-    """Where the source's mouth moves: the edit's weight per working-region pixel
-    (pipeline.articulation), read from the crops of the mouth bank's decoding pass
-    (`collecting`, started here if not yet); None where it is off or no map stands out."""
-    if options.articulation_floor >= 1:
+    """Where the source's mouth moves while its own speech (`source`, `Hearing.source`) speaks:
+    the edit's weight per working-region pixel (pipeline.articulation), read from the crops of
+    the mouth bank's decoding pass (`collecting`, started here if not yet). None where it is
+    off, the source has no speech (a silent character's still mouth must not keep the new
+    speech's mouth from moving), or no map stands out."""
+    if options.articulation_floor >= 1 or source is None or not np.any(source):
         return None
     if collecting is None:
         collecting = start_bank_collection(analysis, editor, options)
     bank = None if collecting is None else collecting.result()
-    return None if bank is None else articulation_map(bank.crops, options.articulation_floor)
+    if bank is None:
+        return None
+    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
+    return articulation_map(bank.crops[speaking], options.articulation_floor)
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,

@@ -154,9 +154,7 @@ class MouthBank:
         `speech_features` its `editor.prepare_audio`; `plan`: the output frames' source frames;
         `source_times`: every source frame's time on the source audio's clock."""
         bank_times = source_times[self.indices]
-        source_quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
-        # quiet_at calls nothing quiet in a track without speech at all, so ask the level too
-        speaking = ~source_quiet & (window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps) >= SPEECH_FLOOR)
+        source_quiet, speaking = self.speaking(source_speech, source_times, fps)
         if speaking.mean() < config.min_speech_share:
             return None
         output_times = np.arange(len(plan)) / fps
@@ -184,6 +182,13 @@ class MouthBank:
         # between take the donor of the edited frame before them.
         path = choose_donors(cost[::self.stride].astype(np.float32), follows, config.switch_cost)
         return path[np.arange(len(plan)) // self.stride]
+
+    def speaking(self, source_speech: np.ndarray, source_times: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per bank frame: whether the source's own speech is quiet there, and whether it speaks
+        (not quiet, and loud enough: `quiet_at` calls nothing quiet in a track without speech)."""
+        bank_times = source_times[self.indices]
+        quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
+        return quiet, ~quiet & (window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps) >= SPEECH_FLOOR)
 
     def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
         """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor

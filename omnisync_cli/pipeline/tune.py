@@ -119,7 +119,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
             lend = mouth_lender(analysis, plan, first, speech, hearing.features, source, options, collecting)
             if lend is None and options.mouth_bank == "everywhere":
                 progress.warn(NO_MOUTH_BANK)
-        articulation = source_articulation(analysis, first, options, collecting)
+        articulation = source_articulation(analysis, first, options, source, collecting)
     finally:
         if collecting is not None:
             collecting.cancel()

@@ -122,6 +122,24 @@ def test_a_dub_keeps_the_edit_on_the_moving_mouth_and_fades_it_on_the_still_face
     assert mean_change(speaking_video, "default.mp4")[1] < 0.4 * whole_face  # on by default (floor 0.25)
 
 
+def test_a_source_that_does_not_speak_gives_no_map(tmp_path):
+    """A listener's mouth does not move; where the source's own speech is silent (or it has
+    none), nothing tells where its mouth would move, and the new speech's mouth must move freely."""
+    frames = []
+    for i in range(40):
+        frame = np.full((64, 64, 3), 110, np.uint8)
+        frame[30:36, 26:38] = 40 if i % 6 < 3 else 210  # moves, but not while speaking
+        frames.append(frame)
+    write_clip(tmp_path / "silent.mp4", frames=frames, width=64, height=64, fps=25,
+               audio=np.zeros(int(1.6 * SAMPLE_RATE), np.float32))
+    write_clip(tmp_path / "mute.mp4", frames=frames, width=64, height=64, fps=25)
+    write_audio(tmp_path / "speech.wav", tone(1.6, SAMPLE_RATE), SAMPLE_RATE)
+    options = DubOptions(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off")
+    for name in ("silent.mp4", "mute.mp4"):
+        report = dub(tmp_path / name, tmp_path / "speech.wav", tmp_path / f"out-{name}", BrighteningEditor(), options)
+        assert not report.articulation_map
+
+
 def test_the_floor_is_checked():
     from omnisync_cli.pipeline.dub import check_options
     with pytest.raises(ConfigError, match="articulation floor"):
