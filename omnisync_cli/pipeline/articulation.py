@@ -5,8 +5,10 @@ jaw, teeth, a beak's hinge. The default model's edit also reaches pixels that th
 never moves (the face around the mouth, an outline, eyes near a beak) and changes their steady
 look, which no speech asks for (bench/steady_error.py on the tuning split: the error of the
 time-averaged mouth above the no-op's on 17 of 21 clips, the moving error below it on 17). The
-articulation map, read from the source's own working-region crops, weighs the edit: 1 where the
-source moves the most, down to `floor` where it never moves.
+articulation map, read from the source's own working-region crops on the frames where the
+source's own speech speaks (the caller picks them: a silent character's still mouth says
+nothing about where its mouth moves), weighs the edit: 1 where the source moves the most, down
+to `floor` where it never moves.
 
     weight = articulation_map(crops, floor)        # (S, S) or None: no map, the whole edit
     edited = crop + weight[..., None] * (edited - crop)

@@ -79,7 +79,8 @@ class DubOptions:
     chroma_focus: float = 0.2
     # The edit is kept where the source's own mouth moves and faded elsewhere, down to this
     # weight where it never moves (pipeline.articulation; a map read from the source's crops in
-    # the mouth bank's decoding pass). 1: off, the whole edit everywhere. Measured (bench/results/
+    # the mouth bank's decoding pass, on the frames where the source's own speech speaks; no
+    # map for a source without speech). 1: off, the whole edit everywhere. Measured (bench/results/
     # articulation/): mouth PSNR +0.31 / +0.05 dB (held-out / tuning split), less flicker, the
     # silence ratio the same or lower, at a lower sync recovery on beaks (R 2.42 -> 1.63).
     articulation_floor: float = 0.25
