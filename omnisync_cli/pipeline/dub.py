@@ -81,8 +81,8 @@ class DubOptions:
     # weight where it never moves (pipeline.articulation; a map read from the source's crops in
     # the mouth bank's decoding pass, on the frames where the source's own speech speaks; no
     # map for a source without speech). 1: off, the whole edit everywhere. Measured (bench/results/
-    # articulation/): mouth PSNR +0.31 / +0.05 dB (held-out / tuning split), less flicker, the
-    # silence ratio the same or lower, at a lower sync recovery on beaks (R 2.42 -> 1.63).
+    # articulation/): mouth PSNR +0.24 / +0.06 dB (held-out / tuning split), less flicker, the
+    # silence ratio the same or lower, at a lower sync recovery on beaks (R 2.42 -> 2.11).
     articulation_floor: float = 0.25
     # Where the new speech and the source's own speech are both silent, keep the source's
     # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
