@@ -324,7 +324,9 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         keep = either_kept(quiet, small)
         lend, warnings = None, list(analysis.warnings)
         notes = (track_note(analysis.video) if info.has_audio else None, track_note(audio),
-                 length_note(audio, audio_seconds), no_speech_warning(audio, waveform, speech))
+                 length_note(audio, audio_seconds), no_speech_warning(audio, waveform, speech),
+                 length_warning(analysis.video, audio, analysis.video_seconds or info.duration, audio_seconds,
+                                float(info.fps), options.extend))
         for note in filter(None, notes):
             warnings.append(note)
             progress.warn(note)
@@ -561,6 +563,25 @@ def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
     if source is not None and until_s is not None:
         source = source[:math.ceil(until_s * SAMPLE_RATE)]
     return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor))
+
+
+# How the video is stretched over a longer speech, as told to the user (DubOptions.extend).
+EXTENDED = {Extend.pingpong: "played forwards and back", Extend.loop: "played from its start again",
+            Extend.freeze: "held on its last frame"}
+
+
+def length_warning(video: Path, audio: Path, video_seconds: float, audio_seconds: float, fps: float,
+                   extend: Extend) -> str | None:
+    """A warning where the speech, which sets the dub's length, is far from the video's: under
+    one frame (the dub is one frame), or over the video's length by more than 10 % and half a
+    second, so that the video is stretched (a user tour: a 0.2 s clip went back and forth 15
+    times to fill 3 s of speech, without a word)."""
+    if audio_seconds < 1.0 / fps:
+        return f"{audio}: the speech lasts {1000 * audio_seconds:.0f} ms, less than one frame; the dub is one frame long"
+    if audio_seconds > max(1.1 * video_seconds, video_seconds + 0.5):
+        return (f"{audio}: the speech ({audio_seconds:.2f} s) is longer than the video ({video_seconds:.2f} s), so the "
+                f"video is {EXTENDED[extend]} to fill it (--extend pingpong, loop or freeze)")
+    return None
 
 
 def no_speech_warning(audio: Path, waveform: np.ndarray, heard_speech: np.ndarray | None) -> str | None:

@@ -196,6 +196,21 @@ def test_an_odd_sized_video_is_dubbed_one_pixel_larger_with_its_last_row_and_col
     assert np.abs(y[:, 65] - y[:, 64]).mean() < 2.0 and np.abs(y[49] - y[48]).mean() < 2.0
 
 
+def test_the_dub_says_when_the_speech_stretches_the_video_or_is_under_a_frame(tmp_path):
+    write_clip(tmp_path / "in.mp4", n_frames=5, fps=25)  # 0.2 s
+    write_audio(tmp_path / "long.wav", tone(1.0, 16000), 16000)
+    write_audio(tmp_path / "blip.wav", tone(0.01, 16000), 16000)
+    write_audio(tmp_path / "even.wav", tone(0.25, 16000), 16000)
+    options = DubOptions(face=FIXED_REGION, extend=Extend.loop)
+    long = dub(tmp_path / "in.mp4", tmp_path / "long.wav", tmp_path / "a.mp4", PassthroughEditor(region_size=16), options)
+    assert any("(1.00 s) is longer than the video (0.20 s), so the video is played from its start again" in w
+               for w in long.warnings)
+    blip = dub(tmp_path / "in.mp4", tmp_path / "blip.wav", tmp_path / "b.mp4", PassthroughEditor(region_size=16), options)
+    assert any("lasts 10 ms, less than one frame; the dub is one frame long" in w for w in blip.warnings)
+    even = dub(tmp_path / "in.mp4", tmp_path / "even.wav", tmp_path / "c.mp4", PassthroughEditor(region_size=16), options)
+    assert not any("longer than the video" in w or "one frame" in w for w in even.warnings)
+
+
 @pytest.mark.parametrize("mode", list(Extend))
 def test_every_extension_mode_gives_the_audio_length(clip, mode):
     folder, _ = clip
