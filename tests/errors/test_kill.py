@@ -51,7 +51,8 @@ def dub_killed(inputs, output, sig, marker, count=1):
 def test_term_and_int_unwind_and_leave_nothing(inputs, tmp_path, sig, marker, count):
     code, stderr = dub_killed(inputs, tmp_path / "out.mp4", sig, marker, count)
     assert code == 128 + sig, stderr
-    assert stderr.strip().splitlines() == [f"stopped by {sig.name}: {tmp_path / 'out.mp4'} was not written"]
+    said = [line for line in stderr.strip().splitlines() if not line.startswith("warning: ")]  # the speech stretches the video
+    assert said == [f"stopped by {sig.name}: {tmp_path / 'out.mp4'} was not written"]
     assert list(tmp_path.iterdir()) == []
 
 
