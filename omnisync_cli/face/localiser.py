@@ -38,8 +38,8 @@ REFINE_FACES = 2.5  # refinement crop side, in face widths (the mouth gate's loo
 # on the tuning frames, 79.5 -> 82.5 % held out; median error lower in every group; same cost)
 DETECT_REFINE_FACES = 2.0
 # ... plus a closer crop, and both mirrored: the views that agree are averaged (bench/localiser.py on the
-# tuning frames: hits 92.5 / 90.0 / 93.5 / 75.0 % -> 95.0 / 93.0 / 95.0 / 77.0 % for seen / box heads /
-# beaks / pixel-art; 13 -> 19 ms a look)
+# tuning frames: hits 92.5 / 90.0 / 93.5 / 75.0 % -> 94.5 / 90.5 / 95.0 / 78.0 % for seen / box heads /
+# beaks / pixel-art; a look 1.5x as long; bench/results/localiser-views/)
 DETECT_VIEWS = ((DETECT_REFINE_FACES, False), (DETECT_REFINE_FACES, True), (1.6, False), (1.6, True))
 
 

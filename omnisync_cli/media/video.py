@@ -8,8 +8,8 @@ path, damaged file, an audio file given as the video) becomes a one-line `InputE
 from __future__ import annotations
 
 import bisect
-import re
 import itertools
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property

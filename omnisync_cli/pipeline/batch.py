@@ -33,9 +33,8 @@ from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import AUDIO_SUFFIXES, BatchItem
 from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, check_out_folder, identities, provenance
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
-from omnisync_cli.stopping import stop_on_signals
+from omnisync_cli.stopping import Stopped, stop_on_signals
 from omnisync_cli.pipeline.timeline import output_frame_count
-from omnisync_cli.stopping import Stopped
 
 
 @dataclass

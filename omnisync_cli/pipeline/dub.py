@@ -322,7 +322,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             quiet = quiet_keep(analysis, plan, speech, source, options)
         small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
         keep = either_kept(quiet, small)
-        lend, warnings = None, list(analysis.warnings)
+        warnings = list(analysis.warnings)
         notes = (track_note(analysis.video) if info.has_audio else None, track_note(audio),
                  length_note(audio, audio_seconds), no_speech_warning(audio, waveform, speech),
                  length_warning(analysis.video, audio, analysis.video_seconds or info.duration, audio_seconds,
@@ -333,14 +333,11 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         if small_warning:
             warnings.append(small_warning)
             progress.warn(small_warning)
-        if options.mouth_bank != "off":
-            with clock("mouth bank"):
-                lend = mouth_lender(analysis, plan, editor, speech, features, source, options, collecting)
-            if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
-                warnings.append(NO_MOUTH_BANK)
-                progress.warn(NO_MOUTH_BANK)
         with clock("mouth bank"):
-            articulation = source_articulation(analysis, editor, options, source, collecting)
+            lend, articulation = source_mouths(analysis, plan, editor, hearing, options, collecting)
+        if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
+            warnings.append(NO_MOUTH_BANK)
+            progress.warn(NO_MOUTH_BANK)
     finally:
         if collecting is not None:
             collecting.cancel()  # not wanted after all (no pause to lend in), or the dub failed
@@ -647,6 +644,15 @@ def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubO
     track = working_track(analysis.track, options.region_scale)
     return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
                           edit_every(float(analysis.info.fps), options.edit_rate))
+
+
+def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hearing: "Hearing",
+                  options: DubOptions, collecting: BankCollection | None) -> tuple[MouthLending | None, np.ndarray | None]:
+    """What the source's own mouths give a dub, from the bank's one decoding pass (`collecting`):
+    the mouths lent to the output frames (`mouth_lender`) and the articulation map
+    (`source_articulation`); each None where it does not apply."""
+    lend = mouth_lender(analysis, plan, editor, hearing.speech, hearing.features, hearing.source, options, collecting)
+    return lend, source_articulation(analysis, editor, options, hearing.source, collecting)
 
 
 def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,

@@ -22,8 +22,8 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       either_kept, hear, mouth_lender, no_speech_warning, quiet_keep,
-                                       small_faces, source_articulation, start_bank_collection)
+                                       either_kept, hear, no_speech_warning, quiet_keep, small_faces, source_mouths,
+                                       start_bank_collection)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -114,15 +114,12 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     # from one decoding pass.
     collecting = start_bank_collection(analysis, first, options)
     try:
-        lend = None
-        if options.mouth_bank != "off":
-            lend = mouth_lender(analysis, plan, first, speech, hearing.features, source, options, collecting)
-            if lend is None and options.mouth_bank == "everywhere":
-                progress.warn(NO_MOUTH_BANK)
-        articulation = source_articulation(analysis, first, options, source, collecting)
+        lend, articulation = source_mouths(analysis, plan, first, hearing, options, collecting)
     finally:
         if collecting is not None:
             collecting.cancel()
+    if lend is None and options.mouth_bank == "everywhere":
+        progress.warn(NO_MOUTH_BANK)
     grid_cells = []
     for number, (label, editor) in enumerate(cells, start=1):
         tiles: list[Planes] = []
