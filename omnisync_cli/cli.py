@@ -165,7 +165,7 @@ EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MO
 HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
 MinFaceOpt = Annotated[float, typer.Option("--min-face", rich_help_panel=MODEL, help="Faces narrower than this many pixels keep the source (a mouth of a few pixels only gets smeared); the edit fades in from 0.75x this width. 0: dub every face. --region and --mouth are always dubbed.")]
 EditRateOpt = Annotated[float, typer.Option("--edit-rate", rich_help_panel=MODEL, help="On videos at twice this rate or faster, the network edits every k-th frame (at least this many a second) and the frames between take their neighbours' edits blended: a 60 fps video costs half the model time at the same measured quality. 0: edit every frame.")]
-MouthBankOpt = Annotated[str, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Where the model is shown, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech: pauses (in the new speech's pauses, where the video's speaker may still be talking: the mouth closes there), everywhere, or off. Needs speech in the video.")]
+MouthBankOpt = Annotated[str, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Where the model is shown, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech: auto (everywhere where the video's own speech tells its mouths apart, tested on the video itself; in the pauses otherwise), pauses (in the new speech's pauses, where the video's speaker may still be talking: the mouth closes there), everywhere, or off. Needs speech in the video.")]
 AdaptSecondsOpt = Annotated[float, typer.Option("--adapt-seconds", rich_help_panel=MODEL, help="Adaptation: training time budget in seconds.")]
 AdaptStepsOpt = Annotated[int, typer.Option("--adapt-steps", rich_help_panel=MODEL, help="Adaptation: a fixed number of training steps instead of the time budget (0: use the budget).")]
 PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=MODEL, help="Skip the model: only the length rules, re-encode and new audio.")]
@@ -225,7 +225,7 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
-                  any_colours=False, edit_pauses=False, mouth_bank="pauses", hear_everything=False, min_face=0.0,
+                  any_colours=False, edit_pauses=False, mouth_bank="auto", hear_everything=False, min_face=0.0,
                   edit_rate=24.0):
     from omnisync_cli.pipeline.dub import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
@@ -257,7 +257,7 @@ def dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -383,7 +383,7 @@ def tune(
     face_index: FaceIndexOpt = 0, landmarker: LandmarkerOpt = None, mouth: MouthOpt = None,
     region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
-    any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses",
+    any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto",
     hear_everything: HearEverythingOpt = False, min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
@@ -438,7 +438,7 @@ def batch_dub(
     extend: ExtendOpt = Extend.pingpong, face_index: FaceIndexOpt = 0,
     landmarker: LandmarkerOpt = None, mouth: MouthOpt = None, region: RegionOpt = None,
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
-    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "pauses", hear_everything: HearEverythingOpt = False,
+    edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,

@@ -195,7 +195,7 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
 
 
 @pytest.mark.parametrize("command", ["dub", "batch-dub"])
-@pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", "pauses"), (["--mouth-bank", "off"], "mouth_bank", "off"),
+@pytest.mark.parametrize("flags,field,value", [([], "mouth_bank", "auto"), (["--mouth-bank", "off"], "mouth_bank", "off"),
                                               (["--mouth-bank", "everywhere"], "mouth_bank", "everywhere"),
                                               ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False),
                                               (["--min-face", "48"], "min_face_px", 48.0),
@@ -221,7 +221,7 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
     assert seen and all(v == value for v in seen)
 
 
-@pytest.mark.parametrize("flags,message", [(["--mouth-bank", "always"], "--mouth-bank must be one of pauses, everywhere, off"),
+@pytest.mark.parametrize("flags,message", [(["--mouth-bank", "always"], "--mouth-bank must be one of auto, pauses, everywhere, off"),
                                            (["--min-face", "-5"], "minimum face width"),
                                            (["--edit-rate", "0.5"], "edit rate")])
 def test_a_bad_option_value_is_refused_in_one_line_before_anything_is_written(inputs, flags, message):

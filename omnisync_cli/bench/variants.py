@@ -89,7 +89,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(hide_mouth=0.5)),
     Variant("mouth-bank", "the defaults, the network shown at every frame the source's own mouth whose speech "
             "sounds most like the new speech (dub --mouth-bank everywhere)", SamplerConfig(), mouth_bank="everywhere"),
-    Variant("no-bank", "the defaults without the source's own mouths lent in the new speech's pauses "
+    Variant("pause-bank", "the defaults with the source's own mouths lent in the new speech's pauses only "
+            "(dub --mouth-bank pauses; the default before stop 36)", SamplerConfig(), mouth_bank="pauses"),
+    Variant("no-bank", "the defaults without the source's own mouths lent anywhere "
             "(dub --mouth-bank off)", SamplerConfig(), mouth_bank="off"),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),

@@ -90,11 +90,10 @@ class DubOptions:
     # Before the network edits a frame, show it the mouth of the source frame whose own speech
     # sounds most like the new speech there (pipeline.mouth_bank; needs the source's speech):
     # "pauses" in the new speech's pauses only, where the source may still be talking and the
-    # network alone leaves its mouth open; "everywhere"; "off". Measured (bench/results/
-    # pause-bank/): in pauses only, the mouth closes more in the new speech's silences and follows
-    # it more (opening r, both sync experts) at the same mouth PSNR on both benchmark splits;
-    # everywhere costs 0.4 dB.
-    mouth_bank: str = "pauses"
+    # network alone leaves its mouth open (bench/results/pause-bank/); "everywhere"; "off";
+    # "auto" everywhere where the source's own speech picks its own mouths better than its pose
+    # alone does (MouthBank.sound_gain above 0), in the pauses otherwise (bench/results/sound-keys/).
+    mouth_bank: str = "auto"
     # The model and the quiet rule hear only what a voice detector calls speech in both tracks
     # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
     # rule and reach the model. The audio written into the dub is never changed.
@@ -140,6 +139,9 @@ class DubReport:
     # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
     # the whole edit everywhere (off, or the source's motion stood out nowhere)
     articulation_map: bool = False
+    # MouthBank.sound_gain (dB) where --mouth-bank auto tested the source: above 0, mouths were
+    # lent where the new speech speaks too, not only in its pauses
+    mouth_bank_sound_gain: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
@@ -244,7 +246,7 @@ def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
                           f"(the file was left as it is)")
 
 
-MOUTH_BANK_MODES = ("pauses", "everywhere", "off")  # DubOptions.mouth_bank
+MOUTH_BANK_MODES = ("auto", "pauses", "everywhere", "off")  # DubOptions.mouth_bank
 
 
 def check_options(options: DubOptions) -> None:
@@ -369,6 +371,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
         articulation_map=articulation is not None,
+        mouth_bank_sound_gain=None if lend is None or lend.sound_gain is None else round(lend.sound_gain, 2),
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 
@@ -637,7 +640,7 @@ def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubO
     editor reads mouths from audio, the video has a sound track (its own speech), and a dub may
     lend (`DubOptions.mouth_bank`) or read the articulation map (`articulation_floor`) from its
     crops; None otherwise."""
-    if not hasattr(editor, "mouth_parameters") or not analysis.info.has_audio:
+    if not hasattr(editor, "sound_keys") or not analysis.info.has_audio:
         return None
     if options.mouth_bank == "off" and options.articulation_floor >= 1:
         return None
@@ -681,24 +684,27 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     None where the option is off, the editor reads no mouths from audio, the source (`source`:
     its own speech, `Hearing.source`) has no speech to read them from, or the new speech has no
     pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`)."""
-    if options.mouth_bank == "off" or not hasattr(editor, "mouth_parameters") or source is None:
+    if options.mouth_bank == "off" or not hasattr(editor, "sound_keys") or source is None:
         return None
     fps = float(analysis.info.fps)
-    shown = np.ones(len(plan), np.float32)
-    if options.mouth_bank == "pauses":
-        shown = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps), fps)
-        if not shown.any():
-            return None  # before the bank's decoding pass (or while it runs: the caller cancels it)
+    pauses = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps), fps)
+    if options.mouth_bank == "pauses" and not pauses.any():
+        return None  # before the bank's decoding pass (or while it runs: the caller cancels it)
     config = MouthBankConfig()
     if collecting is None:
         collecting = start_bank_collection(analysis, editor, options)
     bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
+    gain = None if options.mouth_bank != "auto" else bank.sound_gain(editor, source, analysis.frame_times, fps, config)
+    everywhere = options.mouth_bank == "everywhere" or (gain is not None and gain > 0)
+    shown = np.ones(len(plan), np.float32) if everywhere else pauses
+    if not shown.any():
+        return None
     donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config)
     if donors is None:
         return None
-    return MouthLending(bank, donors, shown, config.max_shift)
+    return MouthLending(bank, donors, shown, config.max_shift, gain)
 
 
 def _source_speech(video: Path) -> np.ndarray | None:

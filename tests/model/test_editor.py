@@ -138,6 +138,10 @@ def test_the_same_speech_is_encoded_once_across_sampler_copies(model):
     other = speech.copy()
     other[100] += 0.5
     assert editor.prepare_audio(other) is not first and calls == [16000, 16000]
+    # the source's own track, read by the mouth bank's donors and its own test: once, apart
+    source = editor.audio_features(speech)
+    assert editor.audio_features(speech.copy()) is source and calls == [16000] * 3
+    assert editor.prepare_audio(other) is not source and calls == [16000] * 3  # each cache keeps its own
 
 
 def test_the_silence_peak_applies_to_silent_frames_only(model):
@@ -184,20 +188,21 @@ def test_hide_mouth_shows_the_model_nothing_of_the_sources_mouth(model):
         SamplerConfig(hide_mouth=1.5)
 
 
-def test_mouth_parameters_are_the_viseme_heads_reading_at_each_time(model):
-    """What the mouth bank matches sounds by (pipeline.mouth_bank)."""
+def test_sound_keys_are_the_networks_own_audio_embedding_at_each_time(model):
+    """What the mouth bank matches sounds by (pipeline.mouth_bank): unit vectors, one per time."""
     from omnisync_cli.model.audio import windows_at
     editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
     speech = np.random.default_rng(2).standard_normal(16000).astype(np.float32) * 0.1
     features = editor.audio_features(speech)
     times = np.arange(300) / 300.0  # more than one batch of 256
-    params = editor.mouth_parameters(features, times)
-    assert params.shape == (300, 5) and params.dtype == np.float32
+    keys = editor.sound_keys(features, times)
+    assert keys.shape == (300, model.config.hidden_size) and keys.dtype == np.float32
+    assert np.allclose(np.linalg.norm(keys, axis=1), 1.0, atol=1e-5)
     with torch.no_grad():
-        direct = model.audio_visemes(windows_at(features, times[[0, 299]], model.config.audio_window_s)[None])[0]
-    assert np.allclose(params[[0, 299]], direct.numpy(), atol=1e-5)
-    assert not np.allclose(params[0], params[150])  # the reading follows the audio
-    assert editor.mouth_parameters(features, np.zeros(0)).shape == (0, 5)
+        direct = model.audio_embed(windows_at(features, times[[0, 299]], model.config.audio_window_s)[None])[0]
+    assert np.allclose(keys[[0, 299]], torch.nn.functional.normalize(direct, dim=-1).numpy(), atol=1e-5)
+    assert not np.allclose(keys[0], keys[150])  # the key follows the audio
+    assert editor.sound_keys(features, np.zeros(0)).shape == (0, model.config.hidden_size)
 
 
 def test_settings_name_the_weights_the_sampling_and_the_prompt(model):

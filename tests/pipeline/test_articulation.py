@@ -73,7 +73,7 @@ class BrighteningEditor(PassthroughEditor):
     def audio_features(self, waveform):
         return waveform
 
-    def mouth_parameters(self, audio, times):
+    def sound_keys(self, audio, times):
         return np.zeros((len(times), 5), np.float32)
 
     def edit(self, crops, frame_times, mouth_xy, audio):

@@ -115,7 +115,7 @@ class LoudnessEditor(PassthroughEditor):
     def audio_features(self, waveform):
         return waveform
 
-    def mouth_parameters(self, audio, times):
+    def sound_keys(self, audio, times):
         index = np.clip((np.asarray(times) * SAMPLE_RATE).astype(int), 0, len(audio) - 1)
         loud = np.array([np.abs(audio[max(0, i - 320):i + 320]).mean() for i in index])
         return np.repeat(loud[:, None], 5, axis=1).astype(np.float32)
@@ -269,7 +269,7 @@ def test_tune_previews_with_the_mouth_bank_as_the_dub_does(talking):
 class DeafEditor(LoudnessEditor):
     """Reads the same mouth from any sound: only the silent flag and the pose tell donors apart."""
 
-    def mouth_parameters(self, audio, times):
+    def sound_keys(self, audio, times):
         return np.zeros((len(times), 5), np.float32)
 
 
@@ -291,3 +291,72 @@ def test_in_the_new_speechs_pauses_only_the_sources_quiet_frames_lend():
     loose = bank.donors(DeafEditor(), source, speech, speech, np.arange(n) / fps, np.arange(n), fps,
                         MouthBankConfig(min_quiet_donors=n + 1))  # the rule off: the pose's pick talks
     assert not set(loose[12:].tolist()) <= {0, 1, 2, 3, 4}
+
+
+# Sound blocks of 10 frames (0.4 s at 25 fps): loud, soft, quiet, over and over.
+LEVELS = (0.5, 0.15, 0.0)
+MOUTHS = (240, 140, 20)  # how open the mouth is at each level: wide, half, shut
+
+
+def blocks_audio(n_frames: int, fps: float = 25.0, offset: int = 0) -> np.ndarray:
+    per_frame = int(SAMPLE_RATE / fps)
+    levels = [LEVELS[((k + offset) // 10) % 3] for k in range(n_frames)]
+    return np.concatenate([tone(1 / fps, SAMPLE_RATE, amplitude=1.0)[:per_frame] * a for a in levels])
+
+
+def drifting_bank(n: int, mouth_of) -> MouthBank:
+    """n 16 px crops whose pose drifts frame by frame (outside the mouth) and whose mouth (the
+    centre) shows mouth_of(k)."""
+    crops = np.full((n, 16, 16, 3), 90, np.uint8)
+    for k in range(n):
+        crops[k, :, :3] = 2 * k
+        crops[k, 6:10, 6:10] = mouth_of(k)
+    return MouthBank(np.arange(n), crops, np.full((n, 2), 0.5, np.float32))
+
+
+def test_the_sound_gain_is_positive_where_the_sources_speech_tells_its_mouths_apart():
+    n, fps = 90, 25.0
+    source = blocks_audio(n, fps)
+    bank = drifting_bank(n, lambda k: MOUTHS[(k // 10) % 3])
+    gain = bank.sound_gain(LoudnessEditor(), source, np.arange(n) / fps, fps, MouthBankConfig())
+    assert gain > 1.0  # by pose alone a frame takes a neighbour 0.5 s away, often in another block
+
+
+def test_the_sound_gain_is_not_positive_where_the_mouth_follows_something_else():
+    """The same speech, but the mouth opens slowly over the clip whatever is said: the sound
+    picks mouths from far away, the pose (time) the nearest allowed ones, which fit better."""
+    n, fps = 90, 25.0
+    source = blocks_audio(n, fps)
+    bank = drifting_bank(n, lambda k: 20 + 2 * k)
+    assert bank.sound_gain(LoudnessEditor(), source, np.arange(n) / fps, fps, MouthBankConfig()) < 0
+
+
+def test_no_sound_gain_where_the_source_hardly_speaks():
+    n, fps = 90, 25.0
+    source = np.zeros(n * 640, np.float32)
+    source[:640 * 5] = tone(0.2, SAMPLE_RATE)  # 5 of 90 frames
+    bank = drifting_bank(n, lambda k: 20)
+    assert bank.sound_gain(LoudnessEditor(), source, np.arange(n) / fps, fps, MouthBankConfig()) is None
+
+
+def test_auto_lends_everywhere_where_the_source_passes_its_own_test_and_in_pauses_where_not(tmp_path):
+    n, fps = 90, 25
+    def frames(mouth_of):
+        out = []
+        for k in range(n):
+            frame = np.full((48, 64, 3), 90, np.uint8)
+            frame[:, :8] = 2 * k  # something outside the mouth that drifts
+            frame[30:34, 28:36] = mouth_of(k)
+            out.append(frame)
+        return out
+    write_audio(tmp_path / "speech.wav", blocks_audio(n, fps, offset=5), SAMPLE_RATE)
+    options = DubOptions(face=REGION, keep_quiet_source=False)  # mouth_bank "auto", the default
+    assert options.mouth_bank == "auto"
+    write_clip(tmp_path / "tells.mp4", frames=frames(lambda k: MOUTHS[(k // 10) % 3]), width=64, height=48, fps=fps,
+               audio=blocks_audio(n, fps))
+    report = dub(tmp_path / "tells.mp4", tmp_path / "speech.wav", tmp_path / "out1.mp4", LoudnessEditor(), options)
+    assert report.mouth_bank_sound_gain > 0 and report.frames_lent == n
+    write_clip(tmp_path / "drifts.mp4", frames=frames(lambda k: 20 + 2 * k), width=64, height=48, fps=fps,
+               audio=blocks_audio(n, fps))
+    report = dub(tmp_path / "drifts.mp4", tmp_path / "speech.wav", tmp_path / "out2.mp4", LoudnessEditor(), options)
+    assert report.mouth_bank_sound_gain <= 0 and 0 < report.frames_lent < n  # the new speech's pauses only
