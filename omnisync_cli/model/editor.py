@@ -22,7 +22,7 @@ from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
 from omnisync_cli.model.device import autocast, resolve_device
-from omnisync_cli.model.dit import MOUTH_PARAMETERS, OmniSyncDiT
+from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.onnx_cpu import OnnxNetwork, onnx_runtime_available
 from omnisync_cli.model.text import build_text_encoder
