@@ -99,7 +99,7 @@ def main() -> None:
             continue
         passing = [r for r in chosen if r["sound_gain"] is not None and r["sound_gain"] > 0]
         gain = np.mean([r["embedding"] - r["source"] for r in passing]) if passing else float("nan")
-        lines.append(f"| {group} | {len(chosen)} | " + " | ".join(f"{np.mean([r[c] for c in chosen]):.2f}" for c in columns)
+        lines.append(f"| {group} | {len(chosen)} | " + " | ".join(f"{np.mean([row[c] for row in chosen]):.2f}" for c in columns)
                      + f" | {len(passing)} | {gain:+.2f} |")
     tested = [r for r in rows if r["sound_gain"] is not None]
     real = np.array([r["embedding"] - r["source"] for r in tested])

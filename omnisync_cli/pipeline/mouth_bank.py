@@ -201,10 +201,10 @@ class MouthBank:
         `config.self_test_gap_s` away, chosen as `donors` chooses (sound + pose + runs) or by
         pose and runs only, and the two lent mouths are compared with the frame's own in the
         swap ellipse. Above 0, the sounds tell this character's mouths apart, so a mouth lent
-        for the new speech is likelier right than the source's own mouth is (measured on both
-        benchmark splits, 48 clips: this gain and the lent mouth's gain over the source against
-        the truth correlate at r 0.70; bench/results/sound-keys/). None where the source speaks
-        too little to test."""
+        for the new speech is likelier right than the source's own mouth is (this gain and the
+        lent mouth's gain over the source against the truth correlate at r 0.43 / 0.82 on the
+        tuning / held-out split, 24 clips each: bench/results/sound-keys/). None where the
+        source speaks too little to test."""
         quiet, speaking = self.speaking(source_speech, source_times, fps)
         if speaking.mean() < config.min_speech_share:
             return None
