@@ -642,7 +642,6 @@ class MouthTracker:
         return (f"the place it saw most often, never surely, is {x:.0f},{y:.0f} (on {len(best.looks)} of its "
                 f"{len(self._looks)} looks): if the mouth is there, give --mouth {x:.0f},{y:.0f}; else ")
 
-
     def _speaking_face(self, x: np.ndarray, y: np.ndarray, w: np.ndarray, fps: float, speech, judge) -> bool:
         """Where landmark looks found several faces and face_index is 0: if one face's mouth
         follows the source's speech clearly better than the face picked by size, its mouth
