@@ -35,6 +35,7 @@ class Variant:
     overlap_frames: int | None = None  # DubOptions.overlap_frames; None: the model's own
     chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
     articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
+    pause_reach: float | None = None  # DubOptions.pause_reach; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -49,7 +50,8 @@ class Variant:
                   "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                   "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                   "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                  "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor}
+                  "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor,
+                  "pause_reach": self.pause_reach}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
@@ -59,7 +61,8 @@ class Variant:
                 "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
                 "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
                 "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor}
+                "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor,
+                "pause_reach": self.pause_reach}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -93,6 +96,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "(dub --mouth-bank pauses; the default before stop 36)", SamplerConfig(), mouth_bank="pauses"),
     Variant("no-bank", "the defaults without the source's own mouths lent anywhere "
             "(dub --mouth-bank off)", SamplerConfig(), mouth_bank="off"),
+    Variant("pause-reach=1", "the defaults, the mouth lent in the new speech's pauses at the usual size and "
+            "pasted with the mouth focus, as in speech (dub --pause-reach 1; the default before stop 37)",
+            SamplerConfig(), pause_reach=1.0),
+    Variant("pause-reach=1.3", "the defaults with the mouth lent in the new speech's pauses at 1.3x the usual "
+            "size (instead of 1.15x), pasted whole", SamplerConfig(), pause_reach=1.3),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",

@@ -43,17 +43,19 @@ def shifted(crop: np.ndarray, dx_px: float, dy_px: float) -> np.ndarray:
 
 
 def swap_mouths(crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray,
-                donor_mouth_xy: np.ndarray) -> np.ndarray:
+                donor_mouth_xy: np.ndarray, reach: float | np.ndarray = 1.0) -> np.ndarray:
     """(T, S, S, 3) uint8: frame t of `crops` with the mouth area of `donors[t]`, the donor's
-    tracked mouth centre moved onto the frame's own. Mouth centres: (T, 2) in [0, 1]."""
+    tracked mouth centre moved onto the frame's own. Mouth centres: (T, 2) in [0, 1]; `reach`
+    (one for all frames, or (T,)): the ellipse's semi-axes as multiples of HALF_WIDTH / HALF_HEIGHT."""
     if len(crops) != len(donors):
         raise ValueError(f"{len(crops)} frames but {len(donors)} donors")
     size = crops.shape[1]
+    reach = np.broadcast_to(np.asarray(reach, np.float32), (len(crops),))
     out = np.empty_like(crops)
     for t, (crop, donor) in enumerate(zip(crops, donors)):
         (x, y), (dx, dy) = mouth_xy[t], donor_mouth_xy[t]
         moved = shifted(donor, (x - dx) * size, (y - dy) * size).astype(np.float32)
-        weight = mouth_mask(size, (float(x), float(y)))[..., None]
+        weight = mouth_mask(size, (float(x), float(y)), HALF_WIDTH * reach[t], HALF_HEIGHT * reach[t])[..., None]
         out[t] = np.rint(weight * moved + (1 - weight) * crop.astype(np.float32)).astype(np.uint8)
     return out
 

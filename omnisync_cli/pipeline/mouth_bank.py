@@ -238,10 +238,12 @@ class MouthBank:
         quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
         return quiet, ~quiet & (window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps) >= SPEECH_FLOOR)
 
-    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float) -> np.ndarray:
+    def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float,
+             reach: float | np.ndarray = 1.0) -> np.ndarray:
         """(F, S, S, 3) uint8: each crop with the mouth area of its donor bank frame, the donor
         moved by `registration` to fit the crop (the tracked mouth centres of the two frames
-        err apart, and a misplaced donor mouth costs more than a wrong one)."""
+        err apart, and a misplaced donor mouth costs more than a wrong one). `reach`: the swap
+        ellipse's size, per crop or for all (data.mouth_swap.swap_mouths)."""
         size = crops.shape[1]
         mouth_xy = np.asarray(mouth_xy, np.float32)
         outside = 1.0 - mouth_mask(size, (0.5, 0.5))
@@ -250,7 +252,7 @@ class MouthBank:
         for t, (crop, donor) in enumerate(zip(crops, self.crops[donors])):
             dx, dy = registration(crop, donor, outside, limit)
             placed[t] = mouth_xy[t] - np.array([dx, dy], np.float32) / size
-        return swap_mouths(crops, mouth_xy, self.crops[donors], placed)
+        return swap_mouths(crops, mouth_xy, self.crops[donors], placed, reach)
 
 
 class BankCollection:
@@ -282,6 +284,7 @@ class MouthLending:
     shown: np.ndarray
     max_shift: float
     sound_gain: float | None = None  # MouthBank.sound_gain where it was tested (mouth_bank "auto")
+    reach: np.ndarray | None = None  # (T,) the swap ellipse's size per output frame (None: 1 everywhere)
 
     def __call__(self, crops: np.ndarray, frames: np.ndarray, mouth_xy: np.ndarray) -> np.ndarray:
         """(F, S, S, 3) uint8: the crops of output `frames`, each blended towards its donor's
@@ -291,7 +294,9 @@ class MouthLending:
         out = np.array(crops, copy=True)
         if len(lent):
             w = weights[lent, None, None, None].astype(np.float32)
-            swapped = self.bank.lend(out[lent], np.asarray(mouth_xy)[lent], self.donors[frames][lent], self.max_shift)
+            reach = 1.0 if self.reach is None else self.reach[frames][lent]
+            swapped = self.bank.lend(out[lent], np.asarray(mouth_xy)[lent], self.donors[frames][lent], self.max_shift,
+                                     reach)
             out[lent] = np.round(out[lent] * (1 - w) + swapped * w).astype(np.uint8)
         return out
 
@@ -299,6 +304,11 @@ class MouthLending:
     def frames(self) -> int:
         """Output frames shown some of a lent mouth."""
         return int((self.shown > 0).sum())
+
+    def reaches_whole_mouth(self, frame: int) -> bool:
+        """Whether output `frame` is lent a mouth beyond the swap ellipse's usual size (DubOptions.
+        pause_reach), which the paste then keeps whole."""
+        return self.reach is not None and self.shown[frame] > 0 and self.reach[frame] > 1
 
 
 def registration(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> tuple[int, int]:

@@ -40,3 +40,14 @@ def test_donors_come_from_half_the_span_away_and_stay_inside_it():
     assert wrapped.min() >= 50 and wrapped.max() < 100 and (np.abs(wrapped - np.arange(90, 100)) == 25).all()
     with pytest.raises(ValueError):
         donor_frames(0, 10, (5, 20))
+
+
+def test_a_wider_reach_swaps_the_donor_in_further_from_the_mouth():
+    crops = np.full((2, SIZE, SIZE, 3), 120, np.uint8)
+    donors = np.full((2, SIZE, SIZE, 3), 250, np.uint8)
+    centre = np.array([[0.5, 0.5], [0.5, 0.5]])
+    out = swap_mouths(crops, centre, donors, centre, reach=np.array([1.0, 1.4]))
+    x, y = int((0.5 + 0.36) * SIZE), SIZE // 2  # beyond the ellipse's rim (0.32), inside 1.4x it
+    assert (out[0, y, x] == 120).all() and (out[1, y, x] > 150).all()
+    assert (out[:, y, SIZE // 2] == 250).all()  # the centre swapped either way
+    assert np.array_equal(swap_mouths(crops, centre, donors, centre, reach=1.0), swap_mouths(crops, centre, donors, centre))

@@ -10,6 +10,7 @@ from omnisync_cli.data.mouth_swap import shifted
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import RegionBox
 from omnisync_cli.face.track import constant_track
+from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -101,6 +102,18 @@ def test_a_lending_blends_the_donor_in_by_its_weight_and_leaves_unweighted_crops
     assert lending.frames == 2
 
 
+def test_a_lending_reaches_further_on_the_frames_its_reach_widens_and_says_which():
+    crops = np.full((2, 32, 32, 3), 120, np.uint8)
+    bank = MouthBank(np.arange(1), np.full((1, 32, 32, 3), 250, np.uint8), np.array([[0.5, 0.5]], np.float32))
+    lending = MouthLending(bank, np.zeros(2, int), np.ones(2, np.float32), max_shift=0.1,
+                           reach=np.array([1.0, 1.4], np.float32))
+    lent = lending(crops, np.arange(2), np.array([[0.5, 0.5]] * 2, np.float32))
+    x = int((0.5 + 0.36) * 32)  # beyond the usual ellipse, inside the wider one
+    assert (lent[0, 16, x] == 120).all() and (lent[1, 16, x] > 150).all()
+    assert [lending.reaches_whole_mouth(j) for j in range(2)] == [False, True]
+    assert not MouthLending(bank, np.zeros(2, int), np.ones(2, np.float32), max_shift=0.1).reaches_whole_mouth(1)
+
+
 class LoudnessEditor(PassthroughEditor):
     """A pass-through editor that reads a mouth 'opening' from the audio's loudness and records
     the crops it is shown."""
@@ -125,13 +138,14 @@ class LoudnessEditor(PassthroughEditor):
         return crops
 
 
-def talking_frames() -> list[np.ndarray]:
-    """20 frames: the mouth (the region's centre) dark and shut for the first 10, then bright."""
+def talking_frames(half_width: int = 4) -> list[np.ndarray]:
+    """20 frames: the mouth (the region's centre) dark and shut for the first 10, then bright;
+    `half_width` 4 keeps it inside the swap's full-weight core."""
     frames = []
     for i in range(20):
         frame = np.full((48, 64, 3), 90, np.uint8)
         frame[:, :8] = 30  # something outside the mouth to register on
-        frame[30:34, 28:36] = 240 if i >= 10 else 20  # inside the swap's full-weight core
+        frame[30:34, 32 - half_width:32 + half_width] = 240 if i >= 10 else 20
         frames.append(frame)
     return frames
 
@@ -174,6 +188,24 @@ def test_lending_in_pauses_only_leaves_the_frames_with_new_speech_as_they_were(t
     assert np.all(centre[13:17] < 60)  # inside the pause the shut mouth is lent over the open one
     assert centre[10] > centre[13]  # faded in where the speech stops
     assert centre[19] < 60  # ... and whole to the video's last frame (nothing to fade out to)
+
+
+def test_in_the_new_speechs_pauses_a_wide_mouth_is_lent_and_pasted_whole(talking):
+    """A mouth wider than the swap ellipse (10 px each side of a 24 px region's centre; the
+    ellipse reaches 7.7): in the pause, the lent shut mouth covers its open rim only with the
+    pause reach."""
+    write_clip(talking / "wide.mp4", frames=talking_frames(half_width=10), width=64, height=48, fps=25,
+               audio=np.concatenate([np.zeros(6400, np.float32), tone(0.4, SAMPLE_RATE)]))
+    rims = {}
+    for reach in (1.0, 1.3):
+        out = talking / f"out-{reach}.mp4"
+        dub(talking / "wide.mp4", talking / "speech.wav", out, LoudnessEditor(),
+            DubOptions(face=REGION, mouth_bank="pauses", keep_quiet_source=False, pause_reach=reach))
+        with VideoReader(out) as reader:
+            frames = [f.image for f in reader.iter_frames()]
+        rims[reach] = np.array([frames[k][32, 40].mean() for k in range(13, 18)])  # 8 px right of the centre
+    assert np.all(rims[1.0] > 180)  # the open mouth's rim stays open around the lent shut centre
+    assert np.all(rims[1.3] < rims[1.0] - 40)  # lent and pasted whole: the rim closes too
 
 
 def test_without_the_option_or_without_source_speech_nothing_is_lent(talking):
@@ -245,7 +277,6 @@ def test_at_a_stride_donors_run_one_bank_frame_per_edited_frame(talking):
 
 
 def test_the_video_reader_converts_only_the_wanted_frames(talking):
-    from omnisync_cli.media.video import VideoReader
     with VideoReader(talking / "in.mp4") as reader:
         every = [f.planes.y for f in reader.iter_frames()]
     with VideoReader(talking / "in.mp4") as reader:
