@@ -100,9 +100,9 @@ class DubOptions:
     # wider than the region expects (a frog's, a jaw that drops far) closes instead of leaving
     # its open rim around a closed centre. Measured (bench/results/pause-reach/): on six
     # characters drawn in styles nobody here drew, closed on 39 -> 65 % of the frames where only
-    # the old speech spoke (on five more drawn after the choice, 31 -> 57 %); on the benchmark splits -0.07 / -0.14 dB of mouth PSNR (tuning /
-    # held out; beaks and pixel-art pay), the mouth a little more shut where only the old speech
-    # spoke. 1: the pauses are pasted like the speech.
+    # the old speech spoke (on five more drawn after the choice, 31 -> 57 %); on the benchmark
+    # splits -0.07 / -0.14 dB of mouth PSNR (tuning / held out; beaks and pixel-art pay), the
+    # mouth a little more shut where only the old speech spoke. 1: pasted like the speech.
     pause_reach: float = 1.15
     # The model and the quiet rule hear only what a voice detector calls speech in both tracks
     # (media.speech_gate): a music bed, room tone or hum would hide the pauses from the quiet
