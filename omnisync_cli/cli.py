@@ -511,6 +511,7 @@ def synth(
     region_offset: Annotated[float, typer.Option(help="Training crops sit up to this far off the mouth (face widths), as a tracker's lasting error.")] = 0.0,
     bench_speech: Annotated[str, typer.Option(help="The benchmark's new speech: espeak (synthesized) or recorded (a person: Debian's Asterisk prompts, force-aligned with pocketsphinx); same sources either way.")] = "espeak",
     keep_style_share: Annotated[float, typer.Option(help="Share of training clips whose renderings keep one speaking style (articulation level), as the benchmark's do; 0: each rendering draws its own.")] = 0.0,
+    wide_mouth_share: Annotated[float, typer.Option(help="Share of characters (training and benchmark) whose mouth spans 0.4-0.9 of the head's width (a frog, a hippo).")] = 0.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Generate the synthetic talking-character corpus (training shards + held-out benchmark).
@@ -525,7 +526,7 @@ def synth(
         if preset not in CORPUS_PRESETS:
             raise ConfigError(f"--preset must be one of {sorted(CORPUS_PRESETS)}, got {preset!r}")
         overrides = dict(seed=seed, workers=workers, region_offset=region_offset, bench_speech=bench_speech,
-                         keep_style_share=keep_style_share)
+                         keep_style_share=keep_style_share, wide_mouth_share=wide_mouth_share)
         if identities is not None:
             overrides["identities"] = identities
         if clip_seconds is not None:
@@ -548,6 +549,7 @@ def train_localiser_command(
     lr: Annotated[float, typer.Option(help="AdamW peak learning rate.")] = 2e-3,
     init_from: Annotated[Optional[Path], typer.Option(help="Fine-tune these localiser weights instead of starting fresh.")] = None,
     captions: Annotated[float, typer.Option(help="Share of frames with burned-in text (subtitles, captions, timecodes), never over a mouth.")] = 0.0,
+    wide_mouths: Annotated[float, typer.Option(help="Share of characters whose mouth spans 0.4-0.9 of the head's width (a frog, a hippo).")] = 0.0,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -563,9 +565,12 @@ def train_localiser_command(
         TRAIN_STEPS.check("--steps", steps)
         if not 0 <= captions <= 1:
             raise ConfigError(f"--captions is a share of the frames, between 0 and 1; got {captions}")
+        if not 0 <= wide_mouths <= 1:
+            raise ConfigError(f"--wide-mouths is a share of the characters, between 0 and 1; got {wide_mouths}")
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
-                                      init_from=str(init_from) if init_from else None, captions=captions)
+                                      init_from=str(init_from) if init_from else None, captions=captions,
+                                      wide_mouths=wide_mouths)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
     err_console.print(f"wrote the mouth localiser to {path}")
 

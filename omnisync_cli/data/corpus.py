@@ -76,6 +76,10 @@ class CorpusConfig:
     # and framings are the same either way, so the two splits of one seed compare the model on
     # synthesized and recorded speech of the same clips.
     bench_speech: str = "espeak"
+    # Share of characters (training and benchmark) whose mouth spans 0.4-0.9 of a procedural
+    # head's width, as a frog's or a hippo's; their face width is the region such a mouth needs
+    # (styles.make_styled_character). 0: the corpora before it (their draws are unchanged).
+    wide_mouth_share: float = 0.0
     workers: int = 1                       # processes; the output does not depend on it
 
     def validate(self) -> None:
@@ -99,6 +103,8 @@ class CorpusConfig:
             raise ConfigError(f"region offset must be between 0 and 0.3 face widths, got {self.region_offset}")
         if not 0 <= self.keep_style_share <= 1:  # also refuses NaN
             raise ConfigError(f"keep-style share must be between 0 and 1, got {self.keep_style_share}")
+        if not 0 <= self.wide_mouth_share <= 1:  # also refuses NaN
+            raise ConfigError(f"wide-mouth share must be between 0 and 1, got {self.wide_mouth_share}")
         if self.bench_speech not in BENCH_SPEECH:
             raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
@@ -145,7 +151,9 @@ def character_for(job: ClipJob, extra: int = 0):
                      .generate_state(1)[0])
     index = job.identity if extra == 0 else 100_000 * extra + job.identity * 100 + job.clip
     rng = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 3])
-    return make_styled_character(draw_style(rng, job.group), index, split_seed, prefix=job.split)
+    wide_rng = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 4])
+    wide = float(wide_rng.uniform(0.4, 0.9)) if wide_rng.random() < job.config.wide_mouth_share else 0.0
+    return make_styled_character(draw_style(rng, job.group), index, split_seed, prefix=job.split, wide_mouth=wide)
 
 
 def draw_framing(rng: np.random.Generator, config: CorpusConfig) -> Framing:

@@ -112,15 +112,20 @@ def _vivid(rng) -> tuple:
     return tuple(int(v) for v in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
 
 
-def make_styled_character(style: Style, index: int, seed: int, prefix: str = "c") -> StyledCharacter:
-    """Draw identity `index` of `style` from `seed` (same arguments, same character)."""
+def make_styled_character(style: Style, index: int, seed: int, prefix: str = "c",
+                          wide_mouth: float = 0.0) -> StyledCharacter:
+    """Draw identity `index` of `style` from `seed` (same arguments, same character).
+
+    `wide_mouth` > 0 (0.4-0.9) gives a procedural head a mouth that share of the head's width
+    (a frog, a hippo, a sock puppet); its `face_width` is then the width its working region
+    needs, 2.5x the mouth's. Every other draw is the same as without it."""
     rng = np.random.default_rng([seed, HEAD_FAMILIES.index(style.head), MOUTH_TYPES.index(style.mouth),
                                  RENDER_STYLES.index(style.render), index, 13])
     char_id = f"{prefix}-{style.group}-{index:05d}"
     render = _render_params(rng, style.render)
     if style.head == "classic":
         return _classic(rng, style, index, seed, char_id, render)
-    return _procedural(rng, style, seed, char_id, render)
+    return _procedural(rng, style, seed, char_id, render, wide_mouth)
 
 
 def _classic(rng, style, index, seed, char_id, render) -> StyledCharacter:
@@ -207,7 +212,7 @@ def _head_outline(rng, family: str, cx: float, cy: float, a: float, b: float) ->
     raise ValueError(family)
 
 
-def _procedural(rng, style: Style, seed: int, char_id: str, render: dict) -> StyledCharacter:
+def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_mouth: float = 0.0) -> StyledCharacter:
     cx, cy = CANVAS / 2 + rng.uniform(-4, 4), 118 + rng.uniform(-6, 6)
     a = rng.uniform(44, 64)
     b = a * rng.uniform(0.75, 1.35)
@@ -235,6 +240,11 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict) -> Sty
     w = a * rng.uniform(0.18, 0.36)  # mouth width 0.2-0.4 face widths: it fits the working region
     if style.mouth == "beak":
         w = a * rng.uniform(0.25, 0.38)
+    face_width = 2 * a * 0.9
+    if wide_mouth:  # wider than the working region of a head this wide holds: centred, a larger region
+        w = wide_mouth * face_width / 2
+        mx = cx + (mx - cx) * 0.25
+        face_width = max(face_width, 5 * w)
     mouth, mouth_params = _mouth_style(rng, style.mouth, w, (60, 15, 25))
     # Eyes: none to many, kept away from the mouth.
     n_eyes = 1 if profile else int(rng.choice([0, 1, 2, 2, 2, 3, 4]))
@@ -254,7 +264,7 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict) -> Sty
                   hair=_random_color(rng) if rng.random() < 0.35 else None, body=rng.random() < 0.6,
                   body_color=_random_color(rng), hat=rng.random() < 0.12, hat_color=_random_color(rng),
                   antenna=rng.random() < 0.12, cx=cx, cy=cy, a=a, b=b, mouth_params=mouth_params)
-    return StyledCharacter(char_id, style, seed, (float(mx), float(my)), float(2 * a * 0.9), mouth, eyes, params)
+    return StyledCharacter(char_id, style, seed, (float(mx), float(my)), float(face_width), mouth, eyes, params)
 
 
 # ----------------------------------------------------------------------------- textures

@@ -53,6 +53,7 @@ class LocaliserTrainConfig:
     model: LocaliserConfig = LocaliserConfig()
     init_from: str | None = None  # start from these localiser weights (a fine-tune) instead of fresh ones
     captions: float = 0.0  # share of frames with burned-in text (data.captions), never over a mouth
+    wide_mouths: float = 0.0  # share of characters with a mouth 0.4-0.9 of the head wide (CorpusConfig)
     checkpoint_every: int = 500  # steps between checkpoints (weights and checkpoint.pt)
 
 
@@ -123,9 +124,10 @@ def _render(args):
     return render_sample(*args)
 
 
-def render_samples(count: int, size: int, seed: int, workers: int,
-                   captions: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
-    jobs = [(seed * 1_000_003 + i, size, CorpusConfig(), captions) for i in range(count)]
+def render_samples(count: int, size: int, seed: int, workers: int, captions: float = 0.0,
+                   wide_mouths: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
+    corpus = CorpusConfig(wide_mouth_share=wide_mouths)
+    jobs = [(seed * 1_000_003 + i, size, corpus, captions) for i in range(count)]
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             out = pool.map(_render, jobs, chunksize=16)
@@ -172,7 +174,7 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     size = cfg.model.input_size
     out = Path(cfg.out_dir)
     started = time.perf_counter()
-    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions)
+    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions, cfg.wide_mouths)
     say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     net = LocaliserNet(cfg.model)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)

@@ -185,3 +185,17 @@ def test_the_cli_trains_on_the_written_corpus_with_the_stage_3_losses(corpus, tm
     bad = CliRunner().invoke(app, ["train", str(out), "--out", str(tmp_path / "bad"), "--preset", "tiny",
                                    "--loss-weighting", "eps"])
     assert bad.exit_code == 2 and "loss_weighting" in bad.stderr
+
+
+def test_a_wide_mouth_share_draws_wide_mouths_and_leaves_other_corpora_as_they_were():
+    jobs = [ClipJob("train", "seen", i, 0, TINY) for i in range(30)]
+    plain = [character_for(j) for j in jobs]
+    assert [character_for(dataclasses.replace(j, config=dataclasses.replace(TINY, wide_mouth_share=0.0)))
+            for j in jobs] == plain  # share 0 draws nothing more
+    wide = [character_for(dataclasses.replace(j, config=dataclasses.replace(TINY, wide_mouth_share=1.0)))
+            for j in jobs]
+    procedural = [(p, w) for p, w in zip(plain, wide) if p.style.head != "classic"]
+    assert len(procedural) > 10
+    assert all(w.mouth_size[0] >= 0.4 * 1.8 * w.params["a"] - 1e-6 > p.mouth_size[0] for p, w in procedural)
+    with pytest.raises(ConfigError, match="wide-mouth share"):
+        dataclasses.replace(TINY, wide_mouth_share=-0.1).validate()

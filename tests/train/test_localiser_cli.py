@@ -27,6 +27,8 @@ def test_train_localiser_writes_loadable_weights_and_a_log(tmp_path):
 def test_train_localiser_rejects_absurd_flags(tmp_path):
     result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "x"), "--samples", "0"])
     assert result.exit_code == 2 and "--samples" in result.stderr
+    result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "x"), "--wide-mouths", "2"])
+    assert result.exit_code == 2 and "--wide-mouths" in result.stderr
 
 
 def _config(out, **changes):
