@@ -77,8 +77,8 @@ class CorpusConfig:
     # synthesized and recorded speech of the same clips.
     bench_speech: str = "espeak"
     # Share of characters (training and benchmark) whose mouth spans 0.4-0.9 of a procedural
-    # head's width, as a frog's or a hippo's; their face width is the region such a mouth needs
-    # (styles.make_styled_character). 0: the corpora before it (their draws are unchanged).
+    # head's face width, as a frog's or a hippo's (styles.make_styled_character). 0: the corpora
+    # before it (their draws are unchanged).
     wide_mouth_share: float = 0.0
     workers: int = 1                       # processes; the output does not depend on it
 

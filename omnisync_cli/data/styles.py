@@ -116,9 +116,8 @@ def make_styled_character(style: Style, index: int, seed: int, prefix: str = "c"
                           wide_mouth: float = 0.0) -> StyledCharacter:
     """Draw identity `index` of `style` from `seed` (same arguments, same character).
 
-    `wide_mouth` > 0 (0.4-0.9) gives a procedural head a mouth that share of the head's width
-    (a frog, a hippo, a sock puppet); its `face_width` is then the width its working region
-    needs, 2.5x the mouth's. Every other draw is the same as without it."""
+    `wide_mouth` > 0 (0.4-0.9) gives a procedural head a mouth that share of its face width (a
+    frog, a hippo, a sock puppet), centred; every other draw is the same as without it."""
     rng = np.random.default_rng([seed, HEAD_FAMILIES.index(style.head), MOUTH_TYPES.index(style.mouth),
                                  RENDER_STYLES.index(style.render), index, 13])
     char_id = f"{prefix}-{style.group}-{index:05d}"
@@ -240,11 +239,9 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_m
     w = a * rng.uniform(0.18, 0.36)  # mouth width 0.2-0.4 face widths: it fits the working region
     if style.mouth == "beak":
         w = a * rng.uniform(0.25, 0.38)
-    face_width = 2 * a * 0.9
-    if wide_mouth:  # wider than the working region of a head this wide holds: centred, a larger region
-        w = wide_mouth * face_width / 2
+    if wide_mouth:  # near the middle, or it would leave the head
+        w = wide_mouth * 0.9 * a
         mx = cx + (mx - cx) * 0.25
-        face_width = max(face_width, 5 * w)
     mouth, mouth_params = _mouth_style(rng, style.mouth, w, (60, 15, 25))
     # Eyes: none to many, kept away from the mouth.
     n_eyes = 1 if profile else int(rng.choice([0, 1, 2, 2, 2, 3, 4]))
@@ -264,7 +261,7 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_m
                   hair=_random_color(rng) if rng.random() < 0.35 else None, body=rng.random() < 0.6,
                   body_color=_random_color(rng), hat=rng.random() < 0.12, hat_color=_random_color(rng),
                   antenna=rng.random() < 0.12, cx=cx, cy=cy, a=a, b=b, mouth_params=mouth_params)
-    return StyledCharacter(char_id, style, seed, (float(mx), float(my)), float(face_width), mouth, eyes, params)
+    return StyledCharacter(char_id, style, seed, (float(mx), float(my)), float(2 * a * 0.9), mouth, eyes, params)
 
 
 # ----------------------------------------------------------------------------- textures
