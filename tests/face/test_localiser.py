@@ -160,17 +160,21 @@ def test_the_bundled_localiser_finds_held_out_style_mouths():
 
 @pytest.mark.skipif(not (BUNDLED_LOCALISER / "model.safetensors").is_file(), reason="no bundled localiser")
 def test_a_mirrored_frame_gives_the_mirrored_mouth():
-    """detect() looks at each candidate mirrored too and maps that view back: a bug in the
-    mapping would put the mirrored frame's mouth elsewhere than the mirror of the first."""
+    """A character facing the other way is found at the mirrored place: detect() on a mirrored
+    frame gives the mirror of its mouth to 3 % of a face width (median over frames; the network
+    itself is not exactly mirror-symmetric, which the mirrored views average out). A view whose
+    mapping back were wrong would mostly be dropped by combine_views as disagreeing, so this
+    is a check of the whole look, not of that mapping alone."""
     from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
     from omnisync_cli.train.localiser import render_scene_frame
 
     localiser = load_localiser(BUNDLED_LOCALISER)
-    for k in range(8):  # the first frame whose mouth is found
+    errors = []  # on the frames whose mouth is found: mirrored frame's mouth vs the mirror of the first's
+    for k in range(12):
         frame, mouths = render_scene_frame(np.random.default_rng(k), ClipJob(BENCH, "seen", k, 0, CorpusConfig()))
-        found = localiser.detect(frame)
-        if found and np.hypot(found[0].mouth_x - mouths[0, 0], found[0].mouth_y - mouths[0, 1]) < 0.1 * mouths[0, 2]:
-            break
-    first, (mirrored, *_) = found[0], localiser.detect(np.ascontiguousarray(frame[:, ::-1]))
-    assert (frame.shape[1] - mirrored.mouth_x, mirrored.mouth_y) == pytest.approx(
-        (first.mouth_x, first.mouth_y), abs=0.03 * mouths[0, 2])
+        found, mirrored = localiser.detect(frame), localiser.detect(np.ascontiguousarray(frame[:, ::-1]))
+        if found and mirrored and np.hypot(found[0].mouth_x - mouths[0, 0],
+                                           found[0].mouth_y - mouths[0, 1]) < 0.1 * mouths[0, 2]:
+            errors.append(np.hypot(frame.shape[1] - mirrored[0].mouth_x - found[0].mouth_x,
+                                   mirrored[0].mouth_y - found[0].mouth_y) / mouths[0, 2])
+    assert len(errors) >= 5 and np.median(errors) <= 0.03
