@@ -550,6 +550,7 @@ def train_localiser_command(
     init_from: Annotated[Optional[Path], typer.Option(help="Fine-tune these localiser weights instead of starting fresh.")] = None,
     captions: Annotated[float, typer.Option(help="Share of frames with burned-in text (subtitles, captions, timecodes), never over a mouth.")] = 0.0,
     wide_mouths: Annotated[float, typer.Option(help="Share of characters whose mouth spans 0.4-0.9 of the head's width (a frog, a hippo).")] = 0.0,
+    slit_eyes: Annotated[float, typer.Option(help="Share of characters with slit-pupil eyes (a frog's), the eyes most like a closed mouth.")] = 0.0,
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
@@ -567,10 +568,12 @@ def train_localiser_command(
             raise ConfigError(f"--captions is a share of the frames, between 0 and 1; got {captions}")
         if not 0 <= wide_mouths <= 1:
             raise ConfigError(f"--wide-mouths is a share of the characters, between 0 and 1; got {wide_mouths}")
+        if not 0 <= slit_eyes <= 1:
+            raise ConfigError(f"--slit-eyes is a share of the characters, between 0 and 1; got {slit_eyes}")
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
                                       init_from=str(init_from) if init_from else None, captions=captions,
-                                      wide_mouths=wide_mouths)
+                                      wide_mouths=wide_mouths, slit_eyes=slit_eyes)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
     err_console.print(f"wrote the mouth localiser to {path}")
 

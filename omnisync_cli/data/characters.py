@@ -55,7 +55,7 @@ class MouthStyle:
 
 @dataclass(frozen=True)
 class EyeStyle:
-    kind: str                        # "human" | "anime" | "dot" | "led" | "none"
+    kind: str                        # "human" | "anime" | "dot" | "led" | "slit" | "none"
     centers: tuple                   # ((x, y), ...) canvas px
     radius: float
     iris_color: tuple
@@ -432,6 +432,16 @@ def draw_eyes(img: np.ndarray, ch: Character, blink: float, dx: float = 0.0) -> 
         if e.kind == "led":
             h = max(1.0, r * 0.8 * (1 - blink))
             _fill(img, np.array([[ex - r, ey - h], [ex + r, ey - h], [ex + r, ey + h], [ex - r, ey + h]]), e.iris_color)
+            continue
+        if e.kind == "slit":  # a frog's or a goat's: a coloured ball with a dark bar, much like a closed mouth
+            open_y = r * 0.8 * (1 - blink)
+            if open_y > 0.8:
+                _disc(img, ex, ey, r, open_y, e.iris_color)
+                _fill(img, np.array([[ex - 0.6 * r, ey - 0.12 * r], [ex + 0.6 * r, ey - 0.12 * r],
+                                     [ex + 0.6 * r, ey + 0.12 * r], [ex - 0.6 * r, ey + 0.12 * r]]), (15, 15, 20))
+                _line(img, _ellipse_pts(ex, ey, r, open_y, n=16), e.lid_color, 1.5, closed=True)
+            else:
+                _line(img, np.array([[ex - r, ey], [ex + r, ey]]), e.lid_color, 2)
             continue
         if e.kind == "dot":
             if blink > 0.6:

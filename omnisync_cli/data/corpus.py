@@ -80,6 +80,8 @@ class CorpusConfig:
     # head's face width, as a frog's or a hippo's (styles.make_styled_character). 0: the corpora
     # before it (their draws are unchanged).
     wide_mouth_share: float = 0.0
+    # Share of characters with slit-pupil eyes (a frog's), the eyes most like a closed mouth.
+    slit_eye_share: float = 0.0
     workers: int = 1                       # processes; the output does not depend on it
 
     def validate(self) -> None:
@@ -105,6 +107,8 @@ class CorpusConfig:
             raise ConfigError(f"keep-style share must be between 0 and 1, got {self.keep_style_share}")
         if not 0 <= self.wide_mouth_share <= 1:  # also refuses NaN
             raise ConfigError(f"wide-mouth share must be between 0 and 1, got {self.wide_mouth_share}")
+        if not 0 <= self.slit_eye_share <= 1:  # also refuses NaN
+            raise ConfigError(f"slit-eye share must be between 0 and 1, got {self.slit_eye_share}")
         if self.bench_speech not in BENCH_SPEECH:
             raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
@@ -153,7 +157,9 @@ def character_for(job: ClipJob, extra: int = 0):
     rng = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 3])
     wide_rng = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 4])
     wide = float(wide_rng.uniform(0.4, 0.9)) if wide_rng.random() < job.config.wide_mouth_share else 0.0
-    return make_styled_character(draw_style(rng, job.group), index, split_seed, prefix=job.split, wide_mouth=wide)
+    slit = np.random.default_rng([split_seed, GROUPS.index(job.group), index, 6]).random() < job.config.slit_eye_share
+    return make_styled_character(draw_style(rng, job.group), index, split_seed, prefix=job.split, wide_mouth=wide,
+                                 slit_eyes=bool(slit))
 
 
 def draw_framing(rng: np.random.Generator, config: CorpusConfig) -> Framing:

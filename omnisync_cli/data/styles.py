@@ -113,18 +113,20 @@ def _vivid(rng) -> tuple:
 
 
 def make_styled_character(style: Style, index: int, seed: int, prefix: str = "c",
-                          wide_mouth: float = 0.0) -> StyledCharacter:
+                          wide_mouth: float = 0.0, slit_eyes: bool = False) -> StyledCharacter:
     """Draw identity `index` of `style` from `seed` (same arguments, same character).
 
     `wide_mouth` > 0 (0.4-0.9) gives a procedural head a mouth that share of its face width (a
-    frog, a hippo, a sock puppet), centred; every other draw is the same as without it."""
+    frog, a hippo, a sock puppet), centred; `slit_eyes` gives it large eyes with a dark bar for a
+    pupil (a frog's, a toad's), which look much like closed mouths. Every other draw is the same
+    as without them."""
     rng = np.random.default_rng([seed, HEAD_FAMILIES.index(style.head), MOUTH_TYPES.index(style.mouth),
                                  RENDER_STYLES.index(style.render), index, 13])
     char_id = f"{prefix}-{style.group}-{index:05d}"
     render = _render_params(rng, style.render)
     if style.head == "classic":
         return _classic(rng, style, index, seed, char_id, render)
-    return _procedural(rng, style, seed, char_id, render, wide_mouth)
+    return _procedural(rng, style, seed, char_id, render, wide_mouth, slit_eyes)
 
 
 def _classic(rng, style, index, seed, char_id, render) -> StyledCharacter:
@@ -211,7 +213,8 @@ def _head_outline(rng, family: str, cx: float, cy: float, a: float, b: float) ->
     raise ValueError(family)
 
 
-def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_mouth: float = 0.0) -> StyledCharacter:
+def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_mouth: float = 0.0,
+                slit_eyes: bool = False) -> StyledCharacter:
     cx, cy = CANVAS / 2 + rng.uniform(-4, 4), 118 + rng.uniform(-6, 6)
     a = rng.uniform(44, 64)
     b = a * rng.uniform(0.75, 1.35)
@@ -252,6 +255,8 @@ def _procedural(rng, style: Style, seed: int, char_id: str, render: dict, wide_m
     ex0 = mx + (side * a * 0.2 if profile else 0.0)
     centers = tuple((float(ex0 + (k - (n_eyes - 1) / 2) * spread), float(ey)) for k in range(n_eyes))
     eyes = EyeStyle(eye_kind, centers, float(eye_r), _vivid(rng), _darker(base, 0.8))
+    if slit_eyes and n_eyes:
+        eyes = EyeStyle("slit", centers, float(eye_r) * 1.2, eyes.iris_color, eyes.lid_color)
     fill = ["flat", "gradient", "textured", "photo"][int(rng.choice(4, p=[0.3, 0.25, 0.25, 0.2]))]
     params = dict(render, outline_pts=outline_pts, base=base, other=_random_color(rng), fill=fill,
                   fill_seed=int(rng.integers(1 << 30)), line=(None if rng.random() < 0.35 else

@@ -54,6 +54,7 @@ class LocaliserTrainConfig:
     init_from: str | None = None  # start from these localiser weights (a fine-tune) instead of fresh ones
     captions: float = 0.0  # share of frames with burned-in text (data.captions), never over a mouth
     wide_mouths: float = 0.0  # share of characters with a mouth 0.4-0.9 of the head wide (CorpusConfig)
+    slit_eyes: float = 0.0  # share of characters with slit-pupil eyes, much like closed mouths (CorpusConfig)
     checkpoint_every: int = 500  # steps between checkpoints (weights and checkpoint.pt)
 
 
@@ -125,8 +126,8 @@ def _render(args):
 
 
 def render_samples(count: int, size: int, seed: int, workers: int, captions: float = 0.0,
-                   wide_mouths: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
-    corpus = CorpusConfig(wide_mouth_share=wide_mouths)
+                   wide_mouths: float = 0.0, slit_eyes: float = 0.0) -> tuple[np.ndarray, list[np.ndarray]]:
+    corpus = CorpusConfig(wide_mouth_share=wide_mouths, slit_eye_share=slit_eyes)
     jobs = [(seed * 1_000_003 + i, size, corpus, captions) for i in range(count)]
     if workers > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -174,7 +175,8 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     size = cfg.model.input_size
     out = Path(cfg.out_dir)
     started = time.perf_counter()
-    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions, cfg.wide_mouths)
+    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions, cfg.wide_mouths,
+                                    cfg.slit_eyes)
     say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     net = LocaliserNet(cfg.model)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)

@@ -199,3 +199,9 @@ def test_a_wide_mouth_share_draws_wide_mouths_and_leaves_other_corpora_as_they_w
     assert all(w.mouth_size[0] >= 0.4 * 1.8 * w.params["a"] - 1e-6 > p.mouth_size[0] for p, w in procedural)
     with pytest.raises(ConfigError, match="wide-mouth share"):
         dataclasses.replace(TINY, wide_mouth_share=-0.1).validate()
+    assert [character_for(dataclasses.replace(j, config=dataclasses.replace(TINY, slit_eye_share=0.0)))
+            for j in jobs] == plain
+    slit = [character_for(dataclasses.replace(j, config=dataclasses.replace(TINY, slit_eye_share=1.0))) for j in jobs]
+    assert all(s.eyes.kind == "slit" for s, p in zip(slit, plain) if p.style.head != "classic" and p.eyes.centers)
+    with pytest.raises(ConfigError, match="slit-eye share"):
+        dataclasses.replace(TINY, slit_eye_share=2.0).validate()

@@ -86,3 +86,15 @@ def test_a_wide_mouth_spans_its_share_of_the_face_on_the_same_head(head):
     assert wide.params["a"] == plain.params["a"] and wide.params["base"] == plain.params["base"]
     assert wide.eyes.kind == plain.eyes.kind and wide.mouth.lip_color == plain.mouth.lip_color
     assert abs(wide.mouth_xy[0] - wide.params["cx"]) <= abs(plain.mouth_xy[0] - plain.params["cx"])
+
+
+def test_slit_eyes_replace_the_eyes_only_and_are_drawn():
+    """A frog's eyes (a coloured ball with a dark bar, much like a closed mouth): the same head,
+    mouth and eye places as without them."""
+    style = Style("round", "lips", "vector")
+    plain, slit = make_styled_character(style, 0, 3), make_styled_character(style, 0, 3, slit_eyes=True)
+    assert plain.eyes.kind != "slit" and slit.eyes.kind == "slit"
+    assert slit.eyes.centers == plain.eyes.centers and slit.mouth == plain.mouth and slit.mouth_xy == plain.mouth_xy
+    a, _ = StyledSprite(plain).canvas(REST, 0.0, 0.0)
+    b, _ = StyledSprite(slit).canvas(REST, 0.0, 0.0)
+    assert np.abs(a.astype(int) - b.astype(int)).sum() > 0

@@ -29,6 +29,8 @@ def test_train_localiser_rejects_absurd_flags(tmp_path):
     assert result.exit_code == 2 and "--samples" in result.stderr
     result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "x"), "--wide-mouths", "2"])
     assert result.exit_code == 2 and "--wide-mouths" in result.stderr
+    result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "x"), "--slit-eyes", "-1"])
+    assert result.exit_code == 2 and "--slit-eyes" in result.stderr
 
 
 def _config(out, **changes):
