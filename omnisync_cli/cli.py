@@ -564,12 +564,10 @@ def train_localiser_command(
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from localiser": init_from})
         TRAIN_STEPS.check("--steps", steps)
-        if not 0 <= captions <= 1:
-            raise ConfigError(f"--captions is a share of the frames, between 0 and 1; got {captions}")
-        if not 0 <= wide_mouths <= 1:
-            raise ConfigError(f"--wide-mouths is a share of the characters, between 0 and 1; got {wide_mouths}")
-        if not 0 <= slit_eyes <= 1:
-            raise ConfigError(f"--slit-eyes is a share of the characters, between 0 and 1; got {slit_eyes}")
+        for flag, share, of in (("--captions", captions, "frames"), ("--wide-mouths", wide_mouths, "characters"),
+                                ("--slit-eyes", slit_eyes, "characters")):
+            if not 0 <= share <= 1:
+                raise ConfigError(f"{flag} is a share of the {of}, between 0 and 1; got {share}")
         config = LocaliserTrainConfig(out_dir=str(out), samples=samples, steps=steps, batch_size=batch_size, lr=lr,
                                       seed=seed, workers=workers, threads=threads,
                                       init_from=str(init_from) if init_from else None, captions=captions,

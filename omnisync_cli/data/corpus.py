@@ -103,12 +103,10 @@ class CorpusConfig:
             raise ConfigError("workers must be >= 1")
         if not 0 <= self.region_offset <= 0.3:  # also refuses NaN
             raise ConfigError(f"region offset must be between 0 and 0.3 face widths, got {self.region_offset}")
-        if not 0 <= self.keep_style_share <= 1:  # also refuses NaN
-            raise ConfigError(f"keep-style share must be between 0 and 1, got {self.keep_style_share}")
-        if not 0 <= self.wide_mouth_share <= 1:  # also refuses NaN
-            raise ConfigError(f"wide-mouth share must be between 0 and 1, got {self.wide_mouth_share}")
-        if not 0 <= self.slit_eye_share <= 1:  # also refuses NaN
-            raise ConfigError(f"slit-eye share must be between 0 and 1, got {self.slit_eye_share}")
+        for name, share in (("keep-style", self.keep_style_share), ("wide-mouth", self.wide_mouth_share),
+                            ("slit-eye", self.slit_eye_share)):
+            if not 0 <= share <= 1:  # also refuses NaN
+                raise ConfigError(f"{name} share must be between 0 and 1, got {share}")
         if self.bench_speech not in BENCH_SPEECH:
             raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
