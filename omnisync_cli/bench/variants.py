@@ -15,6 +15,12 @@ from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 
 
+# The DubOptions fields a variant may set (each None on a Variant: the pipeline's default).
+DUB_FIELDS = ("focus", "keep_colours", "region_scale", "keep_quiet_source", "mouth_bank", "speech_gate", "min_face_px",
+              "edit_rate", "redrawn_levels", "overlap_frames", "chroma_focus", "articulation_floor", "pause_reach",
+              "edit_reach")
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -36,6 +42,7 @@ class Variant:
     chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
     articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
     pause_reach: float | None = None  # DubOptions.pause_reach; None: the pipeline's default
+    edit_reach: float | None = None  # DubOptions.edit_reach; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -46,23 +53,13 @@ class Variant:
 
     def dub_overrides(self) -> dict:
         """The DubOptions fields this variant sets (None: the pipeline's default)."""
-        chosen = {"focus": self.focus, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
-                  "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                  "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                  "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                  "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor,
-                  "pause_reach": self.pause_reach}
+        chosen = {name: getattr(self, name) for name in DUB_FIELDS}
         return {name: value for name, value in chosen.items() if value is not None}
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
-                "sampler": None if self.sampler is None else asdict(self.sampler), "focus": self.focus,
-                "prompt": self.prompt, "keep_colours": self.keep_colours, "region_scale": self.region_scale,
-                "keep_quiet_source": self.keep_quiet_source, "mouth_bank": self.mouth_bank,
-                "speech_gate": self.speech_gate, "min_face_px": self.min_face_px, "edit_rate": self.edit_rate,
-                "redrawn_levels": self.redrawn_levels, "overlap_frames": self.overlap_frames,
-                "chroma_focus": self.chroma_focus, "articulation_floor": self.articulation_floor,
-                "pause_reach": self.pause_reach}
+                "sampler": None if self.sampler is None else asdict(self.sampler), "prompt": self.prompt,
+                **{name: getattr(self, name) for name in DUB_FIELDS}}
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
@@ -162,6 +159,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"articulation={floor:g}", "the defaults, the edit kept where the source's mouth moves and faded to "
               f"{floor:g} where it never moves" if floor < 1 else "the defaults, the whole edit everywhere",
               SamplerConfig(), articulation_floor=float(floor)) for floor in (0, 0.25, 0.5, 1)),
+    *(Variant(f"edit-reach={factor:g}", f"the defaults, the edit's size held to {factor:g} x the source's own mouth "
+              "motion at each pixel" if factor else "the defaults, the edit's size not held", SamplerConfig(),
+              edit_reach=float(factor)) for factor in (0, 2, 3, 5)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}
