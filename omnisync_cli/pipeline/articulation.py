@@ -20,7 +20,7 @@ is held to `factor` x the source's activity there, and never below `factor` x `R
 its peak (so a pixel the source moves little can still change somewhat):
 
     reach = edit_reach(crops, factor)              # (S, S) grey levels, or None: no cap
-    edited = weigh_edit(crop, edited, weight, reach)
+    edited = hold_edit(shown, edited, reach)       # from the crop the network was shown
 
 The map is the per-pixel RMS of the crops' luma after a temporal high-pass (a running mean of
 `MEAN_FRAMES` taken out, so that slow light and pose changes do not count), blurred and divided
@@ -119,17 +119,22 @@ def _peak_and_contrast(activity: np.ndarray) -> tuple[float, float]:
     return peak, peak / max(float(np.median(activity)), 1e-6)
 
 
-def weigh_edit(source: np.ndarray, edited: np.ndarray, weight: np.ndarray | None,
-               reach: np.ndarray | None = None) -> np.ndarray:
-    """(S, S, 3) uint8: the source crop plus the edit scaled by `weight` per pixel, then shrunk
-    where its size (RMS over the channels) exceeds `reach` (grey levels) to that size."""
-    if weight is None and reach is None:
+def weigh_edit(source: np.ndarray, edited: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """(S, S, 3) uint8: the source crop plus the edit scaled by `weight` per pixel."""
+    if weight is None:
+        return edited
+    src = source.astype(np.float32)
+    return np.rint(src + weight[..., None] * (edited.astype(np.float32) - src)).clip(0, 255).astype(np.uint8)
+
+
+def hold_edit(source: np.ndarray, edited: np.ndarray, reach: np.ndarray | None) -> np.ndarray:
+    """(..., S, S, 3) uint8: the edit from `source` to `edited`, shrunk at each pixel where its
+    size (RMS over the channels) exceeds `reach` ((S, S) grey levels) to that size, its
+    direction kept."""
+    if reach is None:
         return edited
     src = source.astype(np.float32)
     change = edited.astype(np.float32) - src
-    if weight is not None:
-        change *= weight[..., None]
-    if reach is not None:
-        size = np.sqrt((change ** 2).mean(axis=-1))
-        change *= np.minimum(1.0, reach / np.maximum(size, 1e-6))[..., None]
+    size = np.sqrt((change ** 2).mean(axis=-1))
+    change *= np.minimum(1.0, reach / np.maximum(size, 1e-6))[..., None]
     return np.rint(src + change).clip(0, 255).astype(np.uint8)

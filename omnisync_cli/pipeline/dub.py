@@ -32,7 +32,7 @@ from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
-from omnisync_cli.pipeline.articulation import SourceMotion, source_motion, weigh_edit
+from omnisync_cli.pipeline.articulation import SourceMotion, hold_edit, source_motion, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
@@ -87,7 +87,8 @@ class DubOptions:
     # The edit's size at each working-region pixel is held to this many times the source's own
     # mouth motion there (pipeline.articulation.edit_reach; read like the articulation map, not
     # for a source without speech): a character that barely moves its mouth when it speaks is
-    # not given a wide-open one. 0: off.
+    # not given a wide-open one. Where the network is shown a lent mouth (mouth_bank), its change
+    # from that mouth is held, not the lent mouth's own. 0: off.
     edit_reach: float = 0.0
     # Where the new speech and the source's own speech are both silent, keep the source's
     # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
@@ -773,6 +774,8 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
+        if articulation is not None:  # the network's own change, not the lent mouth's, is held
+            edited = hold_edit(shown, edited, articulation.reach)
         edited = keep_source_colours(edited, crops) if options.keep_colours else edited
         # nothing to redraw on a black frame or a blank screen
         return np.where(flat_crops(crops)[:, None, None, None], crops, edited)
@@ -812,7 +815,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             item, edited = done
             frame, box, window, editable, j = item.payload
             if articulation is not None:
-                edited = weigh_edit(item.crop, edited, articulation.weight, articulation.reach)
+                edited = weigh_edit(item.crop, edited, articulation.weight)
             if keep is not None and keep[j] > 0:  # a pause in both speech tracks, or a tiny face: the source
                 edited = np.rint(keep[j] * item.crop + (1 - keep[j]) * edited.astype(np.float32)).astype(np.uint8)
             # No mouth near this frame (a long stretch without one), or nothing changed: the

@@ -8,7 +8,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.articulation import (MIN_FRAMES, REACH_FLOOR, articulation_map, edit_reach, map_peak,
-                                               moving_activity, running_mean, source_motion, weigh_edit)
+                                               hold_edit, moving_activity, running_mean, source_motion, weigh_edit)
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_clip
@@ -96,20 +96,20 @@ def test_no_reach_where_it_is_off_or_nothing_stands_out():
     assert only_reach.weight is None and only_reach.reach is not None
 
 
-def test_weigh_edit_shrinks_a_change_larger_than_the_reach_to_its_size():
+def test_hold_edit_shrinks_a_change_larger_than_the_reach_to_its_size():
     source = np.full((2, 2, 3), 100, np.uint8)
     edited = source.copy()
     edited[0, 0] = (180, 180, 180)  # size 80
     edited[0, 1] = (110, 110, 110)  # size 10
     edited[1, 0] = (160, 100, 100)  # size 60 / sqrt(3)
     reach = np.full((2, 2), 20.0, np.float32)
-    out = weigh_edit(source, edited, None, reach).astype(int)
+    out = hold_edit(source, edited, reach).astype(int)
     assert out[0, 0].tolist() == [120] * 3  # shrunk to 20, its direction kept
     assert out[0, 1].tolist() == [110] * 3  # within reach: as edited
     assert out[1, 0].tolist() == [135, 100, 100]  # size 34.6 -> 20: the red change 60 -> 34.6
-    weight = np.full((2, 2), 0.5, np.float32)
-    assert weigh_edit(source, edited, weight, reach)[0, 0].tolist() == [120] * 3  # weighed to 40, then held to 20
-    assert weigh_edit(source, edited, weight, reach)[0, 1].tolist() == [105] * 3
+    assert hold_edit(source, edited, None) is edited
+    batch = hold_edit(np.stack([source, edited]), np.stack([edited, edited]), reach)  # a segment's crops
+    assert np.array_equal(batch[0], out) and np.array_equal(batch[1], edited)
 
 
 class BrighteningEditor(PassthroughEditor):
