@@ -7,12 +7,30 @@ the dub (face tracking, paste, encode) is the pipeline's default, as a user gets
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
+
+import numpy as np
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.guidance.dscfg import GuidanceConfig
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
+
+
+class ScaledEdit:
+    """An editor whose edit is scaled by `scale` everywhere (crop + scale x (edited - crop)): the
+    plain shrink that a targeted restraint (DubOptions.edit_reach) is compared against."""
+
+    def __init__(self, editor: Editor, scale: float):
+        self.editor, self.scale = editor, scale
+
+    def __getattr__(self, name):
+        return getattr(self.editor, name)
+
+    def edit(self, crops, *args, **kwargs):
+        edited = self.editor.edit(crops, *args, **kwargs).astype(np.float32)
+        return np.rint(crops + self.scale * (edited - crops)).clip(0, 255).astype(np.uint8)
 
 
 # The DubOptions fields a variant may set (each None on a Variant: the pipeline's default).
@@ -162,6 +180,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"edit-reach={factor:g}", f"the defaults, the edit's size held to {factor:g} x the source's own mouth "
               "motion at each pixel" if factor else "the defaults, the edit's size not held", SamplerConfig(),
               edit_reach=float(factor)) for factor in (0, 2, 3, 5)),
+    *(Variant(f"edit-scale={scale:g}", f"the defaults, the network's edit scaled by {scale:g} everywhere",
+              SamplerConfig(), factory=partial(lambda scale, weights: ScaledEdit(load_editor(weights, SamplerConfig()),
+                                                                                 scale), scale))
+      for scale in (0.7, 0.85)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}
