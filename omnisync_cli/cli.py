@@ -164,7 +164,6 @@ AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MO
 EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
 HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
 PauseReachOpt = Annotated[float, typer.Option("--pause-reach", rich_help_panel=MODEL, help="In the new speech's pauses, the character's own closed mouth lent there reaches this many times the usual mouth area and is pasted whole, so that a mouth wide for its face closes entirely. 1: pauses are pasted like speech.")]
-EditReachOpt = Annotated[float, typer.Option("--edit-reach", rich_help_panel=MODEL, help="Hold the model's change at each pixel to this many times how far the source's own mouth moves there while it speaks, so a character that barely moves its mouth (a whisper, a stiff beak) is not given a wide-open one; 3-5 keeps most of the sync. 0: off.")]
 MinFaceOpt = Annotated[float, typer.Option("--min-face", rich_help_panel=MODEL, help="Faces narrower than this many pixels keep the source (a mouth of a few pixels only gets smeared); the edit fades in from 0.75x this width. 0: dub every face. --region and --mouth are always dubbed.")]
 EditRateOpt = Annotated[float, typer.Option("--edit-rate", rich_help_panel=MODEL, help="On videos at twice this rate or faster, the network edits every k-th frame (at least this many a second) and the frames between take their neighbours' edits blended: a 60 fps video costs half the model time at the same measured quality. 0: edit every frame.")]
 MouthBankOpt = Annotated[str, typer.Option("--mouth-bank", rich_help_panel=MODEL, help="Where the model is shown, at each frame, the mouth of the video's own frame whose speech sounds most like the new speech: auto (everywhere where the video's own speech tells its mouths apart, tested on the video itself; in the pauses otherwise), pauses (in the new speech's pauses, where the video's speaker may still be talking: the mouth closes there), everywhere, or off. Needs speech in the video.")]
@@ -228,7 +227,7 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
                   any_colours=False, edit_pauses=False, mouth_bank="auto", hear_everything=False, min_face=0.0,
-                  edit_rate=24.0, pause_reach=1.15, edit_reach=0.0):
+                  edit_rate=24.0, pause_reach=1.15):
     from omnisync_cli.pipeline.dub import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -241,7 +240,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     options = DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
                          keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
                          speech_gate=not hear_everything, min_face_px=min_face, edit_rate=edit_rate,
-                         pause_reach=pause_reach, edit_reach=edit_reach)
+                         pause_reach=pause_reach)
     check_options(options)  # before any model loads
     return options
 
@@ -262,7 +261,7 @@ def dub(
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, pause_reach: PauseReachOpt = 1.15,
-    edit_reach: EditReachOpt = 0.0, audio_gate: AudioGateOpt = False,
+    audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print a JSON summary on stdout.")] = False,
@@ -289,7 +288,7 @@ def dub(
     with dubbing(output, json_summary):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach, edit_reach)
+                                edit_rate, pause_reach)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
@@ -389,7 +388,7 @@ def tune(
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
     any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto",
     hear_everything: HearEverythingOpt = False, min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0,
-    pause_reach: PauseReachOpt = 1.15, edit_reach: EditReachOpt = 0.0,
+    pause_reach: PauseReachOpt = 1.15,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
 
@@ -408,7 +407,7 @@ def tune(
             check_flags(cfg_peak=peak)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
                                 centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach, edit_reach)
+                                edit_rate, pause_reach)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype, runtime=runtime)
         check_paths(video, audio, output, overwrite)
@@ -445,7 +444,7 @@ def batch_dub(
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, pause_reach: PauseReachOpt = 1.15,
-    edit_reach: EditReachOpt = 0.0, audio_gate: AudioGateOpt = False,
+    audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
     json_summary: Annotated[bool, typer.Option("--json", rich_help_panel=IO, help="Print the batch report on stdout: as written to the output folder, plus its path (\"report\").")] = False,
@@ -477,7 +476,7 @@ def batch_dub(
             load_speech(audio)  # one speech file for every item: a bad one is one error, not N failures
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach, edit_reach)
+                                edit_rate, pause_reach)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
                                 silence_peak=cfg_silence_peak, runtime=runtime)

@@ -200,8 +200,7 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
                                               ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False),
                                               (["--min-face", "48"], "min_face_px", 48.0),
                                               ([], "edit_rate", 24.0), (["--edit-rate", "0"], "edit_rate", 0.0),
-                                              ([], "pause_reach", 1.15), (["--pause-reach", "1"], "pause_reach", 1.0),
-                                              ([], "edit_reach", 0.0), (["--edit-reach", "3"], "edit_reach", 3.0)])
+                                              ([], "pause_reach", 1.15), (["--pause-reach", "1"], "pause_reach", 1.0)])
 def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -226,8 +225,7 @@ def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypat
 @pytest.mark.parametrize("flags,message", [(["--mouth-bank", "always"], "--mouth-bank must be one of auto, pauses, everywhere, off"),
                                            (["--min-face", "-5"], "minimum face width"),
                                            (["--edit-rate", "0.5"], "edit rate"),
-                                           (["--pause-reach", "0.5"], "pause reach"),
-                                           (["--edit-reach", "-1"], "edit reach")])
+                                           (["--pause-reach", "0.5"], "pause reach")])
 def test_a_bad_option_value_is_refused_in_one_line_before_anything_is_written(inputs, flags, message):
     out = inputs / "out.mp4"
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out),
@@ -245,11 +243,11 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
     monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                                  str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank", "everywhere",
-                                 "--hear-everything", "--edit-rate", "30", "--pause-reach", "1.5", "--edit-reach", "4", "-q"])
+                                 "--hear-everything", "--edit-rate", "30", "--pause-reach", "1.5", "-q"])
     assert result.exit_code == 0, result.output
     (options,) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate,
-            options.edit_rate, options.pause_reach, options.edit_reach) == (False, False, "everywhere", False, 30.0, 1.5, 4.0)
+            options.edit_rate, options.pause_reach) == (False, False, "everywhere", False, 30.0, 1.5)
 
 
 def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):

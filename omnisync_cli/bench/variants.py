@@ -7,10 +7,7 @@ the dub (face tracking, paste, encode) is the pipeline's default, as a user gets
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.guidance.dscfg import GuidanceConfig
@@ -18,25 +15,9 @@ from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 
 
-class ScaledEdit:
-    """An editor whose edit is scaled by `scale` everywhere (crop + scale x (edited - crop)): the
-    plain shrink that a targeted restraint (DubOptions.edit_reach) is compared against."""
-
-    def __init__(self, editor: Editor, scale: float):
-        self.editor, self.scale = editor, scale
-
-    def __getattr__(self, name):
-        return getattr(self.editor, name)
-
-    def edit(self, crops, *args, **kwargs):
-        edited = self.editor.edit(crops, *args, **kwargs).astype(np.float32)
-        return np.rint(crops + self.scale * (edited - crops)).clip(0, 255).astype(np.uint8)
-
-
 # The DubOptions fields a variant may set (each None on a Variant: the pipeline's default).
 DUB_FIELDS = ("focus", "keep_colours", "region_scale", "keep_quiet_source", "mouth_bank", "speech_gate", "min_face_px",
-              "edit_rate", "redrawn_levels", "overlap_frames", "chroma_focus", "articulation_floor", "pause_reach",
-              "edit_reach")
+              "edit_rate", "redrawn_levels", "overlap_frames", "chroma_focus", "articulation_floor", "pause_reach")
 
 
 @dataclass(frozen=True)
@@ -60,7 +41,6 @@ class Variant:
     chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
     articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
     pause_reach: float | None = None  # DubOptions.pause_reach; None: the pipeline's default
-    edit_reach: float | None = None  # DubOptions.edit_reach; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -177,13 +157,6 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     *(Variant(f"articulation={floor:g}", "the defaults, the edit kept where the source's mouth moves and faded to "
               f"{floor:g} where it never moves" if floor < 1 else "the defaults, the whole edit everywhere",
               SamplerConfig(), articulation_floor=float(floor)) for floor in (0, 0.25, 0.5, 1)),
-    *(Variant(f"edit-reach={factor:g}", f"the defaults, the edit's size held to {factor:g} x the source's own mouth "
-              "motion at each pixel" if factor else "the defaults, the edit's size not held", SamplerConfig(),
-              edit_reach=float(factor)) for factor in (0, 2, 3, 5)),
-    *(Variant(f"edit-scale={scale:g}", f"the defaults, the network's edit scaled by {scale:g} everywhere",
-              SamplerConfig(), factory=partial(lambda scale, weights: ScaledEdit(load_editor(weights, SamplerConfig()),
-                                                                                 scale), scale))
-      for scale in (0.7, 0.85)),
     *(Variant(f"region={scale:g}", f"the defaults with the working region {scale:g} x the face width",
               SamplerConfig(), region_scale=scale) for scale in (1.0, 0.9, 0.8, 0.7)),
 )}

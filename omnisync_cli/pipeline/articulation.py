@@ -13,23 +13,12 @@ to `floor` where it never moves.
     weight = articulation_map(crops, floor)        # (S, S) or None: no map, the whole edit
     edited = crop + weight[..., None] * (edited - crop)
 
-The same activity also bounds how far the edit may go (`edit_reach`): a character that barely
-moves its mouth when it speaks (a whisper, a stiff beak) is not given a wide-open mouth by a
-model trained on bigger talkers. At each pixel the edit's size (RMS over the colour channels)
-is held to `factor` x the source's activity there, and never below `factor` x `REACH_FLOOR` of
-its peak (so a pixel the source moves little can still change somewhat):
-
-    reach = edit_reach(crops, factor)              # (S, S) grey levels, or None: no cap
-    edited = hold_edit(shown, edited, reach)       # from the crop the network was shown
-
 The map is the per-pixel RMS of the crops' luma after a temporal high-pass (a running mean of
 `MEAN_FRAMES` taken out, so that slow light and pose changes do not count), blurred and divided
 by `FULL` x its own `PEAK_PERCENTILE`-th percentile. Where the source barely moves (a still, a silent
 character, a video whose motion is spread evenly), the map is flat and none is returned: the
 whole edit stays, as before.
 """
-
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -44,21 +33,6 @@ BLUR = 0.06  # the map's blur, a fraction of the crop side
 MIN_PEAK = 1.0
 MIN_CONTRAST = 2.0
 MIN_FRAMES = 16  # fewer source crops than this tell nothing about how the source moves
-REACH_FLOOR = 0.25  # edit_reach never below this share of the activity's peak
-
-
-@dataclass(frozen=True)
-class SourceMotion:
-    """What the source's own speaking mouth tells its edit, per working-region pixel; either
-    part None where it does not apply."""
-    weight: np.ndarray | None  # articulation_map: the share of the edit kept
-    reach: np.ndarray | None  # edit_reach: the largest change allowed, grey levels
-
-
-def source_motion(crops: np.ndarray, floor: float, reach_factor: float) -> SourceMotion | None:
-    """Both maps from the same source crops; None where neither applies."""
-    motion = SourceMotion(articulation_map(crops, floor), edit_reach(crops, reach_factor))
-    return None if motion.weight is None and motion.reach is None else motion
 
 
 def articulation_map(crops: np.ndarray, floor: float) -> np.ndarray | None:
@@ -71,23 +45,6 @@ def articulation_map(crops: np.ndarray, floor: float) -> np.ndarray | None:
     if peak < MIN_PEAK or contrast <= MIN_CONTRAST:
         return None
     return np.clip(activity / (FULL * peak), floor, 1.0).astype(np.float32)
-
-
-def edit_reach(crops: np.ndarray, factor: float) -> np.ndarray | None:
-    """(N, S, S, 3) uint8 source crops in time order -> (S, S) float32: the largest change (grey
-    levels, RMS over the channels) the edit may make at each pixel, `factor` x the source's own
-    activity there and at least `factor` x REACH_FLOOR x its peak; None where `factor` is 0
-    (off), the crops are too few, or the source barely moves (its peak below MIN_PEAK: a
-    still or unanimated character says nothing about how far its mouth goes). Unlike the
-    articulation map it needs no contrast: motion spread over the whole crop (a whisper lost
-    in codec noise, a moving camera) gives an even, generous reach."""
-    if factor <= 0 or len(crops) < MIN_FRAMES:
-        return None
-    activity = moving_activity(crops)
-    peak, _ = _peak_and_contrast(activity)
-    if peak < MIN_PEAK:
-        return None
-    return (factor * np.maximum(activity, REACH_FLOOR * peak)).astype(np.float32)
 
 
 def moving_activity(crops: np.ndarray) -> np.ndarray:
@@ -125,16 +82,3 @@ def weigh_edit(source: np.ndarray, edited: np.ndarray, weight: np.ndarray | None
         return edited
     src = source.astype(np.float32)
     return np.rint(src + weight[..., None] * (edited.astype(np.float32) - src)).clip(0, 255).astype(np.uint8)
-
-
-def hold_edit(source: np.ndarray, edited: np.ndarray, reach: np.ndarray | None) -> np.ndarray:
-    """(..., S, S, 3) uint8: the edit from `source` to `edited`, shrunk at each pixel where its
-    size (RMS over the channels) exceeds `reach` ((S, S) grey levels) to that size, its
-    direction kept."""
-    if reach is None:
-        return edited
-    src = source.astype(np.float32)
-    change = edited.astype(np.float32) - src
-    size = np.sqrt((change ** 2).mean(axis=-1))
-    change *= np.minimum(1.0, reach / np.maximum(size, 1e-6))[..., None]
-    return np.rint(src + change).clip(0, 255).astype(np.uint8)

@@ -32,7 +32,7 @@ from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
-from omnisync_cli.pipeline.articulation import SourceMotion, hold_edit, source_motion, weigh_edit
+from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
@@ -84,12 +84,6 @@ class DubOptions:
     # articulation/): mouth PSNR +0.24 / +0.06 dB (held-out / tuning split), less flicker, the
     # silence ratio the same or lower, at a lower sync recovery on beaks (R 2.42 -> 2.11).
     articulation_floor: float = 0.25
-    # The edit's size at each working-region pixel is held to this many times the source's own
-    # mouth motion there (pipeline.articulation.edit_reach; read like the articulation map, not
-    # for a source without speech): a character that barely moves its mouth when it speaks is
-    # not given a wide-open one. Where the network is shown a lent mouth (mouth_bank), its change
-    # from that mouth is held, not the lent mouth's own. 0: off.
-    edit_reach: float = 0.0
     # Where the new speech and the source's own speech are both silent, keep the source's
     # frame (its mouth at rest) instead of re-rendering it (pipeline.quiet).
     keep_quiet_source: bool = True
@@ -155,8 +149,6 @@ class DubReport:
     # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
     # the whole edit everywhere (off, or the source's motion stood out nowhere)
     articulation_map: bool = False
-    # the edit's size was held to the source's own mouth motion (DubOptions.edit_reach)
-    edit_reach_map: bool = False
     # MouthBank.sound_gain (dB) where --mouth-bank auto tested the source: above 0, mouths were
     # lent where the new speech speaks too, not only in its pauses
     mouth_bank_sound_gain: float | None = None
@@ -276,8 +268,6 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"focus must be between 0 (off) and 10, got {options.focus}")
     if not 0 <= options.articulation_floor <= 1:
         raise ConfigError(f"the articulation floor must be between 0 and 1 (off), got {options.articulation_floor}")
-    if not 0 <= options.edit_reach <= 100:
-        raise ConfigError(f"the edit reach must be between 0 (off) and 100 (x the source's motion), got {options.edit_reach}")
     if not 0 <= options.chroma_focus <= 10:
         raise ConfigError(f"the chroma focus must be between 0 (off) and 10, got {options.chroma_focus}")
     if not 0.3 <= options.region_scale <= 2:
@@ -392,8 +382,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
-        articulation_map=articulation is not None and articulation.weight is not None,
-        edit_reach_map=articulation is not None and articulation.reach is not None,
+        articulation_map=articulation is not None,
         mouth_bank_sound_gain=None if lend is None or lend.sound_gain is None else round(lend.sound_gain, 2),
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
@@ -581,7 +570,7 @@ def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
     """`Hearing` of the new speech `waveform` and of `video`'s own speech up to `until_s` (the
     part of the video analysed: the rules read it at the analysed frames only)."""
     speech = heard(waveform, options, editor)
-    reads_source = options.keep_quiet_source or options.mouth_bank != "off" or reads_source_motion(options)
+    reads_source = options.keep_quiet_source or options.mouth_bank != "off" or options.articulation_floor < 1
     source = _source_speech(video) if reads_source else None
     if source is not None and until_s is not None:
         source = source[:math.ceil(until_s * SAMPLE_RATE)]
@@ -665,16 +654,11 @@ def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubO
     crops; None otherwise."""
     if not hasattr(editor, "sound_keys") or not analysis.info.has_audio:
         return None
-    if options.mouth_bank == "off" and not reads_source_motion(options):
+    if options.mouth_bank == "off" and options.articulation_floor >= 1:
         return None
     track = working_track(analysis.track, options.region_scale)
     return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
                           edit_every(float(analysis.info.fps), options.edit_rate))
-
-
-def reads_source_motion(options: DubOptions) -> bool:
-    """Whether the dub reads the source's own mouth motion (`source_motion`)."""
-    return options.articulation_floor < 1 or options.edit_reach > 0
 
 
 def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hearing: "Hearing",
@@ -687,14 +671,13 @@ def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hea
 
 
 def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
-                        collecting: BankCollection | None = None) -> SourceMotion | None:
-    """Where and how far the source's mouth moves while its own speech (`source`,
-    `Hearing.source`) speaks: the edit's weight and reach per working-region pixel
-    (pipeline.articulation), read from the crops of
+                        collecting: BankCollection | None = None) -> np.ndarray | None:
+    """Where the source's mouth moves while its own speech (`source`, `Hearing.source`) speaks:
+    the edit's weight per working-region pixel (pipeline.articulation), read from the crops of
     the mouth bank's decoding pass (`collecting`, started here if not yet). None where it is
     off, the source has no speech (a silent character's still mouth must not keep the new
     speech's mouth from moving), or no map stands out."""
-    if not reads_source_motion(options) or source is None or not np.any(source):
+    if options.articulation_floor >= 1 or source is None or not np.any(source):
         return None
     if collecting is None:
         collecting = start_bank_collection(analysis, editor, options)
@@ -702,7 +685,7 @@ def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOpt
     if bank is None:
         return None
     _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
-    return source_motion(bank.crops[speaking], options.articulation_floor, options.edit_reach)
+    return articulation_map(bank.crops[speaking], options.articulation_floor)
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
@@ -747,15 +730,15 @@ def _source_speech(video: Path) -> np.ndarray | None:
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
                 lend: MouthLending | None = None,
-                hdr: bool = False, articulation: SourceMotion | None = None) -> int:
+                hdr: bool = False, articulation: np.ndarray | None = None) -> int:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
     whose `VideoInfo.keeps_hdr`) as the decoded 10-bit planes with the edit carried into them
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
-    sees other source mouths (`mouth_lender`); `articulation`: the edit's weight and reach per crop
-    pixel (`pipeline.articulation`). Returns how many output frames were written with an
+    sees other source mouths (`mouth_lender`); `articulation`: the edit's weight per crop pixel
+    (`pipeline.articulation`). Returns how many output frames were written with an
     edit (the network's, or at the edit rate its neighbours'; a frame kept whole is not counted)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
@@ -774,8 +757,6 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
         edited = editor.edit(shown, times, mouth_xy, features, **pictures)
-        if articulation is not None:  # the network's own change, not the lent mouth's, is held
-            edited = hold_edit(shown, edited, articulation.reach)
         edited = keep_source_colours(edited, crops) if options.keep_colours else edited
         # nothing to redraw on a black frame or a blank screen
         return np.where(flat_crops(crops)[:, None, None, None], crops, edited)
@@ -814,8 +795,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         def write(done: tuple[SegmentItem, np.ndarray]) -> None:
             item, edited = done
             frame, box, window, editable, j = item.payload
-            if articulation is not None:
-                edited = weigh_edit(item.crop, edited, articulation.weight)
+            edited = weigh_edit(item.crop, edited, articulation)
             if keep is not None and keep[j] > 0:  # a pause in both speech tracks, or a tiny face: the source
                 edited = np.rint(keep[j] * item.crop + (1 - keep[j]) * edited.astype(np.float32)).astype(np.uint8)
             # No mouth near this frame (a long stretch without one), or nothing changed: the

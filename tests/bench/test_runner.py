@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.bench.runner import load_manifest, run_benchmark, select_clips
-from omnisync_cli.bench.variants import VARIANTS, ScaledEdit, Variant, get_variants
+from omnisync_cli.bench.variants import VARIANTS, Variant, get_variants
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -41,20 +41,6 @@ def test_variants_by_name():
     assert VARIANTS["focus=0"].to_dict()["focus"] == 0.0
     with pytest.raises(ConfigError, match="unknown benchmark variant"):
         get_variants("no-op,best")
-
-
-class BrighteningEditor(PassthroughEditor):
-    def edit(self, crops, frame_times, mouth_xy, audio):
-        return np.clip(crops.astype(np.int16) + 40, 0, 255).astype(np.uint8)
-
-
-def test_the_scaled_edit_variant_scales_the_change_and_passes_the_rest_through():
-    editor = ScaledEdit(BrighteningEditor(region_size=16), 0.5)
-    crops = np.full((2, 16, 16, 3), 100, np.uint8)
-    assert editor.edit(crops, np.zeros(2), np.zeros((2, 2)), None).tolist() == np.full_like(crops, 120).tolist()
-    assert editor.region_size == 16  # everything else is the wrapped editor's
-    assert VARIANTS["edit-reach=3"].dub_overrides()["edit_reach"] == 3.0
-    assert "edit_reach" not in VARIANTS["ds-cfg"].dub_overrides()  # the pipeline's default
 
 
 def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):

@@ -7,8 +7,7 @@ from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.articulation import (MIN_FRAMES, REACH_FLOOR, articulation_map, edit_reach, map_peak,
-                                               hold_edit, moving_activity, running_mean, source_motion, weigh_edit)
+from omnisync_cli.pipeline.articulation import MIN_FRAMES, articulation_map, map_peak, running_mean, weigh_edit
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_clip
@@ -59,57 +58,6 @@ def test_weigh_edit_scales_the_change_per_pixel():
     out = weigh_edit(source, edited, weight)
     assert out[0, 0].tolist() == [180] * 3 and out[1, 1].tolist() == [140] * 3 and out[3, 3].tolist() == [100] * 3
     assert weigh_edit(source, edited, None) is edited
-
-
-def test_the_reach_is_the_factor_times_the_sources_motion_with_a_floor_at_a_share_of_its_peak():
-    crops = speaking_crops()
-    activity = moving_activity(crops)
-    peak = np.percentile(activity, 95)
-    reach = edit_reach(crops, 3.0)
-    assert reach.shape == (32, 32) and reach.dtype == np.float32
-    assert reach[21, 16] == pytest.approx(3.0 * activity[21, 16], rel=1e-5)  # the mouth: its own motion
-    assert reach[4, 4] == pytest.approx(3.0 * REACH_FLOOR * peak, rel=1e-5)  # the still face: the floor
-    assert reach[21, 16] > 4 * reach[4, 4]
-    whisper = crops.copy()
-    whisper[:, 20:24, 12:20] = np.where(np.arange(len(crops)) % 6 < 3, 110, 130)[:, None, None, None]
-    assert edit_reach(whisper, 3.0)[21, 16] < 0.25 * reach[21, 16]  # a smaller motion, a shorter reach
-
-
-def test_no_reach_where_it_is_off_or_nothing_stands_out():
-    still = speaking_crops()
-    still[:, 20:24, 12:20] = 30
-    # A still's codec noise moves its pixels by 0.1-0.3 levels (bench/articulation_contrast.py)
-    rng = np.random.default_rng(2)
-    still = (np.full(still.shape, 120.0) + rng.normal(0, 0.4, still.shape[:3] + (1,))).round().astype(np.uint8)
-    assert map_peak(still)[0] < 1.0 and edit_reach(still, 3.0) is None  # nothing moves
-    flicker = still.astype(np.int16) + np.where(np.arange(len(still)) % 6 < 3, 0, 4)[:, None, None, None]
-    even = edit_reach(flicker.astype(np.uint8), 3.0)  # the whole crop moves: no contrast, an even reach
-    assert articulation_map(flicker.astype(np.uint8), 0.25) is None and even is not None
-    assert even.min() > 0.9 * even.max()
-    assert edit_reach(speaking_crops(), 0.0) is None
-    assert edit_reach(speaking_crops(MIN_FRAMES - 1), 3.0) is None
-    assert source_motion(still, 0.25, 3.0) is None
-    assert edit_reach(speaking_crops(), 3.0) is not None
-    only_weight = source_motion(speaking_crops(), 0.25, 0.0)
-    assert only_weight.reach is None and only_weight.weight is not None
-    only_reach = source_motion(speaking_crops(), 1.0, 3.0)
-    assert only_reach.weight is None and only_reach.reach is not None
-
-
-def test_hold_edit_shrinks_a_change_larger_than_the_reach_to_its_size():
-    source = np.full((2, 2, 3), 100, np.uint8)
-    edited = source.copy()
-    edited[0, 0] = (180, 180, 180)  # size 80
-    edited[0, 1] = (110, 110, 110)  # size 10
-    edited[1, 0] = (160, 100, 100)  # size 60 / sqrt(3)
-    reach = np.full((2, 2), 20.0, np.float32)
-    out = hold_edit(source, edited, reach).astype(int)
-    assert out[0, 0].tolist() == [120] * 3  # shrunk to 20, its direction kept
-    assert out[0, 1].tolist() == [110] * 3  # within reach: as edited
-    assert out[1, 0].tolist() == [135, 100, 100]  # size 34.6 -> 20: the red change 60 -> 34.6
-    assert hold_edit(source, edited, None) is edited
-    batch = hold_edit(np.stack([source, edited]), np.stack([edited, edited]), reach)  # a segment's crops
-    assert np.array_equal(batch[0], out) and np.array_equal(batch[1], edited)
 
 
 class BrighteningEditor(PassthroughEditor):
@@ -174,22 +122,6 @@ def test_a_dub_keeps_the_edit_on_the_moving_mouth_and_fades_it_on_the_still_face
     assert mean_change(speaking_video, "default.mp4")[1] < 0.4 * whole_face  # on by default (floor 0.25)
 
 
-def test_a_dub_holds_the_edit_to_the_sources_own_motion(speaking_video):
-    """The brightening edit (+40) is held to a few times the source's motion: the moving mouth
-    (40 <-> 210) keeps it whole, the still face only a little of it."""
-    options = dict(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off", articulation_floor=1.0)
-    held = dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "held.mp4",
-               BrighteningEditor(), DubOptions(edit_reach=1.0, **options))
-    assert held.edit_reach_map and not held.articulation_map
-    free = dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "free.mp4",
-               BrighteningEditor(), DubOptions(**options))
-    assert not free.edit_reach_map  # off by default
-    mouth, face = mean_change(speaking_video, "held.mp4")
-    free_mouth, free_face = mean_change(speaking_video, "free.mp4")
-    assert free_face > 10 and face < 0.5 * free_face
-    assert mouth > 0.6 * free_mouth
-
-
 def test_a_source_that_does_not_speak_gives_no_map(tmp_path):
     """A listener's mouth does not move; where the source's own speech is silent (or it has
     none), nothing tells where its mouth would move, and the new speech's mouth must move freely."""
@@ -203,19 +135,12 @@ def test_a_source_that_does_not_speak_gives_no_map(tmp_path):
     write_clip(tmp_path / "mute.mp4", frames=frames, width=64, height=64, fps=25)
     write_audio(tmp_path / "speech.wav", tone(1.6, SAMPLE_RATE), SAMPLE_RATE)
     options = DubOptions(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off")
-    options_reach = DubOptions(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off",
-                               edit_reach=2.0)
     for name in ("silent.mp4", "mute.mp4"):
         report = dub(tmp_path / name, tmp_path / "speech.wav", tmp_path / f"out-{name}", BrighteningEditor(), options)
         assert not report.articulation_map
-        report = dub(tmp_path / name, tmp_path / "speech.wav", tmp_path / f"reach-{name}", BrighteningEditor(),
-                     options_reach)
-        assert not report.edit_reach_map
 
 
 def test_the_floor_is_checked():
     from omnisync_cli.pipeline.dub import check_options
     with pytest.raises(ConfigError, match="articulation floor"):
         check_options(DubOptions(articulation_floor=1.5))
-    with pytest.raises(ConfigError, match="edit reach"):
-        check_options(DubOptions(edit_reach=-1.0))
