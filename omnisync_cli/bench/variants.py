@@ -6,18 +6,14 @@ the dub (face tracking, paste, encode) is the pipeline's default, as a user gets
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.guidance.dscfg import GuidanceConfig
 from omnisync_cli.model.editor import SamplerConfig
+from omnisync_cli.pipeline.dub import DubOptions
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
-
-
-# The DubOptions fields a variant may set (each None on a Variant: the pipeline's default).
-DUB_FIELDS = ("focus", "keep_colours", "region_scale", "keep_quiet_source", "mouth_bank", "speech_gate", "min_face_px",
-              "edit_rate", "redrawn_levels", "overlap_frames", "chroma_focus", "articulation_floor", "pause_reach")
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,10 @@ class Variant:
         return {"name": self.name, "description": self.description,
                 "sampler": None if self.sampler is None else asdict(self.sampler), "prompt": self.prompt,
                 **{name: getattr(self, name) for name in DUB_FIELDS}}
+
+
+# The Variant fields that are DubOptions fields, set on the dub by name (None: the pipeline's default).
+DUB_FIELDS = tuple(f.name for f in fields(Variant) if f.name in {option.name for option in fields(DubOptions)})
 
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
