@@ -3,8 +3,8 @@
     python bench/source_amplitude.py CORPUS RESULTS [CORPUS RESULTS ...] [--write F]
 
 RESULTS is an `omnisync bench` results.json of CORPUS with a `ds-cfg` variant. Each clip that
-variant dubbed is dubbed again at the defaults to read what the dub reads of the source: the
-articulation activity's peak (grey levels; `pipeline.articulation.map_peak` of the crops where
+variant dubbed is dubbed again, without the model (`SourceReader`), to read what the dub reads
+of the source: the articulation activity's peak (grey levels; `pipeline.articulation.map_peak` of the crops where
 the source's own speech speaks). Beside it, from the results: the ground truth's and the dub's
 mouth opening in speech (the opening meter). Reports the correlations and, by quartile of the
 source's motion, how far the dub opens against the truth.
@@ -18,11 +18,21 @@ from tempfile import TemporaryDirectory
 import numpy as np
 
 import omnisync_cli.pipeline.dub as dub_module
-from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.articulation import map_peak
-from omnisync_cli.pipeline.editor import load_editor
+from omnisync_cli.pipeline.editor import PassthroughEditor
 
 from markdown_out import emit  # bench/markdown_out.py
+
+
+class SourceReader(PassthroughEditor):
+    """Changes nothing, but has the model editor's `sound_keys`, so a dub collects the source's
+    working-region crops for the articulation map as it does with the model (same 64 px side)."""
+
+    def prepare_audio(self, waveform):
+        return waveform
+
+    def sound_keys(self, audio, times):
+        return np.zeros((len(times), 1), np.float32)
 
 
 def source_peaks(corpus: Path, clip_ids: list[str]) -> dict[str, float]:
@@ -36,14 +46,14 @@ def source_peaks(corpus: Path, clip_ids: list[str]) -> dict[str, float]:
         return real_map(crops, floor)
 
     dub_module.articulation_map = reading
-    editor = load_editor(None, SamplerConfig(), "")
+    editor = SourceReader(region_size=64)
     try:
         with TemporaryDirectory() as tmp:
             for clip_id in clip_ids:
                 folder = corpus / "bench" / clip_id
                 read.clear()
                 dub_module.dub(folder / "source.mp4", folder / "speech.wav", Path(tmp) / "out.mp4", editor,
-                               dub_module.DubOptions(overwrite=True))
+                               dub_module.DubOptions(overwrite=True, mouth_bank="off"))
                 if read:
                     peaks[clip_id] = read[0]
     finally:
