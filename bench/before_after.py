@@ -19,6 +19,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,12 @@ def main() -> None:
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--before-tree", type=Path, required=True)
     parser.add_argument("--clips", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/before-after"))
+    # A fresh folder per run by default: the splits share clip ids, so two runs in one folder
+    # would overwrite each other's dubs.
+    parser.add_argument("--out", type=Path, default=None, help="folder for the dubs (default: a new temporary one)")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
+    args.out = args.out or Path(tempfile.mkdtemp(prefix="before-after-"))
     editor = load_editor(None, SamplerConfig())
     rows, refused = [], []
     for clip in select_clips(load_manifest(args.corpus), args.clips):
