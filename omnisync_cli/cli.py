@@ -632,7 +632,6 @@ def train(
     output_flow: Annotated[bool, typer.Option("--output-flow", help="Let the model move the source's pixels (a displacement head) under its residual; with --init-from a model without it, grows it.")] = False,
     depth: Annotated[int, typer.Option(help="Transformer blocks (0: the preset's); with --init-from a shallower model, new blocks start as the identity between its own.")] = 0,
     reference_frames: Annotated[int, typer.Option(help="Show the model this many crops of the source at other moments (a reference attention in every block); with --init-from a model without them, grows it (0: none).")] = 0,
-    source_motion: Annotated[bool, typer.Option("--source-motion", help="Tell the model how much the source's own mouth moves while its own speech speaks (one level per video), so it can open a quiet character's mouth less; with --init-from a model without it, grows it.")] = False,
     warmup_steps: Annotated[int, typer.Option(help="Linear learning-rate warm-up steps.")] = 200,
     threads: Annotated[int, typer.Option(help="CPU threads (0: one per core; 1 is faster on busy cores).")] = 0,
     max_minutes: Annotated[float, typer.Option(help="Also stop (checkpoint and write weights) after this many minutes of this call; rerun to go on (0: no limit; one process only).")] = 0.0,
@@ -671,7 +670,7 @@ def train(
                              sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
                              sigma_dist=sigma_dist,
                              hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
-                             reference_frames=reference_frames, source_motion=source_motion, warmup_steps=warmup_steps,
+                             reference_frames=reference_frames, warmup_steps=warmup_steps,
                              threads=threads, max_seconds=60.0 * max_minutes, device=device)
         if init_from is not None:
             config, kept = keeping_parts_of(config, load_config(init_from))

@@ -124,7 +124,7 @@ def guidance_weight(config: GuidanceConfig, mouth_xy: torch.Tensor, size: int,
 def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tensor, *,
                  source: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None = None,
                  attribution=None, frame_peak: torch.Tensor | None = None,
-                 references: torch.Tensor | None = None, source_motion: torch.Tensor | None = None):
+                 references: torch.Tensor | None = None):
     """Wrap `model` into velocity(x, sigma) with guidance; the conditions are fixed here.
 
     ds/static: the batch is doubled, [conditional; null audio], run as one forward, split,
@@ -133,18 +133,16 @@ def guided_model(model, config: GuidanceConfig, tau: float, mouth_xy: torch.Tens
     per-frame DS-CFG peaks (`guidance_weight`). With config.reuse_direction only the first
     call runs both passes; later calls run the conditional one and `uncond_from_direction`.
     `references` (B, K, 3, S, S), for a model with reference frames, go to both passes: like
-    the source, they are the picture being edited, not a condition to amplify; so is
-    `source_motion` (B,), the source's motion level for a model that reads it.
+    the source, they are the picture being edited, not a condition to amplify.
     """
     b = source.shape[0]
     size = source.shape[-1]
     mouth_xy = mouth_xy.to(source.device)
 
     reused = []  # the first call's guidance direction, with config.reuse_direction
-    # A model without reference frames (or a motion level) is called without the argument.
-    pictures = {name: value for name, value in (("references", references), ("source_motion", source_motion))
-                if value is not None}
-    doubled = {name: torch.cat([value, value]) for name, value in pictures.items()}
+    # A model without reference frames is called without the argument.
+    pictures = {} if references is None else {"references": references}
+    doubled = {} if references is None else {"references": torch.cat([references, references])}
 
     def velocity(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if config.mode == "none":

@@ -54,12 +54,6 @@ class ModelConfig:
     # teeth instead of inventing it (a source segment of 0.3 s often shows one mouth shape).
     # 0: none, the paper's mask-free model. A call without references runs the plain model.
     reference_frames: int = 0
-    # The source's motion level (face.mouth_motion: how much its own mouth moves while its
-    # own speech speaks, one number per video) joins every frame's conditioning through a small
-    # MLP whose output starts at zero, so the network can open a quiet character's mouth less
-    # than a loud one's. A call without it (a source with no speech of its own) runs the model
-    # without that term, as training does for a share of its examples.
-    source_motion: bool = False
     # --- audio conditioning ------------------------------------------------------------
     # logmel: log-mel features (100 Hz) encoded by a small conv encoder trained with the
     # model; whisper: a frozen Whisper encoder (50 Hz) loaded from audio_encoder_dir;

@@ -7,8 +7,7 @@ noised target clip and the source clip, whole working region, no mouth mask (mas
 editing; the network decides what to change). Each frame's tokens are
 modulated (adaLN-Zero) by sigma + that frame's audio embedding + the prompt embedding; with
 config.output_flow a second head moves the source's pixels (a displacement field) under
-the predicted residual; with config.source_motion the source's motion level (face.mouth_motion)
-joins the conditioning. With config.reference_frames K, every block also attends to the
+the predicted residual. With config.reference_frames K, every block also attends to the
 tokens of K crops of the same video at other moments (how this character's mouth looks when
 it opens or closes); a call without them runs the plain model.
 The output is the flow-matching velocity `eps - x_data` (see diffusion.flow); the head
@@ -80,8 +79,6 @@ class OmniSyncDiT(nn.Module):
         # these in place of a frame's audio (and of the prompt when there is none).
         self.null_audio = nn.Parameter(torch.zeros(d))
         self.null_text = nn.Parameter(torch.zeros(d))
-        if config.source_motion:  # the source's motion level (grey levels, log-scaled) -> (D,)
-            self.motion_embed = nn.Sequential(nn.Linear(1, d), nn.SiLU(), nn.Linear(d, d))
         modes = (["joint"] * config.depth if config.attention == "joint"
                  else [("spatial", "temporal")[i % 2] for i in range(config.depth)])
         self.blocks = nn.ModuleList(DiTBlock(d, config.num_heads, config.mlp_ratio, m,
@@ -130,9 +127,6 @@ class OmniSyncDiT(nn.Module):
             for block in self.blocks:
                 nn.init.zeros_(block.ref_attn.proj.weight)
                 nn.init.zeros_(block.ref_attn.proj.bias)
-        if self.config.source_motion:  # the motion level's term starts at zero
-            nn.init.zeros_(self.motion_embed[-1].weight)
-            nn.init.zeros_(self.motion_embed[-1].bias)
         if self.flow_head is not None:  # no displacement until trained
             nn.init.zeros_(self.flow_head.adaLN_modulation[-1].weight)
             nn.init.zeros_(self.flow_head.adaLN_modulation[-1].bias)
@@ -144,11 +138,8 @@ class OmniSyncDiT(nn.Module):
         return self.viseme_head(self.audio_embed(audio))
 
     def conditioning(self, sigma: torch.Tensor, audio: torch.Tensor, text: torch.Tensor | None,
-                     drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None,
-                     source_motion: torch.Tensor | None = None) -> torch.Tensor:
-        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt
-        (+ the source's motion level, for a model with config.source_motion; a NaN level is
-        unknown and adds nothing)."""
+                     drop_audio: torch.Tensor | None, drop_text: torch.Tensor | None) -> torch.Tensor:
+        """Per-frame conditioning vector (B, F, D) = sigma + audio of the frame + prompt."""
         b, f = audio.shape[:2]
         a = self.audio_embed(audio)  # (B, F, D)
         if drop_audio is not None:
@@ -159,17 +150,7 @@ class OmniSyncDiT(nn.Module):
             t = self.text_embed(text)  # (B, D)
             if drop_text is not None:
                 t = torch.where(drop_text.view(b, 1), self.null_text.to(t.dtype), t)
-        c = self.sigma_embed(sigma)[:, None] + a + t[:, None]
-        if source_motion is not None and self.config.source_motion:
-            c = c + self.motion_term(source_motion.reshape(b).to(c.device))[:, None].to(c.dtype)
-        return c
-
-    def motion_term(self, level: torch.Tensor) -> torch.Tensor:
-        """(B,) motion levels in grey levels -> (B, D); zero where the level is NaN (unknown)."""
-        known = torch.isfinite(level)
-        x = torch.log1p(torch.where(known, level.float(), torch.zeros_like(level, dtype=torch.float32)).clamp(min=0))
-        term = self.motion_embed(x[:, None].to(self.motion_embed[0].weight.dtype))
-        return torch.where(known[:, None], term, torch.zeros_like(term))
+        return self.sigma_embed(sigma)[:, None] + a + t[:, None]
 
     def reference_tokens(self, references: torch.Tensor) -> torch.Tensor:
         """(B, K, 3, S, S) reference crops -> (B, K * N, D) tokens the blocks attend to."""
@@ -184,11 +165,9 @@ class OmniSyncDiT(nn.Module):
                 audio: torch.Tensor, text: torch.Tensor | None = None,
                 drop_audio: torch.Tensor | None = None,
                 drop_text: torch.Tensor | None = None,
-                references: torch.Tensor | None = None,
-                source_motion: torch.Tensor | None = None) -> torch.Tensor:
+                references: torch.Tensor | None = None) -> torch.Tensor:
         """x, source (B, F, 3, S, S); sigma (B,) or scalar; audio (B, F, W, C); text (B, text_dim);
-        references (B, K, 3, S, S) crops of the same video at other moments, or None;
-        source_motion (B,) the source's motion level (face.mouth_motion; NaN: unknown), or None.
+        references (B, K, 3, S, S) crops of the same video at other moments, or None.
 
         Returns the velocity (B, F, 3, S, S).
         """
@@ -197,7 +176,7 @@ class OmniSyncDiT(nn.Module):
         tokens = self.patch_embed(torch.cat([x, source], dim=2))  # (B, F, N, D)
         frame_pos = sincos_1d(tokens.shape[-1], torch.arange(f)).to(tokens)  # (F, D)
         tokens = tokens + self.pos_spatial.to(tokens)[None, None] + frame_pos[None, :, None]
-        c = self.conditioning(sigma, audio, text, drop_audio, drop_text, source_motion)  # (B, F, D)
+        c = self.conditioning(sigma, audio, text, drop_audio, drop_text)  # (B, F, D)
         refs = (self.reference_tokens(references) if references is not None and self.config.reference_frames
                 else None)
         for block in self.blocks:

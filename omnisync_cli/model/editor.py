@@ -139,7 +139,6 @@ class ModelEditor:
         self.overlap_frames = cfg.overlap_frames
         self.region_size = cfg.region_size
         self.reference_frames = cfg.reference_frames  # crops of the source edit() also wants (0: none)
-        self.reads_source_motion = cfg.source_motion  # edit() also takes the source's motion level
         self.audio_frontend = audio_frontend or build_audio_frontend(cfg, self.device)
         encoder = text_encoder or build_text_encoder(cfg, self.device)
         self.prompt = prompt
@@ -224,12 +223,9 @@ class ModelEditor:
         return np.concatenate(out) if out else np.zeros((0, self.model.config.hidden_size), np.float32)
 
     def edit(self, crops: np.ndarray, frame_times: np.ndarray, mouth_xy: np.ndarray,
-             audio: AudioFeatures, references: np.ndarray | None = None,
-             source_motion: float | None = None) -> np.ndarray:
+             audio: AudioFeatures, references: np.ndarray | None = None) -> np.ndarray:
         """See pipeline.editor.Editor; `references` (K, S, S, 3) uint8: crops of the same video
-        at other moments, for a model with reference frames (None: the plain model);
-        `source_motion`: the source's motion level (face.mouth_motion), for a model that reads
-        it (None or NaN: unknown)."""
+        at other moments, for a model with reference frames (None: the plain model)."""
         s = self.region_size
         if crops.ndim != 4 or crops.shape[1:] != (s, s, 3) or crops.dtype != np.uint8:
             raise InputError(f"edit() takes (F, {s}, {s}, 3) uint8 crops; got {crops.shape} {crops.dtype}")
@@ -252,13 +248,9 @@ class ModelEditor:
         gated = self.sampler.audio_gate and self.sampler.guidance.mode != "none"
         attribution = AudioAttribution() if gated else None
         shown = hide_mouth(source, mouth.to(self.device), self.sampler.hide_mouth) if self.sampler.hide_mouth else source
-        motion = None
-        if self.reads_source_motion and source_motion is not None and np.isfinite(source_motion):
-            motion = torch.tensor([source_motion], dtype=torch.float32, device=self.device)
         velocity = guided_model(self.network, self.sampler.guidance, tau, mouth,
                                 source=shown, audio=windows, text=text, attribution=attribution,
-                                frame_peak=self._silence_peaks(audio, frame_times), references=refs,
-                                source_motion=motion)
+                                frame_peak=self._silence_peaks(audio, frame_times), references=refs)
         x = progressive_init(shown, tau, noise)
         with autocast(self.device, self.autocast_dtype):
             x = SAMPLERS[self.sampler.sampler](velocity, x, sigma_schedule(self.sampler.steps, tau))

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 # Argument order of OmniSyncDiT.forward after (x, sigma, source, audio).
-OPTIONAL_INPUTS = ("text", "drop_audio", "drop_text", "references", "source_motion")
+OPTIONAL_INPUTS = ("text", "drop_audio", "drop_text", "references")
 OPSET = 17
 CACHED_GRAPHS = 8  # the cache keeps the graphs of the last few models used (each ~ the weights' size)
 
@@ -68,12 +68,10 @@ class OnnxNetwork:
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, source: torch.Tensor, audio: torch.Tensor,
                  text: torch.Tensor | None = None, drop_audio: torch.Tensor | None = None,
-                 drop_text: torch.Tensor | None = None, references: torch.Tensor | None = None,
-                 source_motion: torch.Tensor | None = None) -> torch.Tensor:
+                 drop_text: torch.Tensor | None = None, references: torch.Tensor | None = None) -> torch.Tensor:
         b = x.shape[0]
         sigma = torch.as_tensor(sigma, dtype=torch.float32).reshape(-1).expand(b).contiguous()
-        optional = dict(text=text, drop_audio=drop_audio, drop_text=drop_text, references=references,
-                        source_motion=source_motion)
+        optional = dict(text=text, drop_audio=drop_audio, drop_text=drop_text, references=references)
         given = tuple(name for name in OPTIONAL_INPUTS if optional[name] is not None)
         inputs = dict(x=x, sigma=sigma, source=source, audio=audio, **{k: optional[k] for k in given})
         session = self._session(given, inputs)

@@ -13,23 +13,26 @@ to `floor` where it never moves.
     weight = articulation_map(crops, floor)        # (S, S) or None: no map, the whole edit
     edited = crop + weight[..., None] * (edited - crop)
 
-The map is the source's moving activity (face.mouth_motion.moving_activity: the per-pixel RMS
-of the crops' luma after a temporal high-pass) divided by `FULL` x its own `PEAK_PERCENTILE`-th
-percentile. Where the source barely moves (a still, a silent
+The map is the per-pixel RMS of the crops' luma after a temporal high-pass (a running mean of
+`MEAN_FRAMES` taken out, so that slow light and pose changes do not count), blurred and divided
+by `FULL` x its own `PEAK_PERCENTILE`-th percentile. Where the source barely moves (a still, a silent
 character, a video whose motion is spread evenly), the map is flat and none is returned: the
 whole edit stays, as before.
 """
 
+import cv2
 import numpy as np
 
-from omnisync_cli.face.mouth_motion import MIN_FRAMES, PEAK_PERCENTILE, moving_activity
-
+MEAN_FRAMES = 9  # the running mean taken out of the crops (0.3 s at 30 fps)
+PEAK_PERCENTILE = 95.0
 FULL = 0.5  # pixels moving at least this share of the peak keep their whole edit
+BLUR = 0.06  # the map's blur, a fraction of the crop side
 # A map is kept only where its peak moves at least MIN_PEAK grey levels and stands MIN_CONTRAST
 # times above its median (moving lips in a still face). Measured (bench/articulation_contrast.py):
 # stills of benchmark frames peak at 0.1-0.3 levels, the quietest speaking clip at 2.6.
 MIN_PEAK = 1.0
 MIN_CONTRAST = 2.0
+MIN_FRAMES = 16  # fewer source crops than this tell nothing about how the source moves
 
 
 def articulation_map(crops: np.ndarray, floor: float) -> np.ndarray | None:
@@ -42,6 +45,24 @@ def articulation_map(crops: np.ndarray, floor: float) -> np.ndarray | None:
     if peak < MIN_PEAK or contrast <= MIN_CONTRAST:
         return None
     return np.clip(activity / (FULL * peak), floor, 1.0).astype(np.float32)
+
+
+def moving_activity(crops: np.ndarray) -> np.ndarray:
+    """(S, S): per pixel, the RMS of the crops' luma after a temporal high-pass, blurred."""
+    luma = crops.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    moving = luma - running_mean(luma, MEAN_FRAMES)
+    activity = np.sqrt((moving ** 2).mean(axis=0))
+    return cv2.GaussianBlur(activity, (0, 0), BLUR * activity.shape[0])
+
+
+def running_mean(frames: np.ndarray, width: int) -> np.ndarray:
+    """The mean of each frame's `width` neighbours in time (centred; the first and last frames
+    repeated past the ends)."""
+    half = width // 2
+    padded = np.concatenate([np.repeat(frames[:1], half, 0), frames, np.repeat(frames[-1:], width - 1 - half, 0)])
+    sums = np.cumsum(padded, axis=0, dtype=np.float64)
+    sums = np.concatenate([np.zeros_like(sums[:1]), sums])
+    return ((sums[width:] - sums[:-width]) / width).astype(np.float32)
 
 
 def map_peak(crops: np.ndarray) -> tuple[float, float]:

@@ -32,7 +32,6 @@ from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
-from omnisync_cli.face.mouth_motion import motion_level
 from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
@@ -150,9 +149,6 @@ class DubReport:
     # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
     # the whole edit everywhere (off, or the source's motion stood out nowhere)
     articulation_map: bool = False
-    # the source's motion level (face.mouth_motion) given to an editor that reads it; None:
-    # not read (the model does not take it, or the source has too little speech of its own)
-    source_motion: float | None = None
     # MouthBank.sound_gain (dB) where --mouth-bank auto tested the source: above 0, mouths were
     # lent where the new speech speaks too, not only in its pauses
     mouth_bank_sound_gain: float | None = None
@@ -352,7 +348,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             warnings.append(small_warning)
             progress.warn(small_warning)
         with clock("mouth bank"):
-            lend, articulation, motion = source_mouths(analysis, plan, editor, hearing, options, collecting)
+            lend, articulation = source_mouths(analysis, plan, editor, hearing, options, collecting)
         if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
             warnings.append(NO_MOUTH_BANK)
             progress.warn(NO_MOUTH_BANK)
@@ -369,7 +365,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
                          pixel_aspect=info.pixel_aspect) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
-                                 hdr=hdr is not None, articulation=articulation, motion=motion)
+                                 hdr=hdr is not None, articulation=articulation)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -387,7 +383,6 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
         articulation_map=articulation is not None,
-        source_motion=None if motion is None else round(motion, 3),
         mouth_bank_sound_gain=None if lend is None or lend.sound_gain is None else round(lend.sound_gain, 2),
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
@@ -567,8 +562,7 @@ class Hearing:
     speech: np.ndarray          # the new speech
     features: object            # the editor's audio features of it (`prepare_audio`)
     source: np.ndarray | None   # the source's own speech, read once for the quiet rule, the mouth
-                                # bank, the articulation map and the motion level; None where none
-                                # reads it or the video has none
+                                # bank and the articulation map; None where none reads it or the video has none
 
 
 def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
@@ -576,8 +570,7 @@ def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
     """`Hearing` of the new speech `waveform` and of `video`'s own speech up to `until_s` (the
     part of the video analysed: the rules read it at the analysed frames only)."""
     speech = heard(waveform, options, editor)
-    reads_source = (options.keep_quiet_source or options.mouth_bank != "off" or options.articulation_floor < 1
-                    or reads_motion(editor))
+    reads_source = options.keep_quiet_source or options.mouth_bank != "off" or options.articulation_floor < 1
     source = _source_speech(video) if reads_source else None
     if source is not None and until_s is not None:
         source = source[:math.ceil(until_s * SAMPLE_RATE)]
@@ -657,11 +650,11 @@ NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too littl
 def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubOptions) -> BankCollection | None:
     """The mouth bank's decoding pass, started in the background (`BankCollection`) where the
     editor reads mouths from audio, the video has a sound track (its own speech), and a dub may
-    lend (`DubOptions.mouth_bank`), read the articulation map (`articulation_floor`) or the
-    source's motion level (an editor that `reads_source_motion`) from its crops; None otherwise."""
+    lend (`DubOptions.mouth_bank`) or read the articulation map (`articulation_floor`) from its
+    crops; None otherwise."""
     if not hasattr(editor, "sound_keys") or not analysis.info.has_audio:
         return None
-    if options.mouth_bank == "off" and options.articulation_floor >= 1 and not reads_motion(editor):
+    if options.mouth_bank == "off" and options.articulation_floor >= 1:
         return None
     track = working_track(analysis.track, options.region_scale)
     return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
@@ -669,38 +662,12 @@ def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubO
 
 
 def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hearing: "Hearing",
-                  options: DubOptions, collecting: BankCollection | None
-                  ) -> tuple[MouthLending | None, np.ndarray | None, float | None]:
+                  options: DubOptions, collecting: BankCollection | None) -> tuple[MouthLending | None, np.ndarray | None]:
     """What the source's own mouths give a dub, from the bank's one decoding pass (`collecting`):
-    the mouths lent to the output frames (`mouth_lender`), the articulation map
-    (`source_articulation`) and the source's motion level (`source_motion_level`); each None
-    where it does not apply."""
+    the mouths lent to the output frames (`mouth_lender`) and the articulation map
+    (`source_articulation`); each None where it does not apply."""
     lend = mouth_lender(analysis, plan, editor, hearing.speech, hearing.features, hearing.source, options, collecting)
-    return (lend, source_articulation(analysis, editor, options, hearing.source, collecting),
-            source_motion_level(analysis, editor, options, hearing.source, collecting))
-
-
-def reads_motion(editor: Editor) -> bool:
-    """Whether the editor's model takes the source's motion level (face.mouth_motion)."""
-    return bool(getattr(editor, "reads_source_motion", False))
-
-
-def source_motion_level(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
-                        collecting: BankCollection | None = None) -> float | None:
-    """How much the source's mouth moves while its own speech (`source`, `Hearing.source`)
-    speaks (face.mouth_motion), read from the crops of the mouth bank's decoding pass, for an
-    editor that reads it; None where it does not, the source has no speech, or it speaks on
-    too few frames to tell."""
-    if not reads_motion(editor) or source is None or not np.any(source):
-        return None
-    if collecting is None:
-        collecting = start_bank_collection(analysis, editor, options)
-    bank = None if collecting is None else collecting.result()
-    if bank is None:
-        return None
-    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
-    level = motion_level(bank.crops[speaking])
-    return level if np.isfinite(level) else None
+    return lend, source_articulation(analysis, editor, options, hearing.source, collecting)
 
 
 def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
@@ -763,7 +730,7 @@ def _source_speech(video: Path) -> np.ndarray | None:
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
                 lend: MouthLending | None = None,
-                hdr: bool = False, articulation: np.ndarray | None = None, motion: float | None = None) -> int:
+                hdr: bool = False, articulation: np.ndarray | None = None) -> int:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
@@ -771,8 +738,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
     sees other source mouths (`mouth_lender`); `articulation`: the edit's weight per crop pixel
-    (`pipeline.articulation`); `motion`: the source's motion level, for an editor that reads it
-    (`source_motion_level`). Returns how many output frames were written with an
+    (`pipeline.articulation`). Returns how many output frames were written with an
     edit (the network's, or at the edit rate its neighbours'; a frame kept whole is not counted)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
@@ -782,8 +748,6 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     count = getattr(editor, "reference_frames", 0)
     references = reference_crops(video, track, size, count) if count else None
     pictures = {} if references is None else {"references": references}
-    if motion is not None and reads_motion(editor):
-        pictures["source_motion"] = motion
 
     changed_frames = set()  # output frames written with an edit pasted in (not kept as the source)
 

@@ -24,8 +24,6 @@ class Editor(Protocol):
     region_size: int  # side in pixels of the crops edit() takes and returns
     # An editor may also have `reference_frames` K > 0: edit() then takes `references`, K crops
     # of the source at other moments (pipeline.references); editors without it are called without.
-    # An editor with `reads_source_motion` True also takes `source_motion`, the source's motion
-    # level (face.mouth_motion, pipeline.dub.source_motion_level), where the source has one.
     # An editor with `hears_speech = False` ignores the audio: the pipeline then runs no voice
     # detector for it (pipeline.dub.heard); editors without the attribute hear.
     # An editor's `settings` (JSON-able) say what shapes its output: a dub's provenance tag

@@ -110,11 +110,11 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     keep = either_kept(quiet, small)
     if small_warning:
         progress.warn(small_warning)
-    # The same weights in every cell: the bank's donors, the articulation map and the source's motion level are found once,
+    # The same weights in every cell: the bank's donors and the articulation map are found once,
     # from one decoding pass.
     collecting = start_bank_collection(analysis, first, options)
     try:
-        lend, articulation, motion = source_mouths(analysis, plan, first, hearing, options, collecting)
+        lend, articulation = source_mouths(analysis, plan, first, hearing, options, collecting)
     finally:
         if collecting is not None:
             collecting.cancel()
@@ -126,7 +126,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
         edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
                     Labelled(progress, f"[{number}/{len(cells)}] {label}"),
                     lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend,
-                    articulation=articulation, motion=motion)
+                    articulation=articulation)
         grid_cells.append((label, tiles))
     _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output

@@ -10,8 +10,8 @@ from omnisync_cli.train.objectives import LOSS_WEIGHTINGS
 
 SIGMA_DISTS = ("uniform", "logit_normal", "mixture", "sampler")
 # Parts a run may add to its preset (TrainConfig and ModelConfig fields of the same names,
-# `train` flags --output-flow, --reference-frames K, --source-motion); fine-tuning a model without them grows them.
-GROWN_PARTS = ("output_flow", "reference_frames", "source_motion")
+# `train` flags --output-flow, --reference-frames K); fine-tuning a model without them grows them.
+GROWN_PARTS = ("output_flow", "reference_frames")
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -29,11 +29,6 @@ class TrainConfig:
     # condition clip's rendering at other moments, never a frame of the target window itself;
     # fine-tuning a model without them grows the reference attention (starting as a no-op).
     reference_frames: int = 0
-    # Give the model the source's motion level (model.config.source_motion), read from the
-    # condition rendering's crops where its own speech speaks (face.mouth_motion), unknown
-    # (NaN) in `p_drop_motion` of the examples; fine-tuning a model without it grows the term
-    # (starting as a no-op).
-    source_motion: bool = False
     # Blocks of the transformer (0: the preset's depth). Deeper than the preset grows it;
     # fine-tuning a shallower model keeps its blocks and inserts new ones between them, each
     # starting as the identity (adaLN-Zero), so the grown model starts as the trained one.
@@ -101,7 +96,6 @@ class TrainConfig:
     p_drop_audio: float = 0.10  # audio alone replaced by the learned null embedding
     p_drop_text: float = 0.10  # prompt alone dropped
     p_drop_both: float = 0.05  # both dropped at once
-    p_drop_motion: float = 0.15  # the source's motion level given as unknown (with source_motion)
     # --- augmentation (same transform on target and condition) -----------------------------
     flip_prob: float = 0.5  # horizontal flip
     color_jitter: float = 0.05  # max relative change of brightness, contrast and saturation
@@ -147,7 +141,6 @@ class TrainConfig:
             (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
             (0 <= self.hide_mouth_share <= 1, "hide_mouth_share must be in [0, 1]"),
             (0 <= self.lend_mouth_share <= 1, "lend_mouth_share must be in [0, 1]"),
-            (0 <= self.p_drop_motion <= 1, "p_drop_motion must be in [0, 1]"),
             (0.3 <= self.region_scale <= 1, "region_scale must be in [0.3, 1] (a part of the stored crop)"),
             (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
              and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
@@ -210,8 +203,6 @@ def keeping_parts_of(config: TrainConfig, init: ModelConfig) -> tuple[TrainConfi
         changes["output_flow"] = True
     if init.reference_frames and not config.reference_frames:
         changes["reference_frames"] = init.reference_frames
-    if init.source_motion and not config.source_motion:
-        changes["source_motion"] = True
     if not config.depth and init.depth > get_preset(config.preset).depth:
         changes["depth"] = init.depth
     flags = ["--" + k.replace("_", "-") + ("" if v is True else f" {v}") for k, v in changes.items()]

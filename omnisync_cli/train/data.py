@@ -25,7 +25,6 @@ from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend, window
 from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import MOUTH_PARAMETERS
 from omnisync_cli.model.mouth_hiding import hide_mouth
-from omnisync_cli.face.mouth_motion import motion_level, speaking_frames
 from omnisync_cli.model.text import build_text_encoder
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.schedules import sigma_sampler
@@ -141,7 +140,6 @@ class TrainingExamples(Dataset):
         self.text_encoder = build_text_encoder(model_config)
         self._clips: OrderedDict[int, ClipData] = OrderedDict()
         self._features: OrderedDict[tuple[int, int], AudioFeatures] = OrderedDict()
-        self._motion: dict[tuple[int, int], float] = {}
         self._cache_clips = cache_clips
 
     def __len__(self) -> int:
@@ -157,19 +155,6 @@ class TrainingExamples(Dataset):
         return _cached(self._features, (clip, rendering),
                        lambda: self.frontend.features(self.clip(clip).waveforms[rendering]),
                        FEATURE_CACHE)
-
-    def source_motion(self, clip: int, rendering: int) -> float:
-        """The rendering's motion level (face.mouth_motion): its crops at the model's region
-        size where its own speech speaks, as a dub reads the source video's; NaN where it
-        speaks on too few frames. Cached per rendering."""
-        key = (clip, rendering)
-        if key not in self._motion:
-            data = self.clip(clip)
-            crops = data.crops[rendering]
-            speaking = speaking_frames(data.waveforms[rendering], np.arange(len(crops)) / data.fps, data.fps)
-            picked = central_crops(crops[speaking], self.config.region_scale, self.model_config.region_size)
-            self._motion[key] = motion_level(picked) if speaking.any() else float("nan")
-        return self._motion[key]
 
     def segment_crops(self, seg: Segment) -> np.ndarray:
         """(F, S, S, 3) uint8 crops of a segment at the model's region size."""
@@ -257,9 +242,6 @@ class TrainingExamples(Dataset):
                 and bool(self.clip(target.clip).visemes) and bool(self.clip(condition.clip).visemes))
         if lent:  # the last draws: the condition with mouths lent by sound, as in a dub with the bank
             source = to_model_range(self.lent_mouths(target, condition, rng))
-        motion = float("nan")  # drawn after every other choice, as the references are
-        if mcfg.source_motion and not rng.random() < cfg.p_drop_motion:
-            motion = self.source_motion(condition.clip, condition.rendering)
         if flip:  # the same mirror on target, condition, references and mouth tracks
             x, source, refs = x.flip(-1), source.flip(-1), refs.flip(-1)
             mouth, source_mouth = (np.stack([1.0 - m[:, 0], m[:, 1]], axis=1) for m in (mouth, source_mouth))
@@ -275,7 +257,7 @@ class TrainingExamples(Dataset):
         noise = torch.randn(x.shape, generator=gen)  # (F, 3, S, S)
         if branch == "pseudo" and 0 < cfg.source_start_sigma <= sigma:  # start where a dub starts
             noise = source_start_noise(noise, x, source, torch.tensor(sigma))
-        example = {
+        return {
             "x": x,
             "source": source,
             "references": refs,  # (K, 3, S, S); K = 0 for a model without references
@@ -293,9 +275,6 @@ class TrainingExamples(Dataset):
             "target_segment": torch.tensor([target.clip, target.rendering, target.start]),
             "condition_segment": torch.tensor([condition.clip, condition.rendering, condition.start]),
         }
-        if mcfg.source_motion:  # (); NaN: unknown
-            example["source_motion"] = torch.tensor(motion, dtype=torch.float32)
-        return example
 
 
 class StreamSampler(Sampler):

@@ -146,7 +146,7 @@ def init_from_trained(model: OmniSyncDiT, trained: OmniSyncDiT, origin: str) -> 
 
     state, target = {placed(k): v for k, v in trained.state_dict().items()}, model.state_dict()
     fresh = [k for k, v in target.items() if k not in state or state[k].shape != v.shape]
-    grown = (("audio_embed.", "flow_head.", "reference_", "motion_embed.")
+    grown = (("audio_embed.", "flow_head.", "reference_")
              + tuple(f"blocks.{i}." for i in range(ours["depth"]) if i not in positions)
              + tuple(f"blocks.{i}.ref_attn." for i in range(ours["depth"])))
     if any(not k.startswith(grown) for k in fresh):
@@ -190,8 +190,7 @@ def batch_loss(net: torch.nn.Module, model: OmniSyncDiT, batch: dict, config: Tr
     x_sigma = noise_path(batch["x"], batch["noise"], batch["sigma"])
     v = net(x_sigma, batch["sigma"], source=batch["source"], audio=batch["audio"],
             text=batch["text"], drop_audio=batch["drop_audio"], drop_text=batch["drop_text"],
-            references=batch["references"] if model_config.reference_frames else None,
-            source_motion=batch["source_motion"] if model_config.source_motion else None)
+            references=batch["references"] if model_config.reference_frames else None)
     loss = velocity_error(v, batch["x"], batch["noise"], weight)  # Eq. 2
     if expert is not None:
         # The expert's span is a share of a 1.0 region: of a smaller crop, more.

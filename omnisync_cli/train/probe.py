@@ -66,14 +66,10 @@ def audio_probe(model, dataset, pairs: list[tuple[Segment, Segment]], sigma: flo
         refs = torch.stack([to_model_range(dataset.reference_crops(t, s, picks, model.config.reference_frames))
                             for s, t in pairs]).to(device)
 
-    motion = None  # a model reading the source's motion level gets the source rendering's, as in a dub
-    if model.config.source_motion:
-        motion = torch.tensor([dataset.source_motion(s.clip, s.rendering) for s, _ in pairs], device=device)
-
     def error(x_sigma: torch.Tensor, clip_audio: torch.Tensor, drop: bool) -> float:
         drop_audio = torch.full((len(pairs),), drop, dtype=torch.bool, device=device)
         v = model(x_sigma, level, sources, clip_audio, text, drop_audio=drop_audio, drop_text=no_text,
-                  references=refs, source_motion=motion)
+                  references=refs)
         return mouth_error(clean_estimate(model.config, x_sigma, v, level), targets, mouth)
 
     result: dict[str, float] = {"sigma": sigma}

@@ -70,9 +70,9 @@ class RecordingModel:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, **pictures):
+    def __call__(self, x, sigma, source, audio, text=None, drop_audio=None, drop_text=None, references=None):
         self.calls.append(dict(batch=x.shape[0], drop_audio=drop_audio, drop_text=drop_text, text=text,
-                               references=pictures.pop("references", None), **pictures))
+                               references=references))
         v = torch.ones_like(x)
         if drop_audio is not None:
             v[drop_audio] = 0.0
@@ -108,18 +108,6 @@ def test_wrapper_gives_the_reference_frames_to_both_passes():
     guided_model(model, GuidanceConfig("none"), 0.92, mouth, references=refs, **cond)(
         torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
     assert torch.equal(model.calls[0]["references"], refs)
-
-
-def test_wrapper_gives_the_motion_level_to_both_passes():
-    cond, mouth = _inputs()
-    level = torch.tensor([2.0, 9.0])
-    model = RecordingModel()
-    guided_model(model, GuidanceConfig("ds"), 0.92, mouth, source_motion=level, **cond)(
-        torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
-    assert model.calls[0]["source_motion"].tolist() == [2.0, 9.0, 2.0, 9.0]
-    model = RecordingModel()
-    guided_model(model, GuidanceConfig("ds"), 0.92, mouth, **cond)(torch.zeros(2, 3, 3, 8, 8), torch.full((2,), 0.5))
-    assert "source_motion" not in model.calls[0]  # a model without it is called without it
 
 
 def test_wrapper_ds_applies_map_times_decay_and_none_is_one_forward():

@@ -152,28 +152,6 @@ def test_reference_attention_starts_as_a_no_op_then_reads_the_references():
         get_preset("tiny", reference_frames=-1)
 
 
-def test_the_motion_level_starts_as_a_no_op_then_scales_per_clip_and_nan_is_unknown():
-    from omnisync_cli.train.loop import init_from_trained
-    torch.manual_seed(0)
-    plain = perturbed(OmniSyncDiT(get_preset("tiny")))
-    grown = OmniSyncDiT(get_preset("tiny", source_motion=True))
-    fresh = init_from_trained(grown, plain, "plain/")
-    assert fresh and all(k.startswith("motion_embed.") for k in fresh)
-    kw = inputs(plain)
-    level = torch.tensor([3.0, 20.0])
-    assert torch.allclose(grown(**kw, source_motion=level), plain(**kw), atol=1e-6)  # zeroed last layer
-    perturbed(grown, seed=1)
-    with_level = grown(**kw, source_motion=level)
-    other = grown(**kw, source_motion=torch.tensor([3.0, 2.0]))
-    assert torch.allclose(other[0], with_level[0], atol=1e-6) and not torch.allclose(other[1], with_level[1])
-    unknown = grown(**kw, source_motion=torch.tensor([float("nan"), 20.0]))
-    without = grown(**kw)
-    assert torch.allclose(unknown[0], without[0], atol=1e-6) and torch.allclose(unknown[1], with_level[1], atol=1e-6)
-    assert torch.isfinite(unknown).all()
-    # a model without the term ignores a level it is given
-    assert torch.allclose(plain(**kw, source_motion=level), plain(**kw))
-
-
 def test_a_model_with_references_is_fine_tuned_only_with_as_many():
     from omnisync_cli.train.loop import init_from_trained
     with_refs = OmniSyncDiT(get_preset("tiny", reference_frames=2))

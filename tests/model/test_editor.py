@@ -214,16 +214,3 @@ def test_settings_name_the_weights_the_sampling_and_the_prompt(model):
     assert base.settings != ModelEditor(model, SamplerConfig(), prompt="speaking loudly").settings
     other = perturbed(OmniSyncDiT(get_preset("tiny")), seed=2)
     assert base.settings != ModelEditor(other, SamplerConfig()).settings
-
-
-def test_an_editor_of_a_model_reading_the_motion_level_uses_it_and_none_is_unknown():
-    torch.manual_seed(0)
-    model = perturbed(OmniSyncDiT(get_preset("tiny", source_motion=True)), seed=1)
-    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu"))
-    assert editor.reads_source_motion
-    crops, times, mouth, audio = segment(editor)
-    quiet = editor.edit(crops, times, mouth, audio, source_motion=2.0)
-    assert not np.array_equal(quiet, editor.edit(crops, times, mouth, audio, source_motion=30.0))
-    assert np.array_equal(editor.edit(crops, times, mouth, audio), editor.edit(crops, times, mouth, audio,
-                                                                               source_motion=float("nan")))
-    assert not ModelEditor(OmniSyncDiT(get_preset("tiny")), SamplerConfig(device="cpu")).reads_source_motion

@@ -52,18 +52,6 @@ def test_velocities_match_torch_for_every_argument_set_and_batch(overrides, tmp_
     assert len(list(tmp_path.glob("*.onnx"))) == 3
 
 
-def test_the_motion_level_runs_through_its_own_graph_as_in_torch(tmp_path):
-    model = model_of(1, source_motion=True)
-    network = OnnxNetwork(model, threads=1, cache_dir=tmp_path)
-    given = inputs(model, 2)
-    level = torch.tensor([2.0, 25.0])
-    with torch.no_grad():
-        expected, plain = model(**given, source_motion=level), model(**given)
-    assert torch.allclose(network(**given, source_motion=level), expected, atol=1e-4, rtol=1e-4)
-    assert torch.allclose(network(**given), plain, atol=1e-4, rtol=1e-4)
-    assert not torch.allclose(expected, plain, atol=1e-3)
-
-
 def test_the_cache_skips_the_export_and_tells_weights_apart(tmp_path, monkeypatch):
     model = model_of(1)
     given = inputs(model, 2)

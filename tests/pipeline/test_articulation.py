@@ -7,8 +7,7 @@ from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.face.mouth_motion import MIN_FRAMES, running_mean
-from omnisync_cli.pipeline.articulation import articulation_map, map_peak, weigh_edit
+from omnisync_cli.pipeline.articulation import MIN_FRAMES, articulation_map, map_peak, running_mean, weigh_edit
 from omnisync_cli.pipeline.dub import DubOptions, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_clip
@@ -145,37 +144,3 @@ def test_the_floor_is_checked():
     from omnisync_cli.pipeline.dub import check_options
     with pytest.raises(ConfigError, match="articulation floor"):
         check_options(DubOptions(articulation_floor=1.5))
-
-
-class MotionReadingEditor(BrighteningEditor):
-    """Records the motion level each edit is given (a model with config.source_motion)."""
-
-    reads_source_motion = True
-
-    def __init__(self):
-        super().__init__()
-        self.levels = []
-
-    def edit(self, crops, frame_times, mouth_xy, audio, source_motion=None):
-        self.levels.append(source_motion)
-        return super().edit(crops, frame_times, mouth_xy, audio)
-
-
-def test_an_editor_that_reads_the_motion_level_gets_the_speaking_sources_own(speaking_video, tmp_path):
-    from omnisync_cli.face.mouth_motion import motion_level
-    options = DubOptions(face=REGION, keep_quiet_source=False, keep_colours=False, mouth_bank="off",
-                         articulation_floor=1.0)  # neither bank nor map: the level alone starts the crops' pass
-    editor = MotionReadingEditor()
-    report = dub(speaking_video / "in.mp4", speaking_video / "speech.wav", speaking_video / "out.mp4", editor, options)
-    with VideoReader(speaking_video / "in.mp4") as reader:  # the region is the frame's centre, 32 px
-        crops = np.stack([f.image[16:48, 16:48] for f in reader.iter_frames()])
-    assert report.source_motion == pytest.approx(motion_level(crops), rel=0.15) and report.source_motion > 20
-    assert editor.levels and all(level == pytest.approx(report.source_motion, abs=1e-3) for level in editor.levels)
-    # a source without speech of its own: no level, and the editor is called without one
-    frames = [np.asarray(f) for f in np.repeat(crops[:1], 40, 0)]
-    write_clip(tmp_path / "silent.mp4", frames=[np.pad(f, ((16, 16), (16, 16), (0, 0)), constant_values=110)
-                                                for f in frames], width=64, height=64, fps=25,
-               audio=np.zeros(int(1.6 * SAMPLE_RATE), np.float32))
-    quiet = MotionReadingEditor()
-    report = dub(tmp_path / "silent.mp4", speaking_video / "speech.wav", tmp_path / "silent-out.mp4", quiet, options)
-    assert report.source_motion is None and quiet.levels and set(quiet.levels) == {None}

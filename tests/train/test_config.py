@@ -33,8 +33,6 @@ def test_a_fine_tune_keeps_the_parts_its_model_has_and_may_grow_more():
     # What the run asks for stays: more blocks than the model has, more references.
     config, flags = keeping_parts_of(TrainConfig(preset="cpu-small", depth=10, reference_frames=6), grown)
     assert (config.output_flow, config.reference_frames, config.depth, flags) == (True, 6, 10, ["--output-flow"])
-    config, flags = keeping_parts_of(TrainConfig(preset="cpu-small"), get_preset("cpu-small", source_motion=True))
-    assert config.source_motion and flags == ["--source-motion"]
     # A plain preset model adds nothing.
     config, flags = keeping_parts_of(TrainConfig(preset="cpu-small"), get_preset("cpu-small"))
     assert config == TrainConfig(preset="cpu-small") and flags == []

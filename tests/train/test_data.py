@@ -220,29 +220,3 @@ def test_lent_mouths_are_among_the_three_nearest_by_mouth_parameters(corpus):
                                central_crops(clip.crops[condition.rendering][[d]], scale, size), mouths[[d]])[0]
                    for d in nearest[t]]
         assert any(np.array_equal(lent[t], o) for o in options)
-
-
-def test_a_model_reading_the_motion_level_gets_the_condition_renderings_and_nothing_else_changes():
-    from tests.train.fake_corpus import FakeCorpus
-    corpus = FakeCorpus(frames=20)  # MIN_FRAMES speaking frames or more: a level is known
-    kw = dict(flip_prob=0.0, color_jitter=0.0)
-    plain = TrainingExamples(corpus, get_preset("tiny"), TrainConfig(preset="tiny", **kw))
-    reads = TrainingExamples(corpus, get_preset("tiny", source_motion=True),
-                             TrainConfig(preset="tiny", source_motion=True, p_drop_motion=0.3, **kw))
-    known = unknown = 0
-    for key in [(e, i) for e in range(3) for i in range(len(reads))]:
-        a, b = plain[key], reads[key]
-        assert "source_motion" not in a  # a model without it is given none
-        assert all(torch.equal(a[k], b[k]) for k in a)  # the other draws are the same
-        clip, rendering, _ = b["condition_segment"].tolist()
-        if torch.isnan(b["source_motion"]):
-            unknown += 1
-        else:
-            known += 1
-            assert b["source_motion"].item() == pytest.approx(reads.source_motion(clip, rendering))
-    assert known > unknown > 0  # about 30 % dropped
-    levels = {reads.source_motion(c, r) for c in range(len(corpus)) for r in range(2)}
-    assert all(np.isfinite(v) and v > 1.0 for v in levels) and len(levels) > 1
-    short = TrainingExamples(FakeCorpus(), get_preset("tiny", source_motion=True),
-                             TrainConfig(preset="tiny", source_motion=True))
-    assert np.isnan(short.source_motion(0, 0))  # 12 frames: too few to tell
