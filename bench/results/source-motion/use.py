@@ -1,5 +1,5 @@
 """Does the trained model read the motion level? x_hat change when the level is swapped."""
-import numpy as np, torch
+import torch
 from omnisync_cli.model.weights import load_model
 from omnisync_cli.train.corpus import open_corpus
 from omnisync_cli.train.config import TrainConfig
