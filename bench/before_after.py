@@ -7,7 +7,8 @@ benchmark clips, scored alike: sync, silence, where the edit lands.
 For each clip (taken in turn from each style group): the no-op (source + new speech), the
 older tree's `omnisync dub` at its defaults (run as a subprocess with that tree first on
 PYTHONPATH, with its own bundled weights) and this tree's at its defaults (`OMNISYNC_WEIGHTS`
-sets this tree's weights: a candidate model against the shipped one). All three outputs are scored by this tree's
+and `OMNISYNC_LOCALISER` set this tree's weights: a candidate model or mouth localiser against
+the shipped one). All three outputs are scored by this tree's
 benchmark scorers (the opening meter and the second sync expert included), plus two silence figures from the target utterance's pauses (>= 0.3 s):
   - silence error: mean abs difference (8-bit) of the output's and the ground truth's mouth
     crops on silent frames, where the truth's mouth is closed and still (lower = closer);
@@ -89,7 +90,8 @@ def main() -> None:
         dub(clip.source, clip.speech, paths["no-op"], PassthroughEditor(), DubOptions(overwrite=True))
         dub(clip.source, clip.speech, paths["after"], editor, DubOptions(overwrite=True))
         env = dict(os.environ, PYTHONPATH=str(args.before_tree.resolve()))
-        env.pop("OMNISYNC_WEIGHTS", None)  # the older tree dubs with its own bundled weights
+        for candidate in ("OMNISYNC_WEIGHTS", "OMNISYNC_LOCALISER"):  # the older tree dubs with its own bundled weights
+            env.pop(candidate, None)
         before = subprocess.run([sys.executable, "-m", "omnisync_cli", "dub", str(clip.source), str(clip.speech),
                                  "-o", str(paths["before"]), "--overwrite", "--quiet"], env=env, cwd="/")
         if before.returncode == 2:  # the older tree refuses it (no mouth found): only one side to score
