@@ -73,6 +73,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(guidance=GuidanceConfig(mode="static", w_peak=6.0))),
     Variant("ds-cfg", "progressive init + DS-CFG (the defaults)", SamplerConfig()),
     # The sweep that picks DS-CFG's peak: the defaults with only w_peak changed.
+    Variant("ds-peak1.25", "progressive init + DS-CFG with peak 1.25",
+            SamplerConfig(guidance=GuidanceConfig(w_peak=1.25))),
+    Variant("ds-peak1.5", "progressive init + DS-CFG with peak 1.5",
+            SamplerConfig(guidance=GuidanceConfig(w_peak=1.5))),
     Variant("ds-peak2", "progressive init + DS-CFG with peak 2",
             SamplerConfig(guidance=GuidanceConfig(w_peak=2.0))),
     Variant("ds-peak4", "progressive init + DS-CFG with peak 4",
