@@ -2,31 +2,32 @@
 
     python bench/source_amplitude.py CORPUS RESULTS [CORPUS RESULTS ...] [--write F]
 
-RESULTS is an `omnisync bench` results.json of CORPUS with a `ds-cfg` variant. Each clip that
-variant dubbed is dubbed again, without the model (`SourceReader`), to read what the dub reads
-of the source: the articulation activity's peak (grey levels; `pipeline.articulation.map_peak` of the crops where
-the source's own speech speaks). Beside it, from the results: the ground truth's and the dub's
-mouth opening in speech (the opening meter). Reports the correlations and, by quartile of the
-source's motion, how far the dub opens against the truth.
+RESULTS is an `omnisync bench` results.json of CORPUS with a `ds-cfg` variant. For each clip that
+variant dubbed, the source is read as the dub reads it, without the model or an output: the
+analysis, the source's own speech and the mouth bank's crops where it speaks
+(`pipeline.dub.speaking_source_crops`), whose articulation activity peaks at what
+`pipeline.articulation.map_peak` gives (grey levels). Beside it, from the results: the ground
+truth's and the dub's mouth opening in speech (the opening meter). Reports the correlations and,
+by quartile of the source's motion, how far the dub opens against the truth.
 """
 
 import argparse
 import json
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import numpy as np
 
-import omnisync_cli.pipeline.dub as dub_module
+from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.pipeline.articulation import map_peak
+from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, speaking_source_crops
 from omnisync_cli.pipeline.editor import PassthroughEditor
 
 from markdown_out import emit  # bench/markdown_out.py
 
 
 class SourceReader(PassthroughEditor):
-    """Changes nothing, but has the model editor's `sound_keys`, so a dub collects the source's
-    working-region crops for the articulation map as it does with the model (same 64 px side)."""
+    """Changes nothing, but has the model editor's `sound_keys`, so the mouth bank's pass collects
+    the source's working-region crops as it does for the model (same 64 px side)."""
 
     def prepare_audio(self, waveform):
         return waveform
@@ -36,28 +37,19 @@ class SourceReader(PassthroughEditor):
 
 
 def source_peaks(corpus: Path, clip_ids: list[str]) -> dict[str, float]:
-    """Per clip id, the activity peak of the source crops the dub's articulation map reads
-    (clips the dub reads no map from are left out)."""
-    peaks, read = {}, []
-    real_map = dub_module.articulation_map
-
-    def reading(crops, floor):
-        read.append(map_peak(crops)[0])
-        return real_map(crops, floor)
-
-    dub_module.articulation_map = reading
-    editor = SourceReader(region_size=64)
-    try:
-        with TemporaryDirectory() as tmp:
-            for clip_id in clip_ids:
-                folder = corpus / "bench" / clip_id
-                read.clear()
-                dub_module.dub(folder / "source.mp4", folder / "speech.wav", Path(tmp) / "out.mp4", editor,
-                               dub_module.DubOptions(overwrite=True, mouth_bank="off"))
-                if read:
-                    peaks[clip_id] = read[0]
-    finally:
-        dub_module.articulation_map = real_map
+    """Per clip id, the activity peak of the source crops a dub's articulation map reads
+    (clips whose source has no speech of its own are left out)."""
+    editor, options = SourceReader(region_size=64), DubOptions(mouth_bank="off")
+    peaks = {}
+    for clip_id in clip_ids:
+        folder = corpus / "bench" / clip_id
+        speech = load_speech(folder / "speech.wav")
+        span = analysis_span(len(speech) / SAMPLE_RATE)  # the part of the video a dub analyses
+        analysis = analyse(folder / "source.mp4", options, until_s=span)
+        crops = speaking_source_crops(analysis, editor, options, hear(speech, folder / "source.mp4", editor, options,
+                                                                      span).source)
+        if crops is not None:
+            peaks[clip_id] = map_peak(crops)[0]
     return peaks
 
 

@@ -677,7 +677,18 @@ def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOpt
     the mouth bank's decoding pass (`collecting`, started here if not yet). None where it is
     off, the source has no speech (a silent character's still mouth must not keep the new
     speech's mouth from moving), or no map stands out."""
-    if options.articulation_floor >= 1 or source is None or not np.any(source):
+    if options.articulation_floor >= 1:
+        return None
+    crops = speaking_source_crops(analysis, editor, options, source, collecting)
+    return None if crops is None else articulation_map(crops, options.articulation_floor)
+
+
+def speaking_source_crops(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
+                          collecting: BankCollection | None = None) -> np.ndarray | None:
+    """(N, S, S, 3) uint8: the working-region crops of the mouth bank's decoding pass (`collecting`,
+    started here if not yet) on the frames where the source's own speech (`source`) speaks, in
+    time order; None where the source has no speech or no such pass runs."""
+    if source is None or not np.any(source):
         return None
     if collecting is None:
         collecting = start_bank_collection(analysis, editor, options)
@@ -685,7 +696,7 @@ def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOpt
     if bank is None:
         return None
     _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
-    return articulation_map(bank.crops[speaking], options.articulation_floor)
+    return bank.crops[speaking]
 
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
