@@ -161,6 +161,7 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", rich_help_panel=IO, h
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=IO, help="No progress output (warnings and errors still print).")]
 AudioGateOpt = Annotated[bool, typer.Option("--audio-gate", rich_help_panel=MODEL, help="Keep only the part of the edit where the audio changed the model's prediction; elsewhere the source (a gentler edit: about half the change).")]
 AnyColoursOpt = Annotated[bool, typer.Option("--any-colours", rich_help_panel=MODEL, help="Let the edit bring hues the source region lacks, and change colour away from the mouth (default: held to the source's own colours, its colour change fading with the distance from the mouth).")]
+NoSelfTestOpt = Annotated[bool, typer.Option("--no-self-test", rich_help_panel=MODEL, help="Use the network even where its own test on the video's speech says its mouths come out further from this character's than the source's (default: there the mouth stays the character's own).")]
 EditPausesOpt = Annotated[bool, typer.Option("--edit-pauses", rich_help_panel=MODEL, help="Re-render the mouth also where the new speech and the video's own speech are both silent (default: the source frame is kept there).")]
 HearEverythingOpt = Annotated[bool, typer.Option("--hear-everything", rich_help_panel=MODEL, help="Let the model and the pause rule hear the whole speech tracks, music and noise included (default: only what a voice detector calls speech; the audio written is never changed).")]
 PauseReachOpt = Annotated[float, typer.Option("--pause-reach", rich_help_panel=MODEL, help="In the new speech's pauses, the character's own closed mouth lent there reaches this many times the usual mouth area and is pasted whole, so that a mouth wide for its face closes entirely. 1: pauses are pasted like speech.")]
@@ -227,7 +228,7 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
                   any_colours=False, edit_pauses=False, mouth_bank="auto", hear_everything=False, min_face=0.0,
-                  edit_rate=24.0, pause_reach=1.15):
+                  edit_rate=24.0, pause_reach=1.15, self_test=True):
     from omnisync_cli.pipeline.dub import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
@@ -240,7 +241,7 @@ def build_options(extend, face_index, landmarker, mouth, region, feather, crf, o
     options = DubOptions(extend=extend, face=face, feather=feather, crf=crf, overwrite=overwrite,
                          keep_colours=not any_colours, keep_quiet_source=not edit_pauses, mouth_bank=mouth_bank,
                          speech_gate=not hear_everything, min_face_px=min_face, edit_rate=edit_rate,
-                         pause_reach=pause_reach)
+                         pause_reach=pause_reach, self_test=self_test)
     check_options(options)  # before any model loads
     return options
 
@@ -261,6 +262,7 @@ def dub(
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, pause_reach: PauseReachOpt = 1.15,
+    no_self_test: NoSelfTestOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
@@ -288,7 +290,7 @@ def dub(
     with dubbing(output, json_summary):
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach)
+                                edit_rate, pause_reach, not no_self_test)
         options = dataclasses.replace(options, compare=compare)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
@@ -388,7 +390,7 @@ def tune(
     centre_fallback: CentreFallbackOpt = False, overwrite: OverwriteOpt = False, quiet: QuietOpt = False,
     any_colours: AnyColoursOpt = False, edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto",
     hear_everything: HearEverythingOpt = False, min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0,
-    pause_reach: PauseReachOpt = 1.15,
+    pause_reach: PauseReachOpt = 1.15, no_self_test: NoSelfTestOpt = False,
 ) -> None:
     """Dub a short preview with every tau x CFG-peak combination and tile them into one video.
 
@@ -407,7 +409,7 @@ def tune(
             check_flags(cfg_peak=peak)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
                                 centre_fallback, any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach)
+                                edit_rate, pause_reach, not no_self_test)
         sampler = build_sampler(grid.taus[0], steps, cfg_mode, grid.cfg_peaks[0], cfg_base, cfg_sigma,
                                 cfg_gamma, seed, device, dtype, runtime=runtime)
         check_paths(video, audio, output, overwrite)
@@ -444,6 +446,7 @@ def batch_dub(
     centre_fallback: CentreFallbackOpt = False, any_colours: AnyColoursOpt = False,
     edit_pauses: EditPausesOpt = False, mouth_bank: MouthBankOpt = "auto", hear_everything: HearEverythingOpt = False,
     min_face: MinFaceOpt = 0.0, edit_rate: EditRateOpt = 24.0, pause_reach: PauseReachOpt = 1.15,
+    no_self_test: NoSelfTestOpt = False,
     audio_gate: AudioGateOpt = False,
     feather: FeatherOpt = 0.2, crf: CrfOpt = None, overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False, passthrough: PassthroughOpt = False,
@@ -476,7 +479,7 @@ def batch_dub(
             load_speech(audio)  # one speech file for every item: a bad one is one error, not N failures
         options = build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback,
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
-                                edit_rate, pause_reach)
+                                edit_rate, pause_reach, not no_self_test)
         sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
                                 device, dtype, audio_gate=audio_gate, passthrough=passthrough,
                                 silence_peak=cfg_silence_peak, runtime=runtime)

@@ -200,7 +200,8 @@ def test_the_audio_gate_and_the_silence_peak_are_off_unless_asked_for(inputs, mo
                                               ([], "speech_gate", True), (["--hear-everything"], "speech_gate", False),
                                               (["--min-face", "48"], "min_face_px", 48.0),
                                               ([], "edit_rate", 24.0), (["--edit-rate", "0"], "edit_rate", 0.0),
-                                              ([], "pause_reach", 1.15), (["--pause-reach", "1"], "pause_reach", 1.0)])
+                                              ([], "pause_reach", 1.15), (["--pause-reach", "1"], "pause_reach", 1.0),
+                                              ([], "self_test", True), (["--no-self-test"], "self_test", False)])
 def test_the_mouth_bank_and_the_speech_gate_follow_their_flags(inputs, monkeypatch, command, flags, field, value):
     import omnisync_cli.cli as cli
     from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -243,11 +244,12 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
     monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                                  str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank", "everywhere",
-                                 "--hear-everything", "--edit-rate", "30", "--pause-reach", "1.5", "-q"])
+                                 "--hear-everything", "--edit-rate", "30", "--pause-reach", "1.5", "--no-self-test", "-q"])
     assert result.exit_code == 0, result.output
     (options,) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate,
-            options.edit_rate, options.pause_reach) == (False, False, "everywhere", False, 30.0, 1.5)
+            options.edit_rate, options.pause_reach, options.self_test) == (False, False, "everywhere", False, 30.0, 1.5,
+                                                                          False)
 
 
 def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):

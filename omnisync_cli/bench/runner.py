@@ -253,7 +253,8 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
     entry = {"ok": True, "dub_seconds": round(time.perf_counter() - tick, 3),
              "stage_seconds": dubbed.seconds, "output_frames": dubbed.output_frames,
              "faces_detected": dubbed.faces_detected, "track_source": dubbed.track_source,
-             "frames_kept_quiet": dubbed.frames_kept_quiet}
+             "frames_kept_quiet": dubbed.frames_kept_quiet, "self_test_db": dubbed.self_test_db,
+             "network_used": dubbed.network_used}
     output, _ = read_video(output_path)
     n = min(len(output), len(inputs.target), len(inputs.plan))
     plan = inputs.plan[:n]

@@ -37,6 +37,7 @@ class Variant:
     chroma_focus: float | None = None  # DubOptions.chroma_focus; None: the pipeline's default
     articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
     pause_reach: float | None = None  # DubOptions.pause_reach; None: the pipeline's default
+    self_test: bool | None = None  # DubOptions.self_test; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -100,6 +101,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             SamplerConfig(), pause_reach=1.0),
     Variant("pause-reach=1.3", "the defaults with the mouth lent in the new speech's pauses at 1.3x the usual "
             "size (instead of 1.15x), pasted whole", SamplerConfig(), pause_reach=1.3),
+    Variant("no-self-test", "the defaults with the network used whatever its own test on the source's speech "
+            "says (dub --no-self-test)", SamplerConfig(), self_test=False),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",

@@ -44,6 +44,7 @@ from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
+from omnisync_cli.pipeline.self_test import SelfTestConfig, model_gain
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
@@ -124,6 +125,12 @@ class DubOptions:
     # passes: 8-frame segments sharing 1 frame instead of 2 dubbed both benchmark splits within
     # 0.02 dB and the sync experts' noise (bench/results/overlap/).
     overlap_frames: int | None = None
+    # Before editing, the model dubs a few moments of the source with the source's own speech
+    # and is compared with the mouths the video truly shows there (pipeline.self_test); where it
+    # comes out further from them than the source left as it was, the network is not used and the
+    # mouth stays the character's own (lent from the source by the mouth bank). False: the network
+    # edits whatever its test says. No test where the source has no speech of its own.
+    self_test: bool = True
 
 
 @dataclass
@@ -152,6 +159,10 @@ class DubReport:
     # MouthBank.sound_gain (dB) where --mouth-bank auto tested the source: above 0, mouths were
     # lent where the new speech speaks too, not only in its pauses
     mouth_bank_sound_gain: float | None = None
+    # pipeline.self_test's gain (dB) of the model's mouths over the source's on the source's own
+    # speech, where it ran; below SelfTestConfig.floor_db the network was not used (network_used)
+    self_test_db: float | None = None
+    network_used: bool = True
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
@@ -352,6 +363,13 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         if lend is None and options.mouth_bank == "everywhere":  # asked for by name: say it did nothing
             warnings.append(NO_MOUTH_BANK)
             progress.warn(NO_MOUTH_BANK)
+        with clock("self test"):
+            trust = model_self_test(analysis, editor, hearing.source, options, collecting)
+        network = trust is None or trust >= SelfTestConfig().floor_db
+        if not network:
+            note = untrusted_warning(analysis.video, trust, lend is not None)
+            warnings.append(note)
+            progress.warn(note)
     finally:
         if collecting is not None:
             collecting.cancel()  # not wanted after all (no pause to lend in), or the dub failed
@@ -365,7 +383,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
                          pixel_aspect=info.pixel_aspect) as writer:
             emit = writer.write_planes if hdr is None else writer.write_hdr_planes
             edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
-                                 hdr=hdr is not None, articulation=articulation)
+                                 hdr=hdr is not None, articulation=articulation, network=network)
     comparison = None
     if options.compare:
         with clock("compare"):
@@ -384,6 +402,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
         articulation_map=articulation is not None,
         mouth_bank_sound_gain=None if lend is None or lend.sound_gain is None else round(lend.sound_gain, 2),
+        self_test_db=None if trust is None else round(trust, 2), network_used=network,
         seconds={**analysis.seconds, **clock.seconds}, warnings=warnings, comparison=comparison)
 
 
@@ -699,6 +718,30 @@ def speaking_source_crops(analysis: VideoAnalysis, editor: Editor, options: DubO
     return bank.crops[speaking]
 
 
+def model_self_test(analysis: VideoAnalysis, editor: Editor, source: np.ndarray | None, options: DubOptions,
+                    collecting: BankCollection | None = None) -> float | None:
+    """pipeline.self_test's gain (dB) of the editor's mouths over the source's, on the mouth
+    bank's crops where the source's own speech (`source`, `Hearing.source`) speaks; None where the
+    test is off, the editor is not a model, or the source speaks too little (or not at all)."""
+    if not options.self_test or not hasattr(editor, "audio_features") or source is None or not np.any(source):
+        return None
+    if collecting is None:
+        collecting = start_bank_collection(analysis, editor, options)
+    bank = None if collecting is None else collecting.result()
+    if bank is None:
+        return None
+    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
+    return model_gain(editor, bank, editor.audio_features(source), speaking, analysis.frame_times[bank.indices])
+
+
+def untrusted_warning(video: Path, gain: float, lent: bool) -> str:
+    """What a dub says when its model lost its own test on this character (pipeline.self_test)."""
+    kept = "the character's own mouths lent by the source" if lent else "the source's mouth as it is"
+    return (f"{video}: on this character's own speech the model's mouths came out {-gain:.1f} dB further from "
+            f"the true ones than the source's, so the network is left out and the dub shows {kept} "
+            f"(--no-self-test uses the network anyway)")
+
+
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
                  source: np.ndarray | None, options: DubOptions,
                  collecting: BankCollection | None = None) -> MouthLending | None:
@@ -741,7 +784,7 @@ def _source_speech(video: Path) -> np.ndarray | None:
 def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, features, options: DubOptions,
                 progress: Progress, emit: Callable[[Planes], None], keep: np.ndarray | None = None,
                 lend: MouthLending | None = None,
-                hdr: bool = False, articulation: np.ndarray | None = None) -> int:
+                hdr: bool = False, articulation: np.ndarray | None = None, network: bool = True) -> int:
     """Pass 2 without the encoder: the output frames `plan` names (source frame indices), each
     with its working region edited and pasted back, handed to `emit` in order as yuv420p
     planes (`render` encodes them; `tune` shrinks them to its tiles); with `hdr` (a source
@@ -749,7 +792,8 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
     (`yuv.HdrPlanes`). `features`: the speech's `editor.prepare_audio`; `keep`: per output
     frame, the share that stays the source (`quiet_keep`, `small_faces`); `lend`: gives the crops the network
     sees other source mouths (`mouth_lender`); `articulation`: the edit's weight per crop pixel
-    (`pipeline.articulation`). Returns how many output frames were written with an
+    (`pipeline.articulation`); `network` False: the editor is not run, the crops keep what was
+    lent to them (`model_self_test`). Returns how many output frames were written with an
     edit (the network's, or at the edit rate its neighbours'; a frame kept whole is not counted)."""
     video, info, track = analysis.video, analysis.info, analysis.track
     face_width = track.side / REGION_SCALE  # the gate looks for a mouth of the face's size
@@ -767,7 +811,7 @@ def edit_frames(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, featu
         if keep is not None and np.all(keep[frames] >= 1):
             return crops  # all in a pause of both speech tracks: the source is kept, nothing to edit
         shown = crops if lend is None else lend(crops, frames, mouth_xy)
-        edited = editor.edit(shown, times, mouth_xy, features, **pictures)
+        edited = editor.edit(shown, times, mouth_xy, features, **pictures) if network else shown
         edited = keep_source_colours(edited, crops) if options.keep_colours else edited
         # nothing to redraw on a black frame or a blank screen
         return np.where(flat_crops(crops)[:, None, None, None], crops, edited)

@@ -1,0 +1,144 @@
+"""The model's own test on the character being dubbed (pipeline.self_test) and a dub that heeds it."""
+
+import numpy as np
+
+from omnisync_cli.data.mouth_swap import shifted
+from omnisync_cli.media.audio import SAMPLE_RATE
+from omnisync_cli.media.video import VideoReader
+from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.mouth_bank import MouthBank
+from omnisync_cli.pipeline.self_test import SelfTestConfig, model_gain, mouth_errors, pair_moments, segment_starts
+from tests.media.clips import write_audio, write_clip
+from tests.pipeline.test_mouth_bank import LEVELS, MOUTHS, REGION, LoudnessEditor, blocks_audio
+
+FPS = 25.0
+
+
+def test_segment_starts_need_a_whole_run_of_speaking_frames_that_follow_each_other():
+    speaking = np.array([1, 1, 1, 1, 0, 1, 1, 1, 1, 1], bool)
+    follows = np.ones(10, bool)
+    assert segment_starts(speaking, follows, 3).tolist() == [0, 1, 5, 6, 7]
+    follows[7] = False  # bank frame 7 is not the one after frame 6 (a gap in the bank)
+    assert segment_starts(speaking, follows, 3).tolist() == [0, 1, 7]
+    assert segment_starts(speaking[:2], follows[:2], 3).tolist() == []
+
+
+def test_pairs_take_their_picture_at_least_the_gap_away_from_their_sound():
+    starts = np.arange(0, 100, 5)
+    times = np.arange(120) / FPS
+    pairs = pair_moments(starts, times, 6, 1.0)
+    assert 1 <= len(pairs) <= 6
+    assert all(abs(times[s] - times[u]) >= 1.0 for s, u in pairs)
+    assert len({u for _, u in pairs}) == len(pairs)  # each sound once
+    assert pair_moments(np.arange(0, 10, 5), times, 6, 1.0) == []  # 0.2 s apart: no pair far enough
+    assert pair_moments(starts[:1], times, 6, 1.0) == []
+
+
+def block_crops(n: int, mouth_of, drift: int = 0) -> np.ndarray:
+    """n 16 px crops: a shut/half/wide mouth at the centre and a pattern outside it, all moved
+    `drift` px to the right every 10 frames (the track's error between two moments)."""
+    crops = np.full((n, 16, 16, 3), 90, np.uint8)
+    for k in range(n):
+        crops[k, 1:4, 4:7] = 10
+        crops[k, 12:15, 9:12] = 200
+        crops[k, 6:10, 5:11] = mouth_of(k)
+        if drift:
+            crops[k] = shifted(crops[k], drift * (k // 10), 0)
+    return crops
+
+
+def test_mouth_errors_compare_in_the_mouth_after_fitting_the_picture_onto_the_truth():
+    crops = block_crops(30, lambda k: MOUTHS[(k // 10) % 3], drift=1)
+    xy = np.full((10, 2), 0.5, np.float32)
+    picture, truth = crops[0:10], crops[20:30]  # 2 px apart, mouths wide and shut
+    left, made = mouth_errors(picture, truth.copy(), truth, xy, 0.3)
+    assert left > 0
+    assert mouth_errors(truth, truth.copy(), truth, xy, 0.3) == (0.0, 0.0)
+    # an edit that drew the truth's mouth at the picture's place is exact once the two are fitted
+    exact = picture.copy()
+    exact[:, 6:10, 5:11] = MOUTHS[2]
+    assert mouth_errors(picture, exact, truth, xy, 0.3)[1] < 0.05 * left
+
+
+class BlockEditor(LoudnessEditor):
+    """Draws the mouth its sound calls for (`right`), or the opposite one (wrong), over `rows` x
+    `cols` of the crop."""
+
+    def __init__(self, right: bool = True, rows=slice(6, 10), cols=slice(5, 11)):
+        super().__init__()
+        self.right, self.rows, self.cols = right, rows, cols
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        out = np.array(crops, copy=True)
+        for i, t in enumerate(frame_times):
+            level = LEVELS.index(min(LEVELS, key=lambda v: abs(v - loudness(audio, t))))
+            out[i, self.rows, self.cols] = MOUTHS[level] if self.right else MOUTHS[(level + 1) % 3]
+        return out
+
+
+def loudness(audio: np.ndarray, t: float) -> float:
+    """The blocks' tone amplitude at time t (their peak in that frame)."""
+    i = int(round(t * SAMPLE_RATE))
+    return float(np.abs(audio[i:i + int(SAMPLE_RATE / FPS)]).max())
+
+
+def bank_of_blocks(n: int) -> tuple[MouthBank, np.ndarray]:
+    audio = blocks_audio(n, FPS)
+    crops = block_crops(n, lambda k: MOUTHS[(k // 10) % 3])
+    return MouthBank(np.arange(n), crops, np.full((n, 2), 0.5, np.float32)), audio
+
+
+def test_the_gain_is_high_for_a_model_that_draws_the_right_mouth_and_negative_for_a_wrong_one():
+    n = 90
+    bank, audio = bank_of_blocks(n)
+    speaking = np.array([LEVELS[(k // 10) % 3] > 0 for k in range(n)])
+    times = np.arange(n) / FPS
+    assert model_gain(BlockEditor(right=True), bank, audio, speaking, times) > 10.0
+    assert model_gain(BlockEditor(right=False), bank, audio, speaking, times) < SelfTestConfig().floor_db
+    assert abs(model_gain(LoudnessEditor(), bank, audio, speaking, times)) < 1e-6  # no edit: 0 dB
+    assert model_gain(BlockEditor(), bank, audio, np.zeros(n, bool), times) is None  # no speech: no test
+
+
+# The video's mouth, 4 x 8 px at (30, 28) of a 24 px region at (20, 20), is 2.7 x 5.3 px of the
+# 16 px crop from (6.7, 5.3): its rows 7-8 and columns 6-9 are the mouth alone.
+CORE = {"rows": slice(7, 9), "cols": slice(6, 10)}
+
+
+def blocks_video(path, n: int) -> None:
+    frames = []
+    for k in range(n):
+        frame = np.full((48, 64, 3), 90, np.uint8)
+        frame[:, :8] = 40  # something outside the mouth to register on
+        frame[30:34, 28:36] = MOUTHS[(k // 10) % 3]
+        frames.append(frame)
+    write_clip(path, frames=frames, width=64, height=48, fps=int(FPS), audio=blocks_audio(n, FPS))
+
+
+def mouth_centres(path) -> np.ndarray:
+    with VideoReader(path) as reader:
+        return np.array([f.image[31:33, 30:34].mean() for f in reader.iter_frames()])
+
+
+def test_a_dub_leaves_the_network_out_where_it_loses_its_own_test(tmp_path):
+    n = 90
+    blocks_video(tmp_path / "in.mp4", n)
+    write_audio(tmp_path / "speech.wav", blocks_audio(n, FPS, offset=5), SAMPLE_RATE)
+    options = DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off")
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "kept.mp4", BlockEditor(False, **CORE), options)
+    assert report.self_test_db < SelfTestConfig().floor_db and not report.network_used
+    assert any("network is left out" in w for w in report.warnings)
+    source = mouth_centres(tmp_path / "in.mp4")
+    assert np.abs(mouth_centres(tmp_path / "kept.mp4") - source).max() < 8  # the source's mouth, as it was
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "forced.mp4", BlockEditor(False, **CORE),
+                 DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off", self_test=False))
+    assert report.self_test_db is None and report.network_used
+    assert np.abs(mouth_centres(tmp_path / "forced.mp4") - source).max() > 60  # --no-self-test: the edit stays
+
+
+def test_a_dub_uses_the_network_where_it_passes_its_own_test(tmp_path):
+    n = 90
+    blocks_video(tmp_path / "in.mp4", n)
+    write_audio(tmp_path / "speech.wav", blocks_audio(n, FPS, offset=5), SAMPLE_RATE)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", BlockEditor(True, **CORE),
+                 DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off"))
+    assert report.self_test_db > 3.0 and report.network_used and not report.warnings
