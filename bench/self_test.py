@@ -5,7 +5,7 @@
 RESULTS is an `omnisync bench` results.json of CORPUS with a `no-self-test` variant (the network
 used on every clip) and a `no-op`. For each clip, the source is read as the dub reads it (the
 analysis, the source's own speech, the mouth bank's crops) and the shipped model's test is run
-with each number of pairs (`pipeline.self_test.model_gain`); beside it, the clip's benchmark gain:
+with each number of pairs (`pipeline.self_test.own_test_terms`, `gain_db`); beside it, the clip's benchmark gain:
 the dub's mouth PSNR minus the no-op's. Reports the correlation, and for each floor how many clips
 the test leaves out and what their benchmark gain was.
 """
@@ -21,7 +21,7 @@ from omnisync_cli.cli import build_sampler
 from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, start_bank_collection
 from omnisync_cli.pipeline.editor import load_editor
-from omnisync_cli.pipeline.self_test import SelfTestConfig, model_gain
+from omnisync_cli.pipeline.self_test import SelfTestConfig, gain_db, own_test_terms
 
 from markdown_out import emit  # bench/markdown_out.py
 
@@ -41,8 +41,11 @@ def clip_gains(editor, folder: Path, pair_counts: list[int]) -> dict[int, float 
         return {k: None for k in pair_counts}
     _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
     features, times = editor.audio_features(source), analysis.frame_times[bank.indices]
-    return {k: model_gain(editor, bank, features, speaking, times, dataclasses.replace(SelfTestConfig(), pairs=k))
-            for k in pair_counts}
+    gains = {}
+    for k in pair_counts:
+        terms = own_test_terms(editor, bank, features, speaking, times, dataclasses.replace(SelfTestConfig(), pairs=k))
+        gains[k] = None if terms is None else gain_db(terms)
+    return gains
 
 
 def main() -> None:

@@ -254,7 +254,7 @@ def dub_and_score(inputs: ClipInputs, editor: Editor, output_path: Path, face: F
              "stage_seconds": dubbed.seconds, "output_frames": dubbed.output_frames,
              "faces_detected": dubbed.faces_detected, "track_source": dubbed.track_source,
              "frames_kept_quiet": dubbed.frames_kept_quiet, "self_test_db": dubbed.self_test_db,
-             "network_used": dubbed.network_used}
+             "edit_scale": dubbed.edit_scale}
     output, _ = read_video(output_path)
     n = min(len(output), len(inputs.target), len(inputs.plan))
     plan = inputs.plan[:n]

@@ -5,9 +5,10 @@ import numpy as np
 from omnisync_cli.data.mouth_swap import shifted
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import DubOptions, dub, scaled_edit
 from omnisync_cli.pipeline.mouth_bank import MouthBank
-from omnisync_cli.pipeline.self_test import SelfTestConfig, model_gain, mouth_errors, pair_moments, segment_starts
+from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, own_test_terms, pair_moments, segment_starts,
+                                             trusted_scale)
 from tests.media.clips import write_audio, write_clip
 from tests.pipeline.test_mouth_bank import LEVELS, MOUTHS, REGION, LoudnessEditor, blocks_audio
 
@@ -47,32 +48,67 @@ def block_crops(n: int, mouth_of, drift: int = 0) -> np.ndarray:
     return crops
 
 
-def test_mouth_errors_compare_in_the_mouth_after_fitting_the_picture_onto_the_truth():
+def test_a_scaled_edit_keeps_that_share_of_the_change():
+    shown = np.full((2, 4, 4, 3), 100, np.uint8)
+    edited = np.full((2, 4, 4, 3), 200, np.uint8)
+    assert (scaled_edit(shown, edited, 0.25) == 125).all()
+    assert scaled_edit(shown, edited, 1.0) is edited
+
+
+def made_error(terms: np.ndarray, scale: float = 1.0) -> float:
+    a, b, c = terms
+    return a + 2 * scale * b + scale ** 2 * c
+
+
+def test_error_terms_compare_in_the_mouth_after_fitting_the_picture_onto_the_truth():
     crops = block_crops(30, lambda k: MOUTHS[(k // 10) % 3], drift=1)
     xy = np.full((10, 2), 0.5, np.float32)
     picture, truth = crops[0:10], crops[20:30]  # 2 px apart, mouths wide and shut
-    left, made = mouth_errors(picture, truth.copy(), truth, xy, 0.3)
-    assert left > 0
-    assert mouth_errors(truth, truth.copy(), truth, xy, 0.3) == (0.0, 0.0)
+    terms = edit_error_terms(picture, truth.copy(), truth, xy, 0.3)
+    assert terms[0] > 0  # the picture left as it was errs
+    assert np.array_equal(edit_error_terms(truth, truth.copy(), truth, xy, 0.3), np.zeros(3))
     # an edit that drew the truth's mouth at the picture's place is exact once the two are fitted
     exact = picture.copy()
     exact[:, 6:10, 5:11] = MOUTHS[2]
-    assert mouth_errors(picture, exact, truth, xy, 0.3)[1] < 0.05 * left
+    exact_terms = edit_error_terms(picture, exact, truth, xy, 0.3)
+    assert made_error(exact_terms) < 0.05 * exact_terms[0]
+
+
+def test_gain_db_is_the_ratio_of_the_errors_of_the_picture_and_of_the_scaled_edit():
+    rng = np.random.default_rng(3)
+    e, d = rng.normal(size=200), rng.normal(size=200)
+    terms = np.array([(e * e).sum(), (e * d).sum(), (d * d).sum()])
+    for scale in (0.0, 0.3, 1.0):
+        direct = 10 * np.log10((e * e).sum() / ((e + scale * d) ** 2).sum())
+        assert abs(gain_db(terms, scale) - direct) < 1e-6
+    assert gain_db(terms, 0.0) == 0.0
+
+
+def test_the_trusted_scale_is_the_largest_share_of_the_edit_that_does_no_harm():
+    helps = np.array([10.0, -4.0, 5.0])  # 10 - 8 + 5 = 7 < 10: the whole edit helps
+    assert trusted_scale(helps) == 1.0
+    overshoots = np.array([10.0, -4.0, 20.0])  # the best share is 0.2, no harm up to 0.4
+    assert trusted_scale(overshoots) == 0.4
+    assert abs(gain_db(overshoots, 0.4)) < 1e-6
+    assert gain_db(overshoots, 0.39) > 0 > gain_db(overshoots, 0.41)
+    assert trusted_scale(np.array([10.0, 1.0, 5.0])) == 0.0  # any share of it harms
+    assert trusted_scale(np.array([0.0, 0.0, 0.0])) == 1.0  # no edit, no error: nothing to hold back
 
 
 class BlockEditor(LoudnessEditor):
-    """Draws the mouth its sound calls for (`right`), or the opposite one (wrong), over `rows` x
-    `cols` of the crop."""
+    """Draws, over `rows` x `cols` of the crop, the mouth its sound calls for (`miss` 0), the
+    next one (1: half open for loud, shut for soft, wide for silence), or a wrong one (2: shut for
+    loud, wide for soft, half open for silence)."""
 
-    def __init__(self, right: bool = True, rows=slice(6, 10), cols=slice(5, 11)):
+    def __init__(self, miss: int = 0, rows=slice(6, 10), cols=slice(5, 11)):
         super().__init__()
-        self.right, self.rows, self.cols = right, rows, cols
+        self.miss, self.rows, self.cols = miss, rows, cols
 
     def edit(self, crops, frame_times, mouth_xy, audio):
         out = np.array(crops, copy=True)
         for i, t in enumerate(frame_times):
             level = LEVELS.index(min(LEVELS, key=lambda v: abs(v - loudness(audio, t))))
-            out[i, self.rows, self.cols] = MOUTHS[level] if self.right else MOUTHS[(level + 1) % 3]
+            out[i, self.rows, self.cols] = MOUTHS[(level + self.miss) % 3]
         return out
 
 
@@ -88,15 +124,18 @@ def bank_of_blocks(n: int) -> tuple[MouthBank, np.ndarray]:
     return MouthBank(np.arange(n), crops, np.full((n, 2), 0.5, np.float32)), audio
 
 
-def test_the_gain_is_high_for_a_model_that_draws_the_right_mouth_and_negative_for_a_wrong_one():
+def test_the_own_test_trusts_a_model_that_draws_the_right_mouth_and_not_a_wrong_one():
     n = 90
     bank, audio = bank_of_blocks(n)
     speaking = np.array([LEVELS[(k // 10) % 3] > 0 for k in range(n)])
     times = np.arange(n) / FPS
-    assert model_gain(BlockEditor(right=True), bank, audio, speaking, times) > 10.0
-    assert model_gain(BlockEditor(right=False), bank, audio, speaking, times) < SelfTestConfig().floor_db
-    assert abs(model_gain(LoudnessEditor(), bank, audio, speaking, times)) < 1e-6  # no edit: 0 dB
-    assert model_gain(BlockEditor(), bank, audio, np.zeros(n, bool), times) is None  # no speech: no test
+    right = own_test_terms(BlockEditor(0), bank, audio, speaking, times)
+    assert gain_db(right) > 10.0 and trusted_scale(right) == 1.0
+    wrong = own_test_terms(BlockEditor(2), bank, audio, speaking, times)
+    assert gain_db(wrong) < -3.0 and trusted_scale(wrong) == 0.0
+    unchanged = own_test_terms(LoudnessEditor(), bank, audio, speaking, times)
+    assert gain_db(unchanged) == 0.0 and trusted_scale(unchanged) == 1.0  # no edit: no harm
+    assert own_test_terms(BlockEditor(), bank, audio, np.zeros(n, bool), times) is None  # no speech: no test
 
 
 # The video's mouth, 4 x 8 px at (30, 28) of a 24 px region at (20, 20), is 2.7 x 5.3 px of the
@@ -119,26 +158,36 @@ def mouth_centres(path) -> np.ndarray:
         return np.array([f.image[31:33, 30:34].mean() for f in reader.iter_frames()])
 
 
-def test_a_dub_leaves_the_network_out_where_it_loses_its_own_test(tmp_path):
+def test_a_dub_holds_the_edit_back_where_the_model_loses_its_own_test(tmp_path):
     n = 90
     blocks_video(tmp_path / "in.mp4", n)
     write_audio(tmp_path / "speech.wav", blocks_audio(n, FPS, offset=5), SAMPLE_RATE)
     options = DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off")
-    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "kept.mp4", BlockEditor(False, **CORE), options)
-    assert report.self_test_db < SelfTestConfig().floor_db and not report.network_used
-    assert any("network is left out" in w for w in report.warnings)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "held.mp4", BlockEditor(2, **CORE), options)
+    assert report.self_test_db < -3.0 and report.edit_scale == 0.0
+    assert any("the network is left out" in w for w in report.warnings)
     source = mouth_centres(tmp_path / "in.mp4")
-    assert np.abs(mouth_centres(tmp_path / "kept.mp4") - source).max() < 8  # the source's mouth, as it was
-    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "forced.mp4", BlockEditor(False, **CORE),
+    held = np.abs(mouth_centres(tmp_path / "held.mp4") - source)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "forced.mp4", BlockEditor(2, **CORE),
                  DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off", self_test=False))
-    assert report.self_test_db is None and report.network_used
-    assert np.abs(mouth_centres(tmp_path / "forced.mp4") - source).max() > 60  # --no-self-test: the edit stays
+    assert report.self_test_db is None and report.edit_scale == 1.0
+    forced = np.abs(mouth_centres(tmp_path / "forced.mp4") - source)
+    assert forced.max() > 60  # --no-self-test: the whole edit
+    assert held.max() < 8  # the test left the network out: the source's mouth as it was
+    # a model half right (the next mouth): its edit is shown in part, the share that did no harm
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "part.mp4", BlockEditor(1, **CORE), options)
+    assert 0.2 < report.edit_scale < 0.9 and any("% of its size" in w for w in report.warnings)
+    whole = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "whole.mp4", BlockEditor(1, **CORE),
+                DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off", self_test=False))
+    part_change = np.abs(mouth_centres(tmp_path / "part.mp4") - source).mean()
+    whole_change = np.abs(mouth_centres(tmp_path / "whole.mp4") - source).mean()
+    assert whole.edit_scale == 1.0 and 0.1 * whole_change < part_change < 0.95 * whole_change
 
 
 def test_a_dub_uses_the_network_where_it_passes_its_own_test(tmp_path):
     n = 90
     blocks_video(tmp_path / "in.mp4", n)
     write_audio(tmp_path / "speech.wav", blocks_audio(n, FPS, offset=5), SAMPLE_RATE)
-    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", BlockEditor(True, **CORE),
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", BlockEditor(0, **CORE),
                  DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off"))
-    assert report.self_test_db > 3.0 and report.network_used and not report.warnings
+    assert report.self_test_db > 3.0 and report.edit_scale == 1.0 and not report.warnings
