@@ -36,7 +36,7 @@ from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
-from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBankConfig, MouthLending
+from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths, provenance
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import Drain, prefetched
@@ -705,11 +705,11 @@ def source_articulation(analysis: VideoAnalysis, editor: Editor, options: DubOpt
     return None if crops is None else articulation_map(crops, options.articulation_floor)
 
 
-def speaking_source_crops(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
-                          collecting: BankCollection | None = None) -> np.ndarray | None:
-    """(N, S, S, 3) uint8: the working-region crops of the mouth bank's decoding pass (`collecting`,
-    started here if not yet) on the frames where the source's own speech (`source`) speaks, in
-    time order; None where the source has no speech or no such pass runs."""
+def speaking_bank(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
+                  collecting: BankCollection | None = None) -> tuple[MouthBank, np.ndarray] | None:
+    """The mouth bank of the decoding pass `collecting` (started here if not yet) and, per bank
+    frame, whether the source's own speech (`source`) speaks there; None where the source has no
+    speech or no such pass runs."""
     if source is None or not np.any(source):
         return None
     if collecting is None:
@@ -718,7 +718,15 @@ def speaking_source_crops(analysis: VideoAnalysis, editor: Editor, options: DubO
     if bank is None:
         return None
     _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
-    return bank.crops[speaking]
+    return bank, speaking
+
+
+def speaking_source_crops(analysis: VideoAnalysis, editor: Editor, options: DubOptions, source: np.ndarray | None,
+                          collecting: BankCollection | None = None) -> np.ndarray | None:
+    """(N, S, S, 3) uint8: the working-region crops of the mouth bank (`speaking_bank`) on the
+    frames where the source's own speech speaks, in time order; None where there are none."""
+    found = speaking_bank(analysis, editor, options, source, collecting)
+    return None if found is None else found[0].crops[found[1]]
 
 
 def model_self_test(analysis: VideoAnalysis, editor: Editor, source: np.ndarray | None, options: DubOptions,
@@ -726,14 +734,12 @@ def model_self_test(analysis: VideoAnalysis, editor: Editor, source: np.ndarray 
     """pipeline.self_test's error terms of the editor's mouths against the source's, on the mouth
     bank's crops where the source's own speech (`source`, `Hearing.source`) speaks; None where the
     test is off, the editor is not a model, or the source speaks too little (or not at all)."""
-    if not options.self_test or not hasattr(editor, "audio_features") or source is None or not np.any(source):
+    if not options.self_test or not hasattr(editor, "audio_features"):
         return None
-    if collecting is None:
-        collecting = start_bank_collection(analysis, editor, options)
-    bank = None if collecting is None else collecting.result()
-    if bank is None:
+    found = speaking_bank(analysis, editor, options, source, collecting)
+    if found is None:
         return None
-    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
+    bank, speaking = found
     return own_test_terms(editor, bank, editor.audio_features(source), speaking, analysis.frame_times[bank.indices])
 
 
