@@ -66,15 +66,24 @@ class MouthBankConfig:
     self_test_frames: int = 300
 
 
+# A long video's bank is thinned in runs of this many consecutive bank frames (0.64 s at 25 fps):
+# a donor run moves on frame by frame (`choose_donors`), and the model's own test dubs 8-frame
+# segments of consecutive frames (pipeline.self_test); frames thinned one by one leave neither.
+BANK_RUN = 16
+
+
 def bank_indices(editable: np.ndarray, max_frames: int, stride: int = 1) -> np.ndarray:
     """Source frame indices of the bank: the frames the dub may edit that are multiples of
-    `stride` (the frames the network edits on fast video, DubOptions.edit_rate), thinned
-    evenly to at most `max_frames` (runs survive when they fit)."""
+    `stride` (the frames the network edits on fast video, DubOptions.edit_rate), thinned to at
+    most `max_frames` as runs of `BANK_RUN` consecutive ones spread evenly from the first to the
+    last (shorter runs where `max_frames` is small)."""
     frames = np.flatnonzero(editable)
     frames = frames[frames % stride == 0]
     if len(frames) <= max_frames:
         return frames
-    return frames[np.linspace(0, len(frames) - 1, max_frames).round().astype(int)]
+    run = max(1, min(BANK_RUN, max_frames // 2))
+    starts = np.linspace(0, len(frames) - run, max_frames // run).round().astype(int)
+    return frames[(starts[:, None] + np.arange(run)[None, :]).ravel()]
 
 
 def pose_vectors(crops: np.ndarray, side: int) -> np.ndarray:

@@ -13,10 +13,12 @@ from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.self_test import segment_starts
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.errors import InputError
-from omnisync_cli.pipeline.mouth_bank import (BankCollection, MouthBank, MouthBankConfig, MouthLending, bank_indices,
-                                               choose_donors, normalised, registration, squared_distances)
+from omnisync_cli.pipeline.mouth_bank import (BANK_RUN, BankCollection, MouthBank, MouthBankConfig, MouthLending,
+                                               bank_indices, choose_donors, normalised, registration,
+                                               squared_distances)
 from tests.media.clips import tone, write_audio, write_clip
 
 
@@ -44,7 +46,19 @@ def test_bank_indices_keep_editable_frames_and_thin_evenly():
     editable[:4] = False
     assert bank_indices(editable, 100).tolist() == [4, 5, 6, 7, 8, 9]
     thin = bank_indices(np.ones(1000, bool), 11)
-    assert len(thin) == 11 and thin[0] == 0 and thin[-1] == 999 and np.all(np.diff(thin) > 0)
+    assert len(thin) <= 11 and thin[0] == 0 and thin[-1] == 999 and np.all(np.diff(thin) > 0)
+
+
+def test_a_long_videos_bank_is_thinned_in_runs_of_consecutive_frames():
+    """A donor run and the model's own test (8-frame segments) need frames that follow each other."""
+    thin = bank_indices(np.ones(10000, bool), 2000, stride=2)
+    assert len(thin) == 2000 and thin[0] == 0 and thin[-1] == 9998 and np.all(np.diff(thin) > 0)
+    runs = np.split(thin, np.flatnonzero(np.diff(thin) != 2) + 1)
+    assert all(len(r) == BANK_RUN for r in runs) and len(runs) == 2000 // BANK_RUN
+    gaps = np.diff([r[0] for r in runs])
+    assert gaps.max() - gaps.min() <= 2  # spread evenly over the video
+    bank = MouthBank(thin, np.zeros((len(thin), 4, 4, 3), np.uint8), np.full((len(thin), 2), 0.5, np.float32), 2)
+    assert len(segment_starts(np.ones(len(thin), bool), bank.follows(), 8)) == len(runs) * (BANK_RUN - 8 + 1)
 
 
 def test_squared_distances_and_normalised():
