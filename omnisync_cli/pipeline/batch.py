@@ -50,6 +50,10 @@ class ItemResult:
     wall_seconds: float = 0.0
     rss_mb: float | None = None  # resident memory after the item (Linux)
     warnings: list[str] = field(default_factory=list)  # the dub's (a damaged video, no speech heard, ...)
+    # the dub's own test on the video (DubReport.self_test_db, edit_scale): its gain in dB where it
+    # ran, and the share of the model's edit shown
+    self_test_db: float | None = None
+    edit_scale: float | None = None
 
 
 @dataclass
@@ -210,6 +214,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
     result.audio_seconds, result.output_frames = round(dubbed.audio_seconds, 3), dubbed.output_frames
     result.seconds = dubbed.seconds
     result.warnings = list(dubbed.warnings)
+    result.self_test_db, result.edit_scale = dubbed.self_test_db, dubbed.edit_scale
 
 
 def comment_tag(path: Path) -> str:

@@ -301,6 +301,7 @@ def test_an_items_warnings_are_kept_in_the_report(folder, monkeypatch):
     def dub(*args, **kwargs):  # e.g. a video of which only a few frames decode
         report = real_dub(*args, **kwargs)
         report.warnings.append("only 3 of 100 frames could be decoded")
+        report.self_test_db, report.edit_scale = -1.5, 0.4  # and a model held back by its own test
         return report
 
     monkeypatch.setattr(batch, "dub", dub)
@@ -309,6 +310,7 @@ def test_an_items_warnings_are_kept_in_the_report(folder, monkeypatch):
     saved = json.loads((folder / "out" / "batch-report.json").read_text())
     assert [item["warnings"] for item in saved["items"]] == [["only 3 of 100 frames could be decoded"]] * 5
     assert report.items[0].warnings == saved["items"][0]["warnings"]
+    assert [(item["self_test_db"], item["edit_scale"]) for item in saved["items"]] == [(-1.5, 0.4)] * 5
 
 
 def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_partial_file(tmp_path):
