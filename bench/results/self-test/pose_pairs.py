@@ -1,3 +1,8 @@
+"""The own test with each sound's picture taken as the middle far candidate (shipped) or as the far
+candidate nearest it by pose (the mouth bank's pose vectors): which follows the benchmark better?
+
+    PYTHONPATH=$PWD:$PWD/bench python bench/results/self-test/pose_pairs.py CORPUS RESULTS [CORPUS RESULTS ...]
+"""
 import json, sys, numpy as np
 from pathlib import Path
 from omnisync_cli.cli import build_sampler
@@ -5,7 +10,7 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, speaking_bank
 from omnisync_cli.pipeline.editor import load_editor
 from omnisync_cli.pipeline import self_test as st
-from omnisync_cli.pipeline.mouth_bank import pose_vectors, squared_distances
+from omnisync_cli.pipeline.mouth_bank import pose_vectors
 
 def terms_for(editor, bank, feats, sp, times, mode):
     L = editor.segment_frames
