@@ -758,7 +758,7 @@ def untrusted_warning(video: Path, gain: float, scale: float, lent: bool) -> str
     else:
         kept = "the character's own mouths lent by the source" if lent else "the source's mouth as it is"
         shown = f"the network is left out and the dub shows {kept}"
-    return (f"{video}: on this character's own speech the model's mouths came out {-gain:.1f} dB further from "
+    return (f"{video}: on this character's own speech the model's mouths came out {-gain:.2f} dB further from "
             f"the true ones than the source's, so {shown} (--no-self-test uses the whole edit)")
 
 
