@@ -19,7 +19,7 @@ import numpy as np
 
 from omnisync_cli.cli import build_sampler
 from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
-from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, start_bank_collection
+from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, speaking_bank
 from omnisync_cli.pipeline.editor import load_editor
 from omnisync_cli.pipeline.self_test import SelfTestConfig, gain_db, own_test_terms
 
@@ -28,22 +28,27 @@ from markdown_out import emit  # bench/markdown_out.py
 FLOORS = (-1.0, -0.5, -0.25, 0.0)
 
 
-def clip_gains(editor, folder: Path, pair_counts: list[int]) -> dict[int, float | None]:
-    """The model's own test on one benchmark clip's source, per number of pairs."""
+def read_source(editor, folder: Path):
+    """A benchmark clip's source read as the dub reads it: (bank, speaking, features, times) for
+    `pipeline.self_test.own_test_terms`; None where its source has no speech of its own."""
     options = DubOptions()
     speech = load_speech(folder / "speech.wav")
     span = analysis_span(len(speech) / SAMPLE_RATE)
     analysis = analyse(folder / "source.mp4", options, until_s=span)
     source = hear(speech, folder / "source.mp4", editor, options, span).source
-    collecting = start_bank_collection(analysis, editor, options)
-    bank = None if collecting is None or source is None or not np.any(source) else collecting.result()
-    if bank is None:
-        return {k: None for k in pair_counts}
-    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
-    features, times = editor.audio_features(source), analysis.frame_times[bank.indices]
+    found = speaking_bank(analysis, editor, options, source)
+    if found is None:
+        return None
+    bank, speaking = found
+    return bank, speaking, editor.audio_features(source), analysis.frame_times[bank.indices]
+
+
+def clip_gains(editor, folder: Path, pair_counts: list[int]) -> dict[int, float | None]:
+    """The model's own test on one benchmark clip's source, per number of pairs."""
+    read = read_source(editor, folder)
     gains = {}
     for k in pair_counts:
-        terms = own_test_terms(editor, bank, features, speaking, times, dataclasses.replace(SelfTestConfig(), pairs=k))
+        terms = None if read is None else own_test_terms(editor, *read, dataclasses.replace(SelfTestConfig(), pairs=k))
         gains[k] = None if terms is None else gain_db(terms)
     return gains
 
