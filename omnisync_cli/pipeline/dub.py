@@ -368,9 +368,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             progress.warn(NO_MOUTH_BANK)
         with clock("self test"):
             trust = model_self_test(analysis, editor, hearing.source, options, collecting)
-        scale = 1.0 if trust is None else trusted_scale(trust)
-        if scale < 1.0:
-            note = untrusted_warning(analysis.video, gain_db(trust), scale, lend is not None)
+        scale, note = trusted_share(analysis.video, trust, lend is not None)
+        if note:
             warnings.append(note)
             progress.warn(note)
     finally:
@@ -749,6 +748,15 @@ def scaled_edit(shown: np.ndarray, edited: np.ndarray, scale: float) -> np.ndarr
         return edited
     change = edited.astype(np.float32) - shown
     return np.clip(np.rint(shown + scale * change), 0, 255).astype(np.uint8)
+
+
+def trusted_share(video: Path, trust: np.ndarray | None, lent: bool) -> tuple[float, str | None]:
+    """The share of the model's edit a dub shows after its own test (`model_self_test`'s terms;
+    None: not tested, the whole edit) and, where it is below 1, what the dub says about it."""
+    if trust is None:
+        return 1.0, None
+    scale = trusted_scale(trust)
+    return scale, (untrusted_warning(video, gain_db(trust), scale, lent) if scale < 1.0 else None)
 
 
 def untrusted_warning(video: Path, gain: float, scale: float, lent: bool) -> str:

@@ -22,8 +22,8 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       either_kept, hear, no_speech_warning, quiet_keep, small_faces, source_mouths,
-                                       start_bank_collection)
+                                       either_kept, hear, model_self_test, no_speech_warning, quiet_keep, small_faces,
+                                       source_mouths, start_bank_collection, trusted_share)
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress
@@ -111,22 +111,27 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     if small_warning:
         progress.warn(small_warning)
     # The same weights in every cell: the bank's donors and the articulation map are found once,
-    # from one decoding pass.
+    # from one decoding pass; each cell's model takes its own test on that pass's crops, as its
+    # dub would (pipeline.self_test: its settings decide how much of its edit does no harm).
     collecting = start_bank_collection(analysis, first, options)
     try:
         lend, articulation = source_mouths(analysis, plan, first, hearing, options, collecting)
+        shares = [trusted_share(analysis.video, model_self_test(analysis, editor, source, options, collecting),
+                                lend is not None) for _, editor in cells]
     finally:
         if collecting is not None:
             collecting.cancel()
     if lend is None and options.mouth_bank == "everywhere":
         progress.warn(NO_MOUTH_BANK)
     grid_cells = []
-    for number, (label, editor) in enumerate(cells, start=1):
+    for number, ((label, editor), (share, note)) in enumerate(zip(cells, shares), start=1):
         tiles: list[Planes] = []
-        edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options,
-                    Labelled(progress, f"[{number}/{len(cells)}] {label}"),
+        cell_progress = Labelled(progress, f"[{number}/{len(cells)}] {label}")
+        if note:
+            cell_progress.warn(note)
+        edit_frames(analysis, plan, editor, editor.prepare_audio(speech), options, cell_progress,
                     lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend,
-                    articulation=articulation)
+                    articulation=articulation, edit_scale=share)
         grid_cells.append((label, tiles))
     _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
     return output

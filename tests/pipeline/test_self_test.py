@@ -5,10 +5,13 @@ import numpy as np
 from omnisync_cli.data.mouth_swap import shifted
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
+from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions, dub, scaled_edit
 from omnisync_cli.pipeline.mouth_bank import MouthBank
+from omnisync_cli.pipeline.progress import SilentProgress
 from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, own_test_terms, pair_moments, segment_starts,
                                              trusted_scale)
+from omnisync_cli.pipeline.tune import TuneGrid, tune
 from tests.media.clips import write_audio, write_clip
 from tests.pipeline.test_mouth_bank import LEVELS, MOUTHS, REGION, LoudnessEditor, blocks_audio
 
@@ -191,3 +194,30 @@ def test_a_dub_uses_the_network_where_it_passes_its_own_test(tmp_path):
     report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", BlockEditor(0, **CORE),
                  DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off"))
     assert report.self_test_db > 3.0 and report.edit_scale == 1.0 and not report.warnings
+
+
+class Warnings(SilentProgress):
+    def __init__(self):
+        self.lines = []
+
+    def warn(self, message: str) -> None:
+        self.lines.append(message)
+
+
+def test_tune_holds_each_cells_edit_back_as_its_dub_would(tmp_path):
+    """A preview must show what the dub will do: each cell's model takes its own test."""
+    n = 90
+    blocks_video(tmp_path / "in.mp4", n)
+    write_audio(tmp_path / "speech.wav", blocks_audio(n, FPS, offset=5), SAMPLE_RATE)
+    grid = TuneGrid(taus=(1.0,), cfg_peaks=(1.0, 2.0), seconds=n / FPS, tile_width=64)
+    progress = Warnings()
+    out = tune(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "grid.mp4",
+               lambda sampler: BlockEditor(0 if sampler.guidance.w_peak == 1.0 else 2, **CORE), SamplerConfig(), grid,
+               DubOptions(face=REGION, keep_quiet_source=False, mouth_bank="off"), progress)
+    assert [line.split(":")[0] for line in progress.lines if "network is left out" in line] == ["[2/2] tau 1  cfg peak 2"]
+    with VideoReader(out) as reader:
+        tiles = np.array([f.image[31:33, [30, 31, 32, 33, 94, 95, 96, 97]].mean(axis=(0, 2)) for f in reader.iter_frames()])
+    source = mouth_centres(tmp_path / "in.mp4")[:len(tiles)]
+    right, wrong = tiles[:, :4].mean(axis=1), tiles[:, 4:].mean(axis=1)
+    assert np.abs(wrong - source).max() < 10  # the wrong model's cell: the source's mouth, as its dub shows it
+    assert np.abs(right - source).max() > 60  # the right one's: its whole edit
