@@ -9,8 +9,10 @@ The sampler integrates in fp32 whatever the network runs in; autocast covers the
 """
 
 import contextlib
+import copy
 
 import torch
+import torch.nn as nn
 
 from omnisync_cli.errors import ConfigError
 
@@ -50,3 +52,26 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+# The layers autocast runs in its low precision (its CPU and CUDA lists both hold linear and
+# convolutions); their weights it casts again on every call.
+CAST_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+
+def low_precision_network(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """A copy of `model` for inference under `dtype` autocast (bf16 or fp16), the same function
+    to within that precision and faster (bench/results/bf16-network.md):
+    - its linear and convolution weights are stored in `dtype`: what autocast would cast on
+      every call is cast once (the same outputs, about 10 % of a bf16 forward on the CPU saved);
+    - GELU's tanh approximation (the DiT blocks') is replaced by the exact GELU, which it
+      approximates to within 4.7e-4, below these precisions' resolution (bf16: 3.9e-3 at 1);
+      on the CPU the exact one runs about 4x faster.
+    Every other parameter stays as it is."""
+    network = copy.deepcopy(model).requires_grad_(False)
+    for layer in network.modules():
+        if isinstance(layer, CAST_LAYERS):
+            layer.to(dtype)
+        elif isinstance(layer, nn.GELU):
+            layer.approximate = "none"
+    return network

@@ -21,7 +21,7 @@ from omnisync_cli.guidance.attribution import GATE_BLUR, GATE_QUANTILE, AudioAtt
 from omnisync_cli.guidance.dscfg import GuidanceConfig, guided_model
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.model.audio import SAMPLE_RATE, AudioFeatures, build_audio_frontend, windows_at
-from omnisync_cli.model.device import autocast, resolve_device
+from omnisync_cli.model.device import autocast, low_precision_network, resolve_device
 from omnisync_cli.model.dit import OmniSyncDiT
 from omnisync_cli.model.mouth_hiding import hide_mouth
 from omnisync_cli.model.onnx_cpu import OnnxNetwork, onnx_runtime_available
@@ -178,9 +178,15 @@ class ModelEditor:
         return other
 
     def _network_for(self, sampler: SamplerConfig):
-        """What runs the network for `sampler`: the model, or an ONNX Runtime copy (shared)."""
+        """What runs the network for `sampler`: the model; for the project's network under
+        autocast, its low-precision copy (model.device.low_precision_network; shared); or an ONNX
+        Runtime copy (shared). A wrapped or stand-in module runs as it is."""
         if not uses_onnx(sampler, self.device, self.autocast_dtype, self.model):
-            return self.model
+            if self.autocast_dtype is None or not isinstance(self.model, OmniSyncDiT):
+                return self.model
+            if self.network is not self.model and not isinstance(self.network, OnnxNetwork):
+                return self.network
+            return low_precision_network(self.model, self.autocast_dtype)
         int8 = sampler.runtime in ("auto", "onnx-int8")
         if isinstance(self.network, OnnxNetwork) and self.network.int8 == int8:
             return self.network
