@@ -204,13 +204,23 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
     return load_editor(weights, sampler, prompt)
 
 
+def check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, silence_peak=None):
+    check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
+                cfg_gamma=cfg_gamma, seed=seed, cfg_silence_peak=silence_peak)
+    check_cfg_mode(cfg_mode)
+
+
+def model_editor(weights: Optional[Path], prompt: str, sampler_flags: dict):
+    """The model's editor with `build_sampler(**sampler_flags)`; `omnisync dub` has the dub load
+    it while the tracking pass runs (pipeline.editor.EditorLoader)."""
+    return build_editor(False, weights, build_sampler(**sampler_flags), prompt)
+
+
 def build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, device, dtype,
                   audio_gate=False, passthrough=False, silence_peak=None, runtime="auto"):
     """The sampler settings, flags checked; None for a pass-through dub, which then never
     imports torch (about 1.5-3 s of its start-up)."""
-    check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
-                cfg_gamma=cfg_gamma, seed=seed, cfg_silence_peak=silence_peak)
-    check_cfg_mode(cfg_mode)
+    check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, silence_peak)
     if passthrough:
         return None
     from omnisync_cli.guidance.dscfg import GuidanceConfig
@@ -292,9 +302,10 @@ def dub(
                                 any_colours, edit_pauses, mouth_bank, hear_everything, min_face,
                                 edit_rate, pause_reach, not no_self_test)
         options = dataclasses.replace(options, compare=compare)
-        sampler = build_sampler(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed,
-                                device, dtype, audio_gate=audio_gate, passthrough=passthrough,
-                                silence_peak=cfg_silence_peak, runtime=runtime)
+        sampler_flags = dict(tau=tau, steps=steps, cfg_mode=cfg_mode, cfg_peak=cfg_peak, cfg_base=cfg_base,
+                             cfg_sigma=cfg_sigma, cfg_gamma=cfg_gamma, seed=seed, device=device, dtype=dtype,
+                             audio_gate=audio_gate, silence_peak=cfg_silence_peak, runtime=runtime)
+        check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, cfg_silence_peak)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")
@@ -306,10 +317,12 @@ def dub(
             from omnisync_cli.pipeline.adapt import dub_adapted
             from omnisync_cli.pipeline.editor import default_weights_dir
             config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
-            report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(), sampler,
-                                          prompt, config, options, progress)
+            report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(),
+                                          build_sampler(**sampler_flags), prompt, config, options, progress)
         else:
-            editor = build_editor(passthrough, weights, sampler, prompt)
+            from omnisync_cli.pipeline.editor import EditorLoader, PassthroughEditor
+            editor = (PassthroughEditor() if passthrough
+                      else EditorLoader(functools.partial(model_editor, weights, prompt, sampler_flags)))
             report = run_dub(video, audio, output, editor, options, progress, plan)
     if json_summary:
         summary = report.to_dict()

@@ -34,7 +34,8 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.articulation import articulation_map, weigh_edit
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
-from omnisync_cli.pipeline.editor import Editor
+from omnisync_cli.pipeline.editor import Editor, EditorLoader
+from omnisync_cli.pipeline.forked import ForkedCall
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.paths import check_paths, provenance
@@ -191,7 +192,7 @@ class VideoAnalysis:
     video_seconds: float = 0.0
 
 
-def dub(video: Path, audio: Path, output: Path, editor: Editor,
+def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
         options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
         plan: Path | None = None) -> DubReport:
     """Write `output`: `video` with its mouth re-rendered to follow `audio`, carrying `audio`.
@@ -199,7 +200,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     The two halves, `analyse` then `render`; the speech is read first, so that a bad speech
     track fails before the slow tracking pass. With `plan`, the analysis is read from that
     file when it was made for this video and these face settings, and saved there otherwise
-    (a re-dub of the same video with new speech skips the tracking pass)."""
+    (a re-dub of the same video with new speech skips the tracking pass). An `EditorLoader`
+    is loaded while the tracking pass runs in a forked process (pipeline.forked)."""
     video, audio, output = Path(video), Path(audio), Path(output)
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
@@ -208,13 +210,21 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor,
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output)
     waveform = load_speech(audio)
-    # Reading the two speech tracks (the voice detector, the model's audio features) needs
-    # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
     span = analysis_span(len(waveform) / SAMPLE_RATE)
-    with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
-        hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
-        analysis, plan_use = analysed(video, options, progress, plan, span)
-        report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
+    analysing = ForkedCall(analysed, video, options, progress, plan, span) if isinstance(editor, EditorLoader) else None
+    try:
+        if analysing is not None:
+            editor = editor.load()
+        # Reading the two speech tracks (the voice detector, the model's audio features) needs
+        # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
+        with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
+            hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
+            analysis, plan_use = (analysing.result() if analysing is not None
+                                  else analysed(video, options, progress, plan, span))
+            report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
+    finally:
+        if analysing is not None:
+            analysing.cancel()  # a model that failed to load: the tracking child is stopped
     report.plan = plan_use
     return report
 

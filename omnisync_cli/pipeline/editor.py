@@ -7,8 +7,9 @@ outside the edit is carried through bit for bit.
 """
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -36,6 +37,15 @@ class Editor(Protocol):
              audio: Any) -> np.ndarray:
         """Edited crops (F, S, S, 3) uint8 for crops (F, S, S, 3) at frame_times (F,) seconds
         on the audio's clock, with the mouth centre of each crop at mouth_xy (F, 2) in [0, 1]."""
+
+
+@dataclass(frozen=True)
+class EditorLoader:
+    """An editor not loaded yet: `load()` builds it. `pipeline.dub.dub` calls it while the
+    tracking pass runs in a forked process (pipeline.forked), so that loading a model (PyTorch's
+    import, the weights) and tracking the mouth take a core each."""
+
+    load: Callable[[], Editor]
 
 
 class PassthroughEditor:
