@@ -10,6 +10,14 @@ batched, one segment, as ModelEditor runs it) and the time of one training step
     python bench/model_forward.py --weights weights/cpu-small --compile  # + torch.compile (run twice:
                                                                        # cold, then inductor's disk cache)
     python bench/model_forward.py --weights weights/cpu-small --onnx --repeats 20  # + ONNX Runtime
+    python bench/model_forward.py --weights weights/cpu-small --low-precision --repeats 20  # bf16 parts
+
+With `--low-precision` the guided forward under bf16 autocast is timed as the model runs it
+(its fp32 weights cast by autocast on every call) and as a dub runs it
+(`model.device.low_precision_network`: weights cast once, the exact GELU), call by call in
+turn, with the velocity change; and the parts apart: one attention call of the segment's
+size by PyTorch's fused kernel and by `model.layers.attend`, and GELU's tanh form against
+the exact one on the MLP's activations.
 
 With `--compile` the guided forward under bf16 autocast (the dub's precision on a CPU with
 native bf16) is timed eagerly and through `torch.compile` (inductor), with the seconds the
@@ -72,6 +80,8 @@ def main() -> None:
     parser.add_argument("--int8", action="store_true", help="also time int8 dynamic quantisation of the linears")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile under bf16 autocast")
     parser.add_argument("--onnx", action="store_true", help="also time the forward through ONNX Runtime")
+    parser.add_argument("--low-precision", action="store_true",
+                        help="also time the bf16 forward as the model runs it and as a dub runs it, and its parts")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -105,6 +115,8 @@ def main() -> None:
         time_compiled(model, x, audio, drop, args.repeats)
     if args.onnx:
         time_onnx(model, x, audio, drop, args.repeats)
+    if args.low_precision:
+        time_low_precision(model, x, audio, drop, args.repeats)
 
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -185,6 +197,59 @@ def time_onnx(model, x, audio, drop, repeats: int) -> None:
           f"ONNX Runtime min {min(onnx) * 1000:.1f} / median {med(onnx) * 1000:.1f} ms "
           f"({min(eager) / min(onnx):.2f}x / {med(eager) / med(onnx):.2f}x); first call (export + session) "
           f"{first:.1f} s; velocity change max {change.max():.5f}")
+
+
+def alternating(fns: dict, repeats: int) -> dict:
+    """{name: (min, median) seconds} of each function, called in turn `repeats` times."""
+    times = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
+
+
+def time_low_precision(model, x, audio, drop, repeats: int) -> None:
+    """bf16 autocast: the model as it is against its low-precision copy, then the parts."""
+    import torch.nn.functional as F
+
+    from omnisync_cli.model.device import low_precision_network
+    from omnisync_cli.model.layers import attend
+
+    sigma = torch.full((2,), 0.5)
+    network = low_precision_network(model, torch.bfloat16)
+
+    def run(fn):
+        with torch.no_grad(), torch.autocast("cpu", torch.bfloat16):
+            return fn(x, sigma, x, audio, drop_audio=drop).float()
+
+    with torch.no_grad():
+        exact = model(x, sigma, x, audio, drop_audio=drop)
+    result = alternating({"model": lambda: run(model), "copy": lambda: run(network)}, max(repeats, 10))
+    for name, label in (("model", "model under autocast"), ("copy", "low-precision copy")):
+        change = (run(model if name == "model" else network) - exact).abs()
+        print(f"bf16 {label}: min {result[name][0] * 1000:.1f} / median {result[name][1] * 1000:.1f} ms per segment; "
+              f"velocity change from fp32 max {change.max():.4f}, mean {change.mean():.5f}")
+    cfg = model.config
+    tokens, heads = cfg.segment_frames * cfg.tokens_per_frame, cfg.num_heads
+    q, k, v = (torch.randn(2, heads, tokens, cfg.hidden_size // heads).to(torch.bfloat16) for _ in range(3))
+    hidden = torch.randn(2, tokens, int(cfg.hidden_size * cfg.mlp_ratio)).to(torch.bfloat16)
+    with torch.no_grad():
+        parts = alternating({"fused": lambda: F.scaled_dot_product_attention(q, k, v),
+                             "attend": lambda: attend(q, k, v),
+                             "tanh": lambda: F.gelu(hidden, approximate="tanh"),
+                             "exact": lambda: F.gelu(hidden)}, max(repeats, 30))
+        exact_attention = F.scaled_dot_product_attention(q.float(), k.float(), v.float())
+        errors = {name: (out.float() - exact_attention).abs().max()
+                  for name, out in (("fused", F.scaled_dot_product_attention(q, k, v)), ("attend", attend(q, k, v)))}
+    print(f"one attention call (2 x {heads} heads x {tokens} tokens, bf16): fused min {parts['fused'][0] * 1000:.2f} ms "
+          f"(largest error {errors['fused']:.4f}), attend min {parts['attend'][0] * 1000:.2f} ms "
+          f"(largest error {errors['attend']:.4f})")
+    print(f"GELU on (2, {tokens}, {hidden.shape[-1]}) bf16: tanh form min {parts['tanh'][0] * 1000:.2f} ms, "
+          f"exact min {parts['exact'][0] * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

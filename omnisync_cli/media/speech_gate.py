@@ -7,7 +7,9 @@ the track that the model and the quiet rule read; the audio written into the dub
 changed (measured: bench/results/speech-gate/).
 
 The detector is Silero VAD (the `silero-vad` package, MIT; its 2 MB model ships inside the
-wheel), run once per track on 32 ms windows of 16 kHz audio.
+wheel), run once per track on 32 ms windows of 16 kHz audio, in ONNX Runtime on one thread:
+the same speech spans as the package's TorchScript model on 60 of 60 tracks (340 s of speech),
+in 2.5 s against 19.0 s (bench/results/speech-gate/onnx-detector.md).
 """
 
 import warnings
@@ -41,12 +43,17 @@ DETECTOR_WINDOW = 512  # samples the detector judges at a time (32 ms at 16 kHz)
 def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> list[tuple[int, int]]:
     """[start, end) sample ranges of 16 kHz `waveform` that hold speech."""
     import torch
+    threads = torch.get_num_threads()
     from silero_vad import get_speech_timestamps, load_silero_vad
+    # Importing the package sets PyTorch to one thread in the importing thread (silero_vad/model.py):
+    # `tune` and `--adapt`, which hear on their main thread, then ran the network or the fine-tuning
+    # on one core of two (bench/results/speech-gate/torch-threads.md).
+    torch.set_num_threads(threads)
 
     if not _MODEL:
         with warnings.catch_warnings():  # the package's own use of deprecated importlib and torch.jit calls
             warnings.simplefilter("ignore", DeprecationWarning)
-            _MODEL.append(load_silero_vad())
+            _MODEL.append(load_silero_vad(onnx=True))
     if len(waveform) < DETECTOR_WINDOW:
         return []
     peak = float(np.percentile(np.abs(waveform), 99.9))

@@ -1,5 +1,7 @@
 """The voice detector's gate: speech kept as it is, music and noise between the words muted."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,18 @@ def test_a_track_shorter_than_one_detector_window_holds_no_speech():
 def test_a_track_shorter_than_one_detector_window_is_heard_as_it_is():
     short = np.full(160, 0.2, np.float32)  # 0.01 s: nothing to judge it by
     assert speech_only(short) is short
+
+
+def test_the_detector_leaves_torchs_thread_count_as_it_was(monkeypatch):
+    # silero_vad sets PyTorch to one thread when imported: the network run after it would use one core
+    import torch
+
+    for name in [name for name in sys.modules if name.split(".")[0] == "silero_vad"]:
+        monkeypatch.delitem(sys.modules, name)  # imported afresh, as in a new process
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        speech_spans(np.zeros(16000, np.float32))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
