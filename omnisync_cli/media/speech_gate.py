@@ -8,8 +8,8 @@ changed (measured: bench/results/speech-gate/).
 
 The detector is Silero VAD (the `silero-vad` package, MIT; its 2 MB model ships inside the
 wheel), run once per track on 32 ms windows of 16 kHz audio, in ONNX Runtime on one thread:
-the same speech spans as the package's TorchScript model on 60 of 60 tracks (340 s of speech),
-in 2.5 s against 19.0 s (bench/results/speech-gate/onnx-detector.md).
+the same speech spans as the package's TorchScript model on 40 of 40 tracks (160 s of speech),
+in 0.89 s against 1.87 s (bench/results/speech-gate/onnx-detector.md).
 """
 
 import warnings
