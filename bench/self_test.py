@@ -43,12 +43,18 @@ def read_source(editor, folder: Path):
     return bank, speaking, editor.audio_features(source), analysis.frame_times[bank.indices]
 
 
+def source_test_arguments(bank, speaking, features, times) -> tuple:
+    """`read_source`'s four in the order `own_test_terms` takes them (bank, features, speaking, times)."""
+    return bank, features, speaking, times
+
+
 def clip_gains(editor, folder: Path, pair_counts: list[int]) -> dict[int, float | None]:
     """The model's own test on one benchmark clip's source, per number of pairs."""
     read = read_source(editor, folder)
     gains = {}
     for k in pair_counts:
-        terms = None if read is None else own_test_terms(editor, *read, dataclasses.replace(SelfTestConfig(), pairs=k))
+        terms = None if read is None else own_test_terms(editor, *source_test_arguments(*read),
+                                                          dataclasses.replace(SelfTestConfig(), pairs=k))
         gains[k] = None if terms is None else gain_db(terms)
     return gains
 
