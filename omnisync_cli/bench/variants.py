@@ -38,6 +38,7 @@ class Variant:
     articulation_floor: float | None = None  # DubOptions.articulation_floor; None: the pipeline's default
     pause_reach: float | None = None  # DubOptions.pause_reach; None: the pipeline's default
     self_test: bool | None = None  # DubOptions.self_test; None: the pipeline's default
+    share_rule: str | None = None  # DubOptions.share_rule; None: the pipeline's default
 
     def editor(self, weights: Path | None) -> Editor:
         if self.factory is not None:
@@ -103,6 +104,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "size (instead of 1.15x), pasted whole", SamplerConfig(), pause_reach=1.3),
     Variant("no-self-test", "the defaults with the network used whatever its own test on the source's speech "
             "says (dub --no-self-test)", SamplerConfig(), self_test=False),
+    Variant("least-error-share", "the defaults showing the share of the edit nearest the truth on the model's "
+            "own test (instead of the largest share that does no harm there)", SamplerConfig(), share_rule="least-error"),
     Variant("hear-everything", "the defaults, the model and the quiet rule reading the whole speech tracks "
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",

@@ -45,7 +45,7 @@ from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
-from omnisync_cli.pipeline.self_test import gain_db, own_test_terms, trusted_scale
+from omnisync_cli.pipeline.self_test import gain_db, least_error_scale, own_test_terms, trusted_scale
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
@@ -135,6 +135,9 @@ class DubOptions:
     # (+0.12 on wide mouths), the sync recovery lower on the clips it holds back. False: the whole
     # edit whatever its test says. No test where the source has no speech of its own.
     self_test: bool = True
+    # Which share the own test gives (experimental): "no-harm", the largest share that does no
+    # harm; "least-error", the share nearest the truth on the test.
+    share_rule: str = "no-harm"
 
 
 @dataclass
@@ -378,7 +381,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             progress.warn(NO_MOUTH_BANK)
         with clock("self test"):
             trust = model_self_test(analysis, editor, hearing.source, options, collecting)
-        scale, note = trusted_share(analysis.video, trust, lend is not None)
+        scale, note = trusted_share(analysis.video, trust, lend is not None, options.share_rule)
         if note:
             warnings.append(note)
             progress.warn(note)
@@ -760,12 +763,13 @@ def scaled_edit(shown: np.ndarray, edited: np.ndarray, scale: float) -> np.ndarr
     return np.clip(np.rint(shown + scale * change), 0, 255).astype(np.uint8)
 
 
-def trusted_share(video: Path, trust: np.ndarray | None, lent: bool) -> tuple[float, str | None]:
+def trusted_share(video: Path, trust: np.ndarray | None, lent: bool,
+                  share_rule: str = "no-harm") -> tuple[float, str | None]:
     """The share of the model's edit a dub shows after its own test (`model_self_test`'s terms;
     None: not tested, the whole edit) and, where it is below 1, what the dub says about it."""
     if trust is None:
         return 1.0, None
-    scale = trusted_scale(trust)
+    scale = least_error_scale(trust) if share_rule == "least-error" else trusted_scale(trust)
     return scale, (untrusted_warning(video, gain_db(trust), scale, lent) if scale < 1.0 else None)
 
 

@@ -123,3 +123,12 @@ def trusted_scale(terms: np.ndarray) -> float:
     if b >= 0.0 or c <= 0.0:
         return 0.0
     return float(min(1.0, -2.0 * b / c))
+
+
+def least_error_scale(terms: np.ndarray) -> float:
+    """The share s in [0, 1] of the model's edit whose own-test error A + 2 s B + s^2 C is least:
+    -B / C (0 where the edit only harms, B >= 0)."""
+    _, b, c = terms
+    if b >= 0.0 or c <= 0.0:
+        return 0.0
+    return float(min(1.0, -b / c))
