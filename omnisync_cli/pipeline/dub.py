@@ -170,6 +170,7 @@ class DubReport:
     # speech, where it ran, and the share of the model's edit shown (trusted_scale; 0: none)
     self_test_db: float | None = None
     edit_scale: float = 1.0
+    # wall seconds per stage; "load model" (an EditorLoader's) runs beside "probe" and "track"
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
@@ -215,9 +216,11 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
     waveform = load_speech(audio)
     span = analysis_span(len(waveform) / SAMPLE_RATE)
     analysing = ForkedCall(analysed, video, options, progress, plan, span) if isinstance(editor, EditorLoader) else None
+    loading = _StageClock()  # the model's load, beside the tracking pass: the stages overlap
     try:
         if analysing is not None:
-            editor = editor.load()
+            with loading("load model"):
+                editor = editor.load()
         # Reading the two speech tracks (the voice detector, the model's audio features) needs
         # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
         with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
@@ -229,6 +232,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
         if analysing is not None:
             analysing.cancel()  # a model that failed to load: the tracking child is stopped
     report.plan = plan_use
+    report.seconds = {**loading.seconds, **report.seconds}
     return report
 
 

@@ -92,6 +92,7 @@ def test_a_dub_whose_editor_loads_during_tracking_writes_the_same_video(clip, fo
     given = dub(folder / "in.mp4", folder / "speech.wav", folder / "given.mp4", ShiftEditor(region_size=16), options)
     assert (folder / "loaded.mp4").read_bytes() == (folder / "given.mp4").read_bytes()
     assert (loaded.output_frames, loaded.track_source) == (given.output_frames, given.track_source)
+    assert "load model" in loaded.seconds and "load model" not in given.seconds
     assert not multiprocessing.active_children()
 
 
