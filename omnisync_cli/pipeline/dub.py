@@ -288,6 +288,7 @@ def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
 
 
 MOUTH_BANK_MODES = ("auto", "pauses", "everywhere", "off")  # DubOptions.mouth_bank
+SHARE_RULES = ("no-harm", "least-error")  # DubOptions.share_rule
 
 
 def check_options(options: DubOptions) -> None:
@@ -314,6 +315,8 @@ def check_options(options: DubOptions) -> None:
         raise ConfigError(f"the pause reach must be between 1 (off) and 2 (x the swap ellipse), got {options.pause_reach}")
     if options.mouth_bank not in MOUTH_BANK_MODES:
         raise ConfigError(f"--mouth-bank must be one of {', '.join(MOUTH_BANK_MODES)}, got {options.mouth_bank!r}")
+    if options.share_rule not in SHARE_RULES:
+        raise ConfigError(f"the own test's share rule must be one of {', '.join(SHARE_RULES)}, got {options.share_rule!r}")
 
 
 def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),

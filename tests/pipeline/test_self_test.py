@@ -1,16 +1,20 @@
 """The model's own test on the character being dubbed (pipeline.self_test) and a dub that heeds it."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from omnisync_cli.data.mouth_swap import shifted
+from omnisync_cli.errors import ConfigError
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, dub, scaled_edit
+from omnisync_cli.pipeline.dub import DubOptions, check_options, dub, scaled_edit, trusted_share
 from omnisync_cli.pipeline.mouth_bank import MouthBank
 from omnisync_cli.pipeline.progress import SilentProgress
-from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, own_test_terms, pair_moments, segment_starts,
-                                             trusted_scale)
+from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, least_error_scale, own_test_terms, pair_moments,
+                                             segment_starts, trusted_scale)
 from omnisync_cli.pipeline.tune import TuneGrid, tune
 from tests.media.clips import write_audio, write_clip
 from tests.pipeline.test_mouth_bank import LEVELS, MOUTHS, REGION, LoudnessEditor, blocks_audio
@@ -85,6 +89,23 @@ def test_gain_db_is_the_ratio_of_the_errors_of_the_picture_and_of_the_scaled_edi
         direct = 10 * np.log10((e * e).sum() / ((e + scale * d) ** 2).sum())
         assert abs(gain_db(terms, scale) - direct) < 1e-6
     assert gain_db(terms, 0.0) == 0.0
+
+
+def test_the_least_error_share_minimises_the_tests_error_over_zero_to_one():
+    shares = np.linspace(0.0, 1.0, 10001)
+    for terms in ([10.0, -3.0, 5.0], [10.0, -6.0, 5.0], [10.0, 1.0, 5.0], [4.0, -0.5, 8.0]):
+        a, b, c = terms
+        errors = a + 2 * shares * b + shares ** 2 * c
+        assert abs(least_error_scale(np.array(terms)) - shares[errors.argmin()]) <= 1e-4
+    assert least_error_scale(np.array([10.0, -3.0, 5.0])) < trusted_scale(np.array([10.0, -3.0, 5.0]))
+
+
+def test_the_dub_takes_the_share_by_its_rule_and_refuses_an_unknown_rule():
+    terms = np.array([10.0, -1.0, 5.0])  # the whole edit harms; no-harm bound 0.4, least error 0.2
+    assert trusted_share(Path("v.mp4"), terms, False)[0] == 0.4
+    assert trusted_share(Path("v.mp4"), terms, False, "least-error")[0] == 0.2
+    with pytest.raises(ConfigError, match="share rule"):
+        check_options(DubOptions(share_rule="least_error"))
 
 
 def test_the_trusted_scale_is_the_largest_share_of_the_edit_that_does_no_harm():
