@@ -320,7 +320,10 @@ def dub(
             report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(),
                                           build_sampler(**sampler_flags), prompt, config, options, progress)
         else:
-            from omnisync_cli.pipeline.editor import EditorLoader, PassthroughEditor
+            from omnisync_cli.model.config import load_config
+            from omnisync_cli.pipeline.editor import EditorLoader, PassthroughEditor, default_weights_dir
+            if not passthrough:
+                load_config(weights or default_weights_dir())  # a missing or broken folder: told before anything runs
             editor = (PassthroughEditor() if passthrough
                       else EditorLoader(functools.partial(model_editor, weights, prompt, sampler_flags)))
             report = run_dub(video, audio, output, editor, options, progress, plan)
@@ -664,7 +667,7 @@ def train(
 
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
-    from omnisync_cli.model.weights import load_config
+    from omnisync_cli.model.config import load_config
     from omnisync_cli.train import TrainConfig
     from omnisync_cli.train import train as run_training
     from omnisync_cli.train.config import keeping_parts_of
@@ -774,7 +777,7 @@ def bench(
             label = f"EMA weights of {checkpoint} at step {export_weights(checkpoint, weights)}"
             err_console.print(label)
         elif weights is not None:  # a bad folder is one line before any dub, whatever the variants
-            from omnisync_cli.model.weights import load_config
+            from omnisync_cli.model.config import load_config
             load_config(weights)
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),

@@ -5,10 +5,12 @@ network from it, so every field that changes a weight's shape or the meaning of 
 lives here.
 """
 
+import json
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
-from omnisync_cli.errors import ConfigError
+from omnisync_cli.errors import ConfigError, WeightsError
 
 ATTENTION_KINDS = ("joint", "factorized")
 PREDICTIONS = ("x", "v")
@@ -155,3 +157,43 @@ def get_preset(name: str, **overrides: Any) -> ModelConfig:
     if name not in PRESETS:
         raise ConfigError(f"Unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
     return replace(PRESETS[name], **overrides)
+
+
+# The weights folder: config.json (this config) beside model.safetensors (model.weights).
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT = "omnisync-dit"
+FORMAT_VERSION = 1
+
+
+def save_config(config: ModelConfig, directory: str | Path) -> Path:
+    path = Path(directory) / CONFIG_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "version": FORMAT_VERSION, "model": config.to_dict()}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    return path
+
+
+def load_config(directory: str | Path) -> ModelConfig:
+    path = Path(directory) / CONFIG_FILE
+    if Path(directory).is_file():
+        raise WeightsError(f"{directory} is a file; pass the weights folder holding {CONFIG_FILE} and {WEIGHTS_FILE}")
+    if not Path(directory).is_dir():
+        raise WeightsError(f"Weights directory {directory} does not exist; pass a directory "
+                           f"holding {CONFIG_FILE} and {WEIGHTS_FILE}")
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; a weights directory needs {CONFIG_FILE} beside {WEIGHTS_FILE}")
+    try:
+        doc = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WeightsError(f"{path} is not valid JSON ({exc}); the file is damaged or truncated") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("model"), dict):
+        raise WeightsError(f"{path} is not an omnisync model config (expected \"format\": \"{FORMAT}\" "
+                           "and a \"model\" object)")
+    if doc.get("version") != FORMAT_VERSION:
+        raise WeightsError(f"{path} has format version {doc.get('version')!r}; this omnisync reads "
+                           f"version {FORMAT_VERSION!r}")
+    try:
+        return ModelConfig.from_dict(doc["model"])
+    except (ConfigError, TypeError) as exc:
+        raise WeightsError(f"{path}: {exc}") from exc

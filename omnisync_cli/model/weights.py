@@ -3,58 +3,19 @@
 Every failure is a `WeightsError` that names the file and says what to do.
 """
 
-import json
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from omnisync_cli.errors import ConfigError, WeightsError
-from omnisync_cli.model.config import ModelConfig
+from omnisync_cli.errors import WeightsError
+from omnisync_cli.model.config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, load_config, save_config
 from omnisync_cli.model.dit import OmniSyncDiT
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-FORMAT = "omnisync-dit"
-FORMAT_VERSION = 1
 # Weights a file may lack: the training-only viseme head (files written before it existed
 # dub the same without it; it keeps its fresh init).
 OPTIONAL_PREFIXES = ("viseme_head.",)
-
-
-def save_config(config: ModelConfig, directory: str | Path) -> Path:
-    path = Path(directory) / CONFIG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "version": FORMAT_VERSION, "model": config.to_dict()}
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    return path
-
-
-def load_config(directory: str | Path) -> ModelConfig:
-    path = Path(directory) / CONFIG_FILE
-    if Path(directory).is_file():
-        raise WeightsError(f"{directory} is a file; pass the weights folder holding {CONFIG_FILE} and {WEIGHTS_FILE}")
-    if not Path(directory).is_dir():
-        raise WeightsError(f"Weights directory {directory} does not exist; pass a directory "
-                           f"holding {CONFIG_FILE} and {WEIGHTS_FILE}")
-    if not path.is_file():
-        raise WeightsError(f"{path} is missing; a weights directory needs {CONFIG_FILE} beside {WEIGHTS_FILE}")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{path} is not valid JSON ({exc}); the file is damaged or truncated") from exc
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("model"), dict):
-        raise WeightsError(f"{path} is not an omnisync model config (expected \"format\": \"{FORMAT}\" "
-                           "and a \"model\" object)")
-    if doc.get("version") != FORMAT_VERSION:
-        raise WeightsError(f"{path} has format version {doc.get('version')!r}; this omnisync reads "
-                           f"version {FORMAT_VERSION!r}")
-    try:
-        return ModelConfig.from_dict(doc["model"])
-    except (ConfigError, TypeError) as exc:
-        raise WeightsError(f"{path}: {exc}") from exc
-
 
 def save_model(model: OmniSyncDiT, directory: str | Path) -> Path:
     """Write config.json and model.safetensors (fp32, contiguous) into `directory`."""
