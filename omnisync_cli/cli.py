@@ -204,7 +204,10 @@ def build_editor(passthrough: bool, weights: Optional[Path], sampler, prompt: st
     return load_editor(weights, sampler, prompt)
 
 
-def check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, silence_peak=None):
+def check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, silence_peak=None,
+                        **unchecked):
+    """`build_sampler`'s flags checked without building anything (no torch import); `unchecked`:
+    the rest of its flags (device, dtype, ...), checked when the sampler is built."""
     check_flags(tau=tau, steps=steps, cfg_peak=cfg_peak, cfg_base=cfg_base, cfg_sigma=cfg_sigma,
                 cfg_gamma=cfg_gamma, seed=seed, cfg_silence_peak=silence_peak)
     check_cfg_mode(cfg_mode)
@@ -305,7 +308,7 @@ def dub(
         sampler_flags = dict(tau=tau, steps=steps, cfg_mode=cfg_mode, cfg_peak=cfg_peak, cfg_base=cfg_base,
                              cfg_sigma=cfg_sigma, cfg_gamma=cfg_gamma, seed=seed, device=device, dtype=dtype,
                              audio_gate=audio_gate, silence_peak=cfg_silence_peak, runtime=runtime)
-        check_sampler_flags(tau, steps, cfg_mode, cfg_peak, cfg_base, cfg_sigma, cfg_gamma, seed, cfg_silence_peak)
+        check_sampler_flags(**sampler_flags)
         check_paths(video, audio, output, overwrite)  # before the model loads: fail fast
         if plan is not None and adapt:
             raise ConfigError("--plan and --adapt do not combine yet; use one of them")

@@ -177,6 +177,11 @@ class ModelEditor:
         other.network = self._network_for(sampler)
         return other
 
+    @functools.cached_property
+    def low_precision_model(self) -> torch.nn.Module:
+        """The network in the autocast precision (made once; `with_sampler` copies share it)."""
+        return low_precision_network(self.model, self.autocast_dtype)
+
     def _network_for(self, sampler: SamplerConfig):
         """What runs the network for `sampler`: the model; for the project's network under
         autocast, its low-precision copy (model.device.low_precision_network; shared); or an ONNX
@@ -184,9 +189,7 @@ class ModelEditor:
         if not uses_onnx(sampler, self.device, self.autocast_dtype, self.model):
             if self.autocast_dtype is None or not isinstance(self.model, OmniSyncDiT):
                 return self.model
-            if self.network is not self.model and not isinstance(self.network, OnnxNetwork):
-                return self.network
-            return low_precision_network(self.model, self.autocast_dtype)
+            return self.low_precision_model
         int8 = sampler.runtime in ("auto", "onnx-int8")
         if isinstance(self.network, OnnxNetwork) and self.network.int8 == int8:
             return self.network

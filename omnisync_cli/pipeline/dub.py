@@ -783,7 +783,7 @@ def trusted_share(video: Path, trust: np.ndarray | None, lent: bool,
 def untrusted_warning(video: Path, gain: float, scale: float, lent: bool) -> str:
     """What a dub says when its model lost its own test on this character (pipeline.self_test)."""
     if scale > 0:
-        shown = f"the model's edit is shown at {100 * scale:.0f} % of its size, the largest share that did no harm there"
+        shown = f"the model's edit is shown at {100 * scale:.0f} % of its size, the share that test allows"
     else:
         kept = "the character's own mouths lent by the source" if lent else "the source's mouth as it is"
         shown = f"the network is left out and the dub shows {kept}"

@@ -117,7 +117,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     try:
         lend, articulation = source_mouths(analysis, plan, first, hearing, options, collecting)
         shares = [trusted_share(analysis.video, model_self_test(analysis, editor, source, options, collecting),
-                                lend is not None) for _, editor in cells]
+                                lend is not None, options.share_rule) for _, editor in cells]
     finally:
         if collecting is not None:
             collecting.cancel()
