@@ -63,6 +63,15 @@ LANDMARKS_RETURN_EVERY_S = 0.25
 # FULL_LOOK_EVERY_S, whenever no face is being followed, and on every look while the last
 # full one saw several faces (which then all need following, face/speaker.py).
 FULL_LOOK_EVERY_S = 0.5
+# A face that moves fast outruns both: each mesh seeds its next look with its own last one, and
+# where the face had moved about 0.3 face widths since (a hand-held camera shaking 80 px at 30 fps,
+# a quick turn of a close-up) the landmarks came out up to 0.4 face widths behind. So the looks come
+# often enough (every frame at the fastest) that the face moves at most LOOK_MAX_MOVE face widths
+# between two, judged from the camera's shift (face.motion) and the face's own pace between its
+# last two picks; and the one-face mesh follows only where its own last find lies as near to where
+# the face is now expected (a full look finds it otherwise, and the one-face mesh looks too, to
+# catch up). Allowing it 0.15 face widths left 20-30 % of the fastest clips' frames off the mouth.
+LOOK_MAX_MOVE = 0.1
 # Glimpses kept for a SpeakerJudge where several mouths are followed (face/speaker.py), at most:
 # 6.9 KB each, 55 MB in all (a little under 3 minutes of two characters at 25 fps); later looks
 # are judged by their motion alone.
@@ -311,6 +320,8 @@ class MouthTracker:
         self._next_landmarks = 0
         self._previous: FaceObservation | None = None
         self._last_pick = -1
+        self._pick_before: tuple[int, FaceObservation] | None = None  # the pick before the last one
+        self._follower_saw: FaceObservation | None = None  # the one-face mesh's own last find
         self._last_face = -1  # the last landmark look that found any face
         self._next_slot = 0  # the next frame the landmarks' pace looks at (or, idle, skips)
         # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look,
@@ -387,7 +398,7 @@ class MouthTracker:
             return None
         cut = self._record_picture(thumbnail)
         if cut:  # the faces followed so far are in another shot: pick afresh
-            self._previous = self._local_previous = None
+            self._previous = self._local_previous = self._pick_before = None
         pick = self._look(image, index)
         if cut:  # a cut's first frame is often a poor picture (a new GOP, a blend): look again at the next
             self._look_at(index + 1)
@@ -402,12 +413,13 @@ class MouthTracker:
             self._record_landmarks(None)
             return None
         if slot != "none":
-            self._next_slot = index + self._landmark_stride()
+            self._next_slot = self._next_on_stride(index)
         if slot == "idle":  # this slot's look is skipped, counted as a miss
             self._landmark_looks += 1
             self._record_landmarks(None)
         elif slot == "look":
             pick = self._observe_landmarks(image, index, self._scale(image))
+            self._next_slot = index + self._frames_to_next_look(index)
         # Where the landmarks find the face on fewer than LANDMARKS_MIN_SHARE of their looks so
         # far, the track will likely be the localiser's: it then keeps its own pace on the frames
         # the landmarks found too, or its track has holes there (a user tour: a drawn character
@@ -499,13 +511,22 @@ class MouthTracker:
                            scale: tuple[float, float]) -> FaceObservation | None:
         self._landmark_looks += 1
         if index - self._last_pick > REACQUIRE_S * self._pass_fps:
-            self._previous = None
-        full = self._follower is None or self._previous is None or self._several_faces or index >= self._next_full
-        landmarker = self._landmarker if full else self._follower
-        seen = landmarker.detect(image, round(index * 1000 / self._pass_fps))
+            self._previous = self._pick_before = None
+        timestamp = round(index * 1000 / self._pass_fps)
+        follower_near, fast = self._follower_near(index), self._moving_fast(index)
+        full = (self._follower is None or self._previous is None or self._several_faces or index >= self._next_full
+                or not follower_near)
+        if not full:
+            seen = self._follower.detect(image, timestamp)
+            self._follower_saw = in_frame_pixels(seen[0], *scale) if seen else None
+            full = not seen  # the follower lost the face: the full mesh looks at once
         if full:
+            seen = self._landmarker.detect(image, timestamp)
             self._next_full = index + round(FULL_LOOK_EVERY_S * self._pass_fps)
             self._several_faces = len(seen) > 1
+            if self._follower is not None and not follower_near and not fast and len(seen) == 1:
+                caught = self._follower.detect(image, timestamp)  # it looks too, to catch up
+                self._follower_saw = in_frame_pixels(caught[0], *scale) if caught else None
         faces = [in_frame_pixels(face, *scale) for face in seen]
         self._most_faces = max(self._most_faces, len(faces))
         if faces:
@@ -515,6 +536,8 @@ class MouthTracker:
         pick = pick_face(faces, self._previous, self.config.face_index)
         self._record_landmarks(pick)
         if pick is not None:
+            if self._previous is not None:
+                self._pick_before = (self._last_pick, self._previous)
             self._previous, self._last_pick = pick, index
             self._n_landmarks += 1
         if index - self._last_face >= LANDMARKS_IDLE_S * self._pass_fps:  # no face for a while: idle
@@ -522,6 +545,58 @@ class MouthTracker:
             every = LANDMARKS_RETURN_EVERY_S if followed else LANDMARKS_IDLE_EVERY_S
             self._next_landmarks = index + round(every * self._pass_fps)
         return pick
+
+    def _expected_move(self, index: int) -> tuple[float, float, float]:
+        """(x, y, pace): where the followed face's mouth is expected at frame `index` (the last
+        pick, carried on by the camera's shift since then and the face's own pace between its
+        last two picks), and how far it moves a frame, in face widths. Needs a last pick."""
+        last, previous = self._last_pick, self._previous
+        shifts_x = np.frombuffer(self._camera_x, dtype=np.float32)
+        shifts_y = np.frombuffer(self._camera_y, dtype=np.float32)
+        x = previous.mouth_x + float(np.sum(shifts_x[last + 1:index + 1]))
+        y = previous.mouth_y + float(np.sum(shifts_y[last + 1:index + 1]))
+        recent = slice(max(0, index + 1 - self._landmark_stride()), index + 1)
+        camera = float(np.mean(np.hypot(shifts_x[recent], shifts_y[recent]))) if len(shifts_x) else 0.0
+        own = 0.0
+        if self._pick_before is not None:
+            before_index, before = self._pick_before
+            frames = max(1, last - before_index)
+            step_x, step_y = (previous.mouth_x - before.mouth_x) / frames, (previous.mouth_y - before.mouth_y) / frames
+            x, y = x + step_x * (index - last), y + step_y * (index - last)
+            own = float(np.hypot(step_x, step_y))
+        return x, y, (camera + own) / max(previous.face_width, 1.0)
+
+    def _follower_near(self, index: int) -> bool:
+        """Whether the one-face mesh's own last find lies within LOOK_MAX_MOVE face widths of
+        where the followed face is expected now (its next look starts from there)."""
+        if self._previous is None or self._follower_saw is None:
+            return False
+        x, y, _ = self._expected_move(index)
+        saw = self._follower_saw
+        return bool(np.hypot(saw.mouth_x - x, saw.mouth_y - y) <= LOOK_MAX_MOVE * self._previous.face_width)
+
+    def _next_on_stride(self, index: int) -> int:
+        """The first multiple of the landmark stride after frame `index`: the scheduled looks
+        keep to those frames, which the decoding thread has converted ahead (`look_every`), also
+        after an extra look (a cut's next frame, a fast face). Off them, each look's conversion
+        fell to the tracking thread: 2.5 of 7.5 s on a 60 s 720p clip looped every 10 s."""
+        stride = self._landmark_stride()
+        return (index // stride + 1) * stride
+
+    def _moving_fast(self, index: int) -> bool:
+        """Whether the followed face moves more than LOOK_MAX_MOVE face widths in a stride
+        (the follower then cannot catch up: it is always a look behind)."""
+        return self._previous is not None and self._expected_move(index)[2] * self._landmark_stride() > LOOK_MAX_MOVE
+
+    def _frames_to_next_look(self, index: int) -> int:
+        """Frames to the next landmark look: to the next multiple of the stride, fewer while the followed face moves
+        more than LOOK_MAX_MOVE face widths in a stride (at least 1)."""
+        stride = self._landmark_stride()
+        if self._previous is not None and self._last_pick == index:
+            pace = self._expected_move(index)[2]
+            if pace * stride > LOOK_MAX_MOVE:
+                return max(1, int(LOOK_MAX_MOVE / pace))
+        return self._next_on_stride(index) - index
 
     def _record_landmarks(self, pick: FaceObservation | None) -> None:
         """This frame's landmark pick (NaN: missed or not looked at)."""

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -6,6 +7,8 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.track import MouthTracker, build_track, editable_frames, fill_missing, gaussian_smooth
+from omnisync_cli.face.motion import THUMBNAIL_SIDE
+from omnisync_cli.media.video import shrunk_grey
 from tests.face.images import textured_frame
 
 
@@ -322,7 +325,7 @@ def test_the_one_face_follower_tracks_like_the_full_mesh(face_still, monkeypatch
 def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
     """Frames between two looks are interpolated; they count as found when the look before
     them found the face, and the landmarks-or-localiser share counts looks, not frames."""
-    script = [[face(100 + 8 * k, 120, 60)] for k in range(10)]  # the look at frame 2k: 4 px a frame
+    script = [[face(100 + 4 * k, 120, 60)] for k in range(10)]  # the look at frame 2k: 2 px a frame
     landmarker = ScriptedLandmarker(script)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker,
                            localiser=ScriptedLocaliser([]))
@@ -330,7 +333,7 @@ def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
     track = tracker.finish()
     assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(0, 19, 2)]
     assert track.source == "landmarks" and (track.detected, track.filled, track.passed_through) == (19, 0, 0)
-    np.testing.assert_allclose(track.mouth_x, 100 + 4 * np.arange(19))
+    np.testing.assert_allclose(track.mouth_x, 100 + 2 * np.arange(19))
 
 
 def test_landmark_looks_are_spaced_in_seconds_whatever_the_frame_rate():
@@ -482,27 +485,120 @@ def test_frames_the_tracker_does_not_look_at_need_no_picture():
         tracker.observe(None)
 
 
+def looked_frames(landmarker, fps: float) -> list[int]:
+    return [round(t * fps / 1000) for t in landmarker.timestamps]
+
+
 def test_a_one_face_follower_looks_between_full_looks():
     """With a follower, the full landmarker looks every FULL_LOOK_EVERY_S (0.5 s: 5 frames
     at 10 fps), on every look while it last saw several faces, and whenever no face is being
-    followed; the follower looks at the rest."""
+    followed; the follower looks at the rest (and beside the first full look, to start)."""
     n = 30
     one, two = [face(100, 80, 40)], [face(100, 80, 40), face(220, 90, 30)]
     script = [one] * n
     script[2] = two  # the 3rd full look (frame 10) sees two faces, the 4th (frame 11) one again
-    full = ScriptedLandmarker(script)
-    follower = ScriptedLandmarker([one] * 2 + [[]] * 3 + [one] * n)  # misses at frames 3, 4 and 6
+    full, follower = ScriptedLandmarker(script), ScriptedLandmarker([one] * n)
     tracker = MouthTracker(FaceConfig(landmarks_every_s=0), fps=10, landmarker=full, follower=follower,
                            localiser=ScriptedLocaliser([[]] * n))
     run(tracker, n, textured_frame(240, 320))
     track = tracker.finish()
     assert full.closed and follower.closed
-    full_frames = [round(t * 10 / 1000) for t in full.timestamps]
-    # 0: no face followed yet; 5, 10: every 0.5 s (the follower's misses change nothing);
-    # 11: the last full look saw two faces; 16, 21, 26: every 0.5 s again.
-    assert full_frames == [0, 5, 10, 11, 16, 21, 26]
-    assert len(follower.timestamps) == n - len(full_frames)
+    # 0: no face followed yet; 5, 10: every 0.5 s; 11: the last full look saw two faces;
+    # 16, 21, 26: every 0.5 s again.
+    assert looked_frames(full, 10) == [0, 5, 10, 11, 16, 21, 26]
+    assert looked_frames(follower, 10) == [0] + [k for k in range(n) if k not in (0, 5, 10, 11, 16, 21, 26)]
     assert track.source == "landmarks" and np.allclose(track.mouth_x, 100)
+
+
+def test_a_follower_that_lost_the_face_hands_the_looks_to_the_full_mesh_until_it_finds_it_again():
+    """The follower's next look starts from its own last find: after a miss, the full mesh
+    looks instead, and the follower looks beside it until it finds the face again."""
+    n = 12
+    one = [face(100, 80, 40)]
+    full = ScriptedLandmarker([one] * n)
+    follower = ScriptedLandmarker([one] * 2 + [[]] * 2 + [one] * n)  # misses at frames 2 and 3
+    tracker = MouthTracker(FaceConfig(landmarks_every_s=0), fps=10, landmarker=full, follower=follower,
+                           localiser=ScriptedLocaliser([[]] * n))
+    run(tracker, n, textured_frame(240, 320))
+    assert tracker.finish().detected == n
+    # 2: at once where the follower missed; 3: it missed again beside the full look; 4: it
+    # finds the face again there; 9: 0.5 s after that full look.
+    assert looked_frames(full, 10) == [0, 2, 3, 4, 9]
+    assert looked_frames(follower, 10) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
+
+
+class MovingLandmarker:
+    """A face moving `pace` px a frame to the right (or placed at `x(frame)`), found wherever a
+    look lands (by its timestamp)."""
+
+    def __init__(self, fps: float, pace: float = 0.0, width: float = 60.0, x=None):
+        self.fps, self.width, self.timestamps, self.closed = fps, width, [], False
+        self.x = x or (lambda k: 100 + pace * k)
+
+    def detect(self, image, timestamp_ms):
+        self.timestamps.append(timestamp_ms)
+        return [face(self.x(round(timestamp_ms * self.fps / 1000)), 120, self.width)]
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_fast_face_is_looked_at_on_every_frame_by_the_full_mesh():
+    """At 25 fps the landmarks look every 2nd frame; a face moving 0.13 face widths a frame
+    would move 0.27 between two looks, which the meshes do not follow: once its pace is known
+    (two picks), every frame is looked at, by the full mesh, whose detector finds the face anew
+    (the follower, always a look behind, no longer looks)."""
+    fps, n = 25, 20
+    full, follower = MovingLandmarker(fps, pace=8), MovingLandmarker(fps, pace=8)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+                           follower=follower, localiser=ScriptedLocaliser([]))
+    run(tracker, n, textured_frame(240, 320))
+    track = tracker.finish()
+    assert looked_frames(full, fps) == [0] + list(range(3, n))
+    assert looked_frames(follower, fps) == [0, 2]  # beside the first full look, and before the pace is known
+    np.testing.assert_allclose(track.mouth_x, 100 + 8 * np.arange(n))
+
+
+def test_after_a_fast_stretch_the_looks_return_to_the_frames_converted_ahead():
+    """Once the face slows down, the looks keep to the multiples of the stride again (the
+    frames the decoding thread converts ahead: MouthTracker.look_every)."""
+    fps, n = 25, 30
+    def x(k):
+        return 100 + 8 * min(k, 9)  # 0.13 face widths a frame up to frame 9, then still
+    full, follower = MovingLandmarker(fps, x=x), MovingLandmarker(fps, x=x)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+                           follower=follower, localiser=ScriptedLocaliser([]))
+    run(tracker, n, textured_frame(240, 320))
+    track = tracker.finish()
+    looked = sorted(set(looked_frames(full, fps)) | set(looked_frames(follower, fps)))
+    assert looked == [0, 2, 3, 4, 5, 6, 7, 8, 9, 10] + list(range(12, n, 2))
+    np.testing.assert_allclose(track.mouth_x, [x(k) for k in range(n)])
+
+
+def test_a_slow_face_keeps_the_stride_and_the_follower():
+    fps, n = 25, 20
+    full, follower = MovingLandmarker(fps, pace=1), MovingLandmarker(fps, pace=1)
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+                           follower=follower, localiser=ScriptedLocaliser([]))
+    run(tracker, n, textured_frame(240, 320))
+    tracker.finish()
+    assert looked_frames(full, fps) == [0, 12]  # every 0.5 s
+    assert looked_frames(follower, fps) == [k for k in range(0, n, 2) if k != 12]
+
+
+def test_the_camera_shift_counts_in_the_faces_expected_move():
+    """A still face in a shaking picture: the camera's shift between frames (the thumbnails'
+    phase correlation) is the face's move, so a shake of 0.2 face widths a frame brings the
+    looks to every frame, by the full mesh."""
+    fps, n = 25, 12
+    base = textured_frame(240, 400)
+    frames = [np.ascontiguousarray(np.roll(base, 12 * (k % 2), axis=1)) for k in range(n)]  # 12 px back and forth
+    full, follower = MovingLandmarker(fps, pace=0), MovingLandmarker(fps, pace=0)
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=full, follower=follower, localiser=ScriptedLocaliser([]))
+    for frame in frames:
+        tracker.observe(frame, shrunk_grey(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), THUMBNAIL_SIDE))
+    tracker.finish()
+    assert looked_frames(full, fps) == [0] + list(range(3, n))  # 2: the shift summed since 0 is none
 
 
 def test_a_long_stretch_without_a_mouth_is_told_to_the_user():
