@@ -9,20 +9,19 @@ cells), so that a character 5 % of the frame wide is located as precisely as a c
 The refinement looks at each candidate four ways (two crop sizes, each also mirrored) and
 averages the views that agree, as test-time augmentation does.
 
-Trained on corpus-v2 frames (`train/localiser.py`); shipped as `weights/mouth-localiser/`
-(config.json + model.safetensors + card).
+Trained on corpus-v2 frames (`train/localiser.py`, the network in face.localiser_net); shipped
+as `weights/mouth-localiser/` (config.json + model.safetensors + card). Dubs run it in ONNX Runtime
+(face.localiser_graph), so that finding a mouth needs no PyTorch.
 """
 
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from omnisync_cli.bundled import bundled_weights
 from omnisync_cli.errors import WeightsError
@@ -62,38 +61,6 @@ class LocaliserConfig:
         return cls(**doc)
 
 
-def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-                         nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
-
-
-class LocaliserNet(nn.Module):
-    """(B, 3, S, S) in [0, 1] -> (B, 4, S/4, S/4): heat logit, offset x, offset y, log face width."""
-
-    def __init__(self, config: LocaliserConfig):
-        super().__init__()
-        w2, w4, w8, w16 = config.widths
-        self.down2, self.down4 = _block(3, w2, 2), _block(w2, w4, 2)
-        self.down8, self.down16 = _block(w4, w8, 2), _block(w8, w16, 2)
-        self.context = nn.Sequential(nn.Conv2d(w16, w16, 3, 1, 2, dilation=2, bias=False), nn.BatchNorm2d(w16),
-                                     nn.ReLU(inplace=True))
-        self.up8 = nn.Sequential(nn.Conv2d(w16 + w8, w8, 3, 1, 1, bias=False), nn.BatchNorm2d(w8), nn.ReLU(inplace=True))
-        self.up4 = nn.Sequential(nn.Conv2d(w8 + w4, w4, 3, 1, 1, bias=False), nn.BatchNorm2d(w4), nn.ReLU(inplace=True))
-        self.head = nn.Conv2d(w4, 4, 1)
-        nn.init.constant_(self.head.bias, 0.0)
-        with torch.no_grad():
-            self.head.bias[0] = -4.0  # start with "no mouth anywhere" (focal-loss practice)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f4 = self.down4(self.down2(x))
-        f8 = self.down8(f4)
-        f16 = self.context(self.down16(f8))
-        up = nn.functional.interpolate(f16, size=f8.shape[-2:], mode="nearest")
-        f8 = self.up8(torch.cat([up, f8], 1))
-        up = nn.functional.interpolate(f8, size=f4.shape[-2:], mode="nearest")
-        return self.head(self.up4(torch.cat([up, f4], 1)))
-
-
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
     """Fit `image` into a size x size square (grey padding); returns it, scale and the x, y offsets."""
     h, w = image.shape[:2]
@@ -121,15 +88,11 @@ def decode(output: np.ndarray, min_score: float, max_candidates: int) -> list[tu
 
 
 class MouthLocaliser:
-    """Loaded localiser: `detect(image)` -> FaceObservations (score = confidence), best first."""
+    """Loaded localiser: `detect(image)` -> FaceObservations (score = confidence), best first.
+    `run` is its network: (B, S, S, 3) uint8 pictures -> (B, 4, S/4, S/4) outputs."""
 
-    def __init__(self, net: LocaliserNet, config: LocaliserConfig):
-        self.net, self.config = net.eval(), config
-
-    @torch.inference_mode()
-    def _run(self, batch: list[np.ndarray]) -> np.ndarray:
-        x = torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2).float().div_(255.0)
-        return self.net(x).numpy()
+    def __init__(self, run: Callable[[list[np.ndarray]], np.ndarray], config: LocaliserConfig):
+        self._run, self.config = run, config
 
     def detect(self, image: np.ndarray) -> list[FaceObservation]:
         cfg = self.config
@@ -242,24 +205,9 @@ def _suppress(found: list[FaceObservation]) -> list[FaceObservation]:
 
 # ----------------------------------------------------------------------------- weights
 
-def save_localiser(net: LocaliserNet, config: LocaliserConfig, directory: str | Path) -> Path:
-    from safetensors.torch import save_file
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "version": 1, "model": asdict(config)}
-    (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(directory / WEIGHTS_FILE))
-    return directory
-
-
-def open_localiser(directory: str | Path | None = None) -> MouthLocaliser:
-    """The localiser in `directory`, or the bundled one."""
-    return load_localiser(directory or os.environ.get("OMNISYNC_LOCALISER", BUNDLED_LOCALISER))
-
-
-def load_localiser(directory: str | Path) -> MouthLocaliser:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def read_localiser_config(directory: str | Path) -> tuple[LocaliserConfig, Path]:
+    """The config of the localiser in `directory` and its weights file; WeightsError naming the
+    folder where either is missing or the config is not a localiser's."""
     directory = Path(directory)
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
     if not config_path.is_file() or not weights_path.is_file():
@@ -268,10 +216,30 @@ def load_localiser(directory: str | Path) -> MouthLocaliser:
         doc = json.loads(config_path.read_text())
         if doc.get("format") != FORMAT:
             raise WeightsError(f"{config_path} is not a mouth-localiser config (format {doc.get('format')!r})")
-        config = LocaliserConfig.from_dict(doc["model"])
-        net = LocaliserNet(config)
-        net.load_state_dict(load_file(str(weights_path)))
-    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError, RuntimeError) as exc:
-        raise WeightsError(f"mouth localiser in {directory} is damaged or does not match its config: "
-                           f"{str(exc).splitlines()[0]}") from exc
+        return LocaliserConfig.from_dict(doc["model"]), weights_path
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise damaged(directory, exc) from exc
+
+
+def damaged(directory: Path, exc: Exception) -> WeightsError:
+    return WeightsError(f"mouth localiser in {directory} is damaged or does not match its config: "
+                        f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+
+
+def open_localiser(directory: str | Path | None = None) -> MouthLocaliser:
+    """The localiser in `directory`, or the bundled one."""
+    return load_localiser(directory or os.environ.get("OMNISYNC_LOCALISER", BUNDLED_LOCALISER))
+
+
+def load_localiser(directory: str | Path) -> MouthLocaliser:
+    """The localiser in `directory`, its network in ONNX Runtime (face.localiser_graph)."""
+    from safetensors import SafetensorError
+
+    from omnisync_cli.face.localiser_graph import OnnxLocaliserNet
+    config, weights_path = read_localiser_config(directory)
+    try:
+        net = OnnxLocaliserNet(weights_path, config.widths)
+        net([np.zeros((config.refine_size, config.refine_size, 3), np.uint8)])  # a mismatched graph fails here
+    except (SafetensorError, KeyError, ValueError, RuntimeError) as exc:
+        raise damaged(Path(directory), exc) from exc
     return MouthLocaliser(net, config)

@@ -33,8 +33,8 @@ from omnisync_cli.data.scene import make_scene, render_scene
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.stopping import stop_requested
 from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, check_same_settings, load_checkpoint, save_checkpoint
-from omnisync_cli.face.localiser import (REFINE_FACES, STRIDE, LocaliserConfig, LocaliserNet, _crop, letterbox,
-                                         load_localiser, save_localiser)
+from omnisync_cli.face.localiser import REFINE_FACES, STRIDE, LocaliserConfig, _crop, letterbox
+from omnisync_cli.face.localiser_net import LocaliserNet, load_localiser_net, save_localiser
 
 EMPTY_SHARE = 0.1   # frames with no character at all
 CLOSE_SHARE = 0.3   # close crops around the speaker's mouth
@@ -195,10 +195,10 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
         step, log, spent = int(state["step"]), json.loads(state["log"]), float(state["seconds"])
         say(f"resumed at step {step}")
     elif cfg.init_from:
-        start = load_localiser(cfg.init_from)
-        if start.config != cfg.model:
-            raise ConfigError(f"--init-from {cfg.init_from} holds a localiser of another shape ({start.config})")
-        net.load_state_dict(start.net.state_dict())
+        start, start_config = load_localiser_net(cfg.init_from)
+        if start_config != cfg.model:
+            raise ConfigError(f"--init-from {cfg.init_from} holds a localiser of another shape ({start_config})")
+        net.load_state_dict(start.state_dict())
     tick = time.perf_counter()
 
     def seconds() -> float:

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from omnisync_cli.errors import WeightsError
-from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserConfig, LocaliserNet, MouthGate,
-                                         combine_views, decode, letterbox, load_localiser, save_localiser)
+from omnisync_cli.face.localiser import (BUNDLED_LOCALISER, STRIDE, LocaliserConfig, MouthGate, combine_views, decode,
+                                         letterbox, load_localiser)
+from omnisync_cli.face.localiser_net import LocaliserNet, load_localiser_net, save_localiser, torch_localiser
 from omnisync_cli.train.localiser import localiser_loss, render_sample, targets
 
 SMALL = LocaliserConfig(input_size=96, refine_size=64, widths=(8, 12, 16, 24))
@@ -61,22 +62,76 @@ def test_targets_mark_every_mouth_and_the_loss_prefers_the_truth():
     assert localiser_loss(truth, *args) < 0.2 * localiser_loss(blank, *args)
 
 
+def trained_like(net: LocaliserNet) -> LocaliserNet:
+    """`net` with random batch-norm statistics and gains (a fresh one's are 0 and 1)."""
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                n = module.num_features
+                module.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
+                module.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+                module.weight.copy_(torch.rand(n, generator=generator) + 0.5)
+                module.bias.copy_(torch.randn(n, generator=generator) * 0.1)
+    return net.eval()
+
+
 def test_weights_round_trip_and_clear_errors(tmp_path):
-    net = LocaliserNet(SMALL).eval()
+    net = trained_like(LocaliserNet(SMALL))
     save_localiser(net, SMALL, tmp_path / "loc")
-    loaded = load_localiser(tmp_path / "loc")
+    again, config = load_localiser_net(tmp_path / "loc")
     x = torch.rand(1, 3, 96, 96)
     with torch.no_grad():
-        assert torch.equal(net(x), loaded.net(x))
-    assert loaded.config == SMALL
+        assert torch.equal(net(x), again(x))
+    assert config == SMALL and load_localiser(tmp_path / "loc").config == SMALL
     with pytest.raises(WeightsError, match="not found"):
         load_localiser(tmp_path / "nothing")
     (tmp_path / "loc" / "model.safetensors").write_bytes(b"broken")
-    with pytest.raises(WeightsError, match="damaged"):
-        load_localiser(tmp_path / "loc")
+    for load in (load_localiser, load_localiser_net):
+        with pytest.raises(WeightsError, match="damaged"):
+            load(tmp_path / "loc")
     (tmp_path / "loc" / "config.json").write_text(json.dumps({"format": "omnisync-dit"}))
     with pytest.raises(WeightsError, match="not a mouth-localiser"):
         load_localiser(tmp_path / "loc")
+
+
+def test_weights_of_another_shape_than_the_config_are_a_clear_error(tmp_path):
+    save_localiser(LocaliserNet(SMALL), SMALL, tmp_path / "loc")
+    config = json.loads((tmp_path / "loc" / "config.json").read_text())
+    config["model"]["widths"] = [8, 16, 24, 32]
+    (tmp_path / "loc" / "config.json").write_text(json.dumps(config))
+    for load in (load_localiser, load_localiser_net):
+        with pytest.raises(WeightsError, match="damaged or does not match"):
+            load(tmp_path / "loc")
+
+
+def test_the_onnx_network_is_the_torch_network(tmp_path):
+    """The dub's ONNX Runtime graph (batch norms folded, built from the saved weights) gives
+    the PyTorch module's outputs, at both look sizes, batched."""
+    net = trained_like(LocaliserNet(SMALL))
+    save_localiser(net, SMALL, tmp_path / "loc")
+    onnx_run, torch_run = load_localiser(tmp_path / "loc")._run, torch_localiser(net, SMALL)._run
+    rng = np.random.default_rng(0)
+    for size, batch in ((SMALL.input_size, 1), (SMALL.refine_size, 5)):
+        pictures = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(batch)]
+        expected = torch_run(pictures)
+        np.testing.assert_allclose(onnx_run(pictures), expected, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.skipif(not (BUNDLED_LOCALISER / "model.safetensors").is_file(), reason="no bundled localiser")
+def test_the_bundled_localiser_finds_the_same_mouths_in_onnx_runtime_as_in_pytorch():
+    from omnisync_cli.data.corpus import BENCH, ClipJob, CorpusConfig
+    from omnisync_cli.train.localiser import render_scene_frame
+    onnx_localiser = load_localiser(BUNDLED_LOCALISER)
+    torch_version = torch_localiser(*load_localiser_net(BUNDLED_LOCALISER))
+    for k in range(4):
+        frame, _ = render_scene_frame(np.random.default_rng([k, 51]), ClipJob(BENCH, "seen", k, 0, CorpusConfig(seed=1)),
+                                      empty=False)
+        a, b = onnx_localiser.detect(frame), torch_version.detect(frame)
+        assert len(a) == len(b) and len(a) > 0
+        for x, y in zip(a, b):
+            assert abs(x.mouth_x - y.mouth_x) < 0.05 and abs(x.mouth_y - y.mouth_y) < 0.05
+            assert abs(x.score - y.score) < 1e-3
 
 
 class CountingLocaliser:

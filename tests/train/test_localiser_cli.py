@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from omnisync_cli.cli import app
 from omnisync_cli.face.localiser import load_localiser
+from omnisync_cli.face.localiser_net import load_localiser_net
 
 
 def test_train_localiser_writes_loadable_weights_and_a_log(tmp_path):
@@ -20,7 +21,7 @@ def test_train_localiser_writes_loadable_weights_and_a_log(tmp_path):
                                       "--batch-size", "2", "--workers", "1", "--threads", "1", "--lr", "1e-9",
                                       "--init-from", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
-    before, after = load_localiser(out).net.state_dict(), load_localiser(tuned).net.state_dict()
+    before, after = load_localiser_net(out)[0].state_dict(), load_localiser_net(tuned)[0].state_dict()
     assert all(torch.allclose(before[k].float(), after[k].float(), atol=1e-3) for k in before if "running" not in k and "num_batches" not in k)
 
 
@@ -67,7 +68,7 @@ def test_a_stopped_localiser_run_resumes_to_the_same_weights(tmp_path, monkeypat
     said = []
     resumed = training.train_localiser(_config(tmp_path / "stopped"), say=said.append)
     assert "resumed at step 2" in said
-    a, b = load_localiser(whole).net.state_dict(), load_localiser(resumed).net.state_dict()
+    a, b = load_localiser_net(whole)[0].state_dict(), load_localiser_net(resumed)[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
