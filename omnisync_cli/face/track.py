@@ -20,6 +20,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
+from omnisync_cli.face.mouth_check import MouthCheck, landmarks_overruled
 from omnisync_cli.face.motion import (TRUST_WINDOW_S, measured_shift, moving_camera_path, phase_correlation,
                                      trusted_path)
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
@@ -72,6 +73,9 @@ FULL_LOOK_EVERY_S = 0.5
 # the face is now expected (a full look finds it otherwise, and the one-face mesh looks too, to
 # catch up). Allowing it 0.15 face widths left 20-30 % of the fastest clips' frames off the mouth.
 LOOK_MAX_MOVE = 0.1
+# Where the landmarks make the track, the mouth localiser also looks at one of their looks every
+# MOUTH_CHECK_EVERY_S, to tell whether the landmarks' mouth is the character's (face.mouth_check).
+MOUTH_CHECK_EVERY_S = 0.5
 # Glimpses kept for a SpeakerJudge where several mouths are followed (face/speaker.py), at most:
 # 6.9 KB each, 55 MB in all (a little under 3 minutes of two characters at 25 fps); later looks
 # are judged by their motion alone.
@@ -156,6 +160,7 @@ class MouthTrack:
     edit: np.ndarray | None = None  # bool: frames to edit (None: all); the rest pass through unchanged
     speaker_by_speech: bool = False  # of several mouths, the one following the source's speech was chosen
     cuts: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # frames that start a new shot (face.shots)
+    landmarks_overruled: bool = False  # the landmarks found a face, but not its mouth (face.mouth_check)
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -204,7 +209,9 @@ class MouthTrack:
             how = "face landmarks" if self.source == "landmarks" else "the mouth localiser"
             unedited = f", {self.passed_through} left unedited (no mouth)" if self.passed_through else ""
             chosen = ", the speaking one of several mouths (by the source's speech)" if self.speaker_by_speech else ""
-            return (f"mouth from {how} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
+            overruled = (" (face landmarks found a face, but the mouth localiser kept finding its mouth elsewhere)"
+                         if self.landmarks_overruled else "")
+            return (f"mouth from {how}{overruled} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
                     f"{unedited}{chosen}")
         if self.source == "override":
             return f"mouth and region given by the user, constant over {n} frames"
@@ -322,6 +329,9 @@ class MouthTracker:
         self._last_pick = -1
         self._pick_before: tuple[int, FaceObservation] | None = None  # the pick before the last one
         self._follower_saw: FaceObservation | None = None  # the one-face mesh's own last find
+        self._mouth_checks: list[MouthCheck] = []  # frames where both the landmarks and the localiser looked
+        self._next_check = 0
+        self._overruled = False  # the checks say the landmarks' mouth is not the character's
         self._last_face = -1  # the last landmark look that found any face
         self._next_slot = 0  # the next frame the landmarks' pace looks at (or, idle, skips)
         # Localiser picks, sparse: (frame index, x, y, width); and every candidate of every look,
@@ -425,14 +435,30 @@ class MouthTracker:
         # the landmarks found too, or its track has holes there (a user tour: a drawn character
         # that MediaPipe found now and then; after a title card the localiser had looked 4 times
         # in 1.5 s, too few to be sure of, and the returning shot was not dubbed).
-        if (pick is None or not self._landmarks_leading()) and self._localiser_due(index):
+        landmarks, leading = pick, self._landmarks_leading()
+        checking = (landmarks is not None and leading and self.config.use_localiser and index >= self._next_check)
+        if ((pick is None or not leading) and self._localiser_due(index)) or checking:
             local = self._observe_localiser(image, index, self._scale(image))
             pick = pick or local
+            if landmarks is not None:  # both looked: does the localiser find the landmarks' mouth?
+                self._check_mouth(index, landmarks, [c.obs for c in self._looks[-1][1]])
         return pick
 
+    def _check_mouth(self, index: int, landmarks: FaceObservation, found: list[FaceObservation]) -> None:
+        self._next_check = index + round(MOUTH_CHECK_EVERY_S * self._pass_fps)
+        self._mouth_checks.append(MouthCheck(landmarks, tuple(found)))
+        self._overruled = self._overruled or landmarks_overruled(self._mouth_checks)
+
+    def _open_localiser(self):
+        if self._localiser is None:
+            from omnisync_cli.face.localiser import open_localiser
+            self._localiser = open_localiser(self.config.localiser)
+        return self._localiser
+
     def _landmarks_leading(self) -> bool:
-        """Whether the landmarks have found the face on LANDMARKS_MIN_SHARE of their looks so far."""
-        return self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
+        """Whether the landmarks have found the face on LANDMARKS_MIN_SHARE of their looks so far,
+        and the localiser's checks have not said their mouth is not the character's."""
+        return not self._overruled and self._n_landmarks >= LANDMARKS_MIN_SHARE * self._landmark_looks
 
     def _record_picture(self, thumbnail: np.ndarray | None) -> bool:
         """Record this frame's shift from the one before, in frame pixels (0 without two
@@ -624,14 +650,11 @@ class MouthTracker:
                            scale: tuple[float, float]) -> FaceObservation | None:
         stride = self._localiser_stride()
         self._next_local = index + stride
-        if self._localiser is None:
-            from omnisync_cli.face.localiser import open_localiser
-            self._localiser = open_localiser(self.config.localiser)
         self.localiser_looks += 1
         last = self._local_picks[-1][0] if self._local_picks else -1
         if index - last > REACQUIRE_S * self._pass_fps + stride:
             self._local_previous = None
-        seen = self._localiser.detect(image)
+        seen = self._open_localiser().detect(image)
         candidates = [in_frame_pixels(obs, *scale) for obs in seen]
         self._most_faces = max(self._most_faces, len(candidates))
         _add_look(self._looks, index, image, candidates, seen,
@@ -684,7 +707,7 @@ class MouthTracker:
             stride = max(1, round(cfg.localiser_every_s * fps))
             track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "localiser", self._camera(), cuts)
             track = _between_looks(track, ~np.isnan(x), stride, cfg.max_gap_s * fps)
-            return dataclasses.replace(track, speaker_by_speech=by_speech)
+            return dataclasses.replace(track, speaker_by_speech=by_speech, landmarks_overruled=self._overruled)
         if cfg.centre_fallback:
             box = centre_box(*size, cfg.fallback_size)
             return constant_track(n, fps, size, box, (box.cx, box.cy), "centre")

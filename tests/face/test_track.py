@@ -195,6 +195,23 @@ class ScriptedLocaliser:
         return self.script[self.looks - 1]
 
 
+class PlacedLocaliser:
+    """Finds one mouth at `place` (x, y) with `score` on every look, or none for place None."""
+
+    def __init__(self, place, score: float = 0.9):
+        self.place, self.score, self.looks = place, score, 0
+
+    def detect(self, image):
+        self.looks += 1
+        if self.place is None:
+            return []
+        x, y = self.place
+        return [FaceObservation(x, y, 50.0, (x - 25, y - 50, x + 25, y + 15), self.score)]
+
+
+NO_MOUTHS = PlacedLocaliser(None)
+
+
 def test_tracker_without_any_mouth_is_an_input_error_naming_the_overrides():
     tracker = MouthTracker(FaceConfig(), fps=10, landmarker=ScriptedLandmarker([[]] * 6),
                            localiser=ScriptedLocaliser([[]] * 6))
@@ -328,7 +345,7 @@ def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
     script = [[face(100 + 4 * k, 120, 60)] for k in range(10)]  # the look at frame 2k: 2 px a frame
     landmarker = ScriptedLandmarker(script)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker,
-                           localiser=ScriptedLocaliser([]))
+                           localiser=NO_MOUTHS)
     run(tracker, 19)
     track = tracker.finish()
     assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(0, 19, 2)]
@@ -551,7 +568,7 @@ def test_a_fast_face_is_looked_at_on_every_frame_by_the_full_mesh():
     fps, n = 25, 20
     full, follower = MovingLandmarker(fps, pace=8), MovingLandmarker(fps, pace=8)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
-                           follower=follower, localiser=ScriptedLocaliser([]))
+                           follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     track = tracker.finish()
     assert looked_frames(full, fps) == [0] + list(range(3, n))
@@ -567,7 +584,7 @@ def test_after_a_fast_stretch_the_looks_return_to_the_frames_converted_ahead():
         return 100 + 8 * min(k, 9)  # 0.13 face widths a frame up to frame 9, then still
     full, follower = MovingLandmarker(fps, x=x), MovingLandmarker(fps, x=x)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
-                           follower=follower, localiser=ScriptedLocaliser([]))
+                           follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     track = tracker.finish()
     looked = sorted(set(looked_frames(full, fps)) | set(looked_frames(follower, fps)))
@@ -579,7 +596,7 @@ def test_a_slow_face_keeps_the_stride_and_the_follower():
     fps, n = 25, 20
     full, follower = MovingLandmarker(fps, pace=1), MovingLandmarker(fps, pace=1)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
-                           follower=follower, localiser=ScriptedLocaliser([]))
+                           follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     tracker.finish()
     assert looked_frames(full, fps) == [0, 12]  # every 0.5 s
@@ -594,7 +611,7 @@ def test_the_camera_shift_counts_in_the_faces_expected_move():
     base = textured_frame(240, 400)
     frames = [np.ascontiguousarray(np.roll(base, 12 * (k % 2), axis=1)) for k in range(n)]  # 12 px back and forth
     full, follower = MovingLandmarker(fps, pace=0), MovingLandmarker(fps, pace=0)
-    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=full, follower=follower, localiser=ScriptedLocaliser([]))
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=full, follower=follower, localiser=NO_MOUTHS)
     for frame in frames:
         tracker.observe(frame, shrunk_grey(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), THUMBNAIL_SIDE))
     tracker.finish()
@@ -644,3 +661,53 @@ def test_an_unsure_localiser_names_the_place_it_kept_seeing():
     with pytest.raises(InputError) as refused:
         tracker.finish()
     assert "never surely" not in str(refused.value)
+
+
+def test_the_localiser_takes_the_track_where_it_keeps_finding_the_mouth_away_from_the_landmarks_one():
+    """MediaPipe fits a human face's layout to a creature whose mouth sits off to one side: the
+    localiser's checks (every 0.5 s) find that mouth 25 px left of the landmarks' (0.4 face
+    widths); after three such checks the localiser looks at its own pace (every 0.2 s) and makes
+    the track."""
+    fps, n = 10, 30
+    landmarker = MovingLandmarker(fps, pace=1)  # the head drifts 1 px a frame; its mouth at (100 + k, 120)
+    localiser = CountingPlacedLocaliser(lambda k: (75 + k, 110))
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=landmarker,
+                           localiser=localiser)
+    run_counting(tracker, n)
+    track = tracker.finish()
+    assert localiser.looked == [0, 5, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28]
+    assert track.source == "localiser" and track.landmarks_overruled
+    np.testing.assert_allclose(track.mouth_x[:29], 75 + np.arange(29), atol=1e-3)  # frame 29 holds 28's
+    np.testing.assert_allclose(track.mouth_y, 110, atol=1e-3)
+    assert "kept finding its mouth elsewhere" in track.summary()
+
+
+def test_a_localiser_that_agrees_or_is_unsure_leaves_the_track_to_the_landmarks():
+    fps, n = 10, 30
+    for place, score in (((104.0, 121.0), 0.9), ((75.0, 110.0), 0.3), (None, 0.9)):
+        tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                               landmarker=MovingLandmarker(fps), localiser=PlacedLocaliser(place, score))
+        run(tracker, n)
+        track = tracker.finish()
+        assert track.source == "landmarks" and not track.landmarks_overruled, (place, score)
+        assert np.allclose(track.mouth_x, 100)
+
+
+class CountingPlacedLocaliser:
+    """One sure mouth at `at(frame)`; the frame is read from the picture's first byte."""
+
+    def __init__(self, at):
+        self.at, self.looked = at, []
+
+    def detect(self, image):
+        k = int(image[0, 0, 0])
+        self.looked.append(k)
+        x, y = self.at(k)
+        return [FaceObservation(x, y, 50.0, (x - 25, y - 50, x + 25, y + 15), 0.9)]
+
+
+def run_counting(tracker: MouthTracker, n: int) -> None:
+    for k in range(n):
+        frame = np.zeros((240, 320, 3), np.uint8)
+        frame[0, 0, 0] = k
+        tracker.observe(frame)
