@@ -20,7 +20,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
-from omnisync_cli.face.mouth_check import MouthCheck, landmarks_overruled
+from omnisync_cli.face.mouth_check import MouthCheck, landmarks_overruled, verdict
 from omnisync_cli.face.motion import (TRUST_WINDOW_S, measured_shift, moving_camera_path, phase_correlation,
                                      trusted_path)
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
@@ -161,6 +161,7 @@ class MouthTrack:
     speaker_by_speech: bool = False  # of several mouths, the one following the source's speech was chosen
     cuts: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # frames that start a new shot (face.shots)
     landmarks_overruled: bool = False  # the landmarks found a face, but not its mouth (face.mouth_check)
+    localiser_frames: int = 0  # in a landmarks track, frames whose mouth the localiser found (the landmarks did not)
 
     def __len__(self) -> int:
         return len(self.cx)
@@ -211,8 +212,10 @@ class MouthTrack:
             chosen = ", the speaking one of several mouths (by the source's speech)" if self.speaker_by_speech else ""
             overruled = (" (face landmarks found a face, but the mouth localiser kept finding its mouth elsewhere)"
                          if self.landmarks_overruled else "")
-            return (f"mouth from {how}{overruled} in {self.detected}/{n} frames, {self.filled} filled from neighbours"
-                    f"{unedited}{chosen}")
+            lent = (f" (where they missed, from {self.localiser_frames} looks of the mouth localiser)"
+                    if self.localiser_frames else "")
+            return (f"mouth from {how}{overruled} in {self.detected}/{n} frames{lent}, {self.filled} filled from "
+                    f"neighbours{unedited}{chosen}")
         if self.source == "override":
             return f"mouth and region given by the user, constant over {n} frames"
         return f"region at the frame centre (--centre-fallback), constant over {n} frames"
@@ -696,9 +699,12 @@ class MouthTracker:
         if landmarks or (self._n_landmarks > 0 and not picks):
             x, y, w = (np.frombuffer(a, dtype=np.float32).copy() for a in (self._x, self._y, self._w))
             by_speech = self._speaking_face(x, y, w, fps, speech, judge)
-            track = _between_looks(build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks", self._camera(), cuts),
-                                   ~np.isnan(x), self._landmark_stride(), cfg.max_gap_s * fps)
-            return dataclasses.replace(track, speaker_by_speech=by_speech)
+            looked = ~np.isnan(x)
+            lent = self._lend_localiser_picks(x, y, w)
+            track = build_track(x, y, w, ~np.isnan(x), fps, size, cfg, "landmarks", self._camera(), cuts)
+            found = _spread(looked, self._landmark_stride(), cuts) | _spread(lent, self._localiser_stride(), cuts)
+            return dataclasses.replace(track, found=found, edit=editable_frames(found, cfg.max_gap_s * fps, cuts),
+                                       speaker_by_speech=by_speech, localiser_frames=int(lent.sum()))
         if picks:
             x, y, w = (np.full(n, np.nan) for _ in range(3))
             picks = np.array(picks)  # (K, 4)
@@ -725,6 +731,22 @@ class MouthTracker:
             hint = self._likeliest_place(fps)
         raise InputError(f"no mouth found in any frame ({why}); {hint}give its place with --mouth X,Y or --region "
                          "X,Y,W,H, or edit the frame centre with --centre-fallback")
+
+    def _lend_localiser_picks(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Put the localiser's picks into the landmarks' track (x, y, w, in place) on the frames
+        where the landmarks found nothing, where the checks say the two find the same mouth on
+        this character (most checks with a verdict agree); returns which frames were filled.
+        Without them a face the landmarks lost for over max_gap_s (turned away, a creature they
+        find now and then) passed through undubbed where the localiser saw its mouth."""
+        lent = np.zeros(len(x), bool)
+        verdicts = [v for v in map(verdict, self._mouth_checks) if v is not None]
+        if not self._local_picks or not verdicts or verdicts.count(True) <= len(verdicts) / 2:
+            return lent
+        for index, px, py, pw in self._local_picks:
+            if index < len(x) and np.isnan(x[index]):
+                x[index], y[index], w[index] = px, py, pw
+                lent[index] = True
+        return lent
 
     def _likeliest_place(self, fps: float) -> str:
         """Where the localiser kept seeing a mouth without being sure of it (a character of a

@@ -711,3 +711,41 @@ def run_counting(tracker: MouthTracker, n: int) -> None:
         frame = np.zeros((240, 320, 3), np.uint8)
         frame[0, 0, 0] = k
         tracker.observe(frame)
+
+
+class GappedLandmarker(MovingLandmarker):
+    """A still face the landmarks miss on frames `missed` (a turned head, a creature found now and then)."""
+
+    def __init__(self, fps: float, missed: range):
+        super().__init__(fps)
+        self.missed = missed
+
+    def detect(self, image, timestamp_ms):
+        found = super().detect(image, timestamp_ms)
+        return [] if round(timestamp_ms * self.fps / 1000) in self.missed else found
+
+
+def test_where_the_landmarks_lose_the_face_the_localisers_looks_fill_their_track():
+    """Landmarks that miss frames 10-34 (2.5 s at 10 fps): where the localiser's checks found the
+    landmarks' mouth, its own looks in the gap make the track there, and the gap is dubbed; the
+    summary says so."""
+    fps, n = 10, 60
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                           landmarker=GappedLandmarker(fps, range(10, 35)), localiser=PlacedLocaliser((102.0, 121.0)))
+    run(tracker, n)
+    track = tracker.finish()
+    assert track.source == "landmarks" and track.localiser_frames > 10
+    assert track.passed_through == 0 and track.detected == n
+    np.testing.assert_allclose(track.mouth_x[10:35], 102)
+    assert "looks of the mouth localiser" in track.summary()
+
+
+def test_without_checks_that_agree_the_gap_passes_through():
+    fps, n = 10, 60
+    for place, score in (((102.0, 121.0), 0.4), (None, 0.9)):  # the localiser is never sure, or finds nothing
+        tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                               landmarker=GappedLandmarker(fps, range(10, 35)), localiser=PlacedLocaliser(place, score))
+        run(tracker, n)
+        track = tracker.finish()
+        assert track.source == "landmarks" and track.localiser_frames == 0, place
+        assert track.passed_through >= 20
