@@ -749,3 +749,12 @@ def test_without_checks_that_agree_the_gap_passes_through():
         track = tracker.finish()
         assert track.source == "landmarks" and track.localiser_frames == 0, place
         assert track.passed_through >= 20
+
+
+def test_the_landmarks_are_checked_every_half_second_then_every_five_seconds():
+    fps, n = 10, 200
+    localiser = CountingPlacedLocaliser(lambda k: (101.0, 120.0))  # agrees with the landmarks
+    tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=MovingLandmarker(fps), localiser=localiser)
+    run_counting(tracker, n)
+    assert tracker.finish().source == "landmarks"
+    assert localiser.looked == list(range(0, 60, 5)) + [105, 155]
