@@ -80,6 +80,9 @@ LOOK_MAX_MOVE = 0.1
 MOUTH_CHECK_EVERY_S = 0.5
 MOUTH_CHECKS_DENSE = 12
 MOUTH_CHECK_LATER_S = 5.0
+# A localiser pick fills a frame the landmarks missed only this near (face widths) to where the
+# landmarks' track, filled across the gap, puts the mouth (MouthTracker._lend_localiser_picks).
+LEND_REACH = 0.5
 # Glimpses kept for a SpeakerJudge where several mouths are followed (face/speaker.py), at most:
 # 6.9 KB each, 55 MB in all (a little under 3 minutes of two characters at 25 fps); later looks
 # are judged by their motion alone.
@@ -742,13 +745,22 @@ class MouthTracker:
         where the landmarks found nothing, where the checks say the two find the same mouth on
         this character (most checks with a verdict agree); returns which frames were filled.
         Without them a face the landmarks lost for over max_gap_s (turned away, a creature they
-        find now and then) passed through undubbed where the localiser saw its mouth."""
+        find now and then) passed through undubbed where the localiser saw its mouth. A pick is
+        lent only within LEND_REACH face widths of where the landmarks' own track, filled across
+        the gap, puts the mouth (a benchmark clip's first look had picked something 1.8 face
+        widths away)."""
         lent = np.zeros(len(x), bool)
         verdicts = [v for v in map(verdict, self._mouth_checks) if v is not None]
         if not self._local_picks or not verdicts or verdicts.count(True) <= len(verdicts) / 2:
             return lent
+        found = ~np.isnan(x)
+        if not found.any():
+            return lent
+        near_x, near_y, near_w = (fill_missing(np.asarray(a, np.float64), found) for a in (x, y, w))
         for index, px, py, pw in self._local_picks:
-            if index < len(x) and np.isnan(x[index]):
+            if index >= len(x) or found[index]:
+                continue
+            if np.hypot(px - near_x[index], py - near_y[index]) <= LEND_REACH * near_w[index]:
                 x[index], y[index], w[index] = px, py, pw
                 lent[index] = True
         return lent

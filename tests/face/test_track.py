@@ -758,3 +758,15 @@ def test_the_landmarks_are_checked_every_half_second_then_every_five_seconds():
     run_counting(tracker, n)
     assert tracker.finish().source == "landmarks"
     assert localiser.looked == list(range(0, 60, 5)) + [105, 155]
+
+
+def test_a_localiser_pick_far_from_the_landmarks_track_is_not_lent():
+    """In the gap the localiser picks something a face width from where the landmarks' track
+    puts the mouth (another character, a false alarm): not lent; the gap passes through."""
+    fps, n = 10, 60
+    localiser = CountingPlacedLocaliser(lambda k: (162.0 if 10 <= k < 35 else 102.0, 121.0))
+    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps,
+                           landmarker=GappedLandmarker(fps, range(10, 35)), localiser=localiser)
+    run_counting(tracker, n)
+    track = tracker.finish()
+    assert track.source == "landmarks" and track.localiser_frames == 0 and track.passed_through >= 20
