@@ -626,8 +626,8 @@ class MouthTracker:
         return self._previous is not None and self._expected_move(index)[2] * self._landmark_stride() > LOOK_MAX_MOVE
 
     def _frames_to_next_look(self, index: int) -> int:
-        """Frames to the next landmark look: to the next multiple of the stride, fewer while the followed face moves
-        more than LOOK_MAX_MOVE face widths in a stride (at least 1)."""
+        """Frames to the next landmark look: to the next multiple of the stride, fewer (at least
+        1) while the followed face moves more than LOOK_MAX_MOVE face widths in a stride."""
         stride = self._landmark_stride()
         if self._previous is not None and self._last_pick == index:
             pace = self._expected_move(index)[2]

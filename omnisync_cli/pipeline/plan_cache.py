@@ -27,7 +27,7 @@ from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
 from omnisync_cli.media.writer import output_mode, why_write_failed
 
-FORMAT = 3  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts
+FORMAT = 4  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts; 4: the tracker's localiser checks (stop 43)
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
 
 
@@ -48,7 +48,8 @@ def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
         "key": cache_key(analysis.video, face),
         "info": {**dataclasses.asdict(info), "fps": str(info.fps), "pixel_aspect": str(info.pixel_aspect)},
         "track": {"fps": track.fps, "frame_size": list(track.frame_size), "source": track.source,
-                  "speaker_by_speech": track.speaker_by_speech},
+                  "speaker_by_speech": track.speaker_by_speech, "landmarks_overruled": track.landmarks_overruled,
+                  "localiser_frames": track.localiser_frames},
         "warnings": list(analysis.warnings),
     }
     arrays = {name: getattr(track, name) for name in TRACK_ARRAYS}
@@ -116,7 +117,8 @@ def load_analysis(path: Path, video: Path, face: FaceConfig) -> dict | None:
         if not sound_track_arrays(arrays, edit, frame_times) or np.any((cuts < 1) | (cuts >= len(frame_times))):
             return None
         track = MouthTrack(fps=t["fps"], frame_size=tuple(t["frame_size"]), source=t["source"],
-                           speaker_by_speech=t["speaker_by_speech"], edit=edit, cuts=cuts, **arrays)
+                           speaker_by_speech=t["speaker_by_speech"], landmarks_overruled=t["landmarks_overruled"],
+                           localiser_frames=t["localiser_frames"], edit=edit, cuts=cuts, **arrays)
     except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
         return None
     return {"video": Path(video), "info": info, "track": track, "frame_times": frame_times,

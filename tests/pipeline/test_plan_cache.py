@@ -1,6 +1,7 @@
 """`dub --plan FILE`: a saved analysis is reused for the same video and face settings only."""
 
 import dataclasses
+import json
 import os
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.pipeline import dub as dub_module
+from omnisync_cli.pipeline import plan_cache
 from omnisync_cli.pipeline.dub import DubOptions, analyse, dub
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
@@ -113,6 +115,27 @@ def test_the_shot_cuts_travel_with_the_plan(folder):
     save_analysis(cut, OPTIONS.face, folder / "in.plan.npz")
     loaded = load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face)
     np.testing.assert_array_equal(loaded["track"].cuts, [3, 7])
+
+
+def test_what_the_localiser_did_to_the_track_travels_with_the_plan(folder):
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    track = dataclasses.replace(analysis.track, landmarks_overruled=True, localiser_frames=7)
+    save_analysis(dataclasses.replace(analysis, track=track), OPTIONS.face, folder / "in.plan.npz")
+    loaded = load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face)["track"]
+    assert loaded.landmarks_overruled and loaded.localiser_frames == 7
+
+
+def test_a_plan_of_an_older_tracker_is_made_again(folder):
+    """A plan saved before the tracker's last change holds that tracker's track: it is not reused."""
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    save_analysis(analysis, OPTIONS.face, folder / "in.plan.npz")
+    data = dict(np.load(folder / "in.plan.npz"))
+    meta = json.loads(str(data["meta"]))
+    meta["key"]["format"] = plan_cache.FORMAT - 1
+    data["meta"] = np.array(json.dumps(meta))
+    np.savez(folder / "old.plan.npz", **data)
+    os.replace(folder / "old.plan.npz", folder / "in.plan.npz")
+    assert load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face) is None
 
 
 def test_a_plan_that_cannot_be_saved_is_a_warning_and_the_dub_goes_on(folder, monkeypatch):
