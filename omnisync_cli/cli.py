@@ -339,8 +339,7 @@ def dub(
         if adapted is not None:
             progress.line(adapted.notice)
         progress.line(f"wrote {report.output}: {report.output_frames} frames at {report.fps:g} fps, "
-                      f"{report.audio_seconds:.2f} s, face track from {report.track_source} "
-                      f"({report.faces_detected} found, {report.frames_filled} filled)")
+                      f"{report.audio_seconds:.2f} s; {report.track_summary}")
         if report.comparison:
             progress.line(f"wrote {report.comparison}: source | dubbed")
 

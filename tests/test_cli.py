@@ -34,6 +34,13 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+def test_the_dub_says_where_the_mouth_came_from(inputs):
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
+                                 "-o", str(inputs / "out.mp4"), "--passthrough", "--region", "20,14,24,24"])
+    assert result.exit_code == 0, result.output
+    assert "mouth and region given by the user, constant over 10 frames" in result.output
+
+
 @pytest.mark.parametrize("flags,named", [(["--weights", "nowhere"], "--weights"), (["--prompt", "hi"], "--prompt"),
                                          (["--adapt", "--prompt", "hi"], "--prompt, --adapt"),
                                          (["--tau", "0.5"], "--tau"), (["--cfg-peak", "2", "--seed", "3"], "--cfg-peak, --seed")])

@@ -160,6 +160,7 @@ class DubReport:
     # (so edited + kept quiet + too small + unedited is about the output's frames)
     frames_edited: int
     track_source: str
+    track_summary: str = ""  # face.track.MouthTrack.summary(): where the mouth came from, what was filled
     # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
     # the whole edit everywhere (off, or the source's motion stood out nowhere)
     articulation_map: bool = False
@@ -422,6 +423,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         frames_kept_quiet=0 if quiet is None else int((quiet >= 1).sum()),
         frames_face_too_small=0 if small is None else int((small >= 1).sum()),
         frames_lent=0 if lend is None else lend.frames, frames_edited=edited, track_source=track.source,
+        track_summary=track.summary(),
         articulation_map=articulation is not None,
         mouth_bank_sound_gain=None if lend is None or lend.sound_gain is None else round(lend.sound_gain, 2),
         self_test_db=None if trust is None else round(gain_db(trust), 2), edit_scale=round(scale, 3),
