@@ -1,7 +1,7 @@
 """Does the mouth track keep up with a moving face? Talking faces that MediaPipe follows, held
 still and shaken like a hand-held phone, tracked as the dub tracks them.
 
-    python bench/moving_faces.py [--clips-dir DIR] [--characters 4] [--category human] [--write F]
+    python bench/moving_faces.py [--clips-dir DIR] [--characters 4] [--category human] [--motions M,M] [--write F]
 
 Each character (the generator's `--category`: human faces, which MediaPipe follows, by default;
 "nonhuman" animals, robots and creatures, which the mouth localiser follows; 512x512, 6 s, x264
@@ -11,8 +11,11 @@ still at 25 fps; "walk" (the picture shaken by 40 px around 0.9 and 2.3 Hz) at 2
 as a camera's exposure blurs it. The truth moves with the picture. Each clip is tracked by the
 dub's tracking pass (`pipeline.dub.analyse` at the defaults) and compared with the generator's
 mouth: the working region's centre (what the dub edits around) and the mouth centre before
-smoothing, in face widths, and the share of frames whose region centre lies within 0.1 face
-widths. The clips are kept in `--clips-dir` when given, so that another tree can track the same
+smoothing, in face widths; the share of frames whose region centre lies within 0.1 face widths;
+and the region's size error (its side against the true face width's, each clip's median ratio
+taken out: the landmarks' face width is not the generator's). `--motions push-in` (1.0 -> 1.4 over
+3 s) and `--motions "zoom 0.6 Hz"` (+-35 %) zoom the picture about its centre instead of shaking
+it. The clips are kept in `--clips-dir` when given, so that another tree can track the same
 files (`PYTHONPATH=/tmp/before python bench/moving_faces.py --clips-dir DIR`).
 """
 
@@ -29,11 +32,15 @@ import numpy as np
 from omnisync_cli.data.characters import make_character
 from omnisync_cli.data.scene import make_scene, render_utterance
 from omnisync_cli.data.speech import random_utterance
+from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.pipeline.dub import analyse
 
 from markdown_out import emit  # bench/markdown_out.py
 
 MOTIONS = {"still": (25.0, 0.0), "walk": (25.0, 40.0), "run": (30.0, 80.0), "walk 60 fps": (60.0, 40.0)}
+# Zooms about the frame's centre, asked for by name (--motions): the picture's scale over time.
+ZOOMS = {"push-in": lambda t: 1 + 0.4 * np.clip((t - 1.0) / 3.0, 0, 1),   # 1.0 -> 1.4 over 3 s
+         "zoom 0.6 Hz": lambda t: 1 + 0.35 * np.sin(2 * np.pi * 0.6 * t)}  # in and out, +-35 %
 SIZE, SECONDS = 512, 6.0
 
 
@@ -63,7 +70,7 @@ def moved(frame: np.ndarray, offset: np.ndarray, step: np.ndarray) -> np.ndarray
 
 def make_clip(folder: Path, character: int, motion: str, category: str = "human") -> tuple[Path, np.ndarray, np.ndarray]:
     """(video, truth mouth (F, 2), truth face width (F,)), rendered once into `folder`."""
-    fps, amplitude = MOTIONS[motion]
+    fps, amplitude = MOTIONS.get(motion, (25.0, 0.0))
     stem = folder / f"{category}{character}-{motion.replace(' ', '-')}"
     video, truth = stem.with_suffix(".mp4"), stem.with_suffix(".npz")
     if video.exists() and truth.exists():
@@ -84,6 +91,12 @@ def make_clip(folder: Path, character: int, motion: str, category: str = "human"
         steps = np.diff(offsets, axis=0, prepend=offsets[:1])
         frames = [moved(f, o, s) for f, o, s in zip(frames, offsets, steps)]
         mouth = mouth + offsets
+    if motion in ZOOMS:
+        scales = ZOOMS[motion](np.arange(len(frames)) / fps)
+        matrices = [cv2.getRotationMatrix2D((SIZE / 2, SIZE / 2), 0, s) for s in scales]
+        frames = [cv2.warpAffine(f, m, (SIZE, SIZE), borderMode=cv2.BORDER_REFLECT) for f, m in zip(frames, matrices)]
+        mouth = np.array([m[:, :2] @ xy + m[:, 2] for m, xy in zip(matrices, mouth)])
+        width = width * scales
     with av.open(str(video), "w") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001),
                                       options={"crf": "18", "preset": "veryfast"})
@@ -103,7 +116,9 @@ def tracked(video: Path, mouth: np.ndarray, width: np.ndarray) -> dict:
     n = min(len(track), len(mouth))
     centre = np.hypot(track.cx[:n] - mouth[:n, 0], track.cy[:n] - mouth[:n, 1]) / width[:n]
     raw = np.hypot(track.mouth_x[:n] - mouth[:n, 0], track.mouth_y[:n] - mouth[:n, 1]) / width[:n]
-    return dict(source=track.source, centre=centre, raw=raw, ms=1000 * seconds / n)
+    size = np.log(track.side[:n] / (REGION_SCALE * width[:n]))  # the region's side against the true face's
+    return dict(source=track.source, centre=centre, raw=raw, size=np.abs(size - np.median(size)),
+                ms=1000 * seconds / n)
 
 
 def main() -> None:
@@ -111,7 +126,7 @@ def main() -> None:
     parser.add_argument("--clips-dir", type=Path, default=None, help="keep (and reuse) the rendered clips here")
     parser.add_argument("--characters", type=int, default=4)
     parser.add_argument("--category", default="human", choices=("human", "stylized", "nonhuman"))
-    parser.add_argument("--motions", default=",".join(MOTIONS), help=f"some of: {', '.join(MOTIONS)}")
+    parser.add_argument("--motions", default=",".join(MOTIONS), help=f"some of: {', '.join([*MOTIONS, *ZOOMS])}")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -130,14 +145,16 @@ def main() -> None:
              f"--motions {args.motions}`: the dub's tracking pass at its "
              "defaults (`pipeline.dub.analyse`); errors in face widths against the generator's mouth; the pass's wall "
              "time per frame includes its MediaPipe graphs' set-up (150-360 frames a clip).", "",
-             "| motion | clips | sources | region centre error | frames within 0.1 | worst clip within 0.1 | mouth centre error | tracking ms / frame |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| motion | clips | sources | region centre error | frames within 0.1 | worst clip within 0.1 | mouth centre error "
+             "| region size error | tracking ms / frame |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for motion, results in rows.items():
         centre = np.concatenate([r["centre"] for r in results])
         lines.append(f"| {motion} | {len(results)} | {', '.join(sorted({r['source'] for r in results}))} | "
                      f"{centre.mean():.4f} | {100 * (centre <= 0.1).mean():.1f} % | "
                      f"{100 * min((r['centre'] <= 0.1).mean() for r in results):.0f} % | "
                      f"{np.concatenate([r['raw'] for r in results]).mean():.4f} | "
+                     f"{100 * np.concatenate([r['size'] for r in results]).mean():.1f} % | "
                      f"{np.mean([r['ms'] for r in results]):.2f} |")
     emit(lines, args.write)
 
