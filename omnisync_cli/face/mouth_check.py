@@ -12,7 +12,7 @@ localiser finds a sure mouth inside the landmarks' face and no mouth near the la
 When the checks keep disagreeing (`landmarks_overruled`), the localiser makes the track.
 
 On the generator's human and human-like faces, the localiser's nearest mouth lay a median
-0.011-0.027 face widths from the landmarks' mouth; 1 check of 386 was beyond 0.1. On the
+0.011-0.027 face widths from the landmarks' mouth; 1 check of 355 was beyond 0.1. On the
 creature, the median was 0.12-0.17, and 60-75 % of the checks were beyond 0.1.
 """
 
