@@ -52,9 +52,14 @@ def verdict(check: MouthCheck) -> bool | None:
     return any(np.hypot(m.mouth_x - face.mouth_x, m.mouth_y - face.mouth_y) <= reach for m in check.localiser)
 
 
-def landmarks_overruled(checks: list[MouthCheck]) -> bool:
-    """Whether the localiser's checks say the landmarks' mouth is not the character's: at least
-    MIN_DISAGREEING checks disagree, making OVERRULE_SHARE of those with a verdict."""
-    verdicts = [v for v in map(verdict, checks) if v is not None]
+def landmarks_overruled(verdicts: list[bool]) -> bool:
+    """Whether the checks' verdicts (`verdict`, those that gave one) say the landmarks' mouth is
+    not the character's: at least MIN_DISAGREEING disagree, making OVERRULE_SHARE of them."""
     disagreeing = verdicts.count(False)
     return disagreeing >= MIN_DISAGREEING and disagreeing >= OVERRULE_SHARE * len(verdicts)
+
+
+def landmarks_confirmed(verdicts: list[bool]) -> bool:
+    """Whether most of the checks' verdicts find the landmarks' mouth: the two then find the same
+    mouth on this character, and the localiser's looks may fill the landmarks' gaps."""
+    return verdicts.count(True) > len(verdicts) / 2

@@ -20,7 +20,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
-from omnisync_cli.face.mouth_check import MouthCheck, landmarks_overruled, verdict
+from omnisync_cli.face.mouth_check import MouthCheck, landmarks_confirmed, landmarks_overruled, verdict
 from omnisync_cli.face.motion import (TRUST_WINDOW_S, measured_shift, moving_camera_path, phase_correlation,
                                      trusted_path)
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
@@ -339,7 +339,8 @@ class MouthTracker:
         self._last_pick = -1
         self._pick_before: tuple[int, FaceObservation] | None = None  # the pick before the last one
         self._follower_saw: FaceObservation | None = None  # the one-face mesh's own last find
-        self._mouth_checks: list[MouthCheck] = []  # frames where both the landmarks and the localiser looked
+        self._checks = 0  # frames where both the landmarks and the localiser looked
+        self._verdicts: list[bool] = []  # what those checks said where they said anything (face.mouth_check)
         self._next_check = 0
         self._overruled = False  # the checks say the landmarks' mouth is not the character's
         self._last_face = -1  # the last landmark look that found any face
@@ -455,10 +456,13 @@ class MouthTracker:
         return pick
 
     def _check_mouth(self, index: int, landmarks: FaceObservation, found: list[FaceObservation]) -> None:
-        self._mouth_checks.append(MouthCheck(landmarks, tuple(found)))
-        every = MOUTH_CHECK_EVERY_S if len(self._mouth_checks) < MOUTH_CHECKS_DENSE else MOUTH_CHECK_LATER_S
+        self._checks += 1
+        said = verdict(MouthCheck(landmarks, tuple(found)))
+        if said is not None:
+            self._verdicts.append(said)
+        every = MOUTH_CHECK_EVERY_S if self._checks < MOUTH_CHECKS_DENSE else MOUTH_CHECK_LATER_S
         self._next_check = index + round(every * self._pass_fps)
-        self._overruled = self._overruled or landmarks_overruled(self._mouth_checks)
+        self._overruled = self._overruled or landmarks_overruled(self._verdicts)
 
     def _open_localiser(self):
         if self._localiser is None:
@@ -550,7 +554,7 @@ class MouthTracker:
         if index - self._last_pick > REACQUIRE_S * self._pass_fps:
             self._previous = self._pick_before = None
         timestamp = round(index * 1000 / self._pass_fps)
-        follower_near, fast = self._follower_near(index), self._moving_fast(index)
+        follower_near, fast = self._follower_state(index)
         full = (self._follower is None or self._previous is None or self._several_faces or index >= self._next_full
                 or not follower_near)
         if not full:
@@ -603,14 +607,17 @@ class MouthTracker:
             own = float(np.hypot(step_x, step_y))
         return x, y, (camera + own) / max(previous.face_width, 1.0)
 
-    def _follower_near(self, index: int) -> bool:
-        """Whether the one-face mesh's own last find lies within LOOK_MAX_MOVE face widths of
-        where the followed face is expected now (its next look starts from there)."""
-        if self._previous is None or self._follower_saw is None:
-            return False
-        x, y, _ = self._expected_move(index)
-        saw = self._follower_saw
-        return bool(np.hypot(saw.mouth_x - x, saw.mouth_y - y) <= LOOK_MAX_MOVE * self._previous.face_width)
+    def _follower_state(self, index: int) -> tuple[bool, bool]:
+        """(near, fast): whether the one-face mesh's own last find lies within LOOK_MAX_MOVE face
+        widths of where the followed face is expected now (its next look starts from there), and
+        whether the face moves more than LOOK_MAX_MOVE in a stride (the follower then cannot catch
+        up: it is always a look behind)."""
+        if self._previous is None:
+            return False, False
+        x, y, pace = self._expected_move(index)
+        saw, reach = self._follower_saw, LOOK_MAX_MOVE * self._previous.face_width
+        near = saw is not None and bool(np.hypot(saw.mouth_x - x, saw.mouth_y - y) <= reach)
+        return near, pace * self._landmark_stride() > LOOK_MAX_MOVE
 
     def _next_on_stride(self, index: int) -> int:
         """The first multiple of the landmark stride after frame `index`: the scheduled looks
@@ -619,11 +626,6 @@ class MouthTracker:
         fell to the tracking thread: 2.5 of 7.5 s on a 60 s 720p clip looped every 10 s."""
         stride = self._landmark_stride()
         return (index // stride + 1) * stride
-
-    def _moving_fast(self, index: int) -> bool:
-        """Whether the followed face moves more than LOOK_MAX_MOVE face widths in a stride
-        (the follower then cannot catch up: it is always a look behind)."""
-        return self._previous is not None and self._expected_move(index)[2] * self._landmark_stride() > LOOK_MAX_MOVE
 
     def _frames_to_next_look(self, index: int) -> int:
         """Frames to the next landmark look: to the next multiple of the stride, fewer (at least
@@ -750,8 +752,7 @@ class MouthTracker:
         the gap, puts the mouth (a benchmark clip's first look had picked something 1.8 face
         widths away)."""
         lent = np.zeros(len(x), bool)
-        verdicts = [v for v in map(verdict, self._mouth_checks) if v is not None]
-        if not self._local_picks or not verdicts or verdicts.count(True) <= len(verdicts) / 2:
+        if not self._local_picks or not landmarks_confirmed(self._verdicts):
             return lent
         found = ~np.isnan(x)
         if not found.any():

@@ -1,5 +1,5 @@
 from omnisync_cli.face.landmarks import FaceObservation
-from omnisync_cli.face.mouth_check import MouthCheck, landmarks_overruled, verdict
+from omnisync_cli.face.mouth_check import MouthCheck, landmarks_confirmed, landmarks_overruled, verdict
 
 
 def face(x, y, width=100.0, score=1.0):
@@ -23,10 +23,20 @@ def test_unsure_absent_or_outside_the_face_mouths_give_no_verdict():
     assert verdict(MouthCheck(LANDMARKS, (face(400, 190, 40, 0.9),))) is None   # another character's
 
 
+def verdicts(checks: list[MouthCheck]) -> list[bool]:
+    """The checks' verdicts, as the tracker keeps them (those that gave one)."""
+    return [v for v in map(verdict, checks) if v is not None]
+
+
 def test_the_landmarks_are_overruled_by_three_disagreeing_checks_making_half_of_the_verdicts():
     disagree, agree, none = MouthCheck(LANDMARKS, ELSEWHERE), MouthCheck(LANDMARKS, (face(202, 200, 40, 0.9),)), \
         MouthCheck(LANDMARKS, ())
-    assert not landmarks_overruled([disagree] * 2 + [none] * 5)
-    assert landmarks_overruled([disagree] * 3 + [none] * 5)
-    assert landmarks_overruled([disagree] * 3 + [agree] * 3)
-    assert not landmarks_overruled([disagree] * 3 + [agree] * 4)
+    assert not landmarks_overruled(verdicts([disagree] * 2 + [none] * 5))
+    assert landmarks_overruled(verdicts([disagree] * 3 + [none] * 5))
+    assert landmarks_overruled(verdicts([disagree] * 3 + [agree] * 3))
+    assert not landmarks_overruled(verdicts([disagree] * 3 + [agree] * 4))
+
+
+def test_the_landmarks_are_confirmed_by_a_majority_of_agreeing_verdicts():
+    assert landmarks_confirmed([True, True, False]) and not landmarks_confirmed([True, False])
+    assert not landmarks_confirmed([])  # no verdict: nothing to go on
