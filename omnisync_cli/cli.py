@@ -524,7 +524,7 @@ def batch_dub(
 @app.command(cls=Command)
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder for the corpus (must not hold one yet).")],
-    preset: Annotated[str, typer.Option(help="Corpus size preset: tiny or default.")] = "default",
+    preset: Annotated[str, typer.Option(help="Corpus preset: default, tiny (tests) or silence (benchmark clips only, built to measure the mouth in pauses: clear speech, a 1-2.5 s pause in every utterance).")] = "default",
     seed: Annotated[int, typer.Option(help="Everything is drawn from this seed.")] = 0,
     identities: Annotated[Optional[int], typer.Option(help="Training characters (overrides the preset).")] = None,
     workers: Annotated[int, typer.Option(help="Parallel processes (the output does not depend on it).")] = 1,

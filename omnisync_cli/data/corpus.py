@@ -35,7 +35,7 @@ from .scene import Framing, make_scene, render_scene, sprite_for
 from .shards import ShardWriter
 from .speech import SAMPLE_RATE, random_utterance, random_utterance_with_pause
 from .styles import GROUPS, draw_style, make_styled_character
-from .visemes import REST, articulation_prompt, viseme_track
+from .visemes import ARTICULATION_LEVELS, REST, articulation_prompt, viseme_track
 
 TRAIN, BENCH = "train", "bench"
 
@@ -80,6 +80,10 @@ class CorpusConfig:
     # head's face width, as a frog's or a hippo's (styles.make_styled_character). 0: the corpora
     # before it (their draws are unchanged).
     wide_mouth_share: float = 0.0
+    # The quietest speaking style (articulation level, data.visemes) a rendering draws. 2 for
+    # clips built to measure silence: beside clear speech a closed mouth reads as closed, where
+    # beside a whisper the opening meter's floor (a closed mouth reads about 0.05) is half of it.
+    lowest_level: int = 0
     # Share of characters with slit-pupil eyes (a frog's), the eyes most like a closed mouth.
     slit_eye_share: float = 0.0
     workers: int = 1                       # processes; the output does not depend on it
@@ -107,6 +111,10 @@ class CorpusConfig:
                             ("slit-eye", self.slit_eye_share)):
             if not 0 <= share <= 1:  # also refuses NaN
                 raise ConfigError(f"{name} share must be between 0 and 1, got {share}")
+        if not 0 <= self.lowest_level < len(ARTICULATION_LEVELS):
+            raise ConfigError(f"lowest level must be between 0 and {len(ARTICULATION_LEVELS) - 1}, got {self.lowest_level}")
+        if not 0 <= self.pause_share <= 1 or not 0 < self.pause_seconds[0] <= self.pause_seconds[1]:
+            raise ConfigError("pause share must be between 0 and 1 and pause seconds (low, high) positive")
         if self.bench_speech not in BENCH_SPEECH:
             raise ConfigError(f"bench speech must be one of {', '.join(BENCH_SPEECH)}, got {self.bench_speech!r}")
 
@@ -116,6 +124,11 @@ PRESETS = {
     "tiny": CorpusConfig(identities=2, clip_seconds=1.0, pause_share=0.0, frame_size=96, crop_size=32,
                          face_fraction=(0.3, 0.6), bench_identities_per_group=1, bench_clips_per_identity=1),
     "default": CorpusConfig(),
+    # Benchmark clips built to measure silence (no training clips): 6 s, every utterance of
+    # clear speech (level 2 and up) holding a pause of 1-2.5 s, the source's and the new
+    # speech's pauses apart as chance places them.
+    "silence": CorpusConfig(identities=0, clip_seconds=6.0, pause_share=1.0, pause_seconds=(1.0, 2.5),
+                            lowest_level=2),
 }
 
 
@@ -243,7 +256,7 @@ def make_clip(job: ClipJob, whole_frames: bool = False) -> dict:
         utt = _utterance(rng, cfg, heldout=bench)  # drawn either way: the source stays the espeak split's
         if bench and index == 1 and cfg.bench_speech == "recorded":
             utt = recorded_utterance(np.random.default_rng([*job.entropy(), 97]), cfg.clip_seconds)
-        lvl, amp, prompt = articulation_prompt(rng, level if keep_style else None)
+        lvl, amp, prompt = articulation_prompt(rng, level if keep_style else None, cfg.lowest_level)
         level = lvl
         clips.append(render_scene(scene, viseme_track(utt.phonemes, scene.frame_times, amp), sprite))
         utterances.append(dict(text=utt.text, voice=utt.voice, language=utt.language, rate=utt.rate,

@@ -160,10 +160,11 @@ ARTICULATION_LEVELS = (
 )
 
 
-def articulation_prompt(rng: np.random.Generator, level: int | None = None) -> tuple[int, float, str]:
-    """Draw (level, amplitude, prompt text); a random level when `level` is None."""
+def articulation_prompt(rng: np.random.Generator, level: int | None = None,
+                        lowest: int = 0) -> tuple[int, float, str]:
+    """Draw (level, amplitude, prompt text); a random level from `lowest` up when `level` is None."""
     if level is None:
-        level = int(rng.integers(len(ARTICULATION_LEVELS)))
+        level = int(rng.integers(lowest, len(ARTICULATION_LEVELS)))
     amplitude, phrasings = ARTICULATION_LEVELS[level]
     # A little jitter inside a level, so the amplitude is not one of five values.
     jitter = float(rng.uniform(-0.06, 0.06))

@@ -109,6 +109,19 @@ def test_a_keep_style_share_keeps_one_articulation_level_per_clip():
         dataclasses.replace(TINY, keep_style_share=1.5).validate()
 
 
+def test_the_silence_preset_draws_clear_speech_with_a_long_pause_in_every_utterance():
+    config = dataclasses.replace(PRESETS["silence"], frame_size=80, crop_size=24)
+    config.validate()
+    assert config.identities == 0  # benchmark clips only
+    for job in [j for j in clip_jobs(config) if j.split == "bench"][::5]:
+        for utterance in make_clip(job)["utterances"]:
+            assert utterance["level"] >= 2
+            pauses = [end - start for name, start, end in utterance["phonemes"] if name == ""]
+            assert max(pauses) >= 1.0
+    with pytest.raises(ConfigError, match="lowest level"):
+        dataclasses.replace(TINY, lowest_level=5).validate()
+
+
 def test_renderings_of_a_clip_share_the_scene_but_not_the_mouth():
     # (JPEG-compressed renderings spread a mouth change over whole 8x8 blocks: not this one.)
     job = next(j for j in (ClipJob("train", "seen", i, 0, TINY) for i in range(20))

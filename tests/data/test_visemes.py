@@ -47,3 +47,11 @@ def test_amplitude_scales_motion_and_prompts_follow_levels():
     assert all(a < b for a, b in zip(motions, motions[1:]))
     prompts = {articulation_prompt(rng, 4)[2] for _ in range(40)}
     assert len(prompts) > 1  # not one fixed string per level
+
+
+def test_a_lowest_level_draws_nothing_quieter_and_zero_draws_as_before():
+    draws = lambda lowest: [articulation_prompt(np.random.default_rng(k), None, lowest)[0] for k in range(60)]  # noqa: E731
+    assert min(draws(2)) == 2 and max(draws(2)) == len(ARTICULATION_LEVELS) - 1
+    # lowest 0 is the draw corpora were made with before the option
+    assert draws(0) == [int(np.random.default_rng(k).integers(len(ARTICULATION_LEVELS))) for k in range(60)]
+    assert min(draws(0)) == 0
