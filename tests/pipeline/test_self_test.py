@@ -13,8 +13,8 @@ from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.dub import DubOptions, check_options, dub, scaled_edit, trusted_share
 from omnisync_cli.pipeline.mouth_bank import MouthBank
 from omnisync_cli.pipeline.progress import SilentProgress
-from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, least_error_scale, own_test_terms, pair_moments,
-                                             segment_starts, trusted_scale)
+from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, least_error_scale, own_test_segments,
+                                             own_test_terms, pair_moments, segment_starts, trusted_scale)
 from omnisync_cli.pipeline.tune import TuneGrid, tune
 from tests.media.clips import write_audio, write_clip
 from tests.pipeline.test_mouth_bank import LEVELS, MOUTHS, REGION, LoudnessEditor, blocks_audio
@@ -160,6 +160,23 @@ def test_the_own_test_trusts_a_model_that_draws_the_right_mouth_and_not_a_wrong_
     unchanged = own_test_terms(LoudnessEditor(), bank, audio, speaking, times)
     assert gain_db(unchanged) == 0.0 and trusted_scale(unchanged) == 1.0  # no edit: no harm
     assert own_test_terms(BlockEditor(), bank, audio, np.zeros(n, bool), times) is None  # no speech: no test
+
+
+def test_a_source_that_speaks_only_a_word_twice_is_tested_on_shorter_segments():
+    n = 90
+    bank, audio = bank_of_blocks(n)
+    times = np.arange(n) / FPS
+    words = np.zeros(n, bool)
+    words[2:8] = words[42:48] = True  # 6 frames loud, 6 frames soft, 1.6 s apart: no 8-frame segment
+    assert own_test_segments(bank, words, times, 8)[0] == 4
+    assert own_test_segments(bank, np.arange(n) < 40, times, 8)[0] == 8  # the dub's own where they fit
+    right = own_test_terms(BlockEditor(0), bank, audio, words, times)
+    assert gain_db(right) > 10.0 and trusted_scale(right) == 1.0
+    wrong = own_test_terms(BlockEditor(2), bank, audio, words, times)
+    assert gain_db(wrong) < -3.0 and trusted_scale(wrong) == 0.0
+    words[5:8] = words[45:48] = False  # 3 frames each: too little even for the shortest
+    assert own_test_segments(bank, words, times, 8) is None
+    assert own_test_terms(BlockEditor(2), bank, audio, words, times) is None
 
 
 # The video's mouth, 4 x 8 px at (30, 28) of a 24 px region at (20, 20), is 2.7 x 5.3 px of the
