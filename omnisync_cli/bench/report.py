@@ -43,11 +43,13 @@ def reference_table(results: dict) -> str:
     """The instruments' readings of the ground truth (and the no-op's sync), per category:
     what a perfect dub scores under the same sync expert and opening meter."""
     first = next(iter(results["summary"].values()), {})
-    lines = ["| category | truth LSE-C | no-op LSE-C | truth open r | truth silence / speech |",
-             "|---|---|---|---|---|"]
+    lines = ["| category | truth LSE-C | no-op LSE-C | truth open r | truth silence / speech | "
+             "truth open where only new speech | truth open where only old speech |",
+             "|---|---|---|---|---|---|---|"]
     for cat, row in first.items():
         lines.append(f"| {cat} | {_cell(row.get('truth_lse_c'), '.3f')} | {_cell(row.get('noop_lse_c'), '.3f')} | "
-                     f"{_cell(row.get('truth_open_r'), '.3f')} | {_cell(row.get('truth_silence_ratio'), '.2f')} |")
+                     f"{_cell(row.get('truth_open_r'), '.3f')} | {_cell(row.get('truth_silence_ratio'), '.2f')} | "
+                     f"{_cell(row.get('truth_woken_open'), '.3f')} | {_cell(row.get('truth_hushed_open'), '.3f')} |")
     return "\n".join(lines)
 
 

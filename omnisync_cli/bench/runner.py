@@ -231,7 +231,8 @@ def truth_opening_scores(inputs: ClipInputs) -> dict[str, float]:
     truth = ScoredClip(output=inputs.target[:n], target=inputs.target[:n], source=inputs.target[:n],
                        mouth_boxes=inputs.mouth_boxes[:n], edit_boxes=inputs.mouth_boxes[:n],
                        speech=inputs.speech, fps=inputs.clip.fps,
-                       utterance=inputs.clip.meta.get("target_utterance"))
+                       utterance=inputs.clip.meta.get("target_utterance"),
+                       source_quiet=source_pauses(inputs, np.arange(n)))
     return opening_scores(truth)
 
 
@@ -404,7 +405,7 @@ def summarise(records: list[dict], variant_names: list[str], keys: list[str]) ->
                 noop = [r["reference"][key] for r in group if r["reference"].get(key) is not None]
                 row[f"truth_{key}"] = round(float(np.mean(truth)), 4) if truth else None
                 row[f"noop_{key}"] = round(float(np.mean(noop)), 4) if noop else None
-            for key in ("open_r", "silence_ratio"):
+            for key in ("open_r", "silence_ratio", "woken_open", "hushed_open"):
                 truth = [r["truth_opening"][key] for r in group if key in r.get("truth_opening", {})]
                 row[f"truth_{key}"] = round(float(np.mean(truth)), 4) if truth else None
             row["dub_seconds"] = round(float(np.mean([e["dub_seconds"] for e in done])), 2) if done else None

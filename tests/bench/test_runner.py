@@ -2,10 +2,12 @@
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from omnisync_cli.bench import runner
 from omnisync_cli.bench.runner import load_manifest, run_benchmark, select_clips
 from omnisync_cli.bench.variants import VARIANTS, Variant, get_variants
 from omnisync_cli.errors import ConfigError, InputError
@@ -53,6 +55,7 @@ def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     assert json.loads((tmp_path / "results.json").read_text()) == results
     assert "| ds-cfg | heldout-head |" in (tmp_path / "report.md").read_text()
+    assert "truth open where only old speech" in (tmp_path / "report.md").read_text()
 
     assert [c["group"] for c in results["clips"]] == ["seen", "heldout-head"]
     for clip in results["clips"]:
@@ -77,6 +80,23 @@ def test_benchmark_end_to_end(bench_corpus, tiny_weights, tmp_path):
     assert summary["no-op"]["all"]["success_rate"] == 1.0
     assert summary["no-op"]["all"]["mouth_psnr"] == pytest.approx(
         np.mean([c["reference"]["mouth_psnr"] for c in results["clips"]]), abs=1e-4)
+
+
+def test_the_truth_is_read_against_the_sources_own_pauses(monkeypatch):
+    """The ground truth's opening figures know where the source spoke, as a dub's do, so the
+    report gives the truth's opening where only the new (or only the old) speech speaks."""
+    seen = []
+    monkeypatch.setattr(runner, "opening_scores", lambda clip: seen.append(clip) or {})
+    fps, n = 10.0, 20
+    source_utterance = {"phonemes": [["", 0.0, 0.5], ["a", 0.5, 1.5], ["", 1.5, 2.0]]}
+    clip = SimpleNamespace(fps=fps, meta={"source_utterance": source_utterance, "target_utterance": {}})
+    frames = np.zeros((n, 8, 8, 3), np.uint8)
+    inputs = runner.ClipInputs(clip=clip, source=frames, target=frames, speech=np.zeros(16000), analysis=None,
+                               plan=np.arange(n), mouth_boxes=[None] * n, mouth_rects=None)
+    runner.truth_opening_scores(inputs)
+    quiet = seen[0].source_quiet
+    assert quiet is not None and len(quiet) == n
+    assert quiet[1:5].all() and quiet[16:].all() and not quiet[6:15].any()  # in the pauses (0.1 s margins) only
 
 
 def test_a_failing_dub_is_recorded_and_the_run_goes_on(bench_corpus, tmp_path):
