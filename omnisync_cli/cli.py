@@ -99,6 +99,16 @@ def main(
     """Mask-free diffusion-transformer video dubbing (OmniSync)."""
 
 
+def file_identity(path: Path) -> tuple[int, int, int] | None:
+    """(device, inode, modification ns) of the file at `path`, None where there is none: a file
+    written in its place since has another."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_mtime_ns
+
+
 def progress_for(quiet: bool) -> TerminalProgress:
     return TerminalProgress(err_console, quiet=quiet)
 
@@ -114,6 +124,7 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
     exit 2 with one line; SIGTERM, SIGHUP and Ctrl-C unwind (partial files and temporary
     folders are removed; training first saves a checkpoint) and exit 128 + the signal. With
     `json_summary` (--json) the failure is also a JSON object on stdout, as success is."""
+    before = file_identity(output)
     try:
         with stop_on_signals():
             yield
@@ -122,7 +133,12 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
             print(json.dumps({"error": str(error), "exit_code": 2}))
         fail(error)
     except Stopped as stop:
-        what = f"nothing more written to {output}" if output.is_dir() else f"{output} was not written"
+        if output.is_dir():
+            what = f"nothing more written to {output}"
+        elif file_identity(output) not in (None, before):  # the stop came after it was in place (--compare's video next)
+            what = f"{output} was written; what was to follow it was not"
+        else:
+            what = f"{output} was not written"
         if json_summary:
             print(json.dumps({"error": f"stopped by {stop.signal_name}: {what}", "exit_code": stop.code}))
         err_console.print(f"stopped by {stop.signal_name}: {what}", highlight=False, soft_wrap=True)

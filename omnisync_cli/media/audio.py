@@ -52,7 +52,18 @@ def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
     raises `InputError`.
     """
     waveform, _ = _decode(Path(path), SAMPLE_RATE, whole)
-    return waveform.mean(axis=0).astype(np.float32, copy=False)
+    return mono(waveform)
+
+
+def mono(waveform: np.ndarray) -> np.ndarray:
+    """(channels, samples) -> (samples,) float32: the channels' average; the loudest channel
+    alone where the average cancels (a channel recorded in opposite phase: a stereo file whose
+    average is silent although both sides speak)."""
+    mixed = waveform.mean(axis=0)
+    loudest = waveform[int(np.argmax(np.sqrt(np.mean(waveform ** 2, axis=1))))]
+    if np.sqrt(np.mean(mixed ** 2)) < 0.25 * np.sqrt(np.mean(loudest ** 2)):
+        mixed = loudest
+    return mixed.astype(np.float32, copy=False)
 
 
 # A speech track whose loudest sample stays below this (-60 dBFS) holds no speech: a muted
@@ -133,6 +144,10 @@ def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int
         declared = _declared_seconds(path, container, stream, decoded)
     if waveform.shape[1] == 0:
         raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
+    broken = int(np.count_nonzero(~np.isfinite(waveform)))
+    if broken:  # a float file written with NaN or infinity in it: no encoder takes them
+        raise InputError(f"{path}: audio data is damaged ({broken} samples are NaN or infinite); "
+                         "repair or re-export the file")
     peak = float(np.abs(waveform).max()) if surround else 0.0
     if peak > 1.0:  # a loud surround mix would clip in the dub's AAC track
         waveform = waveform / peak

@@ -19,7 +19,9 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     try:
         # Tags are not needed for a dub: undecodable bytes in them (a damaged or oddly
         # encoded title) must not make the file unreadable.
-        return av.open(str(path), mode="r", metadata_errors="replace")
+        # The absolute path: FFmpeg reads a relative name with a colon ("10:30 take.mp4") as a
+        # protocol ("10:") and the file as unreadable.
+        return av.open(str(path.absolute()), mode="r", metadata_errors="replace")
     except av.error.FFmpegError as exc:
         reason = exc.strerror or type(exc).__name__
         raise InputError(

@@ -337,6 +337,7 @@ class VideoReader:
             raise InputError(f"{self.path}: video stream has no frames (damaged or truncated); "
                              "give a video with picture")
         orientation = _Orientation.of(first)
+        self._picture_size = (first.width, first.height)
         fps = _frame_rate(stream)
         if stream.duration is not None:
             duration = float(stream.duration * stream.time_base)
@@ -370,9 +371,15 @@ class VideoReader:
         return info, orientation
 
     def _decode(self) -> Iterator[av.VideoFrame]:
-        """Decoded frames from the current position; decoder failures become `InputError`."""
+        """Decoded frames from the current position; decoder failures become `InputError`. A
+        stream whose picture size changes midway (recordings joined end to end) has its later
+        pictures scaled to the first one's size, which the dub writes."""
+        size = getattr(self, "_picture_size", None)  # set by _probe, from the first picture
         try:
-            yield from self._container.decode(self._stream)
+            for frame in self._container.decode(self._stream):
+                if size is not None and (frame.width, frame.height) != size:
+                    frame = frame.reformat(width=size[0], height=size[1])
+                yield frame
         except av.error.FFmpegError as exc:
             raise InputError(
                 f"{self.path}: video data is damaged or cut short ({exc.strerror or type(exc).__name__}); "

@@ -136,7 +136,7 @@ class VideoWriter:
         try:
             self.partial_path, self._partial_lock = _new_partial(self.path)
             self._container = av.open(
-                str(self.partial_path),
+                str(self.partial_path.absolute()),  # a colon in a relative name is no protocol
                 mode="w",
                 format=_CONTAINERS[self.path.suffix.lower()],
                 options={"movflags": "+faststart"},  # index up front: playable while downloading
@@ -300,15 +300,26 @@ class VideoWriter:
             self._partial_lock = None
 
 
+# A file name's most bytes on the usual file systems (ext4, APFS, NTFS in UTF-16 units).
+NAME_MAX_BYTES = 255
+
+
+def _partial_stem(path: Path) -> str:
+    """`path`'s stem, cut (at a character) so that its partial file's name, 18 bytes and the
+    suffix longer than it, still fits NAME_MAX_BYTES: a legal output name of 238-255 bytes."""
+    room = NAME_MAX_BYTES - len(f"..12345678.partial{path.suffix}".encode())
+    return path.stem.encode()[:max(room, 1)].decode(errors="ignore")
+
+
 def _partial_pattern(path: Path) -> re.Pattern:
-    return re.compile(re.escape(f".{path.stem}.") + r"[a-z0-9_]{8}" + re.escape(f".partial{path.suffix}"))
+    return re.compile(re.escape(f".{_partial_stem(path)}.") + r"[a-z0-9_]{8}" + re.escape(f".partial{path.suffix}"))
 
 
 def _new_partial(path: Path) -> tuple[Path, int]:
     """A new, empty, locked partial file beside `path` (mkstemp's name: no existing file is
     reused), and the descriptor holding its lock. It gets `path`'s permissions
     (`output_mode`), not mkstemp's owner-only 0600."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{_partial_stem(path)}.", suffix=f".partial{path.suffix}")
     if fcntl is not None:
         fcntl.flock(fd, fcntl.LOCK_EX)
     with contextlib.suppress(OSError):  # a file system without permissions keeps its own

@@ -220,7 +220,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
 def comment_tag(path: Path) -> str:
     """The file's comment tag ("" where it has none or cannot be read)."""
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path.absolute())) as container:  # a colon in a relative name is no protocol
             return str(container.metadata.get("comment", ""))
     except (av.error.FFmpegError, OSError, UnicodeDecodeError):
         return ""

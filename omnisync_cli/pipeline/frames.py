@@ -6,11 +6,15 @@ block of frames is ever held: 16 frames, fewer for large pictures so that a bloc
 within BLOCK_BYTES (a 4K frame, RGB and YUV, is 36 MiB: 7 of them).
 """
 
+from pathlib import Path
 from typing import Any, Protocol
+
+from omnisync_cli.errors import InputError
 
 
 class RandomAccessVideo(Protocol):
     info: Any  # a media.video.VideoInfo; only its width and height are read
+    path: Path
 
     def iter_frames(self): ...
 
@@ -55,11 +59,20 @@ class SourceFrames:
             frames = self._reader.read_frames(index, min(self._count, index + self._block))
         self._cache = {f.index: f for f in frames}
         self._sequential = None
+        if index not in self._cache:
+            # The seek landed elsewhere: timestamps that repeat or jump back (recordings joined
+            # end to end). Decoding from the first frame counts the frames right.
+            self.start()
+            self._last = index
+            return self._decode_forward_to(index)
         return self._cache[index]
 
     def _decode_forward_to(self, index: int):
         while True:
-            frame = next(self._sequential)
+            frame = next(self._sequential, None)
+            if frame is None:
+                raise InputError(f"{self._reader.path}: source frame {index} cannot be decoded again; the video's "
+                                 "timestamps are damaged, re-encode it")
             self._next = frame.index + 1
             if frame.index == index:
                 self._cache = {index: frame}

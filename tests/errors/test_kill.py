@@ -56,6 +56,23 @@ def test_term_and_int_unwind_and_leave_nothing(inputs, tmp_path, sig, marker, co
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_stop_after_the_dub_is_in_place_says_it_was_written(inputs, tmp_path):
+    """With --compare, a Ctrl-C once the dub is in place (the side-by-side video still to make)
+    keeps the finished dub and says so, instead of saying it was not written."""
+    output = tmp_path / "out.mp4"
+    process = subprocess.Popen([sys.executable, "-m", "tests.errors.slow_dub", *dub_args(inputs, output), "--compare"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.strip() == "COMPARE":
+            process.send_signal(signal.SIGINT)
+            break
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT, stderr
+    assert f"stopped by SIGINT: {output} was written; what was to follow it was not" in stderr
+    assert probe_video(output).frame_count == 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no half-made comparison
+
+
 def test_term_before_the_dub_starts_leaves_nothing(inputs, tmp_path):
     code, _ = dub_killed(inputs, tmp_path / "out.mp4", signal.SIGTERM, "START")
     assert code in (-signal.SIGTERM, 128 + signal.SIGTERM)

@@ -30,6 +30,19 @@ def test_truncated_video_is_dubbed_with_one_warning(tmp_path, name):
     assert probe_video(tmp_path / "out.mp4").frame_count == 50  # the speech's length all the same
 
 
+def test_a_video_of_which_less_than_half_decodes_is_refused(tmp_path):
+    video = tmp_path / "cut.mkv"
+    write_clip(video, n_frames=100)
+    truncate(video, 0.2)
+    write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
+    result = runner.invoke(app, ["dub", str(video), str(tmp_path / "speech.wav"), "-o", str(tmp_path / "out.mp4"),
+                                 "--passthrough", "--region", "20,14,24,24", "-q"])
+    assert result.exit_code == 2
+    line = result.stderr.strip()
+    assert "\n" not in line and " of 100 frames could be decoded" in line and "re-export it" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mkv", "speech.wav"]
+
+
 def test_a_whole_video_gives_no_warning(tmp_path):
     write_clip(tmp_path / "in.mkv", n_frames=30)
     write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)

@@ -206,3 +206,23 @@ def test_an_mp3_cut_short_is_dubbed_with_a_warning(tmp_path: Path) -> None:
     seconds = len(load_speech(cut)) / SAMPLE_RATE
     assert seconds < 2.0
     assert "may be truncated" in length_note(cut, seconds)
+
+
+def test_nan_or_infinite_samples_are_refused_in_one_line(tmp_path):
+    waveform = tone(0.5, SAMPLE_RATE)
+    waveform[100] = np.inf
+    waveform[200] = np.nan
+    soundfile.write(str(tmp_path / "bad.wav"), waveform, SAMPLE_RATE, subtype="FLOAT")
+    for load in (load_speech, load_audio_native):
+        with pytest.raises(InputError, match=r"bad.wav: audio data is damaged \(2 samples are NaN or infinite\)"):
+            load(tmp_path / "bad.wav")
+
+
+def test_stereo_whose_channels_cancel_is_heard_from_one_channel(tmp_path):
+    """Channels in opposite phase average to silence; the speech is in both all the same."""
+    voice = tone(0.5, SAMPLE_RATE)
+    soundfile.write(str(tmp_path / "anti.wav"), np.stack([voice, -voice], 1), SAMPLE_RATE)
+    heard = load_speech(tmp_path / "anti.wav")
+    assert np.abs(heard).max() == pytest.approx(np.abs(voice).max(), rel=0.01)
+    soundfile.write(str(tmp_path / "right.wav"), np.stack([0 * voice, voice], 1), SAMPLE_RATE)
+    assert np.abs(load_speech(tmp_path / "right.wav")).max() == pytest.approx(0.5 * np.abs(voice).max(), rel=0.01)

@@ -338,3 +338,22 @@ def test_pictures_decoded_the_cheap_way_stay_close_to_the_frames(clip_dir: Path,
     assert len(pictures) == len(frames) == 50
     worst = min(10 * np.log10(255 ** 2 / max(np.mean((p - f) ** 2), 1e-9)) for p, f in zip(pictures, frames))
     assert worst > 25
+
+
+def test_a_relative_name_with_a_colon_is_read_as_a_file(tmp_path, monkeypatch):
+    """FFmpeg takes "10:30 take.mp4" for a protocol named "10"; a user's file is meant."""
+    write_clip(tmp_path / "10:30 take.mp4", n_frames=4)
+    monkeypatch.chdir(tmp_path)
+    assert probe_video(Path("10:30 take.mp4")).frame_count == 4
+
+
+def test_later_pictures_of_another_size_are_scaled_to_the_first(tmp_path):
+    """Recordings joined end to end (MPEG-TS parts cat-ed together) change size midway."""
+    write_clip(tmp_path / "a.ts", n_frames=6, width=64, height=48)
+    write_clip(tmp_path / "b.ts", n_frames=6, width=96, height=64)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    with VideoReader(joined) as reader:
+        sizes = {f.image.shape for f in reader.iter_frames()}
+        assert (reader.info.width, reader.info.height) == (64, 48)
+    assert sizes == {(48, 64, 3)}

@@ -241,3 +241,12 @@ def test_an_output_gets_the_permissions_any_written_file_gets(tmp_path: Path) ->
 def test_audio_at_a_rate_aac_cannot_store_is_a_caller_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="AAC cannot store 50000 Hz"):
         VideoWriter(tmp_path / "out.mp4", 32, 32, Fraction(25), tone(0.1, 50000), audio_rate=50000)
+
+
+def test_an_output_name_of_the_longest_legal_length_is_written(tmp_path: Path) -> None:
+    """The hidden partial file's name adds 18 bytes to the output's: it is cut to fit."""
+    for name in ("z" * 251 + ".mp4", "é" * 125 + ".mp4"):  # 255 bytes each
+        path = tmp_path / name
+        write(path, [pattern(i, 64, 48) for i in range(3)])
+        assert probe_video(path).frame_count == 3
+    assert sorted(len(p.name.encode()) for p in tmp_path.iterdir()) == [254, 255]

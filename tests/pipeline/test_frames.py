@@ -5,6 +5,7 @@ read for a jump ahead (longer than a block) or back."""
 import numpy as np
 import pytest
 
+from omnisync_cli.errors import InputError
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.frames import SourceFrames, block_frames
 from tests.media.clips import write_clip
@@ -83,3 +84,25 @@ def test_blocks_of_large_pictures_stay_within_the_memory_budget():
     assert block_frames(1920, 1080) == 16  # 8.9 MiB a frame: 16 fit in 256 MiB
     assert block_frames(3840, 2160) == 7  # 36 MiB a frame
     assert block_frames(16384, 16384) == 2  # never fewer than two
+
+
+class MisseekingReader(CountingReader):
+    """Its seeks land elsewhere (timestamps that repeat: recordings joined end to end)."""
+
+    path = "joined.ts"
+
+    def read_frames(self, start, stop):
+        self.calls.append(("read", start, stop))
+        return [FakeFrame(i) for i in range(0, min(stop - start, self.count))]
+
+
+def test_a_seek_that_lands_elsewhere_decodes_from_the_first_frame_instead():
+    reader = MisseekingReader(count=50)
+    source = SourceFrames(reader, frame_count=50, block=8)
+    source.start()
+    assert [source.get(i).index for i in range(30)] == list(range(30))
+    assert source.get(25).index == 25  # ping-pong's step back: the block read misses it
+    assert reader.calls[-2:] == [("read", 18, 26), ("iter",)]
+    assert source.get(26).index == 26 and source.get(10).index == 10
+    with pytest.raises(InputError, match="joined.ts: source frame 70 cannot be decoded again"):
+        source.get(70)  # beyond what decodes at all: one line, not a KeyError
