@@ -167,6 +167,7 @@ def test_a_phone_photo_dubs_into_a_video_as_long_as_the_speech(inputs, tmp_path)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert (summary["source_frames"], summary["output_frames"]) == (1, 15)  # 0.6 s of speech at 25 fps
+    assert "played forwards and back" not in result.stderr  # held, as asked: no warning of a stretched video
     info = probe_video(inputs / "out.mp4")
     assert (info.width, info.height, info.frame_count, info.has_audio) == (48, 64, 15, True)
     assert photo.read_bytes() == before

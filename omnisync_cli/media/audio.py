@@ -79,7 +79,9 @@ def load_speech(path: str | Path) -> np.ndarray:
     peak = float(np.abs(waveform).max())
     if peak < SILENT_PEAK:
         level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
-        raise InputError(f"{path}: the speech is silent ({level}); give the speech to dub")
+        note = track_note(path)  # a silent first track beside a speaking second one
+        also = f" ({note.split(': ', 1)[1]})" if note else ""
+        raise InputError(f"{path}: the speech is silent ({level}){also}; give the speech to dub")
     return waveform
 
 

@@ -375,6 +375,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         warnings = list(analysis.warnings)
         notes = (track_note(analysis.video) if info.has_audio else None, track_note(audio),
                  length_note(audio, audio_seconds), no_speech_warning(audio, waveform, speech),
+                 None if len(analysis.frame_times) == 1 else  # a still image is held for the speech, as asked
                  length_warning(analysis.video, audio, analysis.video_seconds or info.duration, audio_seconds,
                                 float(info.fps), options.extend))
         for note in filter(None, notes):

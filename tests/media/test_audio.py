@@ -226,3 +226,19 @@ def test_stereo_whose_channels_cancel_is_heard_from_one_channel(tmp_path):
     assert np.abs(heard).max() == pytest.approx(np.abs(voice).max(), rel=0.01)
     soundfile.write(str(tmp_path / "right.wav"), np.stack([0 * voice, voice], 1), SAMPLE_RATE)
     assert np.abs(load_speech(tmp_path / "right.wav")).max() == pytest.approx(0.5 * np.abs(voice).max(), rel=0.01)
+
+
+def test_a_silent_speech_track_beside_another_names_the_other(tmp_path):
+    """A video whose first audio track is silent and second speaks, given as the speech."""
+    import av
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), "w") as container:
+        streams = [container.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="mono") for _ in range(2)]
+        for stream, wave in zip(streams, (np.zeros(SAMPLE_RATE // 2, np.float32), tone(0.5, SAMPLE_RATE))):
+            frame = av.AudioFrame.from_ndarray((wave * 32767).astype(np.int16)[None], format="s16", layout="mono")
+            frame.sample_rate, frame.pts = SAMPLE_RATE, 0
+            container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+    with pytest.raises(InputError, match=r"the speech is silent \(digital silence\) \(has 2 audio tracks; using track 1.*"
+                                         r"-map 0:a:1 track2.mka\); give the speech to dub"):
+        load_speech(path)
