@@ -164,16 +164,47 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     index, count = shard
     shards = [(index + count * j, count * jobs) for j in range(jobs)]
     context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
+    job_files = [report_path(out_dir, shard, (j, jobs)) for j in range(jobs)]
+    for stale in job_files:  # an earlier run's: a stop must not read them as this run's
+        stale.unlink(missing_ok=True)
     with context.Pool(jobs) as pool:
         try:
-            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress,
-                                           report_path(out_dir, shard, (j, jobs))) for j, s in enumerate(shards)])
+            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress, job_files[j])
+                                          for j, s in enumerate(shards)])
+        except Stopped as stop:
+            pool.terminate()  # the jobs get SIGTERM, unwind and write their own reports first
+            _write_report(_merged(items[index::count], [r for f in job_files for r in _read_items(f, stop.signal_name)]),
+                          report_path(out_dir, shard))  # the shard's report says where each item stood
+            raise
         finally:
             pool.terminate()  # on a stop signal the jobs get SIGTERM and unwind as the parent does
-    order = {item.output: number for number, item in enumerate(items)}  # outputs are unique
-    merged = BatchReport(sorted((r for report in reports for r in report.items), key=lambda r: order[r.output]))
+    merged = _merged(items[index::count], [r for report in reports for r in report.items])
     _write_report(merged, report_path(out_dir, shard))
     return merged
+
+
+def _merged(items: list[BatchItem], results: list[ItemResult]) -> BatchReport:
+    """The jobs' item results in the order of the shard's `items` (outputs are unique); an item
+    no job reported (a job stopped before its first report) is pending."""
+    order = {item.output: number for number, item in enumerate(items)}
+    reported = {r.output for r in results}
+    results = results + [ItemResult(str(i.video), None if i.audio is None else str(i.audio), i.output)
+                         for i in items if i.output not in reported]
+    return BatchReport(sorted(results, key=lambda r: order[r.output]))
+
+
+def _read_items(report_file: Path, signal_name: str) -> list[ItemResult]:
+    """The item results a job's report holds ([] where it wrote none), those it was stopped in
+    told by the signal the batch was stopped by (the job itself got SIGTERM from the batch)."""
+    try:
+        saved = json.loads(report_file.read_text())["items"]
+    except (OSError, ValueError, KeyError):
+        return []
+    results = [ItemResult(**item) for item in saved]
+    for result in results:
+        if result.status == "stopped":
+            result.error = f"stopped by {signal_name}; rerun the batch to go on"
+    return results
 
 
 def _job(items, out_dir, make_editor, options, shard, make_progress, report_file) -> BatchReport:

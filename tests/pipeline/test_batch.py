@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import json
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -292,6 +293,47 @@ def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     jobs = [json.loads((out / f"batch-report.job-{j}-of-2.json").read_text()) for j in (0, 1)]  # not --shard's names
     assert [len(j["items"]) for j in jobs] == [3, 2] and merged["dubbed"] == 5
     assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
+
+
+def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(folder, monkeypatch):
+    """Ctrl-C during `--jobs 2`: the jobs unwind and write their own reports; the batch's report
+    merges them, every item of the shard listed (a user tour: only the jobs' files were left)."""
+    import signal
+
+    import omnisync_cli.pipeline.batch as batch
+    from omnisync_cli.stopping import Stopped
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    out.mkdir()
+    (out / "batch-report.job-1-of-2.json").write_text('{"items": []}')  # an earlier run's, stale
+
+    class StoppedPool:  # job 0 dubbed its first item and was stopped in its second; job 1 wrote nothing
+        def __init__(self, jobs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starmap(self, function, arguments):
+            report = batch.BatchReport([batch.ItemResult(str(items[0].video), None, items[0].output, status="dubbed"),
+                                        batch.ItemResult(str(items[2].video), None, items[2].output, status="stopped",
+                                                         error="stopped by SIGTERM; rerun the batch to go on")])
+            (out / "batch-report.job-0-of-2.json").write_text(json.dumps(report.to_dict()))
+            raise Stopped(signal.SIGINT)
+
+        def terminate(self):
+            pass
+
+    monkeypatch.setattr(batch.multiprocessing, "get_context", lambda method: SimpleNamespace(Pool=StoppedPool))
+    with pytest.raises(Stopped):
+        batch_dub_jobs(items, out, functools.partial(PassthroughEditor, region_size=16), OPTIONS, jobs=2)
+    saved = json.loads((out / "batch-report.json").read_text())
+    assert [(i["output"], i["status"]) for i in saved["items"]] == [
+        ("a.mp4", "dubbed"), ("b.mp4", "pending"), ("c.mp4", "stopped"), ("d.mp4", "pending"), ("e.mp4", "pending")]
+    assert saved["stopped"] and saved["items"][2]["error"] == "stopped by SIGINT; rerun the batch to go on"
 
 
 def test_an_items_warnings_are_kept_in_the_report(folder, monkeypatch):
