@@ -326,6 +326,8 @@ class VideoReader:
         if ctx is None:  # FFmpeg has no decoder for the codec the (maybe damaged) header names
             raise InputError(f"{self.path}: video stream has an unknown or damaged codec; re-encode the file")
         if not ctx.width or not ctx.height:
+            if ctx.name == "webp":  # FFmpeg reads a still WebP, but not an animated one
+                raise InputError(f"{self.path}: an animated WebP, which FFmpeg cannot decode; convert it to MP4 or GIF")
             raise InputError(f"{self.path}: video has zero width or height; re-export it")
         if max(ctx.width, ctx.height) > MAX_SIDE:
             raise InputError(f"{self.path}: declares a {ctx.width}x{ctx.height} picture, larger than "

@@ -357,3 +357,12 @@ def test_later_pictures_of_another_size_are_scaled_to_the_first(tmp_path):
         sizes = {f.image.shape for f in reader.iter_frames()}
         assert (reader.info.width, reader.info.height) == (64, 48)
     assert sizes == {(48, 64, 3)}
+
+
+def test_an_animated_webp_is_refused_saying_why(tmp_path):
+    """FFmpeg decodes a still WebP but not an animated one (it sees a 0x0 picture)."""
+    from PIL import Image
+    pictures = [Image.fromarray(np.full((32, 32, 3), 40 * k, np.uint8)) for k in range(4)]
+    pictures[0].save(tmp_path / "anim.webp", save_all=True, append_images=pictures[1:], duration=100, loop=0)
+    with pytest.raises(InputError, match="anim.webp: an animated WebP, which FFmpeg cannot decode; convert it"):
+        probe_video(tmp_path / "anim.webp")
