@@ -47,7 +47,7 @@ from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
 from omnisync_cli.pipeline.self_test import gain_db, least_error_scale, own_test_terms, trusted_scale
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
-from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
+from omnisync_cli.pipeline.timeline import Extend, continuous_times, plan_source_frames
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
 
@@ -332,7 +332,8 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
         check_frame_size(video, info.width, info.height)
     with clock("track"):
         track, frame_times = _track_mouth(video, info, options.face, progress, until_s)
-    info = decoded_length(info, frame_times)
+    frame_times, restarted = continuous_times(frame_times, float(info.fps))
+    info = decoded_length(info, frame_times, restarted)
     video_seconds = info.duration
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
@@ -491,12 +492,13 @@ def frames_to_track(info: VideoInfo, until_s: float | None) -> int | None:
     return min(info.frame_count, math.ceil(until_s * float(info.fps)))
 
 
-def decoded_length(info: VideoInfo, frame_times: np.ndarray) -> VideoInfo:
+def decoded_length(info: VideoInfo, frame_times: np.ndarray, restarted: bool = False) -> VideoInfo:
     """`info` with the length its decoded frames show where the header states none (a
-    browser's MediaRecorder WebM, a Matroska file written to a pipe): the last frame's time
-    plus one frame, and the frames counted. Without it such a video read as one frame 0 s
-    long, and its dub held the first frame throughout (a user tour)."""
-    if info.duration > 0 or not len(frame_times):
+    browser's MediaRecorder WebM, a Matroska file written to a pipe), or where their clock
+    started again midway (`continuous_times`: the header's length is one part's): the last
+    frame's time plus one frame, and the frames counted. Without it such a video read as one
+    frame 0 s long, and its dub held the first frame throughout (a user tour)."""
+    if (info.duration > 0 and not restarted) or not len(frame_times):
         return info
     return dataclasses.replace(info, duration=float(frame_times[-1]) + 1.0 / float(info.fps),
                                frame_count=len(frame_times), frame_count_exact=True)

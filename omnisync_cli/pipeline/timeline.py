@@ -26,6 +26,20 @@ def output_frame_count(audio_seconds: float, fps: Fraction) -> int:
     return max(1, round(audio_seconds * float(fps)))
 
 
+def continuous_times(frame_times: np.ndarray, fps: float) -> tuple[np.ndarray, bool]:
+    """Frame times that never go back, and whether any did: where a time falls to or below the
+    one before it (recordings joined end to end, each part's clock starting again at 0), it
+    and the frames after it are moved on to one frame after the one before. Without it the
+    second part's frames were mapped onto the first's times and never shown (a user tour)."""
+    times = np.asarray(frame_times, dtype=np.float64).copy()
+    restarted = False
+    for i in np.flatnonzero(np.diff(times) <= 0) + 1 if len(times) > 1 else []:
+        if times[i] <= times[i - 1]:  # an earlier shift may already have moved it on
+            times[i:] += times[i - 1] + 1.0 / fps - times[i]
+            restarted = True
+    return times, restarted
+
+
 def grid_source_indices(frame_times: np.ndarray, fps: Fraction, duration: float) -> np.ndarray:
     """Index of the source frame on screen at each time m / fps of a constant-rate grid.
 

@@ -498,3 +498,22 @@ def test_only_the_part_of_the_video_the_speech_shows_is_analysed(tmp_path):
                   PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION), plan=tmp_path / "in.plan.npz")
     assert planned.source_frames == 100
     assert read_all(tmp_path / "out.mp4")[-1].tobytes() == read_all(tmp_path / "planned.mp4")[-1].tobytes()
+
+
+def test_recordings_joined_end_to_end_are_dubbed_whole(tmp_path):
+    """Two MPEG-TS parts cat-ed together: the second's clock starts again at 0 and its pictures
+    are larger. Every frame of both parts is dubbed, in order, at the first part's size."""
+    grey = lambda k, width, height: np.full((height, width, 3), 10 * k + 20, np.uint8)  # noqa: E731
+    write_clip(tmp_path / "a.ts", n_frames=10, width=64, height=48, frames=[grey(k, 64, 48) for k in range(10)])
+    write_clip(tmp_path / "b.ts", n_frames=10, width=96, height=72, frames=[grey(k, 96, 72) for k in range(10, 20)])
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes((tmp_path / "a.ts").read_bytes() + (tmp_path / "b.ts").read_bytes())
+    write_audio(tmp_path / "speech.wav", tone(0.8, 16000), 16000)  # 20 frames at 25 fps
+    report = dub(joined, tmp_path / "speech.wav", tmp_path / "out.mp4", PassthroughEditor(region_size=16),
+                 DubOptions(face=FaceConfig(region=(20, 14, 24, 24))))
+    assert (report.source_frames, report.output_frames) == (20, 20)
+    with VideoReader(tmp_path / "out.mp4") as reader:
+        frames = list(reader.iter_frames())
+    assert {f.image.shape for f in frames} == {(48, 64, 3)}
+    levels = [float(f.image.mean()) for f in frames]
+    assert levels == pytest.approx([10 * k + 20 for k in range(20)], abs=3)  # each frame in its place, none twice

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.pipeline.timeline import (Extend, extend_indices, grid_source_indices,
+from omnisync_cli.pipeline.timeline import (Extend, continuous_times, extend_indices, grid_source_indices,
                                             output_frame_count, plan_source_frames)
 
 
@@ -54,3 +54,14 @@ def test_plan_combines_grid_and_extension():
     times = np.arange(3) / 25
     plan = plan_source_frames(times, Fraction(25), 3 / 25, audio_seconds=0.2, mode=Extend.pingpong)
     assert plan.tolist() == [0, 1, 2, 1, 0]
+
+
+def test_frame_times_that_start_again_are_moved_on_and_the_video_is_as_long_as_its_frames():
+    """Recordings joined end to end: the second part's clock starts again at 0."""
+    times = np.r_[np.arange(5), np.arange(5)] / 25
+    fixed, restarted = continuous_times(times, 25.0)
+    assert restarted and fixed == pytest.approx(np.arange(10) / 25)
+    same, restarted = continuous_times(np.arange(6) / 25, 25.0)
+    assert not restarted and same == pytest.approx(np.arange(6) / 25)
+    grid = grid_source_indices(fixed, Fraction(25), 10 / 25)
+    assert list(grid) == list(range(10))  # every frame shown once
