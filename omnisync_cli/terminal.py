@@ -56,7 +56,16 @@ class TerminalProgress:
                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
         with Progress(*columns, console=self.console, transient=False) as bar:
             task = bar.add_task(name, total=total)
-            yield lambda steps=1: bar.advance(task, steps)
+            done = 0
+
+            def advance(steps: int = 1) -> None:
+                nonlocal done
+                done += steps
+                bar.advance(task, steps)
+                if total and done > total:  # more than the header counted (joined recordings): never over 100 %
+                    bar.update(task, total=done)
+
+            yield advance
 
     @contextmanager
     def _log_lines(self, name: str, total: Optional[int]) -> Iterator[Callable[[int], None]]:
@@ -68,8 +77,9 @@ class TerminalProgress:
             elapsed = self.clock() - start
             if not total:
                 return f"{name}: {done} done, {_clock_text(elapsed)} elapsed"
-            eta = elapsed / done * (total - done) if done else None
-            return (f"{name}: {done}/{total} ({100 * done // total}%), {_clock_text(elapsed)} "
+            whole = max(total, done)  # more than the header counted (joined recordings): never over 100 %
+            eta = elapsed / done * (whole - done) if done else None
+            return (f"{name}: {done}/{whole} ({100 * done // whole}%), {_clock_text(elapsed)} "
                     f"elapsed, eta {_clock_text(eta) if eta is not None else '?'}")
 
         def advance(steps: int = 1) -> None:

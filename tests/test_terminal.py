@@ -37,6 +37,22 @@ def test_a_log_gets_a_line_every_interval_and_one_at_the_end():
     assert lines[-1].endswith("100/100 (100%), 0:00:50 elapsed, eta 0:00:00")
 
 
+def test_more_steps_than_the_total_never_read_over_100_percent():
+    """A video's header can count fewer frames than decode (recordings joined end to end)."""
+    console, clock = log_console(width=200), FakeClock()
+    with TerminalProgress(console, interval_s=0, clock=clock).stage("tracking the mouth", 24) as advance:
+        for _ in range(48):
+            clock.now += 0.1
+            advance(1)
+    lines = console.file.getvalue().splitlines()
+    assert lines[-1].startswith("tracking the mouth: 48/48 (100%)")
+    assert not any("%" in line and int(line.split("(")[1].split("%")[0]) > 100 for line in lines)
+    bar = Console(file=io.StringIO(), force_terminal=True, width=100)
+    with TerminalProgress(bar, interval_s=0).stage("tracking", 4) as advance:
+        advance(8)
+    assert "8/8" in bar.file.getvalue()
+
+
 def test_quiet_drops_progress_but_not_warnings():
     console = log_console()
     progress = TerminalProgress(console, quiet=True, interval_s=0)
