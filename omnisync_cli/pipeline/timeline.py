@@ -32,12 +32,10 @@ def continuous_times(frame_times: np.ndarray, fps: float) -> tuple[np.ndarray, b
     and the frames after it are moved on to one frame after the one before. Without it the
     second part's frames were mapped onto the first's times and never shown (a user tour)."""
     times = np.asarray(frame_times, dtype=np.float64).copy()
-    restarted = False
-    for i in np.flatnonzero(np.diff(times) <= 0) + 1 if len(times) > 1 else []:
-        if times[i] <= times[i - 1]:  # an earlier shift may already have moved it on
-            times[i:] += times[i - 1] + 1.0 / fps - times[i]
-            restarted = True
-    return times, restarted
+    backwards = np.flatnonzero(np.diff(times) <= 0) + 1
+    for i in backwards:  # each shift moves all later frames alike, so their steps stay as found
+        times[i:] += times[i - 1] + 1.0 / fps - times[i]
+    return times, bool(len(backwards))
 
 
 def grid_source_indices(frame_times: np.ndarray, fps: Fraction, duration: float) -> np.ndarray:
