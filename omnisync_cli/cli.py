@@ -638,6 +638,9 @@ def train_sync_command(
         TRAIN_STEPS.check("--steps", steps)
         if max_clips < 0:
             raise ConfigError(f"--max-clips must be 0 (all) or more, got {max_clips}")
+        if val_corpus is not None:  # read at the first checkpoint: a wrong path must not cost the training first
+            from omnisync_cli.bench.runner import load_manifest
+            load_manifest(val_corpus)
         config = SyncTrainConfig(corpus=tuple(str(c) for c in corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                                  max_clips=max_clips, val_corpus=str(val_corpus or ""), threads=threads, seed=seed)
         path = train_sync(config, say=(lambda line: None) if quiet else err_console.print)

@@ -80,13 +80,17 @@ def load_manifest(corpus_dir: str | Path) -> list[BenchClip]:
     if not path.is_file():
         raise InputError(f"{path} not found: pass a corpus folder built with a benchmark split "
                          "(`omnisync synth`), which holds bench/manifest.json")
-    doc = json.loads(path.read_text())
-    if doc.get("format") != "omnisync-bench":
-        raise InputError(f"{path} is not an omnisync benchmark manifest")
-    return [BenchClip(id=c["id"], category=c["category"], group=c.get("group", "seen"), folder=path.parent / c["dir"], fps=float(c["fps"]),
-                      frames=int(c["frames"]), mouth_xy=np.asarray(c["mouth_xy"], dtype=np.float64),
-                      face_width=np.asarray(c["face_width"], dtype=np.float64), meta=c)
-            for c in doc["clips"]]
+    try:
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict) or doc.get("format") != "omnisync-bench":
+            raise InputError(f"{path} is not an omnisync benchmark manifest")
+        return [BenchClip(id=c["id"], category=c["category"], group=c.get("group", "seen"), folder=path.parent / c["dir"],
+                          fps=float(c["fps"]), frames=int(c["frames"]), mouth_xy=np.asarray(c["mouth_xy"], dtype=np.float64),
+                          face_width=np.asarray(c["face_width"], dtype=np.float64), meta=c)
+                for c in doc["clips"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:  # cut short or edited by hand
+        raise InputError(f"{path}: the benchmark manifest is damaged ({type(error).__name__}: {error}); "
+                         "rebuild the corpus with `omnisync synth`") from None
 
 
 def select_clips(clips: list[BenchClip], wanted: None | int | Sequence[str]) -> list[BenchClip]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 
 from ..errors import InputError, OutputError
@@ -142,13 +142,18 @@ class CorpusReader:
         if not index_path.is_file():
             raise InputError(f"{self.root} is not a finished corpus (no {INDEX}); build one with "
                              "`omnisync synth` or `omnisync prepare-data`")
-        self.index = json.loads(index_path.read_text())
-        if self.index.get("format") != FORMAT or self.index.get("version") != VERSION:
-            raise InputError(f"{index_path} is not an {FORMAT} v{VERSION} index")
-        self.entries: list[dict] = []  # per clip: its metadata plus "shard"
-        for shard in self.index["shards"]:
-            for meta in json.loads((self.root / f"{shard}.json").read_text())["clips"]:
-                self.entries.append(dict(meta, shard=shard))
+        damaged = f"{self.root}: the corpus is damaged ({{}}); rebuild it with `omnisync synth` or `omnisync prepare-data`"
+        try:
+            self.index = json.loads(index_path.read_text())
+            if not isinstance(self.index, dict) or self.index.get("format") != FORMAT \
+                    or self.index.get("version") != VERSION:
+                raise InputError(f"{index_path} is not an {FORMAT} v{VERSION} index")
+            self.entries: list[dict] = []  # per clip: its metadata plus "shard"
+            for shard in self.index["shards"]:
+                for meta in json.loads((self.root / f"{shard}.json").read_text())["clips"]:
+                    self.entries.append(dict(meta, shard=shard))
+        except (OSError, ValueError, KeyError, TypeError) as error:  # a file missing, cut short or edited by hand
+            raise InputError(damaged.format(f"{type(error).__name__}: {error}")) from None
         self._by_key = {e["key"]: i for i, e in enumerate(self.entries)}
 
     def __len__(self) -> int:
@@ -162,13 +167,18 @@ class CorpusReader:
         """Clip `i` (position) or `key` with all its arrays."""
         e = self.entries[self._by_key[i] if isinstance(i, str) else i]
         key = e["key"]
-        with safe_open(str(self.root / f"{e['shard']}.safetensors"), framework="np") as f:
-            names = set(f.keys())
-            crops = f.get_tensor(f"{key}/crops")
-            mouth = f.get_tensor(f"{key}/mouth")
-            audio = f.get_tensor(f"{key}/audio")
-            visemes = f.get_tensor(f"{key}/visemes") if f"{key}/visemes" in names else None
-            boxes = f.get_tensor(f"{key}/boxes") if f"{key}/boxes" in names else np.zeros((0, 3), np.float32)
+        shard = self.root / f"{e['shard']}.safetensors"
+        try:
+            with safe_open(str(shard), framework="np") as f:
+                names = set(f.keys())
+                crops = f.get_tensor(f"{key}/crops")
+                mouth = f.get_tensor(f"{key}/mouth")
+                audio = f.get_tensor(f"{key}/audio")
+                visemes = f.get_tensor(f"{key}/visemes") if f"{key}/visemes" in names else None
+                boxes = f.get_tensor(f"{key}/boxes") if f"{key}/boxes" in names else np.zeros((0, 3), np.float32)
+        except (OSError, SafetensorError) as error:  # a shard missing or cut short
+            raise InputError(f"{shard}: the corpus is damaged ({error}); rebuild it with `omnisync synth` or "
+                             "`omnisync prepare-data`") from None
         r = crops.shape[0]
         return CorpusClip(key=key, meta=e, crops=list(crops), mouth_xy=[mouth] * r, waveforms=list(audio),
                           visemes=list(visemes) if visemes is not None else [], boxes=boxes)

@@ -66,6 +66,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
+def check_run_kind(out: str | Path, state: dict, keys: tuple[str, ...], command: str) -> None:
+    """A checkpoint in `out` resumes only a run of the same command: one missing any of `keys`
+    (the state that command saves) was written by another (`train`, `train-localiser`,
+    `train-sync` each keep their own)."""
+    if not all(key in state for key in keys):
+        raise other_run(out, command)
+
+
+def other_run(out: str | Path, command: str) -> ConfigError:
+    return ConfigError(f"{out} holds a checkpoint of another kind of training run, not of `omnisync {command}`; "
+                       "start in a new --out folder")
+
+
 def check_same_settings(out: str | Path, saved: dict | None, settings: dict) -> None:
     """A checkpoint in `out` resumes only the run it was written by: `saved` (its recorded
     settings; None for runs that recorded none) must equal `settings` wherever both name one."""

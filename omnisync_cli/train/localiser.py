@@ -32,7 +32,8 @@ from omnisync_cli.data.corpus import TRAIN, ClipJob, CorpusConfig, character_for
 from omnisync_cli.data.scene import make_scene, render_scene
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.stopping import stop_requested
-from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, check_same_settings, load_checkpoint, save_checkpoint
+from omnisync_cli.train.checkpoint import (CHECKPOINT_FILE, check_run_kind, check_same_settings, load_checkpoint,
+                                          save_checkpoint)
 from omnisync_cli.face.localiser import REFINE_FACES, STRIDE, LocaliserConfig, _crop, letterbox
 from omnisync_cli.face.localiser_net import LocaliserNet, load_localiser_net, save_localiser
 
@@ -187,6 +188,8 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
     step, log, spent = 0, [], 0.0
     if (out / CHECKPOINT_FILE).is_file():
         state = load_checkpoint(out / CHECKPOINT_FILE)
+        check_run_kind(out, state, ("settings", "model", "optimizer", "scheduler", "sampler", "step", "log", "seconds"),
+                       "train-localiser")
         check_same_settings(out, json.loads(state["settings"]), run_settings(cfg))
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])

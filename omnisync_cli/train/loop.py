@@ -36,7 +36,7 @@ from omnisync_cli.model.config import ModelConfig
 from omnisync_cli.model.dit import OmniSyncDiT, clean_estimate
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.stopping import stop_requested
-from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from omnisync_cli.train.checkpoint import CHECKPOINT_FILE, check_run_kind, load_checkpoint, save_checkpoint
 from omnisync_cli.train.config import GROWN_PARTS, TrainConfig, run_model_config
 from omnisync_cli.train.corpus import describe, open_corpus, summarize
 from omnisync_cli.train.data import ClipSource, StreamSampler, TrainingExamples
@@ -258,6 +258,7 @@ def train(config: TrainConfig, corpus_dir: str | Path | Sequence[str | Path] | C
     # --- resume ------------------------------------------------------------------------------
     if (out / CHECKPOINT_FILE).is_file():
         ckpt = load_checkpoint(out / CHECKPOINT_FILE)
+        check_run_kind(out, ckpt, ("config", "model", "ema", "optimizer", "scheduler", "scaler", "step"), "train")
         check_resumable(ckpt["config"], config)
         if ckpt["world_size"] != world:
             warnings.warn(f"resuming a {ckpt['world_size']}-process run on {world} processes: "

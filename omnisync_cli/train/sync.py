@@ -28,7 +28,8 @@ from omnisync_cli.bench.sync import (SyncConfig, SyncExpert, audio_windows, mout
                                      stack_windows)
 from omnisync_cli.data.shards import CorpusReader
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend
-from omnisync_cli.train.checkpoint import check_same_settings, load_checkpoint, save_checkpoint
+from omnisync_cli.train.checkpoint import (check_run_kind, check_same_settings, load_checkpoint, other_run,
+                                          save_checkpoint)
 
 MIN_SHIFT = 2  # frames: the nearest shift trained as off-sync
 
@@ -175,9 +176,15 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
     ckpt = out / "checkpoint.pt"
     if ckpt.is_file():
         state = load_checkpoint(ckpt)
+        check_run_kind(out, state, ("model", "optimizer", "scheduler", "step", "log", "seconds"), "train-sync")
+        if "sampler" in state:  # a localiser run's, which keeps the same keys and more
+            raise other_run(out, "train-sync")
         saved = json.loads(state["settings"]) if "settings" in state else None  # older runs did not record them
         check_same_settings(out, saved, run_settings(cfg))
-        expert.load_state_dict(state["model"])
+        try:
+            expert.load_state_dict(state["model"])
+        except RuntimeError:  # another network's weights under the same keys
+            raise other_run(out, "train-sync") from None
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step, log, spent = int(state["step"]), json.loads(state["log"]), float(state["seconds"])

@@ -34,6 +34,14 @@ def test_manifest_and_clip_selection(bench_corpus):
         load_manifest(bench_corpus / "bench")
 
 
+@pytest.mark.parametrize("text", ["[]", "{bad", '{"format": "omnisync-bench"}', '{"format": "omnisync-bench", "clips": [{}]}'])
+def test_a_damaged_manifest_is_refused_in_one_line(tmp_path, text):
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "manifest.json").write_text(text)
+    with pytest.raises(InputError, match="manifest"):
+        load_manifest(tmp_path)
+
+
 def test_variants_by_name():
     assert [v.name for v in get_variants("no-op, ds-cfg")] == ["no-op", "ds-cfg"]
     assert set(VARIANTS) >= {"no-op", "tau=1", "static-low", "static-high", "ds-cfg"}

@@ -14,7 +14,7 @@ from omnisync_cli.data.shards import CorpusReader
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.data.speech import is_heldout_text
 from omnisync_cli.data.styles import HELD_OUT
-from omnisync_cli.errors import ConfigError, OutputError
+from omnisync_cli.errors import ConfigError, InputError, OutputError
 
 TINY = dataclasses.replace(PRESETS["tiny"], clip_seconds=1.0, frame_size=80, crop_size=24)
 
@@ -234,3 +234,22 @@ def test_a_wide_mouth_share_draws_wide_mouths_and_leaves_other_corpora_as_they_w
     assert all(s.eyes.kind == "slit" for s, p in zip(slit, plain) if p.style.head != "classic" and p.eyes.centers)
     with pytest.raises(ConfigError, match="slit-eye share"):
         dataclasses.replace(TINY, slit_eye_share=2.0).validate()
+
+
+def test_a_damaged_corpus_is_refused_in_one_line(corpus, tmp_path):
+    import shutil
+    out, _, _ = corpus
+    shard = sorted(p.name for p in out.glob("shard-*.safetensors"))[0]
+    cut = tmp_path / "cut"
+    shutil.copytree(out, cut)
+    data = (cut / shard).read_bytes()
+    (cut / shard).write_bytes(data[:len(data) // 3])
+    with pytest.raises(InputError, match="the corpus is damaged"):
+        CorpusReader(cut).load(0)
+    for name, text in (("index", "{bad"), ("no-shards", '{"format": "omnisync-corpus", "version": 1}')):
+        broken = tmp_path / name
+        shutil.copytree(out, broken)
+        index = json.loads((out / "index.json").read_text())
+        (broken / "index.json").write_text(text if name == "index" else json.dumps({k: index[k] for k in ("format", "version")}))
+        with pytest.raises(InputError, match="the corpus is damaged"):
+            CorpusReader(broken)

@@ -91,3 +91,11 @@ def test_train_sync_command_rejects_absurd_flags(shard_corpus, tmp_path):
     result = CliRunner().invoke(app, ["train-sync", str(shard_corpus), "--out", str(tmp_path / "x"),
                                       "--batch-size", "0"])
     assert result.exit_code == 2 and "--batch-size" in result.stderr
+
+
+def test_a_wrong_val_corpus_is_refused_before_any_training(shard_corpus, tmp_path):
+    """It is read at the first checkpoint: a typo there had cost the whole run first (a user tour)."""
+    result = CliRunner().invoke(app, ["train-sync", str(shard_corpus), "--out", str(tmp_path / "x"), "--steps", "2",
+                                      "--batch-size", "4", "--val-corpus", str(tmp_path / "nonexist"), "--quiet"])
+    assert result.exit_code == 2 and "manifest.json not found" in result.stderr
+    assert not (tmp_path / "x").exists()
