@@ -28,6 +28,7 @@ from omnisync_cli.bench.sync import (SyncConfig, SyncExpert, audio_windows, mout
                                      stack_windows)
 from omnisync_cli.data.shards import CorpusReader
 from omnisync_cli.model.audio import AudioFeatures, build_audio_frontend
+from omnisync_cli.stopping import stop_requested
 from omnisync_cli.train.checkpoint import (check_run_kind, check_same_settings, load_checkpoint, other_run,
                                           save_checkpoint)
 
@@ -192,32 +193,39 @@ def train_sync(cfg: SyncTrainConfig, say=print) -> Path:
     rng = np.random.default_rng([cfg.seed, step])
     val_cache: dict = {}
     tick = time.perf_counter()
+    def checkpoint() -> None:
+        save_checkpoint(ckpt, {"model": expert.state_dict(), "optimizer": opt.state_dict(),
+                               "scheduler": sched.state_dict(), "step": step, "log": json.dumps(log),
+                               "seconds": spent + time.perf_counter() - tick, "settings": json.dumps(run_settings(cfg))})
+        save_sync_expert(expert.eval(), out)
+        expert.train()
+
     expert.train()
-    while step < cfg.steps:
-        video, audio = draw_batch(data, cfg, rng)
-        v, a = expert.embed_video(video), expert.embed_audio(audio)
-        loss = info_nce(v, a, cfg.temperature)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        step += 1
-        if step % 50 == 0 or step == cfg.steps:
-            seconds = spent + time.perf_counter() - tick
-            entry = {"step": step, "loss": round(loss.item(), 4), "pair_acc": round(pair_accuracy(v.detach(), a.detach()), 3),
-                     "seconds": round(seconds, 1)}
-            log.append(entry)
-            say(f"step {step}/{cfg.steps} loss {entry['loss']:.4f} batch acc {entry['pair_acc']:.3f} ({seconds:.0f} s)")
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            if cfg.val_corpus:
-                log.append({"step": step, "val": validate(expert, cfg.val_corpus, val_cache)})
-                say(f"step {step} held-out: {json.dumps(log[-1]['val'].get('heldout', log[-1]['val'].get('all')))}")
-            seconds = spent + time.perf_counter() - tick
-            save_checkpoint(ckpt, {"model": expert.state_dict(), "optimizer": opt.state_dict(),
-                                   "scheduler": sched.state_dict(), "step": step, "log": json.dumps(log),
-                                   "seconds": seconds, "settings": json.dumps(run_settings(cfg))})
-            save_sync_expert(expert.eval(), out)
-            expert.train()
+    with stop_requested() as stop:  # a stop signal ends the run at the next step, checkpointed
+        while step < cfg.steps and stop.signal is None:
+            video, audio = draw_batch(data, cfg, rng)
+            v, a = expert.embed_video(video), expert.embed_audio(audio)
+            loss = info_nce(v, a, cfg.temperature)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0 or step == cfg.steps:
+                seconds = spent + time.perf_counter() - tick
+                entry = {"step": step, "loss": round(loss.item(), 4),
+                         "pair_acc": round(pair_accuracy(v.detach(), a.detach()), 3), "seconds": round(seconds, 1)}
+                log.append(entry)
+                say(f"step {step}/{cfg.steps} loss {entry['loss']:.4f} batch acc {entry['pair_acc']:.3f} ({seconds:.0f} s)")
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                if cfg.val_corpus:
+                    log.append({"step": step, "val": validate(expert, cfg.val_corpus, val_cache)})
+                    say(f"step {step} held-out: {json.dumps(log[-1]['val'].get('heldout', log[-1]['val'].get('all')))}")
+                checkpoint()
+        if stop.signal is not None:
+            checkpoint()
+            say(f"stopped at step {step}; the same command resumes the run")
+    stop.raise_if_asked()
     doc = {"config": asdict(cfg), "renderings": len(data.mouths), "log": log,
            "train_seconds": round(spent + time.perf_counter() - tick, 1), "threads": torch.get_num_threads()}
     (out / "training.json").write_text(json.dumps(doc, indent=1) + "\n")

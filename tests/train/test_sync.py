@@ -99,3 +99,23 @@ def test_a_wrong_val_corpus_is_refused_before_any_training(shard_corpus, tmp_pat
                                       "--batch-size", "4", "--val-corpus", str(tmp_path / "nonexist"), "--quiet"])
     assert result.exit_code == 2 and "manifest.json not found" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_stop_signal_checkpoints_the_step_it_reached_and_the_run_resumes(shard_corpus, tmp_path):
+    """Ctrl-C between the 500-step checkpoints kept nothing of the steps since (a user tour)."""
+    import os
+    import signal
+
+    from omnisync_cli.stopping import Stopped
+    cfg = SyncTrainConfig(corpus=str(shard_corpus), out_dir=str(tmp_path), steps=100, batch_size=4, model=TINY)
+
+    def say(line):
+        if line.startswith("step 50/"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Stopped):
+        train_sync(cfg, say=say)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["step"] == 50
+    lines = []
+    train_sync(SyncTrainConfig(**{**cfg.__dict__, "steps": 60}), say=lines.append)
+    assert "resumed at step 50" in lines
