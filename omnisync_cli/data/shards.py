@@ -142,7 +142,6 @@ class CorpusReader:
         if not index_path.is_file():
             raise InputError(f"{self.root} is not a finished corpus (no {INDEX}); build one with "
                              "`omnisync synth` or `omnisync prepare-data`")
-        damaged = f"{self.root}: the corpus is damaged ({{}}); rebuild it with `omnisync synth` or `omnisync prepare-data`"
         try:
             self.index = json.loads(index_path.read_text())
             if not isinstance(self.index, dict) or self.index.get("format") != FORMAT \
@@ -153,7 +152,8 @@ class CorpusReader:
                 for meta in json.loads((self.root / f"{shard}.json").read_text())["clips"]:
                     self.entries.append(dict(meta, shard=shard))
         except (OSError, ValueError, KeyError, TypeError) as error:  # a file missing, cut short or edited by hand
-            raise InputError(damaged.format(f"{type(error).__name__}: {error}")) from None
+            raise InputError(f"{self.root}: the corpus is damaged ({type(error).__name__}: {error}); rebuild it with "
+                             "`omnisync synth` or `omnisync prepare-data`") from None
         self._by_key = {e["key"]: i for i, e in enumerate(self.entries)}
 
     def __len__(self) -> int:

@@ -298,6 +298,7 @@ class VideoReader:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._container = open_input(self.path)
+        self._picture_size: tuple[int, int] | None = None  # the first picture's, which every later one is given
         try:
             self._stream = _video_stream(self._container, self.path)
             self._stream.thread_type = "AUTO"
@@ -376,7 +377,7 @@ class VideoReader:
         """Decoded frames from the current position; decoder failures become `InputError`. A
         stream whose picture size changes midway (recordings joined end to end) has its later
         pictures scaled to the first one's size, which the dub writes."""
-        size = getattr(self, "_picture_size", None)  # set by _probe, from the first picture
+        size = self._picture_size
         try:
             for frame in self._container.decode(self._stream):
                 if size is not None and (frame.width, frame.height) != size:

@@ -337,9 +337,10 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
     video_seconds = info.duration
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))
-    check_mostly_decoded(video, info, frame_times)
+    truncation = truncation_warning(video, info, frame_times)
+    check_mostly_decoded(video, info, frame_times, truncation)
     check_face_found(track, options.face)
-    warnings = tuple(w for w in [truncation_warning(video, info, frame_times), hdr_warning(video, info),
+    warnings = tuple(w for w in [truncation, hdr_warning(video, info),
                                  odd_size_warning(video, info), *picture_warnings(video),
                                  unedited_warning(video, track, options.face.max_gap_s)] if w)
     for warning in warnings:
@@ -523,11 +524,11 @@ def truncation_warning(video: Path, info, frame_times: np.ndarray) -> str | None
             f"damaged, so the dub uses the readable part")
 
 
-def check_mostly_decoded(video: Path, info, frame_times: np.ndarray) -> None:
-    """Refuse a truncated or damaged video of which less than half decodes (a download cut off
-    early: 4 of 48 frames made a 1 s dub of 0.17 s played back and forth); more than that is
-    dubbed from the readable part, with `truncation_warning`'s line."""
-    if truncation_warning(video, info, frame_times) and len(frame_times) < 0.5 * info.frame_count:
+def check_mostly_decoded(video: Path, info, frame_times: np.ndarray, truncation: str | None) -> None:
+    """Refuse a truncated or damaged video (`truncation`: its `truncation_warning`) of which less
+    than half decodes (a download cut off early: 4 of 48 frames made a 1 s dub of 0.17 s played
+    back and forth); more than that is dubbed from the readable part, with that warning."""
+    if truncation and len(frame_times) < 0.5 * info.frame_count:
         frame = 1.0 / float(info.fps)
         raise InputError(f"{video}: only {len(frame_times)} of {info.frame_count} frames could be decoded "
                          f"({len(frame_times) * frame:.2f} of {info.duration:.2f} s); the file is truncated or "
