@@ -67,7 +67,7 @@ class VideoInfo:
 
     width: int  # displayed width in pixels, after the rotation below is applied
     height: int  # displayed height in pixels, after the rotation below is applied
-    fps: Fraction  # average frame rate (frames / duration for variable-frame-rate video)
+    fps: Fraction  # nominal or average frame rate (_frame_rate); a dub may play faster (pipeline.timeline.playback_rate)
     frame_count: int  # number of frames; see frame_count_exact
     frame_count_exact: bool  # True when the container stores it (MP4/MOV); else duration * fps
     duration: float  # seconds

@@ -47,7 +47,7 @@ from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
 from omnisync_cli.pipeline.self_test import gain_db, least_error_scale, own_test_terms, trusted_scale
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
-from omnisync_cli.pipeline.timeline import Extend, continuous_times, plan_source_frames
+from omnisync_cli.pipeline.timeline import Extend, continuous_times, plan_source_frames, playback_rate
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
 
@@ -334,6 +334,7 @@ def analyse(video: Path, options: DubOptions = DubOptions(), progress: Progress 
         track, frame_times = _track_mouth(video, info, options.face, progress, until_s)
     frame_times, restarted = continuous_times(frame_times, float(info.fps))
     info = decoded_length(info, frame_times, restarted)
+    info = dataclasses.replace(info, fps=playback_rate(frame_times, info.fps))
     video_seconds = info.duration
     if until_s is not None and until_s < info.duration:
         info = dataclasses.replace(info, duration=min(info.duration, until_s), frame_count=len(frame_times))

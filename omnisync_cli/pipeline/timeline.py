@@ -3,8 +3,8 @@
 The output keeps the source's frame rate and lasts as long as the new audio. A source that
 is too long is cut; one that is too short is extended by playing it back and forth
 (ping-pong, the default: no jump cut), looping, or freezing its last frame.
-Variable-frame-rate sources are put on the constant grid of their average rate by picking,
-for each grid time, the source frame shown at that time.
+Variable-frame-rate sources are put on a constant grid by picking, for each grid time, the
+source frame shown at that time: the grid of the rate the video plays at (`playback_rate`).
 """
 
 from enum import Enum
@@ -36,6 +36,41 @@ def continuous_times(frame_times: np.ndarray, fps: float) -> tuple[np.ndarray, b
     for i in backwards:  # each shift moves all later frames alike, so their steps stay as found
         times[i:] += times[i - 1] + 1.0 / fps - times[i]
     return times, bool(len(backwards))
+
+
+# A variable-frame-rate video (a phone that slows down in the dark, a screen recording) whose
+# fastest stretch of at least FAST_STRETCH_S runs more than FASTER_BY times faster than its
+# average plays at that stretch's rate: on the average's grid the fast stretch lost frames (a
+# user tour: a clip at 12 then 24 fps was written at 18, a quarter of its 24 fps frames gone).
+FAST_STRETCH_S = 1.0
+FASTER_BY = 1.3
+MAX_PLAYBACK_RATE = 120
+# Rates a measured one is snapped to when it lies within SNAP of one (timestamps in whole
+# milliseconds put a 60 fps stretch at 58.8 or 62.5 fps).
+COMMON_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+                Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60), Fraction(90), Fraction(100),
+                Fraction(120000, 1001), Fraction(120))
+SNAP = 0.03
+
+
+def playback_rate(frame_times: np.ndarray, fps: Fraction) -> Fraction:
+    """The rate a dub writes a video at: `fps` (the rate its header gives, media.video), or for a
+    variable-frame-rate video whose fastest FAST_STRETCH_S (by its median frame step) runs more
+    than FASTER_BY x faster, the rate of that stretch (the mean of its steps near that median; snapped to a COMMON_RATES within SNAP; at most
+    MAX_PLAYBACK_RATE), so that all of its frames are shown and the slower ones held."""
+    steps = np.diff(np.asarray(frame_times, dtype=np.float64))
+    window = max(3, round(FAST_STRETCH_S * float(fps)))
+    if fps <= 0 or len(steps) < window:
+        return fps
+    windows = np.lib.stride_tricks.sliding_window_view(steps, window)
+    medians = np.median(windows, axis=1)
+    stretch, step = windows[np.argmin(medians)], medians.min()
+    if not 1.0 / step > FASTER_BY * float(fps):
+        return fps
+    fastest = 1.0 / float(stretch[np.abs(stretch - step) <= 0.25 * step].mean())
+    rate = min(fastest, MAX_PLAYBACK_RATE)
+    near = min(COMMON_RATES, key=lambda common: abs(float(common) - rate))
+    return near if abs(float(near) - rate) <= SNAP * rate else Fraction(rate).limit_denominator(1001)
 
 
 def grid_source_indices(frame_times: np.ndarray, fps: Fraction, duration: float) -> np.ndarray:

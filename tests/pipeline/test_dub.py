@@ -131,6 +131,21 @@ def test_variable_frame_rate_source_goes_on_its_average_grid(tmp_path):
     assert info.frame_count == report.output_frames == round(0.3 * report.fps)
 
 
+def test_a_variable_rate_clip_keeps_every_frame_of_its_fast_stretch(tmp_path):
+    """12 fps for 1.5 s, then 24 fps for 1.25 s (a user tour): dubbed at 24 fps, not the
+    average 17.5, every source frame is written (each 12 fps frame twice)."""
+    pts = [2 * i for i in range(18)] + [36 + i for i in range(30)]
+    frames = write_clip(tmp_path / "in.mp4", n_frames=len(pts), fps=24, pts=pts, time_base=Fraction(1, 24))
+    write_audio(tmp_path / "speech.wav", tone(2.75, 16000), 16000)
+    report = dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
+    assert report.fps == 24 and report.output_frames == 66
+    with VideoReader(tmp_path / "out.mp4") as reader:
+        written = [f.image.astype(np.float32) for f in reader.iter_frames()]
+    nearest = [int(np.argmin([np.abs(w - s).mean() for s in frames])) for w in written]
+    assert set(nearest) == set(range(len(pts)))
+
+
 def test_a_clip_that_dropped_frames_plays_on_its_nominal_rate(tmp_path):
     """One frame in ten missing from a 30 fps stream (a phone in low light): the dub is 30 fps,
     the frame before each gap held, and no frame is lost or shifted."""

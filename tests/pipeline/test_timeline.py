@@ -5,7 +5,7 @@ import pytest
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.pipeline.timeline import (Extend, continuous_times, extend_indices, grid_source_indices,
-                                            output_frame_count, plan_source_frames)
+                                            output_frame_count, plan_source_frames, playback_rate)
 
 
 def test_output_lasts_as_long_as_the_audio():
@@ -26,6 +26,30 @@ def test_variable_rate_source_picks_the_frame_on_screen():
     # a frame held for 0.3 s is repeated on the grid; a frame shown 0.05 s may be skipped
     times = np.array([0.0, 0.3])
     assert grid_source_indices(times, Fraction(10), 0.4).tolist() == [0, 0, 0, 1]
+
+
+def test_a_constant_or_jittery_rate_plays_as_its_header_says():
+    assert playback_rate(np.arange(90) / 30, Fraction(30)) == 30
+    jitter = np.cumsum(np.random.default_rng(0).uniform(0.8, 1.2, 300)) / 30  # steps of 0.8-1.2 frames
+    assert playback_rate(jitter, Fraction(30)) == 30
+
+
+def test_a_variable_rate_video_plays_at_its_fastest_stretch():
+    """12 fps for a second, 24 for a second, 12 again: the average (16) lost a third of the 24 fps frames."""
+    times = np.concatenate([np.arange(12) / 12, 1 + np.arange(24) / 24, 2 + np.arange(12) / 12])
+    assert playback_rate(times, Fraction(16)) == 24
+    assert set(grid_source_indices(times, Fraction(24), 3.0)) == set(range(48))  # every frame shown
+    assert len(set(grid_source_indices(times, Fraction(16), 3.0))) < 48
+
+
+def test_a_fast_stretch_snaps_to_a_common_rate_and_is_capped():
+    ms = np.round(np.concatenate([np.arange(60) / 30, 2 + np.arange(60) / 60]), 3)  # whole milliseconds
+    assert playback_rate(ms, Fraction(40)) == 60
+    assert playback_rate(np.concatenate([np.arange(20) / 10, 2 + np.arange(500) / 500]), Fraction(50)) == 120
+
+
+def test_a_clip_shorter_than_a_stretch_keeps_its_rate():
+    assert playback_rate(np.array([0.0, 0.02, 0.06, 0.08]), Fraction(25)) == 25
 
 
 def test_longer_source_is_cut():
