@@ -451,12 +451,14 @@ def tune(
         run_tune(video, audio, output, lambda cell: model.with_sampler(cell), sampler, grid, options,
                  progress_for(quiet))
     if not quiet:
-        err_console.print(f"wrote {output}: rows tau {taus}, columns cfg peak {peaks}")
+        err_console.print(f"wrote {output}: rows tau {','.join(f'{t:g}' for t in grid.taus)}, "
+                          f"columns cfg peak {','.join(f'{p:g}' for p in grid.cfg_peaks)}")
 
 
 def parse_list(text: str, flag: str, example: str) -> tuple[float, ...]:
+    """Comma-separated numbers; a value given twice is kept once, where it first stands."""
     try:
-        return tuple(float(v) for v in text.split(","))
+        return tuple(dict.fromkeys(float(v) for v in text.split(",")))
     except ValueError:
         raise ConfigError(f"{flag} takes comma-separated numbers such as {example}, got {text!r}") from None
 
@@ -762,6 +764,7 @@ def bench(
     true_part: Annotated[str, typer.Option(help="With --true-track: all, or only the tracker's mouth position or region scale replaced by the truth (position, scale).")] = "all",
     track_offset: Annotated[float, typer.Option(help="With --true-track: move its mouth centres this many face widths (below, right, above, left clip by clip), as a tracker's lasting error.")] = 0.0,
     localiser: Annotated[Optional[Path], typer.Option(help="Mouth-localiser weights folder to track with (default: the bundled one), to judge a candidate localiser by its dubs.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the results of an earlier run in --out.")] = False,
 ) -> None:
     """Dub the held-out benchmark clips with each variant and score them against the ground truth.
 
@@ -772,7 +775,7 @@ def bench(
 
     from omnisync_cli.bench.export import export_weights
     from omnisync_cli.bench.report import summary_table
-    from omnisync_cli.bench.runner import TRUE_TRACK_PARTS, run_benchmark
+    from omnisync_cli.bench.runner import TRUE_TRACK_PARTS, check_results_folder, dubbed_clips, run_benchmark
     from omnisync_cli.bench.scores import DEFAULT_METRICS, SuccessRule
     from omnisync_cli.bench.variants import get_variants
 
@@ -785,6 +788,7 @@ def bench(
             raise ConfigError("--track-offset moves the true mouth positions: give it with --true-track")
         if not 0 <= track_offset <= 1:  # also refuses NaN
             raise ConfigError(f"--track-offset must be between 0 and 1 face widths, got {track_offset}")
+        check_results_folder(out, overwrite)
         if threads:
             torch.set_num_threads(threads)
             cv2.setNumThreads(threads)
@@ -805,6 +809,9 @@ def bench(
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,
                                 face=FaceConfig(localiser=localiser),
                                 true_track=true_part if true_track else "", track_offset=track_offset)
+        if not dubbed_clips(results):  # the report is written first: it says why each clip failed
+            total = len(results["clips"]) + len(results["untracked"])
+            raise InputError(f"no benchmark clip could be dubbed ({total} tried); {out / 'report.md'} says why")
     if label:
         print(label + "\n")
     print(summary_table(results, DEFAULT_METRICS, "all"))

@@ -12,6 +12,16 @@ class InputError(OmniSyncError):
     """An input file is missing, unreadable, empty or of the wrong kind."""
 
 
+class NoMouthError(InputError):
+    """No mouth was found in any frame of a video. `reason` says what looked and what it saw,
+    without the dub's advice on its flags, so that a command without them (`bench`) can say
+    it in its own words."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
+
+
 class OutputError(OmniSyncError):
     """The output path cannot be written, or writing it would destroy something."""
 

@@ -260,6 +260,19 @@ def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
                                                                           False)
 
 
+def test_tune_previews_a_value_given_twice_once(inputs, monkeypatch):
+    from omnisync_cli.pipeline import tune as tune_module
+    seen = []
+    monkeypatch.setattr(tune_module, "tune", lambda video, audio, output, make_editor, sampler, grid, options,
+                        progress: seen.append(grid))
+    monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
+    result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
+                                 str(inputs / "grid.mp4"), "--tau", "0.92,1,0.92", "--cfg-peak", "4,2,4.0"])
+    assert result.exit_code == 0, result.output
+    assert (seen[0].taus, seen[0].cfg_peaks) == ((0.92, 1.0), (4.0, 2.0))
+    assert "rows tau 0.92,1, columns cfg peak 4,2" in result.stderr
+
+
 def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
     import omnisync_cli.data.prepare as prepare_module
     (tmp_path / "videos").mkdir()

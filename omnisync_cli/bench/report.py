@@ -67,11 +67,12 @@ def markdown(results: dict, metrics: Sequence[Metric]) -> str:
     rule = results["success_rule"]
     failures = [f"- {c['id']} / {name}: {e['error']}" for c in results["clips"]
                 for name, e in c["variants"].items() if not e["ok"]]
+    clips = len(results["clips"]) + len(results.get("untracked", []))  # the ones not dubbed count too
     parts = [
         "# Quality benchmark", "",
         f"Corpus `{results['corpus']}`, weights `{results['weights'] or 'bundled'}`"
         f"{' (' + results['label'] + ')' if results.get('label') else ''}, "
-        f"{len(results['clips'])} clips, {results['wall_seconds']:.0f} s in all.", "",
+        f"{clips} clips, {results['wall_seconds']:.0f} s in all.", "",
         "## Overall", "", summary_table(results, metrics, "all"), "",
         "## By category", "", summary_table(results, metrics), "",
         "## The ground truth under the same instruments", "", reference_table(results), "",
@@ -86,7 +87,7 @@ def markdown(results: dict, metrics: Sequence[Metric]) -> str:
     if failures:
         parts += ["## Failed dubs", "", *failures, ""]
     if results.get("untracked"):
-        parts += ["## Clips not dubbed (the pipeline found no mouth; left out of every table)", "",
+        parts += ["## Clips not dubbed (counted in the summary tables' clips, as not finished)", "",
                   *[f"- {c['id']} ({c['group']}): {c['error']}" for c in results["untracked"]], ""]
     parts += ["Variants:", "", *[f"- `{v['name']}`: {v['description']}" for v in results["variants"]], ""]
     return "\n".join(parts)

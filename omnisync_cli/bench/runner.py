@@ -26,7 +26,7 @@ from omnisync_cli.bench.opening import pause_frames
 from omnisync_cli.bench.scores import (DEFAULT_METRICS, DEFAULT_SCORERS, Metric, Scorer, ScoredClip, SuccessRule,
                                        mouth_sync_scores, opening_scores, sync_recovery, sync_scores)
 from omnisync_cli.bench.variants import VARIANTS, Variant
-from omnisync_cli.errors import ConfigError, InputError
+from omnisync_cli.errors import ConfigError, InputError, NoMouthError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.track import MouthTrack
@@ -37,6 +37,9 @@ from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.timeline import plan_source_frames
 
 MANIFEST = Path("bench") / "manifest.json"
+# What a finished run leaves in its results folder (beside videos/ and the plots); a new run
+# into that folder replaces them only when asked to (`check_results_folder`).
+RESULTS_FILES = ("results.json", "report.md")
 CATEGORIES = ("human", "stylized", "nonhuman")
 GROUPS = ("seen", "heldout-head", "heldout-mouth", "heldout-render")  # as data.styles.GROUPS
 ALL = "all"
@@ -114,7 +117,15 @@ def select_clips(clips: list[BenchClip], wanted: None | int | Sequence[str]) -> 
     unknown = [w for w in wanted if w not in by_id]
     if unknown:
         raise ConfigError(f"benchmark clip(s) {unknown} not in the manifest; ids look like {clips[0].id}")
-    return [by_id[w] for w in wanted]
+    return [by_id[w] for w in dict.fromkeys(wanted)]  # an id given twice is dubbed once
+
+
+def check_results_folder(out_dir: str | Path, overwrite: bool) -> None:
+    """Before any dub: `out_dir` holds no earlier run's results, unless `overwrite`."""
+    earlier = [name for name in RESULTS_FILES if (Path(out_dir) / name).exists()]
+    if earlier and not overwrite:
+        raise OutputError(f"{out_dir} already holds a benchmark run's results ({', '.join(earlier)}); "
+                          "pass --overwrite to replace them, or give another --out folder")
 
 
 def read_video(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -324,8 +335,12 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
             direction = np.asarray(OFFSET_DIRECTIONS[(number - 1) % len(OFFSET_DIRECTIONS)])
             inputs = ClipInputs.load(clip, face, true_track, tuple(track_offset * direction))
         except InputError as exc:
-            untracked.append({"id": clip.id, "category": clip.category, "group": clip.group, "error": str(exc)})
-            say(f"[{number}/{len(chosen)}] {clip.id}: NOT DUBBED, {exc}")
+            if isinstance(exc, NoMouthError):  # the dub's message advises --mouth / --region, which bench has not
+                error, outcome = f"no mouth found in any frame ({exc.reason})", "SKIPPED"
+            else:
+                error, outcome = str(exc), "NOT DUBBED"
+            untracked.append({"id": clip.id, "category": clip.category, "group": clip.group, "error": error})
+            say(f"[{number}/{len(chosen)}] {clip.id}: {outcome}, {error}")
             continue
         record = {"id": clip.id, "category": clip.category, "group": clip.group, "kind": clip.meta.get("kind"),
                   "frames": len(inputs.source), "fps": clip.fps, "prompt": clip.meta.get("prompt"),
@@ -372,7 +387,7 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
         "success_rule": asdict(rule),
         "metrics": [asdict(m) for m in metric_specs],
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "summary": summarise(records, [v.name for v in variants], [m.key for m in metric_specs]),
+        "summary": summarise(records, [v.name for v in variants], [m.key for m in metric_specs], untracked),
         "clips": records,
         "untracked": untracked,
     }
@@ -385,8 +400,15 @@ def run_benchmark(corpus_dir: str | Path, variants: Sequence[Variant], out_dir: 
     return results
 
 
-def summarise(records: list[dict], variant_names: list[str], keys: list[str]) -> dict:
-    """summary[variant][category, style group or "all"]: clip counts, success rate, mean of every metric
+def dubbed_clips(results: dict) -> int:
+    """How many clips of a results.json document at least one of its variants dubbed."""
+    return sum(any(entry["ok"] for entry in clip["variants"].values()) for clip in results["clips"])
+
+
+def summarise(records: list[dict], variant_names: list[str], keys: list[str],
+              refused: Sequence[dict] = ()) -> dict:
+    """summary[variant][category, style group or "all"]: clip counts (the `refused` clips, not
+    dubbed, counted as not finished), success rate over all of them, mean of every metric
     over the clips that finished, the no-op's mouth PSNR on the same clips, and mean dub
     seconds per clip."""
     summary = {}
@@ -394,16 +416,19 @@ def summarise(records: list[dict], variant_names: list[str], keys: list[str]) ->
         summary[name] = {}
         for category in (ALL, *CATEGORIES, *GROUPS):
             group = [r for r in records if category in (ALL, r["category"], r.get("group", "seen"))]
-            if not group:
+            refused_here = [r for r in refused if category in (ALL, r["category"], r["group"])]
+            if not group and not refused_here:
                 continue
             done = [r["variants"][name] for r in group if r["variants"][name]["ok"]]
-            row = {"clips": len(group), "finished": len(done),
-                   "success_rate": round(sum(e["success"] for e in done) / len(group), 4),
+            clips = len(group) + len(refused_here)
+            row = {"clips": clips, "finished": len(done), "refused": len(refused_here),
+                   "success_rate": round(sum(e["success"] for e in done) / clips, 4),
                    "faces_found": sum(r["track"]["found"] for r in group)}
             for key in keys:
                 values = [e["scores"][key] for e in done if e["scores"].get(key) is not None]
                 row[key] = round(float(np.mean(values)), 4) if values else None
-            row["noop_mouth_psnr"] = round(float(np.mean([r["reference"]["mouth_psnr"] for r in group])), 4)
+            reference = [r["reference"]["mouth_psnr"] for r in group]
+            row["noop_mouth_psnr"] = round(float(np.mean(reference)), 4) if reference else None
             for key in ("lse_c", "lse_d"):  # the ground truth's and the no-op's sync, beside the variants'
                 truth = [r["truth_sync"][key] for r in group if key in r.get("truth_sync", {})]
                 noop = [r["reference"][key] for r in group if r["reference"].get(key) is not None]

@@ -173,9 +173,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 
 
 def get_variants(names: str | list[str]) -> list[Variant]:
-    """Variants by name, from a list or a comma-separated string ("no-op,ds-cfg")."""
+    """Variants by name, from a list or a comma-separated string ("no-op,ds-cfg"); a name given
+    twice is run once, where it first stands."""
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    names = list(dict.fromkeys(names))
     unknown = [n for n in names if n not in VARIANTS]
     if unknown or not names:
         what = f"unknown benchmark variant(s) {unknown}" if unknown else "no benchmark variant given"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from omnisync_cli.errors import InputError
+from omnisync_cli.errors import InputError, NoMouthError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box, override_box
 from omnisync_cli.face.landmarks import FaceObservation, Landmarker, open_landmarker, pick_face
@@ -687,7 +687,7 @@ class MouthTracker:
         the localiser track follows the one whose motion follows that speech (as `judge`, where
         given, hears it: face.speaker.SpeakerJudge). Landmarks make the track when
         they found the face in at least LANDMARKS_MIN_SHARE of the frames (or the localiser
-        found nothing); else the localiser's picks do. No mouth anywhere is an InputError,
+        found nothing); else the localiser's picks do. No mouth anywhere is a NoMouthError,
         unless `config.centre_fallback` asks for the frame centre.
         """
         self.close()
@@ -739,8 +739,8 @@ class MouthTracker:
             why += (f": a sure look (score {CONFIDENT_SCORE:g} or more) on {sure} of its {len(self._looks)} looks, "
                     "and it needs two on one mouth")
             hint = self._likeliest_place(fps)
-        raise InputError(f"no mouth found in any frame ({why}); {hint}give its place with --mouth X,Y or --region "
-                         "X,Y,W,H, or edit the frame centre with --centre-fallback")
+        raise NoMouthError(f"no mouth found in any frame ({why}); {hint}give its place with --mouth X,Y or --region "
+                           "X,Y,W,H, or edit the frame centre with --centre-fallback", reason=why)
 
     def _lend_localiser_picks(self, x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Put the localiser's picks into the landmarks' track (x, y, w, in place) on the frames

@@ -17,6 +17,27 @@ def bench_corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def faceless_corpus(bench_corpus, tmp_path_factory):
+    """The tiny benchmark split with its last clip's source a flat grey picture: a clip in which
+    the pipeline finds no mouth, as `omnisync bench` meets one."""
+    import shutil
+
+    import numpy as np
+
+    from omnisync_cli.bench.runner import load_manifest
+    from omnisync_cli.media.video import probe_video
+    from tests.media.clips import write_clip
+
+    path = tmp_path_factory.mktemp("faceless") / "corpus"
+    shutil.copytree(bench_corpus, path)
+    clip = load_manifest(path)[-1]
+    info = probe_video(clip.source)
+    write_clip(clip.source, n_frames=clip.frames, width=info.width, height=info.height, fps=round(clip.fps),
+               frames=[np.full((info.height, info.width, 3), 128, np.uint8)] * clip.frames)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
     """An untrained tiny model whose output layer is not zero: a freshly initialised one
     predicts x = source exactly (a no-op), which would not show the model being run."""

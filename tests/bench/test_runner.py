@@ -114,6 +114,7 @@ def test_a_failing_dub_is_recorded_and_the_run_goes_on(bench_corpus, tmp_path):
     assert entry == {"ok": False, "error": "RuntimeError: the model fell over", "success": False}
     assert results["clips"][0]["reference"]["outside_psnr"] > 40  # the no-op reference still ran
     assert results["summary"]["broken"]["all"]["finished"] == 0
+    assert runner.dubbed_clips(results) == 0  # the no-op reference is no dub of the variants asked for
     assert results["summary"]["broken"]["all"]["mouth_psnr"] is None
     assert "RuntimeError: the model fell over" in (tmp_path / "report.md").read_text()
     assert not (tmp_path / "videos" / "broken" / f"{results['clips'][0]['id']}.mp4").exists()
@@ -144,6 +145,38 @@ def test_a_clip_without_a_found_mouth_is_listed_and_the_run_goes_on(bench_corpus
     assert [c["id"] for c in results["untracked"]] == calls[:1]
     assert [c["id"] for c in results["clips"]] == calls[1:]
     assert "Clips not dubbed" in (tmp_path / "report.md").read_text()
+
+
+def test_a_clip_without_a_mouth_counts_as_not_finished(faceless_corpus, tmp_path):
+    """A tour: 4 clips, one refused for no mouth, showed "3/3 100%"."""
+    clips = load_manifest(faceless_corpus)
+    seen, faceless = clips[0], clips[-1]
+    results = run_benchmark(faceless_corpus, get_variants("no-op"), tmp_path, clips=[seen.id, faceless.id],
+                            strip_clips=0)
+    row = results["summary"]["no-op"]["all"]
+    assert (row["clips"], row["finished"], row["refused"], row["success_rate"]) == (2, 1, 1, 0.5)
+    alone = results["summary"]["no-op"][faceless.group]  # a category of refused clips only still has its row
+    assert (alone["clips"], alone["finished"], alone["noop_mouth_psnr"]) == (1, 0, None)
+    report = (tmp_path / "report.md").read_text()
+    assert "| no-op | 1/2 | 50% |" in report and "2 clips" in report
+
+
+def test_a_clip_without_a_mouth_is_skipped_without_advising_flags_bench_lacks(faceless_corpus, tmp_path):
+    """The dub's refusal advises --mouth / --region; `bench` has neither."""
+    faceless = load_manifest(faceless_corpus)[-1]
+    lines = []
+    results = run_benchmark(faceless_corpus, get_variants("no-op"), tmp_path, clips=[faceless.id],
+                            progress=lines.append, strip_clips=0)
+    assert lines == [f"[1/1] {faceless.id}: SKIPPED, {results['untracked'][0]['error']}"]
+    assert lines[0].startswith(f"[1/1] {faceless.id}: SKIPPED, no mouth found in any frame (")
+    report = (tmp_path / "report.md").read_text()
+    assert not any(flag in text for flag in ("--mouth", "--region", "--centre-fallback") for text in (lines[0], report))
+
+
+def test_a_variant_or_clip_given_twice_runs_once(bench_corpus):
+    assert [v.name for v in get_variants("no-op,ds-cfg,ds-cfg,no-op")] == ["no-op", "ds-cfg"]
+    clips = load_manifest(bench_corpus)
+    assert select_clips(clips, [clips[1].id, clips[0].id, clips[1].id]) == [clips[1], clips[0]]
 
 
 def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
