@@ -56,21 +56,29 @@ SNAP = 0.03
 def playback_rate(frame_times: np.ndarray, fps: Fraction) -> Fraction:
     """The rate a dub writes a video at: `fps` (the rate its header gives, media.video), or for a
     variable-frame-rate video whose fastest FAST_STRETCH_S (by its median frame step) runs more
-    than FASTER_BY x faster, the rate of that stretch (the mean of its steps near that median; snapped to a COMMON_RATES within SNAP; at most
-    MAX_PLAYBACK_RATE), so that all of its frames are shown and the slower ones held."""
+    than FASTER_BY x faster, the rate of that stretch (the mean of its steps near that median;
+    snapped to a COMMON_RATES within SNAP; at most MAX_PLAYBACK_RATE), so that all of its frames
+    are shown and the slower ones held. A burst shorter than FAST_STRETCH_S (a few quick frames
+    of an animated GIF) does not count."""
     steps = np.diff(np.asarray(frame_times, dtype=np.float64))
     window = max(3, round(FAST_STRETCH_S * float(fps)))
-    if fps <= 0 or len(steps) < window:
-        return fps
-    windows = np.lib.stride_tricks.sliding_window_view(steps, window)
-    medians = np.median(windows, axis=1)
-    stretch, step = windows[np.argmin(medians)], medians.min()
-    if not 1.0 / step > FASTER_BY * float(fps):
-        return fps
-    fastest = 1.0 / float(stretch[np.abs(stretch - step) <= 0.25 * step].mean())
-    rate = min(fastest, MAX_PLAYBACK_RATE)
+    for _ in range(2):  # a stretch's length in steps depends on its rate: measured again at the rate found
+        if fps <= 0 or len(steps) < window:
+            return fps
+        stretch = _fastest_stretch(steps, window)
+        step = float(np.median(stretch))
+        if not 1.0 / step > FASTER_BY * float(fps):
+            return fps
+        window = max(3, round(FAST_STRETCH_S / step))
+    rate = min(1.0 / float(stretch[np.abs(stretch - step) <= 0.25 * step].mean()), MAX_PLAYBACK_RATE)
     near = min(COMMON_RATES, key=lambda common: abs(float(common) - rate))
     return near if abs(float(near) - rate) <= SNAP * rate else Fraction(rate).limit_denominator(1001)
+
+
+def _fastest_stretch(steps: np.ndarray, window: int) -> np.ndarray:
+    """The `window` consecutive frame steps whose median is least."""
+    windows = np.lib.stride_tricks.sliding_window_view(steps, window)
+    return windows[np.argmin(np.median(windows, axis=1))]
 
 
 def grid_source_indices(frame_times: np.ndarray, fps: Fraction, duration: float) -> np.ndarray:

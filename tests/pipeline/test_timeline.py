@@ -48,6 +48,14 @@ def test_a_fast_stretch_snaps_to_a_common_rate_and_is_capped():
     assert playback_rate(np.concatenate([np.arange(20) / 10, 2 + np.arange(500) / 500]), Fraction(50)) == 120
 
 
+def test_a_short_burst_of_quick_frames_does_not_count():
+    """An animated GIF at 5 fps with six frames 20 ms apart: still 5 fps (a burst is no stretch)."""
+    times = np.concatenate([np.arange(20) / 5, 4 + np.arange(6) / 50, 4.2 + np.arange(30) / 5])
+    assert playback_rate(times, Fraction(5)) == 5
+    stretch = np.concatenate([np.arange(20) / 5, 4 + np.arange(60) / 50, 5.2 + np.arange(30) / 5])
+    assert playback_rate(stretch, Fraction(5)) == 50
+
+
 def test_a_clip_shorter_than_a_stretch_keeps_its_rate():
     assert playback_rate(np.array([0.0, 0.02, 0.06, 0.08]), Fraction(25)) == 25
 
