@@ -318,7 +318,9 @@ def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
             return False, f"the experts cannot read this mouth and the held-out mouths were not rebuilt better ({rebuilt})"
     else:
         if adapted["guard_lse_c"] <= base["guard_lse_c"] + MIN_GAIN:
-            return False, f"held-out sync did not rise ({guard})"
+            gain = adapted["guard_lse_c"] - base["guard_lse_c"]
+            change = f"rose by only {gain:.3g}; it must rise by more than {MIN_GAIN:g}" if gain > 0 else "did not rise"
+            return False, f"held-out sync {change} ({guard})"
         if adapted["lse_c"] < base["lse_c"]:
             return False, f"the bundled expert scored it lower (LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f})"
         if adapted["mouth_psnr"] < base["mouth_psnr"]:
