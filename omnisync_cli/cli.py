@@ -572,7 +572,8 @@ def synth(
         config.validate()
         with progress_for(quiet).stage("rendering clips", None) as advance:
             index = build_corpus(out, config, progress=lambda done, total: advance(1))
-    err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+    if not quiet:
+        err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
 @app.command(cls=Command, name="train-localiser")

@@ -268,3 +268,15 @@ def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
     result = runner.invoke(app, ["prepare-data", str(tmp_path / "videos"), str(tmp_path / "corpus"), "-q"])
     assert result.exit_code == 0, result.output
     assert "skipped: b.mp4: has no audio stream" in result.stderr  # the reason names the file: once
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_synth_prints_its_summary_unless_quiet(tmp_path, monkeypatch, quiet):
+    import omnisync_cli.data.corpus as corpus_module
+    monkeypatch.setattr(corpus_module, "build_corpus", lambda out, config, progress=None: {"clips": 3, "shards": ["a"]})
+    result = runner.invoke(app, ["synth", str(tmp_path / "corpus"), *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    if quiet:
+        assert result.stderr == ""
+    else:
+        assert "wrote corpus to" in result.stderr
