@@ -697,9 +697,8 @@ def train(
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
-                    sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight)
-        if max_minutes < 0:
-            raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
+                    sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight,
+                    max_minutes=max_minutes)
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from weights": init_from, "the --sync-expert": sync_expert,
                                         **{f"corpus {c}": c for c in corpus}})
@@ -738,6 +737,9 @@ def prepare_data(
     from omnisync_cli.data.prepare import prepare_data as run_prepare
     with dubbing(out):
         check_flags(clip_seconds=clip_seconds, face_index=face_index)
+        shortest = PrepareConfig.min_clip_seconds  # a shorter clip is dropped, as a video's short tail is
+        if clip_seconds < shortest:
+            raise ConfigError(f"--clip-seconds must be at least {shortest:g}, got {clip_seconds:g} (shorter clips are dropped)")
         check_out_folder(out, "the folder")
         config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
                                face=FaceConfig(face_index=face_index, landmarker=landmarker))
