@@ -377,7 +377,7 @@ def adapt_command(
 
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
-    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output, check_base_weights
     from omnisync_cli.pipeline.dub import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
@@ -385,6 +385,8 @@ def adapt_command(
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
         check_adapt_output(output, video, overwrite)
+        weights = weights or default_weights_dir()
+        check_base_weights(weights)  # before the video is tracked
         output = output.resolve()  # "-o ." has no name to put the partial folder beside
         config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
@@ -393,8 +395,7 @@ def adapt_command(
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"
         try:
-            report = run_adapt(analyse(video, options, progress), weights or default_weights_dir(), partial,
-                               config, sampler, progress)
+            report = run_adapt(analyse(video, options, progress), weights, partial, config, sampler, progress)
             if output.exists():  # check_adapt_output: only a model folder, holding nothing else
                 shutil.rmtree(output)
             partial.rename(output)

@@ -55,7 +55,7 @@ from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.model.config import PRESETS
+from omnisync_cli.model.config import PRESETS, load_config
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
 from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, edit_every,
@@ -239,6 +239,12 @@ def preset_of(config, weights: Path) -> tuple[str, dict]:
         raise ConfigError(f"{weights}: its configuration is none of the presets ({', '.join(PRESETS)}); "
                           "adaptation fine-tunes preset models")
     return found
+
+
+def check_base_weights(base_weights: Path) -> None:
+    """Before the video is tracked: `base_weights` is a model folder (config.json) of a preset
+    that adaptation can rebuild; a wrong --weights is one line, not a wait for the tracking."""
+    preset_of(load_config(base_weights), base_weights)
 
 
 def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray,
@@ -505,6 +511,7 @@ def dub_adapted(video: Path, audio: Path, output: Path, base_weights: Path, samp
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_speech(audio)  # a bad speech file fails before tracking and training
+    check_base_weights(base_weights)
     analysis = analyse(video, options, progress)
     with tempfile.TemporaryDirectory(prefix="omnisync-adapted-") as folder:
         adapted = adapt(analysis, base_weights, Path(folder) / "model", config, sampler, progress)

@@ -274,6 +274,20 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     assert (tmp_path / "out.mp4").stat().st_size > 0
 
 
+@pytest.mark.parametrize("command", ["adapt", "dub --adapt"])
+def test_bad_weights_are_refused_before_the_video_is_tracked(tmp_path, monkeypatch, command):
+    import omnisync_cli.pipeline.dub as dub_module
+    tracked = []
+    monkeypatch.setattr(dub_module, "analyse", lambda *args, **kw: tracked.append(args))
+    monkeypatch.setattr(adapt_module, "analyse", lambda *args, **kw: tracked.append(args))
+    video = talking_video(tmp_path / "in.mp4")
+    args = (["adapt", str(video), "-o", str(tmp_path / "speaker")] if command == "adapt"
+            else ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"), "--adapt"])
+    result = CliRunner().invoke(app, [*args, "--weights", str(tmp_path / "nowhere"), "-q"])
+    assert result.exit_code == 2 and "nowhere does not exist" in result.stderr, result.output
+    assert tracked == []
+
+
 def test_the_sync_loss_is_used_only_where_the_expert_hears_the_model(base):
     from dataclasses import replace
     from omnisync_cli.bench.sync import open_sync_scorer
