@@ -703,6 +703,12 @@ def train(
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from weights": init_from, "the --sync-expert": sync_expert,
                                         **{f"corpus {c}": c for c in corpus}})
+        if sync_expert is not None:  # a wrong path is told at once, whether or not the sync loss uses it
+            from omnisync_cli.bench.sync import load_sync_expert
+            load_sync_expert(sync_expert)
+            if not sync_loss_weight:
+                err_console.print("warning: --sync-expert is used only with a --sync-loss-weight above 0; this run "
+                                  "trains without it", highlight=False, soft_wrap=True)
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,

@@ -98,6 +98,7 @@ def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
     (["batch-dub", "{d}", "--audio", "{d}/speech.wav", "-o", "{d}/out", "--shard", "3/2"], "shard"),
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "-1"], "max-minutes"),
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "nan"], "--max-minutes must be between 0 and"),
+    (["train", "{d}/corpus", "--out", "{d}/run", "--sync-expert", "{d}/nowhere"], "sync expert weights not found in"),
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "inf"], "--max-minutes must be between 0 and"),
     (["prepare-data", "{d}", "{d}/corpus", "--clip-seconds", "0.2"], "--clip-seconds must be at least 1, got 0.2"),
     (["synth", "{d}/corpus", "--clip-seconds", "0.1"], "clip seconds"),
@@ -283,3 +284,12 @@ def test_synth_prints_its_summary_unless_quiet(tmp_path, monkeypatch, quiet):
         assert result.stderr == ""
     else:
         assert "wrote corpus to" in result.stderr
+
+
+def test_train_says_that_a_sync_expert_without_a_sync_loss_is_not_used(inputs):
+    from omnisync_cli.bench.sync import BUNDLED_SYNC_EXPERT
+    from omnisync_cli.bundled import bundled_weights
+    result = runner.invoke(app, ["train", str(inputs / "corpus"), "--out", str(inputs / "run"),
+                                 "--sync-expert", str(bundled_weights(BUNDLED_SYNC_EXPERT))])
+    assert "warning: --sync-expert is used only with a --sync-loss-weight above 0" in result.stderr
+    assert "corpus" in result.stderr.splitlines()[-1]  # then the run goes on, here to the corpus it lacks
