@@ -377,7 +377,7 @@ def adapt_command(
 
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
-    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output, check_base_weights
     from omnisync_cli.pipeline.dub import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
@@ -385,6 +385,8 @@ def adapt_command(
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
         check_adapt_output(output, video, overwrite)
+        weights = weights or default_weights_dir()
+        check_base_weights(weights)  # before the video is tracked
         output = output.resolve()  # "-o ." has no name to put the partial folder beside
         config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
         options = build_options(Extend.pingpong, face_index, landmarker, mouth, region, 0.2, None, overwrite,
@@ -393,8 +395,7 @@ def adapt_command(
         # Written beside the output and renamed into place: never a half-written model at -o.
         partial = output.parent / f".{output.name}.adapting"
         try:
-            report = run_adapt(analyse(video, options, progress), weights or default_weights_dir(), partial,
-                               config, sampler, progress)
+            report = run_adapt(analyse(video, options, progress), weights, partial, config, sampler, progress)
             if output.exists():  # check_adapt_output: only a model folder, holding nothing else
                 shutil.rmtree(output)
             partial.rename(output)
@@ -574,7 +575,8 @@ def synth(
         config.validate()
         with progress_for(quiet).stage("rendering clips", None) as advance:
             index = build_corpus(out, config, progress=lambda done, total: advance(1))
-    err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+    if not quiet:
+        err_console.print(f"wrote corpus to {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
 @app.command(cls=Command, name="train-localiser")
@@ -698,12 +700,17 @@ def train(
         TRAIN_STEPS.check("--steps", steps)
         check_flags(batch_size=batch_size, lr=lr, seed=seed, pair_threshold=pair_threshold,
                     mouth_loss_weight=mouth_loss_weight, viseme_loss_weight=viseme_loss_weight,
-                    sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight)
-        if max_minutes < 0:
-            raise ConfigError(f"--max-minutes must be 0 (no limit) or more, got {max_minutes}")
+                    sync_loss_weight=sync_loss_weight, threads=threads, change_loss_weight=change_loss_weight,
+                    max_minutes=max_minutes)
         check_out_folder(out, "--out")
         check_run_folder(out, "--out", {"the --init-from weights": init_from, "the --sync-expert": sync_expert,
                                         **{f"corpus {c}": c for c in corpus}})
+        if sync_expert is not None:  # a wrong path is told at once, whether or not the sync loss uses it
+            from omnisync_cli.bench.sync import load_sync_expert
+            load_sync_expert(sync_expert)
+            if not sync_loss_weight:
+                err_console.print("warning: --sync-expert is used only with a --sync-loss-weight above 0; this run "
+                                  "trains without it", highlight=False, soft_wrap=True)
         config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                              seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
                              loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
@@ -739,6 +746,9 @@ def prepare_data(
     from omnisync_cli.data.prepare import prepare_data as run_prepare
     with dubbing(out):
         check_flags(clip_seconds=clip_seconds, face_index=face_index)
+        shortest = PrepareConfig.min_clip_seconds  # a shorter clip is dropped, as a video's short tail is
+        if clip_seconds < shortest:
+            raise ConfigError(f"--clip-seconds must be at least {shortest:g}, got {clip_seconds:g} (shorter clips are dropped)")
         check_out_folder(out, "the folder")
         config = PrepareConfig(clip_seconds=clip_seconds, prompt=prompt,
                                face=FaceConfig(face_index=face_index, landmarker=landmarker))

@@ -66,6 +66,7 @@ RANGES: dict[str, Range] = {
     "--change-loss-weight": Range(0, 1000),
     "--viseme-loss-weight": Range(0, 1000),
     "--sync-loss-weight": Range(0, 1000),
+    "--max-minutes": Range(0, 10 ** 6, why="0 = no limit"),
     "--adapt-seconds": Range(1, 24 * 3600),
     "--adapt-steps": Range(0, 10 ** 6, why="0 = the time budget decides"),
     "--threads": Range(0, 1024, why="0 = the library default"),

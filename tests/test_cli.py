@@ -97,6 +97,10 @@ def test_dub_with_a_plan_writes_it_then_reuses_it(inputs):
     (["dub", "{d}/in.mp4", "{d}/speech.wav", "-o", "{d}/out.mp4", "--weights", "{d}/nowhere"], "nowhere"),
     (["batch-dub", "{d}", "--audio", "{d}/speech.wav", "-o", "{d}/out", "--shard", "3/2"], "shard"),
     (["train", "{d}", "--out", "{d}/run", "--max-minutes", "-1"], "max-minutes"),
+    (["train", "{d}", "--out", "{d}/run", "--max-minutes", "nan"], "--max-minutes must be between 0 and"),
+    (["train", "{d}/corpus", "--out", "{d}/run", "--sync-expert", "{d}/nowhere"], "sync expert weights not found in"),
+    (["train", "{d}", "--out", "{d}/run", "--max-minutes", "inf"], "--max-minutes must be between 0 and"),
+    (["prepare-data", "{d}", "{d}/corpus", "--clip-seconds", "0.2"], "--clip-seconds must be at least 1, got 0.2"),
     (["synth", "{d}/corpus", "--clip-seconds", "0.1"], "clip seconds"),
     (["synth", "{d}/corpus", "--clip-seconds", "nan"], "clip seconds"),
     (["synth", "{d}/corpus", "--region-offset", "0.5"], "region offset"),
@@ -281,3 +285,24 @@ def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
     result = runner.invoke(app, ["prepare-data", str(tmp_path / "videos"), str(tmp_path / "corpus"), "-q"])
     assert result.exit_code == 0, result.output
     assert "skipped: b.mp4: has no audio stream" in result.stderr  # the reason names the file: once
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_synth_prints_its_summary_unless_quiet(tmp_path, monkeypatch, quiet):
+    import omnisync_cli.data.corpus as corpus_module
+    monkeypatch.setattr(corpus_module, "build_corpus", lambda out, config, progress=None: {"clips": 3, "shards": ["a"]})
+    result = runner.invoke(app, ["synth", str(tmp_path / "corpus"), *(["-q"] if quiet else [])])
+    assert result.exit_code == 0, result.output
+    if quiet:
+        assert result.stderr == ""
+    else:
+        assert "wrote corpus to" in result.stderr
+
+
+def test_train_says_that_a_sync_expert_without_a_sync_loss_is_not_used(inputs):
+    from omnisync_cli.bench.sync import BUNDLED_SYNC_EXPERT
+    from omnisync_cli.bundled import bundled_weights
+    result = runner.invoke(app, ["train", str(inputs / "corpus"), "--out", str(inputs / "run"),
+                                 "--sync-expert", str(bundled_weights(BUNDLED_SYNC_EXPERT))])
+    assert "warning: --sync-expert is used only with a --sync-loss-weight above 0" in result.stderr
+    assert "corpus" in result.stderr.splitlines()[-1]  # then the run goes on, here to the corpus it lacks

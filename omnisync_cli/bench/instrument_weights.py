@@ -9,17 +9,17 @@ from pathlib import Path
 import torch.nn as nn
 
 from omnisync_cli.errors import WeightsError
+from omnisync_cli.files import save_safetensors
 
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "model.safetensors"
 
 
 def save_instrument(module: nn.Module, directory: str | Path, doc: dict) -> Path:
     """Write `doc` (format, version, config fields) and the module's weights to `directory`."""
-    from safetensors.torch import save_file
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    save_file({k: v.detach().contiguous() for k, v in module.state_dict().items()}, str(directory / WEIGHTS_FILE))
+    save_safetensors({k: v.detach().contiguous() for k, v in module.state_dict().items()}, directory / WEIGHTS_FILE)
     return directory
 
 

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import save_file
 
 from ..errors import InputError, OutputError
+from ..files import save_safetensors
 from .pairs import ClipInfo
 
 FORMAT = "omnisync-corpus"
@@ -107,7 +107,7 @@ class ShardWriter:
             return
         name = f"shard-{len(self.shards):05d}"
         tmp = self.out_dir / f"{name}.safetensors.tmp"
-        save_file(self._tensors, str(tmp), metadata={"format": FORMAT, "version": str(VERSION)})
+        save_safetensors(self._tensors, tmp, metadata={"format": FORMAT, "version": str(VERSION)})
         os.replace(tmp, self.out_dir / f"{name}.safetensors")
         _write_json(self.out_dir / f"{name}.json", {"format": FORMAT, "version": VERSION, "clips": self._metas})
         self.counts["bytes"] += (self.out_dir / f"{name}.safetensors").stat().st_size

@@ -14,6 +14,7 @@ from torch import nn
 
 from omnisync_cli.face.localiser import (CONFIG_FILE, FORMAT, WEIGHTS_FILE, LocaliserConfig, MouthLocaliser, damaged,
                                          read_localiser_config)
+from omnisync_cli.files import save_safetensors
 
 
 def _block(c_in: int, c_out: int, stride: int) -> nn.Sequential:
@@ -66,12 +67,11 @@ def torch_localiser(net: LocaliserNet, config: LocaliserConfig) -> MouthLocalise
 
 
 def save_localiser(net: LocaliserNet, config: LocaliserConfig, directory: str | Path) -> Path:
-    from safetensors.torch import save_file
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "version": 1, "model": asdict(config)}
     (directory / CONFIG_FILE).write_text(json.dumps(doc, indent=2) + "\n")
-    save_file({k: v.detach().contiguous() for k, v in net.state_dict().items()}, str(directory / WEIGHTS_FILE))
+    save_safetensors({k: v.detach().contiguous() for k, v in net.state_dict().items()}, directory / WEIGHTS_FILE)
     return directory
 
 

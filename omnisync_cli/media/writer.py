@@ -16,7 +16,6 @@ import contextlib
 import errno
 import os
 import re
-import stat
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +30,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from omnisync_cli.errors import OutputError
+from omnisync_cli.files import output_mode
 from omnisync_cli.media.audio import AAC_RATES, SAMPLE_RATE
 from omnisync_cli.media.yuv import (AVCOL_BT2020, HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
                                    rgb_to_planes, to_av_frame)
@@ -325,17 +325,6 @@ def _new_partial(path: Path) -> tuple[Path, int]:
     with contextlib.suppress(OSError):  # a file system without permissions keeps its own
         os.fchmod(fd, output_mode(path))
     return Path(name), fd
-
-
-def output_mode(path: Path) -> int:
-    """The permissions a file written to `path` gets: those of the file it replaces, or a new
-    file's (0666 less the umask), as any program that writes a file gives it (a user tour:
-    every dub was readable by its owner only)."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _move_into_place(partial: Path, path: Path, overwrite: bool) -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from omnisync_cli.errors import WeightsError
+from omnisync_cli.files import save_safetensors
 from omnisync_cli.model.config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, load_config, save_config
 from omnisync_cli.model.dit import OmniSyncDiT
 
@@ -22,7 +23,7 @@ def save_model(model: OmniSyncDiT, directory: str | Path) -> Path:
     directory = Path(directory)
     save_config(model.config, directory)
     state = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": FORMAT})
+    save_safetensors(state, directory / WEIGHTS_FILE, metadata={"format": FORMAT})
     return directory
 
 

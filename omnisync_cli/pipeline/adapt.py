@@ -55,7 +55,7 @@ from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.model.config import PRESETS
+from omnisync_cli.model.config import PRESETS, load_config
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
 from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, edit_every,
@@ -241,6 +241,12 @@ def preset_of(config, weights: Path) -> tuple[str, dict]:
     return found
 
 
+def check_base_weights(base_weights: Path) -> None:
+    """Before the video is tracked: `base_weights` is a model folder (config.json) of a preset
+    that adaptation can rebuild; a wrong --weights is one line, not a wait for the tracking."""
+    preset_of(load_config(base_weights), base_weights)
+
+
 def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray,
                  fps: float) -> np.ndarray:
     """`crops` dubbed with `waveform` (frame j at j / fps) in the editor's overlapping segments."""
@@ -318,7 +324,9 @@ def guard_verdict(base: dict, adapted: dict) -> tuple[bool, str]:
             return False, f"the experts cannot read this mouth and the held-out mouths were not rebuilt better ({rebuilt})"
     else:
         if adapted["guard_lse_c"] <= base["guard_lse_c"] + MIN_GAIN:
-            return False, f"held-out sync did not rise ({guard})"
+            gain = adapted["guard_lse_c"] - base["guard_lse_c"]
+            change = f"rose by only {gain:.3g}; it must rise by more than {MIN_GAIN:g}" if gain > 0 else "did not rise"
+            return False, f"held-out sync {change} ({guard})"
         if adapted["lse_c"] < base["lse_c"]:
             return False, f"the bundled expert scored it lower (LSE-C {base['lse_c']:.3f} -> {adapted['lse_c']:.3f})"
         if adapted["mouth_psnr"] < base["mouth_psnr"]:
@@ -503,6 +511,7 @@ def dub_adapted(video: Path, audio: Path, output: Path, base_weights: Path, samp
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
     waveform = load_speech(audio)  # a bad speech file fails before tracking and training
+    check_base_weights(base_weights)
     analysis = analyse(video, options, progress)
     with tempfile.TemporaryDirectory(prefix="omnisync-adapted-") as folder:
         adapted = adapt(analysis, base_weights, Path(folder) / "model", config, sampler, progress)

@@ -25,7 +25,8 @@ from omnisync_cli.errors import OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
-from omnisync_cli.media.writer import output_mode, why_write_failed
+from omnisync_cli.files import output_mode
+from omnisync_cli.media.writer import why_write_failed
 
 FORMAT = 4  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts; 4: the tracker's localiser checks (stop 43)
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")

@@ -175,10 +175,8 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
         torch.set_num_threads(cfg.threads)
     size = cfg.model.input_size
     out = Path(cfg.out_dir)
-    started = time.perf_counter()
-    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions, cfg.wide_mouths,
-                                    cfg.slit_eyes)
-    say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
+    # The network is set up, resumed or started from --init-from before the samples are
+    # rendered (minutes): a wrong --init-from or a changed setting is told at once.
     net = LocaliserNet(cfg.model)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     warmup = max(1, cfg.steps // 20)
@@ -202,6 +200,10 @@ def train_localiser(cfg: LocaliserTrainConfig, say=print) -> Path:
         if start_config != cfg.model:
             raise ConfigError(f"--init-from {cfg.init_from} holds a localiser of another shape ({start_config})")
         net.load_state_dict(start.state_dict())
+    started = time.perf_counter()
+    images, mouths = render_samples(cfg.samples, size, cfg.seed, cfg.workers, cfg.captions, cfg.wide_mouths,
+                                    cfg.slit_eyes)
+    say(f"rendered {len(images)} samples in {time.perf_counter() - started:.0f} s")
     tick = time.perf_counter()
 
     def seconds() -> float:

@@ -95,8 +95,10 @@ def setup_distributed(device_name: str) -> tuple[int, int, torch.device, torch.d
 
 
 def check_resumable(saved: dict, config: TrainConfig) -> None:
+    # The sync expert matters only to a run with a sync loss: without one it did nothing, given or not.
+    free = RESUME_MAY_CHANGE | (set() if config.sync_loss_weight else {"sync_expert"})
     changed = sorted(k for k, v in config.to_dict().items()
-                     if k not in RESUME_MAY_CHANGE and saved.get(k) != v
+                     if k not in free and saved.get(k) != v
                      and not (isinstance(v, tuple) and list(v) == saved.get(k)))
     if changed:
         raise ConfigError(f"{config.out_dir} holds a checkpoint of a run with other settings "

@@ -34,6 +34,16 @@ def test_train_localiser_rejects_absurd_flags(tmp_path):
     assert result.exit_code == 2 and "--slit-eyes" in result.stderr
 
 
+def test_a_bad_init_from_is_refused_before_any_frame_is_rendered(tmp_path, monkeypatch):
+    from omnisync_cli.train import localiser as training
+    rendered = []
+    monkeypatch.setattr(training, "render_samples", lambda *args: rendered.append(args))
+    result = CliRunner().invoke(app, ["train-localiser", "--out", str(tmp_path / "loc"), "--init-from",
+                                      str(tmp_path / "nowhere"), "--samples", "4", "--steps", "1", "--workers", "1"])
+    assert result.exit_code == 2 and "nowhere" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert rendered == []
+
+
 def _config(out, **changes):
     from omnisync_cli.train.localiser import LocaliserTrainConfig
     return LocaliserTrainConfig(**{"out_dir": str(out), "samples": 4, "steps": 4, "batch_size": 2, "workers": 1,

@@ -125,6 +125,18 @@ def test_finished_run_can_be_extended_but_not_changed(tmp_path, corpus):
         train(tiny(tmp_path, steps=5, lr=1e-2), corpus, progress=False)
 
 
+def test_a_sync_expert_without_a_sync_loss_does_not_hold_back_a_resume(tmp_path):
+    """It did nothing in that run: a resume may give it or leave it out (it was refused)."""
+    from dataclasses import replace
+
+    from omnisync_cli.train.loop import check_resumable
+    unused = tiny(tmp_path, sync_expert="experts/sync")
+    check_resumable(unused.to_dict(), replace(unused, sync_expert=""))
+    used = replace(unused, sync_loss_weight=0.1)
+    with pytest.raises(ConfigError, match="sync_expert"):
+        check_resumable(used.to_dict(), replace(used, sync_expert=""))
+
+
 def test_fine_tuning_starts_from_given_weights(tmp_path, corpus):
     from omnisync_cli.model.weights import save_model
     torch.manual_seed(123)
