@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 from omnisync_cli import __version__
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
-from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags
+from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags, shown
 from omnisync_cli.pipeline.paths import check_out_folder, check_paths, check_run_folder
 from omnisync_cli.pipeline.timeline import Extend
 from omnisync_cli.stopping import Stopped, stop_on_signals
@@ -693,7 +693,6 @@ def train(
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
     from omnisync_cli.model.config import load_config
-    from omnisync_cli.train import TrainConfig
     from omnisync_cli.train import train as run_training
     from omnisync_cli.train.config import keeping_parts_of
     with dubbing(out):
@@ -711,22 +710,34 @@ def train(
             if not sync_loss_weight:
                 err_console.print("warning: --sync-expert is used only with a --sync-loss-weight above 0; this run "
                                   "trains without it", highlight=False, soft_wrap=True)
-        config = TrainConfig(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
-                             seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
-                             loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
-                             change_loss_weight=change_loss_weight, viseme_loss_weight=viseme_loss_weight,
-                             sync_loss_weight=sync_loss_weight,
-                             sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
-                             sigma_dist=sigma_dist,
-                             hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
-                             reference_frames=reference_frames, warmup_steps=warmup_steps,
-                             threads=threads, max_seconds=60.0 * max_minutes, device=device)
+        config = training_config(preset=preset, out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
+                                 seed=seed, init_from=str(init_from or ""), pair_threshold=pair_threshold,
+                                 loss_weighting=loss_weighting, mouth_loss_weight=mouth_loss_weight,
+                                 change_loss_weight=change_loss_weight, viseme_loss_weight=viseme_loss_weight,
+                                 sync_loss_weight=sync_loss_weight,
+                                 sync_expert=str(sync_expert or ""), source_start_sigma=source_start_sigma,
+                                 sigma_dist=sigma_dist,
+                                 hide_mouth_share=hide_mouth_share, lend_mouth_share=lend_mouth_share, region_scale=region_scale, output_flow=output_flow, depth=depth,
+                                 reference_frames=reference_frames, warmup_steps=warmup_steps,
+                                 threads=threads, max_seconds=60.0 * max_minutes, device=device)
         if init_from is not None:
             config, kept = keeping_parts_of(config, load_config(init_from))
             if kept and not quiet:
                 err_console.print(f"fine-tuning with {' '.join(kept)}, as {init_from} has it", highlight=False)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
     err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
+
+
+def training_config(**settings):
+    """TrainConfig(**settings), a refusal naming the flag that set the value (--pair-threshold),
+    not the field (pair_threshold). The fields `train` sets from a flag of another name
+    (--out, --max-minutes) are checked before."""
+    from omnisync_cli.train.config import TrainConfig, TrainConfigError
+    try:
+        return TrainConfig(**settings)
+    except TrainConfigError as error:
+        value = shown(error.value) if isinstance(error.value, (int, float)) else repr(error.value)
+        raise ConfigError(f"--{error.field.replace('_', '-')} {error.rule}, got {value}") from None
 
 
 @app.command("prepare-data", cls=Command)

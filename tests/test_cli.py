@@ -115,6 +115,22 @@ def test_user_errors_exit_2_with_one_line(inputs, args, needle):
     assert not (inputs / "out.mp4").exists()
 
 
+@pytest.mark.parametrize("flag,value,rule", [
+    ("--pair-threshold", "0", "must be in (0, 1), got 0"), ("--source-start-sigma", "1", "must be in [0, 1), got 1"),
+    ("--hide-mouth-share", "2", "must be in [0, 1], got 2"), ("--lend-mouth-share", "-1", "must be in [0, 1], got -1"),
+    ("--region-scale", "0.1", "must be in [0.3, 1]"), ("--warmup-steps", "-1", "must be >= 0, got -1"),
+    ("--reference-frames", "-1", "must be >= 0, got -1"),
+    ("--depth", "1", "must be 0 (the preset's) or at least 6 (the cpu-small preset's), got 1"),
+    ("--preset", "huge", "must be one of cpu-small, paper, tiny, got 'huge'"),
+    ("--sigma-dist", "x", "must be one of uniform,"), ("--loss-weighting", "y", "must be one of velocity, x, got 'y'")])
+def test_train_refusals_name_the_flag_typed(inputs, flag, value, rule):
+    """TrainConfig's own checks, said with the flag (--pair-threshold), not the field (pair_threshold)."""
+    result = runner.invoke(app, ["train", str(inputs / "corpus"), "--out", str(inputs / "run"), flag, value])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {flag} {rule}"), result.stderr
+    assert not (inputs / "run").exists()
+
+
 def test_batch_dub_shards_and_resumes(inputs):
     videos = inputs / "videos"
     videos.mkdir()

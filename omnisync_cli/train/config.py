@@ -15,6 +15,16 @@ GROWN_PARTS = ("output_flow", "reference_frames")
 LR_SCHEDULES = ("constant", "cosine")
 
 
+class TrainConfigError(ConfigError):
+    """A TrainConfig value that breaks its rule. The field, the rule ("must be in (0, 1)") and
+    the value are kept apart, so that `omnisync train` can say it with the flag the user typed
+    (--pair-threshold) instead of the field's name."""
+
+    def __init__(self, field: str, rule: str, value: Any):
+        super().__init__(f"Invalid training config: {field} {rule}, got {value!r}")
+        self.field, self.rule, self.value = field, rule, value
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     # --- what is trained ----------------------------------------------------------------
@@ -114,48 +124,50 @@ class TrainConfig:
     threads: int = 0
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
-            (self.depth == 0 or self.preset not in PRESETS or self.depth >= PRESETS[self.preset].depth,
-             "depth must be 0 (the preset's) or at least the preset's depth"),
-            (self.reference_frames >= 0, "reference_frames must be >= 0"),
-            (self.steps >= 1, "steps must be at least 1"),
-            (self.max_seconds >= 0, "max_seconds must be >= 0"),
-            (self.batch_size >= 1, "batch_size must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (self.warmup_steps >= 0, "warmup_steps must be >= 0"),
-            (self.lr_schedule in LR_SCHEDULES, f"lr_schedule must be one of {LR_SCHEDULES}"),
-            (0 <= self.min_lr_ratio <= 1, "min_lr_ratio must be in [0, 1]"),
-            (self.grad_clip >= 0, "grad_clip must be >= 0"),
-            (0 <= self.ema_decay < 1, "ema_decay must be in [0, 1)"),
-            (self.sigma_dist in SIGMA_DISTS, f"sigma_dist must be one of {SIGMA_DISTS}"),
-            (self.sigma_std > 0, "sigma_std must be positive"),
-            (0 <= self.sigma_uniform_weight <= 1, "sigma_uniform_weight must be in [0, 1]"),
-            (0 < self.pair_threshold < 1, "pair_threshold must be in (0, 1)"),
-            (self.loss_weighting in LOSS_WEIGHTINGS, f"loss_weighting must be one of {LOSS_WEIGHTINGS}"),
-            (self.mouth_loss_weight >= 0, "mouth_loss_weight must be >= 0"),
-            (self.change_loss_weight >= 0, "change_loss_weight must be >= 0"),
-            (self.mouth_loss_radius > 0, "mouth_loss_radius must be positive"),
-            (self.viseme_loss_weight >= 0, "viseme_loss_weight must be >= 0"),
-            (self.sync_loss_weight >= 0, "sync_loss_weight must be >= 0"),
-            (0 <= self.source_start_sigma < 1, "source_start_sigma must be in [0, 1)"),
-            (0 <= self.hide_mouth_share <= 1, "hide_mouth_share must be in [0, 1]"),
-            (0 <= self.lend_mouth_share <= 1, "lend_mouth_share must be in [0, 1]"),
-            (0.3 <= self.region_scale <= 1, "region_scale must be in [0.3, 1] (a part of the stored crop)"),
-            (min(self.p_drop_audio, self.p_drop_text, self.p_drop_both) >= 0
-             and self.p_drop_audio + self.p_drop_text + self.p_drop_both <= 1,
-             "dropout probabilities must be >= 0 and sum to at most 1"),
-            (0 <= self.flip_prob <= 1, "flip_prob must be in [0, 1]"),
-            (0 <= self.color_jitter < 1, "color_jitter must be in [0, 1)"),
-            (self.checkpoint_every >= 1, "checkpoint_every must be at least 1"),
-            (self.sample_every >= 0, "sample_every must be >= 0"),
-            (self.log_every >= 1, "log_every must be at least 1"),
-            (self.num_workers >= 0, "num_workers must be >= 0"),
-            (self.threads >= 0, "threads must be >= 0"),
+        preset_depth = PRESETS[self.preset].depth if self.preset in PRESETS else 0
+        checks = [  # (field, holds, the rule it breaks)
+            ("preset", self.preset in PRESETS, f"must be one of {', '.join(sorted(PRESETS))}"),
+            ("depth", self.depth == 0 or self.depth >= preset_depth,
+             f"must be 0 (the preset's) or at least {preset_depth} (the {self.preset} preset's)"),
+            ("reference_frames", self.reference_frames >= 0, "must be >= 0"),
+            ("steps", self.steps >= 1, "must be at least 1"),
+            ("max_seconds", self.max_seconds >= 0, "must be >= 0"),
+            ("batch_size", self.batch_size >= 1, "must be at least 1"),
+            ("lr", self.lr > 0, "must be positive"),
+            ("warmup_steps", self.warmup_steps >= 0, "must be >= 0"),
+            ("lr_schedule", self.lr_schedule in LR_SCHEDULES, f"must be one of {', '.join(LR_SCHEDULES)}"),
+            ("min_lr_ratio", 0 <= self.min_lr_ratio <= 1, "must be in [0, 1]"),
+            ("grad_clip", self.grad_clip >= 0, "must be >= 0"),
+            ("ema_decay", 0 <= self.ema_decay < 1, "must be in [0, 1)"),
+            ("sigma_dist", self.sigma_dist in SIGMA_DISTS, f"must be one of {', '.join(SIGMA_DISTS)}"),
+            ("sigma_std", self.sigma_std > 0, "must be positive"),
+            ("sigma_uniform_weight", 0 <= self.sigma_uniform_weight <= 1, "must be in [0, 1]"),
+            ("pair_threshold", 0 < self.pair_threshold < 1, "must be in (0, 1)"),
+            ("loss_weighting", self.loss_weighting in LOSS_WEIGHTINGS, f"must be one of {', '.join(LOSS_WEIGHTINGS)}"),
+            ("mouth_loss_weight", self.mouth_loss_weight >= 0, "must be >= 0"),
+            ("change_loss_weight", self.change_loss_weight >= 0, "must be >= 0"),
+            ("mouth_loss_radius", self.mouth_loss_radius > 0, "must be positive"),
+            ("viseme_loss_weight", self.viseme_loss_weight >= 0, "must be >= 0"),
+            ("sync_loss_weight", self.sync_loss_weight >= 0, "must be >= 0"),
+            ("source_start_sigma", 0 <= self.source_start_sigma < 1, "must be in [0, 1)"),
+            ("hide_mouth_share", 0 <= self.hide_mouth_share <= 1, "must be in [0, 1]"),
+            ("lend_mouth_share", 0 <= self.lend_mouth_share <= 1, "must be in [0, 1]"),
+            ("region_scale", 0.3 <= self.region_scale <= 1, "must be in [0.3, 1] (a part of the stored crop)"),
+            ("p_drop_audio", self.p_drop_audio >= 0, "must be >= 0"),
+            ("p_drop_text", self.p_drop_text >= 0, "must be >= 0"),
+            ("p_drop_both", 0 <= self.p_drop_both <= 1 - self.p_drop_audio - self.p_drop_text,
+             "must be >= 0, and the three dropout probabilities must sum to at most 1"),
+            ("flip_prob", 0 <= self.flip_prob <= 1, "must be in [0, 1]"),
+            ("color_jitter", 0 <= self.color_jitter < 1, "must be in [0, 1)"),
+            ("checkpoint_every", self.checkpoint_every >= 1, "must be at least 1"),
+            ("sample_every", self.sample_every >= 0, "must be >= 0"),
+            ("log_every", self.log_every >= 1, "must be at least 1"),
+            ("num_workers", self.num_workers >= 0, "must be >= 0"),
+            ("threads", self.threads >= 0, "must be >= 0"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"Invalid training config: {message}")
+        for field, holds, rule in checks:
+            if not holds:
+                raise TrainConfigError(field, rule, getattr(self, field))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
