@@ -614,7 +614,8 @@ def train_localiser_command(
                                       init_from=str(init_from) if init_from else None, captions=captions,
                                       wide_mouths=wide_mouths, slit_eyes=slit_eyes)
         path = train_localiser(config, say=(lambda line: None) if quiet else err_console.print)
-    err_console.print(f"wrote the mouth localiser to {path}")
+    if not quiet:
+        err_console.print(f"wrote the mouth localiser to {path}")
 
 
 @app.command(cls=Command, name="train-sync")
@@ -648,7 +649,8 @@ def train_sync_command(
         config = SyncTrainConfig(corpus=tuple(str(c) for c in corpus), out_dir=str(out), steps=steps, batch_size=batch_size, lr=lr,
                                  max_clips=max_clips, val_corpus=str(val_corpus or ""), threads=threads, seed=seed)
         path = train_sync(config, say=(lambda line: None) if quiet else err_console.print)
-    err_console.print(f"wrote the sync expert to {path}")
+    if not quiet:
+        err_console.print(f"wrote the sync expert to {path}")
 
 
 @app.command(cls=Command)
@@ -725,7 +727,8 @@ def train(
             if kept and not quiet:
                 err_console.print(f"fine-tuning with {' '.join(kept)}, as {init_from} has it", highlight=False)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
-    err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
+    if not quiet:
+        err_console.print(f"weights in {result} (use: omnisync dub ... --weights {result})")
 
 
 def training_config(**settings):
@@ -768,7 +771,8 @@ def prepare_data(
     for name, reason in index.get("skipped", {}).items():  # also in index.json
         err_console.print(f"skipped: {reason}" if name in reason else f"skipped {name}: {reason}",
                           highlight=False, soft_wrap=True)
-    err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
+    if not quiet:
+        err_console.print(f"wrote {out}: {json.dumps({k: v for k, v in index.items() if isinstance(v, (int, float, str))})}")
 
 
 @app.command(cls=Command)

@@ -303,16 +303,31 @@ def test_prepare_data_names_the_videos_it_skipped(tmp_path, monkeypatch):
     assert "skipped: b.mp4: has no audio stream" in result.stderr  # the reason names the file: once
 
 
+SUMMARIES = {  # command -> (its arguments, the library function it calls, what it returns, its closing line)
+    "synth": (["{d}/corpus"], "omnisync_cli.data.corpus.build_corpus", {"clips": 3, "shards": ["a"]}, "wrote corpus to"),
+    "prepare-data": (["{d}/videos", "{d}/corpus"], "omnisync_cli.data.prepare.prepare_data", {"clips": 3},
+                     "wrote {d}/corpus: "),
+    "train": (["{d}/corpus", "--out", "{d}/run"], "omnisync_cli.train.train", "{d}/run/weights", "weights in"),
+    "train-sync": (["{d}/corpus", "--out", "{d}/run"], "omnisync_cli.train.sync.train_sync", "{d}/run",
+                   "wrote the sync expert to"),
+    "train-localiser": (["--out", "{d}/run"], "omnisync_cli.train.localiser.train_localiser", "{d}/run",
+                        "wrote the mouth localiser to"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(SUMMARIES))
 @pytest.mark.parametrize("quiet", [False, True])
-def test_synth_prints_its_summary_unless_quiet(tmp_path, monkeypatch, quiet):
-    import omnisync_cli.data.corpus as corpus_module
-    monkeypatch.setattr(corpus_module, "build_corpus", lambda out, config, progress=None: {"clips": 3, "shards": ["a"]})
-    result = runner.invoke(app, ["synth", str(tmp_path / "corpus"), *(["-q"] if quiet else [])])
+def test_a_command_prints_its_summary_unless_quiet(tmp_path, monkeypatch, command, quiet):
+    """The closing line is progress output: -q leaves it out, as it does for dub, adapt and tune."""
+    args, function, returned, summary = SUMMARIES[command]
+    returned = returned.format(d=tmp_path) if isinstance(returned, str) else returned
+    monkeypatch.setattr(function, lambda *args, **kwargs: returned)
+    result = runner.invoke(app, [command, *(a.format(d=tmp_path) for a in args), *(["-q"] if quiet else [])])
     assert result.exit_code == 0, result.output
     if quiet:
         assert result.stderr == ""
     else:
-        assert "wrote corpus to" in result.stderr
+        assert summary.format(d=tmp_path) in result.stderr
 
 
 def test_train_says_that_a_sync_expert_without_a_sync_loss_is_not_used(inputs):
