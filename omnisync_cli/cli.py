@@ -339,10 +339,10 @@ def dub(
             report, adapted = dub_adapted(video, audio, output, weights or default_weights_dir(),
                                           build_sampler(**sampler_flags), prompt, config, options, progress)
         else:
-            from omnisync_cli.model.config import load_config
+            from omnisync_cli.model.config import check_weights_dir
             from omnisync_cli.pipeline.editor import EditorLoader, PassthroughEditor, default_weights_dir
-            if not passthrough:
-                load_config(weights or default_weights_dir())  # a missing or broken folder: told before anything runs
+            if not passthrough:  # a missing or damaged folder: told before anything runs
+                check_weights_dir(weights or default_weights_dir())
             editor = (PassthroughEditor() if passthrough
                       else EditorLoader(functools.partial(model_editor, weights, prompt, sampler_flags)))
             report = run_dub(video, audio, output, editor, options, progress, plan)
@@ -694,7 +694,7 @@ def train(
 
       torchrun --nproc_per_node 2 --no-python omnisync train corpus/ --out runs/ddp
     """
-    from omnisync_cli.model.config import load_config
+    from omnisync_cli.model.config import check_weights_dir
     from omnisync_cli.train import train as run_training
     from omnisync_cli.train.config import keeping_parts_of
     with dubbing(out):
@@ -723,7 +723,7 @@ def train(
                                  reference_frames=reference_frames, warmup_steps=warmup_steps,
                                  threads=threads, max_seconds=60.0 * max_minutes, device=device)
         if init_from is not None:
-            config, kept = keeping_parts_of(config, load_config(init_from))
+            config, kept = keeping_parts_of(config, check_weights_dir(init_from))
             if kept and not quiet:
                 err_console.print(f"fine-tuning with {' '.join(kept)}, as {init_from} has it", highlight=False)
         result = run_training(config, [str(c) for c in corpus], progress=not quiet)
@@ -827,8 +827,8 @@ def bench(
             label = f"EMA weights of {checkpoint} at step {export_weights(checkpoint, weights)}"
             err_console.print(label)
         elif weights is not None:  # a bad folder is one line before any dub, whatever the variants
-            from omnisync_cli.model.config import load_config
-            load_config(weights)
+            from omnisync_cli.model.config import check_weights_dir
+            check_weights_dir(weights)
         results = run_benchmark(corpus, chosen, out, clips=wanted, weights=weights,
                                 progress=lambda line: err_console.print(line, highlight=False),
                                 rule=SuccessRule(max_mouth_drop_db=max_drop), label=label,

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError, safe_open
+
 from omnisync_cli.errors import ConfigError, WeightsError
 
 ATTENTION_KINDS = ("joint", "factorized")
@@ -197,3 +199,21 @@ def load_config(directory: str | Path) -> ModelConfig:
         return ModelConfig.from_dict(doc["model"])
     except (ConfigError, TypeError) as exc:
         raise WeightsError(f"{path}: {exc}") from exc
+
+
+def check_weights_dir(directory: str | Path) -> ModelConfig:
+    """A weights folder checked in milliseconds, before any work and without torch: its config
+    (load_config) and a model.safetensors whose header reads and whose tensors fill the file
+    exactly, so a missing, truncated or overwritten weights file is one line before a dub tracks
+    its video, not an error once the model loads. Returns the config."""
+    config = load_config(directory)
+    path = Path(directory) / WEIGHTS_FILE
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing; train a model or point at a directory that has one")
+    try:
+        with safe_open(str(path), framework="np"):
+            pass
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path} cannot be read ({exc}); the file is truncated or not "
+                           "safetensors: copy it again") from exc
+    return config

@@ -6,12 +6,11 @@ Every failure is a `WeightsError` that names the file and says what to do.
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from omnisync_cli.errors import WeightsError
 from omnisync_cli.files import save_safetensors
-from omnisync_cli.model.config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, load_config, save_config
+from omnisync_cli.model.config import CONFIG_FILE, FORMAT, WEIGHTS_FILE, check_weights_dir, save_config
 from omnisync_cli.model.dit import OmniSyncDiT
 
 # Weights a file may lack: the training-only viseme head (files written before it existed
@@ -29,15 +28,9 @@ def save_model(model: OmniSyncDiT, directory: str | Path) -> Path:
 
 def load_model(directory: str | Path, device: torch.device | str = "cpu") -> OmniSyncDiT:
     """Rebuild the network from config.json and fill it from model.safetensors (eval mode)."""
-    config = load_config(directory)
+    config = check_weights_dir(directory)  # a missing or damaged model.safetensors: a WeightsError
     path = Path(directory) / WEIGHTS_FILE
-    if not path.is_file():
-        raise WeightsError(f"{path} is missing; train a model or point at a directory that has one")
-    try:
-        state = load_file(str(path), device="cpu")
-    except (SafetensorError, OSError) as exc:
-        raise WeightsError(f"{path} cannot be read ({exc}); the file is truncated or not "
-                           "safetensors: copy it again") from exc
+    state = load_file(str(path), device="cpu")
     # The audio encoder's input width is read from the weights, so a Whisper-conditioned
     # model loads without its Whisper directory (which only the audio frontend needs).
     conv = state.get("audio_embed.convs.0.weight")

@@ -55,7 +55,7 @@ from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.model.config import PRESETS, load_config
+from omnisync_cli.model.config import PRESETS, check_weights_dir
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
 from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, edit_every,
@@ -242,9 +242,10 @@ def preset_of(config, weights: Path) -> tuple[str, dict]:
 
 
 def check_base_weights(base_weights: Path) -> None:
-    """Before the video is tracked: `base_weights` is a model folder (config.json) of a preset
-    that adaptation can rebuild; a wrong --weights is one line, not a wait for the tracking."""
-    preset_of(load_config(base_weights), base_weights)
+    """Before the video is tracked: `base_weights` is a model folder (config.json, a readable
+    model.safetensors) of a preset that adaptation can rebuild; a wrong --weights is one line,
+    not a wait for the tracking."""
+    preset_of(check_weights_dir(base_weights), base_weights)
 
 
 def dubbed_piece(editor: ModelEditor, crops: np.ndarray, mouth_xy: np.ndarray, waveform: np.ndarray,

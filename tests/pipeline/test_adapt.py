@@ -274,17 +274,28 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     assert (tmp_path / "out.mp4").stat().st_size > 0
 
 
-@pytest.mark.parametrize("command", ["adapt", "dub --adapt"])
-def test_bad_weights_are_refused_before_the_video_is_tracked(tmp_path, monkeypatch, command):
+@pytest.mark.parametrize("command", ["adapt", "dub --adapt", "dub"])
+@pytest.mark.parametrize("damage,said", [("missing folder", "nowhere does not exist"),
+                                         ("truncated weights", "model.safetensors cannot be read")])
+def test_bad_weights_are_refused_before_the_video_is_tracked(tmp_path, base, monkeypatch, command, damage, said):
+    import shutil
     import omnisync_cli.pipeline.dub as dub_module
     tracked = []
     monkeypatch.setattr(dub_module, "analyse", lambda *args, **kw: tracked.append(args))
+    monkeypatch.setattr(dub_module, "dub", lambda *args, **kw: tracked.append(args))  # plain dub: tracks and loads at once
     monkeypatch.setattr(adapt_module, "analyse", lambda *args, **kw: tracked.append(args))
+    weights = tmp_path / "nowhere"
+    if damage == "truncated weights":  # config.json fine, model.safetensors cut short (a copy stopped half way)
+        shutil.copytree(base, weights)
+        data = (weights / "model.safetensors").read_bytes()
+        (weights / "model.safetensors").write_bytes(data[:len(data) // 2])
     video = talking_video(tmp_path / "in.mp4")
-    args = (["adapt", str(video), "-o", str(tmp_path / "speaker")] if command == "adapt"
-            else ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"), "--adapt"])
-    result = CliRunner().invoke(app, [*args, "--weights", str(tmp_path / "nowhere"), "-q"])
-    assert result.exit_code == 2 and "nowhere does not exist" in result.stderr, result.output
+    args = {"adapt": ["adapt", str(video), "-o", str(tmp_path / "speaker")],
+            "dub --adapt": ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"), "--adapt"],
+            "dub": ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4")]}[command]
+    result = CliRunner().invoke(app, [*args, "--weights", str(weights), "-q"])
+    assert result.exit_code == 2 and said in result.stderr, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
     assert tracked == []
 
 
