@@ -134,7 +134,7 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
         fail(error)
     except Stopped as stop:
         if output.is_dir():
-            what = f"nothing more written to {output}"
+            what = f"nothing more written to {output}" if any(output.iterdir()) else f"nothing written to {output}"
         elif file_identity(output) not in (None, before):  # the stop came after it was in place (--compare's video next)
             what = f"{output} was written; what was to follow it was not"
         else:
@@ -143,6 +143,36 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
             print(json.dumps({"error": f"stopped by {stop.signal_name}: {what}", "exit_code": stop.code}))
         err_console.print(f"stopped by {stop.signal_name}: {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(stop.code) from None
+
+
+def entries(folder: Path) -> dict[str, int]:
+    """The names in `folder` and their modification times: what a command changed there."""
+    return {path.name: path.lstat().st_mtime_ns for path in folder.iterdir()} if folder.is_dir() else {}
+
+
+@contextmanager
+def nothing_half_written(folder: Path) -> Iterator[None]:
+    """Around a command that fills `folder` with a corpus, inside `dubbing`: where it fails or is
+    stopped, what it wrote goes where the folder was new (with the folders made above it) or
+    empty (left empty), so no half-written corpus is left; a folder that held files before is
+    left as it is, and a warning says that a part of a corpus was written into it."""
+    made = next((path for path in reversed([folder, *folder.parents]) if not path.exists()), None)
+    before = entries(folder)
+    try:
+        yield
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        elif not before:
+            for path in folder.iterdir() if folder.is_dir() else ():
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        elif entries(folder) != before:
+            err_console.print(f"warning: {folder} held files before, so it is left as it is, with the part of a "
+                              "corpus written into it (no index.json: not a corpus)", highlight=False, soft_wrap=True)
+        raise
 
 
 
@@ -560,7 +590,7 @@ def synth(
     """
     from omnisync_cli.data.corpus import PRESETS as CORPUS_PRESETS
     from omnisync_cli.data.corpus import build_corpus
-    with dubbing(out):
+    with dubbing(out), nothing_half_written(out):
         check_flags(identities=identities, workers=workers, seed=seed)
         check_out_folder(out, "the folder")
         if preset not in CORPUS_PRESETS:
@@ -758,7 +788,7 @@ def prepare_data(
     """
     from omnisync_cli.data.prepare import PrepareConfig
     from omnisync_cli.data.prepare import prepare_data as run_prepare
-    with dubbing(out):
+    with dubbing(out), nothing_half_written(out):
         check_flags(clip_seconds=clip_seconds, face_index=face_index)
         shortest = PrepareConfig.min_clip_seconds  # a shorter clip is dropped, as a video's short tail is
         if clip_seconds < shortest:

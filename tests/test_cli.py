@@ -330,6 +330,51 @@ def test_a_command_prints_its_summary_unless_quiet(tmp_path, monkeypatch, comman
         assert summary.format(d=tmp_path) in result.stderr
 
 
+@pytest.mark.parametrize("command", ["synth", "prepare-data"])
+@pytest.mark.parametrize("before", ["absent", "empty", "holding a file"])
+def test_a_stopped_corpus_command_leaves_no_half_written_corpus(tmp_path, monkeypatch, command, before):
+    """Ctrl-C (or a failure) half way: a folder the command made goes, with the folders made
+    above it; an empty one is left empty; one that held files is left as it is, and said so."""
+    import signal
+    from omnisync_cli.stopping import Stopped
+    out = tmp_path / "new" / "corpus" if before == "absent" else tmp_path / "corpus"
+    if before != "absent":
+        out.mkdir()
+    if before == "holding a file":
+        (out / "notes.txt").write_text("mine")
+
+    def half_way(*args, **kwargs):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "shard-00000.safetensors").write_bytes(b"part")
+        raise Stopped(signal.SIGINT)
+    function = {"synth": "omnisync_cli.data.corpus.build_corpus", "prepare-data": "omnisync_cli.data.prepare.prepare_data"}
+    monkeypatch.setattr(function[command], half_way)
+    args = [str(out)] if command == "synth" else [str(tmp_path), str(out)]
+    result = runner.invoke(app, [command, *args, "-q"])
+    assert result.exit_code == 128 + signal.SIGINT, result.output
+    if before == "absent":
+        assert not (tmp_path / "new").exists() and result.stderr == f"stopped by SIGINT: {out} was not written\n"
+    elif before == "empty":
+        assert list(out.iterdir()) == [] and result.stderr == f"stopped by SIGINT: nothing written to {out}\n"
+    else:
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "shard-00000.safetensors"]
+        assert result.stderr.startswith(f"warning: {out} held files before, so it is left as it is")
+        assert result.stderr.endswith(f"stopped by SIGINT: nothing more written to {out}\n")
+
+
+def test_a_failed_corpus_command_leaves_no_half_written_corpus(tmp_path, monkeypatch):
+    from omnisync_cli.errors import InputError
+
+    def half_way(out, *args, **kwargs):
+        Path(out).mkdir()
+        (Path(out) / "shard-00000.safetensors").write_bytes(b"part")
+        raise InputError("a clip could not be rendered")
+    monkeypatch.setattr("omnisync_cli.data.corpus.build_corpus", half_way)
+    result = runner.invoke(app, ["synth", str(tmp_path / "corpus")])
+    assert result.exit_code == 2 and result.stderr == "error: a clip could not be rendered\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_train_says_that_a_sync_expert_without_a_sync_loss_is_not_used(inputs):
     from omnisync_cli.bench.sync import BUNDLED_SYNC_EXPERT
     from omnisync_cli.bundled import bundled_weights
