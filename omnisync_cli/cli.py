@@ -9,7 +9,7 @@ import functools
 import json
 import shutil
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Iterator, Optional
 
 import typer
@@ -41,7 +41,25 @@ class NoFlagPlaceholder:
 
 
 class Command(NoFlagPlaceholder, TyperCommand):
-    pass
+    """A command whose path arguments and options refuse an empty path."""
+
+    def parse_args(self, ctx, args):
+        # The values as typed, before typer turns "" into Path("."), the current folder (a user
+        # tour: `synth ""` filled it); parsed a second time only where a value may be empty.
+        maybe_empty = any(arg == "" or arg.endswith("=") for arg in args)
+        typed = self.make_parser(ctx).parse_args(args=list(args))[0] if maybe_empty else {}
+        rest = super().parse_args(ctx, args)
+        for param in self.get_params(ctx):
+            is_path = any(isinstance(value, PurePath) for value in as_list(ctx.params.get(param.name)))
+            if is_path and "" in as_list(typed.get(param.name)):
+                raise typer.BadParameter('an empty path; give a path ("." for the current folder)', ctx=ctx,
+                                         param=param)
+        return rest
+
+
+def as_list(value) -> list:
+    """A parameter's value or values (an argument that takes several is a list or a tuple)."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 class Group(NoFlagPlaceholder, TyperGroup):

@@ -131,6 +131,26 @@ def test_train_refusals_name_the_flag_typed(inputs, flag, value, rule):
     assert not (inputs / "run").exists()
 
 
+@pytest.mark.parametrize("args,named", [
+    (["synth", ""], "'out'"), (["prepare-data", "", "corpus"], "'videos'"), (["prepare-data", ".", ""], "'out'"),
+    (["train-localiser", "--out", ""], "'--out'"), (["train-localiser", "--out="], "'--out'"),
+    (["train", "corpus", "", "--out", "run"], "'corpus'"), (["dub", "in.mp4", "speech.wav", "-o", ""], "'-o' / '--output'"),
+    (["dub", "", "speech.wav", "-o", "out.mp4"], "'video'"),
+    (["dub", "in.mp4", "speech.wav", "-o", "out.mp4", "--weights", ""], "'--weights'"),
+    (["adapt", "in.mp4", "-o", ""], "'-o' / '--output'")])
+def test_an_empty_path_is_refused_naming_its_argument(inputs, monkeypatch, args, named):
+    """typer reads "" as Path("."): `synth ""` filled the current folder."""
+    monkeypatch.chdir(inputs)
+    for function in ("omnisync_cli.data.corpus.build_corpus", "omnisync_cli.train.localiser.train_localiser"):
+        monkeypatch.setattr(function, lambda *args, **kwargs: {})  # what would run in "." without the check
+    before = sorted(p.name for p in inputs.iterdir())
+    result = runner.invoke(app, args)
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith(f"error: Invalid value for {named}: an empty path; give a path")
+    assert sorted(p.name for p in inputs.iterdir()) == before
+
+
 def test_batch_dub_shards_and_resumes(inputs):
     videos = inputs / "videos"
     videos.mkdir()
