@@ -21,7 +21,8 @@ from omnisync_cli.data.corpus import write_mp4
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.pipeline.articulation import MIN_CONTRAST, map_peak
-from omnisync_cli.pipeline.dub import DubOptions, analyse, working_track
+from omnisync_cli.pipeline.analysis import analyse, working_track
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.mouth_bank import MouthBank
 
 from markdown_out import emit  # bench/markdown_out.py

@@ -34,7 +34,8 @@ from omnisync_cli.bench.sync import open_guard_scorer
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
 
 from markdown_out import emit, group_table  # bench/markdown_out.py

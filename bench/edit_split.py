@@ -25,7 +25,8 @@ from omnisync_cli.bench.runner import ClipInputs, load_manifest, read_video, sel
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
 
 from markdown_out import emit  # bench/markdown_out.py

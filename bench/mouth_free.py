@@ -27,7 +27,7 @@ from omnisync_cli.data.visemes import viseme_track
 from omnisync_cli.face.localiser import open_localiser
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import default_weights_dir
 
 from markdown_out import emit  # bench/markdown_out.py

@@ -9,7 +9,7 @@ crf 18) is rendered four ways:
 still at 25 fps; "walk" (the picture shaken by 40 px around 0.9 and 2.3 Hz) at 25 and 60 fps;
 "run" (80 px) at 30 fps. A shaken frame is blurred along its move over half the frame interval,
 as a camera's exposure blurs it. The truth moves with the picture. Each clip is tracked by the
-dub's tracking pass (`pipeline.dub.analyse` at the defaults) and compared with the generator's
+dub's tracking pass (`pipeline.analysis.analyse` at the defaults) and compared with the generator's
 mouth: the working region's centre (what the dub edits around) and the mouth centre before
 smoothing, in face widths; the share of frames whose region centre lies within 0.1 face widths;
 and the region's size error (its side against the true face width's, each clip's median ratio
@@ -33,7 +33,7 @@ from omnisync_cli.data.characters import make_character
 from omnisync_cli.data.scene import make_scene, render_utterance
 from omnisync_cli.data.speech import random_utterance
 from omnisync_cli.face.region import REGION_SCALE
-from omnisync_cli.pipeline.dub import analyse
+from omnisync_cli.pipeline.analysis import analyse
 
 from markdown_out import emit  # bench/markdown_out.py
 
@@ -143,7 +143,7 @@ def main() -> None:
     lines = ["# The mouth track on still and shaken talking faces", "",
              f"`python bench/moving_faces.py --characters {args.characters} --category {args.category} "
              f"--motions {args.motions}`: the dub's tracking pass at its "
-             "defaults (`pipeline.dub.analyse`); errors in face widths against the generator's mouth; the pass's wall "
+             "defaults (`pipeline.analysis.analyse`); errors in face widths against the generator's mouth; the pass's wall "
              "time per frame includes its MediaPipe graphs' set-up (150-360 frames a clip).", "",
              "| motion | clips | sources | region centre error | frames within 0.1 | worst clip within 0.1 | mouth centre error "
              "| region size error | tracking ms / frame |",

@@ -22,7 +22,8 @@ from matplotlib import colormaps
 
 from omnisync_cli.errors import InputError
 from omnisync_cli.media.writer import VideoWriter
-from omnisync_cli.pipeline.dub import DubOptions, analyse
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.options import DubOptions
 
 FPS = 25
 SAMPLE_DATA = Path(matplotlib.get_data_path()) / "sample_data"

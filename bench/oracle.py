@@ -22,7 +22,8 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.face.track import MouthTrack
-from omnisync_cli.pipeline.dub import DubOptions, working_track
+from omnisync_cli.pipeline.analysis import working_track
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 
 from markdown_out import emit, group_table  # bench/markdown_out.py

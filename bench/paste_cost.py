@@ -17,7 +17,7 @@ import numpy as np
 
 from omnisync_cli.face.region import RegionBox
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.window import crop_from_window, paste_into_planes, window_of
 
 

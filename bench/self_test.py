@@ -19,7 +19,9 @@ import numpy as np
 
 from omnisync_cli.cli import build_sampler
 from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
-from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, speaking_bank
+from omnisync_cli.pipeline.analysis import analyse, analysis_span
+from omnisync_cli.pipeline.dub import hear, speaking_bank
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import load_editor
 from omnisync_cli.pipeline.self_test import SelfTestConfig, gain_db, own_test_terms
 

@@ -5,7 +5,7 @@
 
 Joins two benchmark clips of one frame size (a hard cut, re-encoded at crf 16 with their
 sound), then:
-  - tracks it as the dub does (`pipeline.dub.analyse`) and measures the region centre's
+  - tracks it as the dub does (`pipeline.analysis.analyse`) and measures the region centre's
     distance from the true mouth, in face widths, on the frames around the cut;
   - with `--dub`, dubs it with the shipped model and with the pass-through editor and, per
     frame, how much the dub changed (channel sums over 9 levels, so the encoder's own noise is
@@ -23,7 +23,9 @@ import av
 import imageio_ffmpeg
 import numpy as np
 
-from omnisync_cli.pipeline.dub import DubOptions, analyse, dub
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.editor import PassthroughEditor, load_editor
 

@@ -26,7 +26,8 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.model.audio import windows_at
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, working_track
+from omnisync_cli.pipeline.analysis import working_track
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import default_weights_dir
 from omnisync_cli.pipeline.mouth_bank import MouthBank, MouthBankConfig, squared_distances
 

@@ -19,7 +19,9 @@ import numpy as np
 
 from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.pipeline.articulation import map_peak
-from omnisync_cli.pipeline.dub import DubOptions, analyse, analysis_span, hear, speaking_source_crops
+from omnisync_cli.pipeline.analysis import analyse, analysis_span
+from omnisync_cli.pipeline.dub import hear, speaking_source_crops
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 
 from markdown_out import emit  # bench/markdown_out.py

@@ -306,7 +306,7 @@ def build_adapt_config(seconds: float, steps: int, hear_everything: bool = False
 def build_options(extend, face_index, landmarker, mouth, region, feather, crf, overwrite, centre_fallback=False,
                   any_colours=False, edit_pauses=False, mouth_bank="auto", hear_everything=False, min_face=0.0,
                   edit_rate=24.0, pause_reach=1.15, self_test=True):
-    from omnisync_cli.pipeline.dub import DubOptions, check_options
+    from omnisync_cli.pipeline.options import DubOptions, check_options
     check_flags(face_index=face_index, feather=feather, crf=crf)
     mouth_xy = parse_mouth(mouth) if mouth else None
     box = parse_region(region) if region else None
@@ -426,7 +426,7 @@ def adapt_command(
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
     from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output, check_base_weights
-    from omnisync_cli.pipeline.dub import analyse
+    from omnisync_cli.pipeline.analysis import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
     with dubbing(output):

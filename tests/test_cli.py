@@ -283,33 +283,36 @@ def test_a_bad_option_value_is_refused_in_one_line_before_anything_is_written(in
     assert not out.exists()
 
 
+def tune_calls(monkeypatch) -> list[tuple]:
+    """The (grid, options) of each `tune` the CLI runs, none of them run."""
+    from omnisync_cli.pipeline import tune as tune_module
+    calls = []
+    monkeypatch.setattr(tune_module, "tune", lambda video, audio, output, make_editor, sampler, grid, options,
+                        progress: calls.append((grid, options)))
+    monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
+    return calls
+
+
 def test_tune_takes_the_dub_flags_that_change_the_picture(inputs, monkeypatch):
     """A preview must show what the dub will do with the same flags."""
-    from omnisync_cli.pipeline import tune as tune_module
-    seen = []
-    monkeypatch.setattr(tune_module, "tune", lambda video, audio, output, make_editor, sampler, grid, options,
-                        progress: seen.append(options))
-    monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
+    seen = tune_calls(monkeypatch)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                                  str(inputs / "grid.mp4"), "--any-colours", "--edit-pauses", "--mouth-bank", "everywhere",
                                  "--hear-everything", "--edit-rate", "30", "--pause-reach", "1.5", "--no-self-test", "-q"])
     assert result.exit_code == 0, result.output
-    (options,) = seen
+    ((_, options),) = seen
     assert (options.keep_colours, options.keep_quiet_source, options.mouth_bank, options.speech_gate,
             options.edit_rate, options.pause_reach, options.self_test) == (False, False, "everywhere", False, 30.0, 1.5,
                                                                           False)
 
 
 def test_tune_previews_a_value_given_twice_once(inputs, monkeypatch):
-    from omnisync_cli.pipeline import tune as tune_module
-    seen = []
-    monkeypatch.setattr(tune_module, "tune", lambda video, audio, output, make_editor, sampler, grid, options,
-                        progress: seen.append(grid))
-    monkeypatch.setattr("omnisync_cli.pipeline.editor.load_editor", lambda weights, sampler, prompt="": None)
+    seen = tune_calls(monkeypatch)
     result = runner.invoke(app, ["tune", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o",
                                  str(inputs / "grid.mp4"), "--tau", "0.92,1,0.92", "--cfg-peak", "4,2,4.0"])
     assert result.exit_code == 0, result.output
-    assert (seen[0].taus, seen[0].cfg_peaks) == ((0.92, 1.0), (4.0, 2.0))
+    ((grid, _),) = seen
+    assert (grid.taus, grid.cfg_peaks) == ((0.92, 1.0), (4.0, 2.0))
     assert "rows tau 0.92,1, columns cfg peak 4,2" in result.stderr
 
 

@@ -32,7 +32,9 @@ from omnisync_cli.face.region import REGION_SCALE, RegionBox
 from omnisync_cli.face.track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.dub import DubOptions, VideoAnalysis, analyse, render, working_track
+from omnisync_cli.pipeline.analysis import VideoAnalysis, analyse, working_track
+from omnisync_cli.pipeline.dub import render
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.timeline import plan_source_frames
 

@@ -18,7 +18,7 @@ from omnisync_cli.bench import metrics
 from omnisync_cli.bench.runner import BenchClip, load_manifest, read_video
 from omnisync_cli.bench.sync import SyncScorer, audio_windows, mouth_windows, stack_windows, summarise_distances
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.timeline import plan_source_frames
 
 MIN_SHIFT = 3  # frames: nearer shifts overlap the true window too much to count as "off sync"

@@ -12,7 +12,7 @@ from pathlib import Path
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.guidance.dscfg import GuidanceConfig
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import Editor, PassthroughEditor, load_editor
 
 

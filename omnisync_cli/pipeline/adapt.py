@@ -58,8 +58,10 @@ from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.config import PRESETS, check_weights_dir
 from omnisync_cli.model.editor import ModelEditor, SamplerConfig
 from omnisync_cli.model.weights import save_model
-from omnisync_cli.pipeline.dub import (DubOptions, DubReport, VideoAnalysis, analyse, check_options, edit_every,
-                                       render, working_track)
+from omnisync_cli.pipeline.analysis import VideoAnalysis, analyse, working_track
+from omnisync_cli.pipeline.dub import DubReport, render
+from omnisync_cli.pipeline.editing import edit_every
+from omnisync_cli.pipeline.options import DubOptions, check_options
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.references import spread

@@ -28,7 +28,8 @@ from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputEr
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import why_write_failed
-from omnisync_cli.pipeline.dub import DubOptions, dub, dub_settings
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions, dub_settings
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.manifest import AUDIO_SUFFIXES, BatchItem
 from omnisync_cli.pipeline.paths import PROVENANCE_PREFIX, check_out_folder, identities, provenance
@@ -260,7 +261,7 @@ def comment_tag(path: Path) -> str:
 def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None,
                   settings: dict | None = None) -> str | None:
     """None if `output` is a finished dub of `video` with `audio` at `settings`
-    (pipeline.dub.dub_settings); else what is wrong with it. `tag`: its `comment_tag`, where
+    (pipeline.options.dub_settings); else what is wrong with it. `tag`: its `comment_tag`, where
     the caller read it already.
 
     Finished outputs are renamed into place only when complete, so this catches outputs made

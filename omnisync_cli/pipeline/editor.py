@@ -28,7 +28,7 @@ class Editor(Protocol):
     # An editor with `hears_speech = False` ignores the audio: the pipeline then runs no voice
     # detector for it (pipeline.dub.heard); editors without the attribute hear.
     # An editor's `settings` (JSON-able) say what shapes its output: a dub's provenance tag
-    # holds a hash of them (pipeline.dub.dub_settings); editors without it are named by class.
+    # holds a hash of them (pipeline.options.dub_settings); editors without it are named by class.
 
     def prepare_audio(self, waveform: np.ndarray) -> Any:
         """Whole-track audio features from 16 kHz mono float32, computed once per dub."""

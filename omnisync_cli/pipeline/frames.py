@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from omnisync_cli.errors import InputError
+from omnisync_cli.media.video import VideoInfo
 
 
 class RandomAccessVideo(Protocol):
@@ -84,3 +85,12 @@ class SourceFrames:
         self._next = 0
         self._cache = {}
         self._last = -1
+
+
+# Frames decoded ahead of (or waiting to be encoded behind) the stage that uses them: enough
+# to cover one segment of the editor; fewer for large pictures (pipeline.frames.block_frames).
+PREFETCH_FRAMES = 8
+
+
+def prefetch_depth(info: VideoInfo) -> int:
+    return min(PREFETCH_FRAMES, block_frames(info.width, info.height))

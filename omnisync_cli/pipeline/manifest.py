@@ -17,7 +17,7 @@ from pathlib import Path
 from omnisync_cli.errors import ConfigError, InputError
 from omnisync_cli.face.config import parse_mouth, parse_region
 from omnisync_cli.flags import check_finite, check_flags
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.paths import OUTPUT_SUFFIXES
 from omnisync_cli.pipeline.timeline import Extend
 

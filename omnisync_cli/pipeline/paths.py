@@ -60,7 +60,7 @@ PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (Vid
 
 def provenance(video: Path, audio: Path, settings: dict | None = None) -> str:
     """The comment tag a dub of `video` with `audio` carries: a hash of both files' resolved
-    paths, sizes and modification times and of the dub's `settings` (pipeline.dub.dub_settings),
+    paths, sizes and modification times and of the dub's `settings` (pipeline.options.dub_settings),
     so `batch-dub` can tell its own finished outputs, and which inputs and settings made them,
     from other files (a user tour: a rerun with other settings kept pass-through outputs)."""
     def identity(path: Path) -> list:

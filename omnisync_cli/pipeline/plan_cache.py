@@ -41,7 +41,7 @@ def cache_key(video: Path, face: FaceConfig) -> dict:
 
 
 def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
-    """Write `analysis` (a pipeline.dub.VideoAnalysis) to `path`, atomically (a temporary file
+    """Write `analysis` (a pipeline.analysis.VideoAnalysis) to `path`, atomically (a temporary file
     renamed into place, so a killed run leaves no half-written plan)."""
     path = Path(path)
     track, info = analysis.track, analysis.info

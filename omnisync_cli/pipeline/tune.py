@@ -21,9 +21,10 @@ from omnisync_cli.media.audio import SAMPLE_RATE, load_speech
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, DubOptions, analyse, check_options, edit_frames,
-                                       either_kept, hear, model_self_test, no_speech_warning, quiet_keep, small_faces,
-                                       source_mouths, start_bank_collection, trusted_share)
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, either_kept, hear, model_self_test, no_speech_warning, quiet_keep, small_faces, source_mouths, start_bank_collection, trusted_share)
+from omnisync_cli.pipeline.editing import edit_frames
+from omnisync_cli.pipeline.options import DubOptions, check_options
 from omnisync_cli.pipeline.editor import Editor
 from omnisync_cli.pipeline.paths import check_paths
 from omnisync_cli.pipeline.progress import Labelled, Progress, SilentProgress

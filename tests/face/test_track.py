@@ -620,7 +620,7 @@ def test_the_camera_shift_counts_in_the_faces_expected_move():
 
 def test_a_long_stretch_without_a_mouth_is_told_to_the_user():
     """The dub warns where frames pass through because no mouth was found for over max_gap_s."""
-    from omnisync_cli.pipeline.dub import unedited_warning
+    from omnisync_cli.pipeline.analysis import unedited_warning
     fps = 10
     script = [[face(100, 80, 40)]] * 5 + [[]] * 10 + [[face(100, 80, 40)]] * 5
     tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker([[]] * 40),

@@ -270,7 +270,7 @@ def truncate(path: str | Path, keep: float = 0.5) -> None:
 
 def faint_checker(image: np.ndarray, amplitude: int = 3, block: int = 8) -> np.ndarray:
     """`image` with a +-amplitude checkerboard of `block` px squares: texture enough not to be
-    a flat (mouthless) region to the dub (pipeline.dub.flat_crops) at a crop's scale, too faint
+    a flat (mouthless) region to the dub (pipeline.editing.flat_crops) at a crop's scale, too faint
     to change a test's levels."""
     height, width = image.shape[:2]
     cells = np.arange(height)[:, None] // block + np.arange(width)[None, :] // block

@@ -206,7 +206,7 @@ def test_sound_keys_are_the_networks_own_audio_embedding_at_each_time(model):
 
 
 def test_settings_name_the_weights_the_sampling_and_the_prompt(model):
-    """What a dub's provenance hashes (pipeline.dub.dub_settings): equal for the same model and
+    """What a dub's provenance hashes (pipeline.options.dub_settings): equal for the same model and
     settings, different for other weights, sampling or prompt."""
     base = ModelEditor(model, SamplerConfig())
     assert base.settings == ModelEditor(model, SamplerConfig()).settings

@@ -19,7 +19,8 @@ from omnisync_cli.model.editor import ModelEditor
 from omnisync_cli.model.weights import load_model, save_model
 from omnisync_cli.pipeline import adapt as adapt_module
 from omnisync_cli.pipeline.adapt import AdaptConfig, adapt, heard_source, read_pieces, split_pieces
-from omnisync_cli.pipeline.dub import DubOptions, analyse, working_track
+from omnisync_cli.pipeline.analysis import analyse, working_track
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.train.config import TrainConfig
 from omnisync_cli.train.data import TrainingExamples
 from tests.media.clips import write_clip
@@ -279,9 +280,10 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
                                          ("truncated weights", "model.safetensors cannot be read")])
 def test_bad_weights_are_refused_before_the_video_is_tracked(tmp_path, base, monkeypatch, command, damage, said):
     import shutil
+    import omnisync_cli.pipeline.analysis as analysis_module
     import omnisync_cli.pipeline.dub as dub_module
     tracked = []
-    monkeypatch.setattr(dub_module, "analyse", lambda *args, **kw: tracked.append(args))
+    monkeypatch.setattr(analysis_module, "analyse", lambda *args, **kw: tracked.append(args))
     monkeypatch.setattr(dub_module, "dub", lambda *args, **kw: tracked.append(args))  # plain dub: tracks and loads at once
     monkeypatch.setattr(adapt_module, "analyse", lambda *args, **kw: tracked.append(args))
     weights = tmp_path / "nowhere"

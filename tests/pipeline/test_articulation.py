@@ -8,7 +8,8 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.articulation import MIN_FRAMES, articulation_map, map_peak, running_mean, weigh_edit
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_clip
 
@@ -142,6 +143,6 @@ def test_a_source_that_does_not_speak_gives_no_map(tmp_path):
 
 
 def test_the_floor_is_checked():
-    from omnisync_cli.pipeline.dub import check_options
+    from omnisync_cli.pipeline.options import check_options
     with pytest.raises(ConfigError, match="articulation floor"):
         check_options(DubOptions(articulation_floor=1.5))

@@ -14,7 +14,7 @@ from omnisync_cli.errors import ConfigError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import probe_video
 from omnisync_cli.pipeline.batch import batch_dub, batch_dub_jobs, check_batch, verify_output
-from omnisync_cli.pipeline.dub import DubOptions, dub_settings
+from omnisync_cli.pipeline.options import DubOptions, dub_settings
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
 from omnisync_cli.pipeline.timeline import Extend

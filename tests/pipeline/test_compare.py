@@ -8,7 +8,8 @@ from omnisync_cli.errors import OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.compare import half_size
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import faint_checker, tone, write_audio, write_clip
 

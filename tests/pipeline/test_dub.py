@@ -11,7 +11,9 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.paste import paste_bounds
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoReader, probe_video
-from omnisync_cli.pipeline.dub import DubOptions, dub, edit_every
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.editing import edit_every
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.timeline import Extend
 from tests.media.clips import cartoon, faint_checker, tone, write_audio, write_clip, write_garbage
@@ -315,7 +317,8 @@ def test_existing_output_needs_overwrite(clip):
 def test_one_analysis_renders_several_speech_tracks_like_dub(tmp_path):
     """analyse once, render twice: each output is the dub of its own speech (length, audio),
     and equals what dub() writes for the same inputs."""
-    from omnisync_cli.pipeline.dub import analyse, render
+    from omnisync_cli.pipeline.analysis import analyse
+    from omnisync_cli.pipeline.dub import render
     from tests.media.clips import tone, write_audio, write_clip
     frames = [np.full((48, 64, 3), 60 + 10 * i, np.uint8) for i in range(10)]
     write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48)
@@ -386,7 +389,8 @@ def test_the_region_scale_shrinks_a_tracked_region_but_not_one_given_by_hand(cli
     a --region the user gave is edited whole."""
     import dataclasses
 
-    from omnisync_cli.pipeline.dub import analyse, render
+    from omnisync_cli.pipeline.analysis import analyse
+    from omnisync_cli.pipeline.dub import render
     folder, _ = clip
     options = DubOptions(face=FIXED_REGION, crf=0, feather=0.0, focus=0.0, chroma_focus=0.0, region_scale=0.5)
     analysis = analyse(folder / "in.mp4", options)
@@ -501,7 +505,7 @@ def test_only_the_part_of_the_video_the_speech_shows_is_analysed(tmp_path):
     """A 4 s video with 0.4 s of speech is tracked up to 0.4 + ANALYSIS_MARGIN_S s, not to its
     end (a user tour: 4 s of speech on a 180 s video tracked all 180 s); a plan, which any later
     speech may reuse, still covers the whole video."""
-    from omnisync_cli.pipeline.dub import ANALYSIS_MARGIN_S
+    from omnisync_cli.pipeline.analysis import ANALYSIS_MARGIN_S
     write_clip(tmp_path / "in.mp4", frames=[textured(i % 10, 64, 48) for i in range(100)], width=64, height=48,
                fps=25, bt709=True)
     write_audio(tmp_path / "speech.wav", tone(0.4, 16000), 16000)

@@ -7,7 +7,7 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box
 from omnisync_cli.face.track import constant_track
-from omnisync_cli.pipeline.dub import check_face_found
+from omnisync_cli.pipeline.analysis import check_face_found
 
 
 def track(source):

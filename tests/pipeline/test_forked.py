@@ -11,7 +11,8 @@ import time
 import pytest
 
 from omnisync_cli.errors import ConfigError, InputError
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import EditorLoader
 from omnisync_cli.pipeline import forked
 from omnisync_cli.pipeline.forked import ForkedCall, can_fork

@@ -11,7 +11,8 @@ from omnisync_cli.face.region import RegionBox
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import HdrPlanes, Planes, hdr_replace_rect, rgb_to_planes
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_tagged_clip
 from tests.pipeline.test_dub import ShiftEditor

@@ -12,7 +12,8 @@ from omnisync_cli.face.region import RegionBox
 from omnisync_cli.face.track import constant_track
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.self_test import segment_starts
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.errors import InputError

@@ -7,7 +7,8 @@ from omnisync_cli.errors import InputError
 from omnisync_cli.face import localiser as localiser_module
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.landmarks import FaceObservation
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.media.clips import tone, write_audio, write_clip
 from tests.pipeline.test_dub import read_all

@@ -9,9 +9,12 @@ import pytest
 
 from omnisync_cli.errors import ConfigError
 from omnisync_cli.face.config import FaceConfig
-from omnisync_cli.pipeline import dub as dub_module
+from omnisync_cli.pipeline import analysis as analysis_module
 from omnisync_cli.pipeline import plan_cache
-from omnisync_cli.pipeline.dub import DubOptions, analyse, dub
+from omnisync_cli.pipeline.progress import SilentProgress
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.plan_cache import load_analysis, save_analysis
 from tests.media.clips import cartoon, tone, write_audio, write_clip
@@ -47,7 +50,7 @@ def test_a_redub_with_new_speech_skips_tracking_and_matches_a_fresh_dub(folder, 
     first = dub(folder / "in.mp4", folder / "a.wav", folder / "a.mp4", PassthroughEditor(), OPTIONS, plan=plan)
     assert first.plan == "written" and plan.is_file()
     dub(folder / "in.mp4", folder / "b.wav", folder / "fresh.mp4", PassthroughEditor(), OPTIONS)
-    monkeypatch.setattr(dub_module, "_track_mouth", no_tracking)
+    monkeypatch.setattr(analysis_module, "_track_mouth", no_tracking)
     second = dub(folder / "in.mp4", folder / "b.wav", folder / "b.mp4", PassthroughEditor(), OPTIONS, plan=plan)
     assert second.plan == "read" and "track" not in second.seconds
     assert (folder / "b.mp4").read_bytes() == (folder / "fresh.mp4").read_bytes()
@@ -149,7 +152,7 @@ def test_a_plan_that_cannot_be_saved_is_a_warning_and_the_dub_goes_on(folder, mo
 
     monkeypatch.setattr(plan_cache, "tempfile", types.SimpleNamespace(mkstemp=full))  # the plan's alone
     warned = []
-    progress = dub_module.SilentProgress()
+    progress = SilentProgress()
     progress.warn = warned.append
     report = dub(folder / "in.mp4", folder / "a.wav", folder / "out.mp4", PassthroughEditor(), OPTIONS,
                  progress, plan=folder / "in.plan.npz")

@@ -7,7 +7,8 @@ import pytest
 
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import VideoReader
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.pipeline.quiet import FADE_S, MIN_QUIET_S, keep_source_weights, pause_weights
 from tests.media.clips import cartoon, tone, write_audio, write_clip

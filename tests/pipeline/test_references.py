@@ -6,7 +6,8 @@ import numpy as np
 
 from omnisync_cli.face.track import constant_track
 from omnisync_cli.face.region import RegionBox
-from omnisync_cli.pipeline.dub import DubOptions, dub
+from omnisync_cli.pipeline.dub import dub
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.references import reference_crops, reference_indices, spread
 from omnisync_cli.pipeline.window import crop_from_window, window_of

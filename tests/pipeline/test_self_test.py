@@ -10,7 +10,9 @@ from omnisync_cli.errors import ConfigError
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, check_options, dub, scaled_edit, trusted_share
+from omnisync_cli.pipeline.dub import dub, trusted_share
+from omnisync_cli.pipeline.editing import scaled_edit
+from omnisync_cli.pipeline.options import DubOptions, check_options
 from omnisync_cli.pipeline.mouth_bank import MouthBank
 from omnisync_cli.pipeline.progress import SilentProgress
 from omnisync_cli.pipeline.self_test import (edit_error_terms, gain_db, least_error_scale, own_test_segments,

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import ConfigError
-from omnisync_cli.pipeline.dub import (DubOptions, analyse, check_options, either_kept, render,
-                                       small_faces)
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.dub import either_kept, render, small_faces
+from omnisync_cli.pipeline.options import DubOptions, check_options
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from tests.pipeline.test_dub import FIXED_REGION, ShiftEditor, clip, read_all  # noqa: F401 (fixture)
 

@@ -9,7 +9,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline import tune as tune_module
 from omnisync_cli.pipeline.tune import TuneGrid, tune
@@ -71,14 +71,14 @@ def test_an_empty_grid_is_refused(inputs):
 
 
 def test_the_video_is_tracked_once_for_every_cell(inputs, monkeypatch):
-    from omnisync_cli.pipeline import dub as dub_module
+    from omnisync_cli.pipeline import analysis as analysis_module
     calls = []
-    real = dub_module._track_mouth
+    real = analysis_module._track_mouth
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
-    monkeypatch.setattr(dub_module, "_track_mouth", counting)
+    monkeypatch.setattr(analysis_module, "_track_mouth", counting)
     grid = TuneGrid(taus=(0.5, 1.0), cfg_peaks=(1.0, 3.0), seconds=0.4, tile_width=64)
     tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
          grid, OPTIONS)
@@ -86,7 +86,7 @@ def test_the_video_is_tracked_once_for_every_cell(inputs, monkeypatch):
 
 
 def test_only_the_previewed_part_of_the_video_is_analysed(tmp_path):
-    from omnisync_cli.pipeline.dub import analyse
+    from omnisync_cli.pipeline.analysis import analyse
     grey = np.full((48, 64, 3), 128, np.uint8)
     write_clip(tmp_path / "long.mp4", frames=[grey] * 50, width=64, height=48)  # 2 s
     analysis = analyse(tmp_path / "long.mp4", OPTIONS, until_s=0.4)

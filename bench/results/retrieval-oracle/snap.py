@@ -29,7 +29,8 @@ from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.media.audio import load_audio, load_speech
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline.dub import DubOptions, analyse, working_track
+from omnisync_cli.pipeline.analysis import analyse, working_track
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import load_editor
 from omnisync_cli.pipeline.mouth_bank import choose_donors, normalised, squared_distances
 

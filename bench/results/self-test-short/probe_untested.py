@@ -9,17 +9,19 @@ from pathlib import Path
 
 from omnisync_cli.media.audio import load_speech
 from omnisync_cli.model.editor import SamplerConfig
-from omnisync_cli.pipeline import dub
+from omnisync_cli.pipeline.analysis import analyse
+from omnisync_cli.pipeline.dub import hear, speaking_bank
 from omnisync_cli.pipeline.editor import load_editor
+from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.self_test import SelfTestConfig, gain_db, own_test_terms, trusted_scale
 
 editor = load_editor(None, SamplerConfig())
-options = dub.DubOptions()
+options = DubOptions()
 for clip in map(Path, sys.argv[1:]):
     video = clip / "source.mp4"
-    analysis = dub.analyse(video, options)
-    hearing = dub.hear(load_speech(clip / "speech.wav"), video, editor, options, analysis.info.duration)
-    found = dub.speaking_bank(analysis, editor, options, hearing.source)
+    analysis = analyse(video, options)
+    hearing = hear(load_speech(clip / "speech.wav"), video, editor, options, analysis.info.duration)
+    found = speaking_bank(analysis, editor, options, hearing.source)
     if found is None:
         print(clip.name, "no mouth bank (no source speech)")
         continue
