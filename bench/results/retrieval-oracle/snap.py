@@ -12,6 +12,9 @@ swapped into the dub's crop; the source frames are chosen by a Viterbi path
     --query sound    the network's sound keys (ModelEditor.sound_keys) of the new speech against the
                      source's own speech, as the mouth bank matches them
     --query dub+sound  both, each normalised by its median
+    --query expert   the bundled sync expert's embedding of the new speech (each output frame's
+                     audio window) against its embedding of the source's mouth (the 5-frame
+                     window centred on each source frame): a cross-modal match (stop 45)
 
 Prints the mouth-ellipse PSNR against the ground truth's crops of the no-op (the source), the dub
 and the retrieved mouths, per clip and per style group.
@@ -24,15 +27,17 @@ from pathlib import Path
 import av
 import cv2
 import numpy as np
+import torch
 
+from omnisync_cli.bench.sync import audio_windows, open_sync_scorer, stack_windows
 from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
 from omnisync_cli.face.region import RegionBox, crop_region
 from omnisync_cli.media.audio import load_audio, load_speech
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.analysis import analyse, working_track
-from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import load_editor
 from omnisync_cli.pipeline.mouth_bank import choose_donors, normalised, squared_distances
+from omnisync_cli.pipeline.options import DubOptions
 
 SIDE = 64        # crop side, as the model's working region
 COMPARE = 24     # crops are compared shrunk to this side
@@ -59,6 +64,25 @@ def mouth_vectors(crops: np.ndarray) -> np.ndarray:
     return (small.astype(np.float32) * weight).reshape(len(crops), -1)
 
 
+def expert_cost(scorer, pictures, track, speech_path, fps):
+    """(n, n) squared distance between the expert's embedding of the new speech at output frame t
+    and of the source's mouth window centred on frame j."""
+    cfg = scorer.config
+    n = len(pictures)
+    mouths = np.empty((n, cfg.mouth_px, cfg.mouth_px, 3), np.uint8)
+    for i, p in enumerate(pictures):
+        side = max(2, int(round(cfg.mouth_span * float(track.side[i]))))
+        patch = cv2.getRectSubPix(np.ascontiguousarray(p), (side, side), (float(track.mouth_x[i]), float(track.mouth_y[i])))
+        mouths[i] = cv2.resize(patch, (cfg.mouth_px, cfg.mouth_px), interpolation=cv2.INTER_AREA)
+    half = cfg.frames // 2
+    padded = np.concatenate([mouths[:1].repeat(half, 0), mouths, mouths[-1:].repeat(half, 0)])
+    with torch.no_grad():
+        video = scorer.expert.embed_video(stack_windows(padded, np.arange(n), cfg.frames)).numpy()
+        feats = scorer.features(load_speech(speech_path))
+        audio = scorer.expert.embed_audio(audio_windows(feats, np.arange(n), fps, cfg)).numpy()
+    return squared_distances(audio.astype(np.float32), video.astype(np.float32))
+
+
 def psnr(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> float:
     error = ((a.astype(np.float32) - b) ** 2 * weight[None, ..., None]).sum() / (weight.sum() * 3 * len(a))
     return float(10 * np.log10(255 ** 2 / max(error, 1e-9)))
@@ -68,10 +92,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("dubs", type=Path)
-    parser.add_argument("--query", choices=("dub", "truth", "sound", "dub+sound"), default="dub")
+    parser.add_argument("--query", choices=("dub", "truth", "sound", "dub+sound", "expert"), default="dub")
+    parser.add_argument("--expert", default="", help="sync expert folder for --query expert (default: the bundled one)")
     args = parser.parse_args()
     editor = load_editor(None, SamplerConfig()) if "sound" in args.query else None
     weight = mouth_mask(SIDE, (0.5, 0.5))
+    scorer = open_sync_scorer(args.expert) if args.query == "expert" else None
     rows = []
     for clip in sorted((args.corpus / "bench").glob("bench-*")):
         dubbed_path = args.dubs / f"{clip.name}.mp4"
@@ -92,6 +118,8 @@ def main() -> None:
             new = editor.sound_keys(editor.prepare_audio(load_speech(clip / "speech.wav")), np.arange(n) / float(analysis.info.fps))
             old = editor.sound_keys(editor.audio_features(load_audio(clip / "source.mp4")), analysis.frame_times[:n])
             cost += normalised(squared_distances(new.astype(np.float32), old.astype(np.float32)))
+        if args.query == "expert":
+            cost += normalised(expert_cost(scorer, source[:n], analysis.track, clip / "speech.wav", float(analysis.info.fps)))
         follows = np.arange(n) > 0
         donors = choose_donors(cost, follows, switch_cost=1.0)
         retrieved = swap_mouths(dub_crops, mouth_xy, source_crops[donors], mouth_xy[donors])
