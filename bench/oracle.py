@@ -21,7 +21,7 @@ from omnisync_cli.bench.scores import DEFAULT_SCORERS, sync_recovery
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import crop_region
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.pipeline.analysis import working_track
 from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor

@@ -29,7 +29,7 @@ from omnisync_cli.bench.variants import VARIANTS, Variant
 from omnisync_cli.errors import ConfigError, InputError, NoMouthError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import REGION_SCALE, RegionBox
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.analysis import VideoAnalysis, analyse, working_track

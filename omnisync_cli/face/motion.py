@@ -6,7 +6,7 @@ but a hand-held one shakes at 1-4 Hz and the region then lags the mouth (a user 
 strong shake; on benchmark clips shaken by 8 px at about 2 Hz, 5-7 px, up to a third of a face
 width). So the tracking pass measures every frame's shift against the one before on a small grey
 thumbnail (phase correlation, `frame_shift`); the track then fills and smooths the looks relative
-to that camera path and adds the path back (face.track.build_track), following the shake while
+to that camera path and adds the path back (face.mouth_track.build_track), following the shake while
 the looks' own jitter is still smoothed away.
 
 The path is trusted only where it explains the looks (`trusted_path`): where taking it out makes

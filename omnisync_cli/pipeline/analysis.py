@@ -13,7 +13,8 @@ import numpy as np
 from omnisync_cli.errors import ConfigError, InputError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.motion import THUMBNAIL_SIDE
-from omnisync_cli.face.track import MouthTrack, MouthTracker
+from omnisync_cli.face.track import MouthTracker
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
 from omnisync_cli.pipeline.frames import PREFETCH_FRAMES

@@ -20,46 +20,24 @@ import numpy as np
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.face.region import REGION_SCALE
-from omnisync_cli.face.track import MouthTrack
-from omnisync_cli.media.audio import (
-    SAMPLE_RATE,
-    length_note,
-    load_audio_native,
-    load_speech,
-    track_note,
-)
+from omnisync_cli.face.mouth_track import MouthTrack
+from omnisync_cli.media.audio import SAMPLE_RATE, length_note, load_audio_native, load_speech, track_note
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.writer import VideoWriter
-from omnisync_cli.pipeline.analysis import (
-    VideoAnalysis,
-    analysed,
-    analysis_span,
-    check_plan_path,
-    source_speech,
-    working_track,
-)
+from omnisync_cli.pipeline.analysis import (VideoAnalysis, analysed, analysis_span, check_plan_path, source_speech,
+                                            working_track)
 from omnisync_cli.pipeline.articulation import articulation_map
 from omnisync_cli.pipeline.compare import check_comparison, write_comparison
 from omnisync_cli.pipeline.editing import edit_every, edit_frames
 from omnisync_cli.pipeline.editor import Editor, EditorLoader
 from omnisync_cli.pipeline.forked import ForkedCall
-from omnisync_cli.pipeline.mouth_bank import (
-    BankCollection,
-    MouthBank,
-    MouthBankConfig,
-    MouthLending,
-)
+from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.options import DubOptions, check_options, dub_settings
 from omnisync_cli.pipeline.paths import check_paths, provenance
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
-from omnisync_cli.pipeline.self_test import (
-    gain_db,
-    least_error_scale,
-    own_test_terms,
-    trusted_scale,
-)
+from omnisync_cli.pipeline.self_test import gain_db, least_error_scale, own_test_terms, trusted_scale
 from omnisync_cli.pipeline.stage_clock import StageClock
 from omnisync_cli.pipeline.timeline import Extend, plan_source_frames
 
@@ -84,7 +62,7 @@ class DubReport:
     # (so edited + kept quiet + too small + unedited is about the output's frames)
     frames_edited: int
     track_source: str
-    track_summary: str = ""  # face.track.MouthTrack.summary(): where the mouth came from, what was filled
+    track_summary: str = ""  # face.mouth_track.MouthTrack.summary(): where the mouth came from, what was filled
     # the edit was weighed by where the source's own mouth moves (pipeline.articulation); False:
     # the whole edit everywhere (off, or the source's motion stood out nowhere)
     articulation_map: bool = False

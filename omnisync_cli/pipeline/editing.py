@@ -9,7 +9,7 @@ import numpy as np
 from omnisync_cli.face.colours import keep_source_colours
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import REGION_SCALE
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.pipeline.analysis import VideoAnalysis, working_track
@@ -22,12 +22,7 @@ from omnisync_cli.pipeline.prefetch import Drain, prefetched
 from omnisync_cli.pipeline.progress import Progress
 from omnisync_cli.pipeline.references import reference_crops
 from omnisync_cli.pipeline.segments import SegmentItem, edit_at_cadence
-from omnisync_cli.pipeline.window import (
-    crop_from_window,
-    paste_into_hdr,
-    paste_into_planes,
-    window_of,
-)
+from omnisync_cli.pipeline.window import crop_from_window, paste_into_hdr, paste_into_planes, window_of
 
 
 def scaled_edit(shown: np.ndarray, edited: np.ndarray, scale: float) -> np.ndarray:

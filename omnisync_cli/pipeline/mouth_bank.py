@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.media.loudness import SPEECH_FLOOR, quiet_at, window_rms
 from omnisync_cli.media.video import VideoReader

@@ -23,7 +23,7 @@ import numpy as np
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.face.config import FaceConfig
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.video import VideoInfo
 from omnisync_cli.files import output_mode
 from omnisync_cli.media.writer import why_write_failed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnisync_cli.face.track import MouthTrack
+from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.window import crop_from_window, window_of
 

@@ -201,7 +201,7 @@ def test_the_true_track_dubs_at_the_manifests_mouth(bench_corpus, tmp_path):
 def test_truth_track_replaces_all_or_only_the_asked_part():
     from omnisync_cli.bench.runner import BenchClip, truth_track
     from omnisync_cli.face.region import REGION_SCALE
-    from omnisync_cli.face.track import MouthTrack
+    from omnisync_cli.face.mouth_track import MouthTrack
 
     n = 4
     tracked = MouthTrack(fps=25.0, frame_size=(100, 100), cx=np.full(n, 40.0, np.float32),

@@ -1,12 +1,12 @@
 """The camera path: frame shifts by phase correlation, trusted only where they explain the looks,
-and a track that follows a shaking camera between looks (face.motion, face.track.build_track)."""
+and a track that follows a shaking camera between looks (face.motion, face.mouth_track.build_track)."""
 
 import numpy as np
 import pytest
 
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.motion import frame_shift, roughness, trusted_path
-from omnisync_cli.face.track import build_track
+from omnisync_cli.face.mouth_track import build_track
 
 
 def test_frame_shift_measures_a_translation_and_nothing_on_a_flat_picture():

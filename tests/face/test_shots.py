@@ -8,7 +8,8 @@ from omnisync_cli.face.landmarks import FaceObservation
 from omnisync_cli.face.motion import phase_correlation
 from omnisync_cli.face.shots import cut_frames, is_cut, picture_change, same_shot, shot_slices
 from omnisync_cli.face.speaker import CandidateTrack, with_speaker
-from omnisync_cli.face.track import MouthTracker, _spread, build_track
+from omnisync_cli.face.track import MouthTracker, _spread
+from omnisync_cli.face.mouth_track import build_track
 from tests.face.test_track import ScriptedLandmarker
 
 rng = np.random.default_rng(0)

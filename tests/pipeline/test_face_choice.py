@@ -6,7 +6,7 @@ import pytest
 from omnisync_cli.errors import InputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.fallback import centre_box
-from omnisync_cli.face.track import constant_track
+from omnisync_cli.face.mouth_track import constant_track
 from omnisync_cli.pipeline.analysis import check_face_found
 
 

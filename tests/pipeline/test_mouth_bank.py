@@ -9,7 +9,7 @@ import pytest
 from omnisync_cli.data.mouth_swap import shifted
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.region import RegionBox
-from omnisync_cli.face.track import constant_track
+from omnisync_cli.face.mouth_track import constant_track
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.audio import SAMPLE_RATE
 from omnisync_cli.pipeline.dub import dub

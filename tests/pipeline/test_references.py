@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from omnisync_cli.face.track import constant_track
+from omnisync_cli.face.mouth_track import constant_track
 from omnisync_cli.face.region import RegionBox
 from omnisync_cli.pipeline.dub import dub
 from omnisync_cli.pipeline.options import DubOptions
