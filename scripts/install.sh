@@ -9,8 +9,8 @@
 # shell. Tests then run with the venv's Python (`. .venv/bin/activate` puts it first).
 #
 # torch: kept if the chosen Python already has one (a user's CUDA build); otherwise the CPU
-# build 2.13.0, pinned: these machines keep it on disk, and an unpinned torch would pull a
-# multi-GB CUDA build.
+# build 2.13.0+cpu, pinned: these machines keep it on disk; elsewhere it comes from PyTorch's
+# CPU index, since PyPI's torch (and an unpinned one) is the multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +38,10 @@ fi
 
 PIP=("$PY" -m pip install -q --disable-pip-version-check)
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
-  "${PIP[@]}" "torch==2.13.0"
+  # The CPU build where pip's own sources hold it (these machines keep its wheel on disk), else
+  # from PyTorch's CPU index: PyPI's torch for Linux is the CUDA build, gigabytes of GPU libraries.
+  "${PIP[@]}" "torch==2.13.0+cpu" 2>/dev/null ||
+    "${PIP[@]}" "torch==2.13.0+cpu" --extra-index-url https://download.pytorch.org/whl/cpu
 fi
 "${PIP[@]}" -e ".[face,dev]"
 
