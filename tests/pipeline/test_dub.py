@@ -213,6 +213,17 @@ def test_an_odd_sized_video_is_dubbed_one_pixel_larger_with_its_last_row_and_col
     assert np.abs(y[:, 65] - y[:, 64]).mean() < 2.0 and np.abs(y[49] - y[48]).mean() < 2.0
 
 
+def test_a_frame_over_85_times_taller_than_wide_is_tracked_and_dubbed(tmp_path):
+    """A 16x2000 strip shrinks to a camera-motion thumbnail one pixel wide, on which OpenCV's
+    phase correlation asserted: a traceback and exit 1 (a user tour). It measures no motion."""
+    write_clip(tmp_path / "strip.mp4", n_frames=3, width=16, height=2000)
+    write_audio(tmp_path / "speech.wav", tone(0.12, 16000), 16000)
+    options = DubOptions(face=FaceConfig(centre_fallback=True, use_mediapipe=False, use_localiser=False))
+    report = dub(tmp_path / "strip.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), options)
+    assert (report.width, report.height, report.output_frames) == (16, 2000, 3)
+
+
 def test_the_dub_says_when_the_speech_stretches_the_video_or_is_under_a_frame(tmp_path):
     write_clip(tmp_path / "in.mp4", n_frames=5, fps=25)  # 0.2 s
     write_audio(tmp_path / "long.wav", tone(1.0, 16000), 16000)
