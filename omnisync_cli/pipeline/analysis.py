@@ -78,9 +78,10 @@ def analysis_span(audio_seconds: float) -> float:
     return audio_seconds + ANALYSIS_MARGIN_S
 
 
-def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
-    """The plan file is never one of the inputs or the output."""
-    for path, role in ((video, "the video"), (audio, "the speech"), (output, "the output")):
+def check_plan_path(plan: Path, video: Path, audio: Path, output: Path, comparison: Path | None = None) -> None:
+    """The plan file is never one of the inputs or the outputs (`comparison`: the --compare video)."""
+    outputs = ((output, "the output"),) + (((comparison, "where --compare writes"),) if comparison else ())
+    for path, role in ((video, "the video"), (audio, "the speech"), *outputs):
         if plan.resolve() == path.resolve():
             raise ConfigError(f"--plan {plan} is {role}; give the plan its own file name")
     if plan.is_dir():

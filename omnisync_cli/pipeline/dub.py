@@ -40,7 +40,7 @@ from omnisync_cli.pipeline.analysis import (
     working_track,
 )
 from omnisync_cli.pipeline.articulation import articulation_map
-from omnisync_cli.pipeline.compare import check_comparison, write_comparison
+from omnisync_cli.pipeline.compare import check_comparison, comparison_path, write_comparison
 from omnisync_cli.pipeline.editing import edit_every, edit_frames
 from omnisync_cli.pipeline.editor import Editor, EditorLoader
 from omnisync_cli.pipeline.forked import ForkedCall
@@ -121,7 +121,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
     if options.compare:
         check_comparison(output, options.overwrite, (video, audio))
     if plan is not None:
-        check_plan_path(Path(plan), video, audio, output)
+        check_plan_path(Path(plan), video, audio, output, comparison_path(output) if options.compare else None)
     waveform = load_speech(audio)
     span = analysis_span(len(waveform) / SAMPLE_RATE)
     analysing = ForkedCall(analysed, video, options, progress, plan, span) if isinstance(editor, EditorLoader) else None
