@@ -60,6 +60,25 @@ def test_a_failed_dub_with_json_says_why_on_stdout_too(inputs):
     assert result.stderr.strip().startswith("error: audio file not found")
 
 
+@pytest.mark.parametrize("command,flags,says", [
+    ("dub", ["--tau", "abc"], "Invalid value for '--tau'"),
+    ("dub", ["--no-such-flag"], "No such option: --no-such-flag"),
+    ("dub", ["-o", ""], "an empty path"),
+    ("batch-dub", ["--jobs", "x"], "Invalid value for '--jobs'"),
+])
+def test_a_usage_error_with_json_is_json_on_stdout_too(inputs, command, flags, says):
+    """A script reading --json's stdout got nothing where click refused the command line."""
+    args = ([str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4")] if command == "dub"
+            else ["-o", str(inputs / "dubbed")])
+    result = runner.invoke(app, [command, *args, "--json", *flags])
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == 2 and says in summary["error"]
+    assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+    plain = runner.invoke(app, [command, *args, *flags])  # without --json, stdout stays empty
+    assert plain.exit_code == 2 and plain.stdout == ""
+
+
 def test_a_passthrough_dub_never_imports_torch(inputs):
     """Its start-up is part of the pipeline's overhead (bench/realtime.py): no network, no torch."""
     code = ("import sys; from omnisync_cli.cli import app\n"
