@@ -579,7 +579,7 @@ def batch_dub(
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_passthrough(ctx, passthrough, weights=weights, prompt=prompt)
-        check_batch(items, output)  # before the model loads
+        check_batch(items, output, audio if videos is not None and audio.is_dir() else None)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
                                     options, shard_range, jobs, functools.partial(progress_for, quiet or json_summary))

@@ -198,6 +198,21 @@ def test_batch_dub_shards_and_resumes(inputs):
     assert refused.exit_code == 2 and "--audio" in json.loads(refused.stdout)["error"]
 
 
+def test_batch_dub_into_its_speech_folder_is_refused_before_any_work(inputs):
+    """Dubs written into the speech folder were, on the rerun that resumes a batch, each video's
+    second speech file: 'a.mp4 has 2 speech files (a.mp4, a.wav); keep one' (a user tour)."""
+    videos, speech = inputs / "videos", inputs / "speech"
+    videos.mkdir()
+    speech.mkdir()
+    shutil.copy(inputs / "in.mp4", videos / "a.mp4")
+    shutil.copy(inputs / "speech.wav", speech / "a.wav")
+    result = runner.invoke(app, ["batch-dub", str(videos), "--audio", str(speech), "-o", str(speech),
+                                 "--passthrough", "-q", "--region", "20,14,24,24"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"-o {speech} is the speech folder" in result.stderr
+    assert sorted(p.name for p in speech.iterdir()) == ["a.wav"]
+
+
 def test_installed_console_script(inputs):
     exe = shutil.which("omnisync")
     assert exe, "pip install -e . puts `omnisync` on PATH"

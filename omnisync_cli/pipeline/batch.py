@@ -99,8 +99,9 @@ def report_path(out_dir: Path, shard: tuple[int, int], job: tuple[int, int] | No
     return out_dir / (name + ("" if job is None else f".job-{job[0]}-of-{job[1]}") + ".json")
 
 
-def check_batch(items: list[BatchItem], out_dir: Path) -> None:
-    """Before any work: outputs get a folder of their own, and no two items share an output."""
+def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | None = None) -> None:
+    """Before any work: outputs get a folder of their own (not the video folder, nor
+    `speech_folder`, the folder of speech files paired by name), and no two items share an output."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
     check_out_folder(out_dir, "-o")
@@ -110,6 +111,11 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
         if out_dir.resolve().is_relative_to(folder):
             raise OutputError(f"-o {out_dir} is the video folder {folder} or inside it; give a separate "
                               "folder for the dubbed videos")
+    # A speech folder also pairs videos by name (a recorded take may be one): on a rerun, the dub
+    # <stem>.mp4 would be the video's second speech file (a user tour: the resume was refused).
+    if speech_folder is not None and out_dir.resolve() == speech_folder.resolve():
+        raise OutputError(f"-o {out_dir} is the speech folder; its dubs would be taken for speech on a rerun; "
+                          "give a separate folder for the dubbed videos")
     seen: dict[str, Path] = {}
     for item in items:
         if item.output in seen:
