@@ -212,7 +212,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     if options.compare:
         with clock("compare"):
             try:
-                comparison = str(write_comparison(analysis.video, output, plan, progress))
+                comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite))
             except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
                 raise OutputError(f"{error} (the dub itself is written: {output})") from None
 

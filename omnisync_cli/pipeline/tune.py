@@ -134,15 +134,17 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
                     lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend,
                     articulation=articulation, edit_scale=share)
         grid_cells.append((label, tiles))
-    _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
+    _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output, options.overwrite)
     return output
 
 
 def _write_grid(cells: list[tuple[str, list[Planes]]], columns: int, tile_width: int, tile_height: int,
-                fps, waveform: np.ndarray, output: Path) -> None:
+                fps, waveform: np.ndarray, output: Path, overwrite: bool = False) -> None:
+    """Encode the grid to `output`; without `overwrite`, never over a file that appeared there
+    while the cells were dubbed (another run's: VideoWriter keeps it and says so)."""
     rows = -(-len(cells) // columns)
     width, height = columns * tile_width, rows * tile_height
-    with VideoWriter(output, width, height, fps, waveform) as writer:
+    with VideoWriter(output, width, height, fps, waveform, overwrite=overwrite) as writer:
         for k in range(min(len(tiles) for _, tiles in cells)):
             y = np.full((height, width), 16, np.uint8)
             u, v = (np.full((height // 2, width // 2), 128, np.uint8) for _ in range(2))
