@@ -145,6 +145,17 @@ def test_an_odd_or_tiny_tile_width_is_refused(inputs):
              TuneGrid(tile_width=101), OPTIONS)
 
 
+def test_a_frame_many_times_taller_than_wide_gets_narrower_tiles(tmp_path):
+    """A 16x512 strip made 320 x 10240 px tiles: refused whatever the grid ('at most 0 fit')."""
+    write_clip(tmp_path / "strip.mp4", n_frames=5, width=16, height=512)
+    write_audio(tmp_path / "speech.wav", tone(0.2, 16000), 16000)
+    options = DubOptions(face=FaceConfig(region=(0, 200, 16, 16)), keep_colours=False)
+    out = tune(tmp_path / "strip.mp4", tmp_path / "speech.wav", tmp_path / "grid.mp4", CellColourEditor,
+               SamplerConfig(), TuneGrid(taus=(0.5, 1.0), cfg_peaks=(1.0,), seconds=0.2), options)
+    with VideoReader(out) as reader:
+        assert (reader.info.width, reader.info.height) == (40, 2 * 1280)  # 4 tile widths high, the strip's shape
+
+
 def test_a_grid_too_large_to_encode_is_refused_before_any_work(inputs, monkeypatch):
     monkeypatch.setattr(tune_module, "analyse", lambda *a, **k: pytest.fail("analysed a grid it must refuse"))
     with pytest.raises(ConfigError, match="tune fewer at once"):
