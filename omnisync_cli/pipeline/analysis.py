@@ -15,7 +15,7 @@ from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.face.motion import THUMBNAIL_SIDE
 from omnisync_cli.face.track import MouthTrack, MouthTracker
 from omnisync_cli.media.audio import load_audio
-from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
+from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video, video_track_note
 from omnisync_cli.pipeline.frames import PREFETCH_FRAMES
 from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
@@ -234,7 +234,7 @@ def picture_warnings(video: Path) -> list[str]:
     progressive frames without deinterlacing, so players that deinterlaced the source show its
     combing."""
     traits = picture_traits(video)
-    warnings = []
+    warnings = [note] if (note := video_track_note(video)) else []
     if traits.transparent:
         warnings.append(f"{video}: has transparent parts; the dub (MP4) cannot keep them, so they show the colour "
                         "stored under them; put the picture on a background first where that matters")
