@@ -108,7 +108,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True, markup=False)  # paths may hold "[...]", which is not markup
+err_console = Console(stderr=True, markup=False, emoji=False)  # paths may hold "[...]" (not markup), ":ok:" (not an emoji)
 
 
 def show_version(value: bool) -> None:

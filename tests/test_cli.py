@@ -34,6 +34,14 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+def test_a_name_holding_an_emoji_code_is_printed_as_it_is(inputs):
+    """rich turned ':ok:' in a printed path into an emoji: 'wrote out🆗.mp4' named no file (a user tour)."""
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
+                                 "-o", str(inputs / "take:ok:.mp4"), "--passthrough", "--region", "20,14,24,24"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {inputs / 'take:ok:.mp4'}: " in result.stderr
+
+
 def test_the_dub_says_where_the_mouth_came_from(inputs):
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
                                  "-o", str(inputs / "out.mp4"), "--passthrough", "--region", "20,14,24,24"])
