@@ -26,7 +26,7 @@ import av
 
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
-from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import why_write_failed
 from omnisync_cli.pipeline.dub import dub
 from omnisync_cli.pipeline.options import DubOptions, dub_settings
@@ -276,9 +276,13 @@ def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None
     if (comment_tag(output) if tag is None else tag) != provenance(video, audio, settings):
         return "was made from other inputs or settings (or the inputs changed since)"
     try:
-        expected = output_frame_count(len(load_audio(audio, whole=True)) / SAMPLE_RATE, probe_video(video).fps)
+        seconds = len(load_audio(audio, whole=True)) / SAMPLE_RATE
         with VideoReader(output) as reader:
             info = reader.info
+            # at the rate the dub chose (pipeline.timeline.playback_rate), which the tag vouches
+            # for: not the video header's average (a user tour: a variable-rate clip, written at
+            # its fast stretch's 24 fps, was redone on every rerun for "66 frames, needs 48")
+            expected = output_frame_count(seconds, info.fps)
             if not info.has_audio:
                 return "has no audio track"
             if info.frame_count != expected:
