@@ -40,10 +40,16 @@ class NoFlagPlaceholder:
         return params
 
 
+JSON_ERRORS = "omnisync.json_errors"  # ctx.meta: the command line asked for --json
+
+
 class Command(NoFlagPlaceholder, TyperCommand):
     """A command whose path arguments and options refuse an empty path."""
 
     def parse_args(self, ctx, args):
+        # --json: a usage error (a flag's bad value, a missing -o) is a JSON object on stdout
+        # too, as every other failure is (`dubbing`; a user tour: a script read empty stdout)
+        ctx.meta[JSON_ERRORS] = "--json" in args and any(param.name == "json_summary" for param in self.params)
         # The values as typed, before typer turns "" into Path("."), the current folder (a user
         # tour: `synth ""` filled it); parsed a second time only where a value may be empty.
         maybe_empty = any(arg == "" or arg.endswith("=") for arg in args)
@@ -86,6 +92,8 @@ def one_line_usage_errors() -> Iterator[None]:
             raise
         ctx = getattr(error, "ctx", None)
         where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+        if ctx is not None and ctx.meta.get(JSON_ERRORS):
+            print(json.dumps({"error": f"{error.format_message()}{where}", "exit_code": 2}))
         err_console.print(f"error: {error.format_message()}{where}", highlight=False, soft_wrap=True,
                           markup=False)
         raise typer.Exit(2) from None
@@ -100,7 +108,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True, markup=False)  # paths may hold "[...]", which is not markup
+err_console = Console(stderr=True, markup=False, emoji=False)  # paths may hold "[...]" (not markup), ":ok:" (not an emoji)
 
 
 def show_version(value: bool) -> None:
@@ -571,7 +579,7 @@ def batch_dub(
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_passthrough(ctx, passthrough, weights=weights, prompt=prompt)
-        check_batch(items, output)  # before the model loads
+        check_batch(items, output, audio if videos is not None and audio.is_dir() else None)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
                                     options, shard_range, jobs, functools.partial(progress_for, quiet or json_summary))

@@ -34,6 +34,14 @@ def test_dub_passthrough_writes_the_video_and_a_json_summary(inputs):
     assert probe_video(inputs / "out.mp4").frame_count == 15
 
 
+def test_a_name_holding_an_emoji_code_is_printed_as_it_is(inputs):
+    """rich turned ':ok:' in a printed path into an emoji: 'wrote out🆗.mp4' named no file (a user tour)."""
+    result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
+                                 "-o", str(inputs / "take:ok:.mp4"), "--passthrough", "--region", "20,14,24,24"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {inputs / 'take:ok:.mp4'}: " in result.stderr
+
+
 def test_the_dub_says_where_the_mouth_came_from(inputs):
     result = runner.invoke(app, ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"),
                                  "-o", str(inputs / "out.mp4"), "--passthrough", "--region", "20,14,24,24"])
@@ -58,6 +66,25 @@ def test_a_failed_dub_with_json_says_why_on_stdout_too(inputs):
     summary = json.loads(result.stdout)
     assert summary["exit_code"] == 2 and "audio file not found" in summary["error"]
     assert result.stderr.strip().startswith("error: audio file not found")
+
+
+@pytest.mark.parametrize("command,flags,says", [
+    ("dub", ["--tau", "abc"], "Invalid value for '--tau'"),
+    ("dub", ["--no-such-flag"], "No such option: --no-such-flag"),
+    ("dub", ["-o", ""], "an empty path"),
+    ("batch-dub", ["--jobs", "x"], "Invalid value for '--jobs'"),
+])
+def test_a_usage_error_with_json_is_json_on_stdout_too(inputs, command, flags, says):
+    """A script reading --json's stdout got nothing where click refused the command line."""
+    args = ([str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(inputs / "out.mp4")] if command == "dub"
+            else ["-o", str(inputs / "dubbed")])
+    result = runner.invoke(app, [command, *args, "--json", *flags])
+    assert result.exit_code == 2
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == 2 and says in summary["error"]
+    assert len(result.stderr.strip().splitlines()) == 1 and says in result.stderr
+    plain = runner.invoke(app, [command, *args, *flags])  # without --json, stdout stays empty
+    assert plain.exit_code == 2 and plain.stdout == ""
 
 
 def test_a_passthrough_dub_never_imports_torch(inputs):
@@ -177,6 +204,21 @@ def test_batch_dub_shards_and_resumes(inputs):
     # ... and an error that stops the whole batch is a JSON object too.
     refused = runner.invoke(app, ["batch-dub", str(videos), "-o", str(out), "--json"])
     assert refused.exit_code == 2 and "--audio" in json.loads(refused.stdout)["error"]
+
+
+def test_batch_dub_into_its_speech_folder_is_refused_before_any_work(inputs):
+    """Dubs written into the speech folder were, on the rerun that resumes a batch, each video's
+    second speech file: 'a.mp4 has 2 speech files (a.mp4, a.wav); keep one' (a user tour)."""
+    videos, speech = inputs / "videos", inputs / "speech"
+    videos.mkdir()
+    speech.mkdir()
+    shutil.copy(inputs / "in.mp4", videos / "a.mp4")
+    shutil.copy(inputs / "speech.wav", speech / "a.wav")
+    result = runner.invoke(app, ["batch-dub", str(videos), "--audio", str(speech), "-o", str(speech),
+                                 "--passthrough", "-q", "--region", "20,14,24,24"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert f"-o {speech} is the speech folder" in result.stderr
+    assert sorted(p.name for p in speech.iterdir()) == ["a.wav"]
 
 
 def test_installed_console_script(inputs):

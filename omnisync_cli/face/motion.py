@@ -44,7 +44,11 @@ def measured_shift(shift: tuple[float, float], response: float) -> tuple[float, 
 
 def phase_correlation(previous: np.ndarray, current: np.ndarray) -> tuple[tuple[float, float], float]:
     """((dx, dy), peak): OpenCV's phase correlation of two grey thumbnails of one size under a
-    Hann window; the peak is near 1 where one is the other shifted, low across a cut."""
+    Hann window; the peak is near 1 where one is the other shifted, low across a cut. A thumbnail
+    one pixel across (a frame over 85 times longer than wide, a user tour: 16x2000) measures
+    nothing: (0, 0), peak 0."""
+    if min(current.shape[:2]) < 2:
+        return (0.0, 0.0), 0.0
     window = hann_window(current.shape[1], current.shape[0])
     # copies: OpenCV's phaseCorrelate applies the window to its inputs in place
     (dx, dy), response = cv2.phaseCorrelate(np.array(previous, np.float32), np.array(current, np.float32), window)

@@ -14,7 +14,7 @@ import numpy as np
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.container import open_input
+from omnisync_cli.media.container import open_input, pictures, played_video
 
 SAMPLE_RATE = 16000  # Hz; every waveform in the project is mono float32 at this rate
 
@@ -169,7 +169,7 @@ def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStr
     picture starts 0.5 s after its sound had its own speech read 0.5 s off its frames, and a
     speech taken from such a file lost its place (a user tour). A speech is not cut: a player
     plays the sound before the picture starts (another tour: 0.5 s of speech was lost)."""
-    video = next((v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic), None)
+    video = played_video(container)
     if video is None or video.start_time is None or stream.start_time is None:
         return waveform
     lead = float(stream.start_time * stream.time_base - video.start_time * video.time_base)
@@ -203,9 +203,8 @@ def length_note(path: str | Path, decoded_seconds: float) -> str | None:
     that estimate: a truncated download or copy plays shorter without an error."""
     with open_input(Path(path)) as container:
         formats = set(container.format.name.split(","))
-        pictures = [v for v in container.streams.video if not v.disposition & av.stream.Disposition.attached_pic]
         # a video's length is its longest stream's: its sound may rightly end before its picture
-        if "wav" in formats or _EXACT_LENGTH_FORMATS & formats or pictures or not container.duration:
+        if "wav" in formats or _EXACT_LENGTH_FORMATS & formats or pictures(container) or not container.duration:
             return None
         estimate = container.duration / av.time_base
     if decoded_seconds >= 0.8 * estimate:

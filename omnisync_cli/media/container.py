@@ -28,3 +28,16 @@ def open_input(path: str | Path) -> av.container.InputContainer:
             f"{path}: cannot be read as media ({reason}); the file is damaged, truncated or not "
             "audio/video; re-export it"
         ) from exc
+
+
+def pictures(container: av.container.InputContainer) -> list:
+    """The file's real video streams: not cover art (an attached picture in an audio file)."""
+    return [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+
+
+def played_video(container: av.container.InputContainer):
+    """The video stream a player shows: of `pictures`, the one marked default, else the first
+    (None where there is none), as media.audio.played_track picks the sound (a user tour: an MKV
+    whose first video track was a test card, the speaker's marked default, was dubbed as the card)."""
+    found = pictures(container)
+    return next((s for s in found if s.disposition & av.stream.Disposition.default), found[0] if found else None)

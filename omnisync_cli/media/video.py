@@ -22,7 +22,7 @@ import numpy as np
 from av.video.reformatter import Interpolation
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.container import open_input
+from omnisync_cli.media.container import open_input, pictures, played_video
 from omnisync_cli.media.yuv import (
     COLOR_RANGE,
     COLORSPACE,
@@ -258,12 +258,13 @@ def _untagged_matrix(frame: av.VideoFrame) -> str | None:
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.VideoStream:
-    """The first real video stream; cover art in audio files does not count as video. A still
-    image (PNG, JPEG, ...) is a one-frame video at FFmpeg's 25 fps, its EXIF orientation
-    applied, so a portrait dubs into a video as long as the speech (the length rules)."""
-    for stream in container.streams.video:
-        if not stream.disposition & av.stream.Disposition.attached_pic:
-            return stream
+    """The video stream a player shows (media.container.played_video; cover art in audio files
+    does not count as video). A still image (PNG, JPEG, ...) is a one-frame video at FFmpeg's
+    25 fps, its EXIF orientation applied, so a portrait dubs into a video as long as the speech
+    (the length rules)."""
+    stream = played_video(container)
+    if stream is not None:
+        return stream
     kind = "it is an audio file" if container.streams.audio else "damaged, truncated or not a video"
     raise InputError(f"{path}: has no video stream ({kind}); give a video file")
 
@@ -583,12 +584,27 @@ class PictureTraits:
     interlaced: bool  # coded as two fields (the dub is progressive and does not deinterlace)
 
 
+def video_track_note(path: str | Path) -> str | None:
+    """A warning where `path` holds several video streams: which one the dub takes, and why."""
+    with open_input(Path(path)) as container:
+        streams = pictures(container)
+        if len(streams) < 2:
+            return None
+        chosen = played_video(container)
+        why = "marked default" if chosen.disposition & av.stream.Disposition.default else "none is marked default"
+        size = f"{chosen.codec_context.width}x{chosen.codec_context.height}"
+    used = streams.index(chosen)
+    other = next(k for k in range(len(streams)) if k != used)
+    return (f"{path}: has {len(streams)} video streams; dubbing stream {used + 1} ({size}), {why}; to dub stream "
+            f"{other + 1} instead, extract it first: ffmpeg -i {Path(path).name} -map 0:v:{other} -map 0:a? -c copy "
+            f"stream{other + 1}.mkv")
+
+
 def picture_traits(path: str | Path) -> PictureTraits:
     """The first picture's `PictureTraits`: transparency (an RGBA PNG or ProRes 4444, a GIF with
     a transparent colour, a VP9 WebM with alpha) and interlacing (broadcast .ts, camcorder .mts)."""
     with open_input(Path(path)) as container:
-        stream = next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic),
-                      None)
+        stream = played_video(container)
         if stream is None:
             return PictureTraits(False, False)
         try:

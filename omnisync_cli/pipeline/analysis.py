@@ -16,7 +16,7 @@ from omnisync_cli.face.motion import THUMBNAIL_SIDE
 from omnisync_cli.face.track import MouthTracker
 from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import load_audio
-from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video
+from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video, video_track_note
 from omnisync_cli.pipeline.frames import PREFETCH_FRAMES
 from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
@@ -79,9 +79,10 @@ def analysis_span(audio_seconds: float) -> float:
     return audio_seconds + ANALYSIS_MARGIN_S
 
 
-def check_plan_path(plan: Path, video: Path, audio: Path, output: Path) -> None:
-    """The plan file is never one of the inputs or the output."""
-    for path, role in ((video, "the video"), (audio, "the speech"), (output, "the output")):
+def check_plan_path(plan: Path, video: Path, audio: Path, output: Path, comparison: Path | None = None) -> None:
+    """The plan file is never one of the inputs or the outputs (`comparison`: the --compare video)."""
+    outputs = ((output, "the output"),) + (((comparison, "where --compare writes"),) if comparison else ())
+    for path, role in ((video, "the video"), (audio, "the speech"), *outputs):
         if plan.resolve() == path.resolve():
             raise ConfigError(f"--plan {plan} is {role}; give the plan its own file name")
     if plan.is_dir():
@@ -234,7 +235,7 @@ def picture_warnings(video: Path) -> list[str]:
     progressive frames without deinterlacing, so players that deinterlaced the source show its
     combing."""
     traits = picture_traits(video)
-    warnings = []
+    warnings = [note] if (note := video_track_note(video)) else []
     if traits.transparent:
         warnings.append(f"{video}: has transparent parts; the dub (MP4) cannot keep them, so they show the colour "
                         "stored under them; put the picture on a background first where that matters")

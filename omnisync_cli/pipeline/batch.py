@@ -26,7 +26,7 @@ import av
 
 from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
-from omnisync_cli.media.video import VideoReader, probe_video
+from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import why_write_failed
 from omnisync_cli.pipeline.dub import dub
 from omnisync_cli.pipeline.options import DubOptions, dub_settings
@@ -99,8 +99,9 @@ def report_path(out_dir: Path, shard: tuple[int, int], job: tuple[int, int] | No
     return out_dir / (name + ("" if job is None else f".job-{job[0]}-of-{job[1]}") + ".json")
 
 
-def check_batch(items: list[BatchItem], out_dir: Path) -> None:
-    """Before any work: outputs get a folder of their own, and no two items share an output."""
+def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | None = None) -> None:
+    """Before any work: outputs get a folder of their own (not the video folder, nor
+    `speech_folder`, the folder of speech files paired by name), and no two items share an output."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
     check_out_folder(out_dir, "-o")
@@ -110,6 +111,11 @@ def check_batch(items: list[BatchItem], out_dir: Path) -> None:
         if out_dir.resolve().is_relative_to(folder):
             raise OutputError(f"-o {out_dir} is the video folder {folder} or inside it; give a separate "
                               "folder for the dubbed videos")
+    # A speech folder also pairs videos by name (a recorded take may be one): on a rerun, the dub
+    # <stem>.mp4 would be the video's second speech file (a user tour: the resume was refused).
+    if speech_folder is not None and out_dir.resolve() == speech_folder.resolve():
+        raise OutputError(f"-o {out_dir} is the speech folder; its dubs would be taken for speech on a rerun; "
+                          "give a separate folder for the dubbed videos")
     seen: dict[str, Path] = {}
     for item in items:
         if item.output in seen:
@@ -270,9 +276,13 @@ def verify_output(output: Path, video: Path, audio: Path, tag: str | None = None
     if (comment_tag(output) if tag is None else tag) != provenance(video, audio, settings):
         return "was made from other inputs or settings (or the inputs changed since)"
     try:
-        expected = output_frame_count(len(load_audio(audio, whole=True)) / SAMPLE_RATE, probe_video(video).fps)
+        seconds = len(load_audio(audio, whole=True)) / SAMPLE_RATE
         with VideoReader(output) as reader:
             info = reader.info
+            # at the rate the dub chose (pipeline.timeline.playback_rate), which the tag vouches
+            # for: not the video header's average (a user tour: a variable-rate clip, written at
+            # its fast stretch's 24 fps, was redone on every rerun for "66 frames, needs 48")
+            expected = output_frame_count(seconds, info.fps)
             if not info.has_audio:
                 return "has no audio track"
             if info.frame_count != expected:

@@ -28,7 +28,7 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.pipeline.analysis import (VideoAnalysis, analysed, analysis_span, check_plan_path, source_speech,
                                             working_track)
 from omnisync_cli.pipeline.articulation import articulation_map
-from omnisync_cli.pipeline.compare import check_comparison, write_comparison
+from omnisync_cli.pipeline.compare import check_comparison, comparison_path, write_comparison
 from omnisync_cli.pipeline.editing import edit_every, edit_frames
 from omnisync_cli.pipeline.editor import Editor, EditorLoader
 from omnisync_cli.pipeline.forked import ForkedCall
@@ -99,7 +99,7 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
     if options.compare:
         check_comparison(output, options.overwrite, (video, audio))
     if plan is not None:
-        check_plan_path(Path(plan), video, audio, output)
+        check_plan_path(Path(plan), video, audio, output, comparison_path(output) if options.compare else None)
     waveform = load_speech(audio)
     span = analysis_span(len(waveform) / SAMPLE_RATE)
     analysing = ForkedCall(analysed, video, options, progress, plan, span) if isinstance(editor, EditorLoader) else None
@@ -190,7 +190,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     if options.compare:
         with clock("compare"):
             try:
-                comparison = str(write_comparison(analysis.video, output, plan, progress))
+                comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite))
             except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
                 raise OutputError(f"{error} (the dub itself is written: {output})") from None
 

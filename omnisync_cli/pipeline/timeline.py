@@ -51,6 +51,10 @@ COMMON_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(3000
                 Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60), Fraction(90), Fraction(100),
                 Fraction(120000, 1001), Fraction(120))
 SNAP = 0.03
+# A one-frame video is a still picture: held at a still image's rate (FFmpeg's 25 fps) at least,
+# not at its header's (a user tour: a photo exported at 1 fps made a dub whose mouth moved once
+# a second over 30 s of speech).
+STILL_RATE = Fraction(25)
 
 
 def playback_rate(frame_times: np.ndarray, fps: Fraction) -> Fraction:
@@ -59,7 +63,9 @@ def playback_rate(frame_times: np.ndarray, fps: Fraction) -> Fraction:
     than FASTER_BY x faster, the rate of that stretch (the mean of its steps near that median;
     snapped to a COMMON_RATES within SNAP; at most MAX_PLAYBACK_RATE), so that all of its frames
     are shown and the slower ones held. A burst shorter than FAST_STRETCH_S (a few quick frames
-    of an animated GIF) does not count."""
+    of an animated GIF) does not count. A video of one frame plays at STILL_RATE at least."""
+    if len(frame_times) == 1:  # one picture (a photo exported as a video): held like a still image
+        return max(fps, STILL_RATE)
     steps = np.diff(np.asarray(frame_times, dtype=np.float64))
     window = max(3, round(FAST_STRETCH_S * float(fps)))
     for _ in range(2):  # a stretch's length in steps depends on its rate: measured again at the rate found

@@ -32,6 +32,7 @@ from omnisync_cli.pipeline.timeline import plan_source_frames
 
 MAX_GRID_SIDE = 8192  # px: the grid video's width and height at most (the encoder refuses larger)
 LABEL_BAND = 18  # px: the dark band along each tile's top that carries its settings
+TALLEST_TILE = 4  # a tile is at most this many tile widths high (a taller frame gets a narrower tile)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,17 @@ class TuneGrid:
     cfg_peaks: tuple[float, ...] = (2.0, 4.0, 6.0)  # columns
     seconds: float = 3.0  # preview length, from the start of the speech
     tile_width: int = 320  # pixels per tile
+
+
+def tile_size(tile_width: int, width: int, height: int) -> tuple[int, int]:
+    """(width, height), even, of the tile of a width x height frame: `tile_width` wide, or for a
+    frame over TALLEST_TILE times higher than wide, TALLEST_TILE tile widths high (a user tour: a
+    16x2000 strip made a tile 40000 px high, which no grid holds: 'at most 0 fit')."""
+    tile_height = max(2, 2 * round(tile_width * height / width / 2))
+    if tile_height <= TALLEST_TILE * tile_width:
+        return tile_width, tile_height
+    tile_height = TALLEST_TILE * tile_width
+    return max(2, 2 * round(tile_height * width / height / 2)), tile_height
 
 
 def tile_label(image: np.ndarray, text: str) -> np.ndarray:
@@ -89,8 +101,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     # The mouth is tracked once, for every cell, and only over the preview's part of the video.
     analysis = analyse(video, options, progress, until_s=grid.seconds)
     info = analysis.info
-    tile_width = grid.tile_width
-    tile_height = max(2, 2 * round(tile_width * info.height / info.width / 2))
+    tile_width, tile_height = tile_size(grid.tile_width, info.width, info.height)
     if len(grid.taus) * tile_height > MAX_GRID_SIDE:
         raise ConfigError(f"{len(grid.taus)} tau values make a grid {len(grid.taus) * tile_height} px high for "
                           f"this video; at most {MAX_GRID_SIDE // tile_height} fit in {MAX_GRID_SIDE} px: "
@@ -134,15 +145,17 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
                     lambda planes: tiles.append(shrink_planes(planes, tile_width, tile_height)), keep, lend,
                     articulation=articulation, edit_scale=share)
         grid_cells.append((label, tiles))
-    _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output)
+    _write_grid(grid_cells, len(grid.cfg_peaks), tile_width, tile_height, info.fps, waveform, output, options.overwrite)
     return output
 
 
 def _write_grid(cells: list[tuple[str, list[Planes]]], columns: int, tile_width: int, tile_height: int,
-                fps, waveform: np.ndarray, output: Path) -> None:
+                fps, waveform: np.ndarray, output: Path, overwrite: bool = False) -> None:
+    """Encode the grid to `output`; without `overwrite`, never over a file that appeared there
+    while the cells were dubbed (another run's: VideoWriter keeps it and says so)."""
     rows = -(-len(cells) // columns)
     width, height = columns * tile_width, rows * tile_height
-    with VideoWriter(output, width, height, fps, waveform) as writer:
+    with VideoWriter(output, width, height, fps, waveform, overwrite=overwrite) as writer:
         for k in range(min(len(tiles) for _, tiles in cells)):
             y = np.full((height, width), 16, np.uint8)
             u, v = (np.full((height // 2, width // 2), 128, np.uint8) for _ in range(2))

@@ -69,6 +69,8 @@ CASES = {
                                   "is one of the inputs"),
     "plan is not a plan": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--plan", "{d}/notes.txt"),
                            "is not an omnisync plan"),
+    "plan is where --compare writes": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--compare", "--plan",
+                                           "{o}/dub.compare.mp4"), "is where --compare writes"),
     "plan folder missing": (dub("{d}/in.mp4", "{d}/speech.wav", "{o}/dub.mp4", "--plan", "{o}/missing/p.npz"),
                             "does not exist"),
     "brackets in a missing name": (dub("{d}/Interview [final].mp4"), "Interview [final].mp4"),

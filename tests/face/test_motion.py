@@ -20,6 +20,11 @@ def test_frame_shift_measures_a_translation_and_nothing_on_a_flat_picture():
     assert np.allclose(frame_shift(flat, flat), 0.0, atol=1e-6)
 
 
+def test_a_thumbnail_one_pixel_across_measures_no_shift():
+    strip = np.arange(128, dtype=np.uint8).reshape(128, 1)  # a 16x2000 frame's thumbnail
+    assert frame_shift(strip, strip[::-1].copy()) == (0.0, 0.0)
+
+
 def test_roughness_is_the_mean_second_difference_of_the_looked_at_values():
     values = np.array([0.0, 9.0, 1.0, 9.0, 4.0, 9.0])
     valid = np.array([True, False, True, False, True, False])

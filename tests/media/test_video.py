@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.video import VideoReader, picture_traits, probe_video
+from omnisync_cli.media.video import VideoReader, picture_traits, probe_video, video_track_note
 from omnisync_cli.media.yuv import planes_to_rgb, rgb_to_planes
 from tests.media.clips import (
     QUADRANT_COLOURS,
@@ -366,3 +366,30 @@ def test_an_animated_webp_is_refused_saying_why(tmp_path):
     pictures[0].save(tmp_path / "anim.webp", save_all=True, append_images=pictures[1:], duration=100, loop=0)
     with pytest.raises(InputError, match="anim.webp: an animated WebP, which FFmpeg cannot decode; convert it"):
         probe_video(tmp_path / "anim.webp")
+
+
+def test_of_several_video_streams_the_one_marked_default_is_read_and_named(tmp_path):
+    """An MKV whose first video track was a 64x48 card and whose speaker, marked default, the
+    second: the card was dubbed, without a word about the other stream (a user tour)."""
+    import av
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), "w") as container:
+        card, speaker = (container.add_stream("libx264", rate=25) for _ in range(2))
+        for stream, (width, height) in ((card, (64, 48)), (speaker, (32, 32))):
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        card.disposition, speaker.disposition = 0, av.stream.Disposition.default
+        for i in range(3):
+            for stream in (card, speaker):
+                frame = av.VideoFrame.from_ndarray(pattern(i, stream.width, stream.height), format="rgb24")
+                frame.pts = i
+                container.mux(stream.encode(frame))
+        for stream in (card, speaker):
+            container.mux(stream.encode(None))
+    assert (probe_video(path).width, probe_video(path).height) == (32, 32)
+    with VideoReader(path) as reader:
+        assert [f.image.shape for f in reader.iter_frames()] == [(32, 32, 3)] * 3
+    note = video_track_note(path)
+    assert "has 2 video streams; dubbing stream 2 (32x32), marked default" in note and "-map 0:v:0" in note
+    single = tmp_path / "one.mp4"
+    write_clip(single, n_frames=2)
+    assert video_track_note(single) is None

@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import json
 import shutil
+from fractions import Fraction
 from types import SimpleNamespace
 
 import numpy as np
@@ -184,6 +185,22 @@ def test_resume_verifies_and_redoes_only_what_is_unfinished(folder):
     assert (report["dubbed"], report["skipped"], report["failed"]) == (2, 2, 1)
     assert report["items"][3]["output_frames"] == 5 and report["items"][3]["rss_mb"] > 0
     assert set(report["items"][3]["seconds"]) >= {"probe", "track", "render"}
+
+
+def test_a_rerun_skips_a_variable_rate_clip_dubbed_at_its_fast_stretchs_rate(tmp_path):
+    """12 then 24 fps: dubbed at 24 fps (pipeline.timeline.playback_rate); the resume check
+    counted frames at the header's average 17.5 fps and redid it on every rerun (a user tour)."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    pts = [2 * i for i in range(18)] + [36 + i for i in range(30)]
+    write_clip(videos / "vfr.mp4", n_frames=len(pts), fps=24, pts=pts, time_base=Fraction(1, 24))
+    write_audio(tmp_path / "speech.wav", tone(1.0, 16000), 16000)
+    items = items_from_folder(videos, tmp_path / "speech.wav")
+    editor = CountingEditor()
+    batch_dub(items, tmp_path / "out", editor, OPTIONS)
+    assert probe_video(tmp_path / "out" / "vfr.mp4").frame_count == 24
+    again = batch_dub(items, tmp_path / "out", editor, OPTIONS)
+    assert [r.status for r in again.items] == ["skipped"] and editor.dubs == 1
 
 
 def test_a_rerun_with_changed_speech_redoes_every_item(folder):

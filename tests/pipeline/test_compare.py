@@ -88,3 +88,26 @@ def test_a_comparison_that_cannot_be_written_says_the_dub_is(tmp_path, monkeypat
     with pytest.raises(OutputError, match="the dub itself is written"):
         dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", Whiten(), OPTIONS)
     assert (tmp_path / "out.mp4").exists()
+
+
+class WritesTheComparison(Whiten):
+    """An editor during whose work another run writes the --compare video."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        if not self.path.exists():
+            self.path.write_bytes(b"another run's comparison")
+        return super().edit(crops, frame_times, mouth_xy, audio)
+
+
+def test_a_comparison_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_path):
+    """Checked only before the dub, the comparison was then replaced whatever was there (a user tour)."""
+    write_clip(tmp_path / "in.mp4", frames=levels(6), width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
+    theirs = tmp_path / "out.compare.mp4"
+    with pytest.raises(OutputError, match="another run wrote this file.*the dub itself is written"):
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", WritesTheComparison(theirs), OPTIONS)
+    assert theirs.read_bytes() == b"another run's comparison" and (tmp_path / "out.mp4").exists()

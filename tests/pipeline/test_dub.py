@@ -213,6 +213,30 @@ def test_an_odd_sized_video_is_dubbed_one_pixel_larger_with_its_last_row_and_col
     assert np.abs(y[:, 65] - y[:, 64]).mean() < 2.0 and np.abs(y[49] - y[48]).mean() < 2.0
 
 
+def test_a_frame_over_85_times_taller_than_wide_is_tracked_and_dubbed(tmp_path):
+    """A 16x2000 strip shrinks to a camera-motion thumbnail one pixel wide, on which OpenCV's
+    phase correlation asserted: a traceback and exit 1 (a user tour). It measures no motion."""
+    write_clip(tmp_path / "strip.mp4", n_frames=3, width=16, height=2000)
+    write_audio(tmp_path / "speech.wav", tone(0.12, 16000), 16000)
+    options = DubOptions(face=FaceConfig(centre_fallback=True, use_mediapipe=False, use_localiser=False))
+    report = dub(tmp_path / "strip.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4",
+                 PassthroughEditor(region_size=16), options)
+    assert (report.width, report.height, report.output_frames) == (16, 2000, 3)
+
+
+def test_a_one_frame_video_at_1_fps_is_dubbed_like_a_still_image(tmp_path):
+    """A photo exported as a one-frame video at 1 fps was dubbed at 1 fps: over 2 s of speech the
+    mouth moved twice (a user tour). It is held at a still image's 25 fps; a faster rate is kept."""
+    write_clip(tmp_path / "photo.mp4", n_frames=1, fps=1)
+    write_clip(tmp_path / "fast.mp4", n_frames=1, fps=50)
+    write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
+    for name, fps in (("photo.mp4", 25), ("fast.mp4", 50)):
+        report = dub(tmp_path / name, tmp_path / "speech.wav", tmp_path / f"out-{name}",
+                     PassthroughEditor(region_size=16), DubOptions(face=FIXED_REGION))
+        assert (report.fps, report.output_frames) == (fps, 2 * fps)
+        assert probe_video(tmp_path / f"out-{name}").frame_count == 2 * fps
+
+
 def test_the_dub_says_when_the_speech_stretches_the_video_or_is_under_a_frame(tmp_path):
     write_clip(tmp_path / "in.mp4", n_frames=5, fps=25)  # 0.2 s
     write_audio(tmp_path / "long.wav", tone(1.0, 16000), 16000)

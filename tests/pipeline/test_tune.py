@@ -1,10 +1,12 @@
 """tune: one grid video, rows = tau, columns = CFG peak, each tile the dub of its own cell,
 as long as the preview and carrying its speech."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from omnisync_cli.errors import ConfigError
+from omnisync_cli.errors import ConfigError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoReader
@@ -36,6 +38,26 @@ def inputs(tmp_path):
     write_clip(tmp_path / "in.mp4", frames=[grey] * 10, width=64, height=48)
     write_audio(tmp_path / "speech.wav", tone(2.0, 16000), 16000)
     return tmp_path
+
+
+def test_a_grid_another_run_wrote_meanwhile_is_kept_without_overwrite(inputs):
+    """Checked only before the cells were dubbed, the grid was then replaced whatever was there
+    (a user tour: two tunes given one -o); with --overwrite it is replaced."""
+    grid_path = inputs / "grid.mp4"
+
+    def make_editor(sampler):  # runs after tune's checks: another run's grid appears meanwhile
+        if not grid_path.exists():
+            grid_path.write_bytes(b"another run's grid")
+        return CellColourEditor(sampler)
+
+    grid = TuneGrid(taus=(0.5,), cfg_peaks=(1.0,), seconds=0.2, tile_width=64)
+    with pytest.raises(OutputError, match="another run wrote this file"):
+        tune(inputs / "in.mp4", inputs / "speech.wav", grid_path, make_editor, SamplerConfig(), grid, OPTIONS)
+    assert grid_path.read_bytes() == b"another run's grid"
+    tune(inputs / "in.mp4", inputs / "speech.wav", grid_path, make_editor, SamplerConfig(), grid,
+         dataclasses.replace(OPTIONS, overwrite=True))
+    with VideoReader(grid_path) as reader:
+        assert reader.info.width == 64
 
 
 def test_each_tile_is_its_own_cell_in_grid_order(inputs):
@@ -121,6 +143,17 @@ def test_an_odd_or_tiny_tile_width_is_refused(inputs):
     with pytest.raises(ConfigError, match="tile width"):
         tune(inputs / "in.mp4", inputs / "speech.wav", inputs / "grid.mp4", CellColourEditor, SamplerConfig(),
              TuneGrid(tile_width=101), OPTIONS)
+
+
+def test_a_frame_many_times_taller_than_wide_gets_narrower_tiles(tmp_path):
+    """A 16x512 strip made 320 x 10240 px tiles: refused whatever the grid ('at most 0 fit')."""
+    write_clip(tmp_path / "strip.mp4", n_frames=5, width=16, height=512)
+    write_audio(tmp_path / "speech.wav", tone(0.2, 16000), 16000)
+    options = DubOptions(face=FaceConfig(region=(0, 200, 16, 16)), keep_colours=False)
+    out = tune(tmp_path / "strip.mp4", tmp_path / "speech.wav", tmp_path / "grid.mp4", CellColourEditor,
+               SamplerConfig(), TuneGrid(taus=(0.5, 1.0), cfg_peaks=(1.0,), seconds=0.2), options)
+    with VideoReader(out) as reader:
+        assert (reader.info.width, reader.info.height) == (40, 2 * 1280)  # 4 tile widths high, the strip's shape
 
 
 def test_a_grid_too_large_to_encode_is_refused_before_any_work(inputs, monkeypatch):
