@@ -28,7 +28,8 @@ from omnisync_cli.media.video import VideoInfo
 from omnisync_cli.files import output_mode
 from omnisync_cli.media.writer import why_write_failed
 
-FORMAT = 4  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts; 4: the tracker's localiser checks (stop 43)
+FORMAT = 5  # 2: VideoInfo.pixel_aspect; 3: the track's shot cuts; 4: the tracker's localiser checks (stop 43);
+# 5: the rate a video plays at (pipeline.timeline.playback_rate: variable-rate and one-frame videos, stop 45)
 TRACK_ARRAYS = ("cx", "cy", "side", "mouth_x", "mouth_y", "found")
 
 
