@@ -1,9 +1,12 @@
-"""Where the mouth is when landmarks cannot say: Haar cascade, frame centre, user overrides.
+"""Where the mouth is when no finder says: the user's overrides (`--mouth`, `--region`), or the
+frame centre with a region of `fallback_size` x the shorter frame side (only with
+`--centre-fallback`): the design's "centred-Gaussian fallback", on whose estimate DS-CFG
+centres its Gaussian.
 
-This is the design's "centred-Gaussian fallback": DS-CFG centres its Gaussian on the mouth
-estimate given here. Order of preference when MediaPipe is missing or finds no face in the
-whole video: OpenCV's frontal-face Haar cascade (mouth placed in the lower part of the face
-box), else the frame centre with a region of `fallback_size` x the shorter frame side.
+Also OpenCV's frontal-face Haar cascade (`HaarFaceFinder`, mouth placed in the lower part of
+the face box). The tracker no longer uses it (the learned mouth localiser finds what MediaPipe
+does not); the finders' benchmark (`bench/localiser.py`) compares against it, as the localiser
+issue asks.
 """
 
 import cv2
