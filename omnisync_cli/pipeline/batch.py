@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -101,7 +102,8 @@ def report_path(out_dir: Path, shard: tuple[int, int], job: tuple[int, int] | No
 
 def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | None = None) -> None:
     """Before any work: outputs get a folder of their own (not the video folder, nor
-    `speech_folder`, the folder of speech files paired by name), and no two items share an output."""
+    `speech_folder`, the folder of speech files paired by name), and no two items share an output,
+    not even in names that differ only in letter case (`one_file_name`)."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
     check_out_folder(out_dir, "-o")
@@ -116,18 +118,29 @@ def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | Non
     if speech_folder is not None and out_dir.resolve() == speech_folder.resolve():
         raise OutputError(f"-o {out_dir} is the speech folder; its dubs would be taken for speech on a rerun; "
                           "give a separate folder for the dubbed videos")
-    seen: dict[str, Path] = {}
+    seen: dict[str, BatchItem] = {}
     for item in items:
-        if item.output in seen:
-            raise ConfigError(f"{seen[item.output]} and {item.video} would both be written to {item.output}; "
+        first = seen.get(one_file_name(item.output))
+        if first is not None and first.output == item.output:
+            raise ConfigError(f"{first.video} and {item.video} would both be written to {item.output}; "
                               "rename one (or give output names in a --manifest)")
-        seen[item.output] = item.video
+        if first is not None:  # o1.mp4 and o1.MP4: the second dub would find the first's and replace it
+            raise ConfigError(f"{first.video} and {item.video} would be written to {first.output} and "
+                              f"{item.output}, one file on a disk that ignores letter case (macOS, Windows, "
+                              "exFAT); rename one (or give output names in a --manifest)")
+        seen[one_file_name(item.output)] = item
     inputs = {path for item in items for path in (item.video, item.audio) if path is not None}  # one speech: once
     taken = set().union(*map(identities, inputs))  # read once, not once per output
     for item in items:
         output = out_dir / item.output
         if identities(output) & taken:
             raise ConfigError(f"{output} is an input of this batch; give {item.video.name} another output name")
+
+
+def one_file_name(name: str) -> str:
+    """What `name` is on every disk: names equal here are one file on a disk that ignores letter
+    case (macOS, Windows, exFAT) or stores accents decomposed (macOS)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
