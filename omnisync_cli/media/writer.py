@@ -96,11 +96,13 @@ class VideoWriter:
         overwrite: bool = True,
         comment: str | None = None,
         pixel_aspect: Fraction = Fraction(1),
+        kind: str = "dub",
     ) -> None:
         """`overwrite`: False refuses to replace a file that appeared at the output path while
         this writer ran (another run finished first); the finished video is then discarded.
         `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths).
-        `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect)."""
+        `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect).
+        `kind`: what the file is, as messages name it ("dub", "comparison", "preview grid")."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -120,6 +122,7 @@ class VideoWriter:
         self.overwrite = overwrite
         self.comment = comment
         self.pixel_aspect = Fraction(pixel_aspect)
+        self.kind = kind
         self.partial_path: Path | None = None  # made in __enter__
         self._partial_lock: int | None = None
         self.frames_written = 0
@@ -283,7 +286,7 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-                _move_into_place(self.partial_path, self.path, self.overwrite)
+                _move_into_place(self.partial_path, self.path, self.overwrite, self.kind)
                 _sweep_stale_partials(self.path)
         finally:
             with contextlib.suppress(av.error.FFmpegError, OSError):
@@ -327,21 +330,22 @@ def _new_partial(path: Path) -> tuple[Path, int]:
     return Path(name), fd
 
 
-def _move_into_place(partial: Path, path: Path, overwrite: bool) -> None:
+def _move_into_place(partial: Path, path: Path, overwrite: bool, kind: str = "dub") -> None:
     """Rename the finished `partial` to `path`; without `overwrite`, never over a file that
-    appeared there meanwhile (a hard link fails where the name exists)."""
+    appeared there meanwhile (a hard link fails where the name exists): this `kind` of file
+    ("dub", "comparison") is then discarded, and the message says which."""
+    taken = (f"{path}: another run wrote this file while this {kind} was made; it was kept, and this {kind} "
+             "discarded (pass --overwrite to replace it, or choose another name)")
     if overwrite:
         os.replace(partial, path)
         return
     try:
         os.link(partial, path)
     except FileExistsError:
-        raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
-                          "dub discarded (pass --overwrite to replace it, or choose another name)") from None
+        raise OutputError(taken) from None
     except OSError:  # a file system without hard links
         if path.exists():
-            raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
-                              "dub discarded (pass --overwrite to replace it, or choose another name)") from None
+            raise OutputError(taken) from None
         os.replace(partial, path)
         return
     partial.unlink()

@@ -192,7 +192,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             try:
                 comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite))
             except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
-                raise OutputError(f"{error} (the dub itself is written: {output})") from None
+                raise OutputError(f"{error}; the dub itself is written: {output}") from None
 
     return DubReport(
         output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),
