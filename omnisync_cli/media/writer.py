@@ -20,6 +20,7 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Callable
 
 import av
 import numpy as np
@@ -97,12 +98,15 @@ class VideoWriter:
         comment: str | None = None,
         pixel_aspect: Fraction = Fraction(1),
         kind: str = "dub",
+        verify: Callable[[], None] | None = None,
     ) -> None:
         """`overwrite`: False refuses to replace a file that appeared at the output path while
         this writer ran (another run finished first); the finished video is then discarded.
         `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths).
         `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect).
-        `kind`: what the file is, as messages name it ("dub", "comparison", "preview grid")."""
+        `kind`: what the file is, as messages name it ("dub", "comparison", "preview grid").
+        `verify`: called once the file is complete, before it is moved into place; an error it
+        raises discards the file (a dub whose inputs changed meanwhile)."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -123,6 +127,7 @@ class VideoWriter:
         self.comment = comment
         self.pixel_aspect = Fraction(pixel_aspect)
         self.kind = kind
+        self.verify = verify
         self.partial_path: Path | None = None  # made in __enter__
         self._partial_lock: int | None = None
         self.frames_written = 0
@@ -286,6 +291,8 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
+                if self.verify is not None:
+                    self.verify()
                 _move_into_place(self.partial_path, self.path, self.overwrite, self.kind)
                 _sweep_stale_partials(self.path)
         finally:
