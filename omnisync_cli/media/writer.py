@@ -68,7 +68,10 @@ def why_write_failed(exc: BaseException, folder: Path) -> str:
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"the folder {folder} is not writable; choose another folder"
     if code == errno.ENOENT:
-        return "the folder cannot hold files; choose another folder"
+        if not folder.is_dir():  # a user tour: "cannot hold files" for a folder deleted mid-dub
+            return f"the folder {folder} was removed while this ran; create it and run again"
+        return ("the file being written was removed (its folder deleted or replaced while this ran, or one "
+                "that cannot hold files); run again or choose another folder")
     return f"{exc}; choose another folder"
 
 
@@ -340,21 +343,30 @@ def _new_partial(path: Path) -> tuple[Path, int]:
 def _move_into_place(partial: Path, path: Path, overwrite: bool, kind: str = "dub") -> None:
     """Rename the finished `partial` to `path`; without `overwrite`, never over a file that
     appeared there meanwhile (a hard link fails where the name exists): this `kind` of file
-    ("dub", "comparison") is then discarded, and the message says which."""
+    ("dub", "comparison") is then discarded, and the message says which. A failure is one
+    OutputError (a folder that appeared at `path`, a full disk), the partial file left for the
+    caller to remove."""
     taken = (f"{path}: another run wrote this file while this {kind} was made; it was kept, and this {kind} "
              "discarded (pass --overwrite to replace it, or choose another name)")
-    if overwrite:
-        os.replace(partial, path)
-        return
+    if path.is_dir():  # a user tour: with --overwrite, os.replace's IsADirectoryError in a traceback
+        raise OutputError(f"{path}: a folder of this name appeared while this {kind} was made; it was kept, and "
+                          f"this {kind} discarded (choose another name)")
     try:
-        os.link(partial, path)
-    except FileExistsError:
-        raise OutputError(taken) from None
-    except OSError:  # a file system without hard links
-        if path.exists():
+        if overwrite:
+            os.replace(partial, path)
+            return
+        try:
+            os.link(partial, path)
+        except FileExistsError:
             raise OutputError(taken) from None
-        os.replace(partial, path)
-        return
+        except OSError:  # a file system without hard links
+            if path.exists():
+                raise OutputError(taken) from None
+            os.replace(partial, path)
+            return
+    except OSError as exc:
+        raise OutputError(f"{path}: could not move the finished {kind} into place: "
+                          f"{why_write_failed(exc, path.parent)}") from None
     partial.unlink()
 
 
