@@ -579,7 +579,10 @@ def batch_dub(
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_passthrough(ctx, passthrough, weights=weights, prompt=prompt)
-        check_batch(items, output, audio if videos is not None and audio.is_dir() else None)  # before the model loads
+        reports = (report_path(output, shard_range),
+                   *(report_path(output, shard_range, (j, jobs)) for j in range(jobs) if jobs > 1))
+        check_batch(items, output, audio if videos is not None and audio.is_dir() else None,
+                    reports)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
                                     options, shard_range, jobs, functools.partial(progress_for, quiet or json_summary))

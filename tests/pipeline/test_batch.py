@@ -394,6 +394,20 @@ def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_partial_file(
     assert not list(tmp_path.rglob("*.partial"))
 
 
+@pytest.mark.parametrize("name", ["batch-report.json", "batch-report.job-1-of-2.json"])
+def test_a_folder_where_a_report_goes_is_refused_before_any_dub(folder, name):
+    """Found only once the first item was dubbed, as "Is a directory ...; choose another folder" (a user tour)."""
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    (folder / "out" / name).mkdir(parents=True)
+    editor = CountingEditor()
+    with pytest.raises(OutputError, match=f"^{folder / 'out' / name} is a folder .*where batch-dub writes its report"):
+        if "job" in name:
+            batch_dub_jobs(items, folder / "out", CountingEditor, OPTIONS, jobs=2)
+        else:
+            batch_dub(items, folder / "out", editor, OPTIONS)
+    assert editor.dubs == 0 and [p.name for p in (folder / "out").iterdir()] == [name]
+
+
 def test_an_output_folder_named_like_a_video_file_is_refused_before_any_work(folder):
     with pytest.raises(OutputError, match="names a file, but this command writes a folder"):
         check_batch(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "dubbed.mp4")
