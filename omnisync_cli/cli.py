@@ -437,11 +437,11 @@ def adapt_command(
     from omnisync_cli.pipeline.analysis import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
-    with dubbing(output):
+    with dubbing(output, json_summary):  # --json: a failure is a JSON object on stdout too, as dub's
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
-        check_adapt_output(output, video, overwrite)
         weights = weights or default_weights_dir()
+        check_adapt_output(output, video, overwrite, weights)
         check_base_weights(weights)  # before the video is tracked
         output = output.resolve()  # "-o ." has no name to put the partial folder beside
         config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)

@@ -369,10 +369,17 @@ def heard_source(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -
 MODEL_FOLDER_FILES = frozenset({"config.json", "model.safetensors", "README.md", ADAPT_FILE})
 
 
-def check_adapt_output(output: Path, video: Path, overwrite: bool) -> None:
+def check_adapt_output(output: Path, video: Path, overwrite: bool, weights: Path | None = None) -> None:
     """Before any work: `output` is a new folder, or (with `overwrite`) a model folder that
-    `omnisync adapt` wrote, holding nothing else; never a file, nor a folder holding the video."""
+    `omnisync adapt` wrote (its ADAPT_FILE says so), holding nothing else; never a file, nor a
+    folder holding the video, nor the base model's folder `weights` (or one in or around it)."""
     output = Path(output)
+    if weights is not None:
+        mine, base = output.resolve(), Path(weights).resolve()
+        if mine == base or mine.is_relative_to(base) or base.is_relative_to(mine):
+            # a user tour: --weights mine -o mine --overwrite replaced the model it started from
+            raise OutputError(f"{output} is the base model's folder (--weights {weights}) or holds it; write the "
+                              "adapted model to a folder of its own")
     if not output.exists():
         folder = output.resolve().parent
         if not folder.is_dir():
@@ -389,6 +396,9 @@ def check_adapt_output(output: Path, video: Path, overwrite: bool) -> None:
         raise OutputError(f"{output} holds files that are not an adapted model's ({', '.join(others[:3])}"
                           f"{', ...' if len(others) > 3 else ''}); --overwrite replaces only a folder that "
                           "`omnisync adapt` wrote: give a new folder name")
+    if any(output.iterdir()) and not (output / ADAPT_FILE).is_file():  # a model trained or copied by hand
+        raise OutputError(f"{output} holds a model that `omnisync adapt` did not write (no {ADAPT_FILE}); "
+                          "--overwrite replaces only a folder that `omnisync adapt` wrote: give a new folder name")
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),

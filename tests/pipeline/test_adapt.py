@@ -275,6 +275,26 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     assert (tmp_path / "out.mp4").stat().st_size > 0
 
 
+@pytest.mark.parametrize("case", ["over its own base model", "inside its base model", "over a model made by hand"])
+def test_adapt_overwrite_never_replaces_a_model_it_did_not_write(tmp_path, base, monkeypatch, case):
+    """`--weights mine -o mine --overwrite` replaced the model the adaptation started from, and any
+    folder of config.json + model.safetensors passed for one `adapt` wrote (a user tour)."""
+    import shutil
+    monkeypatch.setattr(adapt_module, "analyse", lambda *args, **kw: pytest.fail("the video was tracked"))
+    mine = tmp_path / "mine"
+    shutil.copytree(base, mine)
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    weights, output = {"over its own base model": (mine, mine), "inside its base model": (mine, mine / "sub"),
+                       "over a model made by hand": (base, mine)}[case]
+    video = talking_video(tmp_path / "in.mp4")
+    result = CliRunner().invoke(app, ["adapt", str(video), "-o", str(output), "--weights", str(weights),
+                                      "--overwrite", "--json", "-q"])
+    said = "did not write" if case == "over a model made by hand" else "is the base model's folder"
+    assert result.exit_code == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(result.stdout)["exit_code"] == 2  # --json: the failure on stdout too, as dub's
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+
+
 @pytest.mark.parametrize("command", ["adapt", "dub --adapt", "dub"])
 @pytest.mark.parametrize("damage,said", [("missing folder", "nowhere does not exist"),
                                          ("truncated weights", "model.safetensors cannot be read")])
