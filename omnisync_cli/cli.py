@@ -18,7 +18,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
-from omnisync_cli.errors import ConfigError, InputError, OmniSyncError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags, shown
 from omnisync_cli.pipeline.paths import check_out_folder, check_paths, check_run_folder
@@ -453,6 +453,11 @@ def adapt_command(
         try:
             report = run_adapt(analyse(video, options, progress), weights, partial, config, sampler, progress)
             if output.exists():  # check_adapt_output: only a model folder, holding nothing else
+                if not overwrite:  # a user tour: a folder made at -o while this ran was deleted
+                    raise OutputError(f"{output}: a folder of this name appeared while this model was adapted; "
+                                      "it was kept, and this model discarded (pass --overwrite to replace it, or "
+                                      "choose another name)")
+                check_adapt_output(output, video, overwrite, weights)  # what it holds now
                 shutil.rmtree(output)
             partial.rename(output)
             report.weights = str(output)

@@ -295,6 +295,24 @@ def test_adapt_overwrite_never_replaces_a_model_it_did_not_write(tmp_path, base,
     assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
 
 
+def test_a_folder_made_at_the_adapt_output_meanwhile_is_kept(tmp_path, base, monkeypatch):
+    """Checked only before the fine-tune, whatever appeared at -o by its end was deleted (a user tour)."""
+    output = tmp_path / "speaker"
+    real = adapt_module.adapt
+
+    def meanwhile(*args, **kwargs):
+        output.mkdir()
+        (output / "notes.txt").write_text("another run's, or the user's")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adapt_module, "adapt", meanwhile)
+    video = talking_video(tmp_path / "in.mp4", audio=False)  # nothing to adapt on: the base model is kept, fast
+    result = CliRunner().invoke(app, ["adapt", str(video), "-o", str(output), "--weights", str(base),
+                                      "--region", "16,8,32,32", "-q"])
+    assert result.exit_code == 2 and "appeared while this model was adapted; it was kept" in result.stderr
+    assert [p.name for p in output.iterdir()] == ["notes.txt"] and not list(tmp_path.glob(".speaker*"))
+
+
 @pytest.mark.parametrize("command", ["adapt", "dub --adapt", "dub"])
 @pytest.mark.parametrize("damage,said", [("missing folder", "nowhere does not exist"),
                                          ("truncated weights", "model.safetensors cannot be read")])
