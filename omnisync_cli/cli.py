@@ -433,7 +433,7 @@ def adapt_command(
 
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
-    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output, check_base_weights
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt, adapting_folder, check_adapt_output, check_base_weights
     from omnisync_cli.pipeline.analysis import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
@@ -449,8 +449,7 @@ def adapt_command(
                                 centre_fallback, hear_everything=hear_everything)
         sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
-        partial = output.parent / f".{output.name}.adapting"
-        try:
+        with adapting_folder(output) as partial:
             report = run_adapt(analyse(video, options, progress), weights, partial, config, sampler, progress)
             if output.exists():  # check_adapt_output: only a model folder, holding nothing else
                 if not overwrite:  # a user tour: a folder made at -o while this ran was deleted
@@ -459,10 +458,12 @@ def adapt_command(
                                       "choose another name)")
                 check_adapt_output(output, video, overwrite, weights)  # what it holds now
                 shutil.rmtree(output)
-            partial.rename(output)
+            try:
+                partial.rename(output)
+            except OSError:  # another run's folder got there first
+                raise OutputError(f"{output}: a folder of this name appeared while this model was adapted; it was "
+                                  "kept, and this model discarded (choose another name)") from None
             report.weights = str(output)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
     if json_summary:
         print(json.dumps(report.to_dict(), indent=2))
     elif not quiet:

@@ -257,7 +257,7 @@ def test_cli_adapt_then_dub_with_it(tmp_path, base):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["weights"] == str(tmp_path / "speaker") and summary["steps"] == 1
-    assert not list(tmp_path.glob(".speaker.adapting"))
+    assert not list(tmp_path.glob(".speaker*"))
     dubbed = runner.invoke(app, ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"),
                                  "--weights", str(tmp_path / "speaker"), "--region", "16,8,32,32", "--quiet"])
     assert dubbed.exit_code == 0, dubbed.output
@@ -311,6 +311,21 @@ def test_a_folder_made_at_the_adapt_output_meanwhile_is_kept(tmp_path, base, mon
                                       "--region", "16,8,32,32", "-q"])
     assert result.exit_code == 2 and "appeared while this model was adapted; it was kept" in result.stderr
     assert [p.name for p in output.iterdir()] == ["notes.txt"] and not list(tmp_path.glob(".speaker*"))
+
+
+def test_each_adapt_writes_its_own_partial_folder_and_sweeps_only_killed_runs(tmp_path):
+    """Two adapts to one -o shared `.speaker.adapting`: the runs that finished second ended in
+    FileNotFoundError tracebacks (a user tour)."""
+    from omnisync_cli.pipeline.adapt import adapting_folder
+    output = tmp_path / "speaker"
+    stale = tmp_path / ".speaker.abcd1234.adapting"  # a killed run's: nobody holds its lock
+    stale.mkdir()
+    with adapting_folder(output) as first, adapting_folder(output) as second:
+        assert first != second and first.is_dir() and second.is_dir()
+        (second / "model.safetensors").write_bytes(b"second's")
+        second.rename(output)  # finished: moved into place
+    assert not first.exists() and not stale.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["speaker"]
 
 
 @pytest.mark.parametrize("command", ["adapt", "dub --adapt", "dub"])
