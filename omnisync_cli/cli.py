@@ -18,7 +18,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
-from omnisync_cli.errors import ConfigError, InputError, OmniSyncError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags, shown
 from omnisync_cli.pipeline.paths import check_out_folder, check_paths, check_run_folder
@@ -433,15 +433,15 @@ def adapt_command(
 
     Example: omnisync adapt speaker.mp4 -o speaker/ && omnisync dub speaker.mp4 new.wav -o out.mp4 --weights speaker/
     """
-    from omnisync_cli.pipeline.adapt import adapt as run_adapt, check_adapt_output, check_base_weights
+    from omnisync_cli.pipeline.adapt import adapt as run_adapt, adapting_folder, check_adapt_output, check_base_weights
     from omnisync_cli.pipeline.analysis import analyse
     from omnisync_cli.pipeline.editor import default_weights_dir
     progress = progress_for(quiet or json_summary)
-    with dubbing(output):
+    with dubbing(output, json_summary):  # --json: a failure is a JSON object on stdout too, as dub's
         if not video.is_file():
             raise InputError(f"{video}: no such video file")
-        check_adapt_output(output, video, overwrite)
         weights = weights or default_weights_dir()
+        check_adapt_output(output, video, overwrite, weights)
         check_base_weights(weights)  # before the video is tracked
         output = output.resolve()  # "-o ." has no name to put the partial folder beside
         config = build_adapt_config(adapt_seconds, adapt_steps, hear_everything)
@@ -449,15 +449,21 @@ def adapt_command(
                                 centre_fallback, hear_everything=hear_everything)
         sampler = build_sampler(0.92, 2, "ds", 2.0, 1.0, 0.15, 1.5, seed, device, "auto")
         # Written beside the output and renamed into place: never a half-written model at -o.
-        partial = output.parent / f".{output.name}.adapting"
-        try:
+        with adapting_folder(output) as partial:
             report = run_adapt(analyse(video, options, progress), weights, partial, config, sampler, progress)
             if output.exists():  # check_adapt_output: only a model folder, holding nothing else
+                if not overwrite:  # a user tour: a folder made at -o while this ran was deleted
+                    raise OutputError(f"{output}: a folder of this name appeared while this model was adapted; "
+                                      "it was kept, and this model discarded (pass --overwrite to replace it, or "
+                                      "choose another name)")
+                check_adapt_output(output, video, overwrite, weights)  # what it holds now
                 shutil.rmtree(output)
-            partial.rename(output)
+            try:
+                partial.rename(output)
+            except OSError:  # another run's folder got there first
+                raise OutputError(f"{output}: a folder of this name appeared while this model was adapted; it was "
+                                  "kept, and this model discarded (choose another name)") from None
             report.weights = str(output)
-        finally:
-            shutil.rmtree(partial, ignore_errors=True)
     if json_summary:
         print(json.dumps(report.to_dict(), indent=2))
     elif not quiet:
@@ -579,7 +585,10 @@ def batch_dub(
         shard_range = parse_shard(shard)
         check_flags(jobs=jobs)
         check_passthrough(ctx, passthrough, weights=weights, prompt=prompt)
-        check_batch(items, output, audio if videos is not None and audio.is_dir() else None)  # before the model loads
+        reports = (report_path(output, shard_range),
+                   *(report_path(output, shard_range, (j, jobs)) for j in range(jobs) if jobs > 1))
+        check_batch(items, output, audio if videos is not None and audio.is_dir() else None,
+                    reports)  # before the model loads
         if jobs > 1:
             report = batch_dub_jobs(items, output, functools.partial(build_editor, passthrough, weights, sampler, prompt),
                                     options, shard_range, jobs, functools.partial(progress_for, quiet or json_summary))

@@ -20,6 +20,7 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Callable
 
 import av
 import numpy as np
@@ -67,7 +68,10 @@ def why_write_failed(exc: BaseException, folder: Path) -> str:
     if code in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"the folder {folder} is not writable; choose another folder"
     if code == errno.ENOENT:
-        return "the folder cannot hold files; choose another folder"
+        if not folder.is_dir():  # a user tour: "cannot hold files" for a folder deleted mid-dub
+            return f"the folder {folder} was removed while this ran; create it and run again"
+        return ("the file being written was removed (its folder deleted or replaced while this ran, or one "
+                "that cannot hold files); run again or choose another folder")
     return f"{exc}; choose another folder"
 
 
@@ -96,11 +100,16 @@ class VideoWriter:
         overwrite: bool = True,
         comment: str | None = None,
         pixel_aspect: Fraction = Fraction(1),
+        kind: str = "dub",
+        verify: Callable[[], None] | None = None,
     ) -> None:
         """`overwrite`: False refuses to replace a file that appeared at the output path while
         this writer ran (another run finished first); the finished video is then discarded.
         `comment`: stored in the file's comment tag (a dub's provenance, pipeline.paths).
-        `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect)."""
+        `pixel_aspect`: the shape of a pixel as shown, width / height (VideoInfo.pixel_aspect).
+        `kind`: what the file is, as messages name it ("dub", "comparison", "preview grid").
+        `verify`: called once the file is complete, before it is moved into place; an error it
+        raises discards the file (a dub whose inputs changed meanwhile)."""
         self.path = Path(path)
         if self.path.suffix.lower() not in _CONTAINERS:
             raise OutputError(f"{self.path}: output must end in .mp4, .m4v or .mov")
@@ -120,6 +129,8 @@ class VideoWriter:
         self.overwrite = overwrite
         self.comment = comment
         self.pixel_aspect = Fraction(pixel_aspect)
+        self.kind = kind
+        self.verify = verify
         self.partial_path: Path | None = None  # made in __enter__
         self._partial_lock: int | None = None
         self.frames_written = 0
@@ -283,7 +294,9 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-                _move_into_place(self.partial_path, self.path, self.overwrite)
+                if self.verify is not None:
+                    self.verify()
+                _move_into_place(self.partial_path, self.path, self.overwrite, self.kind)
                 _sweep_stale_partials(self.path)
         finally:
             with contextlib.suppress(av.error.FFmpegError, OSError):
@@ -327,23 +340,33 @@ def _new_partial(path: Path) -> tuple[Path, int]:
     return Path(name), fd
 
 
-def _move_into_place(partial: Path, path: Path, overwrite: bool) -> None:
+def _move_into_place(partial: Path, path: Path, overwrite: bool, kind: str = "dub") -> None:
     """Rename the finished `partial` to `path`; without `overwrite`, never over a file that
-    appeared there meanwhile (a hard link fails where the name exists)."""
-    if overwrite:
-        os.replace(partial, path)
-        return
+    appeared there meanwhile (a hard link fails where the name exists): this `kind` of file
+    ("dub", "comparison") is then discarded, and the message says which. A failure is one
+    OutputError (a folder that appeared at `path`, a full disk), the partial file left for the
+    caller to remove."""
+    taken = (f"{path}: another run wrote this file while this {kind} was made; it was kept, and this {kind} "
+             "discarded (pass --overwrite to replace it, or choose another name)")
+    if path.is_dir():  # a user tour: with --overwrite, os.replace's IsADirectoryError in a traceback
+        raise OutputError(f"{path}: a folder of this name appeared while this {kind} was made; it was kept, and "
+                          f"this {kind} discarded (choose another name)")
     try:
-        os.link(partial, path)
-    except FileExistsError:
-        raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
-                          "dub discarded (pass --overwrite to replace it, or choose another name)") from None
-    except OSError:  # a file system without hard links
-        if path.exists():
-            raise OutputError(f"{path}: another run wrote this file while this dub ran; it was kept, and this "
-                              "dub discarded (pass --overwrite to replace it, or choose another name)") from None
-        os.replace(partial, path)
-        return
+        if overwrite:
+            os.replace(partial, path)
+            return
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            raise OutputError(taken) from None
+        except OSError:  # a file system without hard links
+            if path.exists():
+                raise OutputError(taken) from None
+            os.replace(partial, path)
+            return
+    except OSError as exc:
+        raise OutputError(f"{path}: could not move the finished {kind} into place: "
+                          f"{why_write_failed(exc, path.parent)}") from None
     partial.unlink()
 
 

@@ -37,14 +37,23 @@ audio, or without speech in it, gets a one-line notice and the base model. Nothi
 written into the base model's directory.
 """
 
+import contextlib
 import json
+import os
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
+
+try:
+    import fcntl  # POSIX; without it, partial folders of killed runs are not swept
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 from omnisync_cli.bench.metrics import psnr_from_mse
 from omnisync_cli.bench.sync import open_guard_scorer, open_sync_scorer
@@ -369,10 +378,17 @@ def heard_source(analysis: VideoAnalysis, config: AdaptConfig = AdaptConfig()) -
 MODEL_FOLDER_FILES = frozenset({"config.json", "model.safetensors", "README.md", ADAPT_FILE})
 
 
-def check_adapt_output(output: Path, video: Path, overwrite: bool) -> None:
+def check_adapt_output(output: Path, video: Path, overwrite: bool, weights: Path | None = None) -> None:
     """Before any work: `output` is a new folder, or (with `overwrite`) a model folder that
-    `omnisync adapt` wrote, holding nothing else; never a file, nor a folder holding the video."""
+    `omnisync adapt` wrote (its ADAPT_FILE says so), holding nothing else; never a file, nor a
+    folder holding the video, nor the base model's folder `weights` (or one in or around it)."""
     output = Path(output)
+    if weights is not None:
+        mine, base = output.resolve(), Path(weights).resolve()
+        if mine == base or mine.is_relative_to(base) or base.is_relative_to(mine):
+            # a user tour: --weights mine -o mine --overwrite replaced the model it started from
+            raise OutputError(f"{output} is the base model's folder (--weights {weights}) or holds it; write the "
+                              "adapted model to a folder of its own")
     if not output.exists():
         folder = output.resolve().parent
         if not folder.is_dir():
@@ -389,6 +405,47 @@ def check_adapt_output(output: Path, video: Path, overwrite: bool) -> None:
         raise OutputError(f"{output} holds files that are not an adapted model's ({', '.join(others[:3])}"
                           f"{', ...' if len(others) > 3 else ''}); --overwrite replaces only a folder that "
                           "`omnisync adapt` wrote: give a new folder name")
+    if any(output.iterdir()) and not (output / ADAPT_FILE).is_file():  # a model trained or copied by hand
+        raise OutputError(f"{output} holds a model that `omnisync adapt` did not write (no {ADAPT_FILE}); "
+                          "--overwrite replaces only a folder that `omnisync adapt` wrote: give a new folder name")
+
+
+@contextlib.contextmanager
+def adapting_folder(output: Path) -> Iterator[Path]:
+    """A new, locked, hidden folder beside `output` to write the model into before it is renamed
+    to `output`, removed on the way out, with the folders of killed runs (unlocked) swept: each
+    run its own (a user tour: two adapts to one -o shared `.NAME.adapting`, and tracebacks
+    ended the runs that finished second)."""
+    partial = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".adapting"))
+    lock = os.open(partial, os.O_RDONLY) if fcntl is not None else None
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield partial
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+        if lock is not None:
+            os.close(lock)
+            _sweep_stale_adapting(output)
+
+
+def _sweep_stale_adapting(output: Path) -> None:
+    pattern = re.compile(re.escape(f".{output.name}.") + r"[a-z0-9_]{8}\.adapting")
+    for candidate in output.parent.iterdir():
+        if not pattern.fullmatch(candidate.name):
+            continue
+        try:
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another run is still adapting into it
+        else:
+            shutil.rmtree(candidate, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),

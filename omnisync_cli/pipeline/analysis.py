@@ -19,7 +19,7 @@ from omnisync_cli.media.audio import load_audio
 from omnisync_cli.media.video import VideoInfo, VideoReader, picture_traits, probe_video, video_track_note
 from omnisync_cli.pipeline.frames import PREFETCH_FRAMES
 from omnisync_cli.pipeline.options import DubOptions
-from omnisync_cli.pipeline.plan_cache import is_plan_file, load_analysis, save_analysis
+from omnisync_cli.pipeline.plan_cache import cache_key, is_plan_file, load_analysis, save_analysis
 from omnisync_cli.pipeline.prefetch import prefetched
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.speaker_judge import SyncSpeakerJudge
@@ -57,9 +57,10 @@ def analysed(video: Path, options: DubOptions, progress: Progress, plan: Path | 
         return analysis, "read"
     if plan is None:  # only the part of the video the speech will show (a plan is for any speech)
         return analyse(video, options, progress, until_s), None
+    key = cache_key(video, options.face)  # the version analysed: a video edited meanwhile is analysed again
     analysis = analyse(video, options, progress)
     try:
-        save_analysis(analysis, options.face, plan)
+        save_analysis(analysis, options.face, plan, key)
     except OutputError as error:  # the plan only saves time later: the dub goes on without it
         progress.warn(f"{error}; dubbing without saving the plan")
         return analysis, "not written"

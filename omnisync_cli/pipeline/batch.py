@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -99,12 +100,19 @@ def report_path(out_dir: Path, shard: tuple[int, int], job: tuple[int, int] | No
     return out_dir / (name + ("" if job is None else f".job-{job[0]}-of-{job[1]}") + ".json")
 
 
-def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | None = None) -> None:
+def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | None = None,
+                report_files: tuple[Path, ...] = ()) -> None:
     """Before any work: outputs get a folder of their own (not the video folder, nor
-    `speech_folder`, the folder of speech files paired by name), and no two items share an output."""
+    `speech_folder`, the folder of speech files paired by name), and no two items share an output,
+    not even in names that differ only in letter case (`one_file_name`); the `report_files`
+    (`report_path`) can be written: no folder or other non-file holds their names."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"-o {out_dir} is a file; give a folder for the dubbed videos")
     check_out_folder(out_dir, "-o")
+    for report in report_files:  # a user tour: found only after the first item's dub, "choose another folder"
+        if report.exists() and not report.is_file():
+            raise OutputError(f"{report} is a folder (or not a file), where batch-dub writes its report; move it "
+                              "away or choose another -o")
     for folder in sorted({item.video.parent.resolve() for item in items}):
         # In a video folder, outputs would be taken for inputs (and an input named like an
         # output counted as already done).
@@ -116,18 +124,29 @@ def check_batch(items: list[BatchItem], out_dir: Path, speech_folder: Path | Non
     if speech_folder is not None and out_dir.resolve() == speech_folder.resolve():
         raise OutputError(f"-o {out_dir} is the speech folder; its dubs would be taken for speech on a rerun; "
                           "give a separate folder for the dubbed videos")
-    seen: dict[str, Path] = {}
+    seen: dict[str, BatchItem] = {}
     for item in items:
-        if item.output in seen:
-            raise ConfigError(f"{seen[item.output]} and {item.video} would both be written to {item.output}; "
+        first = seen.get(one_file_name(item.output))
+        if first is not None and first.output == item.output:
+            raise ConfigError(f"{first.video} and {item.video} would both be written to {item.output}; "
                               "rename one (or give output names in a --manifest)")
-        seen[item.output] = item.video
+        if first is not None:  # o1.mp4 and o1.MP4: the second dub would find the first's and replace it
+            raise ConfigError(f"{first.video} and {item.video} would be written to {first.output} and "
+                              f"{item.output}, one file on a disk that ignores letter case (macOS, Windows, "
+                              "exFAT); rename one (or give output names in a --manifest)")
+        seen[one_file_name(item.output)] = item
     inputs = {path for item in items for path in (item.video, item.audio) if path is not None}  # one speech: once
     taken = set().union(*map(identities, inputs))  # read once, not once per output
     for item in items:
         output = out_dir / item.output
         if identities(output) & taken:
             raise ConfigError(f"{output} is an input of this batch; give {item.video.name} another output name")
+
+
+def one_file_name(name: str) -> str:
+    """What `name` is on every disk: names equal here are one file on a disk that ignores letter
+    case (macOS, Windows, exFAT) or stores accents decomposed (macOS)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
@@ -137,7 +156,7 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
     (default: `report_path(out_dir, shard)`)."""
     out_dir = Path(out_dir)
     report_file = report_path(out_dir, shard) if report_file is None else report_file
-    check_batch(items, out_dir)
+    check_batch(items, out_dir, report_files=(report_file,))
     mine = items[shard[0]::shard[1]]
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,11 +186,11 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     module-level functions or partials of them) run in each. Each job writes its own report
     as it goes; the shard's report merges them, in item order, at the end."""
     out_dir = Path(out_dir)
-    check_batch(items, out_dir)
+    job_files = [report_path(out_dir, shard, (j, jobs)) for j in range(jobs)]
+    check_batch(items, out_dir, report_files=(report_path(out_dir, shard), *job_files))
     index, count = shard
     shards = [(index + count * j, count * jobs) for j in range(jobs)]
     context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
-    job_files = [report_path(out_dir, shard, (j, jobs)) for j in range(jobs)]
     for stale in job_files:  # an earlier run's: a stop must not read them as this run's
         stale.unlink(missing_ok=True)
     with context.Pool(jobs) as pool:

@@ -52,7 +52,7 @@ def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Prog
         source = SourceFrames(source_reader, frame_count=source_reader.info.frame_count)
         source.start()
         with VideoWriter(path, 2 * width, height, info.fps, audio, audio_rate=rate,
-                         pixel_aspect=info.pixel_aspect, overwrite=overwrite) as writer, \
+                         pixel_aspect=info.pixel_aspect, overwrite=overwrite, kind="comparison") as writer, \
                 progress.stage("side-by-side comparison", len(plan)) as advance:
             for k, frame in zip(plan, dubbed_reader.iter_frames()):
                 halves = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)

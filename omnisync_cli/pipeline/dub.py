@@ -34,7 +34,7 @@ from omnisync_cli.pipeline.editor import Editor, EditorLoader
 from omnisync_cli.pipeline.forked import ForkedCall
 from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.options import DubOptions, check_options, dub_settings
-from omnisync_cli.pipeline.paths import check_paths, provenance
+from omnisync_cli.pipeline.paths import check_paths, check_unchanged, input_versions, provenance
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
 from omnisync_cli.pipeline.quiet import keep_source_weights, pause_weights
 from omnisync_cli.pipeline.self_test import gain_db, least_error_scale, own_test_terms, trusted_scale
@@ -100,21 +100,28 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
         check_comparison(output, options.overwrite, (video, audio))
     if plan is not None:
         check_plan_path(Path(plan), video, audio, output, comparison_path(output) if options.compare else None)
-    waveform = load_speech(audio)
-    span = analysis_span(len(waveform) / SAMPLE_RATE)
-    analysing = ForkedCall(analysed, video, options, progress, plan, span) if isinstance(editor, EditorLoader) else None
+    versions = input_versions(video, audio)  # before either is read: the dub is made of these versions
+    analysing = None
     loading = StageClock()  # the model's load, beside the tracking pass: the stages overlap
     try:
-        if analysing is not None:
-            with loading("load model"):
-                editor = editor.load()
-        # Reading the two speech tracks (the voice detector, the model's audio features) needs
-        # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
         with ThreadPoolExecutor(1, thread_name_prefix="omnisync-hearing") as pool:
-            hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
-            analysis, plan_use = (analysing.result() if analysing is not None
-                                  else analysed(video, options, progress, plan, span))
-            report = render(analysis, audio, output, editor, options, progress, waveform, hearing.result())
+            try:
+                waveform = load_speech(audio)
+                span = analysis_span(len(waveform) / SAMPLE_RATE)
+                if isinstance(editor, EditorLoader):
+                    analysing = ForkedCall(analysed, video, options, progress, plan, span)
+                    with loading("load model"):
+                        editor = editor.load()
+                # Reading the two speech tracks (the voice detector, the model's audio features) needs
+                # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
+                hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
+                analysis, plan_use = (analysing.result() if analysing is not None
+                                      else analysed(video, options, progress, plan, span))
+                heard_now = hearing.result()
+            except Exception:
+                check_unchanged(versions)  # a failure that an input's change caused is told as that change
+                raise
+            report = render(analysis, audio, output, editor, options, progress, waveform, heard_now, versions)
     finally:
         if analysing is not None:
             analysing.cancel()  # a model that failed to load: the tracking child is stopped
@@ -125,14 +132,18 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
 
 def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
            options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
-           waveform: np.ndarray | None = None, hearing: "Hearing | None" = None) -> DubReport:
+           waveform: np.ndarray | None = None, hearing: "Hearing | None" = None,
+           versions: dict | None = None) -> DubReport:
     """Write `output` from an analysed video and a speech track (the second pass): plan the
     output frames (length rules), edit the working region in overlapping segments, paste
     back, encode with the new audio. `waveform`: the speech already read at 16 kHz, if it
-    was; `hearing`: that waveform's `hear`, if it was made."""
+    was; `hearing`: that waveform's `hear`, if it was made. `versions`: the inputs'
+    `paths.input_versions` when the dub began (default: now); a dub of inputs that changed
+    since is not written."""
     audio, output = Path(audio), Path(output)
     check_options(options)
     check_paths(analysis.video, audio, output, options.overwrite)
+    versions = input_versions(analysis.video, audio) if versions is None else versions
     if options.compare:
         check_comparison(output, options.overwrite, (analysis.video, audio))
     info, track = analysis.info, analysis.track
@@ -172,27 +183,34 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         if note:
             warnings.append(note)
             progress.warn(note)
+    except Exception:
+        check_unchanged(versions)  # the video's frames read again for the tests: a failure a change caused
+        raise
     finally:
         if collecting is not None:
             collecting.cancel()  # not wanted after all (no pause to lend in), or the dub failed
 
     with clock("render"):
-        native, rate = load_audio_native(audio)
-        hdr = info.hdr if info.keeps_hdr else None
-        with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
-                         crf=options.crf, hdr=hdr, overwrite=options.overwrite,
-                         comment=provenance(analysis.video, audio, dub_settings(editor, options)),
-                         pixel_aspect=info.pixel_aspect) as writer:
-            emit = writer.write_planes if hdr is None else writer.write_hdr_planes
-            edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
-                                 hdr=hdr is not None, articulation=articulation, edit_scale=scale)
+        try:
+            native, rate = load_audio_native(audio)
+            hdr = info.hdr if info.keeps_hdr else None
+            with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
+                             crf=options.crf, hdr=hdr, overwrite=options.overwrite,
+                             comment=provenance(analysis.video, audio, dub_settings(editor, options)),
+                             pixel_aspect=info.pixel_aspect, verify=lambda: check_unchanged(versions)) as writer:
+                emit = writer.write_planes if hdr is None else writer.write_hdr_planes
+                edited = edit_frames(analysis, plan, editor, features, options, progress, emit, keep, lend,
+                                     hdr=hdr is not None, articulation=articulation, edit_scale=scale)
+        except Exception:
+            check_unchanged(versions)  # a video replaced by one of another size: say so, not "expected planes"
+            raise
     comparison = None
     if options.compare:
         with clock("compare"):
             try:
                 comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite))
             except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
-                raise OutputError(f"{error} (the dub itself is written: {output})") from None
+                raise OutputError(f"{error}; the dub itself is written: {output}") from None
 
     return DubReport(
         output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),

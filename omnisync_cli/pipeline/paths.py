@@ -55,6 +55,31 @@ def is_one_of(path: Path, inputs) -> bool:
     return bool(identities(path) & set().union(*map(identities, inputs)))
 
 
+def file_version(path: Path) -> tuple | None:
+    """(device, inode, size, modification ns) of the file at `path`, None where there is none:
+    a file edited, replaced or removed since has another."""
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def input_versions(*paths: Path) -> dict[Path, tuple | None]:
+    """The `file_version` of each input, to tell later whether one changed while it was read."""
+    return {Path(path): file_version(path) for path in paths}
+
+
+def check_unchanged(versions: dict[Path, tuple | None]) -> None:
+    """Refuse a dub whose inputs changed since `versions` (`input_versions`) were taken: it would
+    mix two versions of one, or carry a tag vouching for a file it was not made from (a user
+    tour: a speech file replaced mid-dub gave a 1 s video carrying 1.6 s of the new speech)."""
+    for path, version in versions.items():
+        if file_version(path) != version:
+            raise InputError(f"{path} changed while it was being dubbed; no dub was written (run again once "
+                             "it is final)")
+
+
 PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (VideoWriter's comment)
 
 

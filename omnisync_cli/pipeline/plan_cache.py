@@ -41,13 +41,15 @@ def cache_key(video: Path, face: FaceConfig) -> dict:
             "mtime_ns": stat.st_mtime_ns, "face": json.loads(json.dumps(face_settings))}
 
 
-def save_analysis(analysis, face: FaceConfig, path: Path) -> None:
+def save_analysis(analysis, face: FaceConfig, path: Path, key: dict | None = None) -> None:
     """Write `analysis` (a pipeline.analysis.VideoAnalysis) to `path`, atomically (a temporary file
-    renamed into place, so a killed run leaves no half-written plan)."""
+    renamed into place, so a killed run leaves no half-written plan). `key`: the video's
+    `cache_key` taken before it was analysed (default: now), so that a plan of a video edited
+    while it was tracked is not taken for the edited version's (a user tour)."""
     path = Path(path)
     track, info = analysis.track, analysis.info
     meta = {
-        "key": cache_key(analysis.video, face),
+        "key": cache_key(analysis.video, face) if key is None else key,
         "info": {**dataclasses.asdict(info), "fps": str(info.fps), "pixel_aspect": str(info.pixel_aspect)},
         "track": {"fps": track.fps, "frame_size": list(track.frame_size), "source": track.source,
                   "speaker_by_speech": track.speaker_by_speech, "landmarks_overruled": track.landmarks_overruled,

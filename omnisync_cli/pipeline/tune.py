@@ -155,7 +155,7 @@ def _write_grid(cells: list[tuple[str, list[Planes]]], columns: int, tile_width:
     while the cells were dubbed (another run's: VideoWriter keeps it and says so)."""
     rows = -(-len(cells) // columns)
     width, height = columns * tile_width, rows * tile_height
-    with VideoWriter(output, width, height, fps, waveform, overwrite=overwrite) as writer:
+    with VideoWriter(output, width, height, fps, waveform, overwrite=overwrite, kind="preview grid") as writer:
         for k in range(min(len(tiles) for _, tiles in cells)):
             y = np.full((height, width), 16, np.uint8)
             u, v = (np.full((height // 2, width // 2), 128, np.uint8) for _ in range(2))

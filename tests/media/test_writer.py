@@ -165,6 +165,48 @@ def test_without_overwrite_a_file_that_appeared_meanwhile_is_kept(tmp_path: Path
     assert probe_video(tmp_path / "new.mp4").frame_count == 1
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_that_appeared_at_the_output_is_kept_in_one_line(tmp_path: Path, overwrite: bool) -> None:
+    """With --overwrite, os.replace's IsADirectoryError ended the dub in a traceback (a user tour)."""
+    path = tmp_path / "out.mp4"
+    with pytest.raises(OutputError, match="^" + str(path) + ": a folder of this name appeared while this dub"):
+        with VideoWriter(path, 32, 32, Fraction(25), overwrite=overwrite) as writer:
+            writer.write(pattern(0, 32, 32))
+            path.mkdir()
+    assert path.is_dir() and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
+def test_a_full_disk_at_the_final_rename_is_one_line_and_leaves_the_old_output(tmp_path: Path, monkeypatch) -> None:
+    import errno
+    import os
+    from omnisync_cli.media import writer as writer_module
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / "out.mp4"
+    path.write_bytes(b"previous result")
+    monkeypatch.setattr(writer_module.os, "replace", full)
+    with pytest.raises(OutputError) as raised:
+        write(path, [pattern(0, 32, 32)])
+    monkeypatch.setattr(writer_module.os, "replace", os.replace)
+    assert str(raised.value) == (f"{path}: could not move the finished dub into place: the disk is full (or a "
+                                 "file-size limit was reached); free some space or choose another folder")
+    assert path.read_bytes() == b"previous result" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+
+
+def test_an_output_folder_removed_mid_write_is_said(tmp_path: Path) -> None:
+    """It read "the folder cannot hold files; choose another folder" (a user tour)."""
+    import shutil
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(OutputError, match=f"the folder {folder} was removed while this ran"):
+        with VideoWriter(folder / "dub.mp4", 32, 32, Fraction(25)) as writer:
+            writer.write(pattern(0, 32, 32))
+            shutil.rmtree(folder)
+    assert not folder.exists()
+
+
 def test_a_finished_write_sweeps_partial_files_of_killed_runs_only(tmp_path: Path) -> None:
     stale = tmp_path / ".out.abcd1234.partial.mp4"  # a killed run's: nobody holds its lock
     stale.write_bytes(b"half a video")

@@ -257,7 +257,7 @@ def test_cli_adapt_then_dub_with_it(tmp_path, base):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["weights"] == str(tmp_path / "speaker") and summary["steps"] == 1
-    assert not list(tmp_path.glob(".speaker.adapting"))
+    assert not list(tmp_path.glob(".speaker*"))
     dubbed = runner.invoke(app, ["dub", str(video), str(video), "-o", str(tmp_path / "out.mp4"),
                                  "--weights", str(tmp_path / "speaker"), "--region", "16,8,32,32", "--quiet"])
     assert dubbed.exit_code == 0, dubbed.output
@@ -273,6 +273,59 @@ def test_cli_dub_adapt_reports_the_adaptation(tmp_path, base):
     summary = json.loads(result.stdout)
     assert summary["adaptation"]["steps"] == 1 and "lse_c" in summary["adaptation"]["base"]
     assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ["over its own base model", "inside its base model", "over a model made by hand"])
+def test_adapt_overwrite_never_replaces_a_model_it_did_not_write(tmp_path, base, monkeypatch, case):
+    """`--weights mine -o mine --overwrite` replaced the model the adaptation started from, and any
+    folder of config.json + model.safetensors passed for one `adapt` wrote (a user tour)."""
+    import shutil
+    monkeypatch.setattr(adapt_module, "analyse", lambda *args, **kw: pytest.fail("the video was tracked"))
+    mine = tmp_path / "mine"
+    shutil.copytree(base, mine)
+    before = {p.name: p.read_bytes() for p in mine.iterdir()}
+    weights, output = {"over its own base model": (mine, mine), "inside its base model": (mine, mine / "sub"),
+                       "over a model made by hand": (base, mine)}[case]
+    video = talking_video(tmp_path / "in.mp4")
+    result = CliRunner().invoke(app, ["adapt", str(video), "-o", str(output), "--weights", str(weights),
+                                      "--overwrite", "--json", "-q"])
+    said = "did not write" if case == "over a model made by hand" else "is the base model's folder"
+    assert result.exit_code == 2 and said in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert json.loads(result.stdout)["exit_code"] == 2  # --json: the failure on stdout too, as dub's
+    assert {p.name: p.read_bytes() for p in mine.iterdir()} == before
+
+
+def test_a_folder_made_at_the_adapt_output_meanwhile_is_kept(tmp_path, base, monkeypatch):
+    """Checked only before the fine-tune, whatever appeared at -o by its end was deleted (a user tour)."""
+    output = tmp_path / "speaker"
+    real = adapt_module.adapt
+
+    def meanwhile(*args, **kwargs):
+        output.mkdir()
+        (output / "notes.txt").write_text("another run's, or the user's")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adapt_module, "adapt", meanwhile)
+    video = talking_video(tmp_path / "in.mp4", audio=False)  # nothing to adapt on: the base model is kept, fast
+    result = CliRunner().invoke(app, ["adapt", str(video), "-o", str(output), "--weights", str(base),
+                                      "--region", "16,8,32,32", "-q"])
+    assert result.exit_code == 2 and "appeared while this model was adapted; it was kept" in result.stderr
+    assert [p.name for p in output.iterdir()] == ["notes.txt"] and not list(tmp_path.glob(".speaker*"))
+
+
+def test_each_adapt_writes_its_own_partial_folder_and_sweeps_only_killed_runs(tmp_path):
+    """Two adapts to one -o shared `.speaker.adapting`: the runs that finished second ended in
+    FileNotFoundError tracebacks (a user tour)."""
+    from omnisync_cli.pipeline.adapt import adapting_folder
+    output = tmp_path / "speaker"
+    stale = tmp_path / ".speaker.abcd1234.adapting"  # a killed run's: nobody holds its lock
+    stale.mkdir()
+    with adapting_folder(output) as first, adapting_folder(output) as second:
+        assert first != second and first.is_dir() and second.is_dir()
+        (second / "model.safetensors").write_bytes(b"second's")
+        second.rename(output)  # finished: moved into place
+    assert not first.exists() and not stale.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["speaker"]
 
 
 @pytest.mark.parametrize("command", ["adapt", "dub --adapt", "dub"])

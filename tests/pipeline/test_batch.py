@@ -160,6 +160,21 @@ def test_two_items_with_one_output_and_output_inside_inputs_are_refused(folder):
         check_batch(items[:1], folder / "videos" / "dubbed")
 
 
+def test_outputs_differing_only_in_letter_case_are_refused_naming_both_items(folder):
+    """On a disk that ignores case (macOS, exFAT, Windows shares) o1.mp4 and o1.MP4 are one file:
+    the second item found the first's dub, took it for stale and dubbed over it (a user tour)."""
+    (folder / "jobs.csv").write_text("video,output\nvideos/a.mp4,o1.mp4\nvideos/b.mp4,o1.MP4\n")
+    items = items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")
+    with pytest.raises(ConfigError, match=r"a\.mp4 and .*b\.mp4 would be written to o1\.mp4 and o1\.MP4, one file"):
+        check_batch(items, folder / "out")
+    write_clip(folder / "videos" / "Clip.mp4", n_frames=4, width=64, height=48)
+    write_clip(folder / "videos" / "clip.mp4", n_frames=4, width=64, height=48)
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    with pytest.raises(ConfigError, match=r"Clip\.mp4 and .*clip\.mp4 would be written to Clip\.mp4 and clip\.mp4"):
+        batch_dub(items, folder / "out", CountingEditor(), OPTIONS)
+    assert not (folder / "out").exists()
+
+
 def test_resume_verifies_and_redoes_only_what_is_unfinished(folder):
     items = items_from_folder(folder / "videos", folder / "speech.wav")
     out = folder / "out"
@@ -377,6 +392,20 @@ def test_a_report_that_cannot_be_written_is_one_line_and_leaves_no_partial_file(
     with pytest.raises(OutputError, match="cannot write the batch report"):
         _write_report(BatchReport(), tmp_path / "gone" / "batch-report.json")
     assert not list(tmp_path.rglob("*.partial"))
+
+
+@pytest.mark.parametrize("name", ["batch-report.json", "batch-report.job-1-of-2.json"])
+def test_a_folder_where_a_report_goes_is_refused_before_any_dub(folder, name):
+    """Found only once the first item was dubbed, as "Is a directory ...; choose another folder" (a user tour)."""
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    (folder / "out" / name).mkdir(parents=True)
+    editor = CountingEditor()
+    with pytest.raises(OutputError, match=f"^{folder / 'out' / name} is a folder .*where batch-dub writes its report"):
+        if "job" in name:
+            batch_dub_jobs(items, folder / "out", CountingEditor, OPTIONS, jobs=2)
+        else:
+            batch_dub(items, folder / "out", editor, OPTIONS)
+    assert editor.dubs == 0 and [p.name for p in (folder / "out").iterdir()] == [name]
 
 
 def test_an_output_folder_named_like_a_video_file_is_refused_before_any_work(folder):

@@ -108,6 +108,10 @@ def test_a_comparison_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_
     write_clip(tmp_path / "in.mp4", frames=levels(6), width=64, height=48)
     write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
     theirs = tmp_path / "out.compare.mp4"
-    with pytest.raises(OutputError, match="another run wrote this file.*the dub itself is written"):
+    with pytest.raises(OutputError) as raised:
         dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", WritesTheComparison(theirs), OPTIONS)
+    # only the comparison is dropped: the message read "this dub discarded ... the dub itself is written"
+    message = str(raised.value)
+    assert message.startswith(f"{theirs}: another run wrote this file") and "this comparison discarded" in message
+    assert "dub discarded" not in message and message.endswith(f"the dub itself is written: {tmp_path / 'out.mp4'}")
     assert theirs.read_bytes() == b"another run's comparison" and (tmp_path / "out.mp4").exists()

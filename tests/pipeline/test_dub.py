@@ -295,6 +295,39 @@ def test_a_failure_midway_leaves_nothing_at_the_output(clip):
     assert sorted(p.name for p in folder.iterdir()) == ["in.mp4", "speech.wav"]
 
 
+class ReplacingEditor(PassthroughEditor):
+    """An editor during whose work `source` is copied over `target` (an input changed mid-dub)."""
+
+    def __init__(self, source, target):
+        super().__init__(region_size=16)
+        self.source, self.target = source, target
+
+    def edit(self, crops, frame_times, mouth_xy, audio):
+        if self.source is not None:
+            self.target.write_bytes(self.source.read_bytes())
+            self.source = None
+        return super().edit(crops, frame_times, mouth_xy, audio)
+
+
+@pytest.mark.parametrize("changed", ["speech", "video of another size"])
+def test_an_input_changed_mid_dub_is_said_and_nothing_is_written(clip, changed):
+    """A speech file replaced mid-dub gave a 15-frame video carrying the new, longer speech (and a
+    tag vouching for it); a video replaced by a larger one stopped in a traceback (a user tour)."""
+    folder, _ = clip
+    other = folder / "other" / "new"
+    other.parent.mkdir()
+    if changed == "speech":
+        write_audio(other.with_suffix(".wav"), tone(1.2, 16000), 16000)
+        other, target = other.with_suffix(".wav"), folder / "speech.wav"
+    else:
+        write_clip(other.with_suffix(".mp4"), frames=[textured(i, 96, 64) for i in range(10)], width=96, height=64)
+        other, target = other.with_suffix(".mp4"), folder / "in.mp4"
+    with pytest.raises(InputError, match=f"^{target} changed while it was being dubbed; no dub was written"):
+        dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", ReplacingEditor(other, target),
+            DubOptions(face=FIXED_REGION))
+    assert sorted(p.name for p in folder.iterdir()) == ["in.mp4", "other", "speech.wav"]
+
+
 def run(folder, video="in.mp4", audio="speech.wav", output="out.mp4", **options):
     return dub(folder / video, folder / audio, folder / output, PassthroughEditor(region_size=16),
                DubOptions(face=FIXED_REGION, **options))

@@ -71,6 +71,23 @@ def test_a_plan_that_does_not_match_is_made_again(folder, change):
     assert load_analysis(plan, folder / "in.mp4", options.face) is not None
 
 
+def test_a_plan_of_a_video_edited_while_it_was_tracked_is_not_taken_for_the_edited_version(folder, monkeypatch):
+    """The plan's key was read after tracking: a video edited meanwhile got a plan of its old
+    frames that every later --plan dub read as its own (a user tour)."""
+    real = analysis_module.analyse
+
+    def edited_meanwhile(video, *args, **kwargs):
+        analysis = real(video, *args, **kwargs)
+        stat = os.stat(video)
+        os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        return analysis
+
+    monkeypatch.setattr(analysis_module, "analyse", edited_meanwhile)
+    analysis_module.analysed(folder / "in.mp4", OPTIONS, SilentProgress(), folder / "in.plan.npz")
+    assert (folder / "in.plan.npz").is_file()
+    assert load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face) is None
+
+
 @pytest.mark.parametrize("content", [b"not a plan", b""])
 def test_a_file_that_is_not_a_plan_is_never_replaced(folder, content):
     notes = folder / "notes.npz"
