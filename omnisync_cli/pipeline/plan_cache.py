@@ -71,6 +71,11 @@ def save_analysis(analysis, face: FaceConfig, path: Path, key: dict | None = Non
         np.savez(packed, frame_times=analysis.frame_times, meta=np.array(json.dumps(meta)), **arrays)
         with os.fdopen(fd, "wb") as file:
             file.write(packed.getbuffer())
+        if (path.exists() or path.is_symlink()) and not is_plan_file(path):
+            # checked before the tracking pass, but a file of the user's may have appeared since
+            partial.unlink()
+            raise OutputError(f"{path}: a file that is not an omnisync plan appeared there while the video was "
+                              "tracked; it was kept and no plan was saved")
         os.replace(partial, path)
     except OSError as error:
         if partial is not None:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from omnisync_cli.errors import ConfigError
+from omnisync_cli.errors import ConfigError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.pipeline import analysis as analysis_module
 from omnisync_cli.pipeline import plan_cache
@@ -156,6 +156,17 @@ def test_a_plan_of_an_older_tracker_is_made_again(folder):
     np.savez(folder / "old.plan.npz", **data)
     os.replace(folder / "old.plan.npz", folder / "in.plan.npz")
     assert load_analysis(folder / "in.plan.npz", folder / "in.mp4", OPTIONS.face) is None
+
+
+def test_a_file_of_the_users_that_appears_at_the_plan_path_meanwhile_is_kept(folder):
+    """The plan path is checked before the tracking pass; a file that is no plan, put there while
+    the video was tracked (a user tour), is not replaced by the plan at the end."""
+    analysis = analyse(folder / "in.mp4", OPTIONS)
+    (folder / "in.plan.npz").write_text("my notes")
+    with pytest.raises(OutputError, match="not an omnisync plan appeared there"):
+        save_analysis(analysis, OPTIONS.face, folder / "in.plan.npz")
+    assert (folder / "in.plan.npz").read_text() == "my notes"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []  # no partial left
 
 
 def test_a_plan_that_cannot_be_saved_is_a_warning_and_the_dub_goes_on(folder, monkeypatch):
