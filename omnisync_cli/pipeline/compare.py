@@ -7,6 +7,7 @@ differs. Halves are scaled down to at most COMPARE_WIDTH pixels wide together.
 """
 
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -41,9 +42,11 @@ def half_size(width: int, height: int) -> tuple[int, int]:
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Progress, overwrite: bool = False) -> Path:
+def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Progress, overwrite: bool = False,
+                     verify: Callable[[], None] | None = None) -> Path:
     """Write comparison_path(dubbed): source frame plan[j] | dubbed frame j, for every j; without
-    `overwrite`, never over a file that appeared there while the dub ran (VideoWriter keeps it)."""
+    `overwrite`, never over a file that appeared there while the dub ran (VideoWriter keeps it).
+    `verify`: VideoWriter's, called before the file is moved into place (the source unchanged)."""
     path = comparison_path(dubbed)
     audio, rate = load_audio_native(dubbed)
     with VideoReader(video) as source_reader, VideoReader(dubbed) as dubbed_reader:
@@ -52,7 +55,8 @@ def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Prog
         source = SourceFrames(source_reader, frame_count=source_reader.info.frame_count)
         source.start()
         with VideoWriter(path, 2 * width, height, info.fps, audio, audio_rate=rate,
-                         pixel_aspect=info.pixel_aspect, overwrite=overwrite, kind="comparison") as writer, \
+                         pixel_aspect=info.pixel_aspect, overwrite=overwrite, kind="comparison",
+                         verify=verify) as writer, \
                 progress.stage("side-by-side comparison", len(plan)) as advance:
             for k, frame in zip(plan, dubbed_reader.iter_frames()):
                 halves = [cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)

@@ -11,6 +11,7 @@ Two passes over the video keep memory flat: the first keeps a few numbers per fr
 second holds one segment of frames.
 """
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnisync_cli.errors import OutputError
+from omnisync_cli.errors import InputError, OutputError
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE, length_note, load_audio_native, load_speech, track_note
@@ -208,9 +209,12 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
     if options.compare:
         with clock("compare"):
             try:
-                comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite))
+                unchanged = functools.partial(check_unchanged, versions, "the comparison was not written")
+                comparison = str(write_comparison(analysis.video, output, plan, progress, options.overwrite, unchanged))
             except OutputError as error:  # the dub is whole and stays: say so (a user tour read it as lost)
                 raise OutputError(f"{error}; the dub itself is written: {output}") from None
+            except InputError as error:  # the source changed after the dub was in place
+                raise InputError(f"{error}; the dub itself is written: {output}") from None
 
     return DubReport(
         output=str(output), source_frames=len(analysis.frame_times), output_frames=len(plan),

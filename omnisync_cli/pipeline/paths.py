@@ -70,14 +70,14 @@ def input_versions(*paths: Path) -> dict[Path, tuple | None]:
     return {Path(path): file_version(path) for path in paths}
 
 
-def check_unchanged(versions: dict[Path, tuple | None]) -> None:
+def check_unchanged(versions: dict[Path, tuple | None], unwritten: str = "no dub was written") -> None:
     """Refuse a dub whose inputs changed since `versions` (`input_versions`) were taken: it would
     mix two versions of one, or carry a tag vouching for a file it was not made from (a user
-    tour: a speech file replaced mid-dub gave a 1 s video carrying 1.6 s of the new speech)."""
+    tour: a speech file replaced mid-dub gave a 1 s video carrying 1.6 s of the new speech).
+    `unwritten`: what is not written for it (the --compare video: "the comparison was not written")."""
     for path, version in versions.items():
         if file_version(path) != version:
-            raise InputError(f"{path} changed while it was being dubbed; no dub was written (run again once "
-                             "it is final)")
+            raise InputError(f"{path} changed while it was being dubbed; {unwritten} (run again once it is final)")
 
 
 PROVENANCE_PREFIX = "omnisync dub; inputs "  # the comment tag of every dub (VideoWriter's comment)

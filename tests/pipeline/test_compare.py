@@ -4,10 +4,11 @@ the speech, beside the output."""
 import numpy as np
 import pytest
 
-from omnisync_cli.errors import OutputError
+from omnisync_cli.errors import InputError, OutputError
 from omnisync_cli.face.config import FaceConfig
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.compare import half_size
+from omnisync_cli.pipeline import dub as dub_module
 from omnisync_cli.pipeline.dub import dub
 from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import PassthroughEditor
@@ -115,3 +116,23 @@ def test_a_comparison_another_run_wrote_meanwhile_is_kept_without_overwrite(tmp_
     assert message.startswith(f"{theirs}: another run wrote this file") and "this comparison discarded" in message
     assert "dub discarded" not in message and message.endswith(f"the dub itself is written: {tmp_path / 'out.mp4'}")
     assert theirs.read_bytes() == b"another run's comparison" and (tmp_path / "out.mp4").exists()
+
+
+def test_a_source_replaced_while_the_comparison_is_made_gives_no_comparison(tmp_path, monkeypatch):
+    """The comparison reads the source again after the dub is in place: a source replaced then
+    would be shown beside a dub of the old one (a user tour). It is not written; the dub is."""
+    from omnisync_cli.pipeline import compare as compare_module
+    write_clip(tmp_path / "in.mp4", frames=levels(6), width=64, height=48)
+    write_clip(tmp_path / "other.mp4", frames=levels(6)[::-1], width=64, height=48)
+    write_audio(tmp_path / "speech.wav", tone(0.24, 16000), 16000)
+    real = compare_module.write_comparison
+
+    def replacing_first(video, *args, **kwargs):
+        (tmp_path / "other.mp4").replace(video)
+        return real(video, *args, **kwargs)
+    monkeypatch.setattr(dub_module, "write_comparison", replacing_first)
+    with pytest.raises(InputError, match="in.mp4 changed while it was being dubbed; the comparison was not written") \
+            as raised:
+        dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", Whiten(), OPTIONS)
+    assert str(raised.value).endswith(f"the dub itself is written: {tmp_path / 'out.mp4'}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4", "speech.wav"]
