@@ -495,7 +495,11 @@ class VideoReader:
         """Presentation timestamps of all frames and of keyframes, from packets alone.
 
         Demuxing without decoding is cheap and turns "frame n" into an exact timestamp even
-        for variable-frame-rate video. Left empty when some packet has no timestamp.
+        for variable-frame-rate video. Left empty when some packet has no timestamp. Packets
+        an edit list hides (a stream-copied trim, `ffmpeg -ss T -c copy`, keeps the GOP before
+        its cut; the decoder never shows those frames) are not frames, but their keyframes stay
+        seek points: counting them shifted every re-read span by the hidden frames, and a
+        ping-pong dub of such a trim jumped back 31 frames where it turned (a user tour).
         """
         self._rewind()
         pts: list[int] = []
@@ -507,7 +511,8 @@ class VideoReader:
                 if packet.pts is None:
                     pts, keyframes = [], []
                     break
-                pts.append(packet.pts)
+                if not packet.is_discard:
+                    pts.append(packet.pts)
                 if packet.is_keyframe:
                     keyframes.append(packet.pts)
         except av.error.FFmpegError as exc:
