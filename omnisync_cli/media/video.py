@@ -288,6 +288,20 @@ def _frame_rate(stream: av.video.VideoStream) -> Fraction:
     return Fraction(0)
 
 
+def _stream_seconds(container: av.container.InputContainer, stream: av.video.VideoStream, start: int) -> float:
+    """The video's length from its header, from its first frame (`start`, in the stream's time
+    base). Matroska (and WebM) states the time its last frame ends, counted from 0 and not from
+    its first timestamp (FFmpeg reads it as it is, and gives it to a stream without a length of
+    its own), so a file whose clock starts late (a camera's MPEG-TS remuxed with its timestamps,
+    `ffmpeg -copyts`, at 3601.4 s) has its start taken off: it read as an hour long, and its dub
+    held the last frame where it should have played the 4 s video back and forth (a user tour)."""
+    if "matroska" in container.format.name and container.duration:
+        return max(0.0, container.duration / av.time_base - float(start * stream.time_base))
+    if stream.duration is not None:
+        return float(stream.duration * stream.time_base)
+    return (container.duration or 0) / av.time_base
+
+
 class VideoReader:
     """Streaming decoder for one video file (a context manager).
 
@@ -343,10 +357,11 @@ class VideoReader:
         orientation = _Orientation.of(first)
         self._picture_size = (first.width, first.height)
         fps = _frame_rate(stream)
-        if stream.duration is not None:
-            duration = float(stream.duration * stream.time_base)
-        else:
-            duration = (self._container.duration or 0) / av.time_base
+        # Frame times count from the stream's start, or from its first frame where FFmpeg finds
+        # no start (a Matroska file starting at 10 s: its frames were timed from 10 s, and a dub
+        # of its first 5 s showed one frame).
+        self._start_pts = stream.start_time if stream.start_time is not None else (first.pts or 0)
+        duration = _stream_seconds(self._container, stream, self._start_pts)
         frame_count_exact = bool(stream.frames)
         frame_count = stream.frames or max(1, round(duration * fps))
         if fps == 0 and duration > 0:
@@ -394,8 +409,7 @@ class VideoReader:
         """Seconds from the stream start; frames without pts fall back to index / fps."""
         if frame.pts is None:
             return float(index / self.info.fps)
-        start = self._stream.start_time or 0
-        return float((frame.pts - start) * self._stream.time_base)
+        return float((frame.pts - self._start_pts) * self._stream.time_base)
 
     def _to_frame(self, frame: av.VideoFrame, index: int) -> Frame:
         planes, hdr = self._upright_planes(frame), None
@@ -495,7 +509,11 @@ class VideoReader:
         """Presentation timestamps of all frames and of keyframes, from packets alone.
 
         Demuxing without decoding is cheap and turns "frame n" into an exact timestamp even
-        for variable-frame-rate video. Left empty when some packet has no timestamp.
+        for variable-frame-rate video. Left empty when some packet has no timestamp. Packets
+        an edit list hides (a stream-copied trim, `ffmpeg -ss T -c copy`, keeps the GOP before
+        its cut; the decoder never shows those frames) are not frames, but their keyframes stay
+        seek points: counting them shifted every re-read span by the hidden frames, and a
+        ping-pong dub of such a trim jumped back 31 frames where it turned (a user tour).
         """
         self._rewind()
         pts: list[int] = []
@@ -507,7 +525,8 @@ class VideoReader:
                 if packet.pts is None:
                     pts, keyframes = [], []
                     break
-                pts.append(packet.pts)
+                if not packet.is_discard:
+                    pts.append(packet.pts)
                 if packet.is_keyframe:
                     keyframes.append(packet.pts)
         except av.error.FFmpegError as exc:

@@ -1,3 +1,4 @@
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -240,6 +241,40 @@ def test_read_frames_equals_sequential_decoding(gop_clip: Path) -> None:
             assert [f.index for f in got] == [f.index for f in want]
             assert [f.time_s for f in got] == [f.time_s for f in want]
             assert all(np.array_equal(g.image, w.image) for g, w in zip(got, want))
+
+
+def test_a_matroska_file_whose_clock_starts_late_is_as_long_as_its_frames(tmp_path: Path) -> None:
+    """Matroska states the time its last frame ends, start included (a camera's TS remuxed with
+    its timestamps): a 0.24 s video starting at 10 s read as 10.24 s long, and (FFmpeg finds no
+    start in this one) its frames were timed from 10 s (a user tour)."""
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    write_clip(tmp_path / "clip.mp4", n_frames=6)
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(tmp_path / "clip.mp4"), "-c", "copy", "-output_ts_offset", "10",
+                    str(tmp_path / "late.mkv")], check=True)
+    info = probe_video(tmp_path / "late.mkv")
+    assert info.duration == pytest.approx(0.24, abs=0.05)
+    assert info.frame_count == 6
+    assert [f.time_s for f in read_all(tmp_path / "late.mkv")] == pytest.approx([0, 0.04, 0.08, 0.12, 0.16, 0.2])
+
+
+def test_read_frames_of_a_stream_copied_trim_skips_the_frames_its_edit_list_hides(tmp_path: Path) -> None:
+    """`ffmpeg -ss T -c copy` keeps the GOP before T, hidden by an edit list: a re-read span must
+    not count those frames (it did: a ping-pong dub jumped back where it turned, a user tour)."""
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 60, (48, 64, 3), dtype=np.uint8)
+    frames = [np.roll(pattern(i, 64, 48) // 2 + texture, i, axis=1) for i in range(24)]
+    write_clip(tmp_path / "long.mp4", width=64, height=48, frames=frames,
+               options={"crf": "20", "x264-params": "keyint=12:min-keyint=12:scenecut=0:bframes=2"})
+    subprocess.run([ffmpeg, "-v", "error", "-ss", "0.2", "-i", str(tmp_path / "long.mp4"), "-c", "copy",
+                    str(tmp_path / "trim.mp4")], check=True)
+    sequential = read_all(tmp_path / "trim.mp4")
+    assert len(sequential) == 19  # 5 of the first GOP's 12 frames hidden
+    with VideoReader(tmp_path / "trim.mp4") as reader:
+        for start, stop in [(15, 19), (0, 3), (8, 12), (2, 9)]:
+            got = reader.read_frames(start, stop)
+            assert [f.time_s for f in got] == [f.time_s for f in sequential[start:stop]]
+            assert all(np.array_equal(g.image, w.image) for g, w in zip(got, sequential[start:stop]))
 
 
 def test_reading_a_span_invalidates_an_open_pass(gop_clip: Path) -> None:
