@@ -1,5 +1,6 @@
 """Audio loading: any file FFmpeg reads becomes one mono float32 waveform at 16 kHz
-(and, for muxing, the same track at its own rate and channels).
+(and, for muxing, the same track at its own rate and channels, read a little at a time as the
+video is written: `NativeAudio`).
 
 16 kHz mono is what speech front ends (log-mel, Whisper) take, so the whole project agrees
 on it and resamples once, here, with FFmpeg's resampler rather than a second library.
@@ -7,7 +8,11 @@ on it and resamples once, here, with FFmpeg's resampler rather than a second lib
 
 from __future__ import annotations
 
+import collections
+import itertools
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -95,88 +100,153 @@ def aac_rate(rate: int) -> int:
     return min(AAC_RATES, key=lambda r: (abs(r - rate), -r))
 
 
-def load_audio_native(path: str | Path) -> tuple[np.ndarray, int]:
-    """The same track at its own sample rate (or the nearest one AAC takes, `aac_rate`) and
-    channels (at most two), as (channels, samples) float32, for muxing into the finished
-    video without losing quality; played whole, from the file's start (`load_speech`)."""
+# The silence before a late start is given a second at a time, as the track itself comes in
+# its codec's frames (a few thousand samples): a NativeAudio holds that much, however long.
+_CHUNK_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class NativeAudio:
+    """The played track of a file (`played_track`) at its own sample rate (or the nearest one
+    AAC takes, `aac_rate`) and channels (at most two; surround mixed down as `_decode` does),
+    played whole from the file's start (`load_speech`), for muxing into the finished video
+    without losing quality. Made by `native_audio`, which has read the track through once;
+    `chunks` reads it again, a little at a time, so a film-length track is never in memory."""
+
+    path: Path
+    rate: int       # Hz, one of AAC_RATES
+    channels: int   # 1 or 2
+    samples: int    # per channel, the silence before a late start included
+    lead: int       # samples of silence before the track (a sound that starts after the picture)
+    scale: float    # the track is divided by this: a loud surround mix's peak, else 1
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The track in order as (channels, n) float32 pieces of a few thousand samples,
+        `samples` in all; InputError where the file changed since `native_audio` read it."""
+        for start in range(0, self.lead, self.rate * _CHUNK_SECONDS):
+            yield np.zeros((self.channels, min(self.rate * _CHUNK_SECONDS, self.lead - start)), np.float32)
+        changed = InputError(f"{self.path}: the audio changed while it was read; run again")
+        given = self.lead
+        with open_input(self.path) as container:
+            stream = played_track(container)
+            for chunk in _without_end_padding(_resampled(self.path, container, stream, self.rate), stream, self.rate):
+                given += chunk.shape[1]
+                if given > self.samples or chunk.shape[0] != self.channels:
+                    raise changed
+                yield chunk if self.scale == 1 else chunk / self.scale
+        if given != self.samples:
+            raise changed
+
+
+def native_audio(path: str | Path) -> NativeAudio:
+    """The played track of `path` as a `NativeAudio`, read through once here without being
+    kept (its exact length, a surround mix's peak, and the refusals of `_decode`: damaged,
+    empty or truncated audio is refused before a dub writes anything)."""
     path = Path(path)
     with open_input(path) as container:
         if not container.streams.audio:
             raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
         stream = played_track(container)
         rate = aac_rate(stream.rate or SAMPLE_RATE)
-    return _decode(path, rate, whole=True)
+        channels, decoded, broken, peak = 1, 0, 0, 0.0
+        for chunk in _without_end_padding(_resampled(path, container, stream, rate), stream, rate):
+            channels, decoded = chunk.shape[0], decoded + chunk.shape[1]
+            broken += int(np.count_nonzero(~np.isfinite(chunk)))
+            peak = max(peak, float(np.abs(chunk).max(initial=0.0)))
+        lead = max(_lead(container, stream, rate), 0)
+        samples = lead + decoded
+        declared = _declared_seconds(path, container, stream, samples / rate)
+        surround = (stream.channels or 1) > 2
+    _check_decoded(path, samples / rate, broken, declared)
+    return NativeAudio(path, rate, channels, samples, lead, scale=peak if surround and peak > 1.0 else 1.0)
 
 
 def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int]:
     """All channels of the played audio track (`played_track`) at `rate`, as (channels,
     samples) float32, on the picture's clock of a video (`_from_first_frame`; with `whole`,
-    only a late start is padded); surround (more than two channels) mixed down to stereo.
-
-    The downmix is FFmpeg's standard one: the centre (where a film's dialogue is) at -3 dB in
-    each side, as it sounds from a centre speaker (an average of six channels made a voice
-    15 dB quieter); scaled down only where the mix would clip."""
+    only a late start is padded); surround (more than two channels) mixed down to stereo
+    (`_resampled`), scaled down only where the mix would clip."""
     with open_input(path) as container:
         if not container.streams.audio:
             raise InputError(
                 f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)"
             )
         stream = played_track(container)
-        # Keep mono and stereo through resampling and average them in the caller: FFmpeg's own
-        # stereo -> mono mix adds the channels at -3 dB, which changes the level and can clip.
         surround = (stream.channels or 1) > 2
-        resampler = av.AudioResampler(format="fltp", layout="stereo" if surround else None, rate=rate)
-        chunks: list[np.ndarray] = []
-        try:
-            for frame in container.decode(stream):
-                chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
-            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
-        except av.error.FFmpegError as exc:
-            raise InputError(
-                f"{path}: audio data is damaged ({exc.strerror or type(exc).__name__}); "
-                "repair or re-export the file"
-            ) from exc
-        if len({chunk.shape[0] for chunk in chunks}) > 1:
-            raise InputError(f"{path}: audio data is damaged (its channel count changes midway); "
-                             "repair or re-export the file")
+        chunks = list(_without_end_padding(_resampled(path, container, stream, rate), stream, rate))
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
-        waveform = _drop_end_padding(waveform, stream, rate)
-        waveform = _from_first_frame(waveform, container, stream, rate, cut=not whole)
+        waveform = _from_first_frame(waveform, _lead(container, stream, rate), cut=not whole)
         decoded = waveform.shape[1] / rate
         declared = _declared_seconds(path, container, stream, decoded)
-    if waveform.shape[1] == 0:
-        raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
-    broken = int(np.count_nonzero(~np.isfinite(waveform)))
-    if broken:  # a float file written with NaN or infinity in it: no encoder takes them
-        raise InputError(f"{path}: audio data is damaged ({broken} samples are NaN or infinite); "
-                         "repair or re-export the file")
+    _check_decoded(path, decoded, int(np.count_nonzero(~np.isfinite(waveform))), declared)
     peak = float(np.abs(waveform).max()) if surround else 0.0
     if peak > 1.0:  # a loud surround mix would clip in the dub's AAC track
         waveform = waveform / peak
-    if declared is not None and decoded < 0.9 * declared:
-        # The speech sets the dub's length: a dub of part of it would be silently wrong.
-        raise InputError(f"{path}: audio ends early: {decoded:.2f} of the {declared:.2f} s its header "
-                         "declares could be decoded; the file is truncated or damaged, re-export it")
     return waveform.astype(np.float32, copy=False), rate
 
 
-def _from_first_frame(waveform: np.ndarray, container, stream: av.audio.AudioStream, rate: int,
-                      cut: bool = True) -> np.ndarray:
-    """A video's audio on the video's clock: sample 0 at its first frame. Where the two streams
-    start apart (an audio track that starts late, a video delayed against its sound), the
-    audio is padded with silence or (with `cut`) cut by the difference, as a player lines them
-    up; a file without a video stream is left as it starts. Without this a source whose
-    picture starts 0.5 s after its sound had its own speech read 0.5 s off its frames, and a
-    speech taken from such a file lost its place (a user tour). A speech is not cut: a player
-    plays the sound before the picture starts (another tour: 0.5 s of speech was lost)."""
+def _resampled(path: Path, container, stream: av.audio.AudioStream, rate: int) -> Iterator[np.ndarray]:
+    """`stream`'s frames decoded and resampled to `rate`, in order, as (channels, n) float32;
+    surround (more than two channels) mixed down to stereo.
+
+    The downmix is FFmpeg's standard one: the centre (where a film's dialogue is) at -3 dB in
+    each side, as it sounds from a centre speaker (an average of six channels made a voice
+    15 dB quieter)."""
+    # Keep mono and stereo through resampling and average them in the caller: FFmpeg's own
+    # stereo -> mono mix adds the channels at -3 dB, which changes the level and can clip.
+    surround = (stream.channels or 1) > 2
+    resampler = av.AudioResampler(format="fltp", layout="stereo" if surround else None, rate=rate)
+    channels = None
+    try:
+        for frame in itertools.chain(container.decode(stream), [None]):  # None: the resampler's rest
+            for chunk in (f.to_ndarray() for f in resampler.resample(frame)):
+                if channels not in (None, chunk.shape[0]):
+                    raise InputError(f"{path}: audio data is damaged (its channel count changes midway); "
+                                     "repair or re-export the file")
+                channels = chunk.shape[0]
+                yield chunk
+    except av.error.FFmpegError as exc:
+        raise InputError(
+            f"{path}: audio data is damaged ({exc.strerror or type(exc).__name__}); "
+            "repair or re-export the file"
+        ) from exc
+
+
+def _check_decoded(path: Path, seconds: float, broken: int, declared: float | None) -> None:
+    """Refuse a decoded track of `seconds` (on the picture's clock) holding `broken` NaN or
+    infinite samples, whose header declared `declared` seconds (None: unknown)."""
+    if seconds == 0:
+        raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
+    if broken:  # a float file written with NaN or infinity in it: no encoder takes them
+        raise InputError(f"{path}: audio data is damaged ({broken} samples are NaN or infinite); "
+                         "repair or re-export the file")
+    if declared is not None and seconds < 0.9 * declared:
+        # The speech sets the dub's length: a dub of part of it would be silently wrong.
+        raise InputError(f"{path}: audio ends early: {seconds:.2f} of the {declared:.2f} s its header "
+                         "declares could be decoded; the file is truncated or damaged, re-export it")
+
+
+def _lead(container, stream: av.audio.AudioStream, rate: int) -> int:
+    """Samples by which a video's audio starts after its first frame (negative: before it);
+    0 for a file without a video stream, which is left as it starts."""
     video = played_video(container)
     if video is None or video.start_time is None or stream.start_time is None:
-        return waveform
+        return 0
     lead = float(stream.start_time * stream.time_base - video.start_time * video.time_base)
-    samples = round(abs(lead) * rate)
+    return round(lead * rate) if lead > 0 else -round(-lead * rate)
+
+
+def _from_first_frame(waveform: np.ndarray, lead: int, cut: bool = True) -> np.ndarray:
+    """A video's audio on the video's clock: sample 0 at its first frame. Where the two streams
+    start apart by `lead` samples (`_lead`: an audio track that starts late, a video delayed
+    against its sound), the audio is padded with silence or (with `cut`) cut by the difference,
+    as a player lines them up. Without this a source whose picture starts 0.5 s after its sound
+    had its own speech read 0.5 s off its frames, and a speech taken from such a file lost its
+    place (a user tour). A speech is not cut: a player plays the sound before the picture
+    starts (another tour: 0.5 s of speech was lost)."""
     if lead > 0:
-        return np.pad(waveform, ((0, 0), (samples, 0)))
-    return waveform[:, samples:] if cut else waveform
+        return np.pad(waveform, ((0, 0), (lead, 0)))
+    return waveform[:, -lead:] if cut else waveform
 
 
 # Containers whose header states the exact length of the audio (besides WAV, read below).
@@ -228,20 +298,33 @@ def _wav_data_sizes(path: Path) -> tuple[int, int] | None:
     return None
 
 
-def _drop_end_padding(waveform: np.ndarray, stream: av.audio.AudioStream, rate: int) -> np.ndarray:
-    """Cut the silence a frame-based encoder (AAC: 1024 samples) pads onto the last frame.
+def _without_end_padding(chunks: Iterator[np.ndarray], stream: av.audio.AudioStream,
+                         rate: int) -> Iterator[np.ndarray]:
+    """`chunks` (`_resampled`) less the silence a frame-based encoder (AAC: 1024 samples) pads
+    onto the last frame, holding back only the last frame's worth until the end is known.
 
     MP4 records the true length in the stream duration but FFmpeg's decoder still outputs the
     whole last frame, which would make a dub up to one frame longer than its speech. At most
     one codec frame is cut, so a wrong duration estimate (some MP3s) cannot truncate speech.
     """
     if not stream.duration or not stream.codec_context.frame_size or not stream.rate:
-        return waveform
+        yield from chunks
+        return
     true_length = round(stream.duration * stream.time_base * rate)
     max_padding = -(-stream.codec_context.frame_size * rate // stream.rate)
-    if 0 < waveform.shape[1] - true_length <= max_padding:
-        return waveform[:, :true_length]
-    return waveform
+    held: collections.deque[np.ndarray] = collections.deque()
+    held_samples = total = 0
+    for chunk in chunks:
+        held.append(chunk)
+        held_samples, total = held_samples + chunk.shape[1], total + chunk.shape[1]
+        while held_samples - held[0].shape[1] >= max_padding:  # the first held is kept whatever the end
+            held_samples -= held[0].shape[1]
+            yield held.popleft()
+    keep = held_samples - (total - true_length if 0 < total - true_length <= max_padding else 0)
+    for chunk in held:
+        if keep > 0:
+            yield chunk[:, :keep]
+        keep -= chunk.shape[1]
 
 
 def write_wav(path: str | Path, waveform: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

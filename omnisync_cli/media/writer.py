@@ -1,4 +1,4 @@
-"""Video encoding: frames (RGB, or the decoded YUV planes) plus a 16 kHz waveform become one
+"""Video encoding: frames (RGB, or the decoded YUV planes) plus a speech track become one
 H.264/AAC MP4 (HEVC 10-bit for HDR video), atomically.
 
 The output is written to a hidden partial file beside the target and renamed into place only
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import re
 import tempfile
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Callable
+from typing import Callable, Generator
 
 import av
 import numpy as np
@@ -32,7 +33,7 @@ except ImportError:  # pragma: no cover
 
 from omnisync_cli.errors import OutputError
 from omnisync_cli.files import output_mode
-from omnisync_cli.media.audio import AAC_RATES, SAMPLE_RATE
+from omnisync_cli.media.audio import AAC_RATES, SAMPLE_RATE, NativeAudio
 from omnisync_cli.media.yuv import (AVCOL_BT2020, HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
                                    rgb_to_planes, to_av_frame)
 
@@ -79,10 +80,12 @@ class VideoWriter:
     """Context manager writing H.264 (yuv420p) video at a constant `fps` plus optional AAC audio.
 
     Frame j is shown at j / fps. Odd sizes are padded to even by one repeated row/column, so
-    the file is then (width + width % 2) x (height + height % 2). The audio, if given, is
-    float32, (samples,) mono or (channels, samples) with up to two channels, at
-    `audio_rate` (16 kHz unless given), and is interleaved as video is written; it is stored whole even if
-    it runs longer or shorter than the video (matching lengths is the caller's job).
+    the file is then (width + width % 2) x (height + height % 2). The audio, if given, is a
+    `NativeAudio` (a file's track, read as the video is written: a few seconds of it in memory
+    at a time) or an array, float32, (samples,) mono or (channels, samples) with up to two
+    channels, at `audio_rate` (16 kHz unless given); it is interleaved as video is written and
+    stored whole even if it runs longer or shorter than the video (matching lengths is the
+    caller's job).
     """
 
     def __init__(
@@ -91,7 +94,7 @@ class VideoWriter:
         width: int,
         height: int,
         fps: Fraction,
-        audio: np.ndarray | None = None,
+        audio: NativeAudio | np.ndarray | None = None,
         *,
         audio_rate: int = SAMPLE_RATE,
         crf: int | None = None,
@@ -116,11 +119,18 @@ class VideoWriter:
         if width <= 0 or height <= 0 or fps <= 0:
             raise ValueError(f"need positive size and fps, got {width}x{height} at {fps}")
         self.width, self.height, self.fps = width, height, Fraction(fps)
-        # (channels, samples) float32; a 1-D waveform is mono
-        self.audio = None if audio is None else np.atleast_2d(np.asarray(audio, dtype=np.float32))
-        if self.audio is not None and audio_rate not in AAC_RATES:
+        # The audio as (channels, n) float32 pieces in order (an array is one piece; 1-D is mono)
+        self._audio: Generator[np.ndarray, None, None] | None = None
+        self.audio_channels = 0
+        if isinstance(audio, NativeAudio):
+            self._audio, self.audio_channels, audio_rate = audio.chunks(), audio.channels, audio.rate
+        elif audio is not None:
+            whole = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+            self._audio, self.audio_channels = (piece for piece in [whole]), whole.shape[0]
+        if self._audio is not None and audio_rate not in AAC_RATES:
             raise ValueError(f"AAC cannot store {audio_rate} Hz audio; resample it (media.audio.aac_rate)")
         self.audio_rate = audio_rate
+        self._audio_held = np.zeros((self.audio_channels, 0), np.float32)  # read, not yet encoded
         self.crf = DEFAULT_CRF if crf is None else crf  # lower is better quality, 0 lossless
         self.preset = preset or DEFAULT_PRESET  # x264 speed/size trade-off
         if hdr is not None and hdr not in HDR_TRANSFERS:
@@ -159,7 +169,7 @@ class VideoWriter:
             self._container.metadata["comment"] = self.comment
         self._video = self._add_video_stream()
         self._audio_stream = None
-        if self.audio is not None:
+        if self._audio is not None:
             self._audio_stream = self._container.add_stream(
                 "aac", rate=self.audio_rate, layout=self._layout)
         return self
@@ -242,25 +252,40 @@ class VideoWriter:
         self._write_audio_until(self.frames_written / self.fps)
 
     def _write_audio_until(self, seconds: Fraction | None) -> None:
-        """Encode audio up to `seconds` (None: all of it) so the muxer can interleave as we go."""
-        if self._audio_stream is None or self.audio is None:
+        """Encode audio up to `seconds` (None: all of it) so the muxer can interleave as we go,
+        reading the audio only as far as that."""
+        if self._audio_stream is None:
             return
-        end = self.audio.shape[1]
-        if seconds is not None:
-            end = min(end, int(seconds * self.audio_rate))
-        if end <= self._audio_written:
+        if seconds is None:
+            for chunk in itertools.chain([self._audio_held], self._audio):
+                self._encode_audio(chunk)
+            self._audio_held = self._audio_held[:, :0]
             return
-        chunk = np.ascontiguousarray(self.audio[:, self._audio_written : end])  # (channels, samples)
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._layout)
+        end = int(seconds * self.audio_rate)
+        while self._audio_written + self._audio_held.shape[1] < end:
+            chunk = next(self._audio, None)
+            if chunk is None:  # the audio ends before the video
+                break
+            self._audio_held = (chunk if self._audio_held.shape[1] == 0  # an array is not copied
+                                else np.concatenate([self._audio_held, chunk], axis=1))
+        take = max(0, min(self._audio_held.shape[1], end - self._audio_written))
+        self._encode_audio(self._audio_held[:, :take])
+        self._audio_held = self._audio_held[:, take:]
+
+    def _encode_audio(self, chunk: np.ndarray) -> None:
+        """Encode the (channels, n) samples that follow those written."""
+        if chunk.shape[1] == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self._layout)
         frame.sample_rate = self.audio_rate
         frame.pts = self._audio_written
         frame.time_base = Fraction(1, self.audio_rate)
         self._mux(self._audio_stream.encode(frame))
-        self._audio_written = end
+        self._audio_written += chunk.shape[1]
 
     @property
     def _layout(self) -> str:
-        return "stereo" if self.audio is not None and self.audio.shape[0] == 2 else "mono"
+        return "stereo" if self.audio_channels == 2 else "mono"
 
     def _finish(self) -> None:
         """Flush both encoders and close the container."""
@@ -302,6 +327,8 @@ class VideoWriter:
             with contextlib.suppress(av.error.FFmpegError, OSError):
                 self._container.close()  # no-op after a clean finish
             self._container = None
+            if self._audio is not None:
+                self._audio.close()  # a NativeAudio's file, open where the writing stopped early
             self._drop_partial()
 
     def _drop_partial(self) -> None:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from omnisync_cli.errors import OutputError
-from omnisync_cli.media.audio import load_audio_native
+from omnisync_cli.media.audio import native_audio
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.pipeline.frames import SourceFrames
@@ -48,13 +48,13 @@ def write_comparison(video: Path, dubbed: Path, plan: np.ndarray, progress: Prog
     `overwrite`, never over a file that appeared there while the dub ran (VideoWriter keeps it).
     `verify`: VideoWriter's, called before the file is moved into place (the source unchanged)."""
     path = comparison_path(dubbed)
-    audio, rate = load_audio_native(dubbed)
+    audio = native_audio(dubbed)
     with VideoReader(video) as source_reader, VideoReader(dubbed) as dubbed_reader:
         info = dubbed_reader.info
         width, height = half_size(info.width, info.height)
         source = SourceFrames(source_reader, frame_count=source_reader.info.frame_count)
         source.start()
-        with VideoWriter(path, 2 * width, height, info.fps, audio, audio_rate=rate,
+        with VideoWriter(path, 2 * width, height, info.fps, audio,
                          pixel_aspect=info.pixel_aspect, overwrite=overwrite, kind="comparison",
                          verify=verify) as writer, \
                 progress.stage("side-by-side comparison", len(plan)) as advance:

@@ -22,7 +22,7 @@ import numpy as np
 from omnisync_cli.errors import InputError, OutputError
 from omnisync_cli.face.region import REGION_SCALE
 from omnisync_cli.face.mouth_track import MouthTrack
-from omnisync_cli.media.audio import SAMPLE_RATE, length_note, load_audio_native, load_speech, track_note
+from omnisync_cli.media.audio import SAMPLE_RATE, length_note, load_speech, native_audio, track_note
 from omnisync_cli.media.loudness import quiet_at
 from omnisync_cli.media.speech_gate import speech_only
 from omnisync_cli.media.writer import VideoWriter
@@ -193,9 +193,9 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
 
     with clock("render"):
         try:
-            native, rate = load_audio_native(audio)
+            native = native_audio(audio)  # read again as the frames are written: memory flat in its length
             hdr = info.hdr if info.keeps_hdr else None
-            with VideoWriter(output, info.width, info.height, info.fps, native, audio_rate=rate,
+            with VideoWriter(output, info.width, info.height, info.fps, native,
                              crf=options.crf, hdr=hdr, overwrite=options.overwrite,
                              comment=provenance(analysis.video, audio, dub_settings(editor, options)),
                              pixel_aspect=info.pixel_aspect, verify=lambda: check_unchanged(versions)) as writer:

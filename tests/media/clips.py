@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import soundfile
 
+from omnisync_cli.media.audio import native_audio
+
 QUADRANT_COLOURS = {  # (row half, column half) -> RGB of that quadrant's upper part
     (0, 0): (230, 30, 30),  # top-left red
     (0, 1): (30, 200, 30),  # top-right green
@@ -255,6 +257,49 @@ def write_audio(path: str | Path, waveform: np.ndarray, sample_rate: int) -> Non
         frame.sample_rate, frame.pts, frame.time_base = sample_rate, 0, Fraction(1, sample_rate)
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
+
+
+def write_surround(path: Path, channels: np.ndarray, layout: str, rate: int = 48000) -> None:
+    """A float WAV of `channels` (C, samples) in FFmpeg's `layout` (e.g. "5.1")."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_f32le", rate=rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channels.T.reshape(1, -1)), format="flt",
+                                           layout=layout)
+        frame.sample_rate = rate
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def write_speech_tracks(folder: Path) -> list[Path]:
+    """Speech tracks in `folder` that take every rule of `media.audio.native_audio`: 44.1 kHz
+    stereo (1.3 s), loud 48 kHz 5.1 (0.8 s; mixed down, then scaled to not clip), 16 kHz mono
+    (1.7 s), 192 kHz (0.6 s; resampled), AAC in M4A (1.2 s; its end padding cut) and a Matroska
+    sound that starts 0.5 s after its 1 s picture (padded)."""
+    import subprocess
+
+    import imageio_ffmpeg  # a dev dependency, as in the other tests that need the ffmpeg tool
+    rng = np.random.default_rng(0)
+
+    def noise(rate: int, seconds: float, channels: int) -> np.ndarray:  # (samples, channels)
+        return (0.3 * rng.standard_normal((round(rate * seconds), channels))).astype(np.float32)
+
+    write_audio(folder / "stereo44.wav", noise(44100, 1.3, 2), 44100)
+    write_surround(folder / "surround48.wav", 3 * noise(48000, 0.8, 6).T, "5.1")
+    write_audio(folder / "mono16.wav", noise(16000, 1.7, 1)[:, 0], 16000)
+    write_audio(folder / "studio192.wav", noise(192000, 0.6, 1)[:, 0], 192000)
+    write_audio(folder / "stereo48.m4a", noise(48000, 1.2, 2), 48000)
+    write_clip(folder / "v.mp4", n_frames=25, fps=25)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(folder / "v.mp4"), "-itsoffset", "0.5",
+                    "-i", str(folder / "stereo44.wav"), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "flac",
+                    str(folder / "late.mkv")], check=True)
+    return [folder / name for name in ("stereo44.wav", "surround48.wav", "mono16.wav", "studio192.wav",
+                                       "stereo48.m4a", "late.mkv")]
+
+
+def read_native(path: str | Path) -> tuple[np.ndarray, int]:
+    """`media.audio.native_audio` of `path` read whole: ((channels, samples) float32, rate)."""
+    track = native_audio(path)
+    return np.concatenate(list(track.chunks()), axis=1), track.rate
 
 
 def write_garbage(path: str | Path, size: int = 4096, seed: int = 0) -> None:

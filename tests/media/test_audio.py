@@ -6,9 +6,9 @@ import pytest
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.audio import (SAMPLE_RATE, aac_rate, length_note, load_audio, load_audio_native, load_speech,
-                                     track_note, write_wav)
-from tests.media.clips import tone, write_audio, write_clip
+from omnisync_cli.media.audio import (SAMPLE_RATE, _decode, aac_rate, length_note, load_audio, load_speech,
+                                     native_audio, track_note, write_wav)
+from tests.media.clips import read_native, tone, write_audio, write_clip, write_speech_tracks, write_surround
 
 
 def delay_samples(signal: np.ndarray, reference: np.ndarray, max_lag: int = 80) -> int:
@@ -90,28 +90,17 @@ def test_empty_wav(tmp_path: Path) -> None:
         load_audio(path)
 
 
-def write_surround(path: Path, channels: np.ndarray, layout: str, rate: int = 48000) -> None:
-    """A float WAV of `channels` (C, samples) in FFmpeg's `layout` (e.g. "5.1")."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("pcm_f32le", rate=rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(channels.T.reshape(1, -1)), format="flt",
-                                           layout=layout)
-        frame.sample_rate = rate
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-
-
 def test_surround_speech_is_mixed_down_as_a_centre_voice_sounds(tmp_path: Path) -> None:
     voice = 0.5 * np.sin(2 * np.pi * 300 * np.arange(48000) / 48000).astype(np.float32)
     channels = np.zeros((6, 48000), np.float32)
     channels[2] = voice  # 5.1's centre: FL FR FC LFE BL BR
     write_surround(tmp_path / "film.wav", channels, "5.1")
-    native, rate = load_audio_native(tmp_path / "film.wav")
+    native, rate = read_native(tmp_path / "film.wav")
     assert rate == 48000 and native.shape == (2, 48000)
     assert np.allclose(np.abs(native).max(axis=1), 0.5 / np.sqrt(2), rtol=0.02)  # -3 dB in each side
     assert np.isclose(np.abs(load_audio(tmp_path / "film.wav")).max(), 0.5 / np.sqrt(2), rtol=0.02)
     write_surround(tmp_path / "loud.wav", np.tile(voice * 1.9, (6, 1)), "5.1")
-    assert np.abs(load_audio_native(tmp_path / "loud.wav")[0]).max() <= 1.0  # never clipped
+    assert np.abs(read_native(tmp_path / "loud.wav")[0]).max() <= 1.0  # never clipped
 
 
 @pytest.mark.parametrize("delayed,shift", [("video", -0.5), ("audio", 0.5)])
@@ -134,7 +123,7 @@ def test_a_videos_audio_is_read_on_the_videos_clock(tmp_path: Path, delayed: str
     assert len(waveform) / SAMPLE_RATE == pytest.approx(3.0 + shift, abs=0.02)
     # The same file as the speech to dub plays whole, as a player plays it: a sound that starts
     # before the picture is not cut (a tour lost 0.5 s of speech), a late one still waits.
-    native, native_rate = load_audio_native(tmp_path / "both.mkv")
+    native, native_rate = read_native(tmp_path / "both.mkv")
     for whole, rate in ((load_speech(tmp_path / "both.mkv"), SAMPLE_RATE), (native.mean(axis=0), native_rate)):
         assert np.argmax(np.abs(whole)) / rate == pytest.approx(1.0 + max(shift, 0.0), abs=0.01)
         assert len(whole) / rate == pytest.approx(3.0 + max(shift, 0.0), abs=0.02)
@@ -150,7 +139,7 @@ def test_speech_is_kept_at_a_rate_aac_takes(tmp_path: Path, rate: int, written: 
     assert aac_rate(rate) == written
     t = np.arange(rate) / rate
     write_audio(tmp_path / "s.wav", (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), rate)
-    native, native_rate = load_audio_native(tmp_path / "s.wav")
+    native, native_rate = read_native(tmp_path / "s.wav")
     assert native_rate == written and native.shape[1] == pytest.approx(written, abs=2)
 
 
@@ -186,7 +175,7 @@ def test_the_track_marked_default_is_the_one_dubbed_and_the_choice_is_said(tmp_p
     path = tmp_path / "two.mka"
     write_two_tracks(path, default)
     assert dominant_hz(load_speech(path)) == pytest.approx((440.0, 1000.0)[default], abs=5)
-    native, _ = load_audio_native(path)
+    native, _ = read_native(path)
     assert dominant_hz(native.mean(axis=0)) == pytest.approx((440.0, 1000.0)[default], abs=5)
     note = track_note(path)
     assert f"using track {default + 1} ({('music', 'dialogue')[default]}), marked default" in note
@@ -213,7 +202,7 @@ def test_nan_or_infinite_samples_are_refused_in_one_line(tmp_path):
     waveform[100] = np.inf
     waveform[200] = np.nan
     soundfile.write(str(tmp_path / "bad.wav"), waveform, SAMPLE_RATE, subtype="FLOAT")
-    for load in (load_speech, load_audio_native):
+    for load in (load_speech, native_audio):
         with pytest.raises(InputError, match=r"bad.wav: audio data is damaged \(2 samples are NaN or infinite\)"):
             load(tmp_path / "bad.wav")
 
@@ -242,3 +231,27 @@ def test_a_silent_speech_track_beside_another_names_the_other(tmp_path):
     with pytest.raises(InputError, match=r"the speech is silent \(digital silence\) \(has 2 audio tracks; using track 1.*"
                                          r"-map 0:a:1 track2.mka\); give the speech to dub"):
         load_speech(path)
+
+
+def test_native_audio_read_in_pieces_is_the_track_read_whole(tmp_path: Path) -> None:
+    """A dub's speech is muxed from a stream (memory flat in its length, a user tour: 20 min of
+    48 kHz stereo held 1.3 GB): its pieces put together are exactly the whole track that was
+    muxed before (`_decode` at the AAC rate, played whole)."""
+    for path in write_speech_tracks(tmp_path):
+        speech = native_audio(path)
+        pieces = list(speech.chunks())
+        whole, rate = _decode(path, speech.rate, whole=True)
+        assert rate == speech.rate and speech.samples == whole.shape[1] and speech.channels == whole.shape[0]
+        assert all(piece.dtype == np.float32 and piece.shape[0] == speech.channels for piece in pieces)
+        assert np.array_equal(np.concatenate(pieces, axis=1), whole), path.name
+    assert native_audio(tmp_path / "surround48.wav").scale > 1  # the loud mix was scaled down, in pieces too
+    assert native_audio(tmp_path / "studio192.wav").rate == aac_rate(192000) == 96000
+    assert native_audio(tmp_path / "late.mkv").lead == 22050
+
+
+def test_a_speech_that_changes_while_it_is_muxed_is_refused(tmp_path: Path) -> None:
+    write_audio(tmp_path / "s.wav", tone(1.0, SAMPLE_RATE), SAMPLE_RATE)
+    speech = native_audio(tmp_path / "s.wav")
+    write_audio(tmp_path / "s.wav", tone(0.5, SAMPLE_RATE), SAMPLE_RATE)
+    with pytest.raises(InputError, match="s.wav: the audio changed while it was read"):
+        list(speech.chunks())

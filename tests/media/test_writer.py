@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import OutputError
-from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_audio_native
+from omnisync_cli.media.audio import SAMPLE_RATE, NativeAudio, _decode, load_audio, native_audio
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import DEFAULT_CRF, VideoWriter
-from tests.media.clips import band_level, index_level, pattern, tone, write_audio, write_clip
+from tests.media.clips import (band_level, index_level, pattern, read_native, tone, write_audio, write_clip,
+                               write_speech_tracks)
 
 AAC_FRAME_S = 1024 / SAMPLE_RATE
 
@@ -236,14 +237,14 @@ def test_unwritable_outputs(tmp_path: Path, name: str, message: str) -> None:
 def test_stereo_speech_keeps_its_rate_and_channels(tmp_path: Path) -> None:
     left, right = tone(1.0, 44100, 440.0), tone(1.0, 44100, 660.0)
     write_audio(tmp_path / "stereo.flac", np.stack([left, right], axis=1), 44100)
-    waveform, rate = load_audio_native(tmp_path / "stereo.flac")
-    assert rate == 44100 and waveform.shape == (2, 44100)
+    speech = native_audio(tmp_path / "stereo.flac")
+    assert (speech.rate, speech.channels, speech.samples) == (44100, 2, 44100)
     out = tmp_path / "out.mp4"
-    write(out, [pattern(i, 64, 64) for i in range(25)], audio=waveform, audio_rate=rate)
+    write(out, [pattern(i, 64, 64) for i in range(25)], audio=speech)
     with av.open(str(out)) as container:
         stream = container.streams.audio[0]
         assert stream.rate == 44100 and stream.channels == 2
-    back, back_rate = load_audio_native(out)
+    back, back_rate = read_native(out)
     assert back_rate == 44100 and abs(back.shape[1] - 44100) <= 1024
     # the channels stay apart: left is the 440 Hz tone, not a mix
     spectrum = np.abs(np.fft.rfft(back[0, 4410:39690]))
@@ -292,3 +293,40 @@ def test_an_output_name_of_the_longest_legal_length_is_written(tmp_path: Path) -
         write(path, [pattern(i, 64, 48) for i in range(3)])
         assert probe_video(path).frame_count == 3
     assert sorted(len(p.name.encode()) for p in tmp_path.iterdir()) == [254, 255]
+
+
+def audio_packets(path: Path) -> list[tuple[int, bytes]]:
+    with av.open(str(path)) as container:
+        return [(packet.pts, bytes(packet)) for packet in container.demux(container.streams.audio[0]) if packet.size]
+
+
+def test_a_speech_read_as_the_video_is_written_is_muxed_as_the_whole_track_was(tmp_path: Path) -> None:
+    """The same AAC packets from a `NativeAudio` read a little at a time as from the whole
+    track in memory (what a dub muxed before), for speech longer and shorter than the video."""
+    frames = [pattern(i, 32, 32) for i in range(25)]  # 1 s
+    for path in write_speech_tracks(tmp_path):
+        speech = native_audio(path)
+        whole, _ = _decode(path, speech.rate, whole=True)
+        write(tmp_path / "whole.mp4", frames, audio=whole, audio_rate=speech.rate)
+        write(tmp_path / "read.mp4", frames, audio=speech)
+        assert audio_packets(tmp_path / "read.mp4") == audio_packets(tmp_path / "whole.mp4"), path.name
+
+
+def test_a_long_speech_is_never_held_whole(tmp_path: Path, monkeypatch) -> None:
+    """10 minutes of speech beside 1 minute of video: the writer is given, and encodes, at most
+    about a second of audio at a time, the 9 minutes after the video's end included (the whole
+    track in memory grew a dub's memory with the speech's length, a user tour)."""
+    rate = 8000  # a cheap 10 minutes
+    write_audio(tmp_path / "long.wav", tone(600.0, rate, amplitude=0.1), rate)
+    speech = native_audio(tmp_path / "long.wav")
+    given, encoded = [], []
+    read = NativeAudio.chunks
+    monkeypatch.setattr(NativeAudio, "chunks", lambda self: (given.append(c.shape[1]) or c for c in read(self)))
+    encode = VideoWriter._encode_audio
+    monkeypatch.setattr(VideoWriter, "_encode_audio", lambda self, c: encoded.append(c.shape[1]) or encode(self, c))
+    write(tmp_path / "out.mp4", [pattern(i, 16, 16) for i in range(60)], Fraction(1), audio=speech)
+    assert sum(given) == sum(encoded) == speech.samples == 600 * rate
+    assert max(given) <= rate and max(encoded) <= 2 * rate
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        stream = container.streams.audio[0]
+        assert float(stream.duration * stream.time_base) == pytest.approx(600.0, abs=0.2)
