@@ -54,10 +54,22 @@ def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
     plays the file.
 
     Silence is valid and comes back as zeros; a file with no audio stream or no samples
-    raises `InputError`.
+    raises `InputError`. A DC offset is taken out (`without_offset`).
     """
     waveform, _ = _decode(Path(path), SAMPLE_RATE, whole)
-    return mono(waveform)
+    return without_offset(mono(waveform))
+
+
+def without_offset(waveform: np.ndarray) -> np.ndarray:
+    """`waveform` less its mean where that is SILENT_PEAK or more: a DC offset (a faulty recorder
+    or converter) is no sound, but the loudness rule (`media.loudness`) read it as sound in every
+    pause, and the voice detector's gate kept it inside the speech and stepped it at the edges
+    (a user tour: speech with a +0.3 offset kept 11 quiet frames of the clean speech's 18, none
+    with --hear-everything). A smaller mean is left as it is: below any level the rules read."""
+    offset = float(np.mean(waveform, dtype=np.float64)) if len(waveform) else 0.0
+    if abs(offset) < SILENT_PEAK:
+        return waveform
+    return (waveform - offset).astype(np.float32)
 
 
 def mono(waveform: np.ndarray) -> np.ndarray:

@@ -255,3 +255,23 @@ def test_a_speech_that_changes_while_it_is_muxed_is_refused(tmp_path: Path) -> N
     write_audio(tmp_path / "s.wav", tone(0.5, SAMPLE_RATE), SAMPLE_RATE)
     with pytest.raises(InputError, match="s.wav: the audio changed while it was read"):
         list(speech.chunks())
+
+
+def test_a_dc_offset_is_no_sound_so_the_pauses_stay_quiet(tmp_path):
+    """A user tour: speech with a +0.3 DC offset had no quiet frame for the quiet rule (the offset's
+    RMS filled every pause), so the character's pauses were re-rendered instead of kept."""
+    from omnisync_cli.media.loudness import quiet_at
+    spoken = tone(0.5, SAMPLE_RATE, freq=220, amplitude=0.3)
+    track = np.concatenate([spoken, np.zeros(SAMPLE_RATE // 2, np.float32), spoken]) + 0.3
+    write_wav(tmp_path / "offset.wav", track)
+    waveform = load_audio(tmp_path / "offset.wav")
+    assert abs(float(waveform.mean())) < 1e-3
+    quiet = quiet_at(waveform, SAMPLE_RATE, np.arange(0.0, 1.5, 0.04), 0.04)
+    t = np.arange(0.0, 1.5, 0.04)
+    assert quiet[(t > 0.55) & (t < 0.95)].all() and not quiet[(t < 0.45) | (t > 1.05)].any()
+
+
+def test_a_track_without_offset_is_read_unchanged(tmp_path):
+    source = tone(0.5, SAMPLE_RATE, freq=300, amplitude=0.3) + 5e-4  # an offset below any level read
+    write_wav(tmp_path / "small.wav", source)
+    np.testing.assert_allclose(load_audio(tmp_path / "small.wav"), source, atol=1 / 32768 + 1e-6)
