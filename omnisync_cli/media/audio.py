@@ -175,10 +175,15 @@ def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int
         surround = (stream.channels or 1) > 2
         chunks = list(_without_end_padding(_resampled(path, container, stream, rate), stream, rate))
         waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
-        waveform = _from_first_frame(waveform, _lead(container, stream, rate), cut=not whole)
-        decoded = waveform.shape[1] / rate
-        declared = _declared_seconds(path, container, stream, decoded)
-    _check_decoded(path, decoded, int(np.count_nonzero(~np.isfinite(waveform))), declared)
+        lead = _lead(container, stream, rate)
+        # The header declares the track played whole: a picture that starts after the sound
+        # cuts none of it short (a tour: such an MP4 was refused as "2.50 of the 3.00 s").
+        played = (max(lead, 0) + waveform.shape[1]) / rate
+        waveform = _from_first_frame(waveform, lead, cut=not whole)
+        declared = _declared_seconds(path, container, stream, played)
+    # nothing decoded, or all of it before the picture started: there is nothing to hear
+    _check_decoded(path, played if waveform.shape[1] else 0.0, int(np.count_nonzero(~np.isfinite(waveform))),
+                   declared)
     peak = float(np.abs(waveform).max()) if surround else 0.0
     if peak > 1.0:  # a loud surround mix would clip in the dub's AAC track
         waveform = waveform / peak
@@ -213,8 +218,9 @@ def _resampled(path: Path, container, stream: av.audio.AudioStream, rate: int) -
 
 
 def _check_decoded(path: Path, seconds: float, broken: int, declared: float | None) -> None:
-    """Refuse a decoded track of `seconds` (on the picture's clock) holding `broken` NaN or
-    infinite samples, whose header declared `declared` seconds (None: unknown)."""
+    """Refuse a decoded track of `seconds` (played whole from the file's start, as its header
+    counts it: the silence before a late start in, nothing cut before a late picture) holding
+    `broken` NaN or infinite samples, whose header declared `declared` seconds (None: unknown)."""
     if seconds == 0:
         raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
     if broken:  # a float file written with NaN or infinity in it: no encoder takes them

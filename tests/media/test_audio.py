@@ -8,7 +8,8 @@ import soundfile
 from omnisync_cli.errors import InputError
 from omnisync_cli.media.audio import (SAMPLE_RATE, _decode, aac_rate, length_note, load_audio, load_speech,
                                      native_audio, track_note, write_wav)
-from tests.media.clips import read_native, tone, write_audio, write_clip, write_speech_tracks, write_surround
+from tests.media.clips import (read_native, tone, truncate, write_audio, write_clip, write_speech_tracks,
+                               write_surround)
 
 
 def delay_samples(signal: np.ndarray, reference: np.ndarray, max_lag: int = 80) -> int:
@@ -255,3 +256,22 @@ def test_a_speech_that_changes_while_it_is_muxed_is_refused(tmp_path: Path) -> N
     write_audio(tmp_path / "s.wav", tone(0.5, SAMPLE_RATE), SAMPLE_RATE)
     with pytest.raises(InputError, match="s.wav: the audio changed while it was read"):
         list(speech.chunks())
+
+
+def test_a_video_whose_picture_starts_after_its_sound_is_not_taken_as_cut_short(tmp_path: Path) -> None:
+    """Its audio read on its picture's clock is 0.5 s shorter than its header's length, which
+    counts the sound from its own start: refused as "audio ends early: 2.50 of the 3.00 s" (a
+    user tour). Audio that is cut short, the header's length against what decodes, still is."""
+    import subprocess
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    write_clip(tmp_path / "v.mp4", n_frames=75, fps=25)
+    write_audio(tmp_path / "a.wav", tone(3.0, SAMPLE_RATE), SAMPLE_RATE)
+    subprocess.run([ffmpeg, "-v", "error", "-itsoffset", "0.5", "-i", str(tmp_path / "v.mp4"), "-i",
+                    str(tmp_path / "a.wav"), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+                    "-movflags", "+faststart", str(tmp_path / "late.mp4")], check=True)  # its index first
+    assert len(load_audio(tmp_path / "late.mp4")) / SAMPLE_RATE == pytest.approx(2.5, abs=0.01)
+    assert len(load_speech(tmp_path / "late.mp4")) / SAMPLE_RATE == pytest.approx(3.0, abs=0.01)
+    truncate(tmp_path / "late.mp4", keep=0.6)  # the index whole, the last part of its samples gone
+    for load in (load_audio, load_speech, native_audio):
+        with pytest.raises(InputError, match=r"late.mp4: audio ends early: 1.\d\d of the 3.00 s its header"):
+            load(tmp_path / "late.mp4")
