@@ -49,15 +49,50 @@ def track_note(path: str | Path) -> str | None:
 
 def load_audio(path: str | Path, whole: bool = False) -> np.ndarray:
     """Decode the played audio track (`played_track`) of `path` (wav, flac, mp3, m4a, a
-    video's track) to a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono: a
-    video's track on its picture's clock (`_from_first_frame`), or with `whole` as a player
-    plays the file.
+    video's track) to a 1-D float32 array at `SAMPLE_RATE`, channels averaged to mono
+    (`_write_mono`): a video's track on its picture's clock (`_lead`), or with `whole` as a
+    player plays the file (a sound that starts before the picture is not cut: a tour lost
+    0.5 s of speech).
 
     Silence is valid and comes back as zeros; a file with no audio stream or no samples
     raises `InputError`. A DC offset is taken out (`without_offset`).
+
+    Each piece is mixed down as it is decoded, into one array sized from the header: with
+    the channels held whole and then averaged, a 10-minute 48 kHz stereo WAV peaked 267 MB
+    above its 38 MB result (a user tour). A mix that depends on the whole track (a loud
+    surround mix scaled to not clip, channels that cancel: `_Heard`) is known at its end, and
+    the track is then read again into the same array.
     """
-    waveform, _ = _decode(Path(path), SAMPLE_RATE, whole)
-    return without_offset(mono(waveform))
+    path = Path(path)
+    with open_input(path) as container:
+        if not container.streams.audio:
+            raise InputError(f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)")
+        stream = played_track(container)
+        channels = stream.channels
+        surround = (channels or 1) > 2
+        lead = _lead(container, stream, SAMPLE_RATE)
+        start, skip = max(lead, 0), 0 if whole else max(-lead, 0)
+        waveform = np.zeros(_expected_samples(container, stream, start), np.float32)
+        heard = _write_mono(waveform, _pieces(path, container, stream), start=start, skip=skip)
+        # The header declares the track played whole: a picture that starts after the sound
+        # cuts none of it short (a tour: such an MP4 was refused as "2.50 of the 3.00 s").
+        played = (start + heard.decoded) / SAMPLE_RATE
+        declared = _declared_seconds(path, container, stream, played)
+    # nothing decoded, or all of it before the picture started: there is nothing to hear
+    _check_decoded(path, played if len(waveform) > start else 0.0, heard.broken, declared)
+    scale = heard.peak if surround and heard.peak > 1.0 else 1.0  # a loud surround mix would clip in a dub's AAC
+    channel = heard.loudest()
+    if scale != 1.0 or channel is not None:
+        changed = InputError(f"{path}: the audio changed while it was read; run again")
+        with open_input(path) as container:
+            stream = played_track(container)
+            if stream.channels != channels:
+                raise changed
+            again = _write_mono(waveform, _pieces(path, container, stream), start=start, skip=skip, scale=scale,
+                                channel=channel)
+        if again.written != heard.written:
+            raise changed
+    return without_offset(waveform)
 
 
 def without_offset(waveform: np.ndarray) -> np.ndarray:
@@ -72,15 +107,83 @@ def without_offset(waveform: np.ndarray) -> np.ndarray:
     return (waveform - offset).astype(np.float32)
 
 
-def mono(waveform: np.ndarray) -> np.ndarray:
-    """(channels, samples) -> (samples,) float32: the channels' average; the loudest channel
-    alone where the average cancels (a channel recorded in opposite phase: a stereo file whose
-    average is silent although both sides speak)."""
-    mixed = waveform.mean(axis=0)
-    loudest = waveform[int(np.argmax(np.sqrt(np.mean(waveform ** 2, axis=1))))]
-    if np.sqrt(np.mean(mixed ** 2)) < 0.25 * np.sqrt(np.mean(loudest ** 2)):
-        mixed = loudest
-    return mixed.astype(np.float32, copy=False)
+@dataclass
+class _Heard:
+    """What `_write_mono` read of a track, summed piece by piece: its length, its checks, and
+    what its mono mix depends on, which only the whole track tells."""
+
+    decoded: int = 0      # samples decoded, those dropped before the picture included
+    written: int = 0      # samples written, the silence before a late start included
+    broken: int = 0       # NaN or infinite samples among those written
+    peak: float = 0.0     # the loudest sample's magnitude among those written
+    energy: np.ndarray | None = None  # (channels,) float64: the sum of each channel's squares
+    mixed_energy: float = 0.0         # the sum of the channels' average's squares
+
+    def add(self, piece: np.ndarray, mixed: np.ndarray) -> None:
+        """Count a (channels, n) `piece` and its mono `mixed` (n,)."""
+        self.broken += int(np.count_nonzero(~np.isfinite(piece)))
+        self.peak = max(self.peak, float(np.abs(piece).max()))
+        energy = np.square(piece, dtype=np.float64).sum(axis=1)
+        self.energy = energy if self.energy is None else self.energy + energy
+        self.mixed_energy += float(np.square(mixed, dtype=np.float64).sum())
+
+    def loudest(self) -> int | None:
+        """The channel to hear alone, else None to hear the channels' average: the loudest,
+        where the average's RMS is under a quarter of its own (a channel recorded in opposite
+        phase: a stereo file whose average is silent although both sides speak)."""
+        if self.energy is None:
+            return None
+        channel = int(np.argmax(self.energy))
+        return channel if self.mixed_energy < 0.25 ** 2 * self.energy[channel] else None
+
+
+def _write_mono(out: np.ndarray, pieces: Iterator[np.ndarray], start: int, skip: int,
+                scale: float = 1.0, channel: int | None = None) -> _Heard:
+    """Write the (channels, n) `pieces` (`_pieces`) as mono into `out` (1-D float32) from
+    `out[start]` on, `out` grown where they run past its end (in place) and cut to what was
+    written: each piece divided by `scale`, then the channels' average (or `channel` alone).
+
+    The first `skip` samples are dropped and `start` is left as it is (zeros): a video's
+    audio on its picture's clock (`_lead`), padded or cut by the streams' difference as a
+    player lines them up. Without this a source whose picture starts 0.5 s after its sound
+    had its own speech read 0.5 s off its frames (a user tour)."""
+    heard = _Heard(written=start)
+    for piece in pieces:
+        heard.decoded += piece.shape[1]
+        dropped = min(skip, piece.shape[1])
+        skip -= dropped
+        piece = piece[:, dropped:]
+        if not piece.shape[1]:
+            continue
+        if scale != 1.0:
+            piece = piece / scale
+        mixed = piece.mean(axis=0) if channel is None else piece[channel]  # (n,)
+        heard.add(piece, mixed)
+        end = heard.written + len(mixed)
+        if end > len(out):  # the header's length was short (an estimate): grow by half
+            out.resize(max(end, len(out) * 3 // 2), refcheck=False)  # no view of `out` is held
+        out[heard.written:end] = mixed
+        heard.written = end
+    out.resize(heard.written, refcheck=False)
+    return heard
+
+
+def _pieces(path: Path, container, stream: av.audio.AudioStream) -> Iterator[np.ndarray]:
+    """`stream` at `SAMPLE_RATE`, in order, as (channels, n) float32 pieces of a few thousand
+    samples (`_resampled`, less the end padding: `_without_end_padding`)."""
+    return _without_end_padding(_resampled(path, container, stream, SAMPLE_RATE), stream, SAMPLE_RATE)
+
+
+def _expected_samples(container, stream: av.audio.AudioStream, start: int) -> int:
+    """The samples at `SAMPLE_RATE` that `stream`, written from `start`, comes to by its
+    header, a second more (a resampler's few extra samples then need no copy); at most an
+    hour's, a minute's where the header says nothing. Pages of it never written are never
+    touched: a header far too long costs no memory."""
+    if stream.duration:
+        seconds = float(stream.duration * stream.time_base)
+    else:
+        seconds = container.duration / av.time_base if container.duration else 60.0
+    return start + round(min(max(seconds, 0.0) + 1, 3600) * SAMPLE_RATE)
 
 
 # A speech track whose loudest sample stays below this (-60 dBFS) holds no speech: a muted
@@ -93,7 +196,7 @@ def load_speech(path: str | Path) -> np.ndarray:
     starts after its sound keeps its first words), refused when it is silent throughout (a
     dub of nothing is a mistake, not a request: the mouth would only be closed and held)."""
     waveform = load_audio(path, whole=True)
-    peak = float(np.abs(waveform).max())
+    peak = max(float(waveform.max()), -float(waveform.min()))  # not np.abs: a copy as large as the speech
     if peak < SILENT_PEAK:
         level = "digital silence" if peak == 0 else f"its loudest sample is {20 * np.log10(peak):.0f} dBFS"
         note = track_note(path)  # a silent first track beside a speaking second one
@@ -120,7 +223,7 @@ _CHUNK_SECONDS = 1
 @dataclass(frozen=True)
 class NativeAudio:
     """The played track of a file (`played_track`) at its own sample rate (or the nearest one
-    AAC takes, `aac_rate`) and channels (at most two; surround mixed down as `_decode` does),
+    AAC takes, `aac_rate`) and channels (at most two; surround mixed down as `_resampled` does),
     played whole from the file's start (`load_speech`), for muxing into the finished video
     without losing quality. Made by `native_audio`, which has read the track through once;
     `chunks` reads it again, a little at a time, so a film-length track is never in memory."""
@@ -152,7 +255,7 @@ class NativeAudio:
 
 def native_audio(path: str | Path) -> NativeAudio:
     """The played track of `path` as a `NativeAudio`, read through once here without being
-    kept (its exact length, a surround mix's peak, and the refusals of `_decode`: damaged,
+    kept (its exact length, a surround mix's peak, and the refusals of `_check_decoded`: damaged,
     empty or truncated audio is refused before a dub writes anything)."""
     path = Path(path)
     with open_input(path) as container:
@@ -171,30 +274,6 @@ def native_audio(path: str | Path) -> NativeAudio:
         surround = (stream.channels or 1) > 2
     _check_decoded(path, samples / rate, broken, declared)
     return NativeAudio(path, rate, channels, samples, lead, scale=peak if surround and peak > 1.0 else 1.0)
-
-
-def _decode(path: Path, rate: int, whole: bool = False) -> tuple[np.ndarray, int]:
-    """All channels of the played audio track (`played_track`) at `rate`, as (channels,
-    samples) float32, on the picture's clock of a video (`_from_first_frame`; with `whole`,
-    only a late start is padded); surround (more than two channels) mixed down to stereo
-    (`_resampled`), scaled down only where the mix would clip."""
-    with open_input(path) as container:
-        if not container.streams.audio:
-            raise InputError(
-                f"{path}: has no audio stream; give a speech file (wav, flac, mp3, m4a)"
-            )
-        stream = played_track(container)
-        surround = (stream.channels or 1) > 2
-        chunks = list(_without_end_padding(_resampled(path, container, stream, rate), stream, rate))
-        waveform = np.concatenate(chunks, axis=1) if chunks else np.zeros((1, 0), np.float32)
-        waveform = _from_first_frame(waveform, _lead(container, stream, rate), cut=not whole)
-        decoded = waveform.shape[1] / rate
-        declared = _declared_seconds(path, container, stream, decoded)
-    _check_decoded(path, decoded, int(np.count_nonzero(~np.isfinite(waveform))), declared)
-    peak = float(np.abs(waveform).max()) if surround else 0.0
-    if peak > 1.0:  # a loud surround mix would clip in the dub's AAC track
-        waveform = waveform / peak
-    return waveform.astype(np.float32, copy=False), rate
 
 
 def _resampled(path: Path, container, stream: av.audio.AudioStream, rate: int) -> Iterator[np.ndarray]:
@@ -225,8 +304,9 @@ def _resampled(path: Path, container, stream: av.audio.AudioStream, rate: int) -
 
 
 def _check_decoded(path: Path, seconds: float, broken: int, declared: float | None) -> None:
-    """Refuse a decoded track of `seconds` (on the picture's clock) holding `broken` NaN or
-    infinite samples, whose header declared `declared` seconds (None: unknown)."""
+    """Refuse a decoded track of `seconds` (played whole from the file's start, as its header
+    counts it: the silence before a late start in, nothing cut before a late picture) holding
+    `broken` NaN or infinite samples, whose header declared `declared` seconds (None: unknown)."""
     if seconds == 0:
         raise InputError(f"{path}: audio stream has no samples; give a non-empty speech file")
     if broken:  # a float file written with NaN or infinity in it: no encoder takes them
@@ -246,19 +326,6 @@ def _lead(container, stream: av.audio.AudioStream, rate: int) -> int:
         return 0
     lead = float(stream.start_time * stream.time_base - video.start_time * video.time_base)
     return round(lead * rate) if lead > 0 else -round(-lead * rate)
-
-
-def _from_first_frame(waveform: np.ndarray, lead: int, cut: bool = True) -> np.ndarray:
-    """A video's audio on the video's clock: sample 0 at its first frame. Where the two streams
-    start apart by `lead` samples (`_lead`: an audio track that starts late, a video delayed
-    against its sound), the audio is padded with silence or (with `cut`) cut by the difference,
-    as a player lines them up. Without this a source whose picture starts 0.5 s after its sound
-    had its own speech read 0.5 s off its frames, and a speech taken from such a file lost its
-    place (a user tour). A speech is not cut: a player plays the sound before the picture
-    starts (another tour: 0.5 s of speech was lost)."""
-    if lead > 0:
-        return np.pad(waveform, ((0, 0), (lead, 0)))
-    return waveform[:, -lead:] if cut else waveform
 
 
 # Containers whose header states the exact length of the audio (besides WAV, read below).
@@ -281,7 +348,7 @@ def _declared_seconds(path: Path, container, stream: av.audio.AudioStream,
 
 def length_note(path: str | Path, decoded_seconds: float) -> str | None:
     """A warning where a file whose header only estimates its length (MP3, ADTS AAC, Ogg; an
-    exact header is checked by `_decode`, which refuses a short one) decoded to under 80 % of
+    exact header is checked by `_check_decoded`, which refuses a short one) decoded to under 80 % of
     that estimate: a truncated download or copy plays shorter without an error."""
     with open_input(Path(path)) as container:
         formats = set(container.format.name.split(","))

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 import soundfile
 
-from omnisync_cli.media.audio import native_audio
+from omnisync_cli.media.audio import _lead, _resampled, _without_end_padding, native_audio, played_track
+from omnisync_cli.media.container import open_input
 
 QUADRANT_COLOURS = {  # (row half, column half) -> RGB of that quadrant's upper part
     (0, 0): (230, 30, 30),  # top-left red
@@ -300,6 +301,40 @@ def read_native(path: str | Path) -> tuple[np.ndarray, int]:
     """`media.audio.native_audio` of `path` read whole: ((channels, samples) float32, rate)."""
     track = native_audio(path)
     return np.concatenate(list(track.chunks()), axis=1), track.rate
+
+
+def read_track(path: str | Path, rate: int, whole: bool = True) -> np.ndarray:
+    """The played track of `path` at `rate` as (channels, samples) float32, held whole: what
+    `media.audio` read before it streamed (its former `_decode`, checks left out), the
+    reference the streamed readers (`native_audio`, `load_audio`) must equal. A video's sound
+    on its picture's clock, a late start padded, an early one cut unless `whole`; a loud
+    surround mix scaled to not clip."""
+    path = Path(path)
+    with open_input(path) as container:
+        stream = played_track(container)
+        surround = (stream.channels or 1) > 2
+        waveform = np.concatenate(list(_without_end_padding(_resampled(path, container, stream, rate), stream, rate)),
+                                  axis=1)
+        lead = _lead(container, stream, rate)
+    if lead > 0:
+        waveform = np.pad(waveform, ((0, 0), (lead, 0)))
+    elif not whole:
+        waveform = waveform[:, -lead:]
+    peak = float(np.abs(waveform).max()) if surround else 0.0
+    if peak > 1.0:
+        waveform = waveform / peak
+    return waveform.astype(np.float32, copy=False)
+
+
+def mono_of(waveform: np.ndarray) -> np.ndarray:
+    """(channels, samples) -> (samples,) float32 as `media.audio.load_audio` mixed a track held
+    whole (its former `mono`): the channels' average, or the loudest channel alone where the
+    average cancels to under a quarter of its RMS."""
+    mixed = waveform.mean(axis=0)
+    loudest = waveform[int(np.argmax(np.sqrt(np.mean(waveform ** 2, axis=1))))]
+    if np.sqrt(np.mean(mixed ** 2)) < 0.25 * np.sqrt(np.mean(loudest ** 2)):
+        mixed = loudest
+    return mixed.astype(np.float32, copy=False)
 
 
 def write_garbage(path: str | Path, size: int = 4096, seed: int = 0) -> None:

@@ -6,9 +6,10 @@ import pytest
 import soundfile
 
 from omnisync_cli.errors import InputError
-from omnisync_cli.media.audio import (SAMPLE_RATE, _decode, aac_rate, length_note, load_audio, load_speech,
-                                     native_audio, track_note, write_wav)
-from tests.media.clips import read_native, tone, write_audio, write_clip, write_speech_tracks, write_surround
+from omnisync_cli.media.audio import (SAMPLE_RATE, aac_rate, length_note, load_audio, load_speech,
+                                     native_audio, track_note, without_offset, write_wav)
+from tests.media.clips import (mono_of, read_native, read_track, tone, truncate, write_audio, write_clip,
+                               write_speech_tracks, write_surround)
 
 
 def delay_samples(signal: np.ndarray, reference: np.ndarray, max_lag: int = 80) -> int:
@@ -236,12 +237,12 @@ def test_a_silent_speech_track_beside_another_names_the_other(tmp_path):
 def test_native_audio_read_in_pieces_is_the_track_read_whole(tmp_path: Path) -> None:
     """A dub's speech is muxed from a stream (memory flat in its length, a user tour: 20 min of
     48 kHz stereo held 1.3 GB): its pieces put together are exactly the whole track that was
-    muxed before (`_decode` at the AAC rate, played whole)."""
+    muxed before (`read_track` at the AAC rate, played whole)."""
     for path in write_speech_tracks(tmp_path):
         speech = native_audio(path)
         pieces = list(speech.chunks())
-        whole, rate = _decode(path, speech.rate, whole=True)
-        assert rate == speech.rate and speech.samples == whole.shape[1] and speech.channels == whole.shape[0]
+        whole = read_track(path, speech.rate)
+        assert speech.samples == whole.shape[1] and speech.channels == whole.shape[0]
         assert all(piece.dtype == np.float32 and piece.shape[0] == speech.channels for piece in pieces)
         assert np.array_equal(np.concatenate(pieces, axis=1), whole), path.name
     assert native_audio(tmp_path / "surround48.wav").scale > 1  # the loud mix was scaled down, in pieces too
@@ -275,3 +276,83 @@ def test_a_track_without_offset_is_read_unchanged(tmp_path):
     source = tone(0.5, SAMPLE_RATE, freq=300, amplitude=0.3) + 5e-4  # an offset below any level read
     write_wav(tmp_path / "small.wav", source)
     np.testing.assert_allclose(load_audio(tmp_path / "small.wav"), source, atol=1 / 32768 + 1e-6)
+
+
+def write_mixing_cases(folder: Path) -> list[Path]:
+    """`write_speech_tracks` and the tracks whose mono mix has its own rule: stereo whose
+    louder second channel is in opposite phase (heard alone), an MP3, and an MP4 whose picture
+    starts 0.5 s after its sound (cut to the picture unless read whole)."""
+    import subprocess
+
+    import imageio_ffmpeg
+    voice = tone(1.1, 48000, freq=230)
+    write_audio(folder / "anti.wav", np.stack([voice, -1.2 * voice], 1), 48000)
+    write_audio(folder / "stereo.mp3", np.stack([voice, 0.5 * voice], 1), 48000)
+    write_clip(folder / "v.mp4", n_frames=25, fps=25)
+    write_audio(folder / "a.wav", tone(1.0, 44100), 44100)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-itsoffset", "0.5", "-i", str(folder / "v.mp4"),
+                    "-i", str(folder / "a.wav"), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+                    str(folder / "late_picture.mp4")], check=True)
+    return [*write_speech_tracks(folder), folder / "anti.wav", folder / "stereo.mp3", folder / "late_picture.mp4"]
+
+
+@pytest.mark.parametrize("header", ["as written", "too short"])
+def test_a_track_mixed_as_it_is_read_is_the_track_read_whole_and_mixed(tmp_path: Path, monkeypatch,
+                                                                        header: str) -> None:
+    """`load_audio` mixes each piece to mono as it is decoded (a 10-minute 48 kHz stereo WAV
+    held its channels whole: 267 MB above its 38 MB result, a user tour): bit for bit what the
+    whole track mixed at once gave (`mono_of(read_track(...))`), the rules that need the whole
+    track included (a loud surround mix scaled, the loudest of cancelling channels), and where
+    the header's length was too short for the array it is written into."""
+    import omnisync_cli.media.audio as audio
+    paths = write_mixing_cases(tmp_path)
+    if header == "too short":
+        monkeypatch.setattr(audio, "_expected_samples", lambda container, stream, start: start + 100)
+    for path in paths:
+        for whole in (False, True):
+            heard = load_audio(path, whole=whole)
+            expected = without_offset(mono_of(read_track(path, SAMPLE_RATE, whole=whole)))
+            assert heard.dtype == np.float32 and heard.flags.owndata, path.name
+            assert np.array_equal(heard, expected), (path.name, whole)
+    assert native_audio(tmp_path / "surround48.wav").scale > 1  # the scaled mix was checked
+    both = read_track(tmp_path / "anti.wav", SAMPLE_RATE)
+    assert np.array_equal(load_audio(tmp_path / "anti.wav"), without_offset(both[1]))  # its second channel alone
+    assert len(load_audio(tmp_path / "late_picture.mp4")) == SAMPLE_RATE // 2
+
+
+def test_a_speech_is_held_about_once_while_it_is_read(tmp_path: Path) -> None:
+    """Every array made while a speech is read (traced by tracemalloc, as NumPy reports its
+    buffers to it) adds up to little more than the speech itself at 16 kHz mono: 5 times it
+    when the channels were held whole, then joined, then mixed."""
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    voice = (0.3 * rng.standard_normal(48000 * 20)).astype(np.float32)
+    write_audio(tmp_path / "stereo.wav", np.stack([voice, 0.5 * voice], 1), 48000)
+    write_audio(tmp_path / "anti.wav", np.stack([voice, -1.2 * voice], 1), 48000)  # read twice
+    for name in ("stereo.wav", "anti.wav"):
+        tracemalloc.start()
+        try:
+            speech = load_speech(tmp_path / name)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert speech.nbytes == 20 * SAMPLE_RATE * 4 and peak < 1.2 * speech.nbytes, (name, peak / speech.nbytes)
+
+
+def test_a_video_whose_picture_starts_after_its_sound_is_not_taken_as_cut_short(tmp_path: Path) -> None:
+    """Its audio read on its picture's clock is 0.5 s shorter than its header's length, which
+    counts the sound from its own start: refused as "audio ends early: 2.50 of the 3.00 s" (a
+    user tour). Audio that is cut short, the header's length against what decodes, still is."""
+    import subprocess
+    ffmpeg = pytest.importorskip("imageio_ffmpeg").get_ffmpeg_exe()
+    write_clip(tmp_path / "v.mp4", n_frames=75, fps=25)
+    write_audio(tmp_path / "a.wav", tone(3.0, SAMPLE_RATE), SAMPLE_RATE)
+    subprocess.run([ffmpeg, "-v", "error", "-itsoffset", "0.5", "-i", str(tmp_path / "v.mp4"), "-i",
+                    str(tmp_path / "a.wav"), "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac",
+                    "-movflags", "+faststart", str(tmp_path / "late.mp4")], check=True)  # its index first
+    assert len(load_audio(tmp_path / "late.mp4")) / SAMPLE_RATE == pytest.approx(2.5, abs=0.01)
+    assert len(load_speech(tmp_path / "late.mp4")) / SAMPLE_RATE == pytest.approx(3.0, abs=0.01)
+    truncate(tmp_path / "late.mp4", keep=0.6)  # the index whole, the last part of its samples gone
+    for load in (load_audio, load_speech, native_audio):
+        with pytest.raises(InputError, match=r"late.mp4: audio ends early: 1.\d\d of the 3.00 s its header"):
+            load(tmp_path / "late.mp4")

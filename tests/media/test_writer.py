@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from omnisync_cli.errors import OutputError
-from omnisync_cli.media.audio import SAMPLE_RATE, NativeAudio, _decode, load_audio, native_audio
+from omnisync_cli.media.audio import SAMPLE_RATE, NativeAudio, load_audio, native_audio
 from omnisync_cli.media.video import VideoReader, probe_video
 from omnisync_cli.media.writer import DEFAULT_CRF, VideoWriter
-from tests.media.clips import (band_level, index_level, pattern, read_native, tone, write_audio, write_clip,
-                               write_speech_tracks)
+from tests.media.clips import (band_level, index_level, pattern, read_native, read_track, tone, write_audio,
+                               write_clip, write_speech_tracks)
 
 AAC_FRAME_S = 1024 / SAMPLE_RATE
 
@@ -306,7 +306,7 @@ def test_a_speech_read_as_the_video_is_written_is_muxed_as_the_whole_track_was(t
     frames = [pattern(i, 32, 32) for i in range(25)]  # 1 s
     for path in write_speech_tracks(tmp_path):
         speech = native_audio(path)
-        whole, _ = _decode(path, speech.rate, whole=True)
+        whole = read_track(path, speech.rate)
         write(tmp_path / "whole.mp4", frames, audio=whole, audio_rate=speech.rate)
         write(tmp_path / "read.mp4", frames, audio=speech)
         assert audio_packets(tmp_path / "read.mp4") == audio_packets(tmp_path / "whole.mp4"), path.name
