@@ -1,13 +1,21 @@
-"""The permissions of the files omnisync writes: those any program gives a file it writes
-(the mode of the file replaced, else 0666 less the umask), not the owner-only 0600 of the
-temporary files they pass through."""
+"""The files omnisync writes: the permissions any program gives a file it writes (the mode of
+the file replaced, else 0666 less the umask), not the owner-only 0600 of the temporary files
+they pass through; and the locks that tell a partial file or folder in use from one a killed
+run left behind."""
 
 import contextlib
 import os
+import re
+import shutil
 import stat
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl  # POSIX; without it, what killed runs leave is not swept
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 
 def output_mode(path: Path) -> int:
@@ -34,3 +42,35 @@ def save_safetensors(tensors: dict, path: str | Path, metadata: dict[str, str] |
     save_file(tensors, str(path), metadata=metadata)
     with contextlib.suppress(OSError):  # a file system without permissions keeps its own
         os.chmod(path, mode)
+
+
+def hold_lock(fd: int) -> None:
+    """Lock the open file or folder `fd` for this process until it is closed, so `sweep_unlocked`
+    leaves what it names alone (nothing where the platform has no locks)."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def sweep_unlocked(folder: Path, pattern: re.Pattern) -> None:
+    """Remove the files and folders in `folder` whose names match `pattern` and that no process
+    holds (`hold_lock`): the partial results of runs that were killed."""
+    if fcntl is None:
+        return
+    for candidate in folder.iterdir():
+        if not pattern.fullmatch(candidate.name):
+            continue
+        try:
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # another run is still at work on it
+        else:
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
+        finally:
+            os.close(fd)

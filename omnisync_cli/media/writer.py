@@ -26,13 +26,8 @@ from typing import Callable, Generator
 import av
 import numpy as np
 
-try:
-    import fcntl  # POSIX; without it, partial files of killed runs are not swept
-except ImportError:  # pragma: no cover
-    fcntl = None
-
 from omnisync_cli.errors import OutputError
-from omnisync_cli.files import output_mode
+from omnisync_cli.files import hold_lock, output_mode, sweep_unlocked
 from omnisync_cli.media.audio import AAC_RATES, SAMPLE_RATE, NativeAudio
 from omnisync_cli.media.yuv import (AVCOL_BT2020, HDR_TRANSFERS, YUV_FROM_RGB_FLAGS, HdrPlanes, Planes, hdr_to_av_frame,
                                    rgb_to_planes, to_av_frame)
@@ -360,8 +355,7 @@ def _new_partial(path: Path) -> tuple[Path, int]:
     reused), and the descriptor holding its lock. It gets `path`'s permissions
     (`output_mode`), not mkstemp's owner-only 0600."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{_partial_stem(path)}.", suffix=f".partial{path.suffix}")
-    if fcntl is not None:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    hold_lock(fd)
     with contextlib.suppress(OSError):  # a file system without permissions keeps its own
         os.fchmod(fd, output_mode(path))
     return Path(name), fd
@@ -399,21 +393,4 @@ def _move_into_place(partial: Path, path: Path, overwrite: bool, kind: str = "du
 
 def _sweep_stale_partials(path: Path) -> None:
     """Remove the partial files of `path` that no running writer holds (runs that were killed)."""
-    if fcntl is None:
-        return
-    pattern = _partial_pattern(path)
-    for candidate in path.parent.iterdir():
-        if not pattern.fullmatch(candidate.name):
-            continue
-        try:
-            fd = os.open(candidate, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # another writer is still at work on it
-        else:
-            candidate.unlink(missing_ok=True)
-        finally:
-            os.close(fd)
+    sweep_unlocked(path.parent, _partial_pattern(path))

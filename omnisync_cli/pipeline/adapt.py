@@ -50,16 +50,12 @@ from typing import Iterator
 
 import numpy as np
 
-try:
-    import fcntl  # POSIX; without it, partial folders of killed runs are not swept
-except ImportError:  # pragma: no cover
-    fcntl = None
-
 from omnisync_cli.bench.metrics import psnr_from_mse
 from omnisync_cli.bench.sync import open_guard_scorer, open_sync_scorer
 from omnisync_cli.data.mouth_swap import donor_frames, mouth_mask, swap_mouths
 from omnisync_cli.data.pairs import ClipInfo
 from omnisync_cli.errors import ConfigError, InputError, OutputError
+from omnisync_cli.files import hold_lock, sweep_unlocked
 from omnisync_cli.face.region import crop_region
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio, load_speech
 from omnisync_cli.media.speech_gate import speech_only, speech_spans
@@ -417,35 +413,14 @@ def adapting_folder(output: Path) -> Iterator[Path]:
     run its own (a user tour: two adapts to one -o shared `.NAME.adapting`, and tracebacks
     ended the runs that finished second)."""
     partial = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".adapting"))
-    lock = os.open(partial, os.O_RDONLY) if fcntl is not None else None
-    if lock is not None:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = os.open(partial, os.O_RDONLY)
+    hold_lock(lock)
     try:
         yield partial
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-        if lock is not None:
-            os.close(lock)
-            _sweep_stale_adapting(output)
-
-
-def _sweep_stale_adapting(output: Path) -> None:
-    pattern = re.compile(re.escape(f".{output.name}.") + r"[a-z0-9_]{8}\.adapting")
-    for candidate in output.parent.iterdir():
-        if not pattern.fullmatch(candidate.name):
-            continue
-        try:
-            fd = os.open(candidate, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # another run is still adapting into it
-        else:
-            shutil.rmtree(candidate, ignore_errors=True)
-        finally:
-            os.close(fd)
+        os.close(lock)
+        sweep_unlocked(output.parent, re.compile(re.escape(f".{output.name}.") + r"[a-z0-9_]{8}\.adapting"))
 
 
 def adapt(analysis: VideoAnalysis, base_weights: Path, out_dir: Path, config: AdaptConfig = AdaptConfig(),
