@@ -164,6 +164,9 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
         raise OutputError(f"cannot create the output folder {out_dir} ({exc.strerror}); choose another -o") from exc
     report = BatchReport([ItemResult(str(i.video), None if i.audio is None else str(i.audio), i.output)
                           for i in mine])
+    # Written before the first dub too: an empty shard has its report, and a batch killed in its
+    # first item leaves this run's report (every item pending), not an earlier run's.
+    _write_report(report, report_file)
     for number, (item, result) in enumerate(zip(mine, report.items), start=1):
         start = time.perf_counter()
         try:

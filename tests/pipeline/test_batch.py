@@ -266,6 +266,16 @@ def test_two_shards_cover_every_item_exactly_once(folder):
     assert probe_video(out / "e.mp4").frame_count == 5
 
 
+def test_a_shard_with_no_items_still_writes_its_report(folder):
+    # 5 items in 8 shards: shards 5-7 are empty; a cluster's merge looks for every shard's report
+    # (a batch tour: none was written, and --json named a file that did not exist)
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    report = batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS, shard=(6, 8))
+    saved = json.loads((out / "batch-report.shard-6-of-8.json").read_text())
+    assert report.items == [] and saved["items"] == [] and saved["dubbed"] == 0
+
+
 def test_a_failing_item_does_not_stop_the_rest(folder):
     (folder / "videos" / "b.mp4").write_bytes(b"not a video")
     report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
