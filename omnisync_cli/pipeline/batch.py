@@ -151,9 +151,11 @@ def one_file_name(name: str) -> str:
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
               shard: tuple[int, int] = (0, 1), progress: Progress = SilentProgress(),
-              report_file: Path | None = None) -> BatchReport:
+              report_file: Path | None = None, numbering: tuple[int, int, int] | None = None) -> BatchReport:
     """Dub the items of `shard`, writing the report after every item to `report_file`
-    (default: `report_path(out_dir, shard)`)."""
+    (default: `report_path(out_dir, shard)`). `numbering` (first, step, total): the k-th item
+    is told as [first + k step/total] (a job of `batch_dub_jobs` counts in its shard's numbers);
+    default [k/number of items]."""
     out_dir = Path(out_dir)
     report_file = report_path(out_dir, shard) if report_file is None else report_file
     check_batch(items, out_dir, report_files=(report_file,))
@@ -167,11 +169,12 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
     # Written before the first dub too: an empty shard has its report, and a batch killed in its
     # first item leaves this run's report (every item pending), not an earlier run's.
     _write_report(report, report_file)
-    for number, (item, result) in enumerate(zip(mine, report.items), start=1):
+    first, step, total = numbering or (1, 1, len(mine))
+    for k, (item, result) in enumerate(zip(mine, report.items)):
         start = time.perf_counter()
         try:
             _run_item(item, result, out_dir, editor, options,
-                      Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
+                      Labelled(progress, f"[{first + k * step}/{total}] {item.video.name}"))
         except Stopped as stop:  # the report says where the batch was stopped (a user tour: it read "pending")
             result.status, result.error = "stopped", f"stopped by {stop.signal_name}; rerun the batch to go on"
             _write_report(report, report_file)
@@ -198,8 +201,9 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
         stale.unlink(missing_ok=True)
     with context.Pool(jobs) as pool:
         try:
-            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress, job_files[j])
-                                          for j, s in enumerate(shards)])
+            numbering = [(j + 1, jobs, len(items[index::count])) for j in range(jobs)]  # [k/shard's items]
+            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress, job_files[j],
+                                           numbering[j]) for j, s in enumerate(shards)])
         except Stopped as stop:
             pool.terminate()  # the jobs get SIGTERM, unwind and write their own reports first
             _write_report(_merged(items[index::count], [r for f in job_files for r in _read_items(f, stop.signal_name)]),
@@ -236,9 +240,9 @@ def _read_items(report_file: Path, signal_name: str) -> list[ItemResult]:
     return results
 
 
-def _job(items, out_dir, make_editor, options, shard, make_progress, report_file) -> BatchReport:
+def _job(items, out_dir, make_editor, options, shard, make_progress, report_file, numbering) -> BatchReport:
     with stop_on_signals():
-        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress(), report_file)
+        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress(), report_file, numbering)
 
 
 def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor, options: DubOptions,

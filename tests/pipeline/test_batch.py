@@ -18,6 +18,7 @@ from omnisync_cli.pipeline.batch import batch_dub, batch_dub_jobs, check_batch, 
 from omnisync_cli.pipeline.options import DubOptions, dub_settings
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
+from omnisync_cli.pipeline.progress import SilentProgress
 from omnisync_cli.pipeline.timeline import Extend
 from tests.media.clips import tone, truncate, write_audio, write_clip
 
@@ -335,6 +336,28 @@ def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     jobs = [json.loads((out / f"batch-report.job-{j}-of-2.json").read_text()) for j in (0, 1)]  # not --shard's names
     assert [len(j["items"]) for j in jobs] == [3, 2] and merged["dubbed"] == 5
     assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
+
+
+class StageLog(SilentProgress):
+    """Appends each stage's name to `path` (picklable, for the jobs' processes)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def stage(self, name, total):
+        with open(self.path, "a") as log:
+            log.write(name + "\n")
+        return super().stage(name, total)
+
+
+def test_jobs_count_their_items_in_the_shards_numbers(folder):
+    # a batch tour: with --jobs 2, 300 items read [1/150] twice, ... [150/150] twice, never /300
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    log = folder / "stages.txt"
+    batch_dub_jobs(items, folder / "out", functools.partial(PassthroughEditor, region_size=16), OPTIONS, jobs=2,
+                   make_progress=functools.partial(StageLog, log))
+    labels = {line.split(":")[0] for line in log.read_text().splitlines()}
+    assert labels == {"[1/5] a.mp4", "[2/5] b.mp4", "[3/5] c.mp4", "[4/5] d.mp4", "[5/5] e.mp4"}
 
 
 def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(folder, monkeypatch):
