@@ -125,6 +125,15 @@ def test_manifest_cells_lose_their_spaces_and_overlong_rows_are_named(folder):
         items_from_manifest(folder / "jobs.csv")
 
 
+def test_a_manifest_row_without_speech_is_refused_naming_it(folder):
+    # a batch tour: with no 'audio' and no --audio, the item failed after the model load saying
+    # "no speech file named a.*", the folder's pairing by name, which a manifest does not do
+    (folder / "jobs.csv").write_text("video,audio\nvideos/a.mp4,speech.wav\nvideos/b.mp4,\n")
+    with pytest.raises(ConfigError, match="item 2: no 'audio'.*--audio"):
+        items_from_manifest(folder / "jobs.csv")
+    assert items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")[1].audio == folder / "speech.wav"
+
+
 @pytest.mark.parametrize("field,value", [("face_index", True), ("face_index", 0.9), ("crf", 9.7)])
 def test_json_manifest_numbers_are_not_coerced(folder, field, value):
     (folder / "jobs.json").write_text(json.dumps([{"video": "videos/a.mp4", field: value}]))
