@@ -62,23 +62,26 @@ class ItemResult:
 class BatchReport:
     items: list[ItemResult] = field(default_factory=list)
 
-    def _with(self, status: str) -> list[ItemResult]:
+    def with_status(self, status: str) -> list[ItemResult]:
         return [r for r in self.items if r.status == status]
 
     @property
     def done(self) -> list[str]:
-        return [r.video for r in self._with("dubbed")]
+        return [r.video for r in self.with_status("dubbed")]
 
     @property
     def skipped(self) -> list[str]:
-        return [r.video for r in self._with("skipped")]
+        return [r.video for r in self.with_status("skipped")]
 
     @property
     def failed(self) -> dict[str, str]:
-        return {r.video: r.error or "" for r in self._with("failed")}
+        """Why each failed video failed (by video: count and list failures by `with_status`, as
+        a manifest may dub one video under several outputs)."""
+        return {r.video: r.error or "" for r in self.with_status("failed")}
 
     def to_dict(self) -> dict:
-        return {"dubbed": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
+        counts = {status: len(self.with_status(status)) for status in ("dubbed", "skipped", "failed")}
+        return {**counts,
                 "stopped": any(r.status == "stopped" for r in self.items), "items": [asdict(r) for r in self.items]}
 
 

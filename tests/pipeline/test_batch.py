@@ -302,6 +302,18 @@ class BrokenOnB(PassthroughEditor):
         return super().edit(crops, *args, **kwargs)
 
 
+def test_one_video_failing_under_two_outputs_counts_twice(folder):
+    # a manifest dubbing one video into two languages: a batch tour's damaged video counted
+    # "failed": 1 for its two failed items (the failures were keyed by video)
+    (folder / "videos" / "b.mp4").write_bytes(b"not a video")
+    (folder / "jobs.csv").write_text("video,output\nvideos/b.mp4,b-fr.mp4\nvideos/b.mp4,b-de.mp4\n"
+                                     "videos/a.mp4,a-fr.mp4\n")
+    items = items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")
+    report = batch_dub(items, folder / "out", PassthroughEditor(region_size=16), OPTIONS)
+    assert report.to_dict()["failed"] == 2 and report.to_dict()["dubbed"] == 1
+    assert [r.output for r in report.with_status("failed")] == ["b-fr.mp4", "b-de.mp4"]
+
+
 def test_a_bug_met_on_one_item_is_reported_and_the_rest_are_dubbed(folder, monkeypatch):
     editor = BrokenOnB(region_size=16)
     import omnisync_cli.pipeline.batch as batch
