@@ -193,7 +193,8 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
                    make_progress: Callable[[], Progress] = SilentProgress) -> BatchReport:
     """`batch_dub` of `shard` in `jobs` processes; make_editor and make_progress (picklable:
     module-level functions or partials of them) run in each. Each job writes its own report
-    as it goes; the shard's report merges them, in item order, at the end."""
+    as it goes; the shard's report merges them, in item order, at the end. A job whose process
+    dies fails the item it was dubbing; its items after that stay pending for a rerun."""
     out_dir = Path(out_dir)
     job_files = [report_path(out_dir, shard, (j, jobs)) for j in range(jobs)]
     check_batch(items, out_dir, report_files=(report_path(out_dir, shard), *job_files))
@@ -202,11 +203,22 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
     for stale in job_files:  # an earlier run's: a stop must not read them as this run's
         stale.unlink(missing_ok=True)
+    others = {p.pid for p in multiprocessing.active_children()}
     with context.Pool(jobs) as pool:
+        workers = {p.pid for p in multiprocessing.active_children()} - others  # the pool's, started with it
         try:
             numbering = [(j + 1, jobs, len(items[index::count])) for j in range(jobs)]  # [k/shard's items]
-            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress, job_files[j],
-                                           numbering[j]) for j, s in enumerate(shards)])
+            running = [pool.apply_async(_job, (items, out_dir, make_editor, options, s, make_progress, job_files[j],
+                                               numbering[j])) for j, s in enumerate(shards)]
+            # A job whose process dies (killed for memory, a crash in a decoder) never returns: the
+            # pool starts another process but loses the job (a batch tour: the batch waited for ever).
+            while not all(r.ready() for r in running):
+                died = len(workers - {p.pid for p in multiprocessing.active_children()})
+                if died and sum(r.ready() for r in running) + died >= jobs:
+                    break
+                next(r for r in running if not r.ready()).wait(0.5)
+            reports = [r.get() if r.ready() else _died(job_files[j], items[shards[j][0]::shards[j][1]])
+                       for j, r in enumerate(running)]
         except Stopped as stop:
             pool.terminate()  # the jobs get SIGTERM, unwind and write their own reports first
             _write_report(_merged(items[index::count], [r for f in job_files for r in _read_items(f, stop.signal_name)]),
@@ -217,6 +229,17 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     merged = _merged(items[index::count], [r for report in reports for r in report.items])
     _write_report(merged, report_path(out_dir, shard))
     return merged
+
+
+def _died(report_file: Path, items: list[BatchItem]) -> BatchReport:
+    """The report of a job (of `items`) whose process died: the item it was dubbing (its first
+    where it wrote no report) failed, those after it pending."""
+    results = _read_items(report_file, "") or _merged(items, []).items
+    dubbing = next((r for r in results if r.status == "pending"), None)
+    if dubbing is not None:
+        dubbing.status = "failed"
+        dubbing.error = "the process dubbing it died (killed, e.g. for memory, or crashed); rerun the batch to retry it"
+    return BatchReport(results)
 
 
 def _merged(items: list[BatchItem], results: list[ItemResult]) -> BatchReport:

@@ -381,6 +381,42 @@ def test_jobs_count_their_items_in_the_shards_numbers(folder):
     assert labels == {"[1/5] a.mp4", "[2/5] b.mp4", "[3/5] c.mp4", "[4/5] d.mp4", "[5/5] e.mp4"}
 
 
+class DyingEditor(PassthroughEditor):
+    """Kills its own process in its first dub if it is the first to take `marker` (one job of several)."""
+
+    def __init__(self, marker):
+        super().__init__(region_size=16)
+        self.marker = marker
+
+    def prepare_audio(self, waveform):
+        import os
+        import signal
+        try:
+            os.rename(self.marker, f"{self.marker}.taken")
+        except FileNotFoundError:
+            return super().prepare_audio(waveform)
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+
+
+def test_a_job_whose_process_dies_fails_its_item_and_the_batch_still_ends(folder):
+    # a batch tour: a --jobs process killed mid-dub left the batch waiting for ever
+    import threading
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    (folder / "marker").touch()
+    ended = []
+    batch = threading.Thread(target=lambda: ended.append(batch_dub_jobs(
+        items, out, functools.partial(DyingEditor, str(folder / "marker")), OPTIONS, jobs=2)), daemon=True)
+    batch.start()
+    batch.join(30)
+    assert ended, "the batch waited for ever on a job whose process died"
+    statuses = [r.status for r in ended[0].items]
+    assert [r.output for r in ended[0].items] == [i.output for i in items]
+    assert statuses.count("failed") == 1 and statuses.count("dubbed") >= 2 and set(statuses) <= {"failed", "dubbed", "pending"}
+    assert "died" in ended[0].with_status("failed")[0].error
+    assert json.loads((out / "batch-report.json").read_text())["failed"] == 1
+
+
 def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(folder, monkeypatch):
     """Ctrl-C during `--jobs 2`: the jobs unwind and write their own reports; the batch's report
     merges them, every item of the shard listed (a user tour: only the jobs' files were left)."""
@@ -403,7 +439,7 @@ def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(fo
         def __exit__(self, *exc):
             return False
 
-        def starmap(self, function, arguments):
+        def apply_async(self, function, arguments):
             report = batch.BatchReport([batch.ItemResult(str(items[0].video), None, items[0].output, status="dubbed"),
                                         batch.ItemResult(str(items[2].video), None, items[2].output, status="stopped",
                                                          error="stopped by SIGTERM; rerun the batch to go on")])
