@@ -601,8 +601,10 @@ def batch_dub(
     for item in failed:  # most reasons name the file already
         reason = item.error or ""
         progress.line(f"failed: {reason}" if reason.startswith(item.video) else f"failed: {item.video}: {reason}")
+    pending = report.with_status("pending")  # a --jobs process died before them
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "
-                  f"{len(failed)} failed; report: {report_path(output, shard_range)}")
+                  f"{len(failed)} failed{f', {len(pending)} not reached' if pending else ''}; "
+                  f"report: {report_path(output, shard_range)}")
     if failed:
         raise typer.Exit(1)
 
