@@ -597,11 +597,15 @@ def batch_dub(
             report = run_batch_dub(items, output, editor, options, shard_range, progress)
     if json_summary:
         print(json.dumps({**report.to_dict(), "report": str(report_path(output, shard_range))}, indent=2))
-    for video, reason in report.failed.items():  # most reasons name the file already
-        progress.line(f"failed: {reason}" if reason.startswith(video) else f"failed: {video}: {reason}")
+    failed = report.with_status("failed")  # per item: a manifest may dub one video twice
+    for item in failed:  # most reasons name the file already
+        reason = item.error or ""
+        progress.line(f"failed: {reason}" if reason.startswith(item.video) else f"failed: {item.video}: {reason}")
+    pending = report.with_status("pending")  # a --jobs process died before them
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "
-                  f"{len(report.failed)} failed; report: {report_path(output, shard_range)}")
-    if report.failed:
+                  f"{len(failed)} failed{f', {len(pending)} not reached' if pending else ''}; "
+                  f"report: {report_path(output, shard_range)}")
+    if failed:
         raise typer.Exit(1)
 
 

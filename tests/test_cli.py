@@ -206,6 +206,24 @@ def test_batch_dub_shards_and_resumes(inputs):
     assert refused.exit_code == 2 and "--audio" in json.loads(refused.stdout)["error"]
 
 
+def test_batch_dub_says_how_many_items_it_did_not_reach(inputs, monkeypatch):
+    """A --jobs process that died leaves its later items pending: the summary line said only
+    "211 dubbed, 0 already done (verified), 7 failed" of 300 (a batch tour)."""
+    import omnisync_cli.pipeline.batch as batch
+    videos = inputs / "videos"
+    videos.mkdir()
+    shutil.copy(inputs / "in.mp4", videos / "a.mp4")
+
+    def one_died(items, *args, **kwargs):
+        return batch.BatchReport([batch.ItemResult(str(items[0].video), None, "a.mp4", status="failed", error="died"),
+                                  batch.ItemResult(str(items[0].video), None, "b.mp4")])
+
+    monkeypatch.setattr(batch, "batch_dub", one_died)
+    result = runner.invoke(app, ["batch-dub", str(videos), "--audio", str(inputs / "speech.wav"), "-o",
+                                 str(inputs / "dubbed"), "--passthrough", "--region", "20,14,24,24"])
+    assert result.exit_code == 1 and "0 dubbed, 0 already done (verified), 1 failed, 1 not reached" in result.stderr
+
+
 def test_batch_dub_into_its_speech_folder_is_refused_before_any_work(inputs):
     """Dubs written into the speech folder were, on the rerun that resumes a batch, each video's
     second speech file: 'a.mp4 has 2 speech files (a.mp4, a.wav); keep one' (a user tour)."""

@@ -62,23 +62,26 @@ class ItemResult:
 class BatchReport:
     items: list[ItemResult] = field(default_factory=list)
 
-    def _with(self, status: str) -> list[ItemResult]:
+    def with_status(self, status: str) -> list[ItemResult]:
         return [r for r in self.items if r.status == status]
 
     @property
     def done(self) -> list[str]:
-        return [r.video for r in self._with("dubbed")]
+        return [r.video for r in self.with_status("dubbed")]
 
     @property
     def skipped(self) -> list[str]:
-        return [r.video for r in self._with("skipped")]
+        return [r.video for r in self.with_status("skipped")]
 
     @property
     def failed(self) -> dict[str, str]:
-        return {r.video: r.error or "" for r in self._with("failed")}
+        """Why each failed video failed (by video: count and list failures by `with_status`, as
+        a manifest may dub one video under several outputs)."""
+        return {r.video: r.error or "" for r in self.with_status("failed")}
 
     def to_dict(self) -> dict:
-        return {"dubbed": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
+        counts = {status: len(self.with_status(status)) for status in ("dubbed", "skipped", "failed")}
+        return {**counts,
                 "stopped": any(r.status == "stopped" for r in self.items), "items": [asdict(r) for r in self.items]}
 
 
@@ -151,9 +154,11 @@ def one_file_name(name: str) -> str:
 
 def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: DubOptions = DubOptions(),
               shard: tuple[int, int] = (0, 1), progress: Progress = SilentProgress(),
-              report_file: Path | None = None) -> BatchReport:
+              report_file: Path | None = None, numbering: tuple[int, int, int] | None = None) -> BatchReport:
     """Dub the items of `shard`, writing the report after every item to `report_file`
-    (default: `report_path(out_dir, shard)`)."""
+    (default: `report_path(out_dir, shard)`). `numbering` (first, step, total): the k-th item
+    is told as [first + k step/total] (a job of `batch_dub_jobs` counts in its shard's numbers);
+    default [k/number of items]."""
     out_dir = Path(out_dir)
     report_file = report_path(out_dir, shard) if report_file is None else report_file
     check_batch(items, out_dir, report_files=(report_file,))
@@ -164,11 +169,15 @@ def batch_dub(items: list[BatchItem], out_dir: Path, editor: Editor, options: Du
         raise OutputError(f"cannot create the output folder {out_dir} ({exc.strerror}); choose another -o") from exc
     report = BatchReport([ItemResult(str(i.video), None if i.audio is None else str(i.audio), i.output)
                           for i in mine])
-    for number, (item, result) in enumerate(zip(mine, report.items), start=1):
+    # Written before the first dub too: an empty shard has its report, and a batch killed in its
+    # first item leaves this run's report (every item pending), not an earlier run's.
+    _write_report(report, report_file)
+    first, step, total = numbering or (1, 1, len(mine))
+    for k, (item, result) in enumerate(zip(mine, report.items)):
         start = time.perf_counter()
         try:
             _run_item(item, result, out_dir, editor, options,
-                      Labelled(progress, f"[{number}/{len(mine)}] {item.video.name}"))
+                      Labelled(progress, f"[{first + k * step}/{total}] {item.video.name}"))
         except Stopped as stop:  # the report says where the batch was stopped (a user tour: it read "pending")
             result.status, result.error = "stopped", f"stopped by {stop.signal_name}; rerun the batch to go on"
             _write_report(report, report_file)
@@ -184,7 +193,8 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
                    make_progress: Callable[[], Progress] = SilentProgress) -> BatchReport:
     """`batch_dub` of `shard` in `jobs` processes; make_editor and make_progress (picklable:
     module-level functions or partials of them) run in each. Each job writes its own report
-    as it goes; the shard's report merges them, in item order, at the end."""
+    as it goes; the shard's report merges them, in item order, at the end. A job whose process
+    dies fails the item it was dubbing; its items after that stay pending for a rerun."""
     out_dir = Path(out_dir)
     job_files = [report_path(out_dir, shard, (j, jobs)) for j in range(jobs)]
     check_batch(items, out_dir, report_files=(report_path(out_dir, shard), *job_files))
@@ -193,10 +203,22 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     context = multiprocessing.get_context("spawn")  # no forked copies of torch or decoder threads
     for stale in job_files:  # an earlier run's: a stop must not read them as this run's
         stale.unlink(missing_ok=True)
+    others = {p.pid for p in multiprocessing.active_children()}
     with context.Pool(jobs) as pool:
+        workers = {p.pid for p in multiprocessing.active_children()} - others  # the pool's, started with it
         try:
-            reports = pool.starmap(_job, [(items, out_dir, make_editor, options, s, make_progress, job_files[j])
-                                          for j, s in enumerate(shards)])
+            numbering = [(j + 1, jobs, len(items[index::count])) for j in range(jobs)]  # [k/shard's items]
+            running = [pool.apply_async(_job, (items, out_dir, make_editor, options, s, make_progress, job_files[j],
+                                               numbering[j])) for j, s in enumerate(shards)]
+            # A job whose process dies (killed for memory, a crash in a decoder) never returns: the
+            # pool starts another process but loses the job (a batch tour: the batch waited for ever).
+            while not all(r.ready() for r in running):
+                died = len(workers - {p.pid for p in multiprocessing.active_children()})
+                if died and sum(r.ready() for r in running) + died >= jobs:
+                    break
+                next(r for r in running if not r.ready()).wait(0.5)
+            reports = [r.get() if r.ready() else _died(job_files[j], items[shards[j][0]::shards[j][1]])
+                       for j, r in enumerate(running)]
         except Stopped as stop:
             pool.terminate()  # the jobs get SIGTERM, unwind and write their own reports first
             _write_report(_merged(items[index::count], [r for f in job_files for r in _read_items(f, stop.signal_name)]),
@@ -207,6 +229,17 @@ def batch_dub_jobs(items: list[BatchItem], out_dir: Path, make_editor: Callable[
     merged = _merged(items[index::count], [r for report in reports for r in report.items])
     _write_report(merged, report_path(out_dir, shard))
     return merged
+
+
+def _died(report_file: Path, items: list[BatchItem]) -> BatchReport:
+    """The report of a job (of `items`) whose process died: the item it was dubbing (its first
+    where it wrote no report) failed, those after it pending."""
+    results = _read_items(report_file, "") or _merged(items, []).items
+    dubbing = next((r for r in results if r.status == "pending"), None)
+    if dubbing is not None:
+        dubbing.status = "failed"
+        dubbing.error = "the process dubbing it died (killed, e.g. for memory, or crashed); rerun the batch to retry it"
+    return BatchReport(results)
 
 
 def _merged(items: list[BatchItem], results: list[ItemResult]) -> BatchReport:
@@ -233,9 +266,9 @@ def _read_items(report_file: Path, signal_name: str) -> list[ItemResult]:
     return results
 
 
-def _job(items, out_dir, make_editor, options, shard, make_progress, report_file) -> BatchReport:
+def _job(items, out_dir, make_editor, options, shard, make_progress, report_file, numbering) -> BatchReport:
     with stop_on_signals():
-        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress(), report_file)
+        return batch_dub(items, out_dir, make_editor(), options, shard, make_progress(), report_file, numbering)
 
 
 def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor, options: DubOptions,

@@ -1,11 +1,11 @@
 """The items of a batch: videos paired with speech by file stem, or read from a manifest.
 
 A manifest is CSV (a header row) or JSON (a list of objects, or {"items": [...]}), one item
-per row with `video`, optional `audio` (default: the --audio file), optional `output` (a
-file name in the output folder; default <video stem>.mp4) and optional per-item dub options
-(`extend`, `face_index`, `mouth`, `region`, `feather`, `crf`). Relative paths are relative
-to the manifest. An output name is a plain file name: no folders, no `..`, not hidden, so
-no row can write outside the output folder.
+per row with `video`, `audio` (where missing: the --audio file; a row with neither is
+refused), optional `output` (a file name in the output folder; default <video stem>.mp4) and
+optional per-item dub options (`extend`, `face_index`, `mouth`, `region`, `feather`, `crf`).
+Relative paths are relative to the manifest. An output name is a plain file name: no folders,
+no `..`, not hidden, so no row can write outside the output folder.
 """
 
 import csv
@@ -129,6 +129,9 @@ def items_from_manifest(manifest: Path, default_audio: Path | None = None) -> li
         audio = base / str(row["audio"]) if "audio" in row else default_audio
         output = check_output_name(str(row.get("output", f"{video.stem}.mp4")), where)
         items.append(BatchItem(video, audio, output, _options(row, where)))
+    for number, item in enumerate(items, start=1):  # a manifest pairs nothing by name: say so before the model loads
+        if item.audio is None:
+            raise ConfigError(f"{manifest} item {number}: no 'audio'; give one, or --audio for the items without their own")
     return items
 
 

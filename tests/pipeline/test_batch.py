@@ -18,6 +18,7 @@ from omnisync_cli.pipeline.batch import batch_dub, batch_dub_jobs, check_batch, 
 from omnisync_cli.pipeline.options import DubOptions, dub_settings
 from omnisync_cli.pipeline.editor import PassthroughEditor
 from omnisync_cli.pipeline.manifest import items_from_folder, items_from_manifest
+from omnisync_cli.pipeline.progress import SilentProgress
 from omnisync_cli.pipeline.timeline import Extend
 from tests.media.clips import tone, truncate, write_audio, write_clip
 
@@ -122,6 +123,15 @@ def test_manifest_cells_lose_their_spaces_and_overlong_rows_are_named(folder):
     (folder / "jobs.csv").write_text("video,audio\nvideos/a.mp4,my, speech.wav\n")
     with pytest.raises(ConfigError, match="item 1: more cells than the header"):
         items_from_manifest(folder / "jobs.csv")
+
+
+def test_a_manifest_row_without_speech_is_refused_naming_it(folder):
+    # a batch tour: with no 'audio' and no --audio, the item failed after the model load saying
+    # "no speech file named a.*", the folder's pairing by name, which a manifest does not do
+    (folder / "jobs.csv").write_text("video,audio\nvideos/a.mp4,speech.wav\nvideos/b.mp4,\n")
+    with pytest.raises(ConfigError, match="item 2: no 'audio'.*--audio"):
+        items_from_manifest(folder / "jobs.csv")
+    assert items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")[1].audio == folder / "speech.wav"
 
 
 @pytest.mark.parametrize("field,value", [("face_index", True), ("face_index", 0.9), ("crf", 9.7)])
@@ -266,6 +276,16 @@ def test_two_shards_cover_every_item_exactly_once(folder):
     assert probe_video(out / "e.mp4").frame_count == 5
 
 
+def test_a_shard_with_no_items_still_writes_its_report(folder):
+    # 5 items in 8 shards: shards 5-7 are empty; a cluster's merge looks for every shard's report
+    # (a batch tour: none was written, and --json named a file that did not exist)
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    report = batch_dub(items, out, PassthroughEditor(region_size=16), OPTIONS, shard=(6, 8))
+    saved = json.loads((out / "batch-report.shard-6-of-8.json").read_text())
+    assert report.items == [] and saved["items"] == [] and saved["dubbed"] == 0
+
+
 def test_a_failing_item_does_not_stop_the_rest(folder):
     (folder / "videos" / "b.mp4").write_bytes(b"not a video")
     report = batch_dub(items_from_folder(folder / "videos", folder / "speech.wav"), folder / "out",
@@ -280,6 +300,18 @@ class BrokenOnB(PassthroughEditor):
         if self.current == "b":
             raise ZeroDivisionError("a bug")
         return super().edit(crops, *args, **kwargs)
+
+
+def test_one_video_failing_under_two_outputs_counts_twice(folder):
+    # a manifest dubbing one video into two languages: a batch tour's damaged video counted
+    # "failed": 1 for its two failed items (the failures were keyed by video)
+    (folder / "videos" / "b.mp4").write_bytes(b"not a video")
+    (folder / "jobs.csv").write_text("video,output\nvideos/b.mp4,b-fr.mp4\nvideos/b.mp4,b-de.mp4\n"
+                                     "videos/a.mp4,a-fr.mp4\n")
+    items = items_from_manifest(folder / "jobs.csv", default_audio=folder / "speech.wav")
+    report = batch_dub(items, folder / "out", PassthroughEditor(region_size=16), OPTIONS)
+    assert report.to_dict()["failed"] == 2 and report.to_dict()["dubbed"] == 1
+    assert [r.output for r in report.with_status("failed")] == ["b-fr.mp4", "b-de.mp4"]
 
 
 def test_a_bug_met_on_one_item_is_reported_and_the_rest_are_dubbed(folder, monkeypatch):
@@ -327,6 +359,64 @@ def test_jobs_split_a_shard_across_processes_and_merge_the_report(folder):
     assert all(probe_video(out / f"{n}.mp4").frame_count == 5 for n in "abcde")
 
 
+class StageLog(SilentProgress):
+    """Appends each stage's name to `path` (picklable, for the jobs' processes)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def stage(self, name, total):
+        with open(self.path, "a") as log:
+            log.write(name + "\n")
+        return super().stage(name, total)
+
+
+def test_jobs_count_their_items_in_the_shards_numbers(folder):
+    # a batch tour: with --jobs 2, 300 items read [1/150] twice, ... [150/150] twice, never /300
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    log = folder / "stages.txt"
+    batch_dub_jobs(items, folder / "out", functools.partial(PassthroughEditor, region_size=16), OPTIONS, jobs=2,
+                   make_progress=functools.partial(StageLog, log))
+    labels = {line.split(":")[0] for line in log.read_text().splitlines()}
+    assert labels == {"[1/5] a.mp4", "[2/5] b.mp4", "[3/5] c.mp4", "[4/5] d.mp4", "[5/5] e.mp4"}
+
+
+class DyingEditor(PassthroughEditor):
+    """Kills its own process in its first dub if it is the first to take `marker` (one job of several)."""
+
+    def __init__(self, marker):
+        super().__init__(region_size=16)
+        self.marker = marker
+
+    def prepare_audio(self, waveform):
+        import os
+        import signal
+        try:
+            os.rename(self.marker, f"{self.marker}.taken")
+        except FileNotFoundError:
+            return super().prepare_audio(waveform)
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+
+
+def test_a_job_whose_process_dies_fails_its_item_and_the_batch_still_ends(folder):
+    # a batch tour: a --jobs process killed mid-dub left the batch waiting for ever
+    import threading
+    items = items_from_folder(folder / "videos", folder / "speech.wav")
+    out = folder / "out"
+    (folder / "marker").touch()
+    ended = []
+    batch = threading.Thread(target=lambda: ended.append(batch_dub_jobs(
+        items, out, functools.partial(DyingEditor, str(folder / "marker")), OPTIONS, jobs=2)), daemon=True)
+    batch.start()
+    batch.join(30)
+    assert ended, "the batch waited for ever on a job whose process died"
+    statuses = [r.status for r in ended[0].items]
+    assert [r.output for r in ended[0].items] == [i.output for i in items]
+    assert statuses.count("failed") == 1 and statuses.count("dubbed") >= 2 and set(statuses) <= {"failed", "dubbed", "pending"}
+    assert "died" in ended[0].with_status("failed")[0].error
+    assert json.loads((out / "batch-report.json").read_text())["failed"] == 1
+
+
 def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(folder, monkeypatch):
     """Ctrl-C during `--jobs 2`: the jobs unwind and write their own reports; the batch's report
     merges them, every item of the shard listed (a user tour: only the jobs' files were left)."""
@@ -349,7 +439,7 @@ def test_a_stop_during_jobs_leaves_the_shards_report_of_where_each_item_stood(fo
         def __exit__(self, *exc):
             return False
 
-        def starmap(self, function, arguments):
+        def apply_async(self, function, arguments):
             report = batch.BatchReport([batch.ItemResult(str(items[0].video), None, items[0].output, status="dubbed"),
                                         batch.ItemResult(str(items[2].video), None, items[2].output, status="stopped",
                                                          error="stopped by SIGTERM; rerun the batch to go on")])
