@@ -80,9 +80,12 @@ class BatchReport:
         return {r.video: r.error or "" for r in self.with_status("failed")}
 
     def to_dict(self) -> dict:
-        counts = {status: len(self.with_status(status)) for status in ("dubbed", "skipped", "failed")}
-        return {**counts,
-                "stopped": any(r.status == "stopped" for r in self.items), "items": [asdict(r) for r in self.items]}
+        """Counts by status, which add up to the items ("stopped_items": stopped mid-dub by a
+        signal; "pending": not reached), whether a signal stopped the batch, and every item."""
+        counts = {status: len(self.with_status(status)) for status in ("dubbed", "skipped", "failed", "pending")}
+        stopped = self.with_status("stopped")
+        return {**counts, "stopped_items": len(stopped), "stopped": bool(stopped),
+                "items": [asdict(r) for r in self.items]}
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -524,4 +524,7 @@ def test_a_batch_stopped_by_a_signal_says_so_in_its_report(folder, monkeypatch):
     saved = json.loads((folder / "out" / "batch-report.json").read_text())
     assert saved["stopped"] is True and saved["dubbed"] == 2
     assert [item["status"] for item in saved["items"]] == ["dubbed", "dubbed", "stopped", "pending", "pending"]
+    # the counts add up to the items (a batch tour: pending and stopped ones were left out)
+    assert (saved["stopped_items"], saved["pending"]) == (1, 2)
+    assert sum(saved[k] for k in ("dubbed", "skipped", "failed", "pending", "stopped_items")) == len(saved["items"])
     assert "stopped by SIGINT" in saved["items"][2]["error"]
