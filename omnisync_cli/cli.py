@@ -598,9 +598,12 @@ def batch_dub(
     if json_summary:
         print(json.dumps({**report.to_dict(), "report": str(report_path(output, shard_range))}, indent=2))
     failed = report.with_status("failed")  # per item: a manifest may dub one video twice
+    videos = [item.video for item in failed]
     for item in failed:  # most reasons name the file already
         reason = item.error or ""
-        progress.line(f"failed: {reason}" if reason.startswith(item.video) else f"failed: {item.video}: {reason}")
+        line = reason if reason.startswith(item.video) else f"{item.video}: {reason}"
+        # a video that failed under several outputs (a manifest's languages): which one
+        progress.line(f"failed: {line}" + (f" (output {item.output})" if videos.count(item.video) > 1 else ""))
     pending = report.with_status("pending")  # a --jobs process died before them
     progress.line(f"{len(report.done)} dubbed, {len(report.skipped)} already done (verified), "
                   f"{len(failed)} failed{f', {len(pending)} not reached' if pending else ''}; "

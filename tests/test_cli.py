@@ -224,6 +224,30 @@ def test_batch_dub_says_how_many_items_it_did_not_reach(inputs, monkeypatch):
     assert result.exit_code == 1 and "0 dubbed, 0 already done (verified), 1 failed, 1 not reached" in result.stderr
 
 
+def test_batch_dub_names_each_failure_once_and_the_output_of_a_video_failing_twice(inputs, monkeypatch):
+    """A video failing under two outputs printed two identical lines, and a video without speech
+    its path twice ("failed: X: no speech file named ... for X"; a batch tour)."""
+    import omnisync_cli.pipeline.batch as batch
+    videos = inputs / "videos"
+    videos.mkdir()
+    shutil.copy(inputs / "in.mp4", videos / "a.mp4")
+
+    def two_failed(items, *args, **kwargs):
+        return batch.BatchReport([batch.ItemResult(str(items[0].video), None, out, status="failed", error="damaged")
+                                  for out in ("a.en.mp4", "a.fr.mp4")])
+
+    monkeypatch.setattr(batch, "batch_dub", two_failed)
+    result = runner.invoke(app, ["batch-dub", str(videos), "--audio", str(inputs / "speech.wav"), "-o",
+                                 str(inputs / "dubbed"), "--passthrough", "--region", "20,14,24,24"])
+    assert f"failed: {videos / 'a.mp4'}: damaged (output a.en.mp4)" in result.stderr
+    assert f"failed: {videos / 'a.mp4'}: damaged (output a.fr.mp4)" in result.stderr
+    monkeypatch.undo()
+    (inputs / "speech").mkdir()
+    result = runner.invoke(app, ["batch-dub", str(videos), "--audio", str(inputs / "speech"), "-o",
+                                 str(inputs / "dubbed2"), "--passthrough", "--region", "20,14,24,24"])
+    assert result.exit_code == 1 and result.stderr.count(str(videos / "a.mp4")) == 1, result.stderr
+
+
 def test_batch_dub_into_its_speech_folder_is_refused_before_any_work(inputs):
     """Dubs written into the speech folder were, on the rerun that resumes a batch, each video's
     second speech file: 'a.mp4 has 2 speech files (a.mp4, a.wav); keep one' (a user tour)."""

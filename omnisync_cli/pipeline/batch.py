@@ -278,8 +278,8 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
               progress: Progress) -> None:
     output = out_dir / item.output
     if item.audio is None:
-        result.status, result.error = "failed", (f"no speech file named {item.video.stem}.* "
-                                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}, or a video) for {item.video}")
+        result.status, result.error = "failed", (f"{item.video}: no speech file named {item.video.stem}.* "
+                                                 f"({', '.join(sorted(AUDIO_SUFFIXES))}, or a video) in the speech folder")
         return
     try:
         item_options = item.dub_options(options)
