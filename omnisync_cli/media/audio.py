@@ -168,10 +168,10 @@ def _write_mono(out: np.ndarray, pieces: Iterator[np.ndarray], start: int, skip:
     return heard
 
 
-def _pieces(path: Path, container, stream: av.audio.AudioStream) -> Iterator[np.ndarray]:
-    """`stream` at `SAMPLE_RATE`, in order, as (channels, n) float32 pieces of a few thousand
-    samples (`_resampled`, less the end padding: `_without_end_padding`)."""
-    return _without_end_padding(_resampled(path, container, stream, SAMPLE_RATE), stream, SAMPLE_RATE)
+def _pieces(path: Path, container, stream: av.audio.AudioStream, rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """`stream` at `rate`, in order, as (channels, n) float32 pieces of a few thousand samples
+    (`_resampled`, less the end padding: `_without_end_padding`)."""
+    return _without_end_padding(_resampled(path, container, stream, rate), stream, rate)
 
 
 def _expected_samples(container, stream: av.audio.AudioStream, start: int) -> int:
@@ -244,7 +244,7 @@ class NativeAudio:
         given = self.lead
         with open_input(self.path) as container:
             stream = played_track(container)
-            for chunk in _without_end_padding(_resampled(self.path, container, stream, self.rate), stream, self.rate):
+            for chunk in _pieces(self.path, container, stream, self.rate):
                 given += chunk.shape[1]
                 if given > self.samples or chunk.shape[0] != self.channels:
                     raise changed
@@ -264,7 +264,7 @@ def native_audio(path: str | Path) -> NativeAudio:
         stream = played_track(container)
         rate = aac_rate(stream.rate or SAMPLE_RATE)
         channels, decoded, broken, peak = 1, 0, 0, 0.0
-        for chunk in _without_end_padding(_resampled(path, container, stream, rate), stream, rate):
+        for chunk in _pieces(path, container, stream, rate):
             channels, decoded = chunk.shape[0], decoded + chunk.shape[1]
             broken += int(np.count_nonzero(~np.isfinite(chunk)))
             peak = max(peak, float(np.abs(chunk).max(initial=0.0)))
