@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from omnisync_cli.media.audio import SAMPLE_RATE  # the detector's rate too
 
@@ -29,11 +30,16 @@ class GateConfig:
     # Shorter bursts are not speech. Silero's own 250 ms muted a lone quick word ("oh", "hi",
     # "no" of 0.08-0.15 s between pauses), so the mouth stayed shut on it.
     min_speech_s: float = 0.06
-    # The detector hears the track brought to this peak (its 99.9th percentile), at most
-    # max_gain louder: a quiet recording is speech all the same (at -46 dB it missed 15 % of
-    # the words, none after this), and music or hiss alone stays no speech.
+    # The detector hears the track brought to this peak, at most max_gain louder: a quiet
+    # recording is speech all the same (at -46 dB it missed 15 % of the words, none after
+    # this), and music or hiss alone stays no speech ...
     detect_peak: float = 0.5
     max_gain: float = 100.0
+    # ... by the loudest sound within listen_s of each moment (blocks of block_s), not by the whole
+    # track's: a whispered line far from the loud ones, or speech well after a music sting.
+    listen_s: float = 1.0
+    max_boost_db: float = 12.0  # above the whole track's level: a music bed in a pause stays a bed
+    block_s: float = 0.25
 
 
 _MODEL: list = []  # loaded once per process
@@ -56,15 +62,47 @@ def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> lis
             _MODEL.append(load_silero_vad(onnx=True))
     if len(waveform) < DETECTOR_WINDOW:
         return []
-    peak = float(np.percentile(np.abs(waveform), 99.9))
-    level = min(config.max_gain, config.detect_peak / max(peak, 1e-9))
-    heard = np.ascontiguousarray(waveform * level, dtype=np.float32)
-    spans = get_speech_timestamps(torch.from_numpy(heard), _MODEL[0],
+    spans = get_speech_timestamps(torch.from_numpy(at_listening_level(waveform, config)), _MODEL[0],
                                   threshold=config.threshold, sampling_rate=SAMPLE_RATE,
                                   min_silence_duration_ms=round(1000 * config.min_silence_s),
                                   min_speech_duration_ms=round(1000 * config.min_speech_s),
                                   speech_pad_ms=round(1000 * config.pad_s))
     return [(int(s["start"]), int(s["end"])) for s in spans]
+
+
+def listening_gains(waveform: np.ndarray, config: GateConfig = GateConfig()) -> np.ndarray:
+    """(B,) the gain that brings each block of `config.block_s` to the level the detector hears
+    best (`detect_peak`), set by the loudest sound within `listen_s` of it (each block's 99th
+    percentile), at most `max_boost_db` above the whole track's gain and never below it, and at
+    most `max_gain`. At one level for the whole track, a line spoken 36 dB under the loud ones
+    was missed whole, and speech after a loud music sting in part (bench/results/speech-levels/)."""
+    block = max(1, round(config.block_s * SAMPLE_RATE))
+    blocks = -(-len(waveform) // block)
+    padded = np.zeros(blocks * block, np.float32)
+    padded[:len(waveform)] = np.abs(waveform)
+    peaks = np.percentile(padded.reshape(blocks, block), 99.0, axis=1)
+    reach = round(config.listen_s / config.block_s)
+    loudest = sliding_window_view(np.pad(peaks, reach, mode="edge"), 2 * reach + 1).max(axis=1)
+    whole = min(config.max_gain, config.detect_peak / max(float(np.percentile(padded[:len(waveform)], 99.9)), 1e-9))
+    local = np.minimum(config.detect_peak / np.maximum(loudest, 1e-9), whole * 10 ** (config.max_boost_db / 20))
+    return np.clip(local, whole, config.max_gain)
+
+
+def at_listening_level(waveform: np.ndarray, config: GateConfig = GateConfig()) -> np.ndarray:
+    """(n,) float32: `waveform` times its `listening_gains`, the gain moving linearly between
+    block centres (no steps for the detector to hear); made a stretch at a time, so no float64
+    copy of a long track is made."""
+    gains = listening_gains(waveform, config)
+    block = max(1, round(config.block_s * SAMPLE_RATE))
+    centres = (np.arange(len(gains)) + 0.5) * block
+    heard = np.empty(len(waveform), np.float32)
+    for start in range(0, len(waveform), STRETCH):
+        stop = min(len(waveform), start + STRETCH)
+        heard[start:stop] = waveform[start:stop] * np.interp(np.arange(start, stop), centres, gains)
+    return heard
+
+
+STRETCH = 1 << 16  # samples given their gain at a time
 
 
 def gate_mask(n: int, spans: list[tuple[int, int]], fade: int) -> np.ndarray:

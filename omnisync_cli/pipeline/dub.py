@@ -158,7 +158,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             if hearing is None:
                 hearing = hear(waveform, analysis.video, editor, options, analysis.info.duration)
             speech, features, source = hearing.speech, hearing.features, hearing.source
-            quiet = quiet_keep(analysis, plan, speech, source, options)
+            quiet = quiet_keep(analysis, plan, speech, source, options, gates(options, editor))
         small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
         keep = either_kept(quiet, small)
         warnings = list(analysis.warnings)
@@ -235,9 +235,15 @@ def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> n
     """What the model, the quiet rule and the mouth bank read of a speech track: its speech
     alone (media.speech_gate) with `options.speech_gate`; the track itself without it, and
     for an editor that ignores audio (`hears_speech = False`: no detector is loaded)."""
-    if waveform is None or not options.speech_gate or not getattr(editor, "hears_speech", True):
+    if waveform is None or not gates(options, editor):
         return waveform
     return speech_only(waveform)
+
+
+def gates(options: DubOptions, editor: Editor) -> bool:
+    """Whether the dub hears both tracks through the speech gate (`heard`); the rules that read
+    pauses then take them from it (`media.loudness.quiet_at`'s `gated`)."""
+    return options.speech_gate and getattr(editor, "hears_speech", True)
 
 
 @dataclass(frozen=True)
@@ -292,16 +298,16 @@ def no_speech_warning(audio: Path, waveform: np.ndarray, heard_speech: np.ndarra
 
 
 def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, source: np.ndarray | None,
-               options: DubOptions) -> np.ndarray | None:
+               options: DubOptions, gated: bool = False) -> np.ndarray | None:
     """Per output frame, how much of it stays the source because both the new speech and the
     source's own speech (`source`, `Hearing.source`) are silent there (pipeline.quiet); None
-    where nothing is kept."""
+    where nothing is kept. `gated`: both tracks are heard through the speech gate (`gates`)."""
     if not options.keep_quiet_source or source is None:
         return None
     fps = float(analysis.info.fps)
     span = 1.0 / fps
-    new_quiet = quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, span)
-    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span)
+    new_quiet = quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, span, gated)
+    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span, gated)
     keep = keep_source_weights(new_quiet, source_quiet, fps)
     return keep if keep.any() else None
 
@@ -381,7 +387,7 @@ def speaking_bank(analysis: VideoAnalysis, editor: Editor, options: DubOptions, 
     bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
-    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
+    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps), gates(options, editor))
     return bank, speaking
 
 
@@ -438,8 +444,8 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`)."""
     if options.mouth_bank == "off" or not hasattr(editor, "sound_keys") or source is None:
         return None
-    fps = float(analysis.info.fps)
-    pauses = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps), fps)
+    fps, gated = float(analysis.info.fps), gates(options, editor)
+    pauses = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps, gated), fps)
     if options.mouth_bank == "pauses" and not pauses.any():
         return None  # before the bank's decoding pass (or while it runs: the caller cancels it)
     config = MouthBankConfig()
@@ -448,12 +454,12 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
-    gain = None if options.mouth_bank != "auto" else bank.sound_gain(editor, source, analysis.frame_times, fps, config)
+    gain = None if options.mouth_bank != "auto" else bank.sound_gain(editor, source, analysis.frame_times, fps, config, gated)
     everywhere = options.mouth_bank == "everywhere" or (gain is not None and gain > 0)
     shown = np.ones(len(plan), np.float32) if everywhere else pauses
     if not shown.any():
         return None
-    donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config)
+    donors = bank.donors(editor, source, waveform, features, analysis.frame_times, plan, fps, config, gated)
     if donors is None:
         return None
     return MouthLending(bank, donors, shown, config.max_shift, gain, np.where(pauses >= 0.5, options.pause_reach, 1.0))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from omnisync_cli.data.speech import synthesize
-from omnisync_cli.media.speech_gate import GateConfig, SAMPLE_RATE, gate_mask, speech_only, speech_spans
+from omnisync_cli.media.speech_gate import (GateConfig, SAMPLE_RATE, at_listening_level, gate_mask, listening_gains,
+                                           speech_only, speech_spans)
 
 RATE = SAMPLE_RATE
 
@@ -111,3 +112,62 @@ def test_the_detector_leaves_torchs_thread_count_as_it_was(monkeypatch):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def three_lines(quieter_db: float, pause_s: float = 1.2) -> tuple[np.ndarray, tuple[int, int]]:
+    """A line, a pause, a line `quieter_db` under it (an aside), a pause, a line, over a faint
+    noise floor; returns the track and the (start, end) samples of the quieter line's voice
+    (from its first to its last sample above a tenth of its peak)."""
+    loud = synthesize("hello there, how are you today", "en", rate=170).waveform
+    aside = synthesize("I am quite well, thank you", "en", rate=170).waveform * 10 ** (quieter_db / 20)
+    pause = np.zeros(round(pause_s * RATE), np.float32)
+    track = np.concatenate([pause[:RATE // 2], loud, pause, aside, pause, loud, pause[:RATE // 2]])
+    start = RATE // 2 + len(loud) + len(pause)
+    voiced = np.flatnonzero(np.abs(aside) > 0.1 * np.abs(aside).max())
+    noise = np.random.default_rng(3).normal(0, 1e-4, len(track)).astype(np.float32)
+    return track + noise, (start + voiced[0], start + voiced[-1])
+
+
+def test_a_line_spoken_far_under_the_loud_ones_is_speech():
+    """An aside 40 dB under the lines around it is heard at a speaking level of its own (the
+    loudest sound near it sets the detector's level); at the whole track's one level it was missed."""
+    track, (start, end) = three_lines(-40.0)
+
+    def covered(spans):
+        inside = np.zeros(len(track), bool)
+        for a, b in spans:
+            inside[a:b] = True
+        return inside[start:end].mean()
+
+    assert covered(speech_spans(track)) > 0.9
+    assert covered(speech_spans(track, GateConfig(max_boost_db=0.0))) < 0.5  # one level for the whole track
+
+
+def test_the_listening_level_follows_the_loudest_sound_nearby_within_its_bounds():
+    config = GateConfig()
+    track = np.zeros(8 * RATE, np.float32)
+    track[:RATE] = 0.5 * np.sin(np.arange(RATE) / 5.0)        # loud for a second
+    track[5 * RATE:] = 0.001 * np.sin(np.arange(3 * RATE) / 5.0)  # faint after a silence
+    gains = listening_gains(track, config)
+    block = round(config.block_s * RATE)
+    whole = config.detect_peak / np.percentile(np.abs(track), 99.9)
+    assert gains[0] == pytest.approx(whole, rel=0.01)  # the loud second: the whole track's level
+    faint = gains[6 * RATE // block]
+    assert faint == pytest.approx(whole * 10 ** (config.max_boost_db / 20), rel=0.01)  # raised, at most the boost
+    assert gains.min() >= whole * 0.999 and gains.max() <= config.max_gain
+    heard = at_listening_level(track, config)
+    assert heard.dtype == np.float32 and heard.shape == track.shape
+    assert np.abs(np.diff(heard[RATE:5 * RATE])).max() < 1e-6  # the silence stays silence
+    assert np.abs(heard[6 * RATE:7 * RATE]).max() == pytest.approx(0.001 * faint, rel=0.02)
+
+
+def test_a_music_bed_through_a_long_pause_stays_muted():
+    """The level rises in a pause only so far (GateConfig.max_boost_db): a bed 18 dB under the
+    voice through 4 s between two lines is not taken for speech."""
+    track, _ = three_lines(0.0, pause_s=4.0)
+    loud = synthesize("hello there, how are you today", "en", rate=170).waveform
+    level = float(np.sqrt(np.mean(loud[np.abs(loud) > 1e-3] ** 2)))
+    track = track + music_bed(len(track) / RATE, level * 10 ** (-18 / 20))
+    gated = speech_only(track)
+    first_pause = slice(RATE // 2 + len(loud) + round(0.4 * RATE), RATE // 2 + len(loud) + round(3.6 * RATE))
+    assert not gated[first_pause].any()

@@ -176,3 +176,33 @@ def test_a_new_track_of_music_alone_is_dubbed_as_silence_with_a_warning(tmp_path
                  options)
     warned = [w for w in report.warnings if "hears no speech" in w]
     assert len(warned) == gate  # without the detector the whole track is heard, as asked
+
+
+def test_a_gated_track_is_quiet_where_muted_whatever_the_level_of_its_speech():
+    """On the speech gate's track a soft line is speech (the detector kept it), not a pause:
+    by level alone, 40 dB under the loud lines, it read as one."""
+    wave = np.zeros(3 * RATE, np.float32)
+    wave[:RATE] = tone(1.0, RATE)
+    wave[2 * RATE:] = 0.01 * tone(1.0, RATE)  # the soft line, after a muted second
+    quiet = quiet_at(wave, RATE, np.arange(75) / FPS, 1 / FPS, gated=True)
+    assert quiet[26:49].all() and not quiet[:24].any() and not quiet[51:].any()
+    assert quiet_at(wave, RATE, np.arange(75) / FPS, 1 / FPS)[51:].all()  # by level: a pause
+    assert not quiet_at(np.zeros(RATE, np.float32), RATE, np.arange(25) / FPS, 1 / FPS, gated=True).any()
+
+
+def test_a_dub_edits_a_line_spoken_far_under_the_others_instead_of_keeping_it_as_a_pause(tmp_path):
+    """Both tracks: a line, a pause, a line 36 dB under it, a pause, a line. The
+    soft line is heard as speech and dubbed; only the pauses keep the source."""
+    from tests.media.test_speech_gate import three_lines
+
+    track, (start, end) = three_lines(-36.0)
+    frames = [cartoon(i % 7, 64, 48) for i in range(int(len(track) / RATE * FPS))]
+    write_clip(tmp_path / "in.mp4", frames=frames, width=64, height=48, fps=FPS, bt709=True, audio=track)
+    write_audio(tmp_path / "speech.wav", track, RATE)
+    options = DubOptions(face=FaceConfig(region=(16.0, 8.0, 32.0, 32.0)), crf=0, focus=0.0)
+    dub(tmp_path / "in.mp4", tmp_path / "speech.wav", tmp_path / "out.mp4", HearingShift(region_size=16), options)
+    with VideoReader(tmp_path / "out.mp4") as out, VideoReader(tmp_path / "in.mp4") as source:
+        brightened = np.array([o.image[14:34, 22:42].mean() > s.image[14:34, 22:42].mean() + 30
+                               for o, s in zip(out.iter_frames(), source.iter_frames())])
+    soft = slice(round(start / RATE * FPS) + 3, round(end / RATE * FPS) - 3)
+    assert brightened[soft].all()
