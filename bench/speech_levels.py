@@ -9,6 +9,8 @@ seeded, 25 frames a second:
 
 - `aside -N dB`: a loud phrase, 1.2 s of pause, a phrase N dB quieter, 1.2 s, a loud phrase;
 - `after a sting`: a 0.8 s music hit at full scale, then phrases 24 dB under it;
+- `all 46 dB down`: phrases and pauses, the whole track 46 dB under the others (a voice far
+  from the microphone), over a 1e-5 noise floor;
 - guards: `clean` (phrases and 0.6-3 s pauses over a 1e-4 noise floor), `music bed` (a bed of
   chords 18 dB and hiss 35 dB under the voice), `room tone` (noise 40 dB under the voice,
   pauses of 4-6 s), where pauses must stay pauses.
@@ -125,13 +127,16 @@ def build(case: str, prompts, rng: np.random.Generator) -> tuple[np.ndarray, dic
             track.pause(1.0)
         return track.frames(noise)
     pause_s = (4.0, 6.0) if case == "room tone" else (0.6, 3.0)
+    gain = -46.0 if case == "all 46 dB down" else 0.0
     track.pause(rng.uniform(*pause_s))
     for wave in phrases(prompts, rng, 3):
-        track.phrase(wave, 0.0)
+        track.phrase(wave, gain, quieter=gain < 0)
         track.pause(rng.uniform(*pause_s))
     length = track.length
     if case == "clean":
         return track.frames(noise)
+    if case == "all 46 dB down":
+        return track.frames(noise / 10)
     if case == "music bed":
         bed = np.concatenate([chord(1.0, rng) for _ in range(int(length / SAMPLE_RATE) + 2)])
         bed = bed / np.sqrt(np.mean(bed ** 2)) * 0.1 * db(-18) + rng.normal(0, 0.1 * db(-35), len(bed))
@@ -154,7 +159,7 @@ def read_as_pause(wave: np.ndarray, frames: int) -> np.ndarray:
 
 
 CASES = ("aside -20 dB", "aside -30 dB", "aside -36 dB", "aside -42 dB", "after a sting",
-         "clean", "music bed", "room tone")
+         "clean", "music bed", "room tone", "all 46 dB down")
 
 
 def main() -> None:
