@@ -4,7 +4,10 @@ On a CPU without native bf16 the dub runs the network in fp32; ONNX Runtime's ke
 that forward faster and steadier than eager PyTorch (`bench/model_forward.py --onnx`). `OnnxNetwork`
 is called exactly as `OmniSyncDiT.forward` is (the guided model and the sampler do not know
 which one runs). Each set of given arguments (text or not, references or not) is a graph of
-its own, exported from the loaded model on first use with a free batch size. Exported graphs
+its own, exported from the loaded model on first use with a free batch size, and so is each
+segment length (the tracer fixes it: the dub's own test of the model on the source's speech
+edits shorter segments than the dub, and on a CPU without native bf16 a dub crashed there, in
+the graph of the first length it had called with). Exported graphs
 are kept in a cache folder keyed by the weights, the config and the library versions, so a
 later dub with the same model skips the export (about 1.5 s).
 """
@@ -74,16 +77,19 @@ class OnnxNetwork:
         optional = dict(text=text, drop_audio=drop_audio, drop_text=drop_text, references=references)
         given = tuple(name for name in OPTIONAL_INPUTS if optional[name] is not None)
         inputs = dict(x=x, sigma=sigma, source=source, audio=audio, **{k: optional[k] for k in given})
-        session = self._session(given, inputs)
+        session = self._session(given, inputs, frames=x.shape[1])
         wanted = {i.name for i in session.get_inputs()}  # the exporter drops inputs the graph ignores
         feed = {name: value.detach().cpu().float().numpy() if value.is_floating_point() else value.detach().cpu().numpy()
                 for name, value in inputs.items() if name in wanted}
         return torch.from_numpy(session.run(None, feed)[0]).to(x.device)
 
-    def _session(self, given: tuple[str, ...], example: dict[str, torch.Tensor]):
-        """The session for these arguments: from the cached graph, else exported (and cached)."""
-        if given not in self._sessions:
-            path = self.cache_dir / f"{self._weights_key}-{'-'.join(given) or 'plain'}{'-int8' if self.int8 else ''}.onnx"
+    def _session(self, given: tuple[str, ...], example: dict[str, torch.Tensor], frames: int):
+        """The session for these arguments and segments of `frames` frames: from the cached graph,
+        else exported (and cached)."""
+        key = (given, frames)
+        if key not in self._sessions:
+            name = f"{self._weights_key}-{'-'.join(given) or 'plain'}-{frames}f{'-int8' if self.int8 else ''}"
+            path = self.cache_dir / f"{name}.onnx"
             session = None
             cached = _read_cached(path)
             if cached is not None:
@@ -96,8 +102,8 @@ class OnnxNetwork:
                 graph = quantised(graph) if self.int8 else graph
                 _write_cached(path, graph)
                 session = self._open(graph)
-            self._sessions[given] = session
-        return self._sessions[given]
+            self._sessions[key] = session
+        return self._sessions[key]
 
     def _open(self, graph: bytes):
         import onnxruntime

@@ -25,13 +25,14 @@ def model_of(seed: int, **overrides) -> OmniSyncDiT:
     return perturbed(OmniSyncDiT(get_preset("tiny", **overrides)), seed=seed).eval()
 
 
-def inputs(model, batch: int, seed: int = 0):
+def inputs(model, batch: int, seed: int = 0, frames: int | None = None):
     g = torch.Generator().manual_seed(seed)
     cfg = model.config
-    shape = (batch, cfg.segment_frames, 3, cfg.region_size, cfg.region_size)
+    frames = frames or cfg.segment_frames
+    shape = (batch, frames, 3, cfg.region_size, cfg.region_size)
     return dict(x=torch.randn(shape, generator=g), sigma=torch.rand(batch, generator=g),
                 source=torch.randn(shape, generator=g),
-                audio=torch.randn(batch, cfg.segment_frames, model.audio_window, model.audio_channels, generator=g))
+                audio=torch.randn(batch, frames, model.audio_window, model.audio_channels, generator=g))
 
 
 @pytest.mark.parametrize("overrides", [{}, {"output_flow": True}])
@@ -50,6 +51,22 @@ def test_velocities_match_torch_for_every_argument_set_and_batch(overrides, tmp_
         assert torch.allclose(got, expected, atol=1e-4, rtol=1e-4), (batch, sorted(extra))
     # a graph per argument set, whatever the batch: plain, drop_audio, text + drops
     assert len(list(tmp_path.glob("*.onnx"))) == 3
+
+
+def test_segments_shorter_than_the_first_call_run_in_a_graph_of_their_own(tmp_path):
+    """The dub's own test of the model edits half-length segments after (or before) the dub's
+    full ones: ONNX Runtime refused them in the graph traced at the first length (a dub crashed
+    on a CPU without native bf16)."""
+    model = model_of(1)
+    network = OnnxNetwork(model, threads=1, cache_dir=tmp_path)
+    full = model.config.segment_frames
+    for frames in (full, full // 2, full):
+        given = inputs(model, 2, frames=frames)
+        with torch.no_grad():
+            expected = model(**given)
+        got = network(**given)
+        assert got.shape == expected.shape and torch.allclose(got, expected, atol=1e-4, rtol=1e-4), frames
+    assert len(list(tmp_path.glob("*.onnx"))) == 2
 
 
 def test_the_cache_skips_the_export_and_tells_weights_apart(tmp_path, monkeypatch):
