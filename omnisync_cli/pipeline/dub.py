@@ -241,8 +241,8 @@ def heard(waveform: np.ndarray | None, options: DubOptions, editor: Editor) -> n
 
 
 def gates(options: DubOptions, editor: Editor) -> bool:
-    """Whether the dub hears both tracks through the speech gate (`heard`); the rules that read
-    pauses then take them from it (`media.loudness.quiet_at`'s `gated`)."""
+    """Whether the dub hears both tracks through the speech gate (`heard`); the new speech's
+    pauses are then where the gate muted it (`media.loudness.quiet_at`'s `gated`)."""
     return options.speech_gate and getattr(editor, "hears_speech", True)
 
 
@@ -301,13 +301,14 @@ def quiet_keep(analysis: VideoAnalysis, plan: np.ndarray, waveform: np.ndarray, 
                options: DubOptions, gated: bool = False) -> np.ndarray | None:
     """Per output frame, how much of it stays the source because both the new speech and the
     source's own speech (`source`, `Hearing.source`) are silent there (pipeline.quiet); None
-    where nothing is kept. `gated`: both tracks are heard through the speech gate (`gates`)."""
+    where nothing is kept. `gated`: the new speech is heard through the speech gate (`gates`), so
+    its pauses are where the gate muted it; the source's are read by level (`MouthBank.speaking`)."""
     if not options.keep_quiet_source or source is None:
         return None
     fps = float(analysis.info.fps)
     span = 1.0 / fps
     new_quiet = quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, span, gated)
-    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span, gated)
+    source_quiet = quiet_at(source, SAMPLE_RATE, analysis.frame_times[plan], span)
     keep = keep_source_weights(new_quiet, source_quiet, fps)
     return keep if keep.any() else None
 
@@ -387,7 +388,7 @@ def speaking_bank(analysis: VideoAnalysis, editor: Editor, options: DubOptions, 
     bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
-    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps), gates(options, editor))
+    _, speaking = bank.speaking(source, analysis.frame_times, float(analysis.info.fps))
     return bank, speaking
 
 
@@ -454,7 +455,7 @@ def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, wave
     bank = None if collecting is None else collecting.result()
     if bank is None:
         return None
-    gain = None if options.mouth_bank != "auto" else bank.sound_gain(editor, source, analysis.frame_times, fps, config, gated)
+    gain = None if options.mouth_bank != "auto" else bank.sound_gain(editor, source, analysis.frame_times, fps, config)
     everywhere = options.mouth_bank == "everywhere" or (gain is not None and gain > 0)
     shown = np.ones(len(plan), np.float32) if everywhere else pauses
     if not shown.any():

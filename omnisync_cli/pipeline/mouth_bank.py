@@ -41,7 +41,7 @@ import numpy as np
 from omnisync_cli.data.mouth_swap import mouth_mask, swap_mouths
 from omnisync_cli.face.mouth_track import MouthTrack
 from omnisync_cli.media.audio import SAMPLE_RATE
-from omnisync_cli.media.loudness import MUTED_RMS, SPEECH_FLOOR, quiet_at, window_rms
+from omnisync_cli.media.loudness import SPEECH_FLOOR, quiet_at, window_rms
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.pipeline.window import crop_from_window, window_of
 
@@ -177,10 +177,10 @@ class MouthBank:
         """(len(plan),) bank index lent to each output frame, or None where the source's own
         speech is too sparse to read mouths from. `speech`: the new speech (16 kHz) and
         `speech_features` its `editor.prepare_audio`; `plan`: the output frames' source frames;
-        `source_times`: every source frame's time on the source audio's clock; `gated`: both
-        tracks are the speech gate's (`media.loudness.quiet_at`)."""
+        `source_times`: every source frame's time on the source audio's clock; `gated`: the new
+        speech is the speech gate's, so its pauses are where the gate muted it (`media.loudness.quiet_at`)."""
         bank_times = source_times[self.indices]
-        source_quiet, speaking = self.speaking(source_speech, source_times, fps, gated)
+        source_quiet, speaking = self.speaking(source_speech, source_times, fps)
         if speaking.mean() < config.min_speech_share:
             return None
         output_times = np.arange(len(plan)) / fps
@@ -206,7 +206,7 @@ class MouthBank:
         return path[np.arange(len(plan)) // self.stride]
 
     def sound_gain(self, editor, source_speech: np.ndarray, source_times: np.ndarray, fps: float,
-                   config: MouthBankConfig, gated: bool = False) -> float | None:
+                   config: MouthBankConfig) -> float | None:
         """How much better (dB) the source's own speech picks its own mouths than its pose alone
         does: each bank frame where the source speaks is lent a mouth from at least
         `config.self_test_gap_s` away, chosen as `donors` chooses (sound + pose + runs) or by
@@ -216,7 +216,7 @@ class MouthBank:
         lent mouth's gain over the source against the truth correlate at r 0.43 / 0.82 on the
         tuning / held-out split, 24 clips each: bench/results/sound-keys/). None where the
         source speaks too little to test."""
-        quiet, speaking = self.speaking(source_speech, source_times, fps, gated)
+        quiet, speaking = self.speaking(source_speech, source_times, fps)
         if speaking.mean() < config.min_speech_share:
             return None
         keys = sound_keys(editor, editor.audio_features(source_speech), source_times[self.indices], quiet, config)
@@ -242,15 +242,15 @@ class MouthBank:
         follows[1:] = np.diff(self.indices) == self.stride
         return follows
 
-    def speaking(self, source_speech: np.ndarray, source_times: np.ndarray, fps: float,
-                 gated: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def speaking(self, source_speech: np.ndarray, source_times: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
         """Per bank frame: whether the source's own speech is quiet there, and whether it speaks
-        (not quiet, and loud enough: `quiet_at` calls nothing quiet in a track without speech;
-        a track the gate kept speech in (`gated`) speaks wherever it is not muted, however softly)."""
+        (not quiet, and loud enough: `quiet_at` calls nothing quiet in a track without speech).
+        Read by level on the gate's track too: the source's clear speech is what the bank's
+        keys, the model's own test and the articulation map want (its soft parts as speech
+        moved the own test's segments and halved its trust on clean tracks: stop 46)."""
         bank_times = source_times[self.indices]
-        quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps, gated)
-        rms = window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
-        return quiet, ~quiet & ((rms > MUTED_RMS) if gated else (rms >= SPEECH_FLOOR))
+        quiet = quiet_at(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps)
+        return quiet, ~quiet & (window_rms(source_speech, SAMPLE_RATE, bank_times, 1.0 / fps) >= SPEECH_FLOOR)
 
     def lend(self, crops: np.ndarray, mouth_xy: np.ndarray, donors: np.ndarray, max_shift: float,
              reach: float | np.ndarray = 1.0) -> np.ndarray:
