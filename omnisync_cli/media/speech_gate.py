@@ -44,6 +44,7 @@ class GateConfig:
 
 _MODEL: list = []  # loaded once per process
 DETECTOR_WINDOW = 512  # samples the detector judges at a time (32 ms at 16 kHz)
+STRETCH = 1 << 16  # samples given their listening gain at a time (`at_listening_level`)
 
 
 def speech_spans(waveform: np.ndarray, config: GateConfig = GateConfig()) -> list[tuple[int, int]]:
@@ -100,9 +101,6 @@ def at_listening_level(waveform: np.ndarray, config: GateConfig = GateConfig()) 
         stop = min(len(waveform), start + STRETCH)
         heard[start:stop] = waveform[start:stop] * np.interp(np.arange(start, stop), centres, gains)
     return heard
-
-
-STRETCH = 1 << 16  # samples given their gain at a time
 
 
 def gate_mask(n: int, spans: list[tuple[int, int]], fade: int) -> np.ndarray:

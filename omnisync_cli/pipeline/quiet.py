@@ -5,8 +5,9 @@ is kept as it was instead of re-rendered (do no harm: the model's re-rendering o
 mouth only adds blur and drift). The edit fades out into such a pause and back in after it,
 within the pause, so no frame with speech loses any of its edit.
 
-A frame is quiet by `media.loudness.quiet_at` over the frame's interval: where the speech gate
-muted the track (the dub's default), else 30 dB below the track's loud level. A source track
+A frame is quiet by `media.loudness.quiet_at` over the frame's interval: for the new speech
+heard through the speech gate (the dub's default), where the gate muted it; else, and for the
+source's own speech always, 30 dB below the track's loud level. A source track
 without speech has no quiet frames: a source whose character talks without sound must not keep
 its moving mouth in the new pauses.
 """
