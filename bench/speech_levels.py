@@ -126,7 +126,7 @@ def build(case: str, prompts, rng: np.random.Generator) -> tuple[np.ndarray, dic
             track.phrase(wave, 20 * np.log10(0.95 / VOICE_PEAK) - 24.0, quieter=True)
             track.pause(1.0)
         return track.frames(noise)
-    pause_s = (4.0, 6.0) if case == "room tone" else (0.6, 3.0)
+    pause_s = {"room tone": (4.0, 6.0), "noise 26 dB under": (1.0, 3.0)}.get(case, (0.6, 3.0))
     gain = -46.0 if case == "all 46 dB down" else 0.0
     track.pause(rng.uniform(*pause_s))
     for wave in phrases(prompts, rng, 3):
@@ -141,10 +141,11 @@ def build(case: str, prompts, rng: np.random.Generator) -> tuple[np.ndarray, dic
         bed = np.concatenate([chord(1.0, rng) for _ in range(int(length / SAMPLE_RATE) + 2)])
         bed = bed / np.sqrt(np.mean(bed ** 2)) * 0.1 * db(-18) + rng.normal(0, 0.1 * db(-35), len(bed))
         return track.frames(bed.astype(np.float32))
-    if case == "room tone":
+    if case in ("room tone", "noise 26 dB under"):
+        width, level = (400, -40) if case == "room tone" else (60, -26)
         tone = np.cumsum(rng.normal(0, 1, length + SAMPLE_RATE))  # brown-ish noise, high-passed
-        tone = tone - np.convolve(tone, np.ones(400) / 400, mode="same")
-        tone = tone / np.sqrt(np.mean(tone ** 2)) * 0.1 * db(-40)
+        tone = tone - np.convolve(tone, np.ones(width) / width, mode="same")
+        tone = tone / np.sqrt(np.mean(tone ** 2)) * 0.1 * db(level)
         return track.frames(tone.astype(np.float32))
     raise ValueError(case)
 
@@ -159,7 +160,7 @@ def read_as_pause(wave: np.ndarray, frames: int) -> np.ndarray:
 
 
 CASES = ("aside -20 dB", "aside -30 dB", "aside -36 dB", "aside -42 dB", "after a sting",
-         "clean", "music bed", "room tone", "all 46 dB down")
+         "clean", "music bed", "room tone", "all 46 dB down", "noise 26 dB under")
 
 
 def main() -> None:
