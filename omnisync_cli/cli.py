@@ -7,6 +7,7 @@ the output path.
 import dataclasses
 import functools
 import json
+import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path, PurePath
@@ -169,6 +170,33 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
             print(json.dumps({"error": f"stopped by {stop.signal_name}: {what}", "exit_code": stop.code}))
         err_console.print(f"stopped by {stop.signal_name}: {what}", highlight=False, soft_wrap=True)
         raise typer.Exit(stop.code) from None
+    except Exception as error:
+        if is_click_exit(error) or os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        # A bug, not the user's doing: one line, as batch-dub says it of an item, and exit 1; the
+        # output path holds nothing half-written either way (a user met an ONNX Runtime error's
+        # ten-line traceback on a CPU without native bf16).
+        message = internal_error_line(error)
+        if json_summary:
+            print(json.dumps({"error": message, "exit_code": 1}))
+        err_console.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+TRACEBACK_VARIABLE = "OMNISYNC_TRACEBACK"  # set: a bug's traceback is shown instead of its one line
+
+
+def internal_error_line(error: Exception) -> str:
+    """One line for a bug: the exception's kind and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return (f"internal error ({type(error).__name__}{': ' + lines[0] if lines else ''}); this is a bug: please "
+            f"report it with the output of the same command run with {TRACEBACK_VARIABLE}=1")
+
+
+def is_click_exit(error: Exception) -> bool:
+    """Whether `error` is click's way to end a command (Exit, Abort, a usage error), known by
+    name: typer may bring its own copy of click."""
+    return bool({"Exit", "Abort", "ClickException"} & {kind.__name__ for kind in type(error).__mro__})
 
 
 def entries(folder: Path) -> dict[str, int]:

@@ -489,3 +489,31 @@ def test_train_says_that_a_sync_expert_without_a_sync_loss_is_not_used(inputs):
                                  "--sync-expert", str(bundled_weights(BUNDLED_SYNC_EXPERT))])
     assert "warning: --sync-expert is used only with a --sync-loss-weight above 0" in result.stderr
     assert "corpus" in result.stderr.splitlines()[-1]  # then the run goes on, here to the corpus it lacks
+
+
+@pytest.mark.parametrize("json_flag", [False, True])
+def test_a_bug_is_one_line_and_exit_1_and_its_traceback_is_there_when_asked_for(inputs, monkeypatch, json_flag):
+    """An exception the code did not expect (a bug: an ONNX Runtime shape error met a user on a
+    CPU without native bf16) is one line naming it, exit code 1, nothing at the output path;
+    OMNISYNC_TRACEBACK=1 lets it through with its traceback."""
+    import omnisync_cli.cli as cli
+    from omnisync_cli.pipeline import dub as dub_module
+    from omnisync_cli.pipeline.editor import PassthroughEditor
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Got invalid dimensions for input: x\n index: 1 Got: 4 Expected: 8")
+    monkeypatch.setattr(dub_module, "render", broken)
+    monkeypatch.setattr(cli, "build_editor", lambda passthrough, weights, sampler, prompt: PassthroughEditor())
+    out = inputs / "out.mp4"
+    args = ["dub", str(inputs / "in.mp4"), str(inputs / "speech.wav"), "-o", str(out), "-q", "--region", "20,14,24,24",
+            *(["--json"] if json_flag else [])]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and not out.exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "internal error (RuntimeError: Got invalid dimensions for input: x)" in lines[0]
+    assert "OMNISYNC_TRACEBACK=1" in lines[0] and "Traceback" not in result.output
+    if json_flag:
+        assert json.loads(result.stdout) == {"error": lines[0].removeprefix("error: "), "exit_code": 1}
+    monkeypatch.setenv("OMNISYNC_TRACEBACK", "1")
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, RuntimeError) and not out.exists()
