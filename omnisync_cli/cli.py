@@ -19,7 +19,7 @@ from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from omnisync_cli import __version__
-from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError, internal_error
 from omnisync_cli.face.config import FaceConfig, parse_mouth, parse_region
 from omnisync_cli.flags import TRAIN_STEPS, check_cfg_mode, check_finite, check_flags, shown
 from omnisync_cli.pipeline.paths import check_out_folder, check_paths, check_run_folder
@@ -176,7 +176,8 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
         # A bug, not the user's doing: one line, as batch-dub says it of an item, and exit 1; the
         # output path holds nothing half-written either way (a user met an ONNX Runtime error's
         # ten-line traceback on a CPU without native bf16).
-        message = internal_error_line(error)
+        message = (f"{internal_error(error)}; this is a bug: please report it with the output of the same "
+                   f"command run with {TRACEBACK_VARIABLE}=1")
         if json_summary:
             print(json.dumps({"error": message, "exit_code": 1}))
         err_console.print(Text.assemble(("error:", "red"), f" {message}"), highlight=False, soft_wrap=True)
@@ -184,13 +185,6 @@ def dubbing(output: Path, json_summary: bool = False) -> Iterator[None]:
 
 
 TRACEBACK_VARIABLE = "OMNISYNC_TRACEBACK"  # set: a bug's traceback is shown instead of its one line
-
-
-def internal_error_line(error: Exception) -> str:
-    """One line for a bug: the exception's kind and the first line of its message."""
-    lines = str(error).strip().splitlines()
-    return (f"internal error ({type(error).__name__}{': ' + lines[0] if lines else ''}); this is a bug: please "
-            f"report it with the output of the same command run with {TRACEBACK_VARIABLE}=1")
 
 
 def is_click_exit(error: Exception) -> bool:

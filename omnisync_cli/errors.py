@@ -30,5 +30,12 @@ class ConfigError(OmniSyncError):
     """A flag or configuration value is out of range or inconsistent."""
 
 
+def internal_error(error: Exception) -> str:
+    """How a bug (an exception that is not an `OmniSyncError`) is named to the user, on one
+    line: its kind and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"internal error ({type(error).__name__}{': ' + lines[0] if lines else ''})"
+
+
 class WeightsError(OmniSyncError):
     """A weights directory is missing, truncated, or does not match its config."""

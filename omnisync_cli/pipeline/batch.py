@@ -25,7 +25,7 @@ from typing import Callable
 
 import av
 
-from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError
+from omnisync_cli.errors import ConfigError, InputError, OmniSyncError, OutputError, internal_error
 from omnisync_cli.media.audio import SAMPLE_RATE, load_audio
 from omnisync_cli.media.video import VideoReader
 from omnisync_cli.media.writer import why_write_failed
@@ -301,7 +301,7 @@ def _run_item(item: BatchItem, result: ItemResult, out_dir: Path, editor: Editor
         return
     except Exception as error:  # a bug met on one item must not cost the rest of the batch
         result.status = "failed"
-        result.error = f"internal error ({type(error).__name__}: {error}); please report it with this file"
+        result.error = f"{internal_error(error)}; please report it with this file"
         return
     result.status = "dubbed"
     result.audio_seconds, result.output_frames = round(dubbed.audio_seconds, 3), dubbed.output_frames
