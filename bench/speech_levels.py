@@ -154,7 +154,7 @@ def read_as_pause(wave: np.ndarray, frames: int) -> np.ndarray:
     """Per frame: the dub reads a pause there (the speech gate, then the quiet rule)."""
     heard = speech_only(wave)
     times = np.arange(frames) / FPS
-    if "gated" in inspect.signature(quiet_at).parameters:
+    if "gated" in inspect.signature(quiet_at).parameters:  # trees before the rule (before/after runs) lack it
         return quiet_at(heard, SAMPLE_RATE, times, SPAN, gated=True)
     return quiet_at(heard, SAMPLE_RATE, times, SPAN)
 
