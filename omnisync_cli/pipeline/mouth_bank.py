@@ -328,15 +328,23 @@ class MouthLending:
 def registration(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> tuple[int, int]:
     """Whole-pixel shift (dx, dy), each within +-limit, that moves `moving` onto `target` with the
     least weighted squared difference of their grey levels (weight: (S, S), where to compare).
-    Ties keep the donor where it is (a flat picture), then go to the first shift in (dy, dx) order."""
+    Ties keep the donor where it is (a flat picture), then go to the first shift in (dy, dx) order.
+
+    OpenCV's masked template match gives every shift's sum of (mask (target - moved))^2 at once,
+    so the mask is the weight's square root (0.3 ms a 64 px crop against 0.9 ms for the same
+    sums in numpy; a dub registers each lent frame and each frame of its own test). It sums in
+    float32 through correlations (off by up to 1e-7 of the two pictures' weighted energy on a
+    dub's crops), so shifts within 2.5e-7 of that energy of the best one count as ties."""
     a = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY).astype(np.float32)
     b = cv2.cvtColor(moving, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    weight = np.asarray(weight, np.float32)
     b = cv2.copyMakeBorder(b, limit, limit, limit, limit, cv2.BORDER_REFLECT_101)
-    # windows[i, j] is the moved image for dy = limit - i, dx = limit - j: its pixel (y, x) is
-    # the original's (y - dy, x - dx)
-    windows = np.lib.stride_tricks.sliding_window_view(b, a.shape)
-    errors = np.einsum("ijyx,yx->ij", (windows - a) ** 2, weight.astype(np.float32))
-    if errors[limit, limit] <= errors.min():
+    # errors[i, j] is the weighted error of the moved image for dy = limit - i, dx = limit - j: its
+    # pixel (y, x) is the original's (y - dy, x - dx)
+    errors = cv2.matchTemplate(b, a, cv2.TM_SQDIFF, mask=np.sqrt(weight))
+    tie = 2.5e-7 * float((weight * a * a).sum() + (weight * b[limit:-limit, limit:-limit] ** 2).sum())
+    best = float(errors.min())
+    if errors[limit, limit] <= best + tie:
         return 0, 0
-    i, j = np.unravel_index(int(errors.argmin()), errors.shape)
+    i, j = np.unravel_index(int(np.argmax(errors <= best + tie)), errors.shape)
     return limit - int(j), limit - int(i)

@@ -3,6 +3,7 @@
 import threading
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
@@ -88,6 +89,35 @@ def test_registration_finds_the_shift_that_undoes_a_move():
     other = image.copy()
     other[:, 40:] = moved[:, 40:]
     assert registration(image, other, half, 6) == (0, 0)
+
+
+def weighted_errors_by_hand(target: np.ndarray, moving: np.ndarray, weight: np.ndarray, limit: int) -> np.ndarray:
+    """errors[dy + limit, dx + limit]: sum of weight (grey target - grey moving moved by dx, dy)^2."""
+    grey = lambda image: cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    a, b = grey(target), grey(moving)
+    padded = np.pad(b, limit, mode="reflect")
+    size = a.shape[0]
+    errors = np.zeros((2 * limit + 1, 2 * limit + 1))
+    for dy in range(-limit, limit + 1):
+        for dx in range(-limit, limit + 1):
+            moved = padded[limit - dy:limit - dy + size, limit - dx:limit - dx + size]
+            errors[dy + limit, dx + limit] = (weight * (a - moved) ** 2).sum()
+    return errors
+
+
+def test_registration_picks_the_least_weighted_error_of_every_shift():
+    rng = np.random.default_rng(7)
+    size, limit = 48, 5
+    for _ in range(20):
+        scene = cv2.GaussianBlur(rng.integers(0, 256, (size + 16, size + 16, 3)).astype(np.uint8), (7, 7), 2)
+        dx, dy = rng.integers(-4, 5, 2)
+        target = scene[8:8 + size, 8:8 + size].copy()
+        moving = scene[8 + dy:8 + dy + size, 8 + dx:8 + dx + size].copy()
+        moving = np.clip(moving + rng.normal(0, 6, moving.shape), 0, 255).astype(np.uint8)
+        weight = rng.uniform(0, 1, (size, size)).astype(np.float32)
+        errors = weighted_errors_by_hand(target, moving, weight, limit)
+        i, j = np.unravel_index(errors.argmin(), errors.shape)
+        assert registration(target, moving, weight, limit) == (int(j) - limit, int(i) - limit)
 
 
 def test_lend_puts_the_donor_mouth_in_and_leaves_the_rest():
