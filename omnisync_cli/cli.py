@@ -359,8 +359,8 @@ def dub(
     video: Annotated[Path, typer.Argument(help="Video (or still image, held for the speech's length) whose speaker gets the new speech.")],
     audio: Annotated[Path, typer.Argument(help="New speech: wav, flac, mp3, m4a, or a video's audio track.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Output MP4 (never one of the inputs).")],
-    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
-    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 1,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 1.25, cfg_silence_peak: CfgSilencePeakOpt = None,
     cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",
@@ -498,9 +498,9 @@ def tune(
     audio: Annotated[Path, typer.Argument(help="New speech.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Grid MP4 to write.")] = Path("tune.mp4"),
     taus: Annotated[str, typer.Option("--tau", rich_help_panel=MODEL, help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
-    peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = "2,4,6",
+    peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = "1.25,2,4",
     seconds: Annotated[float, typer.Option(rich_help_panel=LENGTH, help="Preview length from the start of the speech.")] = 3.0,
-    weights: WeightsOpt = None, steps: StepsOpt = 2,
+    weights: WeightsOpt = None, steps: StepsOpt = 1,
     cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
     cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "", seed: SeedOpt = 0,
     device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",
@@ -521,7 +521,7 @@ def tune(
     with dubbing(output):
         check_flags(seconds=seconds)
         grid = TuneGrid(taus=parse_list(taus, "--tau", "0.85,0.92,1.0"),
-                        cfg_peaks=parse_list(peaks, "--cfg-peak", "2,4,6"), seconds=seconds)
+                        cfg_peaks=parse_list(peaks, "--cfg-peak", "1.25,2,4"), seconds=seconds)
         for tau in grid.taus:
             check_flags(tau=tau)
         for peak in grid.cfg_peaks:
@@ -557,8 +557,8 @@ def batch_dub(
     manifest: Annotated[Optional[Path], typer.Option(rich_help_panel=IO, help="CSV or JSON list of items: video, audio, output name, and per-item extend, face_index, mouth, region, feather, crf.")] = None,
     shard: Annotated[str, typer.Option(rich_help_panel=IO, help="i/n: dub every n-th video from the i-th (cluster jobs, torchrun ranks).")] = "0/1",
     jobs: Annotated[int, typer.Option(rich_help_panel=DEVICE, help="Processes dubbing at once, each loading the model once.")] = 1,
-    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 2,
-    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 2.0, cfg_silence_peak: CfgSilencePeakOpt = None,
+    weights: WeightsOpt = None, tau: TauOpt = 0.92, steps: StepsOpt = 1,
+    cfg_mode: CfgModeOpt = "ds", cfg_peak: CfgPeakOpt = 1.25, cfg_silence_peak: CfgSilencePeakOpt = None,
     cfg_base: CfgBaseOpt = 1.0,
     cfg_sigma: CfgSigmaOpt = 0.15, cfg_gamma: CfgGammaOpt = 1.5, prompt: PromptOpt = "",
     seed: SeedOpt = 0, device: DeviceOpt = "auto", dtype: DtypeOpt = "auto", runtime: RuntimeOpt = "auto",

@@ -110,13 +110,15 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
             "(no voice detector: music and noise included)", SamplerConfig(), speech_gate=False),
     Variant("audio-gate", "the defaults keeping only the edit the audio asked for (dub --audio-gate)",
             SamplerConfig(audio_gate=True)),
-    # Speed (the real-time issue): the defaults with fewer sampler steps.
-    Variant("steps=8", "the defaults with 8 sampler steps (the previous default) instead of 2", SamplerConfig(steps=8)),
-    Variant("steps=4", "the defaults with 4 sampler steps instead of 2", SamplerConfig(steps=4)),
-    Variant("steps=1", "the defaults with 1 sampler step instead of 2", SamplerConfig(steps=1)),
-    Variant("reuse-guidance", "the defaults with the unconditional pass at the first step only "
-            "(later steps reuse its guidance direction: 3 passes a segment instead of 4)",
-            SamplerConfig(guidance=GuidanceConfig(reuse_direction=True))),
+    # Speed (the real-time issue): the defaults with other step counts, and the previous defaults.
+    Variant("steps=8", "the defaults with 8 sampler steps instead of 1", SamplerConfig(steps=8)),
+    Variant("steps=4", "the defaults with 4 sampler steps instead of 1", SamplerConfig(steps=4)),
+    Variant("steps=2", "the defaults with 2 sampler steps instead of 1", SamplerConfig(steps=2)),
+    Variant("two-steps", "2 sampler steps with DS-CFG peak 2 (the defaults before stop 47)",
+            SamplerConfig(steps=2, guidance=GuidanceConfig(w_peak=2.0))),
+    Variant("reuse-guidance", "two-steps with the unconditional pass at the first step only "
+            "(the second reuses its guidance direction: 3 passes a segment instead of 4)",
+            SamplerConfig(steps=2, guidance=GuidanceConfig(w_peak=2.0, reuse_direction=True))),
     Variant("fp32", "the defaults with the network in fp32 (auto picks bf16 on CPUs with native bf16)",
             SamplerConfig(dtype="fp32")),
     Variant("bf16", "the defaults with the network under bf16 autocast", SamplerConfig(dtype="bf16")),

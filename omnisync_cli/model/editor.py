@@ -32,11 +32,14 @@ from omnisync_cli.model.weights import load_model
 @dataclass(frozen=True)
 class SamplerConfig:
     tau: float = 0.92  # start noise level of progressive init (paper); 1 = from pure noise
-    # Sampler steps actually run, from tau down to 0. With the stage-5 model on the seed-1
-    # benchmark split (weights/cpu-small/README.md), 2 steps against 8: sync R 0.96 vs 0.74
-    # (second expert), mouth PSNR 32.31 vs 32.39 dB, flicker 1.26 vs 1.28, 3x faster; 1 step
-    # syncs a little more for 0.8 dB and more flicker.
-    steps: int = 2
+    # Sampler steps actually run, from tau down to 0. One step with DS-CFG peak 1.25 (since
+    # stop 47) dubs as two steps at peak 2 did, with half the network's forwards: on four
+    # 24-clip benchmark splits mouth PSNR -0.09 to +0.15 dB, opening r -0.012 to +0.014,
+    # silence / speech within 0.01, mouth SSIM -0.0002 to -0.0015, flicker +0 to +0.022, 38 %
+    # less time a clip (bench/results/one-step/). At one step Eq. 8's decay is 1: the guidance
+    # is the spatial map alone. (Stage 5: 2 steps against 8, sync R 0.96 vs 0.74, mouth PSNR
+    # 32.31 vs 32.39 dB, 3x faster.)
+    steps: int = 1
     sampler: str = "euler"  # euler (1 forward per step) or heun (2, except the last)
     seed: int = 0  # noise seed; each segment derives its own from it and its start time
     guidance: GuidanceConfig = field(default_factory=GuidanceConfig)
