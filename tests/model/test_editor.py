@@ -145,7 +145,8 @@ def test_the_same_speech_is_encoded_once_across_sampler_copies(model):
 
 
 def test_the_silence_peak_applies_to_silent_frames_only(model):
-    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", silence_peak=6.0))
+    editor = ModelEditor(model, SamplerConfig(steps=2, device="cpu", silence_peak=6.0,
+                                              guidance=GuidanceConfig(w_peak=2.0)))
     speech = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     speech[8000:12000] = 0.0  # silent over 0.5-0.75 s
     audio = editor.prepare_audio(speech)
