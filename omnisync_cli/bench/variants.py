@@ -64,7 +64,8 @@ DUB_FIELDS = tuple(f.name for f in fields(Variant) if f.name in {option.name for
 
 # The baselines of DESIGN.md: each model variant changes one thing from the defaults
 # (`ds-cfg`), so a difference in the table has one cause. Static scales bracket DS-CFG's
-# peaks: 1.5 is barely guided, 6 is strong enough to show CFG's artefacts.
+# peaks: 1.5 is barely guided (a little above the default peak, 1.25, but everywhere), 6 is
+# strong enough to show CFG's artefacts.
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("no-op", "source video with the new audio (no edit)"),
     Variant("tau=1", "DS-CFG, sampled from pure noise (no progressive init)",
