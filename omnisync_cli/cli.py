@@ -268,6 +268,8 @@ PassthroughOpt = Annotated[bool, typer.Option("--passthrough", rich_help_panel=M
 
 
 # The sampler's flags: typed beside --passthrough, they would do nothing.
+# tune's default grid: rows of tau, columns of DS-CFG peak (the defaults' 0.92 and 1.25 among them)
+TUNE_TAUS, TUNE_PEAKS = "0.85,0.92,1.0", "1.25,2,4"
 SAMPLER_FLAGS = ("tau", "steps", "cfg_mode", "cfg_peak", "cfg_silence_peak", "cfg_base", "cfg_sigma", "cfg_gamma",
                  "seed", "device", "dtype", "runtime", "audio_gate")
 
@@ -497,8 +499,8 @@ def tune(
     video: Annotated[Path, typer.Argument(help="Video to preview.")],
     audio: Annotated[Path, typer.Argument(help="New speech.")],
     output: Annotated[Path, typer.Option("-o", "--output", rich_help_panel=IO, help="Grid MP4 to write.")] = Path("tune.mp4"),
-    taus: Annotated[str, typer.Option("--tau", rich_help_panel=MODEL, help="Comma-separated tau values (grid rows).")] = "0.85,0.92,1.0",
-    peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = "1.25,2,4",
+    taus: Annotated[str, typer.Option("--tau", rich_help_panel=MODEL, help="Comma-separated tau values (grid rows).")] = TUNE_TAUS,
+    peaks: Annotated[str, typer.Option("--cfg-peak", rich_help_panel=GUIDANCE, help="Comma-separated CFG peaks (grid columns).")] = TUNE_PEAKS,
     seconds: Annotated[float, typer.Option(rich_help_panel=LENGTH, help="Preview length from the start of the speech.")] = 3.0,
     weights: WeightsOpt = None, steps: StepsOpt = 1,
     cfg_mode: CfgModeOpt = "ds", cfg_base: CfgBaseOpt = 1.0, cfg_sigma: CfgSigmaOpt = 0.15,
@@ -520,8 +522,8 @@ def tune(
     from omnisync_cli.pipeline.tune import tune as run_tune
     with dubbing(output):
         check_flags(seconds=seconds)
-        grid = TuneGrid(taus=parse_list(taus, "--tau", "0.85,0.92,1.0"),
-                        cfg_peaks=parse_list(peaks, "--cfg-peak", "1.25,2,4"), seconds=seconds)
+        grid = TuneGrid(taus=parse_list(taus, "--tau", TUNE_TAUS),
+                        cfg_peaks=parse_list(peaks, "--cfg-peak", TUNE_PEAKS), seconds=seconds)
         for tau in grid.taus:
             check_flags(tau=tau)
         for peak in grid.cfg_peaks:

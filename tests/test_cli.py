@@ -517,3 +517,23 @@ def test_a_bug_is_one_line_and_exit_1_and_its_traceback_is_there_when_asked_for(
     monkeypatch.setenv("OMNISYNC_TRACEBACK", "1")
     result = runner.invoke(app, args)
     assert isinstance(result.exception, RuntimeError) and not out.exists()
+
+
+def test_the_commands_defaults_are_the_samplers():
+    """The CLI spells its sampler defaults out (importing the model's configs would import torch
+    before a bad flag is told): they must be the ones SamplerConfig and GuidanceConfig document."""
+    import inspect
+
+    from omnisync_cli import cli
+    from omnisync_cli.guidance.dscfg import GuidanceConfig
+    from omnisync_cli.model.editor import SamplerConfig
+    sampler, guidance = SamplerConfig(), GuidanceConfig()
+    wanted = {"tau": sampler.tau, "steps": sampler.steps, "cfg_mode": guidance.mode, "cfg_peak": guidance.w_peak,
+              "cfg_base": guidance.w_base, "cfg_sigma": guidance.s, "cfg_gamma": guidance.gamma}
+    for command in (cli.dub, cli.batch_dub, cli.tune):
+        params = inspect.signature(command).parameters
+        for name, value in wanted.items():
+            if name in params:
+                assert params[name].default == value, (command.__name__, name)
+    assert guidance.w_peak in cli.parse_list(cli.TUNE_PEAKS, "--cfg-peak", "")
+    assert sampler.tau in cli.parse_list(cli.TUNE_TAUS, "--tau", "")
