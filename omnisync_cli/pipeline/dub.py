@@ -158,7 +158,7 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
             if hearing is None:
                 hearing = hear(waveform, analysis.video, editor, options, analysis.info.duration)
             speech, features, source = hearing.speech, hearing.features, hearing.source
-            quiet = quiet_keep(analysis, plan, speech, source, options, gates(options, editor))
+            quiet = quiet_keep(analysis, plan, speech, source, options, hearing.gated)
         small, small_warning = small_faces(analysis.track, plan, options.min_face_px)
         keep = either_kept(quiet, small)
         warnings = list(analysis.warnings)
@@ -255,6 +255,7 @@ class Hearing:
     features: object            # the editor's audio features of it (`prepare_audio`)
     source: np.ndarray | None   # the source's own speech, read once for the quiet rule, the mouth
                                 # bank and the articulation map; None where none reads it or the video has none
+    gated: bool = False         # both are the speech gate's (`gates`): the new speech's pauses are where it muted it
 
 
 def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
@@ -266,7 +267,7 @@ def hear(waveform: np.ndarray, video: Path, editor: Editor, options: DubOptions,
     source = source_speech(video) if reads_source else None
     if source is not None and until_s is not None:
         source = source[:math.ceil(until_s * SAMPLE_RATE)]
-    return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor))
+    return Hearing(speech, editor.prepare_audio(speech), heard(source, options, editor), gates(options, editor))
 
 
 # How the video is stretched over a longer speech, as told to the user (DubOptions.extend).
@@ -359,7 +360,8 @@ def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hea
     """What the source's own mouths give a dub, from the bank's one decoding pass (`collecting`):
     the mouths lent to the output frames (`mouth_lender`) and the articulation map
     (`source_articulation`); each None where it does not apply."""
-    lend = mouth_lender(analysis, plan, editor, hearing.speech, hearing.features, hearing.source, options, collecting)
+    lend = mouth_lender(analysis, plan, editor, hearing.speech, hearing.features, hearing.source, options, collecting,
+                        hearing.gated)
     return lend, source_articulation(analysis, editor, options, hearing.source, collecting)
 
 
@@ -437,15 +439,16 @@ def untrusted_warning(video: Path, gain: float, scale: float, lent: bool) -> str
 
 def mouth_lender(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, waveform: np.ndarray, features,
                  source: np.ndarray | None, options: DubOptions,
-                 collecting: BankCollection | None = None) -> MouthLending | None:
+                 collecting: BankCollection | None = None, gated: bool = False) -> MouthLending | None:
     """What the bank lends the output frames: the source mouths the new speech (`waveform`, as
     heard) asks for (pipeline.mouth_bank), in its pauses only or everywhere (`options.mouth_bank`);
     None where the option is off, the editor reads no mouths from audio, the source (`source`:
     its own speech, `Hearing.source`) has no speech to read them from, or the new speech has no
-    pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`)."""
+    pause to lend in. `collecting`: the bank's pass already started (`start_bank_collection`);
+    `gated`: `waveform` is the speech gate's (`Hearing.gated`), so its pauses are where it is muted."""
     if options.mouth_bank == "off" or not hasattr(editor, "sound_keys") or source is None:
         return None
-    fps, gated = float(analysis.info.fps), gates(options, editor)
+    fps = float(analysis.info.fps)
     pauses = pause_weights(quiet_at(waveform, SAMPLE_RATE, np.arange(len(plan)) / fps, 1.0 / fps, gated), fps)
     if options.mouth_bank == "pauses" and not pauses.any():
         return None  # before the bank's decoding pass (or while it runs: the caller cancels it)

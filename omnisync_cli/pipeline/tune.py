@@ -22,7 +22,7 @@ from omnisync_cli.media.writer import VideoWriter
 from omnisync_cli.media.yuv import Planes
 from omnisync_cli.model.editor import SamplerConfig
 from omnisync_cli.pipeline.analysis import analyse
-from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, either_kept, gates, hear, model_self_test, no_speech_warning, quiet_keep, small_faces, source_mouths, start_bank_collection, trusted_share)
+from omnisync_cli.pipeline.dub import (NO_MOUTH_BANK, either_kept, hear, model_self_test, no_speech_warning, quiet_keep, small_faces, source_mouths, start_bank_collection, trusted_share)
 from omnisync_cli.pipeline.editing import edit_frames
 from omnisync_cli.pipeline.options import DubOptions, check_options
 from omnisync_cli.pipeline.editor import Editor
@@ -114,7 +114,7 @@ def tune(video: Path, audio: Path, output: Path, make_editor: Callable[[SamplerC
     first = cells[0][1]
     hearing = hear(waveform, analysis.video, first, options, analysis.info.duration)
     speech, source = hearing.speech, hearing.source
-    quiet = quiet_keep(analysis, plan, speech, source, options, gates(options, first))
+    quiet = quiet_keep(analysis, plan, speech, source, options, hearing.gated)
     unheard = no_speech_warning(audio, waveform, speech)
     if unheard:
         progress.warn(unheard)
