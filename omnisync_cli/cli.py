@@ -421,10 +421,12 @@ def dub(
         else:
             from omnisync_cli.model.config import check_weights_dir
             from omnisync_cli.pipeline.editor import EditorLoader, PassthroughEditor, default_weights_dir
-            if not passthrough:  # a missing or damaged folder: told before anything runs
-                check_weights_dir(weights or default_weights_dir())
-            editor = (PassthroughEditor() if passthrough
-                      else EditorLoader(functools.partial(model_editor, weights, prompt, sampler_flags)))
+            if passthrough:
+                editor = PassthroughEditor()
+            else:  # a missing or damaged folder: told before anything runs
+                config = check_weights_dir(weights or default_weights_dir())
+                editor = EditorLoader(functools.partial(model_editor, weights, prompt, sampler_flags),
+                                      bank_side=config.region_size)
             report = run_dub(video, audio, output, editor, options, progress, plan)
     if json_summary:
         summary = report.to_dict()

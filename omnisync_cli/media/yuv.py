@@ -12,6 +12,7 @@ are an HDR source's own 10-bit BT.2020 planes, which a dub writes back as HDR.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from fractions import Fraction
@@ -45,6 +46,21 @@ COLORSPACE = "itu709"  # the matrix of every `Planes`
 COLOR_RANGE = "MPEG"  # limited range: Y in 16..235, U and V in 16..240
 
 _SITED = threading.local()  # per thread: a decoded H.264 template and frames copied from it
+
+
+_LEFT_IN_PARENT = []  # a forked child's copies of the parent's frames, never used or freed
+
+
+def _forget_sited_frames() -> None:
+    """In a forked child (pipeline.forked), set aside the frames the forking thread kept: each
+    holds its swscale context, whose worker threads did not survive the fork, so the child's
+    first conversion at a size the parent had converted waited for them forever. They are
+    kept, not freed: freeing one waits for those threads too."""
+    _LEFT_IN_PARENT.append(dict(_SITED.__dict__))
+    _SITED.__dict__.clear()
+
+
+os.register_at_fork(after_in_child=_forget_sited_frames)
 
 
 class _Sized:

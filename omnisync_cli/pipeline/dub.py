@@ -33,7 +33,7 @@ from omnisync_cli.pipeline.compare import check_comparison, comparison_path, wri
 from omnisync_cli.pipeline.editing import edit_every, edit_frames
 from omnisync_cli.pipeline.editor import Editor, EditorLoader
 from omnisync_cli.pipeline.forked import ForkedCall
-from omnisync_cli.pipeline.mouth_bank import BankCollection, MouthBank, MouthBankConfig, MouthLending
+from omnisync_cli.pipeline.mouth_bank import BankCollection, CollectedBank, MouthBank, MouthBankConfig, MouthLending
 from omnisync_cli.pipeline.options import DubOptions, check_options, dub_settings
 from omnisync_cli.pipeline.paths import check_paths, check_unchanged, input_versions, provenance
 from omnisync_cli.pipeline.progress import Progress, SilentProgress
@@ -93,7 +93,8 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
     track fails before the slow tracking pass. With `plan`, the analysis is read from that
     file when it was made for this video and these face settings, and saved there otherwise
     (a re-dub of the same video with new speech skips the tracking pass). An `EditorLoader`
-    is loaded while the tracking pass runs in a forked process (pipeline.forked)."""
+    is loaded while the tracking pass runs in a forked process (pipeline.forked), which then
+    collects the mouth bank's crops too where the loader says their side (`analysed_and_banked`)."""
     video, audio, output = Path(video), Path(audio), Path(output)
     check_options(options)
     check_paths(video, audio, output, options.overwrite)
@@ -109,20 +110,25 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
             try:
                 waveform = load_speech(audio)
                 span = analysis_span(len(waveform) / SAMPLE_RATE)
+                bank_side = None
                 if isinstance(editor, EditorLoader):
-                    analysing = ForkedCall(analysed, video, options, progress, plan, span)
+                    bank_side = editor.bank_side
+                    analysing = ForkedCall(analysed_and_banked, video, options, progress, plan, span, bank_side)
                     with loading("load model"):
                         editor = editor.load()
                 # Reading the two speech tracks (the voice detector, the model's audio features) needs
                 # nothing from the tracking pass: it runs beside it, on the core that pass leaves idle.
                 hearing = pool.submit(hear, waveform, video, editor, options, None if plan else span)
-                analysis, plan_use = (analysing.result() if analysing is not None
-                                      else analysed(video, options, progress, plan, span))
+                analysis, plan_use, banked = (analysing.result() if analysing is not None
+                                              else (*analysed(video, options, progress, plan, span), None))
                 heard_now = hearing.result()
             except Exception:
                 check_unchanged(versions)  # a failure that an input's change caused is told as that change
                 raise
-            report = render(analysis, audio, output, editor, options, progress, waveform, heard_now, versions)
+            if not (hasattr(editor, "sound_keys") and getattr(editor, "region_size", None) == bank_side):
+                banked = None  # the loaded editor reads no mouths, or at another side than its loader said
+            report = render(analysis, audio, output, editor, options, progress, waveform, heard_now, versions,
+                            banked)
     finally:
         if analysing is not None:
             analysing.cancel()  # a model that failed to load: the tracking child is stopped
@@ -134,13 +140,14 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
 def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
            options: DubOptions = DubOptions(), progress: Progress = SilentProgress(),
            waveform: np.ndarray | None = None, hearing: "Hearing | None" = None,
-           versions: dict | None = None) -> DubReport:
+           versions: dict | None = None, collecting: CollectedBank | None = None) -> DubReport:
     """Write `output` from an analysed video and a speech track (the second pass): plan the
     output frames (length rules), edit the working region in overlapping segments, paste
     back, encode with the new audio. `waveform`: the speech already read at 16 kHz, if it
     was; `hearing`: that waveform's `hear`, if it was made. `versions`: the inputs'
     `paths.input_versions` when the dub began (default: now); a dub of inputs that changed
-    since is not written."""
+    since is not written. `collecting`: the mouth bank collected already (`analysed_and_banked`;
+    default: its decoding pass starts here, where the dub wants it)."""
     audio, output = Path(audio), Path(output)
     check_options(options)
     check_paths(analysis.video, audio, output, options.overwrite)
@@ -149,7 +156,8 @@ def render(analysis: VideoAnalysis, audio: Path, output: Path, editor: Editor,
         check_comparison(output, options.overwrite, (analysis.video, audio))
     info, track = analysis.info, analysis.track
     clock = StageClock()
-    collecting = start_bank_collection(analysis, editor, options)
+    if collecting is None:
+        collecting = start_bank_collection(analysis, editor, options)
     try:
         with clock("audio"):
             waveform = load_speech(audio) if waveform is None else waveform
@@ -343,16 +351,37 @@ NO_MOUTH_BANK = ("--mouth-bank everywhere: nothing lent (the video has too littl
 
 def start_bank_collection(analysis: VideoAnalysis, editor: Editor, options: DubOptions) -> BankCollection | None:
     """The mouth bank's decoding pass, started in the background (`BankCollection`) where the
-    editor reads mouths from audio, the video has a sound track (its own speech), and a dub may
-    lend (`DubOptions.mouth_bank`) or read the articulation map (`articulation_floor`) from its
-    crops; None otherwise."""
-    if not hasattr(editor, "sound_keys") or not analysis.info.has_audio:
+    editor reads mouths from audio and the dub wants a bank (`wants_bank`); None otherwise."""
+    if not hasattr(editor, "sound_keys") or not wants_bank(analysis, options):
         return None
-    if options.mouth_bank == "off" and options.articulation_floor >= 1:
-        return None
+    return BankCollection(*bank_pass(analysis, editor.region_size, options))
+
+
+def analysed_and_banked(video: Path, options: DubOptions, progress: Progress, plan: Path | None,
+                        until_s: float | None, bank_side: int | None) -> tuple[VideoAnalysis, str | None,
+                                                                                   CollectedBank | None]:
+    """`analysed`, then, for an editor that reads mouths from crops of side `bank_side`
+    (`EditorLoader.bank_side`; None: none), the mouth bank's decoding pass where the dub wants a
+    bank (`wants_bank`): the dub runs both passes over the video in its forked process, beside
+    the model's load, instead of waiting for the bank's after it (a second on a 10 s clip)."""
+    analysis, plan_use = analysed(video, options, progress, plan, until_s)
+    if bank_side is None or not wants_bank(analysis, options):
+        return analysis, plan_use, None
+    return analysis, plan_use, CollectedBank(MouthBank.collect(*bank_pass(analysis, bank_side, options)))
+
+
+def wants_bank(analysis: VideoAnalysis, options: DubOptions) -> bool:
+    """Whether a dub reads the mouth bank: the video has a sound track (its own speech), and the
+    dub may lend from it (`DubOptions.mouth_bank`) or read the articulation map
+    (`articulation_floor`) from its crops."""
+    return analysis.info.has_audio and not (options.mouth_bank == "off" and options.articulation_floor >= 1)
+
+
+def bank_pass(analysis: VideoAnalysis, side: int, options: DubOptions) -> tuple:
+    """`MouthBank.collect`'s arguments for crops of `side` px along the dub's working track."""
     track = working_track(analysis.track, options.region_scale)
-    return BankCollection(analysis.video, track, editor.region_size, MouthBankConfig().max_frames,
-                          edit_every(float(analysis.info.fps), options.edit_rate))
+    return (analysis.video, track, side, MouthBankConfig().max_frames,
+            edit_every(float(analysis.info.fps), options.edit_rate))
 
 
 def source_mouths(analysis: VideoAnalysis, plan: np.ndarray, editor: Editor, hearing: "Hearing",

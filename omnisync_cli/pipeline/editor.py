@@ -43,9 +43,13 @@ class Editor(Protocol):
 class EditorLoader:
     """An editor not loaded yet: `load()` builds it. `pipeline.dub.dub` calls it while the
     tracking pass runs in a forked process (pipeline.forked), so that loading a model (PyTorch's
-    import, the weights) and tracking the mouth take a core each."""
+    import, the weights) and tracking the mouth take a core each. `bank_side`: where the loaded
+    editor reads mouths from audio (a model's `sound_keys`), its region size, known without
+    loading it (the weights' config); the forked pass then collects the mouth bank's crops too
+    (pipeline.mouth_bank), which the dub would otherwise wait for after the load."""
 
     load: Callable[[], Editor]
+    bank_side: int | None = None
 
 
 class PassthroughEditor:

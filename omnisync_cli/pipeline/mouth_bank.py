@@ -273,7 +273,7 @@ class BankCollection:
     """`MouthBank.collect` in a thread of its own, started before the dub reads the speech
     tracks: that stage and the bank's decoding pass each keep one core busy, so on two cores
     they overlap. `result()` waits for the bank (and raises what the pass raised); `cancel()`
-    stops a pass whose bank is not wanted after all."""
+    stops a pass whose bank is not wanted after all. `CollectedBank`: one collected already."""
 
     def __init__(self, video: Path, track: MouthTrack, size: int, max_frames: int, stride: int = 1):
         self._stop = threading.Event()
@@ -286,6 +286,20 @@ class BankCollection:
 
     def cancel(self) -> None:
         self._stop.set()
+
+
+@dataclass(frozen=True)
+class CollectedBank:
+    """A bank whose decoding pass ran already (pipeline.dub: in the forked tracking pass), with
+    `BankCollection`'s two calls: `result()` is the bank (None: the pass found no frame to collect)."""
+
+    bank: MouthBank | None
+
+    def result(self) -> MouthBank | None:
+        return self.bank
+
+    def cancel(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """Decoded YUV planes carried from reader to writer: unedited pixels reach the encoder as
 decoded, which the RGB round trip cannot do at hard, saturated colour edges (cartoons)."""
 
+import multiprocessing
+import os
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -362,3 +365,22 @@ def test_planes_to_rgb_is_swscales_packed_rgb(size) -> None:
                                             interpolation=RGB_FROM_YUV_FLAGS)
     assert np.array_equal(planes_to_rgb(planes), packed)
 
+
+
+def _convert_and_exit(planes) -> None:
+    planes_to_rgb(planes)
+    os._exit(0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the dub forks only on Linux")
+def test_a_forked_child_converts_at_a_size_the_parent_converted():
+    """A dub's tracking child (pipeline.forked) converting a size its parent had converted
+    waited forever for the parent's swscale threads, which a fork does not copy."""
+    planes = rgb_to_planes(np.random.default_rng(0).integers(0, 256, (32, 48, 3), np.uint8))
+    planes_to_rgb(planes)
+    child = multiprocessing.get_context("fork").Process(target=_convert_and_exit, args=(planes,))
+    child.start()
+    child.join(30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0

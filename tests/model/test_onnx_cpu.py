@@ -165,6 +165,10 @@ def test_int8_weights_keep_the_velocity_and_are_cached_apart(tmp_path):
     assert len(names) == 2 and names[0].endswith("-int8.onnx") != names[1].endswith("-int8.onnx")
     smaller = min(tmp_path.glob("*.onnx"), key=lambda p: p.stat().st_size)
     assert smaller.name.endswith("-int8.onnx")
+    import onnx
+    kinds = {node.op_type for node in onnx.load(smaller).graph.node}
+    assert "Conv" in kinds and "ConvInteger" not in kinds  # only the matrix products are quantised
+    assert kinds & {"DynamicQuantizeMatMul", "MatMulInteger"}
 
 
 def test_runtime_rules():

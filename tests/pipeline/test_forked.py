@@ -16,7 +16,9 @@ from omnisync_cli.pipeline.options import DubOptions
 from omnisync_cli.pipeline.editor import EditorLoader
 from omnisync_cli.pipeline import forked
 from omnisync_cli.pipeline.forked import ForkedCall, can_fork
+from omnisync_cli.pipeline.mouth_bank import MouthBank
 from tests.pipeline.test_dub import FIXED_REGION, ShiftEditor, clip  # noqa: F401 - the fixture
+from tests.pipeline.test_mouth_bank import REGION, LoudnessEditor, talking  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -107,3 +109,23 @@ def test_an_editor_that_fails_to_load_stops_the_tracking_child_and_writes_nothin
         dub(folder / "in.mp4", folder / "speech.wav", folder / "out.mp4", EditorLoader(fail),
             DubOptions(face=FIXED_REGION))
     assert not (folder / "out.mp4").exists() and not multiprocessing.active_children()
+
+
+def test_the_forked_pass_collects_the_mouth_bank_the_loaded_editor_reads(talking, forking, monkeypatch):  # noqa: F811
+    """With the loader's bank side, the bank's decoding pass runs in the tracking child: the
+    dub is the one a given editor makes, and the dub's own process collects no bank. A side the
+    loaded editor does not work at is not used: the dub collects its own."""
+    options = DubOptions(face=REGION, mouth_bank="everywhere", keep_quiet_source=False)
+    given = dub(talking / "in.mp4", talking / "speech.wav", talking / "given.mp4", LoudnessEditor(), options)
+    here = []
+    collect = MouthBank.collect
+    monkeypatch.setattr(MouthBank, "collect", lambda *a, **k: here.append(os.getpid()) or collect(*a, **k))
+    loaded = dub(talking / "in.mp4", talking / "speech.wav", talking / "loaded.mp4",
+                 EditorLoader(LoudnessEditor, bank_side=16), options)
+    assert (talking / "loaded.mp4").read_bytes() == (talking / "given.mp4").read_bytes()
+    assert loaded.frames_lent == given.frames_lent == 20
+    assert here == []  # collected in the child only
+    dub(talking / "in.mp4", talking / "speech.wav", talking / "other.mp4", EditorLoader(LoudnessEditor, bank_side=32),
+        options)
+    assert here == [os.getpid()]  # the child's 32 px crops were not the editor's: collected here
+    assert (talking / "other.mp4").read_bytes() == (talking / "given.mp4").read_bytes()
