@@ -163,11 +163,10 @@ def export_graph(model: torch.nn.Module, given: tuple[str, ...], example: dict[s
 def quantised(graph: bytes) -> bytes:
     """The graph with its matrix products' weights in int8 and their inputs quantised on each
     call (ONNX Runtime's dynamic quantisation). Only the matrix products: its ConvInteger
-    kernel for the patch and audio convolutions is slower than their fp32 kernel, and those
-    layers lose the most to int8 (the shipped model's guided forward of one segment, 2 threads,
-    12 rounds alternating on an AVX2 CPU: 61.4 ms median against 66.4 ms with the convolutions
-    in int8 too, 75 ms fp32; output error against fp32 torch rms 0.0030 against 0.0032:
-    bench/results/int8-matmul/)."""
+    kernel ran the patch and audio convolutions slower than their fp32 kernel (the shipped
+    model's guided forward of one segment, 2 threads, 12 rounds in turn on an AVX2 CPU: 68.9 ms
+    median against 74.0 ms with the convolutions in int8 too, 82.5 ms fp32), at the same error
+    against fp32 (rms 0.0043 against 0.0042 of an output of rms 1.14: bench/results/int8-matmul/)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     level = logging.getLogger().level
