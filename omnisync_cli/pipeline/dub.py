@@ -74,7 +74,8 @@ class DubReport:
     # speech, where it ran, and the share of the model's edit shown (trusted_scale; 0: none)
     self_test_db: float | None = None
     edit_scale: float = 1.0
-    # wall seconds per stage; "load model" (an EditorLoader's) runs beside "probe" and "track"
+    # wall seconds per stage; "load model" (an EditorLoader's) runs beside "probe", "track" and
+    # "bank pass" (the mouth bank's decoding pass, where the forked tracking pass collected it)
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # also sent to progress.warn as they arise
     comparison: str | None = None  # the --compare video
@@ -125,15 +126,16 @@ def dub(video: Path, audio: Path, output: Path, editor: Editor | EditorLoader,
             except Exception:
                 check_unchanged(versions)  # a failure that an input's change caused is told as that change
                 raise
-            if not (hasattr(editor, "sound_keys") and getattr(editor, "region_size", None) == bank_side):
-                banked = None  # the loaded editor reads no mouths, or at another side than its loader said
+            # the loaded editor reads no mouths, or at another side than its loader said: not its bank
+            fits = hasattr(editor, "sound_keys") and getattr(editor, "region_size", None) == bank_side
             report = render(analysis, audio, output, editor, options, progress, waveform, heard_now, versions,
-                            banked)
+                            banked if fits else None)
     finally:
         if analysing is not None:
             analysing.cancel()  # a model that failed to load: the tracking child is stopped
     report.plan = plan_use
-    report.seconds = {**loading.seconds, **report.seconds}
+    passes = {"bank pass": banked.seconds} if banked is not None else {}  # in the forked pass, after "track"
+    report.seconds = {**loading.seconds, **report.seconds, **passes}
     return report
 
 
@@ -367,7 +369,10 @@ def analysed_and_banked(video: Path, options: DubOptions, progress: Progress, pl
     analysis, plan_use = analysed(video, options, progress, plan, until_s)
     if bank_side is None or not wants_bank(analysis, options):
         return analysis, plan_use, None
-    return analysis, plan_use, CollectedBank(MouthBank.collect(*bank_pass(analysis, bank_side, options)))
+    clock = StageClock()
+    with clock("bank pass"):
+        bank = MouthBank.collect(*bank_pass(analysis, bank_side, options))
+    return analysis, plan_use, CollectedBank(bank, clock.seconds["bank pass"])
 
 
 def wants_bank(analysis: VideoAnalysis, options: DubOptions) -> bool:

@@ -291,9 +291,11 @@ class BankCollection:
 @dataclass(frozen=True)
 class CollectedBank:
     """A bank whose decoding pass ran already (pipeline.dub: in the forked tracking pass), with
-    `BankCollection`'s two calls: `result()` is the bank (None: the pass found no frame to collect)."""
+    `BankCollection`'s two calls: `result()` is the bank (None: the pass found no frame to collect).
+    `seconds`: the pass's wall time."""
 
     bank: MouthBank | None
+    seconds: float = 0.0
 
     def result(self) -> MouthBank | None:
         return self.bank

@@ -125,6 +125,7 @@ def test_the_forked_pass_collects_the_mouth_bank_the_loaded_editor_reads(talking
     assert (talking / "loaded.mp4").read_bytes() == (talking / "given.mp4").read_bytes()
     assert loaded.frames_lent == given.frames_lent == 20
     assert here == []  # collected in the child only
+    assert loaded.seconds["bank pass"] > 0 and "bank pass" not in given.seconds
     dub(talking / "in.mp4", talking / "speech.wav", talking / "other.mp4", EditorLoader(LoudnessEditor, bank_side=32),
         options)
     assert here == [os.getpid()]  # the child's 32 px crops were not the editor's: collected here
