@@ -60,7 +60,8 @@ def _forget_sited_frames() -> None:
     _SITED.__dict__.clear()
 
 
-os.register_at_fork(after_in_child=_forget_sited_frames)
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows never forks
+    os.register_at_fork(after_in_child=_forget_sited_frames)
 
 
 class _Sized:
