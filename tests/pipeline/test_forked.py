@@ -17,8 +17,9 @@ from omnisync_cli.pipeline.editor import EditorLoader
 from omnisync_cli.pipeline import forked
 from omnisync_cli.pipeline.forked import ForkedCall, can_fork
 from omnisync_cli.pipeline.mouth_bank import MouthBank
+from tests.media.clips import write_clip
 from tests.pipeline.test_dub import FIXED_REGION, ShiftEditor, clip  # noqa: F401 - the fixture
-from tests.pipeline.test_mouth_bank import REGION, LoudnessEditor, talking  # noqa: F401 - the fixture
+from tests.pipeline.test_mouth_bank import REGION, LoudnessEditor, talking, talking_frames  # noqa: F401 - the fixture
 
 
 @pytest.fixture
@@ -130,3 +131,14 @@ def test_the_forked_pass_collects_the_mouth_bank_the_loaded_editor_reads(talking
         options)
     assert here == [os.getpid()]  # the child's 32 px crops were not the editor's: collected here
     assert (talking / "other.mp4").read_bytes() == (talking / "given.mp4").read_bytes()
+
+
+def test_no_bank_pass_where_the_dub_wants_no_bank(talking, forking):  # noqa: F811
+    """A video without its own sound track has no speech to read mouths from: the forked pass
+    runs no bank pass, and neither does the dub (the same rule, `wants_bank`)."""
+    mute = talking / "mute.mp4"
+    write_clip(mute, frames=talking_frames(), width=64, height=48, fps=25)
+    options = DubOptions(face=REGION, keep_quiet_source=False)
+    report = dub(mute, talking / "speech.wav", talking / "out.mp4", EditorLoader(LoudnessEditor, bank_side=16), options)
+    assert "bank pass" not in report.seconds and report.frames_lent == 0
+    assert (talking / "out.mp4").exists()
