@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from markdown_out import emit  # bench/markdown_out.py
-from omnisync_cli.model.onnx_cpu import export_graph
+from omnisync_cli.model.onnx_cpu import export_graph, quantised
 from omnisync_cli.model.weights import load_model
 
 
@@ -32,17 +32,6 @@ def example_inputs(model) -> dict[str, torch.Tensor]:
     audio = torch.randn(1, f, model.audio_window, model.audio_channels, generator=g)
     return dict(x=x.repeat(2, 1, 1, 1, 1), sigma=torch.full((2,), 0.92), source=source.repeat(2, 1, 1, 1, 1),
                 audio=audio.repeat(2, 1, 1, 1), drop_audio=torch.tensor([False, True]))
-
-
-def quantised(graph: bytes, op_types: list[str] | None) -> bytes:
-    import tempfile
-
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "int8.onnx"
-        quantize_dynamic(onnx.load_from_string(graph), out, weight_type=QuantType.QInt8, op_types_to_quantize=op_types)
-        return out.read_bytes()
 
 
 def main() -> None:
@@ -61,7 +50,7 @@ def main() -> None:
                           drop_audio=given["drop_audio"]).numpy()
     graph = export_graph(model, ("drop_audio",), given)
     graphs = {"fp32": graph, "int8, matrix products and convolutions": quantised(graph, None),
-              "int8, matrix products only (the default)": quantised(graph, ["MatMul"])}
+              "int8, matrix products only (the default)": quantised(graph)}
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = args.threads, 1
     sessions, errors, times = {}, {}, {name: [] for name in graphs}

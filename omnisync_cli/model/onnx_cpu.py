@@ -160,9 +160,13 @@ def export_graph(model: torch.nn.Module, given: tuple[str, ...], example: dict[s
     return buffer.getvalue()
 
 
-def quantised(graph: bytes) -> bytes:
-    """The graph with its matrix products' weights in int8 and their inputs quantised on each
-    call (ONNX Runtime's dynamic quantisation). Only the matrix products: its ConvInteger
+QUANTISED_LAYERS = ("MatMul",)
+
+
+def quantised(graph: bytes, layers: tuple[str, ...] | None = QUANTISED_LAYERS) -> bytes:
+    """The graph with the weights of its `layers` (ONNX op types; None: every kind ONNX Runtime
+    takes) in int8 and their inputs quantised on each call (ONNX Runtime's dynamic
+    quantisation). By default the matrix products only: its ConvInteger
     kernel ran the patch and audio convolutions slower than their fp32 kernel (the shipped
     model's guided forward of one segment, 2 threads, 12 rounds in turn on an AVX2 CPU: 68.9 ms
     median against 74.0 ms with the convolutions in int8 too, 82.5 ms fp32), at the same error
@@ -175,7 +179,7 @@ def quantised(graph: bytes) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "int8.onnx"
             quantize_dynamic(onnx.load_from_string(graph), out, weight_type=QuantType.QInt8,
-                             op_types_to_quantize=["MatMul"])
+                             op_types_to_quantize=None if layers is None else list(layers))
             return out.read_bytes()
     finally:
         logging.getLogger().setLevel(level)
