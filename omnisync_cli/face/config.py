@@ -22,10 +22,13 @@ class FaceConfig:
     fallback_size: float = FALLBACK_SIZE  # fallback region side / shorter frame side
     max_faces: int = 4                    # faces MediaPipe looks for per frame
     # Seconds between landmark looks (the frames between are interpolated, like gaps, and never
-    # converted to RGB): every 2nd frame at 25-30 fps, every 5th at 60; the track is smoothed
-    # over smooth_position_s anyway. 0: every frame. (Between full looks for max_faces faces a
-    # one-face mesh follows the face: face.track.FULL_LOOK_EVERY_S.)
-    landmarks_every_s: float = 0.08
+    # converted to RGB): every 3rd frame at 24-30 fps, every 7th at 60; the track is smoothed
+    # over smooth_position_s anyway, and a fast face gets more looks (face.track.LOOK_MAX_MOVE).
+    # 0: every frame. (Between full looks for max_faces faces a one-face mesh follows the face:
+    # face.track.FULL_LOOK_EVERY_S.) Every 2nd frame (0.08 s) tracked shaken and zooming faces
+    # as well and cost a third more MediaPipe time; every 4th lost a running camera at 30 fps
+    # (bench/moving_faces.py, bench/results/look-every/).
+    landmarks_every_s: float = 0.11
     # Frames are looked at shrunk to at most this many pixels on their longer side (one swscale
     # pass: 1.7 ms for a 1080p frame instead of 17 ms for the exact planes and RGB). MediaPipe's
     # detector sees 128 px and its landmark model 192 px around the face, so 720p loses nothing.

@@ -102,7 +102,7 @@ class MouthTracker:
     landmarker's timestamps, face re-acquisition and the localiser's looks.
 
     MediaPipe's face landmarks are looked for in one frame every `config.landmarks_every_s`
-    seconds (every 2nd frame at 25 fps), and once a second after a second without any face
+    seconds (every 3rd frame at 25 fps), and once a second after a second without any face
     (LANDMARKS_IDLE_S). Where they miss, the learned mouth localiser (any
     character: drawn, animal, robot) looks at one frame every `config.localiser_every_s`
     seconds; the track is the landmarks' when they found the face in most of their looks, else

@@ -211,6 +211,12 @@ class Picture:
     decoded: av.VideoFrame = field(repr=False)
     max_side: int
     orientation: _Orientation = field(repr=False)
+    thumbnail_side: int = 0  # the longer side of `thumbnail` (0: none)
+
+    @cached_property
+    def thumbnail(self) -> np.ndarray | None:
+        """`grey(thumbnail_side)`, kept; None where `thumbnail_side` is 0."""
+        return self.grey(self.thumbnail_side) if self.thumbnail_side else None
 
     @cached_property
     def image(self) -> np.ndarray:
@@ -475,18 +481,20 @@ class VideoReader:
             if wanted is None or wanted(index):
                 yield self._to_frame(frame, index)
 
-    def iter_pictures(self, max_side: int, ready_every: int = 1) -> Iterator[Picture]:
+    def iter_pictures(self, max_side: int, ready_every: int = 1, thumbnail_side: int = 0) -> Iterator[Picture]:
         """Every frame from the first as a `Picture` no longer than `max_side` on its longer
         side (frames that fit are kept at full size). Pictures at multiples of `ready_every`
         (none for 0) are converted as they are decoded (in the decoding thread under
-        `prefetched`, beside the consumer); the rest only if their `image` is used. Same
+        `prefetched`, beside the consumer); the rest only if their `image` is used. Every
+        picture's `thumbnail` (`thumbnail_side` px, 0: none) is made as it is decoded too. Same
         one-pass rule as `iter_frames`."""
         if ready_every < 0:
             raise ValueError(f"ready_every must be 0 (none) or more, got {ready_every}")
         for index, frame in self._pass(to_look_at=True):
-            picture = Picture(index, self._time_s(frame, index), frame, max_side, self._orientation)
+            picture = Picture(index, self._time_s(frame, index), frame, max_side, self._orientation, thumbnail_side)
             if ready_every and index % ready_every == 0:
                 picture.image  # converted here, ahead of use
+            picture.thumbnail  # likewise
             yield picture
 
     def _pass(self, to_look_at: bool = False) -> Iterator[tuple[int, av.VideoFrame]]:

@@ -263,14 +263,15 @@ def _track_mouth(video: Path, info, config: FaceConfig, progress: Progress,
     with MouthTracker(config, fps=float(info.fps), frame_size=(info.width, info.height)) as tracker, \
             VideoReader(video) as reader, \
             progress.stage("tracking the mouth", frames_to_track(info, until_s)) as advance, \
-            closing(prefetched(reader.iter_pictures(config.look_max_side, tracker.look_every),
+            closing(prefetched(reader.iter_pictures(config.look_max_side, tracker.look_every,
+                                                    # every frame's thumbnail lets the track follow
+                                                    # a shaking camera between looks
+                                                    THUMBNAIL_SIDE if tracker.look_every else 0),
                                PREFETCH_FRAMES)) as pictures:
         for picture in pictures:
             if until_s is not None and times and picture.time_s >= until_s:
                 break
-            # every frame's thumbnail lets the track follow a shaking camera between looks
-            thumbnail = picture.grey(THUMBNAIL_SIDE) if tracker.look_every else None
-            tracker.observe(picture.image if tracker.wants_picture() else None, thumbnail)
+            tracker.observe(picture.image if tracker.wants_picture() else None, picture.thumbnail)
             times.append(picture.time_s)
             advance(1)
         # The source's own speech tells which of several mouths speaks (face/speaker.py), as

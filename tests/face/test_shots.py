@@ -102,10 +102,10 @@ class CountingLocaliser:
 
 def test_after_a_cut_the_tracker_looks_again_at_the_next_frame():
     """The localiser looks every 6th frame at 25 fps; a cut at frame 34 adds a look at frame 35
-    (the schedule's next was 36) and goes on 0.2 s later, back on the landmarks' even frames
-    (those the decoding thread converts ahead), and the face is picked afresh (not the one
-    nearest the last shot's)."""
-    n, cut = 60, 34
+    (the schedule's next was 36) and goes on 0.2 s later, back on the landmarks' slots (every
+    3rd frame, those the decoding thread converts ahead), and the face is picked afresh (not the one
+    nearest the last shot's; the new shot lasts long enough for speaker.MIN_LOOKS looks)."""
+    n, cut = 70, 34
     localiser = CountingLocaliser(lambda k: ((60.0, 60.0) if k < cut else (250.0, 150.0)))
     tracker = MouthTracker(FaceConfig(), fps=25, landmarker=ScriptedLandmarker([[]] * n), localiser=localiser,
                            frame_size=(320, 240))
@@ -113,7 +113,7 @@ def test_after_a_cut_the_tracker_looks_again_at_the_next_frame():
         image = np.zeros((240, 320, 3), np.uint8)
         image[0, 0, 0] = k  # tells the scripted localiser which frame it sees
         tracker.observe(image if tracker.wants_picture() else None, noisy(SCENE_A if k < cut else SCENE_B, k))
-    assert localiser.looked[:8] == [0, 6, 12, 18, 24, 30, 35, 40]
+    assert localiser.looked[:8] == [0, 6, 12, 18, 24, 30, 35, 42]
     track = tracker.finish()
     np.testing.assert_array_equal(track.cuts, [cut])
     assert abs(track.cx[cut] - 250) < 1 and abs(track.cx[cut - 1] - 60) < 1

@@ -246,22 +246,22 @@ def test_the_one_face_follower_tracks_like_the_full_mesh(face_still, monkeypatch
     np.testing.assert_allclose(both.mouth_y, alone.mouth_y, atol=2.0)
 
 
-def test_landmarks_look_at_every_second_frame_at_25_fps_and_fill_between():
+def test_landmarks_look_at_every_third_frame_at_25_fps_and_fill_between():
     """Frames between two looks are interpolated; they count as found when the look before
     them found the face, and the landmarks-or-localiser share counts looks, not frames."""
-    script = [[face(100 + 4 * k, 120, 60)] for k in range(10)]  # the look at frame 2k: 2 px a frame
+    script = [[face(100 + 6 * k, 120, 60)] for k in range(10)]  # the look at frame 3k: 2 px a frame
     landmarker = ScriptedLandmarker(script)
     tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=25, landmarker=landmarker,
                            localiser=NO_MOUTHS)
     run(tracker, 19)
     track = tracker.finish()
-    assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(0, 19, 2)]
+    assert landmarker.timestamps == [round(i * 1000 / 25) for i in range(0, 19, 3)]
     assert track.source == "landmarks" and (track.detected, track.filled, track.passed_through) == (19, 0, 0)
     np.testing.assert_allclose(track.mouth_x, 100 + 2 * np.arange(19))
 
 
 def test_landmark_looks_are_spaced_in_seconds_whatever_the_frame_rate():
-    for fps, stride in ((12, 1), (25, 2), (30, 2), (60, 5)):
+    for fps, stride in ((12, 1), (24, 3), (25, 3), (30, 3), (60, 7)):
         landmarker = ScriptedLandmarker([[face(100, 120, 60)]] * 60)
         tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=landmarker)
         run(tracker, 60)
@@ -310,12 +310,12 @@ class TimedLandmarker:
 
 
 def test_landmarks_look_once_a_second_after_a_second_without_any_face():
-    """A drawn character: MediaPipe stops paying a full face search every 2nd frame; the
+    """A drawn character: MediaPipe stops paying a full face search every 3rd frame; the
     localiser keeps its own pace."""
     landmarker, localiser = TimedLandmarker(0, 0), ScriptedLocaliser([[face(200, 50, 30)]] * 20)
     tracker = MouthTracker(FaceConfig(), fps=25, landmarker=landmarker, localiser=localiser)
     run(tracker, 100)
-    assert landmarker.frames == [*range(0, 25, 2), 50, 76]
+    assert landmarker.frames == [*range(0, 25, 3), 51, 78]
     assert localiser.looks == 17 and tracker.finish().source == "localiser"
 
 
@@ -343,7 +343,7 @@ def test_a_face_that_appears_later_is_found_within_a_second_and_then_looked_at_d
     run(tracker, 200)
     first = next(f for f in landmarker.frames if f >= 60)
     assert first - 60 <= 25
-    assert landmarker.frames[-1] >= 198 and np.all(np.diff([f for f in landmarker.frames if f >= first]) == 2)
+    assert landmarker.frames[-1] >= 198 and np.all(np.diff([f for f in landmarker.frames if f >= first]) == 3)
     track = tracker.finish()
     assert track.source == "landmarks" and np.allclose(track.mouth_x[first:], 100)
 
@@ -383,9 +383,9 @@ def test_frames_the_tracker_does_not_look_at_need_no_picture():
     with every picture, looks at about one frame in its landmark stride, and refuses None
     where it wants the picture. Two faces at frame 6 make it follow both mouths on every
     frame up to the next look."""
-    fps, n = 25, 40  # landmarks every 0.08 s: every 2nd frame
+    fps, n = 25, 40  # landmarks every 0.11 s: every 3rd frame
     script = [[face(100 + k, 80, 40)] for k in range(n)]
-    script[3] = [face(103, 80, 40), face(220, 90, 30)]  # the 4th look: frame 6
+    script[4] = [face(104, 80, 40), face(220, 90, 30)]  # the 5th look: frame 12
     frame = textured_frame(240, 320)
 
     def tracked(lazy: bool) -> tuple:
@@ -401,9 +401,9 @@ def test_frames_the_tracker_does_not_look_at_need_no_picture():
     lazy, wanted = tracked(lazy=True)
     for name in ("cx", "cy", "side", "mouth_x", "mouth_y", "found"):
         np.testing.assert_array_equal(getattr(lazy, name), getattr(eager, name))
-    assert wanted[:6] == [True, False] * 3
-    assert all(wanted[6:9]) and not wanted[9]  # both mouths followed from frame 6 to the next look
-    assert sum(wanted) == n // 2 + 1
+    assert wanted[:12] == [True, False, False] * 4
+    assert all(wanted[12:16]) and not wanted[16]  # both mouths followed from frame 12 to the next look
+    assert sum(wanted) == len(range(0, n, 3)) + 2
     tracker = MouthTracker(FaceConfig(), fps=fps, landmarker=ScriptedLandmarker(script))
     with pytest.raises(ValueError, match="wants_picture"):
         tracker.observe(None)
@@ -467,14 +467,18 @@ class MovingLandmarker:
         self.closed = True
 
 
+# Looks every 2nd frame at 25 fps, unsmoothed: the schedule below in round numbers.
+EVERY_2ND_FRAME = FaceConfig(smooth_position_s=0, smooth_size_s=0, landmarks_every_s=0.08)
+
+
 def test_a_fast_face_is_looked_at_on_every_frame_by_the_full_mesh():
-    """At 25 fps the landmarks look every 2nd frame; a face moving 0.13 face widths a frame
+    """Looking every 2nd frame at 25 fps, a face moving 0.13 face widths a frame
     would move 0.27 between two looks, which the meshes do not follow: once its pace is known
     (two picks), every frame is looked at, by the full mesh, whose detector finds the face anew
     (the follower, always a look behind, no longer looks)."""
     fps, n = 25, 20
     full, follower = MovingLandmarker(fps, pace=8), MovingLandmarker(fps, pace=8)
-    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+    tracker = MouthTracker(EVERY_2ND_FRAME, fps=fps, landmarker=full,
                            follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     track = tracker.finish()
@@ -490,7 +494,7 @@ def test_after_a_fast_stretch_the_looks_return_to_the_frames_converted_ahead():
     def x(k):
         return 100 + 8 * min(k, 9)  # 0.13 face widths a frame up to frame 9, then still
     full, follower = MovingLandmarker(fps, x=x), MovingLandmarker(fps, x=x)
-    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+    tracker = MouthTracker(EVERY_2ND_FRAME, fps=fps, landmarker=full,
                            follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     track = tracker.finish()
@@ -502,7 +506,7 @@ def test_after_a_fast_stretch_the_looks_return_to_the_frames_converted_ahead():
 def test_a_slow_face_keeps_the_stride_and_the_follower():
     fps, n = 25, 20
     full, follower = MovingLandmarker(fps, pace=1), MovingLandmarker(fps, pace=1)
-    tracker = MouthTracker(FaceConfig(smooth_position_s=0, smooth_size_s=0), fps=fps, landmarker=full,
+    tracker = MouthTracker(EVERY_2ND_FRAME, fps=fps, landmarker=full,
                            follower=follower, localiser=NO_MOUTHS)
     run(tracker, n, textured_frame(240, 320))
     tracker.finish()

@@ -357,6 +357,22 @@ def test_pictures_are_converted_ahead_only_at_the_asked_stride(clip_dir: Path) -
         assert not any("image" in vars(p) for p in reader.iter_pictures(160, ready_every=0))
 
 
+def test_thumbnails_are_made_as_the_pictures_are_decoded(clip_dir: Path) -> None:
+    """`iter_pictures(thumbnail_side=...)` makes every picture's grey thumbnail while decoding
+    (the decoding thread's work under `prefetched`), the same as `grey` of that side; none
+    without it."""
+    path = clip_dir / "thumbnails.mp4"
+    write_clip(path, 4, 320, 240, 25)
+    with VideoReader(path) as reader:
+        pictures = list(reader.iter_pictures(160, ready_every=0, thumbnail_side=64))
+    assert all("thumbnail" in vars(p) for p in pictures)
+    for picture in pictures:
+        assert picture.thumbnail.shape == (48, 64)
+        np.testing.assert_array_equal(picture.thumbnail, picture.grey(64))
+    with VideoReader(path) as reader:
+        assert all(p.thumbnail is None for p in reader.iter_pictures(160, ready_every=0))
+
+
 @pytest.mark.parametrize("codec", ["libx264", "libx265", "mpeg4"])
 def test_pictures_decoded_the_cheap_way_stay_close_to_the_frames(clip_dir: Path, codec: str) -> None:
     """H.264 and HEVC pictures skip the deblocking filter (media.video._LOOK_DECODER_OPTIONS),
