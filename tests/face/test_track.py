@@ -321,7 +321,7 @@ def test_landmarks_look_once_a_second_after_a_second_without_any_face():
 
 def test_the_idle_pace_leaves_the_track_as_it_was(monkeypatch):
     """Skipping MediaPipe's looks changes nothing else: the localiser looks at the same
-    frames and the track is the same as with MediaPipe looking every 2nd frame."""
+    frames and the track is the same as with MediaPipe looking on every one of its slots."""
     script = [[face(200 + k, 50, 30)] for k in range(40)]
 
     def track_of(idle_s):
@@ -371,7 +371,7 @@ def test_a_followed_face_that_comes_back_is_found_within_a_quarter_second():
 
 @pytest.mark.parametrize("face_frames, source", [(30, "localiser"), (70, "landmarks")])
 def test_skipped_looks_count_as_misses_when_landmarks_and_localiser_compete(face_frames, source):
-    """The share of looks that found the face is what it would be looking every 2nd frame."""
+    """The share of looks that found the face is what it would be looking on every slot (every 3rd frame)."""
     tracker = MouthTracker(FaceConfig(), fps=25, landmarker=TimedLandmarker(0, face_frames),
                            localiser=ScriptedLocaliser([[face(200, 50, 30)]] * 100))
     run(tracker, 100)
@@ -381,7 +381,7 @@ def test_skipped_looks_count_as_misses_when_landmarks_and_localiser_compete(face
 def test_frames_the_tracker_does_not_look_at_need_no_picture():
     """Given None wherever `wants_picture()` says no, the tracker builds the same track as
     with every picture, looks at about one frame in its landmark stride, and refuses None
-    where it wants the picture. Two faces at frame 6 make it follow both mouths on every
+    where it wants the picture. Two faces at frame 12 make it follow both mouths on every
     frame up to the next look."""
     fps, n = 25, 40  # landmarks every 0.11 s: every 3rd frame
     script = [[face(100 + k, 80, 40)] for k in range(n)]
